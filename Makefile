@@ -1,0 +1,122 @@
+# cbridge: one non-recursive Makefile.
+#
+#   make            build ./cbridge (installs missing Debian packages first)
+#   make check      unit tests, no root
+#   make test       check + namespace integration + end-to-end (root)
+#   make plugin     build the managed plugin and enable it in the local engine
+#   make bench      latency benchmarks
+#   make SANITIZER=address,undefined test   the same under ASan/UBSan
+#
+# Library flags come only from pkg-config.
+
+CC		?= cc
+PKG_CONFIG	?= pkg-config
+PKGS		:= libmicrohttpd jansson libnl-3.0 libnl-route-3.0 libiptc ldns
+WERROR		?= 1
+SANITIZER	?=
+
+ifeq ($(SANITIZER),)
+BUILD		:= build
+SANFLAGS	:=
+else
+BUILD		:= build-san
+SANFLAGS	:= -fsanitize=$(SANITIZER) -fno-sanitize-recover=all \
+		   -fno-omit-frame-pointer
+endif
+
+WARN		:= -Wall -Wextra -Wshadow -Wstrict-prototypes \
+		   -Wmissing-prototypes -Wpointer-arith -Wformat=2
+ifeq ($(WERROR),1)
+WARN		+= -Werror
+endif
+
+CFLAGS		?= -O2 -g
+CFLAGS		+= -std=gnu17 $(WARN) $(SANFLAGS) -D_GNU_SOURCE -I.
+LDFLAGS		+= $(SANFLAGS)
+
+# Resolved lazily so that `make deps` can run before the libraries exist.
+PKG_CFLAGS	= $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS	= $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+CHECK_CFLAGS	= $(shell $(PKG_CONFIG) --cflags check jansson 2>/dev/null)
+CHECK_LIBS	= $(shell $(PKG_CONFIG) --libs check jansson 2>/dev/null)
+
+# Pure code: no syscalls beyond files, linked into both the daemon and the
+# unit tests.
+PURE_SRCS	:= plugin/log.c plugin/prefix.c plugin/ipam.c plugin/options.c \
+		   plugin/state.c plugin/api.c plugin/driver.c plugin/settings.c \
+		   plugin/fileutil.c
+DAEMON_SRCS	:= $(PURE_SRCS) plugin/main.c plugin/http.c netlink/link.c
+UNIT_SRCS	:= $(PURE_SRCS) netlink/fake.c $(wildcard tests/unit/*.c)
+BENCH_SRCS	:= $(PURE_SRCS) netlink/fake.c tests/bench/bench.c
+
+DAEMON_OBJS	:= $(DAEMON_SRCS:%.c=$(BUILD)/%.o)
+UNIT_OBJS	:= $(UNIT_SRCS:%.c=$(BUILD)/%.o)
+BENCH_OBJS	:= $(BENCH_SRCS:%.c=$(BUILD)/%.o)
+
+BIN		:= $(BUILD)/cbridge
+UNIT_BIN	:= $(BUILD)/check_cbridge
+BENCH_BIN	:= $(BUILD)/bench_cbridge
+
+.PHONY: all deps check test integration e2e plugin bench lint clean
+
+all: deps
+	@$(MAKE) --no-print-directory $(BIN)
+	@ln -sf $(BIN) cbridge
+
+deps:
+	@scripts/deps.sh build
+
+$(BIN): $(DAEMON_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(UNIT_BIN): $(UNIT_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS)
+
+$(BENCH_BIN): $(BENCH_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS)
+
+$(BUILD)/tests/%.o: tests/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(CHECK_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c -o $@ $<
+
+check: deps
+	@$(MAKE) --no-print-directory $(UNIT_BIN)
+	$(UNIT_BIN)
+
+integration: deps
+	@$(MAKE) --no-print-directory $(BIN)
+	tests/integration/run.sh $(BIN)
+
+e2e: deps
+	@scripts/deps.sh e2e
+	@$(MAKE) --no-print-directory $(BIN)
+	tests/e2e/run.sh $(BIN)
+
+# Every test: unit, namespace integration, end-to-end with a private dockerd.
+test: deps
+	@scripts/deps.sh e2e
+	@$(MAKE) --no-print-directory check
+	@$(MAKE) --no-print-directory integration
+	@$(MAKE) --no-print-directory e2e
+
+plugin: deps
+	@scripts/deps.sh plugin
+	@$(MAKE) --no-print-directory $(BIN)
+	scripts/plugin.sh $(BIN)
+
+bench: deps
+	@$(MAKE) --no-print-directory $(BENCH_BIN) $(BIN)
+	$(BENCH_BIN)
+	tests/bench/http_bench.sh $(BIN)
+
+lint:
+	scripts/lint.sh
+
+clean:
+	rm -rf build build-san cbridge
+
+-include $(DAEMON_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(BENCH_OBJS:.o=.d)

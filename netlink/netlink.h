@@ -1,0 +1,92 @@
+/*
+ * netlink/: links, addresses and link sysctls on the host, behind an ops
+ * table so the driver can be tested without root against the in-memory
+ * fake.  No libnl type leaves this folder.  Every function returns 0 (or a
+ * positive count) on success and -errno on failure, with a message a user
+ * can act on written to err (errlen bytes, may be NULL).
+ */
+#ifndef CBRIDGE_NETLINK_H
+#define CBRIDGE_NETLINK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define LNK_IFNAMSIZ	16	/* IFNAMSIZ: 15 characters plus NUL */
+#define LNK_MAX_ADDRS	4
+
+/* Same layout as plugin/prefix.h's struct prefix; bytes in network order. */
+struct lnk_prefix {
+	int		family;		/* AF_INET or AF_INET6 */
+	unsigned char	addr[16];
+	unsigned int	plen;
+};
+
+struct lnk_bridge_cfg {
+	char		name[LNK_IFNAMSIZ];
+	unsigned int	mtu;		/* 0: leave the kernel default */
+	unsigned char	mac[6];		/* set on creation, so ports never change it */
+	bool		ipv6;		/* disable_ipv6=0 on the bridge */
+	size_t		naddrs;
+	struct lnk_prefix addrs[LNK_MAX_ADDRS];	/* gateway/len; v6 added NODAD */
+};
+
+struct lnk;
+
+struct lnk_ops {
+	/* Creates bridge cfg->name (MAC, MTU, accept_ra=0, disable_ipv6 per
+	 * cfg->ipv6, addresses) and sets it up.  -EEXIST when any link of
+	 * that name exists.  On failure nothing it made is left behind. */
+	int	(*bridge_create)(struct lnk *l, const struct lnk_bridge_cfg *cfg,
+		    char *err, size_t errlen);
+	/* Brings an existing bridge in line with cfg (adds missing addresses,
+	 * MTU, up), used when cbridge restarts.  -ENOENT if it is missing,
+	 * -ENOTTY if cfg->name exists but is not a bridge. */
+	int	(*bridge_ensure)(struct lnk *l, const struct lnk_bridge_cfg *cfg,
+		    char *err, size_t errlen);
+	/* Deletes bridge name; 0 if it was already gone.  -ENOTTY if name is
+	 * a link of another kind (left alone). */
+	int	(*bridge_delete)(struct lnk *l, const char *name, char *err,
+		    size_t errlen);
+	/* 1 if a link of that name exists, 0 if not, -errno on failure. */
+	int	(*link_exists)(struct lnk *l, const char *name);
+	/* Prefixes in use on the host: every address (with its prefix
+	 * length) and every non-default route, both families.  *ret is
+	 * malloc'ed, owned by the caller; *ret_n its length. */
+	int	(*host_prefixes)(struct lnk *l, struct lnk_prefix **ret,
+		    size_t *ret_n);
+	void	(*free)(struct lnk *l);
+};
+
+/* Every backend embeds this as its first member. */
+struct lnk {
+	const struct lnk_ops *ops;
+};
+
+/* Real backend (libnl-route-3) in the caller's network namespace.
+ * proc_root is where the host's /proc is mounted ("/proc", or "/host/proc"
+ * inside a managed plugin whose own /proc/sys is read-only).  NULL on
+ * failure, with err set. */
+struct lnk *lnk_netlink_new(const char *proc_root, char *err, size_t errlen);
+
+/* In-memory fake for unit tests: links live in a table. */
+struct lnk *lnk_fake_new(void);
+/* Makes the next call of op ("bridge_create", "bridge_ensure",
+ * "bridge_delete", "link_exists", "host_prefixes") fail with -err. */
+void	lnk_fake_fail_next(struct lnk *l, const char *op, int err);
+/* Adds a non-bridge link or a host prefix the fake will report. */
+void	lnk_fake_add_link(struct lnk *l, const char *name, bool is_bridge);
+void	lnk_fake_add_prefix(struct lnk *l, const struct lnk_prefix *p);
+/* Inspection: 1 and *ret filled if bridge name exists, else 0. */
+int	lnk_fake_get_bridge(struct lnk *l, const char *name,
+	    struct lnk_bridge_cfg *ret);
+size_t	lnk_fake_bridge_count(struct lnk *l);
+
+static inline struct lnk *
+lnk_free(struct lnk *l)
+{
+	if (l != NULL)
+		l->ops->free(l);
+	return NULL;
+}
+
+#endif

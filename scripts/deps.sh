@@ -1,0 +1,34 @@
+#!/bin/sh
+# Installs the Debian packages a target needs, only those missing.
+#   scripts/deps.sh build|e2e|plugin
+set -eu
+
+build="gcc make pkg-config libmicrohttpd-dev libjansson-dev libnl-3-dev
+libnl-route-3-dev libiptc-dev libldns-dev libnftables-dev check"
+runtime="iproute2 curl jq"
+e2e="docker.io busybox-static"
+
+case "${1:-build}" in
+build)	want="$build" ;;
+e2e)	want="$build $runtime $e2e" ;;
+plugin)	want="$build $runtime docker.io" ;;
+*)	echo "usage: $0 build|e2e|plugin" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $want; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "missing Debian packages:$missing (run 'make deps' as root)" >&2
+	exit 1
+fi
+echo "installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >/dev/null
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $missing >/dev/null

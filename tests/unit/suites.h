@@ -1,0 +1,14 @@
+/* One Check suite per module; check_main.c runs them all. */
+#ifndef CBRIDGE_TEST_SUITES_H
+#define CBRIDGE_TEST_SUITES_H
+
+#include <check.h>
+
+Suite	*prefix_suite(void);
+Suite	*ipam_suite(void);
+Suite	*options_suite(void);
+Suite	*api_suite(void);
+Suite	*state_suite(void);
+Suite	*driver_suite(void);
+
+#endif
