@@ -63,6 +63,10 @@ log_msg(enum log_level l, const char *fmt, ...)
 	va_start(ap, fmt);
 	(void) vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	/* Messages quote request fields; keep one event on one line. */
+	for (char *c = line; *c != '\0'; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
 	(void) clock_gettime(CLOCK_REALTIME, &ts);
 	(void) gmtime_r(&ts.tv_sec, &tm);
 	/* One write per line so concurrent writers do not interleave. */

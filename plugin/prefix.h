@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>	/* AF_INET, AF_INET6 */
 
 /* "ffff:...:ffff/128" plus NUL, with room to spare. */
 #define PREFIX_STRLEN	64

@@ -1,0 +1,648 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "plugin/api.h"
+#include "plugin/driver.h"
+#include "plugin/log.h"
+
+#define ERR(...)	(void) snprintf(err, errlen, __VA_ARGS__)
+
+#define GATEWAY_TYPE	"com.docker.network.gateway"
+#define LOG_BODY_MAX	512
+
+struct api {
+	struct drv	*drv;
+};
+
+/* Per-request context: what the error log line names. */
+struct req_ctx {
+	char	object[80];	/* "network 1a2b3c4d5e6f" or "pool ..." */
+};
+
+typedef int (*route_fn)(struct api *a, json_t *req, json_t **ret,
+    struct req_ctx *ctx, char *err, size_t errlen);
+
+struct api *
+api_new(struct drv *d)
+{
+	struct api *a = calloc(1, sizeof(*a));
+
+	if (a != NULL)
+		a->drv = d;
+	return a;
+}
+
+struct api *
+api_free(struct api *a)
+{
+	free(a);
+	return NULL;
+}
+
+/* Field accessors: a missing or null field takes the default; a field of
+ * the wrong type is an error naming it. */
+static int
+get_string(json_t *o, const char *key, bool required, size_t max,
+    const char **ret, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (v == NULL || json_is_null(v)) {
+		if (required) {
+			ERR("missing field %s", key);
+			return -EINVAL;
+		}
+		*ret = "";
+		return 0;
+	}
+	if (!json_is_string(v)) {
+		ERR("field %s must be a string", key);
+		return -EINVAL;
+	}
+	if (json_string_length(v) > max ||
+	    strlen(json_string_value(v)) != json_string_length(v)) {
+		ERR("field %s is too long or contains NUL (at most %zu bytes)",
+		    key, max);
+		return -EINVAL;
+	}
+	if (required && json_string_length(v) == 0) {
+		ERR("field %s must not be empty", key);
+		return -EINVAL;
+	}
+	*ret = json_string_value(v);
+	return 0;
+}
+
+/* Booleans: dockerd sends JSON booleans; strings as Go's ParseBool are
+ * accepted too, since -o values travel as strings. */
+static int
+get_bool(json_t *o, const char *key, bool def, bool *ret, char *err,
+    size_t errlen)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (v == NULL || json_is_null(v)) {
+		*ret = def;
+		return 0;
+	}
+	if (json_is_boolean(v)) {
+		*ret = json_is_true(v);
+		return 0;
+	}
+	if (json_is_string(v) && opt_parse_bool(json_string_value(v), ret) == 0)
+		return 0;
+	ERR("field %s must be a boolean", key);
+	return -EINVAL;
+}
+
+static int
+get_object(json_t *o, const char *key, json_t **ret, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (v == NULL || json_is_null(v)) {
+		*ret = NULL;
+		return 0;
+	}
+	if (!json_is_object(v)) {
+		ERR("field %s must be an object", key);
+		return -EINVAL;
+	}
+	*ret = v;
+	return 0;
+}
+
+static int
+get_network_id(json_t *req, const char **ret, struct req_ctx *ctx,
+    char *err, size_t errlen)
+{
+	const char *id;
+	int r;
+
+	r = get_string(req, "NetworkID", true, NET_ID_LEN, &id, err, errlen);
+	if (r < 0)
+		return r;
+	(void) snprintf(ctx->object, sizeof(ctx->object), "network %.12s", id);
+	if (!net_valid_id(id)) {
+		ERR("invalid NetworkID '%.64s': expected 64 hex characters", id);
+		return -EINVAL;
+	}
+	*ret = id;
+	return 0;
+}
+
+static int
+parse_cidr_field(const char *what, const char *s, struct prefix *ret,
+    char *err, size_t errlen)
+{
+	if (prefix_parse(s, ret) < 0) {
+		ERR("invalid %s '%s': expected an address with a prefix length, "
+		    "like 172.30.0.0/24", what, s);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* IPv4Data / IPv6Data: [{AddressSpace, Pool, Gateway, AuxAddresses}] */
+static int
+parse_ipdata(json_t *req, const char *key, int family, struct drv_ipdata *out,
+    size_t *ret_n, char *err, size_t errlen)
+{
+	json_t *arr = json_object_get(req, key), *item, *aux, *v;
+	const char *s, *name;
+	size_t i;
+	int r;
+
+	*ret_n = 0;
+	if (arr == NULL || json_is_null(arr))
+		return 0;
+	if (!json_is_array(arr)) {
+		ERR("field %s must be an array", key);
+		return -EINVAL;
+	}
+	if (json_array_size(arr) > DRV_MAX_IPDATA) {
+		ERR("field %s has too many entries", key);
+		return -EINVAL;
+	}
+	json_array_foreach(arr, i, item) {
+		struct drv_ipdata *d = &out[i];
+
+		*d = (struct drv_ipdata){ 0 };
+		if (!json_is_object(item)) {
+			ERR("entries of %s must be objects", key);
+			return -EINVAL;
+		}
+		if ((r = get_string(item, "AddressSpace", false, IPAM_SPACE_MAX,
+		    &s, err, errlen)) < 0 ||
+		    (r = get_string(item, "Pool", true, PREFIX_STRLEN, &s, err,
+		    errlen)) < 0 ||
+		    (r = parse_cidr_field("pool", s, &d->pool, err, errlen)) < 0)
+			return r;
+		if (d->pool.family != family) {
+			ERR("%s pool %s is not an %s subnet", key, s,
+			    family == AF_INET ? "IPv4" : "IPv6");
+			return -EINVAL;
+		}
+		if ((r = get_string(item, "Gateway", false, PREFIX_STRLEN, &s,
+		    err, errlen)) < 0)
+			return r;
+		if (*s != '\0') {
+			if (strchr(s, '/') != NULL)
+				r = parse_cidr_field("gateway", s, &d->gw, err,
+				    errlen);
+			else if ((r = prefix_parse_addr(s, &d->gw)) < 0)
+				ERR("invalid gateway '%s'", s);
+			if (r < 0)
+				return r;
+			d->has_gw = true;
+		}
+		if ((r = get_object(item, "AuxAddresses", &aux, err,
+		    errlen)) < 0)
+			return r;
+		json_object_foreach(aux, name, v) {
+			struct prefix p;
+
+			if (!json_is_string(v) ||
+			    prefix_parse(json_string_value(v), &p) < 0) {
+				ERR("aux address '%s' must be an address with "
+				    "a prefix length", name);
+				return -EINVAL;
+			}
+		}
+		(*ret_n)++;
+	}
+	return 0;
+}
+
+static int
+net_create(struct api *a, json_t *req, json_t **ret, struct req_ctx *ctx,
+    char *err, size_t errlen)
+{
+	struct drv_net_req nr = { 0 };
+	struct opt_kvlist generic = { 0 };
+	json_t *opts, *gen, *v;
+	const char *id, *key;
+	int r;
+
+	if ((r = get_network_id(req, &id, ctx, err, errlen)) < 0 ||
+	    (r = get_object(req, "Options", &opts, err, errlen)) < 0 ||
+	    (r = get_object(opts, OPT_PREFIX "generic", &gen, err,
+	    errlen)) < 0 ||
+	    (r = get_bool(opts, OPT_PREFIX "enable_ipv4", true,
+	    &nr.enable_ipv4, err, errlen)) < 0 ||
+	    (r = get_bool(opts, OPT_PREFIX "enable_ipv6", false,
+	    &nr.enable_ipv6, err, errlen)) < 0 ||
+	    (r = get_bool(opts, OPT_PREFIX "internal", false, &nr.internal,
+	    err, errlen)) < 0 ||
+	    (r = parse_ipdata(req, "IPv4Data", AF_INET, nr.v4, &nr.nv4, err,
+	    errlen)) < 0 ||
+	    (r = parse_ipdata(req, "IPv6Data", AF_INET6, nr.v6, &nr.nv6, err,
+	    errlen)) < 0)
+		goto out;
+	memcpy(nr.id, id, sizeof(nr.id));
+	json_object_foreach(gen, key, v) {
+		if (!json_is_string(v)) {
+			ERR("option %s must be a string", key);
+			r = -EINVAL;
+			goto out;
+		}
+		r = opt_kvlist_add(&generic, key, json_string_value(v));
+		if (r < 0) {
+			ERR(r == -ENOMEM ? "out of memory" :
+			    "too many or too long options (at %s)", key);
+			if (r != -ENOMEM)
+				r = -EINVAL;
+			goto out;
+		}
+	}
+	nr.generic = &generic;
+	r = drv_create_network(a->drv, &nr, err, errlen);
+	if (r == 0)
+		*ret = json_object();
+out:
+	opt_kvlist_done(&generic);
+	return r;
+}
+
+static int
+net_delete(struct api *a, json_t *req, json_t **ret, struct req_ctx *ctx,
+    char *err, size_t errlen)
+{
+	const char *id;
+	int r;
+
+	if ((r = get_network_id(req, &id, ctx, err, errlen)) < 0)
+		return r;
+	r = drv_delete_network(a->drv, id, err, errlen);
+	if (r == 0)
+		*ret = json_object();
+	return r;
+}
+
+static int
+net_capabilities(struct api *a, json_t *req, json_t **ret,
+    struct req_ctx *ctx, char *err, size_t errlen)
+{
+	(void) a, (void) req, (void) ctx, (void) err, (void) errlen;
+	*ret = json_pack("{s:s, s:s}", "Scope", "local",
+	    "ConnectivityScope", "local");
+	return 0;
+}
+
+static int
+activate(struct api *a, json_t *req, json_t **ret, struct req_ctx *ctx,
+    char *err, size_t errlen)
+{
+	(void) a, (void) req, (void) ctx, (void) err, (void) errlen;
+	*ret = json_pack("{s:[s,s]}", "Implements", "NetworkDriver",
+	    "IpamDriver");
+	return 0;
+}
+
+static int
+not_yet(struct api *a, json_t *req, json_t **ret, struct req_ctx *ctx,
+    char *err, size_t errlen)
+{
+	(void) a, (void) req, (void) ret, (void) ctx;
+	ERR("containers cannot be attached to cbridge networks in this "
+	    "version of cbridge");
+	return -ENOTSUP;
+}
+
+static int
+swarm_only(struct api *a, json_t *req, json_t **ret, struct req_ctx *ctx,
+    char *err, size_t errlen)
+{
+	(void) a, (void) req, (void) ret, (void) ctx;
+	ERR("cbridge is a local-scope driver; swarm networks are not "
+	    "supported");
+	return -ENOTSUP;
+}
+
+static int
+empty_ok(struct api *a, json_t *req, json_t **ret, struct req_ctx *ctx,
+    char *err, size_t errlen)
+{
+	(void) a, (void) req, (void) ctx, (void) err, (void) errlen;
+	*ret = json_object();
+	return 0;
+}
+
+static int
+ipam_capabilities(struct api *a, json_t *req, json_t **ret,
+    struct req_ctx *ctx, char *err, size_t errlen)
+{
+	(void) a, (void) req, (void) ctx, (void) err, (void) errlen;
+	/* Allocations are persisted, so dockerd need not replay them. */
+	*ret = json_pack("{s:b, s:b}", "RequiresMACAddress", 0,
+	    "RequiresRequestReplay", 0);
+	return 0;
+}
+
+static int
+ipam_spaces(struct api *a, json_t *req, json_t **ret, struct req_ctx *ctx,
+    char *err, size_t errlen)
+{
+	(void) a, (void) req, (void) ctx, (void) err, (void) errlen;
+	*ret = json_pack("{s:s, s:s}", "LocalDefaultAddressSpace",
+	    IPAM_LOCAL_SPACE, "GlobalDefaultAddressSpace", IPAM_GLOBAL_SPACE);
+	return 0;
+}
+
+/* Options maps of IPAM calls carry strings only. */
+static int
+check_string_map(json_t *req, const char *key, json_t **ret, char *err,
+    size_t errlen)
+{
+	const char *k;
+	json_t *v;
+	int r;
+
+	if ((r = get_object(req, key, ret, err, errlen)) < 0)
+		return r;
+	json_object_foreach(*ret, k, v) {
+		if (!json_is_string(v)) {
+			ERR("%s value for '%s' must be a string", key, k);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int
+ipam_request_pool_route(struct api *a, json_t *req, json_t **ret,
+    struct req_ctx *ctx, char *err, size_t errlen)
+{
+	const char *space, *pool_s, *sub_s;
+	struct prefix pool, sub, out;
+	char id[IPAM_ID_MAX], buf[PREFIX_STRLEN];
+	json_t *opts;
+	bool v6;
+	int r;
+
+	if ((r = get_string(req, "AddressSpace", false, IPAM_SPACE_MAX, &space,
+	    err, errlen)) < 0 ||
+	    (r = get_string(req, "Pool", false, PREFIX_STRLEN, &pool_s, err,
+	    errlen)) < 0 ||
+	    (r = get_string(req, "SubPool", false, PREFIX_STRLEN, &sub_s, err,
+	    errlen)) < 0 ||
+	    (r = check_string_map(req, "Options", &opts, err, errlen)) < 0 ||
+	    (r = get_bool(req, "V6", false, &v6, err, errlen)) < 0)
+		return r;
+	(void) snprintf(ctx->object, sizeof(ctx->object), "pool %s",
+	    *pool_s ? pool_s : "(automatic)");
+	if (*pool_s != '\0' &&
+	    (r = parse_cidr_field("subnet", pool_s, &pool, err, errlen)) < 0)
+		return r;
+	if (*sub_s != '\0') {
+		if (*pool_s == '\0') {
+			ERR("an IP range (SubPool %s) needs a subnet", sub_s);
+			return -EINVAL;
+		}
+		if ((r = parse_cidr_field("ip-range", sub_s, &sub, err,
+		    errlen)) < 0)
+			return r;
+	}
+	r = drv_request_pool(a->drv, space, *pool_s ? &pool : NULL,
+	    *sub_s ? &sub : NULL, v6, id, &out, err, errlen);
+	if (r < 0)
+		return r;
+	*ret = json_pack("{s:s, s:s, s:{}}", "PoolID", id, "Pool",
+	    prefix_format(&out, buf, sizeof(buf)), "Data");
+	return 0;
+}
+
+static int
+get_pool_id(json_t *req, const char **ret, struct req_ctx *ctx, char *err,
+    size_t errlen)
+{
+	int r;
+
+	r = get_string(req, "PoolID", true, IPAM_ID_MAX - 1, ret, err, errlen);
+	if (r == 0)
+		(void) snprintf(ctx->object, sizeof(ctx->object), "pool %s",
+		    *ret);
+	return r;
+}
+
+/* Address: a plain IP, or an IP with a length (ignored). */
+static int
+parse_address(const char *s, struct prefix *ret, char *err, size_t errlen)
+{
+	if ((strchr(s, '/') != NULL ? prefix_parse(s, ret) :
+	    prefix_parse_addr(s, ret)) < 0) {
+		ERR("invalid address '%s'", s);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int
+ipam_request_address_route(struct api *a, json_t *req, json_t **ret,
+    struct req_ctx *ctx, char *err, size_t errlen)
+{
+	const char *id, *addr_s, *type;
+	struct prefix want, out;
+	char buf[PREFIX_STRLEN];
+	json_t *opts;
+	int r;
+
+	if ((r = get_pool_id(req, &id, ctx, err, errlen)) < 0 ||
+	    (r = get_string(req, "Address", false, PREFIX_STRLEN, &addr_s,
+	    err, errlen)) < 0 ||
+	    (r = check_string_map(req, "Options", &opts, err, errlen)) < 0 ||
+	    (r = get_string(opts, "RequestAddressType", false, 128, &type,
+	    err, errlen)) < 0)
+		return r;
+	if (*addr_s != '\0' &&
+	    (r = parse_address(addr_s, &want, err, errlen)) < 0)
+		return r;
+	r = drv_request_address(a->drv, id, *addr_s ? &want : NULL,
+	    strcmp(type, GATEWAY_TYPE) == 0, &out, err, errlen);
+	if (r < 0)
+		return r;
+	*ret = json_pack("{s:s, s:{}}", "Address",
+	    prefix_format(&out, buf, sizeof(buf)), "Data");
+	return 0;
+}
+
+static int
+ipam_release_address_route(struct api *a, json_t *req, json_t **ret,
+    struct req_ctx *ctx, char *err, size_t errlen)
+{
+	const char *id, *addr_s;
+	struct prefix addr;
+	int r;
+
+	if ((r = get_pool_id(req, &id, ctx, err, errlen)) < 0 ||
+	    (r = get_string(req, "Address", true, PREFIX_STRLEN, &addr_s,
+	    err, errlen)) < 0 ||
+	    (r = parse_address(addr_s, &addr, err, errlen)) < 0)
+		return r;
+	r = drv_release_address(a->drv, id, &addr, err, errlen);
+	if (r == 0)
+		*ret = json_object();
+	return r;
+}
+
+static int
+ipam_release_pool_route(struct api *a, json_t *req, json_t **ret,
+    struct req_ctx *ctx, char *err, size_t errlen)
+{
+	const char *id;
+	int r;
+
+	if ((r = get_pool_id(req, &id, ctx, err, errlen)) < 0)
+		return r;
+	r = drv_release_pool(a->drv, id, err, errlen);
+	if (r == 0)
+		*ret = json_object();
+	return r;
+}
+
+static const struct route {
+	const char	*path;
+	route_fn	fn;
+	bool		has_body;	/* the request carries a JSON object */
+} routes[] = {
+	{ "/Plugin.Activate", activate, false },
+	{ "/NetworkDriver.GetCapabilities", net_capabilities, false },
+	{ "/NetworkDriver.CreateNetwork", net_create, true },
+	{ "/NetworkDriver.DeleteNetwork", net_delete, true },
+	{ "/NetworkDriver.CreateEndpoint", not_yet, true },
+	{ "/NetworkDriver.DeleteEndpoint", not_yet, true },
+	{ "/NetworkDriver.Join", not_yet, true },
+	{ "/NetworkDriver.Leave", not_yet, true },
+	{ "/NetworkDriver.EndpointOperInfo", not_yet, true },
+	{ "/NetworkDriver.AllocateNetwork", swarm_only, true },
+	{ "/NetworkDriver.FreeNetwork", swarm_only, true },
+	{ "/NetworkDriver.DiscoverNew", empty_ok, true },
+	{ "/NetworkDriver.DiscoverDelete", empty_ok, true },
+	{ "/IpamDriver.GetCapabilities", ipam_capabilities, false },
+	{ "/IpamDriver.GetDefaultAddressSpaces", ipam_spaces, false },
+	{ "/IpamDriver.RequestPool", ipam_request_pool_route, true },
+	{ "/IpamDriver.ReleasePool", ipam_release_pool_route, true },
+	{ "/IpamDriver.RequestAddress", ipam_request_address_route, true },
+	{ "/IpamDriver.ReleaseAddress", ipam_release_address_route, true },
+};
+
+static unsigned int
+status_of(int r)
+{
+	switch (r) {
+	case -EINVAL:
+	case -ERANGE:
+		return 400;
+	case -ENOENT:
+		return 404;
+	case -EEXIST:
+		return 409;
+	case -E2BIG:
+		return 413;
+	case -ENOTSUP:
+		return 501;
+	case -ENOSPC:
+		return 507;
+	default:
+		return 500;
+	}
+}
+
+static int
+reply_json(unsigned int status, json_t *body, struct api_reply *ret)
+{
+	char *s = json_dumps(body, JSON_COMPACT);
+
+	if (s == NULL)
+		return -ENOMEM;
+	*ret = (struct api_reply){ .status = status, .body = s,
+	    .len = strlen(s) };
+	return 0;
+}
+
+int
+api_error_reply(unsigned int status, const char *msg, struct api_reply *ret)
+{
+	json_t *o = json_pack("{s:s}", "Err", msg);
+	int r;
+
+	if (o == NULL)
+		return -ENOMEM;
+	r = reply_json(status, o, ret);
+	json_decref(o);
+	return r;
+}
+
+int
+api_handle(struct api *a, const char *path, const char *body, size_t len,
+    struct api_reply *ret)
+{
+	const struct route *rt = NULL;
+	struct req_ctx ctx = { .object = "" };
+	json_t *req = NULL, *resp = NULL;
+	json_error_t jerr;
+	char err[512] = "";
+	int r;
+
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+		if (strcmp(routes[i].path, path) == 0)
+			rt = &routes[i];
+	if (rt == NULL) {
+		(void) snprintf(err, sizeof(err), "unknown call %.128s", path);
+		log_debug("%s", err);
+		return api_error_reply(404, err, ret);
+	}
+	log_debug("%s: %.*s", path, (int)(len < LOG_BODY_MAX ? len :
+	    LOG_BODY_MAX), body);
+
+	if (rt->has_body) {
+		if (len == 0) {
+			(void) snprintf(err, sizeof(err),
+			    "empty request body: expected a JSON object");
+			r = -EINVAL;
+			goto fail;
+		}
+		req = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+		if (req == NULL) {
+			(void) snprintf(err, sizeof(err),
+			    "malformed JSON at line %d column %d: %s",
+			    jerr.line, jerr.column, jerr.text);
+			r = -EINVAL;
+			goto fail;
+		}
+		if (!json_is_object(req)) {
+			(void) snprintf(err, sizeof(err),
+			    "request body must be a JSON object");
+			r = -EINVAL;
+			goto fail;
+		}
+	}
+	r = rt->fn(a, req, &resp, &ctx, err, sizeof(err));
+	if (r < 0)
+		goto fail;
+	if (resp == NULL) {
+		r = -ENOMEM;
+		(void) snprintf(err, sizeof(err), "out of memory");
+		goto fail;
+	}
+	r = reply_json(200, resp, ret);
+	json_decref(resp);
+	json_decref(req);
+	if (r < 0)
+		return api_error_reply(500, "out of memory", ret);
+	return 0;
+fail:
+	json_decref(resp);
+	json_decref(req);
+	if (status_of(r) >= 500)
+		log_error("%s%s%s: %s", path + 1, ctx.object[0] ? " " : "",
+		    ctx.object, err);
+	else
+		log_warnx("%s%s%s: %s", path + 1, ctx.object[0] ? " " : "",
+		    ctx.object, err);
+	return api_error_reply(status_of(r), err, ret);
+}

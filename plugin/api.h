@@ -1,0 +1,36 @@
+/*
+ * The plugin API: Docker's remote NetworkDriver and IpamDriver calls as
+ * JSON in, JSON out.  Parses and validates every request into plain structs
+ * for the driver; http.c hands it a path and a body and sends back what it
+ * returns.
+ */
+#ifndef CBRIDGE_API_H
+#define CBRIDGE_API_H
+
+#include <stddef.h>
+
+#define API_BODY_MAX	(256u * 1024)	/* larger request bodies get 413 */
+
+struct drv;
+struct api;
+
+struct api_reply {
+	unsigned int	status;		/* 200 on success */
+	char		*body;		/* malloc'ed JSON, owned by the caller */
+	size_t		len;
+};
+
+/* d is borrowed and must outlive the api. */
+struct api	*api_new(struct drv *d);
+struct api	*api_free(struct api *a);
+
+/* Handles one POST.  Always fills *ret with a JSON body (an error is a
+ * non-200 status with {"Err": "..."}); returns -ENOMEM only when not even
+ * that could be built. */
+int	api_handle(struct api *a, const char *path, const char *body,
+	    size_t len, struct api_reply *ret);
+/* A JSON error reply built without the driver (for http.c's own errors). */
+int	api_error_reply(unsigned int status, const char *msg,
+	    struct api_reply *ret);
+
+#endif

@@ -1,0 +1,565 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "plugin/driver.h"
+#include "plugin/fileutil.h"
+#include "plugin/log.h"
+
+#define ERR(...)	do { if (err != NULL) \
+	(void) snprintf(err, errlen, __VA_ARGS__); } while (0)
+
+struct drv {
+	char		*state_dir;
+	struct lnk	*lnk;		/* borrowed */
+	struct ipam	*ipam;
+	struct net_cfg	**nets;		/* owned, nnets of them */
+	size_t		nnets;
+	struct prefix	ula;		/* this host's IPv6 /48 for auto pools */
+	char		*saved;		/* last state written, for rollback */
+};
+
+static void
+to_lnk_prefix(const struct prefix *p, struct lnk_prefix *ret)
+{
+	ret->family = p->family;
+	memcpy(ret->addr, p->addr, sizeof(ret->addr));
+	ret->plen = p->plen;
+}
+
+static void
+from_lnk_prefix(const struct lnk_prefix *p, struct prefix *ret)
+{
+	ret->family = p->family;
+	memcpy(ret->addr, p->addr, sizeof(ret->addr));
+	ret->plen = p->plen;
+}
+
+static int
+fill_random(void *buf, size_t len)
+{
+	ssize_t n = getrandom(buf, len, 0);
+
+	return n == (ssize_t)len ? 0 : -EIO;
+}
+
+/* The bridge as net's configuration says it should be. */
+static void
+bridge_cfg(const struct net_cfg *n, struct lnk_bridge_cfg *c)
+{
+	*c = (struct lnk_bridge_cfg){ .mtu = n->opts.mtu,
+	    .ipv6 = n->opts.enable_ipv6 };
+	memcpy(c->name, n->bridge, sizeof(c->name));
+	if (n->has_gw4 && !n->opts.inhibit_ipv4)
+		to_lnk_prefix(&n->gw4, &c->addrs[c->naddrs++]);
+	if (n->has_gw6 && n->opts.enable_ipv6)
+		to_lnk_prefix(&n->gw6, &c->addrs[c->naddrs++]);
+}
+
+static struct net_cfg *
+find_net(const struct drv *d, const char *id, size_t *ret_idx)
+{
+	for (size_t i = 0; i < d->nnets; i++) {
+		if (strcmp(d->nets[i]->id, id) == 0) {
+			if (ret_idx != NULL)
+				*ret_idx = i;
+			return d->nets[i];
+		}
+	}
+	return NULL;
+}
+
+/* Writes the current state; on failure the caller undoes its change. */
+static int
+save(struct drv *d, char *err, size_t errlen)
+{
+	char *buf = NULL;
+	size_t len;
+	int r;
+
+	r = st_encode(d->nets, d->nnets, &d->ula, d->ipam, &buf, &len, err,
+	    errlen);
+	if (r < 0)
+		return r;
+	r = fu_write_atomic(d->state_dir, ST_FILE, buf, len, err, errlen);
+	if (r < 0) {
+		free(buf);
+		return r;
+	}
+	free(d->saved);
+	d->saved = buf;
+	return 0;
+}
+
+/* Puts the IPAM back as it was at the last successful save. */
+static void
+rollback_ipam(struct drv *d)
+{
+	struct st_doc doc = { 0 };
+	char err[256];
+
+	if (d->saved == NULL ||
+	    st_decode(d->saved, strlen(d->saved), d->ipam, &doc, err,
+	    sizeof(err)) < 0)
+		log_error("Failed to roll back IPAM state: %s", err);
+	st_doc_done(&doc);
+}
+
+static int
+check_ipdata(const struct drv_ipdata *ipd, int family, char *err,
+    size_t errlen)
+{
+	const char *fam = family == AF_INET ? "IPv4" : "IPv6";
+	char a[PREFIX_STRLEN], b[PREFIX_STRLEN];
+
+	if (ipd->pool.family != family || !prefix_is_masked(&ipd->pool)) {
+		ERR("invalid %s subnet %s", fam,
+		    prefix_format(&ipd->pool, a, sizeof(a)));
+		return -EINVAL;
+	}
+	if (ipd->has_gw && (ipd->gw.family != family ||
+	    !prefix_contains(&ipd->pool, &ipd->gw))) {
+		ERR("gateway %s is not inside subnet %s",
+		    prefix_format_addr(&ipd->gw, a, sizeof(a)),
+		    prefix_format(&ipd->pool, b, sizeof(b)));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Everything that can be refused is refused here, before the host is
+ * touched. */
+static int
+build_net(struct drv *d, const struct drv_net_req *req, struct net_cfg **ret,
+    char *err, size_t errlen)
+{
+	struct net_cfg *n;
+	char a[PREFIX_STRLEN], b[PREFIX_STRLEN];
+	int r;
+
+	if (find_net(d, req->id, NULL) != NULL) {
+		ERR("network %s already exists", req->id);
+		return -EEXIST;
+	}
+	if (d->nnets >= DRV_MAX_NETWORKS) {
+		ERR("too many cbridge networks (at most %d)", DRV_MAX_NETWORKS);
+		return -E2BIG;
+	}
+	if (req->nv4 > 1 || req->nv6 > 1) {
+		ERR("a cbridge network has at most one IPv4 and one IPv6 "
+		    "subnet");
+		return -EINVAL;
+	}
+	if (req->nv6 > 0 && !req->enable_ipv6) {
+		ERR("an IPv6 subnet was given but IPv6 is not enabled "
+		    "(use --ipv6)");
+		return -EINVAL;
+	}
+	n = calloc(1, sizeof(*n));
+	if (n == NULL)
+		return -ENOMEM;
+	memcpy(n->id, req->id, sizeof(n->id));
+	if (req->generic != NULL) {
+		r = opt_kvlist_copy(req->generic, &n->generic);
+		if (r < 0) {
+			ERR("too many or too long options");
+			goto fail;
+		}
+	}
+	r = opt_parse(&n->generic, req->enable_ipv4, req->enable_ipv6,
+	    req->internal, &n->opts, err, errlen);
+	if (r < 0)
+		goto fail;
+	if (n->opts.bridge_name[0] != '\0')
+		memcpy(n->bridge, n->opts.bridge_name, sizeof(n->bridge));
+	else
+		(void) snprintf(n->bridge, sizeof(n->bridge), "%s%.12s",
+		    DRV_BRIDGE_PREFIX, n->id);
+
+	r = -EINVAL;
+	if (req->nv4 == 1) {
+		if (check_ipdata(&req->v4[0], AF_INET, err, errlen) < 0)
+			goto fail;
+		n->has_v4 = true;
+		n->pool4 = req->v4[0].pool;
+		n->has_gw4 = req->v4[0].has_gw;
+		n->gw4 = req->v4[0].gw;
+		n->gw4.plen = n->pool4.plen;
+	}
+	if (req->nv6 == 1) {
+		if (check_ipdata(&req->v6[0], AF_INET6, err, errlen) < 0)
+			goto fail;
+		n->has_v6 = true;
+		n->pool6 = req->v6[0].pool;
+		n->has_gw6 = req->v6[0].has_gw;
+		n->gw6 = req->v6[0].gw;
+		n->gw6.plen = n->pool6.plen;
+	}
+
+	r = -EEXIST;
+	for (size_t i = 0; i < d->nnets; i++) {
+		const struct net_cfg *o = d->nets[i];
+
+		if (strcmp(o->bridge, n->bridge) == 0) {
+			ERR("bridge name '%s' is already used by network %.12s",
+			    n->bridge, o->id);
+			goto fail;
+		}
+		if (n->has_v4 && o->has_v4 &&
+		    prefix_overlaps(&n->pool4, &o->pool4)) {
+			ERR("subnet %s overlaps with subnet %s of network %.12s",
+			    prefix_format(&n->pool4, a, sizeof(a)),
+			    prefix_format(&o->pool4, b, sizeof(b)), o->id);
+			goto fail;
+		}
+		if (n->has_v6 && o->has_v6 &&
+		    prefix_overlaps(&n->pool6, &o->pool6)) {
+			ERR("subnet %s overlaps with subnet %s of network %.12s",
+			    prefix_format(&n->pool6, a, sizeof(a)),
+			    prefix_format(&o->pool6, b, sizeof(b)), o->id);
+			goto fail;
+		}
+	}
+	*ret = n;
+	return 0;
+fail:
+	net_cfg_free(n);
+	return r;
+}
+
+int
+drv_create_network(struct drv *d, const struct drv_net_req *req, char *err,
+    size_t errlen)
+{
+	struct lnk_bridge_cfg bc;
+	struct net_cfg *n = NULL, **nv;
+	int r;
+
+	r = build_net(d, req, &n, err, errlen);
+	if (r < 0)
+		return r;
+	r = d->lnk->ops->link_exists(d->lnk, n->bridge);
+	if (r != 0) {
+		if (r > 0) {
+			ERR("a network interface named '%s' already exists on "
+			    "the host; choose another name with -o "
+			    OPT_BRIDGE_PREFIX "name=...", n->bridge);
+			r = -EEXIST;
+		} else
+			ERR("Failed to look up interface '%s': %s", n->bridge,
+			    strerror(-r));
+		goto out;
+	}
+	nv = realloc(d->nets, (d->nnets + 1) * sizeof(*nv));
+	if (nv == NULL) {
+		r = -ENOMEM;
+		goto out;
+	}
+	d->nets = nv;
+
+	bridge_cfg(n, &bc);
+	r = fill_random(bc.mac, sizeof(bc.mac));
+	if (r < 0) {
+		ERR("Failed to generate a MAC address");
+		goto out;
+	}
+	/* Locally administered unicast, so it never collides with a NIC. */
+	bc.mac[0] = (unsigned char)((bc.mac[0] & 0xfe) | 0x02);
+	r = d->lnk->ops->bridge_create(d->lnk, &bc, err, errlen);
+	if (r < 0)
+		goto out;
+
+	d->nets[d->nnets++] = n;
+	r = save(d, err, errlen);
+	if (r < 0) {
+		char ignore[256];
+
+		d->nnets--;
+		(void) d->lnk->ops->bridge_delete(d->lnk, n->bridge, ignore,
+		    sizeof(ignore));
+		goto out;
+	}
+	n = NULL;
+out:
+	net_cfg_free(n);
+	return r;
+}
+
+int
+drv_delete_network(struct drv *d, const char *id, char *err, size_t errlen)
+{
+	struct net_cfg *n;
+	size_t idx;
+	int r;
+
+	n = find_net(d, id, &idx);
+	if (n == NULL) {
+		ERR("network %s not found", id);
+		return -ENOENT;
+	}
+	memmove(&d->nets[idx], &d->nets[idx + 1],
+	    (d->nnets - idx - 1) * sizeof(*d->nets));
+	d->nnets--;
+	r = save(d, err, errlen);
+	if (r < 0) {
+		memmove(&d->nets[idx + 1], &d->nets[idx],
+		    (d->nnets - idx) * sizeof(*d->nets));
+		d->nets[idx] = n;
+		d->nnets++;
+		return r;
+	}
+	/* The network is gone from the state either way; a bridge that
+	 * cannot be removed is reported so the user can remove it. */
+	r = d->lnk->ops->bridge_delete(d->lnk, n->bridge, err, errlen);
+	net_cfg_free(n);
+	return r;
+}
+
+/* Host prefixes an automatic pool must avoid, masked. */
+static int
+host_avoid(struct drv *d, struct prefix **ret, size_t *ret_n, char *err,
+    size_t errlen)
+{
+	struct lnk_prefix *lp = NULL;
+	struct prefix *p;
+	size_t n = 0;
+	int r;
+
+	r = d->lnk->ops->host_prefixes(d->lnk, &lp, &n);
+	if (r < 0) {
+		ERR("Failed to read the host's addresses and routes: %s",
+		    strerror(-r));
+		return r;
+	}
+	p = calloc(n + 1, sizeof(*p));
+	if (p == NULL) {
+		free(lp);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		from_lnk_prefix(&lp[i], &p[i]);
+		prefix_mask(&p[i]);
+	}
+	free(lp);
+	*ret = p;
+	*ret_n = n;
+	return 0;
+}
+
+int
+drv_request_pool(struct drv *d, const char *space, const struct prefix *pool,
+    const struct prefix *subpool, bool v6, char *ret_id,
+    struct prefix *ret_pool, char *err, size_t errlen)
+{
+	struct ipam_pool_req req = { .space = space, .pool = pool,
+	    .subpool = subpool, .v6 = v6 };
+	struct prefix *avoid = NULL, out_pool;
+	char id[IPAM_ID_MAX], ignore[256];
+	int r;
+
+	if (pool == NULL) {
+		r = host_avoid(d, &avoid, &req.navoid, err, errlen);
+		if (r < 0)
+			return r;
+		req.avoid = avoid;
+	}
+	r = ipam_request_pool(d->ipam, &req, id, &out_pool, err, errlen);
+	free(avoid);
+	if (r < 0)
+		return r;
+	r = save(d, err, errlen);
+	if (r < 0) {
+		(void) ipam_release_pool(d->ipam, id, ignore, sizeof(ignore));
+		return r;
+	}
+	memcpy(ret_id, id, sizeof(id));
+	*ret_pool = out_pool;
+	return 0;
+}
+
+int
+drv_release_pool(struct drv *d, const char *id, char *err, size_t errlen)
+{
+	int r;
+
+	r = ipam_release_pool(d->ipam, id, err, errlen);
+	if (r < 0)
+		return r;
+	r = save(d, err, errlen);
+	if (r < 0)
+		rollback_ipam(d);
+	return r;
+}
+
+int
+drv_request_address(struct drv *d, const char *pool_id,
+    const struct prefix *want, bool gateway, struct prefix *ret, char *err,
+    size_t errlen)
+{
+	struct prefix a;
+	int r;
+
+	r = ipam_request_address(d->ipam, pool_id, want, gateway, &a, err,
+	    errlen);
+	if (r < 0)
+		return r;
+	r = save(d, err, errlen);
+	if (r < 0) {
+		rollback_ipam(d);
+		return r;
+	}
+	*ret = a;
+	return 0;
+}
+
+int
+drv_release_address(struct drv *d, const char *pool_id,
+    const struct prefix *addr, char *err, size_t errlen)
+{
+	int r;
+
+	r = ipam_release_address(d->ipam, pool_id, addr, err, errlen);
+	if (r < 0)
+		return r;
+	r = save(d, err, errlen);
+	if (r < 0)
+		rollback_ipam(d);
+	return r;
+}
+
+/* Re-creates or repairs the bridges of persisted networks. */
+static void
+reconcile(struct drv *d)
+{
+	struct lnk_bridge_cfg bc;
+	char err[256];
+	int r;
+
+	for (size_t i = 0; i < d->nnets; i++) {
+		const struct net_cfg *n = d->nets[i];
+
+		bridge_cfg(n, &bc);
+		r = d->lnk->ops->bridge_ensure(d->lnk, &bc, err, sizeof(err));
+		if (r == -ENOENT) {
+			if (fill_random(bc.mac, sizeof(bc.mac)) < 0)
+				continue;
+			bc.mac[0] = (unsigned char)((bc.mac[0] & 0xfe) | 0x02);
+			r = d->lnk->ops->bridge_create(d->lnk, &bc, err,
+			    sizeof(err));
+			if (r == 0)
+				log_info("network %.12s: re-created bridge '%s'",
+				    n->id, n->bridge);
+		}
+		if (r < 0)
+			log_error("network %.12s: Failed to restore bridge "
+			    "'%s': %s", n->id, n->bridge, err);
+	}
+}
+
+/* A random fdXX:XXXX:XXXX::/48 (RFC 4193), chosen once per host. */
+static int
+make_ula(struct prefix *ret)
+{
+	struct prefix p = { .family = AF_INET6, .plen = 48 };
+	int r;
+
+	r = fill_random(p.addr + 1, 5);
+	if (r < 0)
+		return r;
+	p.addr[0] = 0xfd;
+	*ret = p;
+	return 0;
+}
+
+int
+drv_new(const struct drv_params *params, struct drv **ret, char *err,
+    size_t errlen)
+{
+	struct st_doc doc = { 0 };
+	struct ipam_default_pool ula_pool;
+	struct drv *d;
+	bool have_v6 = false;
+	int r = -ENOMEM;
+
+	d = calloc(1, sizeof(*d));
+	if (d == NULL)
+		return -ENOMEM;
+	d->lnk = params->lnk;
+	d->state_dir = strdup(params->state_dir);
+	d->ipam = ipam_new();
+	if (d->state_dir == NULL || d->ipam == NULL)
+		goto fail;
+	if (params->npools > 0) {
+		r = ipam_set_default_pools(d->ipam, params->pools,
+		    params->npools, err, errlen);
+		if (r < 0)
+			goto fail;
+		for (size_t i = 0; i < params->npools; i++)
+			have_v6 |= params->pools[i].base.family == AF_INET6;
+	}
+	r = st_load(d->state_dir, d->ipam, &doc, err, errlen);
+	if (r < 0)
+		goto fail;
+	if (doc.has_ula)
+		d->ula = doc.ula;
+	else if ((r = make_ula(&d->ula)) < 0) {
+		ERR("Failed to generate an IPv6 ULA prefix");
+		goto fail;
+	}
+	if (!have_v6) {
+		ula_pool = (struct ipam_default_pool){ .base = d->ula,
+		    .size = 64 };
+		r = ipam_set_default_pools(d->ipam, &ula_pool, 1, err, errlen);
+		if (r < 0)
+			goto fail;
+	}
+	d->nets = doc.nets;
+	d->nnets = doc.nnets;
+	doc.nets = NULL;
+	doc.nnets = 0;
+	r = save(d, err, errlen);
+	if (r < 0)
+		goto fail;
+	reconcile(d);
+	*ret = d;
+	return 0;
+fail:
+	st_doc_done(&doc);
+	drv_free(d);
+	return r;
+}
+
+struct drv *
+drv_free(struct drv *d)
+{
+	if (d == NULL)
+		return NULL;
+	for (size_t i = 0; i < d->nnets; i++)
+		net_cfg_free(d->nets[i]);
+	free(d->nets);
+	ipam_free(d->ipam);
+	free(d->state_dir);
+	free(d->saved);
+	free(d);
+	return NULL;
+}
+
+size_t
+drv_network_count(const struct drv *d)
+{
+	return d->nnets;
+}
+
+const struct net_cfg *
+drv_network_get(const struct drv *d, const char *id)
+{
+	return find_net(d, id, NULL);
+}
+
+const struct ipam *
+drv_ipam(const struct drv *d)
+{
+	return d->ipam;
+}

@@ -1,0 +1,249 @@
+/*
+ * cbridge: Docker network and IPAM plugin daemon.  One thread, one epoll
+ * loop: libmicrohttpd's epoll fd and a signalfd.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "netlink/netlink.h"
+#include "plugin/api.h"
+#include "plugin/driver.h"
+#include "plugin/fileutil.h"
+#include "plugin/http.h"
+#include "plugin/log.h"
+#include "plugin/settings.h"
+
+#define CBRIDGE_VERSION	"0.1.0"
+
+static const char *
+env_get(const char *name)
+{
+	return getenv(name);
+}
+
+/* Takes the state directory for this process, so two daemons never write
+ * one state file. */
+static int
+lock_state_dir(const char *dir)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/lock", dir) >=
+	    sizeof(path))
+		return -ENAMETOOLONG;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int r = -errno;
+
+		(void) close(fd);
+		return r == -EWOULDBLOCK ? -EBUSY : r;
+	}
+	return fd;
+}
+
+static int
+open_socket(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char dir[sizeof(sa.sun_path)];
+	char *slash;
+	mode_t old;
+	int fd, r;
+
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	memcpy(dir, path, strlen(path) + 1);
+	slash = strrchr(dir, '/');
+	if (slash != NULL && slash != dir) {
+		*slash = '\0';
+		(void) fu_mkdir_p(dir, 0755);
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	/* A socket someone still answers on is not stale. */
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+		(void) snprintf(err, errlen, "another process is serving '%s'",
+		    path);
+		(void) close(fd);
+		return -EADDRINUSE;
+	}
+	(void) unlink(path);
+	(void) close(fd);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	old = umask(0117);
+	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (r < 0 || chmod(path, 0660) < 0 || listen(fd, 128) < 0) {
+		r = -errno;
+		(void) snprintf(err, errlen, "Failed to listen on '%s': %s",
+		    path, strerror(-r));
+		(void) close(fd);
+		return r;
+	}
+	return fd;
+}
+
+static int
+run_loop(struct http *h, int sfd)
+{
+	struct epoll_event ev = { .events = EPOLLIN }, evs[8];
+	int ep, r = 0;
+
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0)
+		return -errno;
+	ev.data.fd = sfd;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev) < 0)
+		goto fail;
+	ev.data.fd = http_fd(h);
+	if (ev.data.fd < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev) < 0)
+		goto fail;
+	for (;;) {
+		int n = epoll_wait(ep, evs, 8, http_timeout_ms(h));
+
+		if (n < 0 && errno != EINTR)
+			goto fail;
+		for (int i = 0; i < n; i++) {
+			struct signalfd_siginfo si;
+
+			if (evs[i].data.fd != sfd)
+				continue;
+			if (read(sfd, &si, sizeof(si)) != sizeof(si))
+				continue;
+			if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+				log_info("signal %u: shutting down",
+				    si.ssi_signo);
+				goto out;
+			}
+		}
+		http_run(h);
+	}
+fail:
+	r = -errno;
+out:
+	(void) close(ep);
+	return r;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct settings set;
+	struct ipam_default_pool *pools = NULL;
+	struct drv_params dp = { 0 };
+	struct lnk *lnk = NULL;
+	struct drv *drv = NULL;
+	struct api *api = NULL;
+	struct http *http = NULL;
+	char err[512] = "";
+	sigset_t mask;
+	int lockfd = -1, lfd = -1, sfd = -1, r, rc = EXIT_FAILURE;
+	size_t npools = 0;
+
+	if (settings_load(argc, argv, env_get, &set, err, sizeof(err)) < 0) {
+		fprintf(stderr, "cbridge: %s\n", err);
+		return 2;
+	}
+	if (set.help) {
+		fputs(settings_usage(), stdout);
+		return 0;
+	}
+	if (set.version) {
+		printf("cbridge %s\n", CBRIDGE_VERSION);
+		return 0;
+	}
+	log_set_level(set.log_level);
+	if (set.default_pools != NULL && *set.default_pools != '\0' &&
+	    ipam_parse_default_pools(set.default_pools, &pools, &npools, err,
+	    sizeof(err)) < 0) {
+		log_error("DEFAULT_ADDRESS_POOLS: %s", err);
+		return 2;
+	}
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	(void) signal(SIGPIPE, SIG_IGN);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0 ||
+	    (sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) < 0) {
+		log_error("Failed to set up signals: %s", strerror(errno));
+		goto out;
+	}
+
+	if ((r = fu_mkdir_p(set.state_dir, 0700)) < 0) {
+		log_error("Failed to create state directory '%s': %s",
+		    set.state_dir, strerror(-r));
+		goto out;
+	}
+	lockfd = lock_state_dir(set.state_dir);
+	if (lockfd < 0) {
+		log_error("Failed to lock state directory '%s': %s",
+		    set.state_dir, lockfd == -EBUSY ?
+		    "another cbridge is using it" : strerror(-lockfd));
+		goto out;
+	}
+	lnk = lnk_netlink_new(set.proc_root, err, sizeof(err));
+	if (lnk == NULL) {
+		log_error("%s", err);
+		goto out;
+	}
+	dp = (struct drv_params){ .state_dir = set.state_dir, .lnk = lnk,
+	    .pools = pools, .npools = npools };
+	if ((r = drv_new(&dp, &drv, err, sizeof(err))) < 0) {
+		log_error("Failed to load state: %s", err);
+		goto out;
+	}
+	api = api_new(drv);
+	if (api == NULL)
+		goto out;
+	lfd = open_socket(set.socket_path, err, sizeof(err));
+	if (lfd < 0) {
+		log_error("%s", err[0] ? err : strerror(-lfd));
+		goto out;
+	}
+	r = http_new(lfd, api, &http, err, sizeof(err));
+	lfd = -1;
+	if (r < 0) {
+		log_error("%s", err);
+		goto out;
+	}
+	log_info("cbridge %s serving %s, state in %s, %zu networks",
+	    CBRIDGE_VERSION, set.socket_path, set.state_dir,
+	    drv_network_count(drv));
+	if ((r = run_loop(http, sfd)) < 0)
+		log_error("event loop failed: %s", strerror(-r));
+	else
+		rc = EXIT_SUCCESS;
+out:
+	/* Remove the socket only if it was ours (dockerd probes every
+	 * socket in the plugin directory). */
+	if (http != NULL)
+		(void) unlink(set.socket_path);
+	http_free(http);
+	api_free(api);
+	drv_free(drv);
+	lnk_free(lnk);
+	free(pools);
+	if (lockfd >= 0)
+		(void) close(lockfd);
+	if (sfd >= 0)
+		(void) close(sfd);
+	return rc;
+}

@@ -1,0 +1,360 @@
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "plugin/fileutil.h"
+#include "plugin/state.h"
+
+#define ERR(...)	do { if (err != NULL) \
+	(void) snprintf(err, errlen, __VA_ARGS__); } while (0)
+
+struct net_cfg *
+net_cfg_free(struct net_cfg *n)
+{
+	if (n == NULL)
+		return NULL;
+	opt_kvlist_done(&n->generic);
+	free(n);
+	return NULL;
+}
+
+bool
+net_valid_id(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	}
+	return i == NET_ID_LEN;
+}
+
+void
+st_doc_done(struct st_doc *d)
+{
+	for (size_t i = 0; i < d->nnets; i++)
+		net_cfg_free(d->nets[i]);
+	free(d->nets);
+	*d = (struct st_doc){ 0 };
+}
+
+static json_t *
+encode_ipdata(const struct prefix *pool, bool has_gw, const struct prefix *gw)
+{
+	char buf[PREFIX_STRLEN];
+	json_t *o = json_object();
+
+	if (o == NULL)
+		return NULL;
+	if (json_object_set_new(o, "pool",
+	    json_string(prefix_format(pool, buf, sizeof(buf)))) < 0)
+		goto fail;
+	if (has_gw && json_object_set_new(o, "gateway",
+	    json_string(prefix_format(gw, buf, sizeof(buf)))) < 0)
+		goto fail;
+	return o;
+fail:
+	json_decref(o);
+	return NULL;
+}
+
+static json_t *
+encode_net(const struct net_cfg *n)
+{
+	json_t *o = json_object(), *opts = json_object();
+
+	if (o == NULL || opts == NULL)
+		goto fail;
+	for (size_t i = 0; i < n->generic.n; i++)
+		if (json_object_set_new(opts, n->generic.v[i].key,
+		    json_string(n->generic.v[i].value)) < 0)
+			goto fail;
+	if (json_object_set_new(o, "id", json_string(n->id)) < 0 ||
+	    json_object_set_new(o, "bridge", json_string(n->bridge)) < 0 ||
+	    json_object_set_new(o, "enable_ipv4",
+	    json_boolean(n->opts.enable_ipv4)) < 0 ||
+	    json_object_set_new(o, "enable_ipv6",
+	    json_boolean(n->opts.enable_ipv6)) < 0 ||
+	    json_object_set_new(o, "internal",
+	    json_boolean(n->opts.internal)) < 0)
+		goto fail;
+	if (json_object_set(o, "options", opts) < 0)
+		goto fail;
+	if (n->has_v4 && json_object_set_new(o, "ipv4",
+	    encode_ipdata(&n->pool4, n->has_gw4, &n->gw4)) < 0)
+		goto fail;
+	if (n->has_v6 && json_object_set_new(o, "ipv6",
+	    encode_ipdata(&n->pool6, n->has_gw6, &n->gw6)) < 0)
+		goto fail;
+	json_decref(opts);
+	return o;
+fail:
+	json_decref(opts);
+	json_decref(o);
+	return NULL;
+}
+
+int
+st_encode(struct net_cfg *const *nets, size_t n, const struct prefix *ula,
+    const struct ipam *ip, char **ret, size_t *ret_len, char *err,
+    size_t errlen)
+{
+	json_t *root = json_object(), *arr = json_array(), *ipj = NULL;
+	char buf[PREFIX_STRLEN], *out;
+	int r = -ENOMEM;
+
+	if (root == NULL || arr == NULL)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		if (json_array_append_new(arr, encode_net(nets[i])) < 0)
+			goto out;
+	r = ipam_dump(ip, &ipj);
+	if (r < 0)
+		goto out;
+	r = -ENOMEM;
+	if (json_object_set_new(root, "version", json_integer(ST_VERSION)) < 0 ||
+	    (ula != NULL && json_object_set_new(root, "ula",
+	    json_string(prefix_format(ula, buf, sizeof(buf)))) < 0) ||
+	    json_object_set(root, "networks", arr) < 0 ||
+	    json_object_set(root, "ipam", ipj) < 0)
+		goto out;
+	out = json_dumps(root, JSON_INDENT(1) | JSON_SORT_KEYS);
+	if (out == NULL)
+		goto out;
+	*ret = out;
+	*ret_len = strlen(out);
+	r = 0;
+out:
+	if (r < 0)
+		ERR("Failed to encode state: %s", strerror(-r));
+	json_decref(ipj);
+	json_decref(arr);
+	json_decref(root);
+	return r;
+}
+
+static int
+decode_ipdata(json_t *o, const char *what, int family, struct prefix *pool,
+    bool *has_gw, struct prefix *gw, char *err, size_t errlen)
+{
+	const char *ps = json_string_value(json_object_get(o, "pool"));
+	json_t *g = json_object_get(o, "gateway");
+
+	if (!json_is_object(o) || ps == NULL || prefix_parse(ps, pool) < 0 ||
+	    pool->family != family || !prefix_is_masked(pool)) {
+		ERR("network %s: invalid %s pool", what,
+		    family == AF_INET ? "IPv4" : "IPv6");
+		return -EINVAL;
+	}
+	*has_gw = g != NULL;
+	if (g != NULL && (!json_is_string(g) ||
+	    prefix_parse(json_string_value(g), gw) < 0 ||
+	    !prefix_contains(pool, gw) || gw->plen != pool->plen)) {
+		ERR("network %s: invalid gateway", what);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int
+decode_net(json_t *o, struct net_cfg **ret, char *err, size_t errlen)
+{
+	struct net_cfg *n = calloc(1, sizeof(*n));
+	const char *id, *br, *key;
+	json_t *opts, *v;
+	int r = -EINVAL;
+
+	if (n == NULL)
+		return -ENOMEM;
+	id = json_string_value(json_object_get(o, "id"));
+	br = json_string_value(json_object_get(o, "bridge"));
+	if (id == NULL || !net_valid_id(id)) {
+		ERR("invalid network ID in state");
+		goto out;
+	}
+	memcpy(n->id, id, NET_ID_LEN + 1);
+	if (br == NULL || !opt_valid_ifname(br)) {
+		ERR("network %s: invalid bridge name", id);
+		goto out;
+	}
+	memcpy(n->bridge, br, strlen(br) + 1);
+	opts = json_object_get(o, "options");
+	if (!json_is_object(opts) ||
+	    !json_is_boolean(json_object_get(o, "enable_ipv4")) ||
+	    !json_is_boolean(json_object_get(o, "enable_ipv6")) ||
+	    !json_is_boolean(json_object_get(o, "internal"))) {
+		ERR("network %s: missing or mistyped fields", id);
+		goto out;
+	}
+	json_object_foreach(opts, key, v) {
+		if (!json_is_string(v)) {
+			ERR("network %s: option %s is not a string", id, key);
+			goto out;
+		}
+		r = opt_kvlist_add(&n->generic, key, json_string_value(v));
+		if (r < 0) {
+			ERR("network %s: option %s: %s", id, key, strerror(-r));
+			goto out;
+		}
+	}
+	r = opt_parse(&n->generic,
+	    json_is_true(json_object_get(o, "enable_ipv4")),
+	    json_is_true(json_object_get(o, "enable_ipv6")),
+	    json_is_true(json_object_get(o, "internal")), &n->opts, err, errlen);
+	if (r < 0)
+		goto out;
+	r = -EINVAL;
+	if ((v = json_object_get(o, "ipv4")) != NULL) {
+		n->has_v4 = true;
+		if (decode_ipdata(v, id, AF_INET, &n->pool4, &n->has_gw4,
+		    &n->gw4, err, errlen) < 0)
+			goto out;
+	}
+	if ((v = json_object_get(o, "ipv6")) != NULL) {
+		n->has_v6 = true;
+		if (decode_ipdata(v, id, AF_INET6, &n->pool6, &n->has_gw6,
+		    &n->gw6, err, errlen) < 0)
+			goto out;
+	}
+	*ret = n;
+	n = NULL;
+	r = 0;
+out:
+	net_cfg_free(n);
+	return r;
+}
+
+int
+st_decode(const char *buf, size_t len, struct ipam *ip, struct st_doc *ret,
+    char *err, size_t errlen)
+{
+	struct st_doc d = { 0 };
+	json_error_t jerr;
+	json_t *root, *nets, *v;
+	const char *ula;
+	size_t i;
+	int r = -EINVAL;
+
+	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL) {
+		ERR("state is not valid JSON (line %d: %s)", jerr.line,
+		    jerr.text);
+		return -EINVAL;
+	}
+	if (!json_is_object(root) ||
+	    !json_is_integer(json_object_get(root, "version"))) {
+		ERR("state has no version");
+		goto out;
+	}
+	if (json_integer_value(json_object_get(root, "version")) != ST_VERSION) {
+		ERR("state version %lld is not %d, which this cbridge writes",
+		    (long long)json_integer_value(json_object_get(root,
+		    "version")), ST_VERSION);
+		goto out;
+	}
+	if ((v = json_object_get(root, "ula")) != NULL) {
+		ula = json_string_value(v);
+		if (ula == NULL || prefix_parse(ula, &d.ula) < 0 ||
+		    d.ula.family != AF_INET6 || !prefix_is_masked(&d.ula)) {
+			ERR("state has an invalid ula prefix");
+			goto out;
+		}
+		d.has_ula = true;
+	}
+	nets = json_object_get(root, "networks");
+	if (!json_is_array(nets)) {
+		ERR("state has no networks array");
+		goto out;
+	}
+	d.nets = calloc(json_array_size(nets) + 1, sizeof(*d.nets));
+	if (d.nets == NULL) {
+		r = -ENOMEM;
+		goto out;
+	}
+	json_array_foreach(nets, i, v) {
+		r = decode_net(v, &d.nets[d.nnets], err, errlen);
+		if (r < 0)
+			goto out;
+		d.nnets++;
+		for (size_t j = 0; j + 1 < d.nnets; j++) {
+			if (strcmp(d.nets[j]->id, d.nets[i]->id) == 0 ||
+			    strcmp(d.nets[j]->bridge, d.nets[i]->bridge) == 0) {
+				ERR("network %s appears twice or shares bridge "
+				    "'%s'", d.nets[i]->id, d.nets[i]->bridge);
+				r = -EINVAL;
+				goto out;
+			}
+		}
+	}
+	v = json_object_get(root, "ipam");
+	if (v == NULL) {
+		ERR("state has no ipam section");
+		r = -EINVAL;
+		goto out;
+	}
+	r = ipam_load(ip, v, err, errlen);
+	if (r < 0)
+		goto out;
+	*ret = d;
+	d = (struct st_doc){ 0 };
+out:
+	st_doc_done(&d);
+	json_decref(root);
+	return r;
+}
+
+int
+st_save(const char *dir, struct net_cfg *const *nets, size_t n,
+    const struct prefix *ula, const struct ipam *ip, char *err,
+    size_t errlen)
+{
+	char *buf = NULL;
+	size_t len;
+	int r;
+
+	r = st_encode(nets, n, ula, ip, &buf, &len, err, errlen);
+	if (r < 0)
+		return r;
+	r = fu_write_atomic(dir, ST_FILE, buf, len, err, errlen);
+	free(buf);
+	return r;
+}
+
+int
+st_load(const char *dir, struct ipam *ip, struct st_doc *ret, char *err,
+    size_t errlen)
+{
+	char path[PATH_MAX], *buf = NULL;
+	size_t len;
+	int r;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, ST_FILE) >=
+	    sizeof(path)) {
+		ERR("state directory path '%s' is too long", dir);
+		return -ENAMETOOLONG;
+	}
+	r = fu_read_file(path, ST_MAX_BYTES, &buf, &len);
+	if (r == -ENOENT) {
+		*ret = (struct st_doc){ 0 };
+		return 0;
+	}
+	if (r < 0) {
+		ERR("Failed to read '%s': %s", path, strerror(-r));
+		return r;
+	}
+	r = st_decode(buf, len, ip, ret, err, errlen);
+	if (r < 0) {
+		char inner[256];
+
+		(void) snprintf(inner, sizeof(inner), "%s", err ? err : "");
+		ERR("'%s' is corrupt: %s; move it away to start with no "
+		    "networks", path, inner);
+	}
+	free(buf);
+	return r;
+}

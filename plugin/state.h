@@ -1,0 +1,64 @@
+/*
+ * The persisted state: networks and IPAM allocations in one JSON document,
+ * STATE_DIR/state.json, written atomically after every change and loaded
+ * through the same validators as API input.
+ */
+#ifndef CBRIDGE_STATE_H
+#define CBRIDGE_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "plugin/ipam.h"
+#include "plugin/options.h"
+#include "plugin/prefix.h"
+
+#define NET_ID_LEN	64		/* hex characters */
+#define ST_FILE		"state.json"
+#define ST_MAX_BYTES	(64u << 20)
+#define ST_VERSION	1
+
+/* One network as CreateNetwork described it. */
+struct net_cfg {
+	char		id[NET_ID_LEN + 1];
+	char		bridge[OPT_IFNAMSIZ];
+	struct opt_kvlist generic;	/* options as dockerd sent them, owned */
+	struct net_opts	opts;		/* parsed from generic and the flags */
+	bool		has_v4, has_gw4;
+	struct prefix	pool4, gw4;	/* gw4 carries the pool's length */
+	bool		has_v6, has_gw6;
+	struct prefix	pool6, gw6;
+};
+
+struct net_cfg	*net_cfg_free(struct net_cfg *n);
+/* 64 lowercase hex characters, as dockerd's IDs are. */
+bool	net_valid_id(const char *s);
+
+struct st_doc {
+	struct net_cfg	**nets;		/* owned */
+	size_t		nnets;
+	bool		has_ula;
+	struct prefix	ula;		/* this host's IPv6 ULA /48 */
+};
+
+void	st_doc_done(struct st_doc *d);
+
+/* Serialises to a malloc'ed NUL-terminated buffer (*ret, caller owns). */
+int	st_encode(struct net_cfg *const *nets, size_t n,
+	    const struct prefix *ula, const struct ipam *ip,
+	    char **ret, size_t *ret_len, char *err, size_t errlen);
+/* Parses and validates buf; the IPAM part is loaded into ip (unchanged on
+ * failure), the rest returned in *ret.  -EINVAL with a message naming the
+ * bad field. */
+int	st_decode(const char *buf, size_t len, struct ipam *ip,
+	    struct st_doc *ret, char *err, size_t errlen);
+
+/* st_encode + fu_write_atomic into dir/ST_FILE. */
+int	st_save(const char *dir, struct net_cfg *const *nets, size_t n,
+	    const struct prefix *ula, const struct ipam *ip,
+	    char *err, size_t errlen);
+/* Reads dir/ST_FILE; a missing file is an empty state (0). */
+int	st_load(const char *dir, struct ipam *ip, struct st_doc *ret,
+	    char *err, size_t errlen);
+
+#endif
