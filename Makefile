@@ -31,7 +31,7 @@ WARN		+= -Werror
 endif
 
 CFLAGS		?= -O2 -g
-CFLAGS		+= -std=gnu17 $(WARN) $(SANFLAGS) -D_GNU_SOURCE -I.
+CFLAGS		+= -std=gnu17 $(WARN) $(SANFLAGS) -D_GNU_SOURCE -iquote .
 LDFLAGS		+= $(SANFLAGS)
 
 # Resolved lazily so that `make deps` can run before the libraries exist.

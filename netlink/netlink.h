@@ -11,6 +11,17 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/*
+ * With -I. this file shadows libnl's <netlink/netlink.h>, which libnl's own
+ * headers include.  The libnl users (netlink/link.c, the integration test)
+ * define LNK_WANT_LIBNL and include this file as "netlink/netlink.h" before
+ * any libnl header, which pulls in libnl's header from further down the
+ * include path; everyone else never sees a libnl type.
+ */
+#ifdef LNK_WANT_LIBNL
+#include_next <netlink/netlink.h>
+#endif
+
 #define LNK_IFNAMSIZ	16	/* IFNAMSIZ: 15 characters plus NUL */
 #define LNK_MAX_ADDRS	4
 
@@ -24,7 +35,8 @@ struct lnk_prefix {
 struct lnk_bridge_cfg {
 	char		name[LNK_IFNAMSIZ];
 	unsigned int	mtu;		/* 0: leave the kernel default */
-	unsigned char	mac[6];		/* set on creation, so ports never change it */
+	unsigned char	mac[6];		/* set on creation, so ports never change
+					 * it; all zeros: the kernel picks one */
 	bool		ipv6;		/* disable_ipv6=0 on the bridge */
 	size_t		naddrs;
 	struct lnk_prefix addrs[LNK_MAX_ADDRS];	/* gateway/len; v6 added NODAD */
@@ -50,8 +62,12 @@ struct lnk_ops {
 	/* 1 if a link of that name exists, 0 if not, -errno on failure. */
 	int	(*link_exists)(struct lnk *l, const char *name);
 	/* Prefixes in use on the host: every address (with its prefix
-	 * length) and every non-default route, both families.  *ret is
-	 * malloc'ed, owned by the caller; *ret_n its length. */
+	 * length, host bits kept: the caller masks) and every route in every
+	 * table, both families.  Left out: default routes, IPv6 link-local
+	 * addresses and routes (fe80::/10), ff00::/8, and local, broadcast,
+	 * anycast and multicast routes (the local table).  Entries may
+	 * repeat.  *ret is malloc'ed (possibly NULL when *ret_n is 0), owned
+	 * by the caller; *ret_n its length. */
 	int	(*host_prefixes)(struct lnk *l, struct lnk_prefix **ret,
 		    size_t *ret_n);
 	void	(*free)(struct lnk *l);

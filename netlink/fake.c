@@ -1,0 +1,488 @@
+/*
+ * In-memory netlink backend for unit tests and benchmarks: links and host
+ * prefixes live in tables, with the same error semantics as the real one
+ * (-EEXIST on a name clash, -ENOENT for a missing bridge, -ENOTTY for a link
+ * that is not a bridge) and one-shot failure injection per operation.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "netlink/netlink.h"
+
+enum fake_op {
+	OP_BRIDGE_CREATE,
+	OP_BRIDGE_ENSURE,
+	OP_BRIDGE_DELETE,
+	OP_LINK_EXISTS,
+	OP_HOST_PREFIXES,
+	OP_MAX,
+};
+
+static const char *const op_names[OP_MAX] = {
+	[OP_BRIDGE_CREATE] = "bridge_create",
+	[OP_BRIDGE_ENSURE] = "bridge_ensure",
+	[OP_BRIDGE_DELETE] = "bridge_delete",
+	[OP_LINK_EXISTS] = "link_exists",
+	[OP_HOST_PREFIXES] = "host_prefixes",
+};
+
+struct fake_link {
+	char		name[LNK_IFNAMSIZ];
+	bool		is_bridge;
+	struct lnk_bridge_cfg cfg;	/* bridges: what the host has now */
+};
+
+struct lnk_fake {
+	struct lnk	lnk;		/* first: the ops table */
+	struct fake_link *links;
+	size_t		nlinks;
+	size_t		links_cap;
+	struct lnk_prefix *pfx;		/* added with lnk_fake_add_prefix */
+	size_t		npfx;
+	size_t		pfx_cap;
+	int		fail[OP_MAX];	/* 0, or the errno of the next call */
+};
+
+static const struct lnk_ops fake_ops;
+
+static void	seterr(char *err, size_t errlen, const char *fmt, ...)
+		    __attribute__((format(printf, 3, 4)));
+
+static void
+seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	(void) vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static struct lnk_fake *
+to_fake(struct lnk *l)
+{
+	if (l == NULL || l->ops != &fake_ops) {
+		fprintf(stderr, "lnk fake: not a fake lnk\n");
+		abort();
+	}
+	return (struct lnk_fake *)l;
+}
+
+/* The one-shot injected failure for op, as -errno, or 0. */
+static int
+take_fail(struct lnk_fake *f, enum fake_op op)
+{
+	int e = f->fail[op];
+
+	f->fail[op] = 0;
+	return e == 0 ? 0 : -e;
+}
+
+/* The kernel's dev_valid_name(), as in link.c. */
+static bool
+valid_ifname(const char *name)
+{
+	size_t n;
+
+	if (name == NULL)
+		return false;
+	n = strnlen(name, LNK_IFNAMSIZ);
+	if (n == 0 || n >= LNK_IFNAMSIZ)
+		return false;
+	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		if (c == '/' || c == ':' || c <= ' ' || c == 0x7f)
+			return false;
+	}
+	return true;
+}
+
+static int
+check_cfg(const struct lnk_bridge_cfg *cfg, const char *what, char *err,
+    size_t errlen)
+{
+	if (!valid_ifname(cfg->name)) {
+		seterr(err, errlen, "Failed to %s bridge: '%.*s' is not a "
+		    "valid interface name", what, LNK_IFNAMSIZ - 1, cfg->name);
+		return -EINVAL;
+	}
+	if (cfg->naddrs > LNK_MAX_ADDRS) {
+		seterr(err, errlen, "Failed to %s bridge '%s': %zu addresses "
+		    "given, at most %d are supported", what, cfg->name,
+		    cfg->naddrs, LNK_MAX_ADDRS);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < cfg->naddrs; i++) {
+		const struct lnk_prefix *p = &cfg->addrs[i];
+
+		if ((p->family == AF_INET && p->plen <= 32) ||
+		    (p->family == AF_INET6 && p->plen <= 128))
+			continue;
+		seterr(err, errlen, "Failed to %s bridge '%s': address %zu "
+		    "is not a valid IPv4 or IPv6 prefix", what, cfg->name,
+		    i + 1);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static struct fake_link *
+find_link(struct lnk_fake *f, const char *name)
+{
+	for (size_t i = 0; i < f->nlinks; i++)
+		if (strcmp(f->links[i].name, name) == 0)
+			return &f->links[i];
+	return NULL;
+}
+
+/* Appends a zeroed link named name; NULL when out of memory. */
+static struct fake_link *
+append_link(struct lnk_fake *f, const char *name)
+{
+	struct fake_link *fl;
+
+	if (f->nlinks == f->links_cap) {
+		size_t ncap = f->links_cap == 0 ? 8 : f->links_cap * 2;
+		struct fake_link *nv;
+
+		nv = reallocarray(f->links, ncap, sizeof(*nv));
+		if (nv == NULL)
+			return NULL;
+		f->links = nv;
+		f->links_cap = ncap;
+	}
+	fl = &f->links[f->nlinks++];
+	memset(fl, 0, sizeof(*fl));
+	(void) snprintf(fl->name, sizeof(fl->name), "%s", name);
+	return fl;
+}
+
+static bool
+same_addr(const struct lnk_prefix *a, const struct lnk_prefix *b)
+{
+	size_t n = a->family == AF_INET ? 4 : 16;
+
+	return a->family == b->family && a->plen == b->plen &&
+	    memcmp(a->addr, b->addr, n) == 0;
+}
+
+static const char *
+fmt_prefix(const struct lnk_prefix *p, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+	int n;
+
+	if (inet_ntop(p->family, p->addr, a, sizeof(a)) == NULL)
+		(void) snprintf(a, sizeof(a), "?");
+	n = snprintf(buf, len, "%s/%u", a, p->plen);
+	if (n < 0 || (size_t)n >= len)
+		(void) snprintf(buf, len, "?");
+	return buf;
+}
+
+static int
+fake_bridge_create(struct lnk *l, const struct lnk_bridge_cfg *cfg,
+    char *err, size_t errlen)
+{
+	struct lnk_fake *f = to_fake(l);
+	struct fake_link *fl;
+	int r;
+
+	if ((r = take_fail(f, OP_BRIDGE_CREATE)) < 0) {
+		seterr(err, errlen, "Failed to create bridge '%s': %s",
+		    cfg->name, strerror(-r));
+		return r;
+	}
+	if ((r = check_cfg(cfg, "create", err, errlen)) < 0)
+		return r;
+	if (find_link(f, cfg->name) != NULL) {
+		seterr(err, errlen, "Failed to create bridge '%s': a network "
+		    "interface with that name already exists on the host",
+		    cfg->name);
+		return -EEXIST;
+	}
+	if ((fl = append_link(f, cfg->name)) == NULL) {
+		seterr(err, errlen, "Failed to create bridge '%s': %s",
+		    cfg->name, strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	fl->is_bridge = true;
+	fl->cfg = *cfg;
+	/* Duplicate addresses in cfg collapse, as on a real link. */
+	fl->cfg.naddrs = 0;
+	for (size_t i = 0; i < cfg->naddrs; i++) {
+		bool dup = false;
+
+		for (size_t j = 0; j < fl->cfg.naddrs && !dup; j++)
+			dup = same_addr(&fl->cfg.addrs[j], &cfg->addrs[i]);
+		if (!dup)
+			fl->cfg.addrs[fl->cfg.naddrs++] = cfg->addrs[i];
+	}
+	return 0;
+}
+
+static int
+fake_bridge_ensure(struct lnk *l, const struct lnk_bridge_cfg *cfg,
+    char *err, size_t errlen)
+{
+	struct lnk_fake *f = to_fake(l);
+	struct lnk_bridge_cfg next;
+	struct fake_link *fl;
+	char buf[INET6_ADDRSTRLEN + 8];
+	int r;
+
+	if ((r = take_fail(f, OP_BRIDGE_ENSURE)) < 0) {
+		seterr(err, errlen, "Failed to configure bridge '%s': %s",
+		    cfg->name, strerror(-r));
+		return r;
+	}
+	if ((r = check_cfg(cfg, "configure", err, errlen)) < 0)
+		return r;
+	if ((fl = find_link(f, cfg->name)) == NULL) {
+		seterr(err, errlen, "Bridge '%s' does not exist on the host",
+		    cfg->name);
+		return -ENOENT;
+	}
+	if (!fl->is_bridge) {
+		seterr(err, errlen, "Network interface '%s' exists on the host "
+		    "but is not a bridge; remove or rename it", cfg->name);
+		return -ENOTTY;
+	}
+	/* Compute the result first so that a failure changes nothing. */
+	next = fl->cfg;
+	if (cfg->mtu != 0)
+		next.mtu = cfg->mtu;
+	if (cfg->ipv6)
+		next.ipv6 = true;
+	for (size_t i = 0; i < cfg->naddrs; i++) {
+		bool have = false;
+
+		for (size_t j = 0; j < next.naddrs && !have; j++)
+			have = same_addr(&next.addrs[j], &cfg->addrs[i]);
+		if (have)
+			continue;
+		if (next.naddrs == LNK_MAX_ADDRS) {
+			seterr(err, errlen, "Failed to add address %s to "
+			    "bridge '%s': the fake holds at most %d addresses "
+			    "per bridge", fmt_prefix(&cfg->addrs[i], buf,
+			    sizeof(buf)), cfg->name, LNK_MAX_ADDRS);
+			return -ENOSPC;
+		}
+		next.addrs[next.naddrs++] = cfg->addrs[i];
+	}
+	fl->cfg = next;
+	return 0;
+}
+
+static int
+fake_bridge_delete(struct lnk *l, const char *name, char *err, size_t errlen)
+{
+	struct lnk_fake *f = to_fake(l);
+	struct fake_link *fl;
+	int r;
+
+	if ((r = take_fail(f, OP_BRIDGE_DELETE)) < 0) {
+		seterr(err, errlen, "Failed to delete bridge '%s': %s",
+		    name != NULL ? name : "(null)", strerror(-r));
+		return r;
+	}
+	if (!valid_ifname(name)) {
+		seterr(err, errlen, "Failed to delete bridge: '%s' is not a "
+		    "valid interface name", name != NULL ? name : "(null)");
+		return -EINVAL;
+	}
+	if ((fl = find_link(f, name)) == NULL)
+		return 0;
+	if (!fl->is_bridge) {
+		seterr(err, errlen, "Not deleting network interface '%s': it is "
+		    "not a bridge", name);
+		return -ENOTTY;
+	}
+	/* Keep insertion order: tests may look at the table. */
+	memmove(fl, fl + 1,
+	    (size_t)(&f->links[f->nlinks] - (fl + 1)) * sizeof(*fl));
+	f->nlinks--;
+	return 0;
+}
+
+static int
+fake_link_exists(struct lnk *l, const char *name)
+{
+	struct lnk_fake *f = to_fake(l);
+	int r;
+
+	if ((r = take_fail(f, OP_LINK_EXISTS)) < 0)
+		return r;
+	if (!valid_ifname(name))
+		return -EINVAL;
+	return find_link(f, name) != NULL ? 1 : 0;
+}
+
+static void
+mask_prefix(struct lnk_prefix *p)
+{
+	unsigned int max = p->family == AF_INET ? 32 : 128;
+
+	for (unsigned int bit = p->plen; bit < max; bit++)
+		p->addr[bit / 8] &= (unsigned char)~(0x80u >> (bit % 8));
+}
+
+static int
+fake_host_prefixes(struct lnk *l, struct lnk_prefix **ret, size_t *ret_n)
+{
+	struct lnk_fake *f = to_fake(l);
+	struct lnk_prefix *v;
+	size_t n = f->npfx, i;
+	int r;
+
+	if ((r = take_fail(f, OP_HOST_PREFIXES)) < 0)
+		return r;
+	/* Like the kernel: each bridge address, and the connected route
+	 * that comes with it (the same prefix once masked). */
+	for (i = 0; i < f->nlinks; i++)
+		if (f->links[i].is_bridge)
+			n += 2 * f->links[i].cfg.naddrs;
+	if ((v = calloc(n == 0 ? 1 : n, sizeof(*v))) == NULL)
+		return -ENOMEM;
+	if (f->npfx != 0)
+		memcpy(v, f->pfx, f->npfx * sizeof(*v));
+	n = f->npfx;
+	for (i = 0; i < f->nlinks; i++) {
+		const struct fake_link *fl = &f->links[i];
+
+		if (!fl->is_bridge)
+			continue;
+		for (size_t j = 0; j < fl->cfg.naddrs; j++) {
+			v[n++] = fl->cfg.addrs[j];
+			v[n] = fl->cfg.addrs[j];
+			mask_prefix(&v[n++]);
+		}
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+static void
+fake_free(struct lnk *l)
+{
+	struct lnk_fake *f = to_fake(l);
+
+	free(f->links);
+	free(f->pfx);
+	free(f);
+}
+
+static const struct lnk_ops fake_ops = {
+	.bridge_create	= fake_bridge_create,
+	.bridge_ensure	= fake_bridge_ensure,
+	.bridge_delete	= fake_bridge_delete,
+	.link_exists	= fake_link_exists,
+	.host_prefixes	= fake_host_prefixes,
+	.free		= fake_free,
+};
+
+struct lnk *
+lnk_fake_new(void)
+{
+	struct lnk_fake *f;
+
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return NULL;
+	f->lnk.ops = &fake_ops;
+	return &f->lnk;
+}
+
+void
+lnk_fake_fail_next(struct lnk *l, const char *op, int err)
+{
+	struct lnk_fake *f = to_fake(l);
+
+	for (int i = 0; i < OP_MAX; i++) {
+		if (strcmp(op, op_names[i]) == 0) {
+			/* Either sign; 0 would mean "do not fail". */
+			f->fail[i] = err < 0 ? -err : err == 0 ? EIO : err;
+			return;
+		}
+	}
+	fprintf(stderr, "lnk_fake_fail_next: unknown operation '%s'\n", op);
+	abort();
+}
+
+void
+lnk_fake_add_link(struct lnk *l, const char *name, bool is_bridge)
+{
+	struct lnk_fake *f = to_fake(l);
+	struct fake_link *fl;
+
+	if (!valid_ifname(name)) {
+		fprintf(stderr, "lnk_fake_add_link: invalid name '%s'\n",
+		    name != NULL ? name : "(null)");
+		abort();
+	}
+	if ((fl = find_link(f, name)) == NULL &&
+	    (fl = append_link(f, name)) == NULL) {
+		fprintf(stderr, "lnk_fake_add_link: out of memory\n");
+		abort();
+	}
+	fl->is_bridge = is_bridge;
+	if (is_bridge)
+		(void) snprintf(fl->cfg.name, sizeof(fl->cfg.name), "%s",
+		    name);
+}
+
+void
+lnk_fake_add_prefix(struct lnk *l, const struct lnk_prefix *p)
+{
+	struct lnk_fake *f = to_fake(l);
+
+	if (f->npfx == f->pfx_cap) {
+		size_t ncap = f->pfx_cap == 0 ? 8 : f->pfx_cap * 2;
+		struct lnk_prefix *nv;
+
+		nv = reallocarray(f->pfx, ncap, sizeof(*nv));
+		if (nv == NULL) {
+			fprintf(stderr, "lnk_fake_add_prefix: out of memory\n");
+			abort();
+		}
+		f->pfx = nv;
+		f->pfx_cap = ncap;
+	}
+	f->pfx[f->npfx++] = *p;
+}
+
+int
+lnk_fake_get_bridge(struct lnk *l, const char *name,
+    struct lnk_bridge_cfg *ret)
+{
+	struct lnk_fake *f = to_fake(l);
+	struct fake_link *fl;
+
+	if (name == NULL || (fl = find_link(f, name)) == NULL ||
+	    !fl->is_bridge)
+		return 0;
+	if (ret != NULL)
+		*ret = fl->cfg;
+	return 1;
+}
+
+size_t
+lnk_fake_bridge_count(struct lnk *l)
+{
+	struct lnk_fake *f = to_fake(l);
+	size_t n = 0;
+
+	for (size_t i = 0; i < f->nlinks; i++)
+		if (f->links[i].is_bridge)
+			n++;
+	return n;
+}

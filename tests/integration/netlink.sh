@@ -1,0 +1,72 @@
+#!/bin/sh
+# Runs the netlink backend's integration test (lnk_itest) inside a
+# throwaway network namespace and removes the namespace afterwards, also on
+# failure.  The host's namespace is never touched.
+#
+#   tests/integration/netlink.sh path/to/lnk_itest
+#
+# Exit status: the test's; 77 (skip) when not root.
+set -eu
+
+if [ "$#" -ne 1 ]; then
+	echo "usage: $0 path/to/lnk_itest" >&2
+	exit 2
+fi
+bin=$1
+case $bin in
+/*) ;;
+*) bin=$(pwd)/$bin ;;
+esac
+if [ ! -x "$bin" ]; then
+	echo "$0: $bin is not an executable" >&2
+	exit 2
+fi
+if [ "$(id -u)" -ne 0 ]; then
+	echo "$0: skipped, needs root" >&2
+	exit 77
+fi
+
+# A name no one else uses; `ip netns add` fails rather than reuse one.
+ns=
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+	cand=cbt-lnk-$$-$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
+	if ! ip netns list | grep -q "^$cand\\b" &&
+	    ip netns add "$cand" 2>/dev/null; then
+		ns=$cand
+		break
+	fi
+done
+if [ -z "$ns" ]; then
+	echo "$0: cannot create a network namespace" >&2
+	exit 1
+fi
+trap 'ip netns delete "$ns" 2>/dev/null || true' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+in_ns() {
+	ip netns exec "$ns" "$@"
+}
+
+# What lnk_itest.c expects: a non-bridge link cbt-other0 with routes on it
+# (see the constants at the top of lnk_itest.c).  dummy is not built into
+# every kernel; a veth pair does as well.
+in_ns ip link set lo up
+if ! in_ns ip link add cbt-other0 type dummy 2>/dev/null; then
+	in_ns ip link add cbt-other0 type veth peer name cbt-other1
+	in_ns ip link set cbt-other1 up
+fi
+in_ns ip link set cbt-other0 up
+in_ns ip addr add 10.98.0.1/24 dev cbt-other0
+in_ns ip route add 10.99.0.0/16 dev cbt-other0
+in_ns ip route add 10.97.0.0/16 dev cbt-other0 table 100
+in_ns ip route add default dev cbt-other0
+in_ns ip -6 route add 2001:db8:99::/48 dev cbt-other0
+in_ns ip -6 route add default dev cbt-other0
+# New links start without IPv6, so that the test sees bridge_create turn it
+# on (and fail to add an IPv6 address when not asked to).
+in_ns sysctl -q -w net.ipv6.conf.default.disable_ipv6=1
+
+rc=0
+in_ns "$bin" || rc=$?
+exit "$rc"

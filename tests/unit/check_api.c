@@ -1,0 +1,232 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+#include <jansson.h>
+
+#include "plugin/api.h"
+#include "tests/unit/helpers.h"
+#include "tests/unit/suites.h"
+
+static struct th_env env;
+static struct api *api;
+
+static void
+setup(void)
+{
+	th_env_setup(&env);
+	api = api_new(env.drv);
+	ck_assert_ptr_nonnull(api);
+}
+
+static void
+teardown(void)
+{
+	api = api_free(api);
+	th_env_teardown(&env);
+}
+
+/* Calls path with body; returns the status, *ret the parsed reply. */
+static unsigned int
+call(const char *path, const char *body, json_t **ret)
+{
+	struct api_reply rep;
+	json_error_t jerr;
+	unsigned int status;
+	json_t *j;
+
+	ck_assert_int_eq(api_handle(api, path, body, strlen(body), &rep), 0);
+	j = json_loadb(rep.body, rep.len, 0, &jerr);
+	ck_assert_msg(json_is_object(j), "reply is not a JSON object: %s",
+	    rep.body);
+	if (rep.status != 200)
+		ck_assert_msg(json_is_string(json_object_get(j, "Err")),
+		    "error without Err: %s", rep.body);
+	status = rep.status;
+	free(rep.body);
+	if (ret != NULL)
+		*ret = j;
+	else
+		json_decref(j);
+	return status;
+}
+
+static const char *
+err_of(json_t *j)
+{
+	return json_string_value(json_object_get(j, "Err"));
+}
+
+START_TEST(handshake)
+{
+	json_t *j;
+
+	ck_assert_uint_eq(call("/Plugin.Activate", "", &j), 200);
+	ck_assert_uint_eq(json_array_size(json_object_get(j, "Implements")), 2);
+	json_decref(j);
+	ck_assert_uint_eq(call("/NetworkDriver.GetCapabilities", "", &j), 200);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "Scope")),
+	    "local");
+	json_decref(j);
+	ck_assert_uint_eq(call("/IpamDriver.GetCapabilities", "", &j), 200);
+	ck_assert(json_is_false(json_object_get(j, "RequiresRequestReplay")));
+	json_decref(j);
+	ck_assert_uint_eq(call("/IpamDriver.GetDefaultAddressSpaces", "", &j),
+	    200);
+	ck_assert_str_eq(json_string_value(json_object_get(j,
+	    "LocalDefaultAddressSpace")), "LocalDefault");
+	json_decref(j);
+	ck_assert_uint_eq(call("/NoSuch.Thing", "{}", NULL), 404);
+}
+END_TEST
+
+START_TEST(ipam_flow)
+{
+	json_t *j;
+	char body[256];
+	const char *id;
+
+	ck_assert_uint_eq(call("/IpamDriver.RequestPool",
+	    "{\"AddressSpace\":\"LocalDefault\",\"Pool\":\"10.77.0.0/24\","
+	    "\"SubPool\":\"\",\"Options\":{},\"V6\":false}", &j), 200);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "Pool")),
+	    "10.77.0.0/24");
+	id = json_string_value(json_object_get(j, "PoolID"));
+	ck_assert_ptr_nonnull(id);
+	(void) snprintf(body, sizeof(body), "{\"PoolID\":\"%s\",\"Address\":\"\","
+	    "\"Options\":{\"RequestAddressType\":\"com.docker.network.gateway\"}}",
+	    id);
+	json_t *g;
+	ck_assert_uint_eq(call("/IpamDriver.RequestAddress", body, &g), 200);
+	ck_assert_str_eq(json_string_value(json_object_get(g, "Address")),
+	    "10.77.0.1/24");
+	json_decref(g);
+	(void) snprintf(body, sizeof(body), "{\"PoolID\":\"%s\",\"Address\":"
+	    "\"10.77.0.50\",\"Options\":null}", id);
+	ck_assert_uint_eq(call("/IpamDriver.RequestAddress", body, &g), 200);
+	ck_assert_str_eq(json_string_value(json_object_get(g, "Address")),
+	    "10.77.0.50/24");
+	json_decref(g);
+	ck_assert_uint_eq(call("/IpamDriver.RequestAddress", body, NULL), 409);
+	(void) snprintf(body, sizeof(body), "{\"PoolID\":\"%s\",\"Address\":"
+	    "\"10.77.0.50\"}", id);
+	ck_assert_uint_eq(call("/IpamDriver.ReleaseAddress", body, NULL), 200);
+	ck_assert_uint_eq(call("/IpamDriver.ReleaseAddress", body, NULL), 404);
+	/* Overlapping subnet. */
+	json_t *o;
+	ck_assert_uint_eq(call("/IpamDriver.RequestPool",
+	    "{\"Pool\":\"10.77.0.0/16\",\"V6\":false}", &o), 409);
+	ck_assert_ptr_nonnull(strstr(err_of(o), "overlaps"));
+	json_decref(o);
+	(void) snprintf(body, sizeof(body), "{\"PoolID\":\"%s\"}", id);
+	ck_assert_uint_eq(call("/IpamDriver.ReleasePool", body, NULL), 200);
+	ck_assert_uint_eq(call("/IpamDriver.ReleasePool", body, NULL), 404);
+	json_decref(j);
+	ck_assert_uint_eq(call("/IpamDriver.RequestPool",
+	    "{\"Pool\":\"\",\"SubPool\":\"10.1.0.0/24\"}", NULL), 400);
+}
+END_TEST
+
+START_TEST(create_network_json)
+{
+	json_t *j;
+
+	ck_assert_uint_eq(call("/NetworkDriver.CreateNetwork",
+	    "{\"NetworkID\":\"" TH_NETID1 "\",\"Options\":{"
+	    "\"com.docker.network.enable_ipv6\":false,"
+	    "\"com.docker.network.generic\":{\"com.docker.network.driver.mtu\":\"1450\"}},"
+	    "\"IPv4Data\":[{\"AddressSpace\":\"LocalDefault\",\"Pool\":\"10.77.0.0/24\","
+	    "\"Gateway\":\"10.77.0.1/24\",\"AuxAddresses\":{\"r\":\"10.77.0.254/24\"}}],"
+	    "\"IPv6Data\":null}", &j), 200);
+	json_decref(j);
+	ck_assert_int_eq(lnk_fake_get_bridge(env.lnk, "cb-5f1c0a7e9b2d", NULL), 1);
+	ck_assert_uint_eq(call("/NetworkDriver.DeleteNetwork",
+	    "{\"NetworkID\":\"" TH_NETID1 "\"}", NULL), 200);
+	ck_assert_uint_eq(lnk_fake_bridge_count(env.lnk), 0);
+}
+END_TEST
+
+/* Each bad body gets a 4xx with a message that names the problem. */
+START_TEST(bad_input)
+{
+	static const char *const cases[][3] = {
+		{ "/NetworkDriver.CreateNetwork", "", "empty" },
+		{ "/NetworkDriver.CreateNetwork", "{", "malformed JSON" },
+		{ "/NetworkDriver.CreateNetwork", "[1,2]", "JSON object" },
+		{ "/NetworkDriver.CreateNetwork", "\"x\"", "malformed JSON" },
+		{ "/NetworkDriver.CreateNetwork", "{\"NetworkID\":1}", "must be a string" },
+		{ "/NetworkDriver.CreateNetwork", "{}", "missing field NetworkID" },
+		{ "/NetworkDriver.CreateNetwork", "{\"NetworkID\":\"abc\"}", "64 hex" },
+		{ "/NetworkDriver.CreateNetwork", "{\"NetworkID\":\"" TH_NETID1 "\",\"NetworkID\":\"" TH_NETID1 "\"}", "duplicate" },
+		{ "/NetworkDriver.CreateNetwork", "{\"NetworkID\":\"" TH_NETID1 "\",\"Options\":[]}", "Options must be an object" },
+		{ "/NetworkDriver.CreateNetwork", "{\"NetworkID\":\"" TH_NETID1 "\",\"Options\":{\"com.docker.network.generic\":{\"com.docker.network.driver.mtu\":1400}}}", "must be a string" },
+		{ "/NetworkDriver.CreateNetwork", "{\"NetworkID\":\"" TH_NETID1 "\",\"Options\":{\"com.docker.network.enable_ipv6\":3}}", "boolean" },
+		{ "/NetworkDriver.CreateNetwork", "{\"NetworkID\":\"" TH_NETID1 "\",\"IPv4Data\":{}}", "array" },
+		{ "/NetworkDriver.CreateNetwork", "{\"NetworkID\":\"" TH_NETID1 "\",\"IPv4Data\":[{\"Pool\":\"10.0.0.0/33\"}]}", "invalid pool" },
+		{ "/NetworkDriver.CreateNetwork", "{\"NetworkID\":\"" TH_NETID1 "\",\"IPv4Data\":[{\"Pool\":\"fd00::/64\"}]}", "IPv4" },
+		{ "/NetworkDriver.CreateNetwork", "{\"NetworkID\":\"" TH_NETID1 "\",\"IPv4Data\":[{\"Pool\":\"10.0.0.0/24\",\"Gateway\":\"nope\"}]}", "gateway" },
+		{ "/NetworkDriver.CreateNetwork", "{\"NetworkID\":\"" TH_NETID1 "\",\"IPv4Data\":[{\"Pool\":\"10.0.0.0/24\",\"AuxAddresses\":{\"a\":5}}]}", "aux address" },
+		{ "/NetworkDriver.CreateNetwork", "{\"NetworkID\":\"" TH_NETID1 "\",\"Options\":{\"com.docker.network.generic\":{\"com.docker.network.bridge.name\":\"waytoolongbridgename\"}}}", "bridge name" },
+		{ "/NetworkDriver.DeleteNetwork", "{\"NetworkID\":\"" TH_NETID2 "\"}", "not found" },
+		{ "/IpamDriver.RequestPool", "{\"Pool\":5}", "must be a string" },
+		{ "/IpamDriver.RequestPool", "{\"Pool\":\"10.0.0.0\"}", "prefix length" },
+		{ "/IpamDriver.RequestPool", "{\"V6\":\"perhaps\"}", "boolean" },
+		{ "/IpamDriver.RequestPool", "{\"Options\":{\"a\":1}}", "must be a string" },
+		{ "/IpamDriver.RequestAddress", "{\"Address\":\"\"}", "missing field PoolID" },
+		{ "/IpamDriver.RequestAddress", "{\"PoolID\":\"LocalDefault/10.0.0.0/24\"}", "not found" },
+		{ "/IpamDriver.RequestAddress", "{\"PoolID\":\"x\",\"Address\":\"1.2.3.400\"}", "invalid address" },
+		{ "/IpamDriver.ReleaseAddress", "{\"PoolID\":\"x\"}", "missing field Address" },
+		{ "/IpamDriver.ReleasePool", "{\"PoolID\":\"\"}", "empty" },
+		{ "/NetworkDriver.Join", "{}", "cannot be attached" },
+	};
+	json_t *j;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		unsigned int st = call(cases[i][0], cases[i][1], &j);
+
+		ck_assert_msg(st >= 400, "%s %s: status %u", cases[i][0],
+		    cases[i][1], st);
+		ck_assert_msg(strstr(err_of(j), cases[i][2]) != NULL,
+		    "%s %s: '%s' lacks '%s'", cases[i][0], cases[i][1],
+		    err_of(j), cases[i][2]);
+		json_decref(j);
+	}
+	ck_assert_uint_eq(lnk_fake_bridge_count(env.lnk), 0);
+}
+END_TEST
+
+START_TEST(deep_nesting)
+{
+	size_t n = 100000;
+	char *b = malloc(2 * n + 1);
+	struct api_reply rep;
+
+	ck_assert_ptr_nonnull(b);
+	memset(b, '[', n);
+	memset(b + n, ']', n);
+	b[2 * n] = '\0';
+	ck_assert_int_eq(api_handle(api, "/IpamDriver.RequestPool", b, 2 * n,
+	    &rep), 0);
+	ck_assert_uint_eq(rep.status, 400);
+	free(rep.body);
+	free(b);
+}
+END_TEST
+
+Suite *
+api_suite(void)
+{
+	Suite *s = suite_create("api");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, handshake);
+	tcase_add_test(tc, ipam_flow);
+	tcase_add_test(tc, create_network_json);
+	tcase_add_test(tc, bad_input);
+	tcase_add_test(tc, deep_nesting);
+	suite_add_tcase(s, tc);
+	return s;
+}

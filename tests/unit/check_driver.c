@@ -1,0 +1,294 @@
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "plugin/driver.h"
+#include "tests/unit/helpers.h"
+#include "tests/unit/suites.h"
+
+static struct th_env env;
+
+static void
+setup(void)
+{
+	th_env_setup(&env);
+}
+
+static void
+teardown(void)
+{
+	th_env_teardown(&env);
+}
+
+static struct prefix
+P(const char *s)
+{
+	struct prefix p;
+
+	ck_assert_msg(prefix_parse(s, &p) == 0, "parse %s", s);
+	return p;
+}
+
+/* A request for one IPv4 network with gateway .1. */
+static void
+req_v4(struct drv_net_req *r, const char *id, const char *pool,
+    const char *gw, const struct opt_kvlist *generic)
+{
+	*r = (struct drv_net_req){ .enable_ipv4 = true, .generic = generic };
+	memcpy(r->id, id, NET_ID_LEN + 1);
+	if (pool != NULL) {
+		r->nv4 = 1;
+		r->v4[0].pool = P(pool);
+		r->v4[0].has_gw = gw != NULL;
+		if (gw != NULL)
+			r->v4[0].gw = P(gw);
+	}
+}
+
+START_TEST(create_and_delete)
+{
+	struct drv_net_req r;
+	struct lnk_bridge_cfg bc;
+	char err[256] = "", buf[PREFIX_STRLEN];
+
+	req_v4(&r, TH_NETID1, "172.30.0.0/24", "172.30.0.1/24", NULL);
+	ck_assert_int_eq(drv_create_network(env.drv, &r, err, sizeof(err)), 0);
+	ck_assert_int_eq(lnk_fake_get_bridge(env.lnk, "cb-5f1c0a7e9b2d", &bc), 1);
+	ck_assert_uint_eq(bc.naddrs, 1);
+	ck_assert_str_eq(prefix_format((struct prefix *)&bc.addrs[0], buf,
+	    sizeof(buf)), "172.30.0.1/24");
+	ck_assert_uint_eq(bc.mac[0] & 0x03, 0x02);	/* local unicast */
+	ck_assert_ptr_nonnull(drv_network_get(env.drv, TH_NETID1));
+	ck_assert_int_eq(drv_create_network(env.drv, &r, err, sizeof(err)),
+	    -EEXIST);
+	ck_assert_int_eq(drv_delete_network(env.drv, TH_NETID1, err,
+	    sizeof(err)), 0);
+	ck_assert_uint_eq(lnk_fake_bridge_count(env.lnk), 0);
+	ck_assert_int_eq(drv_delete_network(env.drv, TH_NETID1, err,
+	    sizeof(err)), -ENOENT);
+	ck_assert_ptr_nonnull(strstr(err, "not found"));
+}
+END_TEST
+
+START_TEST(options_applied)
+{
+	struct opt_kvlist g = { 0 };
+	struct drv_net_req r;
+	struct lnk_bridge_cfg bc;
+	char err[256] = "";
+
+	ck_assert_int_eq(opt_kvlist_add(&g, OPT_BRIDGE_PREFIX "name", "mybr0"), 0);
+	ck_assert_int_eq(opt_kvlist_add(&g, OPT_PREFIX "driver.mtu", "1400"), 0);
+	req_v4(&r, TH_NETID1, "172.30.0.0/24", "172.30.0.1/24", &g);
+	r.enable_ipv6 = true;
+	r.nv6 = 1;
+	r.v6[0].pool = P("fd00:30::/64");
+	r.v6[0].has_gw = true;
+	r.v6[0].gw = P("fd00:30::1/64");
+	ck_assert_int_eq(drv_create_network(env.drv, &r, err, sizeof(err)), 0);
+	ck_assert_int_eq(lnk_fake_get_bridge(env.lnk, "mybr0", &bc), 1);
+	ck_assert_uint_eq(bc.mtu, 1400);
+	ck_assert(bc.ipv6);
+	ck_assert_uint_eq(bc.naddrs, 2);
+	opt_kvlist_done(&g);
+}
+END_TEST
+
+START_TEST(refused_before_touching_host)
+{
+	struct opt_kvlist g = { 0 };
+	struct drv_net_req r;
+	char err[256] = "";
+
+	/* An interface of that name exists on the host. */
+	lnk_fake_add_link(env.lnk, "cb-5f1c0a7e9b2d", false);
+	req_v4(&r, TH_NETID1, "172.30.0.0/24", "172.30.0.1/24", NULL);
+	ck_assert_int_eq(drv_create_network(env.drv, &r, err, sizeof(err)),
+	    -EEXIST);
+	ck_assert_ptr_nonnull(strstr(err, "already exists"));
+
+	/* Bad option. */
+	ck_assert_int_eq(opt_kvlist_add(&g, OPT_BRIDGE_PREFIX "enable_icc",
+	    "maybe"), 0);
+	req_v4(&r, TH_NETID2, "172.31.0.0/24", "172.31.0.1/24", &g);
+	ck_assert_int_eq(drv_create_network(env.drv, &r, err, sizeof(err)),
+	    -EINVAL);
+	opt_kvlist_done(&g);
+
+	/* Gateway outside the subnet; two IPv4 subnets; v6 without --ipv6. */
+	req_v4(&r, TH_NETID2, "172.31.0.0/24", "172.32.0.1/24", NULL);
+	ck_assert_int_eq(drv_create_network(env.drv, &r, err, sizeof(err)),
+	    -EINVAL);
+	req_v4(&r, TH_NETID2, "172.31.0.0/24", NULL, NULL);
+	r.nv4 = 2;
+	r.v4[1].pool = P("172.33.0.0/24");
+	ck_assert_int_eq(drv_create_network(env.drv, &r, err, sizeof(err)),
+	    -EINVAL);
+	req_v4(&r, TH_NETID2, "172.31.0.0/24", NULL, NULL);
+	r.nv6 = 1;
+	r.v6[0].pool = P("fd00::/64");
+	ck_assert_int_eq(drv_create_network(env.drv, &r, err, sizeof(err)),
+	    -EINVAL);
+	ck_assert_uint_eq(lnk_fake_bridge_count(env.lnk), 0);
+	ck_assert_uint_eq(drv_network_count(env.drv), 0);
+}
+END_TEST
+
+START_TEST(overlap_and_name_clash)
+{
+	struct opt_kvlist g = { 0 };
+	struct drv_net_req r;
+	char err[256] = "";
+
+	ck_assert_int_eq(opt_kvlist_add(&g, OPT_BRIDGE_PREFIX "name", "shared0"), 0);
+	req_v4(&r, TH_NETID1, "172.30.0.0/16", "172.30.0.1/16", &g);
+	ck_assert_int_eq(drv_create_network(env.drv, &r, err, sizeof(err)), 0);
+	req_v4(&r, TH_NETID2, "172.30.5.0/24", "172.30.5.1/24", NULL);
+	ck_assert_int_eq(drv_create_network(env.drv, &r, err, sizeof(err)),
+	    -EEXIST);
+	ck_assert_ptr_nonnull(strstr(err, "overlaps"));
+	req_v4(&r, TH_NETID2, "172.31.0.0/24", "172.31.0.1/24", &g);
+	ck_assert_int_eq(drv_create_network(env.drv, &r, err, sizeof(err)),
+	    -EEXIST);
+	ck_assert_ptr_nonnull(strstr(err, "shared0"));
+	ck_assert_uint_eq(lnk_fake_bridge_count(env.lnk), 1);
+	opt_kvlist_done(&g);
+}
+END_TEST
+
+START_TEST(rollback_on_failure)
+{
+	struct drv_net_req r;
+	char err[256] = "";
+
+	lnk_fake_fail_next(env.lnk, "bridge_create", EPERM);
+	req_v4(&r, TH_NETID1, "172.30.0.0/24", "172.30.0.1/24", NULL);
+	ck_assert_int_eq(drv_create_network(env.drv, &r, err, sizeof(err)),
+	    -EPERM);
+	ck_assert_uint_eq(drv_network_count(env.drv), 0);
+
+	/* The state cannot be written: the bridge made must go again. */
+	th_rmdir(env.dir);
+	ck_assert_int_lt(drv_create_network(env.drv, &r, err, sizeof(err)), 0);
+	ck_assert_uint_eq(drv_network_count(env.drv), 0);
+	ck_assert_uint_eq(lnk_fake_bridge_count(env.lnk), 0);
+	ck_assert_int_eq(mkdir(env.dir, 0700), 0);
+}
+END_TEST
+
+START_TEST(ipam_rollback_on_save_failure)
+{
+	struct prefix pool = P("10.50.0.0/24"), a;
+	char id[IPAM_ID_MAX], err[256] = "";
+
+	ck_assert_int_eq(drv_request_pool(env.drv, "", &pool, NULL, false, id,
+	    &pool, err, sizeof(err)), 0);
+	ck_assert_int_eq(drv_request_address(env.drv, id, NULL, false, &a, err,
+	    sizeof(err)), 0);
+	th_rmdir(env.dir);
+	ck_assert_int_lt(drv_request_address(env.drv, id, NULL, false, &a, err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(ipam_pool_used(drv_ipam(env.drv), id), 1);
+	ck_assert_int_lt(drv_release_pool(env.drv, id, err, sizeof(err)), 0);
+	ck_assert_uint_eq(ipam_pool_count(drv_ipam(env.drv)), 1);
+	ck_assert_int_eq(ipam_pool_used(drv_ipam(env.drv), id), 1);
+	ck_assert_int_eq(mkdir(env.dir, 0700), 0);
+}
+END_TEST
+
+START_TEST(persist_and_reconcile)
+{
+	struct prefix pool = P("10.60.0.0/24"), a;
+	struct drv_net_req r;
+	char id[IPAM_ID_MAX], err[256] = "", buf[PREFIX_STRLEN];
+
+	ck_assert_int_eq(drv_request_pool(env.drv, "", &pool, NULL, false, id,
+	    &pool, err, sizeof(err)), 0);
+	ck_assert_int_eq(drv_request_address(env.drv, id, NULL, true, &a, err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(drv_request_address(env.drv, id, NULL, false, &a, err,
+	    sizeof(err)), 0);
+	req_v4(&r, TH_NETID1, "10.60.0.0/24", "10.60.0.1/24", NULL);
+	ck_assert_int_eq(drv_create_network(env.drv, &r, err, sizeof(err)), 0);
+
+	/* A reboot loses the bridge; a restart brings it back. */
+	ck_assert_int_eq(env.lnk->ops->bridge_delete(env.lnk, "cb-5f1c0a7e9b2d",
+	    err, sizeof(err)), 0);
+	th_env_restart(&env);
+	ck_assert_uint_eq(drv_network_count(env.drv), 1);
+	ck_assert_int_eq(lnk_fake_get_bridge(env.lnk, "cb-5f1c0a7e9b2d", NULL), 1);
+	ck_assert_int_eq(drv_request_address(env.drv, id, NULL, false, &a, err,
+	    sizeof(err)), 0);
+	ck_assert_str_eq(prefix_format(&a, buf, sizeof(buf)), "10.60.0.3/24");
+}
+END_TEST
+
+START_TEST(auto_pool_avoids_host)
+{
+	struct lnk_prefix hp = { .family = AF_INET, .plen = 24,
+	    .addr = { 172, 16, 3, 7 } };
+	struct prefix pool;
+	char id[IPAM_ID_MAX], err[256] = "", buf[PREFIX_STRLEN];
+
+	lnk_fake_add_prefix(env.lnk, &hp);
+	ck_assert_int_eq(drv_request_pool(env.drv, "", NULL, NULL, false, id,
+	    &pool, err, sizeof(err)), 0);
+	ck_assert_str_eq(prefix_format(&pool, buf, sizeof(buf)),
+	    "172.16.16.0/20");
+	/* IPv6 comes from the host's ULA /48. */
+	ck_assert_int_eq(drv_request_pool(env.drv, "", NULL, NULL, true, id,
+	    &pool, err, sizeof(err)), 0);
+	ck_assert_int_eq(pool.family, AF_INET6);
+	ck_assert_uint_eq(pool.plen, 64);
+	ck_assert_uint_eq(pool.addr[0], 0xfd);
+	lnk_fake_fail_next(env.lnk, "host_prefixes", EIO);
+	ck_assert_int_eq(drv_request_pool(env.drv, "", NULL, NULL, false, id,
+	    &pool, err, sizeof(err)), -EIO);
+}
+END_TEST
+
+START_TEST(corrupt_state_refused)
+{
+	struct drv_params p = { .state_dir = env.dir, .lnk = env.lnk };
+	struct drv *d = NULL;
+	char path[128], err[512] = "";
+	FILE *f;
+
+	env.drv = drv_free(env.drv);
+	(void) snprintf(path, sizeof(path), "%s/%s", env.dir, ST_FILE);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("{\"version\":1,\"networks\":[{\"id\":\"zz\"}],\"ipam\":{}}", f);
+	fclose(f);
+	ck_assert_int_eq(drv_new(&p, &d, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_null(d);
+	ck_assert_ptr_nonnull(strstr(err, "corrupt"));
+	/* Open again on an empty dir for teardown. */
+	(void) unlink(path);
+	ck_assert_int_eq(drv_new(&p, &env.drv, err, sizeof(err)), 0);
+}
+END_TEST
+
+Suite *
+driver_suite(void)
+{
+	Suite *s = suite_create("driver");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, create_and_delete);
+	tcase_add_test(tc, options_applied);
+	tcase_add_test(tc, refused_before_touching_host);
+	tcase_add_test(tc, overlap_and_name_clash);
+	tcase_add_test(tc, rollback_on_failure);
+	tcase_add_test(tc, ipam_rollback_on_save_failure);
+	tcase_add_test(tc, persist_and_reconcile);
+	tcase_add_test(tc, auto_pool_avoids_host);
+	tcase_add_test(tc, corrupt_state_refused);
+	suite_add_tcase(s, tc);
+	return s;
+}
