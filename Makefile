@@ -53,7 +53,11 @@ DAEMON_OBJS	:= $(DAEMON_SRCS:%.c=$(BUILD)/%.o)
 UNIT_OBJS	:= $(UNIT_SRCS:%.c=$(BUILD)/%.o)
 BENCH_OBJS	:= $(BENCH_SRCS:%.c=$(BUILD)/%.o)
 
+ITEST_SRCS	:= netlink/link.c tests/integration/lnk_itest.c
+ITEST_OBJS	:= $(ITEST_SRCS:%.c=$(BUILD)/%.o)
+
 BIN		:= $(BUILD)/cbridge
+ITEST_BIN	:= $(BUILD)/lnk_itest
 UNIT_BIN	:= $(BUILD)/check_cbridge
 BENCH_BIN	:= $(BUILD)/bench_cbridge
 
@@ -72,6 +76,14 @@ $(BIN): $(DAEMON_OBJS)
 $(UNIT_BIN): $(UNIT_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS)
 
+$(ITEST_BIN): $(ITEST_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# Integration tests use the daemon's libraries, not Check.
+$(BUILD)/tests/integration/%.o: tests/integration/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c -o $@ $<
+
 $(BENCH_BIN): $(BENCH_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS)
 
@@ -88,8 +100,9 @@ check: deps
 	$(UNIT_BIN)
 
 integration: deps
-	@$(MAKE) --no-print-directory $(BIN)
-	tests/integration/run.sh $(BIN)
+	@scripts/deps.sh e2e
+	@$(MAKE) --no-print-directory $(BIN) $(ITEST_BIN)
+	tests/integration/run.sh $(BIN) $(ITEST_BIN)
 
 e2e: deps
 	@scripts/deps.sh e2e
@@ -119,4 +132,5 @@ lint:
 clean:
 	rm -rf build build-san cbridge
 
--include $(DAEMON_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(BENCH_OBJS:.o=.d)
+-include $(DAEMON_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(BENCH_OBJS:.o=.d) \
+	$(ITEST_OBJS:.o=.d)

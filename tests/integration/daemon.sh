@@ -1,0 +1,208 @@
+#!/bin/bash
+# Runs the cbridge daemon inside a throwaway network namespace and talks to
+# it over its unix socket with curl, as dockerd would: the handshake, the
+# IPAM and network calls with real bridges, bad input, concurrency, restart
+# persistence.  Everything it makes is removed on exit, also on failure.
+#
+#   tests/integration/daemon.sh path/to/cbridge
+set -eu -o pipefail
+
+bin=${1:?usage: $0 path/to/cbridge}
+case $bin in /*) ;; *) bin=$(pwd)/$bin ;; esac
+if [ "$(id -u)" -ne 0 ]; then
+	echo "$0: skipped, needs root" >&2
+	exit 77
+fi
+
+run=cbt-d$$-$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
+ns=$run
+tmp=$(mktemp -d "/tmp/$run.XXXX")
+sock=$tmp/cbridge.sock
+state=$tmp/state
+pid=
+passed=0
+failed=0
+
+cleanup() {
+	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	ip netns delete "$ns" 2>/dev/null || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+keep_log() { cp "$tmp/log" /tmp/cbt-daemon.log 2>/dev/null || true; }
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+ip netns add "$ns"
+in_ns() { ip netns exec "$ns" "$@"; }
+in_ns ip link set lo up
+
+ok() { passed=$((passed + 1)); echo "ok $((passed + failed)) - $*"; }
+not_ok() { failed=$((failed + 1)); echo "not ok $((passed + failed)) - $*"; }
+check() {	# check DESCRIPTION COMMAND...
+	local d=$1; shift
+	if "$@"; then ok "$d"; else not_ok "$d"; fi
+}
+
+start() {
+	# Not through in_ns: $! must be the daemon, not a subshell.
+	ip netns exec "$ns" env LOG_LEVEL=debug "$bin" --socket "$sock" --state-dir "$state" \
+	    >>"$tmp/log" 2>&1 &
+	pid=$!
+	for _ in $(seq 100); do
+		[ -S "$sock" ] && return 0
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	echo "daemon did not start:"; tail -20 "$tmp/log"
+	return 1
+}
+
+stop() {
+	kill -TERM "$pid"
+	local rc=0
+	wait "$pid" || rc=$?
+	pid=
+	return $rc
+}
+
+# call ROUTE BODY: prints "STATUS BODY"
+call() {
+	curl -sS --max-time 10 --unix-socket "$sock" -o "$tmp/out" \
+	    -w '%{http_code}' -XPOST "http://plugin/$1" --data-binary "$2" \
+	    >"$tmp/code" || echo 000 >"$tmp/code"
+	echo "$(cat "$tmp/code") $(cat "$tmp/out")"
+}
+
+# expect DESCRIPTION ROUTE BODY STATUS [SUBSTRING]
+expect() {
+	local d=$1 route=$2 body=$3 status=$4 sub=${5:-} got
+	got=$(call "$route" "$body")
+	if [ "${got%% *}" = "$status" ] && [[ "$got" == *"$sub"* ]] &&
+	    jq -e 'type == "object"' >/dev/null <<<"${got#* }"; then
+		ok "$d"
+	else
+		not_ok "$d (got: $got)"
+	fi
+	# The daemon keeps serving after every request.
+	got=$(call Plugin.Activate '')
+	[ "${got%% *}" = 200 ] || not_ok "daemon still serving after: $d"
+	return 0
+}
+
+jget() { jq -r "$1" <<<"${2#* }"; }
+
+ID1=5f1c0a7e9b2d44c18e3f6a0b7c9d2e4f1a3b5c7d9e0f2a4b6c8d0e1f3a5b7c9d
+ID2=a3e900000000000000000000000000000000000000000000000000000000071b
+BR1=cb-${ID1:0:12}
+
+start
+
+echo "# handshake"
+expect "Activate names both drivers" Plugin.Activate '' 200 '"IpamDriver"'
+expect "GetCapabilities is local" NetworkDriver.GetCapabilities '' 200 '"Scope":"local"'
+expect "IPAM capabilities" IpamDriver.GetCapabilities '' 200 '"RequiresRequestReplay":false'
+expect "address spaces" IpamDriver.GetDefaultAddressSpaces '' 200 LocalDefault
+
+echo "# docker network create, as dockerd sequences it"
+r=$(call IpamDriver.RequestPool '{"AddressSpace":"LocalDefault","Pool":"172.30.0.0/24","SubPool":"","Options":{},"V6":false}')
+pool=$(jget .PoolID "$r")
+check "RequestPool explicit" test "$pool" = LocalDefault/172.30.0.0/24
+r=$(call IpamDriver.RequestAddress "{\"PoolID\":\"$pool\",\"Address\":\"\",\"Options\":{\"RequestAddressType\":\"com.docker.network.gateway\"}}")
+check "gateway is the first address" test "$(jget .Address "$r")" = 172.30.0.1/24
+r=$(call IpamDriver.RequestPool '{"AddressSpace":"LocalDefault","Pool":"fd00:cb:1::/64","SubPool":"","Options":{},"V6":true}')
+pool6=$(jget .PoolID "$r")
+r=$(call IpamDriver.RequestAddress "{\"PoolID\":\"$pool6\",\"Address\":\"\",\"Options\":{\"RequestAddressType\":\"com.docker.network.gateway\"}}")
+check "IPv6 gateway" test "$(jget .Address "$r")" = fd00:cb:1::1/64
+expect "CreateNetwork dual stack" NetworkDriver.CreateNetwork \
+    "{\"NetworkID\":\"$ID1\",\"Options\":{\"com.docker.network.enable_ipv6\":true,\"com.docker.network.generic\":{\"com.docker.network.driver.mtu\":\"1400\"}},\"IPv4Data\":[{\"AddressSpace\":\"LocalDefault\",\"Pool\":\"172.30.0.0/24\",\"Gateway\":\"172.30.0.1/24\"}],\"IPv6Data\":[{\"AddressSpace\":\"LocalDefault\",\"Pool\":\"fd00:cb:1::/64\",\"Gateway\":\"fd00:cb:1::1/64\"}]}" 200
+check "bridge exists and is a bridge" in_ns sh -c "ip -d link show $BR1 | grep -q 'bridge '"
+check "bridge is up" in_ns sh -c "ip link show $BR1 | grep -q '<.*UP.*>'"
+check "bridge mtu 1400" in_ns sh -c "ip link show $BR1 | grep -q 'mtu 1400'"
+check "bridge has 172.30.0.1/24" in_ns sh -c "ip -4 addr show dev $BR1 | grep -q 'inet 172.30.0.1/24'"
+check "bridge has fd00:cb:1::1/64" in_ns sh -c "ip -6 addr show dev $BR1 | grep -q 'inet6 fd00:cb:1::1/64'"
+check "accept_ra is 0" in_ns sh -c "test \$(cat /proc/sys/net/ipv6/conf/$BR1/accept_ra) = 0"
+check "state.json written" jq -e >/dev/null ".networks[0].id == \"$ID1\"" "$state/state.json"
+
+echo "# bad input: the right error, and the daemon keeps serving"
+expect "malformed JSON" NetworkDriver.CreateNetwork '{"NetworkID":' 400 "malformed JSON"
+expect "wrong type" NetworkDriver.CreateNetwork '{"NetworkID":42}' 400 "must be a string"
+expect "missing field" IpamDriver.ReleasePool '{}' 400 "missing field PoolID"
+expect "empty body" NetworkDriver.DeleteNetwork '' 400 "empty request body"
+expect "duplicate keys" NetworkDriver.DeleteNetwork "{\"NetworkID\":\"$ID1\",\"NetworkID\":\"$ID1\"}" 400 "duplicate"
+expect "unknown network ID" NetworkDriver.DeleteNetwork "{\"NetworkID\":\"$ID2\"}" 404 "not found"
+expect "unknown pool ID" IpamDriver.RequestAddress '{"PoolID":"LocalDefault/10.99.0.0/24","Address":""}' 404 "not found"
+expect "overlapping subnet (IPAM)" IpamDriver.RequestPool '{"Pool":"172.30.0.0/16"}' 409 "overlaps"
+expect "overlapping subnet (driver)" NetworkDriver.CreateNetwork \
+    "{\"NetworkID\":\"$ID2\",\"Options\":{},\"IPv4Data\":[{\"Pool\":\"172.30.0.128/25\",\"Gateway\":\"172.30.0.129/25\"}]}" 409 "overlaps"
+expect "over-long bridge name" NetworkDriver.CreateNetwork \
+    "{\"NetworkID\":\"$ID2\",\"Options\":{\"com.docker.network.generic\":{\"com.docker.network.bridge.name\":\"abcdefghijklmnopq\"}}}" 400 "bridge name"
+expect "bad MTU" NetworkDriver.CreateNetwork \
+    "{\"NetworkID\":\"$ID2\",\"Options\":{\"com.docker.network.generic\":{\"com.docker.network.driver.mtu\":\"abc\"}}}" 400 "MTU"
+expect "unknown route" NetworkDriver.Nope '{}' 404 "unknown call"
+head -c 10000000 /dev/zero | tr '\0' ' ' >"$tmp/huge"
+got=$(curl -sS --unix-socket "$sock" -w ' %{http_code}' -XPOST http://plugin/NetworkDriver.CreateNetwork --data-binary @"$tmp/huge" || true)
+check "huge body refused with 413" test "${got##* }" = 413
+printf '%*s' 5000 '' | tr ' ' '[' >"$tmp/deep"
+expect "deep nesting" IpamDriver.RequestPool "$(cat "$tmp/deep")" 400 "malformed JSON"
+expect "still serving after all that" Plugin.Activate '' 200
+check "no bridge from refused requests" in_ns sh -c "! ip link show | grep -q cb-a3e9"
+
+echo "# concurrency: 30 automatic pools at once"
+for i in $(seq 30); do
+	curl -sS --unix-socket "$sock" -XPOST http://plugin/IpamDriver.RequestPool \
+	    -d '{"Pool":"","V6":false}' >"$tmp/par.$i" &
+done
+wait_ok=true
+for j in $(jobs -p); do [ "$j" = "$pid" ] && continue; wait "$j" || wait_ok=false; done
+check "all parallel requests answered" $wait_ok
+n=$(cat "$tmp"/par.* | jq -r .Pool | sort -u | wc -l)
+check "30 distinct pools ($n)" test "$n" = 30
+for f in "$tmp"/par.*; do
+	call IpamDriver.ReleasePool "{\"PoolID\":\"$(jq -r .PoolID "$f")\"}" >/dev/null
+done
+
+echo "# automatic pools avoid the host's addresses and routes"
+in_ns ip link add cbt-host0 type bridge
+in_ns ip addr add 172.16.0.1/20 dev cbt-host0
+in_ns ip link set cbt-host0 up
+in_ns ip route add 172.16.16.0/20 via 172.16.0.2
+r=$(call IpamDriver.RequestPool '{"Pool":""}')
+check "auto pool skips host address and route ($(jget .Pool "$r"))" test "$(jget .Pool "$r")" = 172.16.32.0/20
+auto=$(jget .PoolID "$r")
+
+echo "# restart keeps networks and allocations"
+r=$(call IpamDriver.RequestAddress "{\"PoolID\":\"$pool\",\"Address\":\"\"}")
+check "first container address .2" test "$(jget .Address "$r")" = 172.30.0.2/24
+call IpamDriver.ReleaseAddress "{\"PoolID\":\"$pool\",\"Address\":\"172.30.0.2\"}" >/dev/null
+check "SIGTERM exits 0" stop
+check "socket removed on exit" test ! -e "$sock"
+in_ns ip link del "$BR1"	# as after a reboot
+start
+check "bridge re-created at start" in_ns sh -c "ip -4 addr show dev $BR1 | grep -q 'inet 172.30.0.1/24'"
+r=$(call IpamDriver.RequestAddress "{\"PoolID\":\"$pool\",\"Address\":\"\"}")
+check "next address continues after restart ($(jget .Address "$r"))" test "$(jget .Address "$r")" = 172.30.0.3/24
+expect "auto pool survived restart" IpamDriver.ReleasePool "{\"PoolID\":\"$auto\"}" 200
+
+echo "# one daemon per state directory"
+rc=0
+in_ns "$bin" --socket "$tmp/other.sock" --state-dir "$state" >"$tmp/second" 2>&1 || rc=$?
+check "second daemon on the same state dir refused" test "$rc" -ne 0
+check "with a clear message" grep -q "another cbridge" "$tmp/second"
+
+echo "# delete"
+expect "DeleteNetwork" NetworkDriver.DeleteNetwork "{\"NetworkID\":\"$ID1\"}" 200
+check "bridge gone" in_ns sh -c "! ip link show $BR1 2>/dev/null"
+expect "ReleasePool" IpamDriver.ReleasePool "{\"PoolID\":\"$pool\"}" 200
+
+echo "# corrupt state refuses to start"
+stop || true
+echo '{"version":1,"networks":[{"id":"nope"}],"ipam":{}}' >"$state/state.json"
+rc=0
+in_ns "$bin" --socket "$sock" --state-dir "$state" >"$tmp/corrupt" 2>&1 || rc=$?
+check "corrupt state: exit non-zero" test "$rc" -ne 0
+check "corrupt state: message names the file" grep -q "state.json' is corrupt" "$tmp/corrupt"
+
+keep_log
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,10 @@
+#!/bin/sh
+# Namespace integration tests: the netlink backend, then the daemon over
+# its socket.  Each script makes and removes its own namespace.
+#
+#   tests/integration/run.sh path/to/cbridge path/to/lnk_itest
+set -eu
+
+here=$(dirname "$0")
+"$here/netlink.sh" "$2"
+"$here/daemon.sh" "$1"
