@@ -60,6 +60,7 @@ BIN		:= $(BUILD)/cbridge
 ITEST_BIN	:= $(BUILD)/lnk_itest
 UNIT_BIN	:= $(BUILD)/check_cbridge
 BENCH_BIN	:= $(BUILD)/bench_cbridge
+CLIENT_BIN	:= $(BUILD)/http_client
 
 .PHONY: all deps check test integration e2e plugin bench lint clean
 
@@ -121,10 +122,17 @@ plugin: deps
 	@$(MAKE) --no-print-directory $(BIN)
 	scripts/plugin.sh $(BIN)
 
+$(CLIENT_BIN): tests/bench/http_client.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
+# Speed and memory figures; see README.  The docker comparison needs root
+# and starts a private dockerd.
 bench: deps
-	@$(MAKE) --no-print-directory $(BENCH_BIN) $(BIN)
+	@$(MAKE) --no-print-directory $(BENCH_BIN) $(BIN) $(CLIENT_BIN)
 	$(BENCH_BIN)
-	tests/bench/http_bench.sh $(BIN)
+	tests/bench/http_bench.sh $(BIN) $(CLIENT_BIN)
+	tests/bench/docker_bench.sh $(BIN)
 
 lint:
 	scripts/lint.sh

@@ -652,23 +652,23 @@ ipam_new(void)
 		{ "192.168.0.0/16", 24 },
 	};
 	size_t n = sizeof(def) / sizeof(def[0]);
-	struct ipam *ip;
+	struct ipam *ip, *ret = NULL;
 
 	if ((ip = calloc(1, sizeof(*ip))) == NULL)
 		return NULL;
 	if ((ip->defs = calloc(n, sizeof(*ip->defs))) == NULL)
-		goto fail;
+		goto out;
 	for (size_t i = 0; i < n; i++) {
 		if (prefix_parse(def[i].base, &ip->defs[i].base) < 0)
-			goto fail;
+			goto out;
 		ip->defs[i].size = def[i].size;
 	}
 	ip->ndefs = n;
-	return ip;
-fail:
-	free(ip->defs);
-	free(ip);
-	return NULL;
+	ret = ip;
+	ip = NULL;
+out:
+	ipam_free(ip);
+	return ret;
 }
 
 static void
@@ -1403,27 +1403,43 @@ load_prefix(const json_t *v, const char *key, size_t idx, struct prefix *ret,
 	return 0;
 }
 
-/* One allocated entry, "addr" or "first-last", into p. */
+/* "addr" or "first-last" ("addr" is "addr-addr"). */
+static int
+parse_run(const char *s, struct prefix *ret_first, struct prefix *ret_last)
+{
+	char buf[2 * INET6_ADDRSTRLEN + 2];
+	struct prefix fa, la;
+	char *dash;
+
+	if (s == NULL || strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, s, strlen(s) + 1);
+	if ((dash = strchr(buf, '-')) != NULL)
+		*dash = '\0';
+	if (prefix_parse_addr(buf, &fa) < 0 || (dash != NULL &&
+	    prefix_parse_addr(dash + 1, &la) < 0))
+		return -EINVAL;
+	*ret_first = fa;
+	*ret_last = dash != NULL ? la : fa;
+	return 0;
+}
+
+/* One allocated entry into p. */
 static int
 load_run(struct pool *p, const json_t *v, size_t idx, char *err,
     size_t errlen)
 {
-	char buf[2 * INET6_ADDRSTRLEN + 2], abuf[INET6_ADDRSTRLEN];
-	const char *s = json_string_value(v), *dash;
+	const char *s = json_string_value(v);
+	char abuf[INET6_ADDRSTRLEN];
 	struct prefix fa, la;
 	struct u128 first, last, cnt;
 	int fam = p->pfx.family, r;
 
-	if (s == NULL || strlen(s) >= sizeof(buf))
-		goto bad;
-	memcpy(buf, s, strlen(s) + 1);
-	if ((dash = strchr(buf, '-')) != NULL)
-		buf[dash - buf] = '\0';
-	if (prefix_parse_addr(buf, &fa) < 0 || (dash != NULL &&
-	    prefix_parse_addr(dash + 1, &la) < 0))
-		goto bad;
-	if (dash == NULL)
-		la = fa;
+	if (parse_run(s, &fa, &la) < 0) {
+		seterr(err, errlen, "pools[%zu]: allocated entries must be "
+		    "\"ADDR\" or \"FIRST-LAST\" strings", idx);
+		return -EINVAL;
+	}
 	first = u128_of(&fa);
 	last = u128_of(&la);
 	if (fa.family != fam || la.family != fam || !pool_has(p, first) ||
@@ -1452,10 +1468,6 @@ load_run(struct pool *p, const json_t *v, size_t idx, char *err,
 	if (r < 0)
 		seterr(err, errlen, "out of memory");
 	return r;
-bad:
-	seterr(err, errlen, "pools[%zu]: allocated entries must be \"ADDR\" or "
-	    "\"FIRST-LAST\" strings", idx);
-	return -EINVAL;
 }
 
 static int

@@ -404,6 +404,11 @@ START_TEST(test_auto_fast)
 	avoid[1] = P("fd00:1:0:8000::/50");
 	ck_assert_int_eq(req_auto(ip, true, avoid, 2, id, pfx, err), 0);
 	ck_assert_str_eq(pfx, "fd00:1:0:c000::/64");
+	/* 2^48 candidates, the first half avoided: must skip, not step. */
+	set_defaults(ip, "base=fc00::/16,size=64");
+	avoid[0] = P("fc00::/17");
+	ck_assert_int_eq(req_auto(ip, true, avoid, 1, id, pfx, err), 0);
+	ck_assert_str_eq(pfx, "fc00:8000::/64");
 	ck_assert_msg(now() - t0 < 0.5, "automatic pools too slow: %.3fs",
 	    now() - t0);
 	ipam_free(ip);

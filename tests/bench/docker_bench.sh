@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Latency of `docker network create` + `docker network rm` through the real
+# engine: cbridge (driver and IPAM, as the managed plugin) against dockerd's
+# built-in bridge driver, interleaved in one run with one private dockerd.
+#
+#   tests/bench/docker_bench.sh build/cbridge [N]     (N defaults to 20)
+#
+# Prints median and p90 in ms of create, rm and both, per driver. The times
+# include the docker CLI's own start-up, which is the same for both drivers.
+# Environment as for tests/e2e/run.sh (DOCKERD_EXTRA_ARGS, E2E_DOCKER,
+# E2E_PLUGIN_SETTINGS, which defaults to LOG_LEVEL=info here).
+set -eu -o pipefail
+
+# shellcheck source=tests/e2e/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../e2e/lib.sh"
+
+if [ $# -lt 1 ] || [ $# -gt 2 ]; then
+	echo "usage: $0 BIN [N]" >&2
+	exit 2
+fi
+e2e_need_root
+bin=$(readlink -f "$1")
+n=${2:-20}
+case $n in
+'' | *[!0-9]* | 0)
+	echo "$0: N must be a positive integer" >&2
+	exit 2
+	;;
+esac
+
+now_ms() {
+	echo $(($(date +%s%N) / 1000000))
+}
+
+# timed KIND I: creates and removes one network, appends the times to
+# $E2E_TMP/KIND.create, .rm and .total.
+timed() {
+	local kind=$1 name=bench-$1-$2 t0 t1 t2 t3 args
+	if [ "$kind" = cbridge ]; then
+		args=(-d "$E2E_PLUGIN" --ipam-driver "$E2E_PLUGIN")
+	else
+		args=(-d bridge)
+	fi
+	t0=$(now_ms)
+	dk network create "${args[@]}" "$name" >"$E2E_TMP/id"
+	t1=$(now_ms)
+	e2e_record_bridge "$(e2e_net_bridge "$name")"
+	t2=$(now_ms)
+	dk network rm "$name" >/dev/null
+	t3=$(now_ms)
+	echo $((t1 - t0)) >>"$E2E_TMP/$kind.create"
+	echo $((t3 - t2)) >>"$E2E_TMP/$kind.rm"
+	echo $((t1 - t0 + t3 - t2)) >>"$E2E_TMP/$kind.total"
+}
+
+# stats FILE: "median M ms, p90 P ms" (p90 by nearest rank).
+stats() {
+	sort -n "$1" | awk '{ v[NR] = $1 }
+		END {
+			med = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+			r = int(0.9 * NR); if (r < 0.9 * NR) r++
+			printf "median %6.1f ms, p90 %6.1f ms", med, v[r]
+		}'
+}
+
+E2E_PLUGIN_SETTINGS=${E2E_PLUGIN_SETTINGS-LOG_LEVEL=info}
+e2e_init
+e2e_start_dockerd
+e2e_plugin_install "$bin"
+
+# One untimed round each, so that first-use costs are not measured.
+timed cbridge 0
+timed bridge 0
+: >"$E2E_TMP/cbridge.create"
+: >"$E2E_TMP/cbridge.rm"
+: >"$E2E_TMP/cbridge.total"
+: >"$E2E_TMP/bridge.create"
+: >"$E2E_TMP/bridge.rm"
+: >"$E2E_TMP/bridge.total"
+
+for i in $(seq "$n"); do
+	timed cbridge "$i"
+	timed bridge "$i"
+done
+
+echo "docker network create + rm, $n rounds, dockerd $(dk version --format '{{.Server.Version}}')"
+for kind in cbridge bridge; do
+	for what in create rm total; do
+		printf '%-8s %-7s %s\n' "$kind" "$what" "$(stats "$E2E_TMP/$kind.$what")"
+	done
+done
+set +e
+trap - EXIT INT TERM
+e2e_teardown
