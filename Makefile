@@ -110,12 +110,15 @@ e2e: deps
 	@$(MAKE) --no-print-directory $(BIN)
 	tests/e2e/run.sh $(BIN)
 
-# Every test: unit, namespace integration, end-to-end with a private dockerd.
+# Every test: unit, namespace integration, end-to-end with a private
+# dockerd, then unit and integration again under ASan+UBSan, then lint.
 test: deps
 	@scripts/deps.sh e2e
 	@$(MAKE) --no-print-directory check
 	@$(MAKE) --no-print-directory integration
 	@$(MAKE) --no-print-directory e2e
+	@$(MAKE) --no-print-directory SANITIZER=address,undefined check integration
+	@$(MAKE) --no-print-directory lint
 
 plugin: deps
 	@scripts/deps.sh plugin

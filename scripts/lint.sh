@@ -1,0 +1,36 @@
+#!/bin/sh
+# Source checks that the compiler does not make: banned functions, the
+# module boundaries, and shellcheck on the scripts.
+set -eu
+cd "$(dirname "$0")/.."
+fail=0
+
+src=$(git ls-files '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]')
+
+# Unbounded or unchecked string and number handling.
+if grep -nE '\b(strcpy|strcat|sprintf|vsprintf|gets|strtok|atoi|atol)\s*\(' \
+    $src | grep -v 'tests/bench/http_client.c:.*atoi(argv'; then
+	echo "lint: banned function (use snprintf / bounded parsing)" >&2
+	fail=1
+fi
+
+# http.c and api.c never reach the effectors; no JSON in the driver core.
+if grep -nE '#include "(netlink|firewall|dns)/' plugin/http.c plugin/api.c; then
+	echo "lint: the HTTP/API layer must not include effector headers" >&2
+	fail=1
+fi
+if grep -nE 'jansson|json_t' plugin/driver.c plugin/driver.h; then
+	echo "lint: JSON must not reach the driver core" >&2
+	fail=1
+fi
+# No libnl type outside netlink/.
+if grep -nE '#include <netlink/|rtnl_|nl_sock' $(echo "$src" | grep -v '^netlink/' | grep -v 'tests/integration/'); then
+	echo "lint: libnl used outside netlink/" >&2
+	fail=1
+fi
+
+if command -v shellcheck >/dev/null 2>&1; then
+	shellcheck -x $(git ls-files '*.sh' .ci/run 2>/dev/null) || fail=1
+fi
+[ "$fail" -eq 0 ] && echo "lint: ok"
+exit "$fail"
