@@ -3,14 +3,12 @@
  * libnl-route-3 on one NETLINK_ROUTE socket.  libnl types and -NLE_* codes
  * stay in this file; callers see -errno and a message in err.
  */
-#define LNK_WANT_LIBNL		/* libnl's <netlink/netlink.h> too */
 #include "netlink/netlink.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +31,6 @@
 struct lnk_netlink {
 	struct lnk	lnk;		/* first: the ops table */
 	struct nl_sock	*sk;
-	pthread_mutex_t	mu;		/* one request at a time on sk */
 	char		proc_root[PATH_MAX];
 };
 
@@ -377,7 +374,7 @@ mac_is_zero(const unsigned char mac[6])
 }
 
 static int
-create_locked(struct lnk_netlink *nl, const struct lnk_bridge_cfg *cfg,
+do_create(struct lnk_netlink *nl, const struct lnk_bridge_cfg *cfg,
     char *err, size_t errlen)
 {
 	struct rtnl_link *link = NULL, *got = NULL;
@@ -481,14 +478,12 @@ nl_bridge_create(struct lnk *l, const struct lnk_bridge_cfg *cfg, char *err,
 
 	if ((r = check_cfg(cfg, "create", err, errlen)) < 0)
 		return r;
-	(void) pthread_mutex_lock(&nl->mu);
-	r = create_locked(nl, cfg, err, errlen);
-	(void) pthread_mutex_unlock(&nl->mu);
+	r = do_create(nl, cfg, err, errlen);
 	return r;
 }
 
 static int
-ensure_locked(struct lnk_netlink *nl, const struct lnk_bridge_cfg *cfg,
+do_ensure(struct lnk_netlink *nl, const struct lnk_bridge_cfg *cfg,
     char *err, size_t errlen)
 {
 	struct rtnl_link *got = NULL;
@@ -546,14 +541,12 @@ nl_bridge_ensure(struct lnk *l, const struct lnk_bridge_cfg *cfg, char *err,
 
 	if ((r = check_cfg(cfg, "configure", err, errlen)) < 0)
 		return r;
-	(void) pthread_mutex_lock(&nl->mu);
-	r = ensure_locked(nl, cfg, err, errlen);
-	(void) pthread_mutex_unlock(&nl->mu);
+	r = do_ensure(nl, cfg, err, errlen);
 	return r;
 }
 
 static int
-delete_locked(struct lnk_netlink *nl, const char *name, char *err,
+do_delete(struct lnk_netlink *nl, const char *name, char *err,
     size_t errlen)
 {
 	struct rtnl_link *got = NULL;
@@ -594,9 +587,7 @@ nl_bridge_delete(struct lnk *l, const char *name, char *err, size_t errlen)
 		    "valid interface name", name != NULL ? name : "(null)");
 		return -EINVAL;
 	}
-	(void) pthread_mutex_lock(&nl->mu);
-	r = delete_locked(nl, name, err, errlen);
-	(void) pthread_mutex_unlock(&nl->mu);
+	r = do_delete(nl, name, err, errlen);
 	return r;
 }
 
@@ -609,9 +600,7 @@ nl_link_exists(struct lnk *l, const char *name)
 
 	if (!valid_ifname(name))
 		return -EINVAL;
-	(void) pthread_mutex_lock(&nl->mu);
 	r = get_link(nl, name, &got);
-	(void) pthread_mutex_unlock(&nl->mu);
 	if (r < 0)
 		return r;
 	if (got == NULL)
@@ -719,7 +708,7 @@ route_cb(struct nl_object *obj, void *arg)
 }
 
 static int
-prefixes_locked(struct lnk_netlink *nl, struct pfx_vec *pv)
+do_prefixes(struct lnk_netlink *nl, struct pfx_vec *pv)
 {
 	struct nl_cache *addrs = NULL, *routes = NULL;
 	int r;
@@ -750,9 +739,7 @@ nl_host_prefixes(struct lnk *l, struct lnk_prefix **ret, size_t *ret_n)
 	struct pfx_vec pv = { 0 };
 	int r;
 
-	(void) pthread_mutex_lock(&nl->mu);
-	r = prefixes_locked(nl, &pv);
-	(void) pthread_mutex_unlock(&nl->mu);
+	r = do_prefixes(nl, &pv);
 	if (r < 0) {
 		free(pv.v);
 		return r;
@@ -771,7 +758,6 @@ nl_free(struct lnk *l)
 		return;
 	if (nl->sk != NULL)
 		nl_socket_free(nl->sk);	/* also closes it */
-	(void) pthread_mutex_destroy(&nl->mu);
 	free(nl);
 }
 
@@ -808,12 +794,6 @@ lnk_netlink_new(const char *proc_root, char *err, size_t errlen)
 	nl->lnk.ops = &netlink_ops;
 	memcpy(nl->proc_root, proc_root, n);
 	nl->proc_root[n] = '\0';
-	if ((r = pthread_mutex_init(&nl->mu, NULL)) != 0) {
-		seterr(err, errlen, "Failed to set up netlink: %s",
-		    strerror(r));
-		free(nl);
-		return NULL;
-	}
 	if ((nl->sk = nl_socket_alloc()) == NULL) {
 		seterr(err, errlen, "Failed to allocate a netlink socket: %s",
 		    strerror(ENOMEM));

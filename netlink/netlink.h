@@ -11,16 +11,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/*
- * With -I. this file shadows libnl's <netlink/netlink.h>, which libnl's own
- * headers include.  The libnl users (netlink/link.c, the integration test)
- * define LNK_WANT_LIBNL and include this file as "netlink/netlink.h" before
- * any libnl header, which pulls in libnl's header from further down the
- * include path; everyone else never sees a libnl type.
- */
-#ifdef LNK_WANT_LIBNL
-#include_next <netlink/netlink.h>
-#endif
+/* The build uses -iquote for the project root, so "netlink/netlink.h" is
+ * this file and <netlink/netlink.h> stays libnl's. */
 
 #define LNK_IFNAMSIZ	16	/* IFNAMSIZ: 15 characters plus NUL */
 #define LNK_MAX_ADDRS	4

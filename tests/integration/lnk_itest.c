@@ -12,7 +12,6 @@
  * Refuses to run in the namespace of PID 1 (or of its parent).  Prints "ok N - ..." lines and
  * a final "N passed, M failed"; exits 1 if anything failed.
  */
-#define LNK_WANT_LIBNL		/* libnl's <netlink/netlink.h> too */
 #include "netlink/netlink.h"
 
 #include <arpa/inet.h>
