@@ -111,13 +111,13 @@ e2e: deps
 	tests/e2e/run.sh $(BIN)
 
 # Every test: unit, namespace integration, end-to-end with a private
-# dockerd, then unit and integration again under ASan+UBSan, then lint.
+# dockerd, then all three again under ASan+UBSan, then lint.
 test: deps
 	@scripts/deps.sh e2e
 	@$(MAKE) --no-print-directory check
 	@$(MAKE) --no-print-directory integration
 	@$(MAKE) --no-print-directory e2e
-	@$(MAKE) --no-print-directory SANITIZER=address,undefined check integration
+	@$(MAKE) --no-print-directory SANITIZER=address,undefined check integration e2e
 	@$(MAKE) --no-print-directory lint
 
 plugin: deps
@@ -132,6 +132,7 @@ $(CLIENT_BIN): tests/bench/http_client.c
 # Speed and memory figures; see README.  The docker comparison needs root
 # and starts a private dockerd.
 bench: deps
+	@scripts/deps.sh e2e
 	@$(MAKE) --no-print-directory $(BENCH_BIN) $(BIN) $(CLIENT_BIN)
 	$(BENCH_BIN)
 	tests/bench/http_bench.sh $(BIN) $(CLIENT_BIN)

@@ -596,8 +596,15 @@ api_handle(struct api *a, const char *path, const char *body, size_t len,
 		log_debug("%s", err);
 		return api_error_reply(404, err, ret);
 	}
-	log_debug("%s: %.*s", path, (int)(len < LOG_BODY_MAX ? len :
-	    LOG_BODY_MAX), body);
+	if (log_enabled(LOG_LVL_DEBUG)) {
+		size_t show = len < LOG_BODY_MAX ? len : LOG_BODY_MAX;
+
+		/* dockerd ends each body with a newline. */
+		while (show > 0 && (body[show - 1] == '\n' ||
+		    body[show - 1] == '\r'))
+			show--;
+		log_debug("%s: %.*s", path, (int)show, body);
+	}
 
 	if (rt->has_body) {
 		if (len == 0) {

@@ -1,4 +1,6 @@
 #!/bin/sh
+# Word splitting of file lists is intended throughout.
+# shellcheck disable=SC2046,SC2086
 # Source checks that the compiler does not make: banned functions, the
 # module boundaries, and shellcheck on the scripts.
 set -eu

@@ -1,0 +1,529 @@
+# shellcheck shell=bash
+# Helpers for the end-to-end tests, sourced by tests/e2e/run.sh and
+# tests/bench/docker_bench.sh: a private dockerd, the plugin, cleanup and
+# assertions.
+#
+#   . tests/e2e/lib.sh
+#   e2e_init                # root check, run dir, trap e2e_cleanup EXIT
+#   e2e_start_dockerd
+#   e2e_plugin_install BIN
+#   ... e2e_check / e2e_pass / e2e_fail ...
+#   e2e_finish              # teardown, "N passed, M failed", exit status
+#
+# Everything a run creates is named after it: the directory
+# /tmp/cbe2e.<pid>.XXXX (E2E_TMP) holds the daemon's data root, exec root,
+# socket, log and the plugin's state dir; host links made by the tests start
+# with E2E_PREFIX ("cbe" + 5 hex digits). The bridges of networks created
+# through e2e_net_create are written to $E2E_TMP/bridges so that cleanup can
+# delete them even if the plugin did not.
+#
+# Environment:
+#   DOCKERD_EXTRA_ARGS   more dockerd flags, after the defaults (so they win):
+#                        --bridge=none --iptables=false --ip6tables=false
+#                        --ip-forward=false
+#   E2E_DOCKER           docker CLI to use (default: docker on PATH)
+#   E2E_PLUGIN_SETTINGS  `docker plugin set` words for the plugin
+#                        (default LOG_LEVEL=debug)
+#   E2E_LOG_LINES        dockerd log lines printed on failure (default 80)
+
+E2E_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+E2E_DOCKER=${E2E_DOCKER:-docker}
+E2E_DOCKERD_DEFAULT_ARGS="--bridge=none --iptables=false --ip6tables=false --ip-forward=false"
+E2E_PLUGIN=cbridge:latest
+
+E2E_PASS=0
+E2E_FAIL=0
+E2E_DONE=0
+E2E_TMP=
+E2E_PREFIX=
+E2E_DOCKERD_PID=
+E2E_NET_ID=
+E2E_OUT=
+
+# ---------------------------------------------------------------- assertions
+
+e2e_pass() {
+	E2E_PASS=$((E2E_PASS + 1))
+	echo "ok $((E2E_PASS + E2E_FAIL)) - $1"
+}
+
+# e2e_fail DESC [DETAIL...]: DETAIL lines are printed as "# " comments.
+e2e_fail() {
+	E2E_FAIL=$((E2E_FAIL + 1))
+	echo "not ok $((E2E_PASS + E2E_FAIL)) - $1"
+	shift
+	local l
+	for l in "$@"; do
+		while IFS= read -r line; do
+			echo "#   $line"
+		done <<<"$l"
+	done
+}
+
+e2e_note() {
+	echo "# $*"
+}
+
+# e2e_check DESC CMD...: passes if CMD succeeds.
+e2e_check() {
+	local desc=$1 out
+	shift
+	if out=$("$@" 2>&1); then
+		e2e_pass "$desc"
+	else
+		e2e_fail "$desc" "command: $*" "${out:-(no output)}"
+	fi
+}
+
+# e2e_check_eq DESC EXPECTED ACTUAL
+e2e_check_eq() {
+	if [ "$2" = "$3" ]; then
+		e2e_pass "$1"
+	else
+		e2e_fail "$1" "expected: '$2'" "actual:   '$3'"
+	fi
+}
+
+# e2e_check_match DESC ERE TEXT: passes if TEXT matches ERE (case-insensitive).
+e2e_check_match() {
+	if grep -Eqi -- "$2" <<<"$3"; then
+		e2e_pass "$1"
+	else
+		e2e_fail "$1" "expected to match /$2/:" "$3"
+	fi
+}
+
+# e2e_summary: prints the summary line; false if anything failed.
+e2e_summary() {
+	E2E_DONE=1
+	echo "$E2E_PASS passed, $E2E_FAIL failed"
+	[ "$E2E_FAIL" -eq 0 ]
+}
+
+# -------------------------------------------------------------------- set-up
+
+e2e_need_root() {
+	if [ "$(id -u)" != 0 ]; then
+		echo "SKIP: $0 needs root"
+		exit 77
+	fi
+}
+
+# e2e_init: checks root and tools, makes the run dir, installs the trap.
+e2e_init() {
+	local t
+	e2e_need_root
+	for t in dockerd "$E2E_DOCKER" ctr jq ip; do
+		if ! command -v "$t" >/dev/null; then
+			echo "SKIP: $t is not installed (make deps / scripts/deps.sh e2e)"
+			exit 77
+		fi
+	done
+	E2E_TMP=$(mktemp -d "/tmp/cbe2e.$$.XXXX")
+	E2E_PREFIX=cbe$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n' | cut -c1-5)
+	: >"$E2E_TMP/bridges"
+	: >"$E2E_TMP/plugins"
+	# dockerd makes /run/docker/plugins and containerd's shims make
+	# /run/containerd/s whatever the exec root; remove them if we made them.
+	[ -e /run/docker ] || touch "$E2E_TMP/rmdir-run-docker"
+	[ -e /run/containerd ] || touch "$E2E_TMP/rmdir-run-containerd"
+	# The traps may fire inside a function whose output is redirected, so
+	# they write to a copy of the script's stdout and stderr.
+	exec 8>&1 9>&2
+	trap e2e_cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	# The CLI talks only to the private daemon, with a private config.
+	export DOCKER_HOST="unix://$E2E_TMP/docker.sock"
+	export DOCKER_CONFIG="$E2E_TMP/cli"
+	unset DOCKER_CONTEXT DOCKER_TLS_VERIFY DOCKER_CERT_PATH
+	mkdir -p "$DOCKER_CONFIG"
+	e2e_note "run dir $E2E_TMP, link prefix $E2E_PREFIX, docker CLI $(command -v "$E2E_DOCKER")"
+}
+
+dk() {
+	"$E2E_DOCKER" "$@"
+}
+
+e2e_dockerd_log_tail() {
+	local n=${1:-${E2E_LOG_LINES:-80}}
+	[ -f "$E2E_TMP/dockerd.log" ] || return 0
+	echo "# ---- last $n lines of $E2E_TMP/dockerd.log ----"
+	tail -n "$n" "$E2E_TMP/dockerd.log" | sed 's/^/# /'
+	echo "# ---- end of dockerd log ----"
+}
+
+# e2e_start_dockerd: starts a private dockerd and waits (<= 30 s) until it
+# answers.
+e2e_start_dockerd() {
+	local d=$E2E_TMP i
+	mkdir -p "$d/data" "$d/exec"
+	# Keep dockerd 20.10's trust key out of /etc/docker.
+	printf '{"deprecated-key-path": "%s"}\n' "$d/key.json" >"$d/daemon.json"
+	# Word splitting of the argument strings is intended.
+	# shellcheck disable=SC2086
+	dockerd --data-root "$d/data" --exec-root "$d/exec" \
+		-H "unix://$d/docker.sock" --pidfile "$d/dockerd.pid" \
+		--config-file "$d/daemon.json" \
+		$E2E_DOCKERD_DEFAULT_ARGS ${DOCKERD_EXTRA_ARGS:-} \
+		>"$d/dockerd.log" 2>&1 </dev/null 8>&- 9>&- &
+	E2E_DOCKERD_PID=$!
+	for i in $(seq 60); do
+		if ! kill -0 "$E2E_DOCKERD_PID" 2>/dev/null; then
+			echo "e2e: dockerd exited at start-up" >&2
+			e2e_dockerd_log_tail 40 >&2
+			E2E_DOCKERD_PID=
+			return 1
+		fi
+		if dk version --format '{{.Server.Version}}' >/dev/null 2>&1; then
+			e2e_note "dockerd $(dk version --format '{{.Server.Version}}') pid $E2E_DOCKERD_PID up after $((i / 2)) s"
+			return 0
+		fi
+		sleep 0.5
+	done
+	echo "e2e: dockerd did not answer within 30 s" >&2
+	e2e_dockerd_log_tail 40 >&2
+	return 1
+}
+
+# e2e_record_bridge NAME: remember a bridge to delete at cleanup.
+e2e_record_bridge() {
+	grep -qxF -- "$1" "$E2E_TMP/bridges" 2>/dev/null || echo "$1" >>"$E2E_TMP/bridges"
+}
+
+# e2e_net_bridge NETWORK: the host bridge name of a cbridge or bridge
+# network.
+e2e_net_bridge() {
+	local j id drv name
+	j=$(dk network inspect "$1" 2>/dev/null) || return 1
+	id=$(jq -r '.[0].Id' <<<"$j")
+	drv=$(jq -r '.[0].Driver' <<<"$j")
+	name=$(jq -r '.[0].Options["com.docker.network.bridge.name"] // ""' <<<"$j")
+	if [ -n "$name" ]; then
+		echo "$name"
+	elif [ "$drv" = bridge ]; then
+		echo "br-${id:0:12}"
+	else
+		echo "cb-${id:0:12}"
+	fi
+}
+
+# e2e_kill_leftovers SIG: signals what is left of this run's processes
+# after dockerd exited: containerd and shims (they name the run dir on their
+# command line) and the shims' children (the plugin).
+e2e_kill_leftovers() {
+	local sig=$1 p c pids=()
+	for p in /proc/[0-9]*; do
+		p=${p#/proc/}
+		[ "$p" = $$ ] && continue
+		if tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | grep -qF -- "$E2E_TMP/"; then
+			pids+=("$p")
+			for c in $(pgrep -P "$p"); do
+				pids+=("$c")
+			done
+		fi
+	done
+	[ ${#pids[@]} -eq 0 ] && return 0
+	kill "-$sig" "${pids[@]}" 2>/dev/null || true
+	return 0
+}
+
+# e2e_unmount_under DIR: unmounts every mount point at or under DIR, deepest
+# first.
+e2e_unmount_under() {
+	local m
+	[ -n "$1" ] || return 0
+	awk -v d="$1" '$5 == d || index($5, d "/") == 1 { print $5 }' /proc/self/mountinfo |
+		awk '{ print length($0) " " $0 }' | sort -rn | cut -d' ' -f2- |
+		while IFS= read -r m; do
+			umount -R "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+		done
+}
+
+# e2e_stop_dockerd: removes containers, networks and plugins, stops the
+# daemon (SIGTERM, then SIGKILL after 30 s), unmounts and deletes its
+# directories.
+e2e_stop_dockerd() {
+	local pid=$E2E_DOCKERD_PID x i
+	[ -n "$pid" ] || return 0
+	if kill -0 "$pid" 2>/dev/null && dk version >/dev/null 2>&1; then
+		for x in $(dk ps -aq); do
+			dk rm -f "$x" >/dev/null 2>&1 || true
+		done
+		for x in $(dk network ls -q --no-trunc --filter type=custom); do
+			e2e_record_bridge "$(e2e_net_bridge "$x")" 2>/dev/null || true
+			dk network rm "$x" >/dev/null 2>&1 || true
+		done
+		for x in $(dk plugin ls -q --no-trunc); do
+			echo "$x" >>"$E2E_TMP/plugins"
+			dk plugin disable -f "$x" >/dev/null 2>&1 || true
+			dk plugin rm -f "$x" >/dev/null 2>&1 || true
+		done
+	fi
+	kill -TERM "$pid" 2>/dev/null || true
+	for i in $(seq 60); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.5
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		echo "e2e: dockerd $pid ignored SIGTERM for 30 s, killing it" >&2
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	wait "$pid" 2>/dev/null || true
+	E2E_DOCKERD_PID=
+	e2e_kill_leftovers TERM
+	sleep 0.2
+	e2e_kill_leftovers KILL
+	e2e_unmount_under "$E2E_TMP/data"
+	e2e_unmount_under "$E2E_TMP/exec"
+	# Managed plugins keep their sockets in /run/docker/plugins/<id>
+	# whatever the exec root is.
+	while read -r x; do
+		[ -n "$x" ] || continue
+		e2e_unmount_under "/run/docker/plugins/$x"
+		rm -rf "/run/docker/plugins/${x:?}"
+	done <"$E2E_TMP/plugins"
+	rm -rf "$E2E_TMP/data" "$E2E_TMP/exec"
+	if [ -e "$E2E_TMP/rmdir-run-docker" ]; then
+		rmdir /run/docker/plugins /run/docker 2>/dev/null || true
+	fi
+	if [ -e "$E2E_TMP/rmdir-run-containerd" ]; then
+		rmdir /run/containerd/s /run/containerd 2>/dev/null || true
+	fi
+}
+
+# e2e_teardown: stops dockerd, deletes this run's bridges and links and
+# removes the run dir. Runs once.
+e2e_teardown() {
+	local b
+	[ -n "$E2E_TMP" ] && [ -d "$E2E_TMP" ] || return 0
+	e2e_stop_dockerd
+	while read -r b; do
+		[ -n "$b" ] || continue
+		if ip link show dev "$b" >/dev/null 2>&1; then
+			e2e_note "cleanup: deleting leftover link $b"
+			ip link del dev "$b"
+		fi
+	done <"$E2E_TMP/bridges"
+	for b in $(e2e_links | grep "^$E2E_PREFIX"); do
+		if ip link show dev "$b" >/dev/null 2>&1; then
+			e2e_note "cleanup: deleting leftover link $b"
+			ip link del dev "$b"
+		fi
+	done
+	rm -rf "$E2E_TMP"
+}
+
+# e2e_scan_log: after the plugin stopped, its output (in the dockerd log)
+# must hold no sanitizer report.
+e2e_scan_log() {
+	local f=$E2E_TMP/dockerd.log hits
+	[ -f "$f" ] || return 0
+	hits=$(grep -E 'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|ThreadSanitizer|runtime error:' "$f" | head -n 40) || true
+	if [ -z "$hits" ]; then
+		e2e_pass "no sanitizer report in the plugin's output"
+	else
+		e2e_fail "no sanitizer report in the plugin's output" "$hits"
+	fi
+}
+
+# e2e_finish: the end of a test script: stops dockerd (and so the plugin),
+# checks the log, prints its tail if anything failed, tears down, then
+# prints the summary as the last line. Exits 0 only if all passed.
+e2e_finish() {
+	set +e
+	trap - EXIT INT TERM
+	e2e_stop_dockerd
+	e2e_scan_log
+	[ "$E2E_FAIL" -eq 0 ] || e2e_dockerd_log_tail
+	e2e_teardown
+	e2e_summary
+	exit $?
+}
+
+# e2e_cleanup: the EXIT trap, for runs that did not reach e2e_finish (an
+# error under set -e, a signal): the same, and the run fails.
+e2e_cleanup() {
+	local rc=$?
+	set +e
+	trap - EXIT INT TERM
+	[ -n "$E2E_TMP" ] || exit "$rc"
+	exec 1>&8 2>&9
+	echo "e2e: aborted (exit status $rc)"
+	e2e_dockerd_log_tail
+	e2e_teardown
+	if [ "$E2E_DONE" -eq 0 ]; then
+		E2E_FAIL=$((E2E_FAIL + 1))
+		e2e_summary
+	fi
+	[ "$rc" -ne 0 ] || rc=1
+	exit "$rc"
+}
+
+# e2e_plugin_install BIN: builds and enables cbridge:latest in the private
+# daemon with its state dir at $E2E_TMP/state.
+e2e_plugin_install() {
+	E2E_STATE_DIR=$E2E_TMP/state
+	DOCKER=$E2E_DOCKER CBRIDGE_PLUGIN_NAME=$E2E_PLUGIN \
+		CBRIDGE_STATE_DIR=$E2E_STATE_DIR \
+		CBRIDGE_PLUGIN_SETTINGS=${E2E_PLUGIN_SETTINGS-LOG_LEVEL=debug} \
+		"$E2E_TOP/scripts/plugin.sh" "$1" | sed 's/^/# /'
+	dk plugin inspect -f '{{.Id}}' "$E2E_PLUGIN" >>"$E2E_TMP/plugins"
+}
+
+# e2e_plugin_pid: host pid of the plugin's process (empty if not running).
+e2e_plugin_pid() {
+	local id
+	id=$(dk plugin inspect -f '{{.Id}}' "$E2E_PLUGIN" 2>/dev/null) || return 0
+	ctr -a "$E2E_TMP/exec/containerd/containerd.sock" -n plugins.moby \
+		task ls 2>/dev/null | awk -v id="$id" '$1 == id && $3 == "RUNNING" { print $2 }'
+}
+
+# ------------------------------------------------------------------ networks
+
+# e2e_net_create NAME [docker network create args...]: creates a network
+# (driver and IPAM cbridge:latest unless the args say -d/--driver). On
+# success E2E_NET_ID is its ID and its bridge is recorded; E2E_OUT is the
+# CLI output either way.
+e2e_net_create() {
+	local name=$1 a drv=()
+	shift
+	for a in "$@"; do
+		case $a in
+		-d | --driver | --driver=*) drv=(x) ;;
+		esac
+	done
+	[ ${#drv[@]} -gt 0 ] || set -- -d "$E2E_PLUGIN" --ipam-driver "$E2E_PLUGIN" "$@"
+	E2E_NET_ID=
+	if E2E_OUT=$(dk network create "$@" "$name" 2>&1); then
+		E2E_NET_ID=$(tail -n 1 <<<"$E2E_OUT")
+		e2e_record_bridge "$(e2e_net_bridge "$E2E_NET_ID")"
+		return 0
+	fi
+	return 1
+}
+
+# e2e_links: names of all host links, one per line.
+e2e_links() {
+	ip -o link show | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' | sort
+}
+
+# e2e_is_bridge_up LINK: LINK exists, is a bridge and is administratively up.
+e2e_is_bridge_up() {
+	local j
+	j=$(ip -j -d link show dev "$1" 2>/dev/null) || {
+		echo "no link $1"
+		return 1
+	}
+	jq -e '.[0].linkinfo.info_kind == "bridge"' <<<"$j" >/dev/null || {
+		echo "$1 is not a bridge: $(ip -d link show dev "$1")"
+		return 1
+	}
+	jq -e '.[0].flags | index("UP")' <<<"$j" >/dev/null || {
+		echo "$1 is not up: $(ip link show dev "$1")"
+		return 1
+	}
+}
+
+# e2e_has_addr LINK ADDR/LEN: the link has that address.
+e2e_has_addr() {
+	local have
+	have=$(ip -j addr show dev "$1" 2>/dev/null |
+		jq -r '.[0].addr_info[]? | "\(.local)/\(.prefixlen)"') || true
+	if grep -qxF -- "$2" <<<"$have"; then
+		return 0
+	fi
+	echo "$1 has not $2; it has: $(echo "$have" | tr '\n' ' ')"
+	return 1
+}
+
+e2e_no_link() {
+	if ip link show dev "$1" >/dev/null 2>&1; then
+		echo "link $1 still exists: $(ip -d link show dev "$1")"
+		return 1
+	fi
+}
+
+# ---------------------------------------------------------- address helpers
+
+# ip4_int A.B.C.D
+ip4_int() {
+	local a b c d
+	IFS=. read -r a b c d <<<"$1"
+	echo $(((a << 24) | (b << 16) | (c << 8) | d))
+}
+
+# cidr4_range A.B.C.D/N: prints "first last" as integers.
+cidr4_range() {
+	local ip=${1%/*} len=32 n size
+	[ "$ip" = "$1" ] || len=${1#*/}
+	n=$(ip4_int "$ip")
+	size=$((1 << (32 - len)))
+	n=$((n - n % size))
+	echo "$n $((n + size - 1))"
+}
+
+# cidr4_overlap A B: true if the two prefixes overlap.
+cidr4_overlap() {
+	local a1 a2 b1 b2
+	read -r a1 a2 <<<"$(cidr4_range "$1")"
+	read -r b1 b2 <<<"$(cidr4_range "$2")"
+	[ "$a1" -le "$b2" ] && [ "$b1" -le "$a2" ]
+}
+
+# cidr4_inside INNER OUTER: true if INNER lies inside OUTER.
+cidr4_inside() {
+	local a1 a2 b1 b2
+	read -r a1 a2 <<<"$(cidr4_range "$1")"
+	read -r b1 b2 <<<"$(cidr4_range "$2")"
+	[ "$a1" -ge "$b1" ] && [ "$a2" -le "$b2" ]
+}
+
+# e2e_host_prefixes4: IPv4 prefixes in use on the host (routes of all tables
+# and interface addresses), one per line.
+e2e_host_prefixes4() {
+	{
+		ip -j -4 route show table all | jq -r '.[].dst'
+		ip -j -4 addr show | jq -r '.[].addr_info[]? | "\(.local)/\(.prefixlen)"'
+	} | grep -v '^default$' | grep -v '^null$' | sort -u
+}
+
+# e2e_free4 CIDR [TAKEN...]: true if CIDR overlaps nothing on the host and
+# none of TAKEN.
+e2e_free4() {
+	local c=$1 p
+	shift
+	for p in $(e2e_host_prefixes4) "$@"; do
+		if cidr4_overlap "$c" "$p"; then
+			return 1
+		fi
+	done
+}
+
+# e2e_pick4 A.B [TAKEN...]: prints a free A.B.X.0/24 (X random) or fails.
+e2e_pick4() {
+	local base=$1 i c
+	shift
+	for i in $(seq 100); do
+		c=$base.$((RANDOM % 230 + 20)).0/24
+		if e2e_free4 "$c" "$@"; then
+			echo "$c"
+			return 0
+		fi
+	done
+	echo "e2e: no free /24 in $base.0.0/16" >&2
+	return 1
+}
+
+# e2e_pick6: prints a free fd00:cb:XXXX::/64.
+e2e_pick6() {
+	local i h
+	for i in $(seq 100); do
+		h=$(printf '%x' $((RANDOM % 65000 + 256)))
+		if ! ip -6 route show table all | grep -q "fd00:cb:$h:"; then
+			echo "fd00:cb:$h::/64"
+			return 0
+		fi
+	done
+	return 1
+}
