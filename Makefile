@@ -44,7 +44,7 @@ CHECK_LIBS	= $(shell $(PKG_CONFIG) --libs check jansson 2>/dev/null)
 # unit tests.
 PURE_SRCS	:= plugin/log.c plugin/prefix.c plugin/ipam.c plugin/options.c \
 		   plugin/state.c plugin/api.c plugin/driver.c plugin/settings.c \
-		   plugin/fileutil.c
+		   plugin/fileutil.c netlink/common.c
 DAEMON_SRCS	:= $(PURE_SRCS) plugin/main.c plugin/http.c netlink/link.c
 UNIT_SRCS	:= $(PURE_SRCS) netlink/fake.c $(wildcard tests/unit/*.c)
 BENCH_SRCS	:= $(PURE_SRCS) netlink/fake.c tests/bench/bench.c
@@ -53,7 +53,7 @@ DAEMON_OBJS	:= $(DAEMON_SRCS:%.c=$(BUILD)/%.o)
 UNIT_OBJS	:= $(UNIT_SRCS:%.c=$(BUILD)/%.o)
 BENCH_OBJS	:= $(BENCH_SRCS:%.c=$(BUILD)/%.o)
 
-ITEST_SRCS	:= netlink/link.c tests/integration/lnk_itest.c
+ITEST_SRCS	:= netlink/link.c netlink/common.c tests/integration/lnk_itest.c
 ITEST_OBJS	:= $(ITEST_SRCS:%.c=$(BUILD)/%.o)
 
 BIN		:= $(BUILD)/cbridge

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "netlink/common.h"
 #include "netlink/netlink.h"
 
 enum fake_op {
@@ -49,20 +50,6 @@ struct lnk_fake {
 
 static const struct lnk_ops fake_ops;
 
-static void	seterr(char *err, size_t errlen, const char *fmt, ...)
-		    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	(void) vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static struct lnk_fake *
 to_fake(struct lnk *l)
@@ -84,56 +71,7 @@ take_fail(struct lnk_fake *f, enum fake_op op)
 	return e == 0 ? 0 : -e;
 }
 
-/* The kernel's dev_valid_name(), as in link.c. */
-static bool
-valid_ifname(const char *name)
-{
-	size_t n;
 
-	if (name == NULL)
-		return false;
-	n = strnlen(name, LNK_IFNAMSIZ);
-	if (n == 0 || n >= LNK_IFNAMSIZ)
-		return false;
-	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)name[i];
-
-		if (c == '/' || c == ':' || c <= ' ' || c == 0x7f)
-			return false;
-	}
-	return true;
-}
-
-static int
-check_cfg(const struct lnk_bridge_cfg *cfg, const char *what, char *err,
-    size_t errlen)
-{
-	if (!valid_ifname(cfg->name)) {
-		seterr(err, errlen, "Failed to %s bridge: '%.*s' is not a "
-		    "valid interface name", what, LNK_IFNAMSIZ - 1, cfg->name);
-		return -EINVAL;
-	}
-	if (cfg->naddrs > LNK_MAX_ADDRS) {
-		seterr(err, errlen, "Failed to %s bridge '%s': %zu addresses "
-		    "given, at most %d are supported", what, cfg->name,
-		    cfg->naddrs, LNK_MAX_ADDRS);
-		return -EINVAL;
-	}
-	for (size_t i = 0; i < cfg->naddrs; i++) {
-		const struct lnk_prefix *p = &cfg->addrs[i];
-
-		if ((p->family == AF_INET && p->plen <= 32) ||
-		    (p->family == AF_INET6 && p->plen <= 128))
-			continue;
-		seterr(err, errlen, "Failed to %s bridge '%s': address %zu "
-		    "is not a valid IPv4 or IPv6 prefix", what, cfg->name,
-		    i + 1);
-		return -EINVAL;
-	}
-	return 0;
-}
 
 static struct fake_link *
 find_link(struct lnk_fake *f, const char *name)
@@ -198,20 +136,20 @@ fake_bridge_create(struct lnk *l, const struct lnk_bridge_cfg *cfg,
 	int r;
 
 	if ((r = take_fail(f, OP_BRIDGE_CREATE)) < 0) {
-		seterr(err, errlen, "Failed to create bridge '%s': %s",
+		lnk_seterr(err, errlen, "Failed to create bridge '%s': %s",
 		    cfg->name, strerror(-r));
 		return r;
 	}
-	if ((r = check_cfg(cfg, "create", err, errlen)) < 0)
+	if ((r = lnk_check_cfg(cfg, "create", err, errlen)) < 0)
 		return r;
 	if (find_link(f, cfg->name) != NULL) {
-		seterr(err, errlen, "Failed to create bridge '%s': a network "
+		lnk_seterr(err, errlen, "Failed to create bridge '%s': a network "
 		    "interface with that name already exists on the host",
 		    cfg->name);
 		return -EEXIST;
 	}
 	if ((fl = append_link(f, cfg->name)) == NULL) {
-		seterr(err, errlen, "Failed to create bridge '%s': %s",
+		lnk_seterr(err, errlen, "Failed to create bridge '%s': %s",
 		    cfg->name, strerror(ENOMEM));
 		return -ENOMEM;
 	}
@@ -241,19 +179,19 @@ fake_bridge_ensure(struct lnk *l, const struct lnk_bridge_cfg *cfg,
 	int r;
 
 	if ((r = take_fail(f, OP_BRIDGE_ENSURE)) < 0) {
-		seterr(err, errlen, "Failed to configure bridge '%s': %s",
+		lnk_seterr(err, errlen, "Failed to configure bridge '%s': %s",
 		    cfg->name, strerror(-r));
 		return r;
 	}
-	if ((r = check_cfg(cfg, "configure", err, errlen)) < 0)
+	if ((r = lnk_check_cfg(cfg, "configure", err, errlen)) < 0)
 		return r;
 	if ((fl = find_link(f, cfg->name)) == NULL) {
-		seterr(err, errlen, "Bridge '%s' does not exist on the host",
+		lnk_seterr(err, errlen, "Bridge '%s' does not exist on the host",
 		    cfg->name);
 		return -ENOENT;
 	}
 	if (!fl->is_bridge) {
-		seterr(err, errlen, "Network interface '%s' exists on the host "
+		lnk_seterr(err, errlen, "Network interface '%s' exists on the host "
 		    "but is not a bridge; remove or rename it", cfg->name);
 		return -ENOTTY;
 	}
@@ -271,7 +209,7 @@ fake_bridge_ensure(struct lnk *l, const struct lnk_bridge_cfg *cfg,
 		if (have)
 			continue;
 		if (next.naddrs == LNK_MAX_ADDRS) {
-			seterr(err, errlen, "Failed to add address %s to "
+			lnk_seterr(err, errlen, "Failed to add address %s to "
 			    "bridge '%s': the fake holds at most %d addresses "
 			    "per bridge", fmt_prefix(&cfg->addrs[i], buf,
 			    sizeof(buf)), cfg->name, LNK_MAX_ADDRS);
@@ -291,19 +229,19 @@ fake_bridge_delete(struct lnk *l, const char *name, char *err, size_t errlen)
 	int r;
 
 	if ((r = take_fail(f, OP_BRIDGE_DELETE)) < 0) {
-		seterr(err, errlen, "Failed to delete bridge '%s': %s",
+		lnk_seterr(err, errlen, "Failed to delete bridge '%s': %s",
 		    name != NULL ? name : "(null)", strerror(-r));
 		return r;
 	}
-	if (!valid_ifname(name)) {
-		seterr(err, errlen, "Failed to delete bridge: '%s' is not a "
+	if (!lnk_valid_ifname(name)) {
+		lnk_seterr(err, errlen, "Failed to delete bridge: '%s' is not a "
 		    "valid interface name", name != NULL ? name : "(null)");
 		return -EINVAL;
 	}
 	if ((fl = find_link(f, name)) == NULL)
 		return 0;
 	if (!fl->is_bridge) {
-		seterr(err, errlen, "Not deleting network interface '%s': it is "
+		lnk_seterr(err, errlen, "Not deleting network interface '%s': it is "
 		    "not a bridge", name);
 		return -ENOTTY;
 	}
@@ -322,7 +260,7 @@ fake_link_exists(struct lnk *l, const char *name)
 
 	if ((r = take_fail(f, OP_LINK_EXISTS)) < 0)
 		return r;
-	if (!valid_ifname(name))
+	if (!lnk_valid_ifname(name))
 		return -EINVAL;
 	return find_link(f, name) != NULL ? 1 : 0;
 }
@@ -424,7 +362,7 @@ lnk_fake_add_link(struct lnk *l, const char *name, bool is_bridge)
 	struct lnk_fake *f = to_fake(l);
 	struct fake_link *fl;
 
-	if (!valid_ifname(name)) {
+	if (!lnk_valid_ifname(name)) {
 		fprintf(stderr, "lnk_fake_add_link: invalid name '%s'\n",
 		    name != NULL ? name : "(null)");
 		abort();

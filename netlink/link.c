@@ -3,6 +3,7 @@
  * libnl-route-3 on one NETLINK_ROUTE socket.  libnl types and -NLE_* codes
  * stay in this file; callers see -errno and a message in err.
  */
+#include "netlink/common.h"
 #include "netlink/netlink.h"
 
 #include <arpa/inet.h>
@@ -36,21 +37,6 @@ struct lnk_netlink {
 
 static const struct lnk_ops netlink_ops;
 
-static void	seterr(char *err, size_t errlen, const char *fmt, ...)
-		    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	/* A message cut short is still a message. */
-	(void) vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /*
  * The inverse of libnl's nl_syserr2nlerr().  Where libnl folds several
@@ -108,59 +94,7 @@ nl2errno(int nlerr)
 	return -EIO;
 }
 
-/* What the kernel's dev_valid_name() accepts; the name also ends up in
- * a /proc/sys path, so this check matters. */
-static bool
-valid_ifname(const char *name)
-{
-	size_t n;
 
-	if (name == NULL)
-		return false;
-	n = strnlen(name, LNK_IFNAMSIZ);
-	if (n == 0 || n >= LNK_IFNAMSIZ)
-		return false;
-	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)name[i];
-
-		if (c == '/' || c == ':' || c <= ' ' || c == 0x7f)
-			return false;
-	}
-	return true;
-}
-
-static int
-check_cfg(const struct lnk_bridge_cfg *cfg, const char *what, char *err,
-    size_t errlen)
-{
-	if (!valid_ifname(cfg->name)) {
-		seterr(err, errlen, "Failed to %s bridge: '%.*s' is not a "
-		    "valid interface name (1 to %d characters, no '/', ':' "
-		    "or spaces)", what, LNK_IFNAMSIZ - 1, cfg->name,
-		    LNK_IFNAMSIZ - 1);
-		return -EINVAL;
-	}
-	if (cfg->naddrs > LNK_MAX_ADDRS) {
-		seterr(err, errlen, "Failed to %s bridge '%s': %zu addresses "
-		    "given, at most %d are supported", what, cfg->name,
-		    cfg->naddrs, LNK_MAX_ADDRS);
-		return -EINVAL;
-	}
-	for (size_t i = 0; i < cfg->naddrs; i++) {
-		const struct lnk_prefix *p = &cfg->addrs[i];
-
-		if ((p->family == AF_INET && p->plen <= 32) ||
-		    (p->family == AF_INET6 && p->plen <= 128))
-			continue;
-		seterr(err, errlen, "Failed to %s bridge '%s': address %zu "
-		    "is not a valid IPv4 or IPv6 prefix", what, cfg->name,
-		    i + 1);
-		return -EINVAL;
-	}
-	return 0;
-}
 
 static const char *
 fmt_prefix(const struct lnk_prefix *p, char *buf, size_t len)
@@ -218,7 +152,7 @@ write_sysctl(struct lnk_netlink *nl, const char *ifname, const char *key,
 	n = snprintf(path, sizeof(path), "%s/sys/net/ipv6/conf/%s/%s",
 	    nl->proc_root, ifname, key);
 	if (n < 0 || (size_t)n >= sizeof(path)) {
-		seterr(err, errlen, "Failed to set net.ipv6.conf.%s.%s: path "
+		lnk_seterr(err, errlen, "Failed to set net.ipv6.conf.%s.%s: path "
 		    "under '%s' is too long", ifname, key, nl->proc_root);
 		r = -ENAMETOOLONG;
 		goto out;
@@ -230,7 +164,7 @@ write_sysctl(struct lnk_netlink *nl, const char *ifname, const char *key,
 			r = 0;
 			goto out;
 		}
-		seterr(err, errlen, "Failed to set net.ipv6.conf.%s.%s=%s "
+		lnk_seterr(err, errlen, "Failed to set net.ipv6.conf.%s.%s=%s "
 		    "(%s): %s%s", ifname, key, val, path, strerror(-r),
 		    r == -ENOENT ? " (is IPv6 disabled on the host?)" : "");
 		goto out;
@@ -240,7 +174,7 @@ write_sysctl(struct lnk_netlink *nl, const char *ifname, const char *key,
 	while (w < 0 && errno == EINTR);
 	if (w < 0 || (size_t)w != len) {
 		r = w < 0 ? -errno : -EIO;
-		seterr(err, errlen, "Failed to set net.ipv6.conf.%s.%s=%s "
+		lnk_seterr(err, errlen, "Failed to set net.ipv6.conf.%s.%s=%s "
 		    "(%s): %s", ifname, key, val, path, strerror(-r));
 		goto out;
 	}
@@ -301,7 +235,7 @@ out:
 	if (r < 0) {
 		r = nl2errno(r);
 		if (r != -EEXIST)
-			seterr(err, errlen, "Failed to add address %s to "
+			lnk_seterr(err, errlen, "Failed to add address %s to "
 			    "bridge '%s': %s%s",
 			    fmt_prefix(p, buf, sizeof(buf)), ifname,
 			    strerror(-r),
@@ -326,7 +260,7 @@ change_link(struct lnk_netlink *nl, struct rtnl_link *orig, unsigned int mtu,
 	int r;
 
 	if ((change = rtnl_link_alloc()) == NULL) {
-		seterr(err, errlen, "Failed to configure bridge '%s': %s",
+		lnk_seterr(err, errlen, "Failed to configure bridge '%s': %s",
 		    name, strerror(ENOMEM));
 		return -ENOMEM;
 	}
@@ -337,11 +271,11 @@ change_link(struct lnk_netlink *nl, struct rtnl_link *orig, unsigned int mtu,
 	if (r < 0) {
 		r = nl2errno(r);
 		if (mtu != 0)
-			seterr(err, errlen, "Failed to set MTU %u on bridge "
+			lnk_seterr(err, errlen, "Failed to set MTU %u on bridge "
 			    "'%s' and bring it up: %s", mtu, name,
 			    strerror(-r));
 		else
-			seterr(err, errlen, "Failed to bring bridge '%s' up: "
+			lnk_seterr(err, errlen, "Failed to bring bridge '%s' up: "
 			    "%s", name, strerror(-r));
 	}
 	rtnl_link_put(change);
@@ -382,12 +316,12 @@ do_create(struct lnk_netlink *nl, const struct lnk_bridge_cfg *cfg,
 	int ifindex = 0, r;
 
 	if ((r = get_link(nl, cfg->name, &got)) < 0) {
-		seterr(err, errlen, "Failed to create bridge '%s': looking up "
+		lnk_seterr(err, errlen, "Failed to create bridge '%s': looking up "
 		    "existing interfaces: %s", cfg->name, strerror(-r));
 		goto out;
 	}
 	if (got != NULL) {
-		seterr(err, errlen, "Failed to create bridge '%s': a network "
+		lnk_seterr(err, errlen, "Failed to create bridge '%s': a network "
 		    "interface with that name already exists on the host",
 		    cfg->name);
 		r = -EEXIST;
@@ -396,7 +330,7 @@ do_create(struct lnk_netlink *nl, const struct lnk_bridge_cfg *cfg,
 
 	if ((link = rtnl_link_bridge_alloc()) == NULL) {
 		r = -ENOMEM;
-		seterr(err, errlen, "Failed to create bridge '%s': %s",
+		lnk_seterr(err, errlen, "Failed to create bridge '%s': %s",
 		    cfg->name, strerror(-r));
 		goto out;
 	}
@@ -404,7 +338,7 @@ do_create(struct lnk_netlink *nl, const struct lnk_bridge_cfg *cfg,
 	if (!mac_is_zero(cfg->mac)) {
 		if ((mac = nl_addr_build(AF_LLC, cfg->mac, 6)) == NULL) {
 			r = -ENOMEM;
-			seterr(err, errlen, "Failed to create bridge '%s': %s",
+			lnk_seterr(err, errlen, "Failed to create bridge '%s': %s",
 			    cfg->name, strerror(-r));
 			goto out;
 		}
@@ -416,14 +350,14 @@ do_create(struct lnk_netlink *nl, const struct lnk_bridge_cfg *cfg,
 	if (r < 0) {
 		r = nl2errno(r);
 		if (r == -EEXIST)
-			seterr(err, errlen, "Failed to create bridge '%s': a "
+			lnk_seterr(err, errlen, "Failed to create bridge '%s': a "
 			    "network interface with that name already exists "
 			    "on the host", cfg->name);
 		else if (cfg->mtu != 0)
-			seterr(err, errlen, "Failed to create bridge '%s' with "
+			lnk_seterr(err, errlen, "Failed to create bridge '%s' with "
 			    "MTU %u: %s", cfg->name, cfg->mtu, strerror(-r));
 		else
-			seterr(err, errlen, "Failed to create bridge '%s': %s",
+			lnk_seterr(err, errlen, "Failed to create bridge '%s': %s",
 			    cfg->name, strerror(-r));
 		goto out;
 	}
@@ -431,7 +365,7 @@ do_create(struct lnk_netlink *nl, const struct lnk_bridge_cfg *cfg,
 	/* From here on a failure removes the bridge again. */
 	if ((r = get_link(nl, cfg->name, &got)) < 0 || got == NULL) {
 		r = r < 0 ? r : -ENOENT;
-		seterr(err, errlen, "Failed to create bridge '%s': it vanished "
+		lnk_seterr(err, errlen, "Failed to create bridge '%s': it vanished "
 		    "right after creation: %s", cfg->name, strerror(-r));
 		goto out;	/* no ifindex: nothing we can safely delete */
 	}
@@ -455,7 +389,7 @@ out:
 			size_t used = strnlen(err, errlen);
 
 			if (used + 1 < errlen)
-				seterr(err + used, errlen - used, "; removing "
+				lnk_seterr(err + used, errlen - used, "; removing "
 				    "the half-configured bridge failed too: %s",
 				    strerror(-dr));
 		}
@@ -476,7 +410,7 @@ nl_bridge_create(struct lnk *l, const struct lnk_bridge_cfg *cfg, char *err,
 	struct lnk_netlink *nl = (struct lnk_netlink *)l;
 	int r;
 
-	if ((r = check_cfg(cfg, "create", err, errlen)) < 0)
+	if ((r = lnk_check_cfg(cfg, "create", err, errlen)) < 0)
 		return r;
 	r = do_create(nl, cfg, err, errlen);
 	return r;
@@ -491,12 +425,12 @@ do_ensure(struct lnk_netlink *nl, const struct lnk_bridge_cfg *cfg,
 	int ifindex, r;
 
 	if ((r = get_link(nl, cfg->name, &got)) < 0) {
-		seterr(err, errlen, "Failed to look up bridge '%s': %s",
+		lnk_seterr(err, errlen, "Failed to look up bridge '%s': %s",
 		    cfg->name, strerror(-r));
 		goto out;
 	}
 	if (got == NULL) {
-		seterr(err, errlen, "Bridge '%s' does not exist on the host",
+		lnk_seterr(err, errlen, "Bridge '%s' does not exist on the host",
 		    cfg->name);
 		r = -ENOENT;
 		goto out;
@@ -504,7 +438,7 @@ do_ensure(struct lnk_netlink *nl, const struct lnk_bridge_cfg *cfg,
 	if (!link_is_bridge(got)) {
 		const char *type = rtnl_link_get_type(got);
 
-		seterr(err, errlen, "Network interface '%s' exists on the host "
+		lnk_seterr(err, errlen, "Network interface '%s' exists on the host "
 		    "but is %s%s%s, not a bridge; remove or rename it",
 		    cfg->name, type != NULL ? "of kind '" : "a physical or "
 		    "unknown kind of interface", type != NULL ? type : "",
@@ -539,7 +473,7 @@ nl_bridge_ensure(struct lnk *l, const struct lnk_bridge_cfg *cfg, char *err,
 	struct lnk_netlink *nl = (struct lnk_netlink *)l;
 	int r;
 
-	if ((r = check_cfg(cfg, "configure", err, errlen)) < 0)
+	if ((r = lnk_check_cfg(cfg, "configure", err, errlen)) < 0)
 		return r;
 	r = do_ensure(nl, cfg, err, errlen);
 	return r;
@@ -553,7 +487,7 @@ do_delete(struct lnk_netlink *nl, const char *name, char *err,
 	int r;
 
 	if ((r = get_link(nl, name, &got)) < 0) {
-		seterr(err, errlen, "Failed to look up bridge '%s': %s", name,
+		lnk_seterr(err, errlen, "Failed to look up bridge '%s': %s", name,
 		    strerror(-r));
 		goto out;
 	}
@@ -562,13 +496,13 @@ do_delete(struct lnk_netlink *nl, const char *name, char *err,
 		goto out;
 	}
 	if (!link_is_bridge(got)) {
-		seterr(err, errlen, "Not deleting network interface '%s': it is "
+		lnk_seterr(err, errlen, "Not deleting network interface '%s': it is "
 		    "not a bridge", name);
 		r = -ENOTTY;
 		goto out;
 	}
 	if ((r = delete_ifindex(nl, rtnl_link_get_ifindex(got))) < 0)
-		seterr(err, errlen, "Failed to delete bridge '%s': %s", name,
+		lnk_seterr(err, errlen, "Failed to delete bridge '%s': %s", name,
 		    strerror(-r));
 out:
 	if (got != NULL)
@@ -582,8 +516,8 @@ nl_bridge_delete(struct lnk *l, const char *name, char *err, size_t errlen)
 	struct lnk_netlink *nl = (struct lnk_netlink *)l;
 	int r;
 
-	if (!valid_ifname(name)) {
-		seterr(err, errlen, "Failed to delete bridge: '%s' is not a "
+	if (!lnk_valid_ifname(name)) {
+		lnk_seterr(err, errlen, "Failed to delete bridge: '%s' is not a "
 		    "valid interface name", name != NULL ? name : "(null)");
 		return -EINVAL;
 	}
@@ -598,7 +532,7 @@ nl_link_exists(struct lnk *l, const char *name)
 	struct rtnl_link *got = NULL;
 	int r;
 
-	if (!valid_ifname(name))
+	if (!lnk_valid_ifname(name))
 		return -EINVAL;
 	r = get_link(nl, name, &got);
 	if (r < 0)
@@ -783,11 +717,11 @@ lnk_netlink_new(const char *proc_root, char *err, size_t errlen)
 	while (n > 1 && proc_root[n - 1] == '/')
 		n--;
 	if (n >= sizeof(nl->proc_root)) {
-		seterr(err, errlen, "proc root '%s' is too long", proc_root);
+		lnk_seterr(err, errlen, "proc root '%s' is too long", proc_root);
 		return NULL;
 	}
 	if ((nl = calloc(1, sizeof(*nl))) == NULL) {
-		seterr(err, errlen, "Failed to set up netlink: %s",
+		lnk_seterr(err, errlen, "Failed to set up netlink: %s",
 		    strerror(ENOMEM));
 		return NULL;
 	}
@@ -795,14 +729,14 @@ lnk_netlink_new(const char *proc_root, char *err, size_t errlen)
 	memcpy(nl->proc_root, proc_root, n);
 	nl->proc_root[n] = '\0';
 	if ((nl->sk = nl_socket_alloc()) == NULL) {
-		seterr(err, errlen, "Failed to allocate a netlink socket: %s",
+		lnk_seterr(err, errlen, "Failed to allocate a netlink socket: %s",
 		    strerror(ENOMEM));
 		r = -ENOMEM;
 		goto out;
 	}
 	if ((r = nl_connect(nl->sk, NETLINK_ROUTE)) < 0) {
 		r = nl2errno(r);
-		seterr(err, errlen, "Failed to open a NETLINK_ROUTE socket: %s",
+		lnk_seterr(err, errlen, "Failed to open a NETLINK_ROUTE socket: %s",
 		    strerror(-r));
 		goto out;
 	}

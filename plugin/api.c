@@ -7,9 +7,8 @@
 
 #include "plugin/api.h"
 #include "plugin/driver.h"
+#include "plugin/errmsg.h"
 #include "plugin/log.h"
-
-#define ERR(...)	(void) snprintf(err, errlen, __VA_ARGS__)
 
 #define GATEWAY_TYPE	"com.docker.network.gateway"
 #define LOG_BODY_MAX	512

@@ -5,11 +5,9 @@
 #include <sys/random.h>
 
 #include "plugin/driver.h"
+#include "plugin/errmsg.h"
 #include "plugin/fileutil.h"
 #include "plugin/log.h"
-
-#define ERR(...)	do { if (err != NULL) \
-	(void) snprintf(err, errlen, __VA_ARGS__); } while (0)
 
 struct drv {
 	char		*state_dir;
@@ -129,6 +127,23 @@ check_ipdata(const struct drv_ipdata *ipd, int family, char *err,
 	return 0;
 }
 
+/* Validates one IPv4Data/IPv6Data entry and copies it into a network;
+ * the gateway takes the subnet's prefix length, as on the bridge. */
+static int
+take_ipdata(const struct drv_ipdata *ipd, int family, bool *ret_has,
+    struct prefix *ret_pool, bool *ret_has_gw, struct prefix *ret_gw,
+    char *err, size_t errlen)
+{
+	if (check_ipdata(ipd, family, err, errlen) < 0)
+		return -EINVAL;
+	*ret_has = true;
+	*ret_pool = ipd->pool;
+	*ret_has_gw = ipd->has_gw;
+	*ret_gw = ipd->gw;
+	ret_gw->plen = ipd->pool.plen;
+	return 0;
+}
+
 /* Everything that can be refused is refused here, before the host is
  * touched. */
 static int
@@ -179,24 +194,12 @@ build_net(struct drv *d, const struct drv_net_req *req, struct net_cfg **ret,
 		    DRV_BRIDGE_PREFIX, n->id);
 
 	r = -EINVAL;
-	if (req->nv4 == 1) {
-		if (check_ipdata(&req->v4[0], AF_INET, err, errlen) < 0)
-			goto fail;
-		n->has_v4 = true;
-		n->pool4 = req->v4[0].pool;
-		n->has_gw4 = req->v4[0].has_gw;
-		n->gw4 = req->v4[0].gw;
-		n->gw4.plen = n->pool4.plen;
-	}
-	if (req->nv6 == 1) {
-		if (check_ipdata(&req->v6[0], AF_INET6, err, errlen) < 0)
-			goto fail;
-		n->has_v6 = true;
-		n->pool6 = req->v6[0].pool;
-		n->has_gw6 = req->v6[0].has_gw;
-		n->gw6 = req->v6[0].gw;
-		n->gw6.plen = n->pool6.plen;
-	}
+	if (req->nv4 == 1 && take_ipdata(&req->v4[0], AF_INET, &n->has_v4,
+	    &n->pool4, &n->has_gw4, &n->gw4, err, errlen) < 0)
+		goto fail;
+	if (req->nv6 == 1 && take_ipdata(&req->v6[0], AF_INET6, &n->has_v6,
+	    &n->pool6, &n->has_gw6, &n->gw6, err, errlen) < 0)
+		goto fail;
 
 	r = -EEXIST;
 	for (size_t i = 0; i < d->nnets; i++) {

@@ -7,10 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "plugin/errmsg.h"
 #include "plugin/fileutil.h"
-
-#define ERR(...)	do { if (err != NULL) \
-	(void) snprintf(err, errlen, __VA_ARGS__); } while (0)
 
 static int
 write_all(int fd, const char *p, size_t len)

@@ -5,10 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "plugin/errmsg.h"
 #include "plugin/options.h"
-
-#define ERR(...)	do { if (err != NULL) \
-	(void) snprintf(err, errlen, __VA_ARGS__); } while (0)
 
 static const char *const gw_mode_names[GW_MODE_MAX] = {
 	[GW_MODE_NAT] = "nat",

@@ -2,9 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "plugin/errmsg.h"
 #include "plugin/settings.h"
-
-#define ERR(...)	(void) snprintf(err, errlen, __VA_ARGS__)
 
 const char *
 settings_usage(void)

@@ -6,11 +6,9 @@
 
 #include <jansson.h>
 
+#include "plugin/errmsg.h"
 #include "plugin/fileutil.h"
 #include "plugin/state.h"
-
-#define ERR(...)	do { if (err != NULL) \
-	(void) snprintf(err, errlen, __VA_ARGS__); } while (0)
 
 struct net_cfg *
 net_cfg_free(struct net_cfg *n)
