@@ -11,7 +11,8 @@
 
 CC		?= cc
 PKG_CONFIG	?= pkg-config
-PKGS		:= libmicrohttpd jansson libnl-3.0 libnl-route-3.0 libiptc ldns
+PKGS		:= libmicrohttpd jansson libnl-3.0 libnl-route-3.0 libiptc ldns \
+		   libnftables
 WERROR		?= 1
 SANITIZER	?=
 
@@ -44,10 +45,13 @@ CHECK_LIBS	= $(shell $(PKG_CONFIG) --libs check jansson 2>/dev/null)
 # unit tests.
 PURE_SRCS	:= plugin/log.c plugin/prefix.c plugin/ipam.c plugin/options.c \
 		   plugin/state.c plugin/api.c plugin/driver.c plugin/settings.c \
-		   plugin/fileutil.c netlink/common.c
-DAEMON_SRCS	:= $(PURE_SRCS) plugin/main.c plugin/http.c netlink/link.c
-UNIT_SRCS	:= $(PURE_SRCS) netlink/fake.c $(wildcard tests/unit/*.c)
-BENCH_SRCS	:= $(PURE_SRCS) netlink/fake.c tests/bench/bench.c
+		   plugin/fileutil.c netlink/common.c firewall/common.c \
+		   firewall/plan.c firewall/parse.c
+DAEMON_SRCS	:= $(PURE_SRCS) plugin/main.c plugin/http.c netlink/link.c \
+		   firewall/nft.c
+UNIT_SRCS	:= $(PURE_SRCS) netlink/fake.c firewall/fake.c \
+		   $(wildcard tests/unit/*.c)
+BENCH_SRCS	:= $(PURE_SRCS) netlink/fake.c firewall/fake.c tests/bench/bench.c
 
 DAEMON_OBJS	:= $(DAEMON_SRCS:%.c=$(BUILD)/%.o)
 UNIT_OBJS	:= $(UNIT_SRCS:%.c=$(BUILD)/%.o)
@@ -55,9 +59,13 @@ BENCH_OBJS	:= $(BENCH_SRCS:%.c=$(BUILD)/%.o)
 
 ITEST_SRCS	:= netlink/link.c netlink/common.c tests/integration/lnk_itest.c
 ITEST_OBJS	:= $(ITEST_SRCS:%.c=$(BUILD)/%.o)
+FW_ITEST_SRCS	:= firewall/nft.c firewall/common.c firewall/plan.c \
+		   firewall/parse.c tests/integration/fw_itest.c
+FW_ITEST_OBJS	:= $(FW_ITEST_SRCS:%.c=$(BUILD)/%.o)
 
 BIN		:= $(BUILD)/cbridge
 ITEST_BIN	:= $(BUILD)/lnk_itest
+FW_ITEST_BIN	:= $(BUILD)/fw_itest
 UNIT_BIN	:= $(BUILD)/check_cbridge
 BENCH_BIN	:= $(BUILD)/bench_cbridge
 CLIENT_BIN	:= $(BUILD)/http_client
@@ -78,6 +86,9 @@ $(UNIT_BIN): $(UNIT_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS)
 
 $(ITEST_BIN): $(ITEST_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(FW_ITEST_BIN): $(FW_ITEST_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # Integration tests use the daemon's libraries, not Check.
@@ -102,8 +113,8 @@ check: deps
 
 integration: deps
 	@scripts/deps.sh e2e
-	@$(MAKE) --no-print-directory $(BIN) $(ITEST_BIN)
-	tests/integration/run.sh $(BIN) $(ITEST_BIN)
+	@$(MAKE) --no-print-directory $(BIN) $(ITEST_BIN) $(FW_ITEST_BIN)
+	tests/integration/run.sh $(BIN) $(ITEST_BIN) $(FW_ITEST_BIN)
 
 e2e: deps
 	@scripts/deps.sh e2e
@@ -145,4 +156,4 @@ clean:
 	rm -rf build build-san cbridge
 
 -include $(DAEMON_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(BENCH_OBJS:.o=.d) \
-	$(ITEST_OBJS:.o=.d)
+	$(ITEST_OBJS:.o=.d) $(FW_ITEST_OBJS:.o=.d)

@@ -2,7 +2,8 @@
  * In-memory netlink backend for unit tests and benchmarks: links and host
  * prefixes live in tables, with the same error semantics as the real one
  * (-EEXIST on a name clash, -ENOENT for a missing bridge, -ENOTTY for a link
- * that is not a bridge) and one-shot failure injection per operation.
+ * of the wrong kind) and one-shot failure injection per operation.  A veth
+ * pair is two links, both in the table until veth_delete removes them.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,6 +21,8 @@ enum fake_op {
 	OP_BRIDGE_DELETE,
 	OP_LINK_EXISTS,
 	OP_HOST_PREFIXES,
+	OP_VETH_CREATE,
+	OP_VETH_DELETE,
 	OP_MAX,
 };
 
@@ -29,12 +32,19 @@ static const char *const op_names[OP_MAX] = {
 	[OP_BRIDGE_DELETE] = "bridge_delete",
 	[OP_LINK_EXISTS] = "link_exists",
 	[OP_HOST_PREFIXES] = "host_prefixes",
+	[OP_VETH_CREATE] = "veth_create",
+	[OP_VETH_DELETE] = "veth_delete",
 };
 
 struct fake_link {
 	char		name[LNK_IFNAMSIZ];
 	bool		is_bridge;
 	struct lnk_bridge_cfg cfg;	/* bridges: what the host has now */
+	bool		is_veth;	/* either end of a pair */
+	bool		veth_host;	/* ... and this end is veth.host */
+	struct lnk_veth_cfg veth;	/* veths, both ends: the pair as made
+					 * (mtu resolved; bridge emptied when
+					 * the bridge goes, as ports are) */
 };
 
 struct lnk_fake {
@@ -102,6 +112,15 @@ append_link(struct lnk_fake *f, const char *name)
 	memset(fl, 0, sizeof(*fl));
 	(void) snprintf(fl->name, sizeof(fl->name), "%s", name);
 	return fl;
+}
+
+/* Removes fl, keeping insertion order: tests may look at the table. */
+static void
+remove_link(struct lnk_fake *f, struct fake_link *fl)
+{
+	memmove(fl, fl + 1,
+	    (size_t)(&f->links[f->nlinks] - (fl + 1)) * sizeof(*fl));
+	f->nlinks--;
 }
 
 static bool
@@ -245,10 +264,13 @@ fake_bridge_delete(struct lnk *l, const char *name, char *err, size_t errlen)
 		    "not a bridge", name);
 		return -ENOTTY;
 	}
-	/* Keep insertion order: tests may look at the table. */
-	memmove(fl, fl + 1,
-	    (size_t)(&f->links[f->nlinks] - (fl + 1)) * sizeof(*fl));
-	f->nlinks--;
+	remove_link(f, fl);
+	/* The kernel releases the ports; the veths stay. */
+	for (size_t i = 0; i < f->nlinks; i++)
+		if (f->links[i].is_veth &&
+		    strcmp(f->links[i].veth.bridge, name) == 0)
+			memset(f->links[i].veth.bridge, 0,
+			    sizeof(f->links[i].veth.bridge));
 	return 0;
 }
 
@@ -310,6 +332,108 @@ fake_host_prefixes(struct lnk *l, struct lnk_prefix **ret, size_t *ret_n)
 	return 0;
 }
 
+static int
+fake_veth_create(struct lnk *l, const struct lnk_veth_cfg *cfg, char *err,
+    size_t errlen)
+{
+	struct lnk_fake *f = to_fake(l);
+	const char *const ends[2] = { cfg->host, cfg->peer };
+	struct lnk_veth_cfg made;
+	struct fake_link *br, *fl;
+	int r;
+
+	if ((r = take_fail(f, OP_VETH_CREATE)) < 0) {
+		lnk_seterr(err, errlen, "Failed to create veth pair '%.*s'/'%.*s' "
+		    "on bridge '%.*s': %s", LNK_IFNAMSIZ - 1, cfg->host,
+		    LNK_IFNAMSIZ - 1, cfg->peer, LNK_IFNAMSIZ - 1, cfg->bridge,
+		    strerror(-r));
+		return r;
+	}
+	if ((r = lnk_check_veth_cfg(cfg, err, errlen)) < 0)
+		return r;
+	for (int i = 0; i < 2; i++) {
+		if (find_link(f, ends[i]) != NULL) {
+			lnk_seterr(err, errlen, "Failed to create veth pair "
+			    "'%s'/'%s' on bridge '%s': a network interface "
+			    "named '%s' already exists on the host", cfg->host,
+			    cfg->peer, cfg->bridge, ends[i]);
+			return -EEXIST;
+		}
+	}
+	if ((br = find_link(f, cfg->bridge)) == NULL) {
+		lnk_seterr(err, errlen, "Failed to create veth pair '%s'/'%s' on "
+		    "bridge '%s': the bridge does not exist", cfg->host,
+		    cfg->peer, cfg->bridge);
+		return -ENOENT;
+	}
+	if (!br->is_bridge) {
+		lnk_seterr(err, errlen, "Failed to create veth pair '%s'/'%s' on "
+		    "bridge '%s': '%s' is not a bridge", cfg->host, cfg->peer,
+		    cfg->bridge, cfg->bridge);
+		return -ENOTTY;
+	}
+	made = *cfg;
+	if (made.mtu == 0)	/* the bridge's; 0 there is the kernel's 1500 */
+		made.mtu = br->cfg.mtu != 0 ? br->cfg.mtu : 1500;
+	for (int i = 0; i < 2; i++) {
+		if ((fl = append_link(f, ends[i])) == NULL) {
+			f->nlinks -= (size_t)i;	/* nothing left behind */
+			lnk_seterr(err, errlen, "Failed to create veth pair "
+			    "'%s'/'%s' on bridge '%s': %s", cfg->host,
+			    cfg->peer, cfg->bridge, strerror(ENOMEM));
+			return -ENOMEM;
+		}
+		fl->is_veth = true;
+		fl->veth_host = i == 0;
+		fl->veth = made;
+	}
+	return 0;
+}
+
+/* The first of host and peer that exists decides, as in link.c. */
+static int
+fake_veth_delete(struct lnk *l, const char *host, const char *peer,
+    char *err, size_t errlen)
+{
+	struct lnk_fake *f = to_fake(l);
+	const char *const ends[2] = { host, peer };
+	struct fake_link *fl;
+	char other[LNK_IFNAMSIZ];
+	int r;
+
+	if ((r = take_fail(f, OP_VETH_DELETE)) < 0) {
+		lnk_seterr(err, errlen, "Failed to delete veth pair '%.*s'/'%.*s': "
+		    "%s", LNK_IFNAMSIZ - 1, host != NULL ? host : "(null)",
+		    LNK_IFNAMSIZ - 1, peer != NULL ? peer : "(null)",
+		    strerror(-r));
+		return r;
+	}
+	if (!lnk_valid_ifname(host) || !lnk_valid_ifname(peer)) {
+		lnk_seterr(err, errlen, "Failed to delete veth pair '%.*s'/'%.*s': "
+		    "not a valid interface name", LNK_IFNAMSIZ - 1,
+		    host != NULL ? host : "(null)", LNK_IFNAMSIZ - 1,
+		    peer != NULL ? peer : "(null)");
+		return -EINVAL;
+	}
+	for (int i = 0; i < 2; i++) {
+		if ((fl = find_link(f, ends[i])) == NULL)
+			continue;
+		if (!fl->is_veth) {
+			lnk_seterr(err, errlen, "Not deleting network interface "
+			    "'%s': it is not a veth", ends[i]);
+			return -ENOTTY;
+		}
+		/* Deleting one end deletes both. */
+		(void) snprintf(other, sizeof(other), "%s",
+		    fl->veth_host ? fl->veth.peer : fl->veth.host);
+		remove_link(f, fl);
+		if ((fl = find_link(f, other)) != NULL && fl->is_veth)
+			remove_link(f, fl);
+		return 0;
+	}
+	return 0;
+}
+
 static void
 fake_free(struct lnk *l)
 {
@@ -326,6 +450,8 @@ static const struct lnk_ops fake_ops = {
 	.bridge_delete	= fake_bridge_delete,
 	.link_exists	= fake_link_exists,
 	.host_prefixes	= fake_host_prefixes,
+	.veth_create	= fake_veth_create,
+	.veth_delete	= fake_veth_delete,
 	.free		= fake_free,
 };
 
@@ -373,6 +499,7 @@ lnk_fake_add_link(struct lnk *l, const char *name, bool is_bridge)
 		abort();
 	}
 	fl->is_bridge = is_bridge;
+	fl->is_veth = false;
 	if (is_bridge)
 		(void) snprintf(fl->cfg.name, sizeof(fl->cfg.name), "%s",
 		    name);
@@ -421,6 +548,32 @@ lnk_fake_bridge_count(struct lnk *l)
 
 	for (size_t i = 0; i < f->nlinks; i++)
 		if (f->links[i].is_bridge)
+			n++;
+	return n;
+}
+
+int
+lnk_fake_get_veth(struct lnk *l, const char *host, struct lnk_veth_cfg *ret)
+{
+	struct lnk_fake *f = to_fake(l);
+	struct fake_link *fl;
+
+	if (host == NULL || (fl = find_link(f, host)) == NULL ||
+	    !fl->is_veth || !fl->veth_host)
+		return 0;
+	if (ret != NULL)
+		*ret = fl->veth;
+	return 1;
+}
+
+size_t
+lnk_fake_veth_count(struct lnk *l)
+{
+	struct lnk_fake *f = to_fake(l);
+	size_t n = 0;
+
+	for (size_t i = 0; i < f->nlinks; i++)
+		if (f->links[i].is_veth && f->links[i].veth_host)
 			n++;
 	return n;
 }

@@ -1,7 +1,7 @@
 /*
- * Real netlink backend: bridges, addresses and link sysctls through
- * libnl-route-3 on one NETLINK_ROUTE socket.  libnl types and -NLE_* codes
- * stay in this file; callers see -errno and a message in err.
+ * Real netlink backend: bridges, veth pairs, addresses and link sysctls
+ * through libnl-route-3 on one NETLINK_ROUTE socket.  libnl types and
+ * -NLE_* codes stay in this file; callers see -errno and a message in err.
  */
 #include "netlink/common.h"
 #include "netlink/netlink.h"
@@ -17,15 +17,20 @@
 #include <unistd.h>
 
 #include <linux/if_addr.h>
+#include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <sys/socket.h>
 
 #include <netlink/addr.h>
+#include <netlink/attr.h>
 #include <netlink/cache.h>
 #include <netlink/errno.h>
+#include <netlink/msg.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 #include <netlink/route/link/bridge.h>
+#include <netlink/route/link/veth.h>
 #include <netlink/route/route.h>
 #include <netlink/socket.h>
 
@@ -282,6 +287,38 @@ change_link(struct lnk_netlink *nl, struct rtnl_link *orig, unsigned int mtu,
 	return r < 0 ? r : 0;
 }
 
+/*
+ * Sets a new bridge's MTU with a change request rather than IFLA_MTU at
+ * creation: only a change marks the MTU as chosen by the user.  Otherwise
+ * the kernel keeps it at the smallest MTU of the bridge's ports, and back at
+ * 1500 when the last port leaves, so that the next veth_create with mtu 0
+ * would copy 1500 instead of the network's MTU.  (1500 itself is the
+ * default: setting it changes nothing, and needs no pinning either.)
+ */
+static int
+set_bridge_mtu(struct lnk_netlink *nl, struct rtnl_link *orig,
+    unsigned int mtu, char *err, size_t errlen)
+{
+	struct rtnl_link *change;
+	const char *name = rtnl_link_get_name(orig);
+	int r;
+
+	if ((change = rtnl_link_alloc()) == NULL) {
+		lnk_seterr(err, errlen, "Failed to set MTU %u on bridge '%s': %s",
+		    mtu, name, strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	rtnl_link_set_mtu(change, mtu);
+	r = rtnl_link_change(nl->sk, orig, change, 0);
+	if (r < 0) {
+		r = nl2errno(r);
+		lnk_seterr(err, errlen, "Failed to set MTU %u on bridge '%s': %s",
+		    mtu, name, strerror(-r));
+	}
+	rtnl_link_put(change);
+	return r < 0 ? r : 0;
+}
+
 static int
 delete_ifindex(struct lnk_netlink *nl, int ifindex)
 {
@@ -296,15 +333,6 @@ delete_ifindex(struct lnk_netlink *nl, int ifindex)
 	if (r == -NLE_NODEV || r == -NLE_OBJ_NOTFOUND)
 		return 0;
 	return r < 0 ? nl2errno(r) : 0;
-}
-
-static bool
-mac_is_zero(const unsigned char mac[6])
-{
-	for (int i = 0; i < 6; i++)
-		if (mac[i] != 0)
-			return false;
-	return true;
 }
 
 static int
@@ -335,7 +363,7 @@ do_create(struct lnk_netlink *nl, const struct lnk_bridge_cfg *cfg,
 		goto out;
 	}
 	rtnl_link_set_name(link, cfg->name);
-	if (!mac_is_zero(cfg->mac)) {
+	if (!lnk_mac_is_zero(cfg->mac)) {
 		if ((mac = nl_addr_build(AF_LLC, cfg->mac, 6)) == NULL) {
 			r = -ENOMEM;
 			lnk_seterr(err, errlen, "Failed to create bridge '%s': %s",
@@ -344,8 +372,7 @@ do_create(struct lnk_netlink *nl, const struct lnk_bridge_cfg *cfg,
 		}
 		rtnl_link_set_addr(link, mac);
 	}
-	if (cfg->mtu != 0)
-		rtnl_link_set_mtu(link, cfg->mtu);
+	/* No IFLA_MTU here: see set_bridge_mtu(). */
 	r = rtnl_link_add(nl->sk, link, NLM_F_CREATE | NLM_F_EXCL);
 	if (r < 0) {
 		r = nl2errno(r);
@@ -353,9 +380,6 @@ do_create(struct lnk_netlink *nl, const struct lnk_bridge_cfg *cfg,
 			lnk_seterr(err, errlen, "Failed to create bridge '%s': a "
 			    "network interface with that name already exists "
 			    "on the host", cfg->name);
-		else if (cfg->mtu != 0)
-			lnk_seterr(err, errlen, "Failed to create bridge '%s' with "
-			    "MTU %u: %s", cfg->name, cfg->mtu, strerror(-r));
 		else
 			lnk_seterr(err, errlen, "Failed to create bridge '%s': %s",
 			    cfg->name, strerror(-r));
@@ -370,6 +394,10 @@ do_create(struct lnk_netlink *nl, const struct lnk_bridge_cfg *cfg,
 		goto out;	/* no ifindex: nothing we can safely delete */
 	}
 	ifindex = rtnl_link_get_ifindex(got);
+	/* Before the addresses: an MTU below 1280 turns IPv6 off. */
+	if (cfg->mtu != 0 &&
+	    (r = set_bridge_mtu(nl, got, cfg->mtu, err, errlen)) < 0)
+		goto out;
 	if ((r = apply_sysctls(nl, cfg, err, errlen)) < 0)
 		goto out;
 	for (size_t i = 0; i < cfg->naddrs; i++) {
@@ -543,6 +571,296 @@ nl_link_exists(struct lnk *l, const char *name)
 	return 1;
 }
 
+int (*lnk_veth_step_hook)(const char *step);
+
+static bool
+link_is_veth(struct rtnl_link *link)
+{
+	const char *type = rtnl_link_get_type(link);
+
+	return type != NULL && strcmp(type, "veth") == 0;
+}
+
+/* The injected failure of step, as -errno, or 0. */
+static int
+veth_step(const char *step)
+{
+	int r;
+
+	if (lnk_veth_step_hook == NULL)
+		return 0;
+	r = lnk_veth_step_hook(step);
+	return r < 0 ? r : 0;
+}
+
+/*
+ * Sets the hairpin flag of bridge port ifindex.  libnl's change request
+ * is an RTM_NEWLINK, which the kernel's bridge code never sees: port flags
+ * need an AF_BRIDGE RTM_SETLINK with IFLA_PROTINFO, nested (without
+ * NLA_F_NESTED the kernel reads it as the old one-byte port state).
+ */
+static int
+set_hairpin(struct lnk_netlink *nl, int ifindex, bool on)
+{
+	struct ifinfomsg ifi = { 0 };
+	struct nl_msg *msg;
+	struct nlattr *pi;
+	int r;
+
+	ifi.ifi_family = AF_BRIDGE;
+	ifi.ifi_index = ifindex;
+	if ((msg = nlmsg_alloc_simple(RTM_SETLINK, 0)) == NULL)
+		return -ENOMEM;
+	if (nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
+	    (pi = nla_nest_start(msg, IFLA_PROTINFO | NLA_F_NESTED)) == NULL ||
+	    nla_put_u8(msg, IFLA_BRPORT_MODE, on ? 1 : 0) < 0) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(msg, pi);
+	r = nl_send_sync(nl->sk, msg);		/* frees msg */
+	return r < 0 ? nl2errno(r) : 0;
+}
+
+/* Sets master (when nonzero) or IFF_UP on ifindex. */
+static int
+veth_change(struct lnk_netlink *nl, int ifindex, int master)
+{
+	struct rtnl_link *orig, *change;
+	int r;
+
+	orig = rtnl_link_alloc();
+	change = rtnl_link_alloc();
+	if (orig == NULL || change == NULL) {
+		r = -ENOMEM;
+		goto out;
+	}
+	rtnl_link_set_ifindex(orig, ifindex);
+	if (master != 0)
+		rtnl_link_set_master(change, master);
+	else
+		rtnl_link_set_flags(change, IFF_UP);
+	r = rtnl_link_change(nl->sk, orig, change, 0);
+	r = r < 0 ? nl2errno(r) : 0;
+out:
+	if (change != NULL)
+		rtnl_link_put(change);
+	if (orig != NULL)
+		rtnl_link_put(orig);
+	return r;
+}
+
+/* Deletes link name; 0 if it is gone already. */
+static int
+delete_name(struct lnk_netlink *nl, const char *name)
+{
+	struct rtnl_link *link;
+	int r;
+
+	if ((link = rtnl_link_alloc()) == NULL)
+		return -ENOMEM;
+	rtnl_link_set_name(link, name);
+	r = rtnl_link_delete(nl->sk, link);
+	rtnl_link_put(link);
+	if (r == -NLE_NODEV || r == -NLE_OBJ_NOTFOUND)
+		return 0;
+	return r < 0 ? nl2errno(r) : 0;
+}
+
+static int
+do_veth_create(struct lnk_netlink *nl, const struct lnk_veth_cfg *cfg,
+    char *err, size_t errlen)
+{
+	const char *const ends[2] = { cfg->host, cfg->peer };
+	struct rtnl_link *br = NULL, *got = NULL, *link = NULL, *peer = NULL;
+	struct nl_addr *mac = NULL;
+	const char *step = NULL, *step_end = "";
+	bool created = false;
+	unsigned int mtu;
+	int ifindex = 0, r;
+
+#define VETH_ERR(...) lnk_seterr(err, errlen, "Failed to create veth pair " \
+	    "'%s'/'%s' on bridge '%s': " __VA_ARGS__)
+#define VETH_ARGS cfg->host, cfg->peer, cfg->bridge
+
+	for (int i = 0; i < 2; i++) {
+		if ((r = get_link(nl, ends[i], &got)) < 0) {
+			VETH_ERR("looking up existing interfaces: %s", VETH_ARGS,
+			    strerror(-r));
+			goto out;
+		}
+		if (got != NULL) {
+			VETH_ERR("a network interface named '%s' already "
+			    "exists on the host", VETH_ARGS, ends[i]);
+			r = -EEXIST;
+			goto out;
+		}
+	}
+	if ((r = get_link(nl, cfg->bridge, &br)) < 0) {
+		VETH_ERR("looking up the bridge: %s", VETH_ARGS, strerror(-r));
+		goto out;
+	}
+	if (br == NULL) {
+		VETH_ERR("the bridge does not exist", VETH_ARGS);
+		r = -ENOENT;
+		goto out;
+	}
+	if (!link_is_bridge(br)) {
+		VETH_ERR("'%s' is not a bridge", VETH_ARGS, cfg->bridge);
+		r = -ENOTTY;
+		goto out;
+	}
+	mtu = cfg->mtu != 0 ? cfg->mtu : rtnl_link_get_mtu(br);
+
+	if ((link = rtnl_link_veth_alloc()) == NULL ||
+	    (peer = rtnl_link_veth_get_peer(link)) == NULL) {
+		r = -ENOMEM;
+		VETH_ERR("%s", VETH_ARGS, strerror(-r));
+		goto out;
+	}
+	rtnl_link_set_name(link, cfg->host);
+	rtnl_link_set_name(peer, cfg->peer);
+	if (mtu != 0) {
+		rtnl_link_set_mtu(link, mtu);
+		rtnl_link_set_mtu(peer, mtu);
+	}
+	if (!lnk_mac_is_zero(cfg->peer_mac)) {
+		if ((mac = nl_addr_build(AF_LLC, cfg->peer_mac, 6)) == NULL) {
+			r = -ENOMEM;
+			VETH_ERR("%s", VETH_ARGS, strerror(-r));
+			goto out;
+		}
+		rtnl_link_set_addr(peer, mac);
+	}
+	r = rtnl_link_add(nl->sk, link, NLM_F_CREATE | NLM_F_EXCL);
+	if (r < 0) {
+		r = nl2errno(r);
+		if (r == -EEXIST)
+			VETH_ERR("a network interface with one of these names "
+			    "already exists on the host", VETH_ARGS);
+		else
+			VETH_ERR("%s", VETH_ARGS, strerror(-r));
+		goto out;
+	}
+
+	/* From here on a failure deletes the pair again. */
+	created = true;
+	if ((r = get_link(nl, cfg->host, &got)) < 0 || got == NULL) {
+		r = r < 0 ? r : -ENOENT;
+		VETH_ERR("looking up '%s' after creating it: %s", VETH_ARGS,
+		    cfg->host, strerror(-r));
+		goto out;
+	}
+	ifindex = rtnl_link_get_ifindex(got);
+
+	step = "attaching";
+	step_end = " to the bridge";
+	if ((r = veth_step("master")) < 0 ||
+	    (r = veth_change(nl, ifindex, rtnl_link_get_ifindex(br))) < 0)
+		goto out;
+	step = cfg->hairpin ? "turning hairpin mode on for" :
+	    "turning hairpin mode off for";
+	step_end = "";
+	if ((r = veth_step("hairpin")) < 0 ||
+	    (r = set_hairpin(nl, ifindex, cfg->hairpin)) < 0)
+		goto out;
+	step = "bringing";
+	step_end = " up";
+	if ((r = veth_step("up")) < 0 ||
+	    (r = veth_change(nl, ifindex, 0)) < 0)
+		goto out;
+	step = NULL;
+	r = 0;
+out:
+	if (r < 0 && step != NULL)
+		VETH_ERR("%s '%s'%s: %s", VETH_ARGS, step, cfg->host,
+		    step_end, strerror(-r));
+	if (r < 0 && created) {
+		/* Deleting one end deletes both. */
+		int dr = ifindex > 0 ? delete_ifindex(nl, ifindex) :
+		    delete_name(nl, cfg->host);
+
+		if (dr < 0 && err != NULL) {
+			size_t used = strnlen(err, errlen);
+
+			if (used + 1 < errlen)
+				lnk_seterr(err + used, errlen - used, "; removing "
+				    "the half-configured pair failed too: %s",
+				    strerror(-dr));
+		}
+	}
+#undef VETH_ARGS
+#undef VETH_ERR
+	if (mac != NULL)
+		nl_addr_put(mac);
+	if (peer != NULL)
+		rtnl_link_put(peer);
+	if (link != NULL)
+		rtnl_link_put(link);
+	if (got != NULL)
+		rtnl_link_put(got);
+	if (br != NULL)
+		rtnl_link_put(br);
+	return r;
+}
+
+static int
+nl_veth_create(struct lnk *l, const struct lnk_veth_cfg *cfg, char *err,
+    size_t errlen)
+{
+	struct lnk_netlink *nl = (struct lnk_netlink *)l;
+	int r;
+
+	if ((r = lnk_check_veth_cfg(cfg, err, errlen)) < 0)
+		return r;
+	return do_veth_create(nl, cfg, err, errlen);
+}
+
+/*
+ * The first of host and peer that exists decides: a veth is deleted (and
+ * its other end with it), anything else is refused.
+ */
+static int
+nl_veth_delete(struct lnk *l, const char *host, const char *peer, char *err,
+    size_t errlen)
+{
+	struct lnk_netlink *nl = (struct lnk_netlink *)l;
+	const char *const ends[2] = { host, peer };
+	struct rtnl_link *got = NULL;
+	int r = 0;
+
+	if (!lnk_valid_ifname(host) || !lnk_valid_ifname(peer)) {
+		lnk_seterr(err, errlen, "Failed to delete veth pair '%.*s'/'%.*s': "
+		    "not a valid interface name", LNK_IFNAMSIZ - 1,
+		    host != NULL ? host : "(null)", LNK_IFNAMSIZ - 1,
+		    peer != NULL ? peer : "(null)");
+		return -EINVAL;
+	}
+	for (int i = 0; i < 2; i++) {
+		if ((r = get_link(nl, ends[i], &got)) < 0) {
+			lnk_seterr(err, errlen, "Failed to delete veth pair "
+			    "'%s'/'%s': looking up '%s': %s", host, peer,
+			    ends[i], strerror(-r));
+			return r;
+		}
+		if (got == NULL)
+			continue;
+		if (!link_is_veth(got)) {
+			lnk_seterr(err, errlen, "Not deleting network interface "
+			    "'%s': it is not a veth", ends[i]);
+			r = -ENOTTY;
+		} else if ((r = delete_ifindex(nl,
+		    rtnl_link_get_ifindex(got))) < 0) {
+			lnk_seterr(err, errlen, "Failed to delete veth pair "
+			    "'%s'/'%s' by '%s': %s", host, peer, ends[i],
+			    strerror(-r));
+		}
+		rtnl_link_put(got);
+		return r;
+	}
+	return 0;
+}
+
 struct pfx_vec {
 	struct lnk_prefix *v;
 	size_t		n;
@@ -701,6 +1019,8 @@ static const struct lnk_ops netlink_ops = {
 	.bridge_delete	= nl_bridge_delete,
 	.link_exists	= nl_link_exists,
 	.host_prefixes	= nl_host_prefixes,
+	.veth_create	= nl_veth_create,
+	.veth_delete	= nl_veth_delete,
 	.free		= nl_free,
 };
 

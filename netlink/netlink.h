@@ -34,6 +34,17 @@ struct lnk_bridge_cfg {
 	struct lnk_prefix addrs[LNK_MAX_ADDRS];	/* gateway/len; v6 added NODAD */
 };
 
+/* One endpoint's veth pair: host stays on the bridge; dockerd moves peer
+ * into the sandbox and renames it. */
+struct lnk_veth_cfg {
+	char		host[LNK_IFNAMSIZ];
+	char		peer[LNK_IFNAMSIZ];
+	char		bridge[LNK_IFNAMSIZ];	/* must exist */
+	unsigned int	mtu;		/* 0: the bridge's MTU */
+	unsigned char	peer_mac[6];	/* set on peer; all zero: kernel's */
+	bool		hairpin;	/* bridge port hairpin mode */
+};
+
 struct lnk;
 
 struct lnk_ops {
@@ -62,6 +73,17 @@ struct lnk_ops {
 	 * by the caller; *ret_n its length. */
 	int	(*host_prefixes)(struct lnk *l, struct lnk_prefix **ret,
 		    size_t *ret_n);
+	/* Creates the pair, sets MTU on both ends and the MAC on peer,
+	 * enslaves host to the bridge with the port flags and sets host
+	 * up (peer stays down for dockerd).  -EEXIST if either name exists,
+	 * -ENOENT if the bridge is missing.  Nothing left behind on failure. */
+	int	(*veth_create)(struct lnk *l, const struct lnk_veth_cfg *cfg,
+		    char *err, size_t errlen);
+	/* Deletes the pair by whichever end is still in this namespace
+	 * (host, or peer when dockerd moved it back under that name); 0 when
+	 * neither is (dockerd destroyed the sandbox with it). */
+	int	(*veth_delete)(struct lnk *l, const char *host, const char *peer,
+		    char *err, size_t errlen);
 	void	(*free)(struct lnk *l);
 };
 
@@ -79,7 +101,8 @@ struct lnk *lnk_netlink_new(const char *proc_root, char *err, size_t errlen);
 /* In-memory fake for unit tests: links live in a table. */
 struct lnk *lnk_fake_new(void);
 /* Makes the next call of op ("bridge_create", "bridge_ensure",
- * "bridge_delete", "link_exists", "host_prefixes") fail with -err. */
+ * "bridge_delete", "link_exists", "host_prefixes", "veth_create",
+ * "veth_delete") fail with -err. */
 void	lnk_fake_fail_next(struct lnk *l, const char *op, int err);
 /* Adds a non-bridge link or a host prefix the fake will report. */
 void	lnk_fake_add_link(struct lnk *l, const char *name, bool is_bridge);
@@ -88,6 +111,10 @@ void	lnk_fake_add_prefix(struct lnk *l, const struct lnk_prefix *p);
 int	lnk_fake_get_bridge(struct lnk *l, const char *name,
 	    struct lnk_bridge_cfg *ret);
 size_t	lnk_fake_bridge_count(struct lnk *l);
+/* 1 and *ret filled if a veth pair with that host name exists, else 0. */
+int	lnk_fake_get_veth(struct lnk *l, const char *host,
+	    struct lnk_veth_cfg *ret);
+size_t	lnk_fake_veth_count(struct lnk *l);
 
 static inline struct lnk *
 lnk_free(struct lnk *l)

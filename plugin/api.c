@@ -282,6 +282,230 @@ net_delete(struct api *a, json_t *req, json_t **ret, struct req_ctx *ctx,
 	return r;
 }
 
+/* NetworkID and EndpointID, both 64 hex. */
+static int
+get_ids(json_t *req, const char **ret_net, const char **ret_ep,
+    struct req_ctx *ctx, char *err, size_t errlen)
+{
+	const char *ep;
+	int r;
+
+	if ((r = get_network_id(req, ret_net, ctx, err, errlen)) < 0 ||
+	    (r = get_string(req, "EndpointID", true, NET_ID_LEN, &ep, err,
+	    errlen)) < 0)
+		return r;
+	(void) snprintf(ctx->object, sizeof(ctx->object),
+	    "network %.12s endpoint %.12s", *ret_net, ep);
+	if (!net_valid_id(ep)) {
+		ERR("invalid EndpointID '%.64s': expected 64 hex characters", ep);
+		return -EINVAL;
+	}
+	*ret_ep = ep;
+	return 0;
+}
+
+/* An Interface address field: "" or an address with its length. */
+static int
+get_iface_addr(json_t *iface, const char *key, int family, bool *ret_has,
+    struct prefix *ret, char *err, size_t errlen)
+{
+	const char *s;
+	int r;
+
+	if ((r = get_string(iface, key, false, PREFIX_STRLEN, &s, err,
+	    errlen)) < 0)
+		return r;
+	*ret_has = *s != '\0';
+	if (!*ret_has)
+		return 0;
+	if ((r = parse_cidr_field(key, s, ret, err, errlen)) < 0)
+		return r;
+	if (ret->family != family) {
+		ERR("Interface.%s '%s' is not an %s address", key, s,
+		    family == AF_INET ? "IPv4" : "IPv6");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int
+ep_create(struct api *a, json_t *req, json_t **ret, struct req_ctx *ctx,
+    char *err, size_t errlen)
+{
+	struct drv_ep_req er = { 0 };
+	struct drv_ep_reply rep;
+	const char *net, *ep, *mac;
+	char buf[32];
+	json_t *iface, *opts;
+	int r;
+
+	if ((r = get_ids(req, &net, &ep, ctx, err, errlen)) < 0 ||
+	    (r = get_object(req, "Interface", &iface, err, errlen)) < 0 ||
+	    (r = get_object(req, "Options", &opts, err, errlen)) < 0 ||
+	    (r = get_iface_addr(iface, "Address", AF_INET, &er.has_addr4,
+	    &er.addr4, err, errlen)) < 0 ||
+	    (r = get_iface_addr(iface, "AddressIPv6", AF_INET6, &er.has_addr6,
+	    &er.addr6, err, errlen)) < 0 ||
+	    (r = get_string(iface, "MacAddress", false, 17, &mac, err,
+	    errlen)) < 0)
+		return r;
+	if (*mac != '\0') {
+		if (st_parse_mac(mac, er.mac) < 0 || (er.mac[0] & 1)) {
+			ERR("invalid MAC address '%s': expected a unicast "
+			    "address like 02:42:ac:11:00:02", mac);
+			return -EINVAL;
+		}
+		er.has_mac = true;
+	}
+	memcpy(er.net_id, net, sizeof(er.net_id));
+	memcpy(er.ep_id, ep, sizeof(er.ep_id));
+	r = drv_create_endpoint(a->drv, &er, &rep, err, errlen);
+	if (r < 0)
+		return r;
+	/* Only what arrived empty may be filled in: dockerd rejects an
+	 * echo of its own values. */
+	if (rep.mac_generated)
+		*ret = json_pack("{s:{s:s}}", "Interface", "MacAddress",
+		    st_format_mac(rep.mac, buf, sizeof(buf)));
+	else
+		*ret = json_object();
+	return 0;
+}
+
+static int
+ep_delete(struct api *a, json_t *req, json_t **ret, struct req_ctx *ctx,
+    char *err, size_t errlen)
+{
+	const char *net, *ep;
+	int r;
+
+	if ((r = get_ids(req, &net, &ep, ctx, err, errlen)) < 0 ||
+	    (r = drv_delete_endpoint(a->drv, net, ep, err, errlen)) < 0)
+		return r;
+	*ret = json_object();
+	return 0;
+}
+
+static int
+ep_join(struct api *a, json_t *req, json_t **ret, struct req_ctx *ctx,
+    char *err, size_t errlen)
+{
+	const char *net, *ep, *sandbox;
+	struct drv_join j;
+	char buf[PREFIX_STRLEN];
+	json_t *opts, *o;
+	int r;
+
+	if ((r = get_ids(req, &net, &ep, ctx, err, errlen)) < 0 ||
+	    (r = get_string(req, "SandboxKey", false, ST_SANDBOX_MAX,
+	    &sandbox, err, errlen)) < 0 ||
+	    (r = get_object(req, "Options", &opts, err, errlen)) < 0 ||
+	    (r = drv_join(a->drv, net, ep, sandbox, &j, err, errlen)) < 0)
+		return r;
+	o = json_pack("{s:{s:s, s:s}, s:[], s:b}", "InterfaceName",
+	    "SrcName", j.src_name, "DstPrefix", j.dst_prefix, "StaticRoutes",
+	    "DisableGatewayService", j.disable_gw_service);
+	if (o == NULL)
+		return -ENOMEM;
+	if ((j.has_gw4 && json_object_set_new(o, "Gateway",
+	    json_string(prefix_format_addr(&j.gw4, buf, sizeof(buf)))) < 0) ||
+	    (j.has_gw6 && json_object_set_new(o, "GatewayIPv6",
+	    json_string(prefix_format_addr(&j.gw6, buf, sizeof(buf)))) < 0)) {
+		json_decref(o);
+		return -ENOMEM;
+	}
+	*ret = o;
+	return 0;
+}
+
+static int
+ep_leave(struct api *a, json_t *req, json_t **ret, struct req_ctx *ctx,
+    char *err, size_t errlen)
+{
+	const char *net, *ep;
+	int r;
+
+	if ((r = get_ids(req, &net, &ep, ctx, err, errlen)) < 0 ||
+	    (r = drv_leave(a->drv, net, ep, err, errlen)) < 0)
+		return r;
+	*ret = json_object();
+	return 0;
+}
+
+static int
+ep_oper_info(struct api *a, json_t *req, json_t **ret, struct req_ctx *ctx,
+    char *err, size_t errlen)
+{
+	const struct net_cfg *n;
+	const struct ep_cfg *e;
+	const char *net, *ep;
+	char buf[PREFIX_STRLEN], mac[32];
+	json_t *v;
+	int r;
+
+	if ((r = get_ids(req, &net, &ep, ctx, err, errlen)) < 0)
+		return r;
+	n = drv_network_get(a->drv, net);
+	e = drv_endpoint_get(a->drv, net, ep);
+	if (n == NULL || e == NULL) {
+		ERR("endpoint %s not found on network %.12s", ep, net);
+		return -ENOENT;
+	}
+	v = json_pack("{s:s, s:s, s:s, s:s}", "bridge", n->bridge, "host_veth",
+	    e->host, "mac_address", st_format_mac(e->mac, mac, sizeof(mac)),
+	    "sandbox", e->sandbox);
+	if (v == NULL)
+		return -ENOMEM;
+	if ((e->has_addr4 && json_object_set_new(v, "address",
+	    json_string(prefix_format(&e->addr4, buf, sizeof(buf)))) < 0) ||
+	    (e->has_addr6 && json_object_set_new(v, "address_ipv6",
+	    json_string(prefix_format(&e->addr6, buf, sizeof(buf)))) < 0)) {
+		json_decref(v);
+		return -ENOMEM;
+	}
+	*ret = json_pack("{s:o}", "Value", v);
+	return 0;
+}
+
+static int
+ep_program_external(struct api *a, json_t *req, json_t **ret,
+    struct req_ctx *ctx, char *err, size_t errlen)
+{
+	const char *net, *ep;
+	json_t *opts, *ports;
+	int r;
+
+	if ((r = get_ids(req, &net, &ep, ctx, err, errlen)) < 0 ||
+	    (r = get_object(req, "Options", &opts, err, errlen)) < 0)
+		return r;
+	ports = json_object_get(opts, "com.docker.network.portmap");
+	if (ports != NULL && !json_is_null(ports) && !json_is_array(ports)) {
+		ERR("com.docker.network.portmap must be an array");
+		return -EINVAL;
+	}
+	r = drv_program_external(a->drv, net, ep, json_array_size(ports) > 0,
+	    err, errlen);
+	if (r < 0)
+		return r;
+	*ret = json_object();
+	return 0;
+}
+
+static int
+ep_revoke_external(struct api *a, json_t *req, json_t **ret,
+    struct req_ctx *ctx, char *err, size_t errlen)
+{
+	const char *net, *ep;
+	int r;
+
+	if ((r = get_ids(req, &net, &ep, ctx, err, errlen)) < 0 ||
+	    (r = drv_program_external(a->drv, net, ep, false, err,
+	    errlen)) < 0)
+		return r;
+	*ret = json_object();
+	return 0;
+}
+
 static int
 net_capabilities(struct api *a, json_t *req, json_t **ret,
     struct req_ctx *ctx, char *err, size_t errlen)
@@ -300,16 +524,6 @@ activate(struct api *a, json_t *req, json_t **ret, struct req_ctx *ctx,
 	*ret = json_pack("{s:[s,s]}", "Implements", "NetworkDriver",
 	    "IpamDriver");
 	return 0;
-}
-
-static int
-not_yet(struct api *a, json_t *req, json_t **ret, struct req_ctx *ctx,
-    char *err, size_t errlen)
-{
-	(void) a, (void) req, (void) ret, (void) ctx;
-	ERR("containers cannot be attached to cbridge networks in this "
-	    "version of cbridge");
-	return -ENOTSUP;
 }
 
 static int
@@ -512,11 +726,15 @@ static const struct route {
 	{ "/NetworkDriver.GetCapabilities", net_capabilities, false },
 	{ "/NetworkDriver.CreateNetwork", net_create, true },
 	{ "/NetworkDriver.DeleteNetwork", net_delete, true },
-	{ "/NetworkDriver.CreateEndpoint", not_yet, true },
-	{ "/NetworkDriver.DeleteEndpoint", not_yet, true },
-	{ "/NetworkDriver.Join", not_yet, true },
-	{ "/NetworkDriver.Leave", not_yet, true },
-	{ "/NetworkDriver.EndpointOperInfo", not_yet, true },
+	{ "/NetworkDriver.CreateEndpoint", ep_create, true },
+	{ "/NetworkDriver.DeleteEndpoint", ep_delete, true },
+	{ "/NetworkDriver.Join", ep_join, true },
+	{ "/NetworkDriver.Leave", ep_leave, true },
+	{ "/NetworkDriver.EndpointOperInfo", ep_oper_info, true },
+	{ "/NetworkDriver.ProgramExternalConnectivity", ep_program_external,
+	    true },
+	{ "/NetworkDriver.RevokeExternalConnectivity", ep_revoke_external,
+	    true },
 	{ "/NetworkDriver.AllocateNetwork", swarm_only, true },
 	{ "/NetworkDriver.FreeNetwork", swarm_only, true },
 	{ "/NetworkDriver.DiscoverNew", empty_ok, true },

@@ -12,12 +12,14 @@
 struct drv {
 	char		*state_dir;
 	struct lnk	*lnk;		/* borrowed */
+	struct fw	*fw;		/* borrowed, may be NULL */
+	bool		userland_proxy;
 	struct ipam	*ipam;
-	struct net_cfg	**nets;		/* owned, nnets of them */
-	size_t		nnets;
-	struct prefix	ula;		/* this host's IPv6 /48 for auto pools */
+	struct st_doc	st;		/* networks, endpoints, the ULA /48 */
 	char		*saved;		/* last state written, for rollback */
 };
+
+static void	drop_endpoints_of(struct drv *d, const char *net_id);
 
 static void
 to_lnk_prefix(const struct prefix *p, struct lnk_prefix *ret)
@@ -59,11 +61,11 @@ bridge_cfg(const struct net_cfg *n, struct lnk_bridge_cfg *c)
 static struct net_cfg *
 find_net(const struct drv *d, const char *id, size_t *ret_idx)
 {
-	for (size_t i = 0; i < d->nnets; i++) {
-		if (strcmp(d->nets[i]->id, id) == 0) {
+	for (size_t i = 0; i < d->st.nnets; i++) {
+		if (strcmp(d->st.nets[i]->id, id) == 0) {
 			if (ret_idx != NULL)
 				*ret_idx = i;
-			return d->nets[i];
+			return d->st.nets[i];
 		}
 	}
 	return NULL;
@@ -77,8 +79,7 @@ save(struct drv *d, char *err, size_t errlen)
 	size_t len;
 	int r;
 
-	r = st_encode(d->nets, d->nnets, &d->ula, d->ipam, &buf, &len, err,
-	    errlen);
+	r = st_encode(&d->st, d->ipam, &buf, &len, err, errlen);
 	if (r < 0)
 		return r;
 	r = fu_write_atomic(d->state_dir, ST_FILE, buf, len, err, errlen);
@@ -103,6 +104,43 @@ rollback_ipam(struct drv *d)
 	    sizeof(err)) < 0)
 		log_error("Failed to roll back IPAM state: %s", err);
 	st_doc_done(&doc);
+}
+
+/* Brings cbridge's firewall rules in line with the networks. */
+static int
+sync_firewall(struct drv *d, char *err, size_t errlen)
+{
+	struct fw_net *fn;
+	int r;
+
+	if (d->fw == NULL)
+		return 0;
+	fn = calloc(d->st.nnets + 1, sizeof(*fn));
+	if (fn == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < d->st.nnets; i++) {
+		const struct net_cfg *n = d->st.nets[i];
+
+		memcpy(fn[i].id, n->id, sizeof(fn[i].id));
+		memcpy(fn[i].bridge, n->bridge, sizeof(fn[i].bridge));
+		fn[i].ipv4 = n->has_v4;
+		fn[i].ipv6 = n->has_v6 && n->opts.enable_ipv6;
+		fn[i].icc = n->opts.enable_icc;
+	}
+	r = d->fw->ops->sync(d->fw, fn, d->st.nnets, err, errlen);
+	free(fn);
+	return r;
+}
+
+/* For paths where a firewall failure must not undo the operation. */
+static void
+sync_firewall_or_log(struct drv *d, const char *what)
+{
+	char err[512] = "";
+
+	if (sync_firewall(d, err, sizeof(err)) < 0)
+		log_error("Failed to update firewall rules after %s: %s", what,
+		    err);
 }
 
 static int
@@ -158,7 +196,7 @@ build_net(struct drv *d, const struct drv_net_req *req, struct net_cfg **ret,
 		ERR("network %s already exists", req->id);
 		return -EEXIST;
 	}
-	if (d->nnets >= DRV_MAX_NETWORKS) {
+	if (d->st.nnets >= DRV_MAX_NETWORKS) {
 		ERR("too many cbridge networks (at most %d)", DRV_MAX_NETWORKS);
 		return -E2BIG;
 	}
@@ -202,8 +240,8 @@ build_net(struct drv *d, const struct drv_net_req *req, struct net_cfg **ret,
 		goto fail;
 
 	r = -EEXIST;
-	for (size_t i = 0; i < d->nnets; i++) {
-		const struct net_cfg *o = d->nets[i];
+	for (size_t i = 0; i < d->st.nnets; i++) {
+		const struct net_cfg *o = d->st.nets[i];
 
 		if (strcmp(o->bridge, n->bridge) == 0) {
 			ERR("bridge name '%s' is already used by network %.12s",
@@ -255,12 +293,12 @@ drv_create_network(struct drv *d, const struct drv_net_req *req, char *err,
 			    strerror(-r));
 		goto out;
 	}
-	nv = realloc(d->nets, (d->nnets + 1) * sizeof(*nv));
+	nv = realloc(d->st.nets, (d->st.nnets + 1) * sizeof(*nv));
 	if (nv == NULL) {
 		r = -ENOMEM;
 		goto out;
 	}
-	d->nets = nv;
+	d->st.nets = nv;
 
 	bridge_cfg(n, &bc);
 	r = fill_random(bc.mac, sizeof(bc.mac));
@@ -274,14 +312,17 @@ drv_create_network(struct drv *d, const struct drv_net_req *req, char *err,
 	if (r < 0)
 		goto out;
 
-	d->nets[d->nnets++] = n;
-	r = save(d, err, errlen);
+	d->st.nets[d->st.nnets++] = n;
+	r = sync_firewall(d, err, errlen);
+	if (r == 0)
+		r = save(d, err, errlen);
 	if (r < 0) {
 		char ignore[256];
 
-		d->nnets--;
+		d->st.nnets--;
 		(void) d->lnk->ops->bridge_delete(d->lnk, n->bridge, ignore,
 		    sizeof(ignore));
+		sync_firewall_or_log(d, "a failed network creation");
 		goto out;
 	}
 	n = NULL;
@@ -302,22 +343,346 @@ drv_delete_network(struct drv *d, const char *id, char *err, size_t errlen)
 		ERR("network %s not found", id);
 		return -ENOENT;
 	}
-	memmove(&d->nets[idx], &d->nets[idx + 1],
-	    (d->nnets - idx - 1) * sizeof(*d->nets));
-	d->nnets--;
+	memmove(&d->st.nets[idx], &d->st.nets[idx + 1],
+	    (d->st.nnets - idx - 1) * sizeof(*d->st.nets));
+	d->st.nnets--;
 	r = save(d, err, errlen);
 	if (r < 0) {
-		memmove(&d->nets[idx + 1], &d->nets[idx],
-		    (d->nnets - idx) * sizeof(*d->nets));
-		d->nets[idx] = n;
-		d->nnets++;
+		memmove(&d->st.nets[idx + 1], &d->st.nets[idx],
+		    (d->st.nnets - idx) * sizeof(*d->st.nets));
+		d->st.nets[idx] = n;
+		d->st.nnets++;
 		return r;
 	}
+	/* dockerd refuses to remove a network with endpoints, so any left
+	 * are stale: their links go with the bridge. */
+	drop_endpoints_of(d, n->id);
+	sync_firewall_or_log(d, "deleting a network");
 	/* The network is gone from the state either way; a bridge that
 	 * cannot be removed is reported so the user can remove it. */
 	r = d->lnk->ops->bridge_delete(d->lnk, n->bridge, err, errlen);
 	net_cfg_free(n);
 	return r;
+}
+
+static struct ep_cfg *
+find_ep(const struct drv *d, const char *net_id, const char *ep_id,
+    size_t *ret_idx)
+{
+	for (size_t i = 0; i < d->st.neps; i++) {
+		struct ep_cfg *e = d->st.eps[i];
+
+		if (strcmp(e->id, ep_id) == 0 &&
+		    (net_id == NULL || strcmp(e->net_id, net_id) == 0)) {
+			if (ret_idx != NULL)
+				*ret_idx = i;
+			return e;
+		}
+	}
+	return NULL;
+}
+
+static void
+remove_ep_at(struct drv *d, size_t idx)
+{
+	memmove(&d->st.eps[idx], &d->st.eps[idx + 1],
+	    (d->st.neps - idx - 1) * sizeof(*d->st.eps));
+	d->st.neps--;
+}
+
+/* Removes the endpoints of a network being deleted, links included; the
+ * caller saves. */
+static void
+drop_endpoints_of(struct drv *d, const char *net_id)
+{
+	char err[256];
+
+	for (size_t i = d->st.neps; i-- > 0;) {
+		struct ep_cfg *e = d->st.eps[i];
+
+		if (strcmp(e->net_id, net_id) != 0)
+			continue;
+		if (d->lnk->ops->veth_delete(d->lnk, e->host, e->peer, err,
+		    sizeof(err)) < 0)
+			log_warnx("endpoint %.12s: %s, ignoring", e->id, err);
+		remove_ep_at(d, i);
+		ep_cfg_free(e);
+	}
+}
+
+void
+drv_veth_names(const char *ep_id, char host[OPT_IFNAMSIZ],
+    char peer[OPT_IFNAMSIZ])
+{
+	(void) snprintf(host, OPT_IFNAMSIZ, "%s%.12s", DRV_VETH_HOST_PREFIX,
+	    ep_id);
+	(void) snprintf(peer, OPT_IFNAMSIZ, "%s%.12s", DRV_VETH_PEER_PREFIX,
+	    ep_id);
+}
+
+void
+drv_mac_for(const struct prefix *addr4, const unsigned char rnd[6],
+    unsigned char ret[6])
+{
+	if (addr4 != NULL && addr4->family == AF_INET) {
+		ret[0] = 0x02;
+		ret[1] = 0x42;
+		memcpy(ret + 2, addr4->addr, 4);
+		return;
+	}
+	memcpy(ret, rnd, 6);
+	ret[0] = (unsigned char)((ret[0] & 0xfe) | 0x02);
+}
+
+void
+drv_build_join(const struct net_cfg *n, const struct ep_cfg *e,
+    struct drv_join *ret)
+{
+	struct drv_join j = { 0 };
+
+	memcpy(j.src_name, e->peer, sizeof(j.src_name));
+	(void) snprintf(j.dst_prefix, sizeof(j.dst_prefix), "%s",
+	    n->opts.iface_prefix[0] ? n->opts.iface_prefix : "eth");
+	/* An internal network has no way out, so no default route; other
+	 * networks route through the bridge address. */
+	if (!n->opts.internal) {
+		if (e->has_addr4 && n->has_gw4 && !n->opts.inhibit_ipv4) {
+			j.has_gw4 = true;
+			j.gw4 = n->gw4;
+			j.gw4.plen = prefix_maxlen(AF_INET);
+		}
+		if (e->has_addr6 && n->has_gw6) {
+			j.has_gw6 = true;
+			j.gw6 = n->gw6;
+			j.gw6.plen = prefix_maxlen(AF_INET6);
+		}
+	}
+	/* dockerd would otherwise add a docker_gwbridge interface to a
+	 * container with no IPv4 gateway from us: never wanted. */
+	j.disable_gw_service = true;
+	*ret = j;
+}
+
+static int
+check_ep_addr(const struct net_cfg *n, const struct prefix *a, int family,
+    char *err, size_t errlen)
+{
+	bool has = family == AF_INET ? n->has_v4 : n->has_v6;
+	const struct prefix *pool = family == AF_INET ? &n->pool4 : &n->pool6;
+	char buf[PREFIX_STRLEN], pb[PREFIX_STRLEN];
+
+	if (a->family != family || !has || !prefix_contains(pool, a)) {
+		ERR("address %s is not inside %s", prefix_format(a, buf,
+		    sizeof(buf)), has ? prefix_format(pool, pb, sizeof(pb)) :
+		    "any subnet of this network");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int
+drv_create_endpoint(struct drv *d, const struct drv_ep_req *req,
+    struct drv_ep_reply *ret, char *err, size_t errlen)
+{
+	const struct net_cfg *n;
+	struct lnk_veth_cfg vc = { 0 };
+	struct drv_ep_reply rep = { 0 };
+	struct ep_cfg *e = NULL, **ev;
+	unsigned char rnd[6];
+	int r;
+
+	n = find_net(d, req->net_id, NULL);
+	if (n == NULL) {
+		ERR("network %s not found", req->net_id);
+		return -ENOENT;
+	}
+	if (find_ep(d, NULL, req->ep_id, NULL) != NULL) {
+		ERR("endpoint %s already exists", req->ep_id);
+		return -EEXIST;
+	}
+	if (d->st.neps >= DRV_MAX_ENDPOINTS) {
+		ERR("too many cbridge endpoints (at most %d)",
+		    DRV_MAX_ENDPOINTS);
+		return -E2BIG;
+	}
+	if ((req->has_addr4 && check_ep_addr(n, &req->addr4, AF_INET, err,
+	    errlen) < 0) || (req->has_addr6 && check_ep_addr(n, &req->addr6,
+	    AF_INET6, err, errlen) < 0))
+		return -EINVAL;
+	e = calloc(1, sizeof(*e));
+	ev = realloc(d->st.eps, (d->st.neps + 1) * sizeof(*ev));
+	if (e == NULL || ev == NULL) {
+		free(e);
+		if (ev != NULL)
+			d->st.eps = ev;
+		return -ENOMEM;
+	}
+	d->st.eps = ev;
+	memcpy(e->id, req->ep_id, sizeof(e->id));
+	memcpy(e->net_id, n->id, sizeof(e->net_id));
+	drv_veth_names(e->id, e->host, e->peer);
+	e->has_addr4 = req->has_addr4;
+	e->addr4 = req->addr4;
+	e->has_addr6 = req->has_addr6;
+	e->addr6 = req->addr6;
+	if (req->has_mac)
+		memcpy(e->mac, req->mac, sizeof(e->mac));
+	else {
+		if ((r = fill_random(rnd, sizeof(rnd))) < 0) {
+			ERR("Failed to generate a MAC address");
+			goto fail;
+		}
+		drv_mac_for(e->has_addr4 ? &e->addr4 : NULL, rnd, e->mac);
+		rep.mac_generated = true;
+		memcpy(rep.mac, e->mac, sizeof(rep.mac));
+	}
+
+	memcpy(vc.host, e->host, sizeof(vc.host));
+	memcpy(vc.peer, e->peer, sizeof(vc.peer));
+	memcpy(vc.bridge, n->bridge, sizeof(vc.bridge));
+	vc.mtu = n->opts.mtu;
+	memcpy(vc.peer_mac, e->mac, sizeof(vc.peer_mac));
+	vc.hairpin = !d->userland_proxy;
+	r = d->lnk->ops->veth_create(d->lnk, &vc, err, errlen);
+	if (r < 0)
+		goto fail;
+	d->st.eps[d->st.neps++] = e;
+	r = save(d, err, errlen);
+	if (r < 0) {
+		char ignore[256];
+
+		d->st.neps--;
+		(void) d->lnk->ops->veth_delete(d->lnk, e->host, e->peer,
+		    ignore, sizeof(ignore));
+		goto fail;
+	}
+	/* dockerd may have reset its chains since the network was made. */
+	sync_firewall_or_log(d, "creating an endpoint");
+	*ret = rep;
+	return 0;
+fail:
+	ep_cfg_free(e);
+	return r;
+}
+
+int
+drv_delete_endpoint(struct drv *d, const char *net_id, const char *ep_id,
+    char *err, size_t errlen)
+{
+	struct ep_cfg *e;
+	size_t idx;
+	int r;
+
+	e = find_ep(d, net_id, ep_id, &idx);
+	if (e == NULL) {
+		ERR("endpoint %s not found on network %.12s", ep_id, net_id);
+		return -ENOENT;
+	}
+	/* Links first: if that fails the endpoint stays, and a retry or the
+	 * network's removal cleans up. */
+	r = d->lnk->ops->veth_delete(d->lnk, e->host, e->peer, err, errlen);
+	if (r < 0)
+		return r;
+	remove_ep_at(d, idx);
+	r = save(d, err, errlen);
+	if (r < 0) {
+		/* The links are gone; keep the record so state and host
+		 * agree again at the next delete. */
+		d->st.eps[d->st.neps++] = e;
+		return r;
+	}
+	ep_cfg_free(e);
+	return 0;
+}
+
+static int
+get_joinable(struct drv *d, const char *net_id, const char *ep_id,
+    const struct net_cfg **ret_n, struct ep_cfg **ret_e, char *err,
+    size_t errlen)
+{
+	*ret_n = find_net(d, net_id, NULL);
+	*ret_e = find_ep(d, net_id, ep_id, NULL);
+	if (*ret_n == NULL || *ret_e == NULL) {
+		ERR("endpoint %s not found on network %.12s", ep_id, net_id);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+int
+drv_join(struct drv *d, const char *net_id, const char *ep_id,
+    const char *sandbox, struct drv_join *ret, char *err, size_t errlen)
+{
+	const struct net_cfg *n;
+	struct ep_cfg *e, old;
+	int r;
+
+	if ((r = get_joinable(d, net_id, ep_id, &n, &e, err, errlen)) < 0)
+		return r;
+	if (strlen(sandbox) > ST_SANDBOX_MAX) {
+		ERR("SandboxKey is too long");
+		return -EINVAL;
+	}
+	old = *e;
+	e->joined = true;
+	memcpy(e->sandbox, sandbox, strlen(sandbox) + 1);
+	r = save(d, err, errlen);
+	if (r < 0) {
+		*e = old;
+		return r;
+	}
+	sync_firewall_or_log(d, "a join");
+	drv_build_join(n, e, ret);
+	return 0;
+}
+
+int
+drv_leave(struct drv *d, const char *net_id, const char *ep_id, char *err,
+    size_t errlen)
+{
+	const struct net_cfg *n;
+	struct ep_cfg *e, old;
+	int r;
+
+	if ((r = get_joinable(d, net_id, ep_id, &n, &e, err, errlen)) < 0)
+		return r;
+	old = *e;
+	e->joined = false;
+	e->sandbox[0] = '\0';
+	r = save(d, err, errlen);
+	if (r < 0)
+		*e = old;
+	return r;
+}
+
+int
+drv_program_external(struct drv *d, const char *net_id, const char *ep_id,
+    bool has_ports, char *err, size_t errlen)
+{
+	const struct net_cfg *n;
+	struct ep_cfg *e;
+	int r;
+
+	if ((r = get_joinable(d, net_id, ep_id, &n, &e, err, errlen)) < 0)
+		return r;
+	if (has_ports) {
+		ERR("cbridge does not publish ports yet; run the container "
+		    "without -p/-P on network %.12s", net_id);
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+const struct ep_cfg *
+drv_endpoint_get(const struct drv *d, const char *net_id, const char *ep_id)
+{
+	return find_ep(d, net_id, ep_id, NULL);
+}
+
+size_t
+drv_endpoint_count(const struct drv *d)
+{
+	return d->st.neps;
 }
 
 /* Host prefixes an automatic pool must avoid, masked. */
@@ -440,8 +805,8 @@ reconcile(struct drv *d)
 	char err[256];
 	int r;
 
-	for (size_t i = 0; i < d->nnets; i++) {
-		const struct net_cfg *n = d->nets[i];
+	for (size_t i = 0; i < d->st.nnets; i++) {
+		const struct net_cfg *n = d->st.nets[i];
 
 		bridge_cfg(n, &bc);
 		r = d->lnk->ops->bridge_ensure(d->lnk, &bc, err, sizeof(err));
@@ -459,6 +824,7 @@ reconcile(struct drv *d)
 			log_error("network %.12s: Failed to restore bridge "
 			    "'%s': %s", n->id, n->bridge, err);
 	}
+	sync_firewall_or_log(d, "start");
 }
 
 /* A random fdXX:XXXX:XXXX::/48 (RFC 4193), chosen once per host. */
@@ -490,6 +856,8 @@ drv_new(const struct drv_params *params, struct drv **ret, char *err,
 	if (d == NULL)
 		return -ENOMEM;
 	d->lnk = params->lnk;
+	d->fw = params->fw;
+	d->userland_proxy = params->userland_proxy;
 	d->state_dir = strdup(params->state_dir);
 	d->ipam = ipam_new();
 	if (d->state_dir == NULL || d->ipam == NULL)
@@ -505,23 +873,22 @@ drv_new(const struct drv_params *params, struct drv **ret, char *err,
 	r = st_load(d->state_dir, d->ipam, &doc, err, errlen);
 	if (r < 0)
 		goto fail;
-	if (doc.has_ula)
-		d->ula = doc.ula;
-	else if ((r = make_ula(&d->ula)) < 0) {
-		ERR("Failed to generate an IPv6 ULA prefix");
-		goto fail;
+	if (!doc.has_ula) {
+		if ((r = make_ula(&doc.ula)) < 0) {
+			ERR("Failed to generate an IPv6 ULA prefix");
+			goto fail;
+		}
+		doc.has_ula = true;
 	}
 	if (!have_v6) {
-		ula_pool = (struct ipam_default_pool){ .base = d->ula,
+		ula_pool = (struct ipam_default_pool){ .base = doc.ula,
 		    .size = 64 };
 		r = ipam_set_default_pools(d->ipam, &ula_pool, 1, err, errlen);
 		if (r < 0)
 			goto fail;
 	}
-	d->nets = doc.nets;
-	d->nnets = doc.nnets;
-	doc.nets = NULL;
-	doc.nnets = 0;
+	d->st = doc;
+	doc = (struct st_doc){ 0 };
 	r = save(d, err, errlen);
 	if (r < 0)
 		goto fail;
@@ -539,9 +906,7 @@ drv_free(struct drv *d)
 {
 	if (d == NULL)
 		return NULL;
-	for (size_t i = 0; i < d->nnets; i++)
-		net_cfg_free(d->nets[i]);
-	free(d->nets);
+	st_doc_done(&d->st);
 	ipam_free(d->ipam);
 	free(d->state_dir);
 	free(d->saved);
@@ -552,7 +917,7 @@ drv_free(struct drv *d)
 size_t
 drv_network_count(const struct drv *d)
 {
-	return d->nnets;
+	return d->st.nnets;
 }
 
 const struct net_cfg *

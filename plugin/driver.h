@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "firewall/firewall.h"
 #include "netlink/netlink.h"
 #include "plugin/ipam.h"
 #include "plugin/options.h"
@@ -19,14 +20,21 @@
 #include "plugin/state.h"
 
 #define DRV_MAX_NETWORKS	1024
+#define DRV_MAX_ENDPOINTS	8192
 #define DRV_MAX_IPDATA		4	/* per family, as accepted from JSON */
 #define DRV_BRIDGE_PREFIX	"cb-"
+#define DRV_VETH_HOST_PREFIX	"cbv"	/* + 12 hex of the endpoint ID */
+#define DRV_VETH_PEER_PREFIX	"cbp"
 
 struct drv;
 
 struct drv_params {
 	const char		*state_dir;	/* borrowed, must exist */
 	struct lnk		*lnk;		/* borrowed */
+	struct fw		*fw;		/* borrowed; NULL: no firewall */
+	/* dockerd's userland-proxy; off means hairpin mode on bridge ports,
+	 * so a container can reach itself through a published port. */
+	bool			userland_proxy;
 	const struct ipam_default_pool *pools;	/* NULL: built-in defaults */
 	size_t			npools;
 };
@@ -44,6 +52,40 @@ struct drv_net_req {
 	size_t			nv4, nv6;
 	struct drv_ipdata	v4[DRV_MAX_IPDATA], v6[DRV_MAX_IPDATA];
 };
+
+struct drv_ep_req {
+	char		net_id[NET_ID_LEN + 1];
+	char		ep_id[NET_ID_LEN + 1];
+	bool		has_addr4, has_addr6;
+	struct prefix	addr4, addr6;		/* CIDR, as dockerd sends */
+	bool		has_mac;
+	unsigned char	mac[6];
+};
+
+/* What CreateEndpoint may fill in: only what arrived empty. */
+struct drv_ep_reply {
+	bool		mac_generated;
+	unsigned char	mac[6];
+};
+
+/* The Join reply. */
+struct drv_join {
+	char		src_name[OPT_IFNAMSIZ];
+	char		dst_prefix[OPT_IFNAMSIZ];
+	bool		has_gw4, has_gw6;
+	struct prefix	gw4, gw6;		/* addresses, no length */
+	bool		disable_gw_service;
+};
+
+/* Pure helpers, exported for tests. */
+void	drv_veth_names(const char *ep_id, char host[OPT_IFNAMSIZ],
+	    char peer[OPT_IFNAMSIZ]);
+/* Docker's bridge driver MAC: 02:42 and the IPv4 address; without one, the
+ * random bytes made unicast and locally administered. */
+void	drv_mac_for(const struct prefix *addr4, const unsigned char rnd[6],
+	    unsigned char ret[6]);
+void	drv_build_join(const struct net_cfg *n, const struct ep_cfg *e,
+	    struct drv_join *ret);
 
 /* Loads the state in params->state_dir and brings the host in line with
  * it (bridges of persisted networks are re-created if missing). */
@@ -66,6 +108,24 @@ int	drv_request_address(struct drv *d, const char *pool_id,
 	    char *err, size_t errlen);
 int	drv_release_address(struct drv *d, const char *pool_id,
 	    const struct prefix *addr, char *err, size_t errlen);
+
+int	drv_create_endpoint(struct drv *d, const struct drv_ep_req *req,
+	    struct drv_ep_reply *ret, char *err, size_t errlen);
+int	drv_delete_endpoint(struct drv *d, const char *net_id,
+	    const char *ep_id, char *err, size_t errlen);
+int	drv_join(struct drv *d, const char *net_id, const char *ep_id,
+	    const char *sandbox, struct drv_join *ret, char *err,
+	    size_t errlen);
+int	drv_leave(struct drv *d, const char *net_id, const char *ep_id,
+	    char *err, size_t errlen);
+/* ProgramExternalConnectivity: ports are not published yet, so a request
+ * with ports is refused rather than silently ignored. */
+int	drv_program_external(struct drv *d, const char *net_id,
+	    const char *ep_id, bool has_ports, char *err, size_t errlen);
+/* Borrowed; NULL if unknown. */
+const struct ep_cfg *drv_endpoint_get(const struct drv *d,
+	    const char *net_id, const char *ep_id);
+size_t	drv_endpoint_count(const struct drv *d);
 
 size_t	drv_network_count(const struct drv *d);
 /* Borrowed; NULL if unknown. */

@@ -16,6 +16,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "firewall/firewall.h"
 #include "netlink/netlink.h"
 #include "plugin/api.h"
 #include "plugin/driver.h"
@@ -148,6 +149,7 @@ main(int argc, char *argv[])
 	struct ipam_default_pool *pools = NULL;
 	struct drv_params dp = { 0 };
 	struct lnk *lnk = NULL;
+	struct fw *fw = NULL;
 	struct drv *drv = NULL;
 	struct api *api = NULL;
 	struct http *http = NULL;
@@ -204,8 +206,12 @@ main(int argc, char *argv[])
 		log_error("%s", err);
 		goto out;
 	}
+	fw = fw_nft_new(err, sizeof(err));
+	if (fw == NULL)
+		log_warnx("Firewall rules disabled: %s", err);
 	dp = (struct drv_params){ .state_dir = set.state_dir, .lnk = lnk,
-	    .pools = pools, .npools = npools };
+	    .fw = fw, .userland_proxy = set.userland_proxy, .pools = pools,
+	    .npools = npools };
 	if ((r = drv_new(&dp, &drv, err, sizeof(err))) < 0) {
 		log_error("Failed to load state: %s", err);
 		goto out;
@@ -239,6 +245,7 @@ out:
 	http_free(http);
 	api_free(api);
 	drv_free(drv);
+	fw_free(fw);
 	lnk_free(lnk);
 	free(pools);
 	if (lockfd >= 0)

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "plugin/errmsg.h"
+#include "plugin/options.h"
 #include "plugin/settings.h"
 
 const char *
@@ -19,7 +20,9 @@ settings_usage(void)
 	    "  DEFAULT_ADDRESS_POOLS  pools for automatic subnets, as dockerd's\n"
 	    "                         default-address-pools: '[{\"base\":\"10.10.0.0/16\",\"size\":24}]'\n"
 	    "                         or 'base=10.10.0.0/16,size=24 ...'\n"
-	    "  PROC_ROOT              where the host's /proc is mounted (/proc)\n";
+	    "  PROC_ROOT              where the host's /proc is mounted (/proc)\n"
+	    "  USERLAND_PROXY         dockerd's userland-proxy setting (true); false\n"
+	    "                         turns on hairpin mode on bridge ports\n";
 }
 
 static int
@@ -41,9 +44,10 @@ int
 settings_load(int argc, char *const argv[], settings_getenv get,
     struct settings *ret, char *err, size_t errlen)
 {
-	struct settings s = { .log_level = LOG_LVL_INFO };
+	struct settings s = { .log_level = LOG_LVL_INFO, .userland_proxy = true };
 	const char *sock = get("SOCKET"), *dir = get("STATE_DIR");
 	const char *proc = get("PROC_ROOT"), *lvl = get("LOG_LEVEL");
+	const char *proxy = get("USERLAND_PROXY");
 	int r;
 
 	for (int i = 1; i < argc; i++) {
@@ -84,6 +88,11 @@ settings_load(int argc, char *const argv[], settings_getenv get,
 	if (lvl != NULL && *lvl != '\0' &&
 	    log_level_from_string(lvl, &s.log_level) < 0) {
 		ERR("LOG_LEVEL '%s' is not one of error, warn, info, debug", lvl);
+		return -EINVAL;
+	}
+	if (proxy != NULL && *proxy != '\0' &&
+	    opt_parse_bool(proxy, &s.userland_proxy) < 0) {
+		ERR("USERLAND_PROXY '%s' is not true or false", proxy);
 		return -EINVAL;
 	}
 	s.default_pools = get("DEFAULT_ADDRESS_POOLS");

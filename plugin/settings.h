@@ -23,6 +23,7 @@ struct settings {
 	char		proc_root[PATH_MAX];
 	enum log_level	log_level;
 	const char	*default_pools;	/* borrowed; NULL or "" = built-in */
+	bool		userland_proxy;	/* as dockerd's --userland-proxy */
 	bool		help;
 	bool		version;
 };

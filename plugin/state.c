@@ -20,6 +20,51 @@ net_cfg_free(struct net_cfg *n)
 	return NULL;
 }
 
+struct ep_cfg *
+ep_cfg_free(struct ep_cfg *e)
+{
+	free(e);
+	return NULL;
+}
+
+const char *
+st_format_mac(const unsigned char mac[6], char *buf, size_t len)
+{
+	(void) snprintf(buf, len, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0],
+	    mac[1], mac[2], mac[3], mac[4], mac[5]);
+	return buf;
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+st_parse_mac(const char *s, unsigned char ret[6])
+{
+	unsigned char m[6];
+
+	if (strlen(s) != 17)
+		return -EINVAL;
+	for (int i = 0; i < 6; i++) {
+		int hi = hexval(s[3 * i]), lo = hexval(s[3 * i + 1]);
+
+		if (hi < 0 || lo < 0 || (i < 5 && s[3 * i + 2] != ':'))
+			return -EINVAL;
+		m[i] = (unsigned char)(hi << 4 | lo);
+	}
+	memcpy(ret, m, 6);
+	return 0;
+}
+
 bool
 net_valid_id(const char *s)
 {
@@ -38,6 +83,9 @@ st_doc_done(struct st_doc *d)
 	for (size_t i = 0; i < d->nnets; i++)
 		net_cfg_free(d->nets[i]);
 	free(d->nets);
+	for (size_t i = 0; i < d->neps; i++)
+		ep_cfg_free(d->eps[i]);
+	free(d->eps);
 	*d = (struct st_doc){ 0 };
 }
 
@@ -97,19 +145,52 @@ fail:
 	return NULL;
 }
 
-int
-st_encode(struct net_cfg *const *nets, size_t n, const struct prefix *ula,
-    const struct ipam *ip, char **ret, size_t *ret_len, char *err,
-    size_t errlen)
+static json_t *
+encode_ep(const struct ep_cfg *e)
 {
-	json_t *root = json_object(), *arr = json_array(), *ipj = NULL;
+	char buf[PREFIX_STRLEN];
+	json_t *o = json_object();
+
+	if (o == NULL)
+		return NULL;
+	if (json_object_set_new(o, "id", json_string(e->id)) < 0 ||
+	    json_object_set_new(o, "network", json_string(e->net_id)) < 0 ||
+	    json_object_set_new(o, "host", json_string(e->host)) < 0 ||
+	    json_object_set_new(o, "peer", json_string(e->peer)) < 0 ||
+	    json_object_set_new(o, "mac", json_string(st_format_mac(e->mac,
+	    buf, sizeof(buf)))) < 0 ||
+	    json_object_set_new(o, "joined", json_boolean(e->joined)) < 0 ||
+	    json_object_set_new(o, "sandbox", json_string(e->sandbox)) < 0)
+		goto fail;
+	if (e->has_addr4 && json_object_set_new(o, "address",
+	    json_string(prefix_format(&e->addr4, buf, sizeof(buf)))) < 0)
+		goto fail;
+	if (e->has_addr6 && json_object_set_new(o, "address_ipv6",
+	    json_string(prefix_format(&e->addr6, buf, sizeof(buf)))) < 0)
+		goto fail;
+	return o;
+fail:
+	json_decref(o);
+	return NULL;
+}
+
+int
+st_encode(const struct st_doc *doc, const struct ipam *ip, char **ret,
+    size_t *ret_len, char *err, size_t errlen)
+{
+	json_t *root = json_object(), *arr = json_array(), *eps = json_array();
+	json_t *ipj = NULL;
+	const struct prefix *ula = doc->has_ula ? &doc->ula : NULL;
 	char buf[PREFIX_STRLEN], *out;
 	int r = -ENOMEM;
 
-	if (root == NULL || arr == NULL)
+	if (root == NULL || arr == NULL || eps == NULL)
 		goto out;
-	for (size_t i = 0; i < n; i++)
-		if (json_array_append_new(arr, encode_net(nets[i])) < 0)
+	for (size_t i = 0; i < doc->nnets; i++)
+		if (json_array_append_new(arr, encode_net(doc->nets[i])) < 0)
+			goto out;
+	for (size_t i = 0; i < doc->neps; i++)
+		if (json_array_append_new(eps, encode_ep(doc->eps[i])) < 0)
 			goto out;
 	r = ipam_dump(ip, &ipj);
 	if (r < 0)
@@ -119,6 +200,7 @@ st_encode(struct net_cfg *const *nets, size_t n, const struct prefix *ula,
 	    (ula != NULL && json_object_set_new(root, "ula",
 	    json_string(prefix_format(ula, buf, sizeof(buf)))) < 0) ||
 	    json_object_set(root, "networks", arr) < 0 ||
+	    json_object_set(root, "endpoints", eps) < 0 ||
 	    json_object_set(root, "ipam", ipj) < 0)
 		goto out;
 	out = json_dumps(root, JSON_INDENT(1) | JSON_SORT_KEYS);
@@ -131,6 +213,7 @@ out:
 	if (r < 0)
 		ERR("Failed to encode state: %s", strerror(-r));
 	json_decref(ipj);
+	json_decref(eps);
 	json_decref(arr);
 	json_decref(root);
 	return r;
@@ -227,13 +310,93 @@ out:
 	return r;
 }
 
+static int
+decode_addr(json_t *o, const char *key, int family, bool *has,
+    struct prefix *ret, const char *id, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(o, key);
+
+	*has = v != NULL;
+	if (v == NULL)
+		return 0;
+	if (!json_is_string(v) || prefix_parse(json_string_value(v), ret) < 0 ||
+	    ret->family != family) {
+		ERR("endpoint %.12s: invalid %s", id, key);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* An endpoint must name a network of d and not clash with another. */
+static int
+decode_ep(json_t *o, const struct st_doc *d, struct ep_cfg **ret, char *err,
+    size_t errlen)
+{
+	struct ep_cfg *e = calloc(1, sizeof(*e));
+	const char *id, *net, *host, *peer, *mac, *sb;
+	int r = -EINVAL;
+
+	if (e == NULL)
+		return -ENOMEM;
+	id = json_string_value(json_object_get(o, "id"));
+	net = json_string_value(json_object_get(o, "network"));
+	host = json_string_value(json_object_get(o, "host"));
+	peer = json_string_value(json_object_get(o, "peer"));
+	mac = json_string_value(json_object_get(o, "mac"));
+	sb = json_string_value(json_object_get(o, "sandbox"));
+	if (id == NULL || !net_valid_id(id) || net == NULL ||
+	    !net_valid_id(net) || host == NULL || !opt_valid_ifname(host) ||
+	    peer == NULL || !opt_valid_ifname(peer) || mac == NULL ||
+	    st_parse_mac(mac, e->mac) < 0 || sb == NULL ||
+	    strlen(sb) > ST_SANDBOX_MAX ||
+	    !json_is_boolean(json_object_get(o, "joined"))) {
+		ERR("invalid endpoint %.12s in state", id ? id : "?");
+		goto out;
+	}
+	memcpy(e->id, id, sizeof(e->id));
+	memcpy(e->net_id, net, sizeof(e->net_id));
+	memcpy(e->host, host, strlen(host) + 1);
+	memcpy(e->peer, peer, strlen(peer) + 1);
+	memcpy(e->sandbox, sb, strlen(sb) + 1);
+	e->joined = json_is_true(json_object_get(o, "joined"));
+	if ((r = decode_addr(o, "address", AF_INET, &e->has_addr4, &e->addr4,
+	    id, err, errlen)) < 0 ||
+	    (r = decode_addr(o, "address_ipv6", AF_INET6, &e->has_addr6,
+	    &e->addr6, id, err, errlen)) < 0)
+		goto out;
+	r = -EINVAL;
+	bool found = false;
+	for (size_t i = 0; i < d->nnets; i++)
+		found |= strcmp(d->nets[i]->id, net) == 0;
+	if (!found) {
+		ERR("endpoint %.12s is on unknown network %.12s", id, net);
+		goto out;
+	}
+	for (size_t i = 0; i < d->neps; i++) {
+		const struct ep_cfg *o2 = d->eps[i];
+
+		if (strcmp(o2->id, id) == 0 || strcmp(o2->host, host) == 0 ||
+		    strcmp(o2->peer, peer) == 0) {
+			ERR("endpoint %.12s appears twice or shares an "
+			    "interface name", id);
+			goto out;
+		}
+	}
+	*ret = e;
+	e = NULL;
+	r = 0;
+out:
+	ep_cfg_free(e);
+	return r;
+}
+
 int
 st_decode(const char *buf, size_t len, struct ipam *ip, struct st_doc *ret,
     char *err, size_t errlen)
 {
 	struct st_doc d = { 0 };
 	json_error_t jerr;
-	json_t *root, *nets, *v;
+	json_t *root, *nets, *eps, *v;
 	const char *ula;
 	size_t i;
 	int r = -EINVAL;
@@ -289,6 +452,24 @@ st_decode(const char *buf, size_t len, struct ipam *ip, struct st_doc *ret,
 			}
 		}
 	}
+	/* Endpoints came with containers; older files have none. */
+	eps = json_object_get(root, "endpoints");
+	if (eps != NULL && !json_is_array(eps)) {
+		ERR("state has an invalid endpoints array");
+		r = -EINVAL;
+		goto out;
+	}
+	d.eps = calloc(json_array_size(eps) + 1, sizeof(*d.eps));
+	if (d.eps == NULL) {
+		r = -ENOMEM;
+		goto out;
+	}
+	json_array_foreach(eps, i, v) {
+		r = decode_ep(v, &d, &d.eps[d.neps], err, errlen);
+		if (r < 0)
+			goto out;
+		d.neps++;
+	}
 	v = json_object_get(root, "ipam");
 	if (v == NULL) {
 		ERR("state has no ipam section");
@@ -303,23 +484,6 @@ st_decode(const char *buf, size_t len, struct ipam *ip, struct st_doc *ret,
 out:
 	st_doc_done(&d);
 	json_decref(root);
-	return r;
-}
-
-int
-st_save(const char *dir, struct net_cfg *const *nets, size_t n,
-    const struct prefix *ula, const struct ipam *ip, char *err,
-    size_t errlen)
-{
-	char *buf = NULL;
-	size_t len;
-	int r;
-
-	r = st_encode(nets, n, ula, ip, &buf, &len, err, errlen);
-	if (r < 0)
-		return r;
-	r = fu_write_atomic(dir, ST_FILE, buf, len, err, errlen);
-	free(buf);
 	return r;
 }
 

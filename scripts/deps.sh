@@ -5,8 +5,8 @@ set -eu
 
 build="gcc make pkg-config libmicrohttpd-dev libjansson-dev libnl-3-dev
 libnl-route-3-dev libiptc-dev libldns-dev libnftables-dev check"
-runtime="iproute2 curl jq"
-e2e="docker.io busybox-static"
+runtime="iproute2 curl jq nftables iptables busybox-static"
+e2e="docker.io"
 
 case "${1:-build}" in
 build)	want="$build" ;;

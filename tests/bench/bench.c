@@ -44,7 +44,8 @@ fill_slash16(void)
 	    sizeof(err)) == 0)
 		n++;
 	t1 = now_ms();
-	if (st_encode(NULL, 0, NULL, ip, &buf, &len, err, sizeof(err)) < 0)
+	if (st_encode(&(struct st_doc){ 0 }, ip, &buf, &len, err,
+	    sizeof(err)) < 0)
 		exit(1);
 	t2 = now_ms();
 	printf("ipam: filled a /16 with %zu addresses in %.1f ms "

@@ -124,6 +124,19 @@ check "bridge has fd00:cb:1::1/64" in_ns sh -c "ip -6 addr show dev $BR1 | grep 
 check "accept_ra is 0" in_ns sh -c "test \$(cat /proc/sys/net/ipv6/conf/$BR1/accept_ra) = 0"
 check "state.json written" jq -e >/dev/null ".networks[0].id == \"$ID1\"" "$state/state.json"
 
+echo "# an endpoint, as dockerd creates and removes one"
+EP=e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1
+r=$(call NetworkDriver.CreateEndpoint "{\"NetworkID\":\"$ID1\",\"EndpointID\":\"$EP\",\"Interface\":{\"Address\":\"172.30.0.5/24\",\"AddressIPv6\":\"fd00:cb:1::5/64\",\"MacAddress\":\"\"},\"Options\":{}}")
+check "CreateEndpoint returns only the MAC ($r)" test "$(jget '.Interface.MacAddress' "$r")" = 02:42:ac:1e:00:05
+check "host end on the bridge and up" in_ns sh -c "ip link show cbv${EP:0:12} | grep -q 'master $BR1.*state UP\|UP.*master $BR1'"
+check "peer end waits, down, with the MAC" in_ns sh -c "ip link show cbp${EP:0:12} | grep -q 'link/ether 02:42:ac:1e:00:05'"
+check "MTU of the network on both ends" in_ns sh -c "ip link show cbp${EP:0:12} | grep -q 'mtu 1400'"
+r=$(call NetworkDriver.Join "{\"NetworkID\":\"$ID1\",\"EndpointID\":\"$EP\",\"SandboxKey\":\"/var/run/docker/netns/x\",\"Options\":{}}")
+check "Join names the peer and the gateways" test "$(jget '[.InterfaceName.SrcName,.InterfaceName.DstPrefix,.Gateway,.GatewayIPv6]|join(" ")' "$r")" = "cbp${EP:0:12} eth 172.30.0.1 fd00:cb:1::1"
+expect "Leave" NetworkDriver.Leave "{\"NetworkID\":\"$ID1\",\"EndpointID\":\"$EP\"}" 200
+expect "DeleteEndpoint" NetworkDriver.DeleteEndpoint "{\"NetworkID\":\"$ID1\",\"EndpointID\":\"$EP\"}" 200
+check "veth pair gone" in_ns sh -c "! ip link show cbv${EP:0:12} 2>/dev/null && ! ip link show cbp${EP:0:12} 2>/dev/null"
+
 echo "# bad input: the right error, and the daemon keeps serving"
 expect "malformed JSON" NetworkDriver.CreateNetwork '{"NetworkID":' 400 "malformed JSON"
 expect "wrong type" NetworkDriver.CreateNetwork '{"NetworkID":42}' 400 "must be a string"

@@ -9,9 +9,14 @@
  *   - net.ipv6.conf.default.disable_ipv6=1, so that a bridge gets IPv6
  *     only when asked for.
  *
- * Refuses to run in the namespace of PID 1 (or of its parent).  Prints "ok N - ..." lines and
- * a final "N passed, M failed"; exits 1 if anything failed.
+ * Refuses to run in the namespace of PID 1 (or of its parent).  Prints
+ * "ok N - ..." lines and a final "N passed, M failed"; exits 1 if anything
+ * failed.
+ *
+ * With arguments it is a helper for tests/integration/veth.sh, which plays
+ * dockerd with several namespaces (see usage()).
  */
+#include "netlink/common.h"	/* lnk_veth_step_hook */
 #include "netlink/netlink.h"
 
 #include <arpa/inet.h>
@@ -22,16 +27,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/if_addr.h>
 #include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/ip_icmp.h>
 
 #include <netlink/addr.h>
 #include <netlink/cache.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
+#include <netlink/route/link/veth.h>
 #include <netlink/socket.h>
 
 #define BR		"cbt-br0"
@@ -41,6 +53,15 @@
 #define ROUTE_MAIN	"10.99.0.0/16"
 #define ROUTE_T100	"10.97.0.0/16"
 #define ROUTE6_MAIN	"2001:db8:99::/48"
+#define VBR		"cbt-vbr0"	/* bridge for the veth tests */
+#define VH1		"cbt-vh1"
+#define VP1		"cbt-vp1"
+#define VH2		"cbt-vh2"
+#define VP2		"cbt-vp2"
+#define VH3		"cbt-vh3"
+#define VP3		"cbt-vp3"
+#define LONE_A		"cbt-lone0"	/* a plain veth pair made here */
+#define LONE_B		"cbt-lone1"
 
 static int npass, nfail;
 
@@ -538,8 +559,409 @@ test_failures(struct lnk *l, struct nl_sock *sk)
 	lnk_free(l2);
 }
 
+/* Kind of link name ("veth", "bridge", "" for none); 0, or -1 if absent. */
+static int
+link_kind(struct nl_sock *sk, const char *name, char *buf, size_t len)
+{
+	struct rtnl_link *link = NULL;
+	const char *type;
+
+	if (rtnl_link_get_kernel(sk, 0, name, &link) < 0)
+		return -1;
+	type = rtnl_link_get_type(link);
+	(void) snprintf(buf, len, "%s", type != NULL ? type : "");
+	rtnl_link_put(link);
+	return 0;
+}
+
+static int
+is_kind(struct nl_sock *sk, const char *name, const char *want)
+{
+	char buf[32];
+
+	return link_kind(sk, name, buf, sizeof(buf)) == 0 &&
+	    strcmp(buf, want) == 0;
+}
+
+static int
+link_gone(const char *name)
+{
+	return if_nametoindex(name) == 0;
+}
+
+/* 1 if ifname's master is bridge (the sysfs "master" link). */
+static int
+master_is(const char *ifname, const char *bridge)
+{
+	char path[PATH_MAX], target[PATH_MAX];
+	const char *base;
+	ssize_t n;
+
+	(void) snprintf(path, sizeof(path), "/sys/class/net/%s/master", ifname);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n < 0)
+		return bridge == NULL;
+	target[n] = '\0';
+	base = strrchr(target, '/');
+	base = base != NULL ? base + 1 : target;
+	return bridge != NULL && strcmp(base, bridge) == 0;
+}
+
+static struct lnk_veth_cfg
+veth_cfg(const char *host, const char *peer, const char *bridge)
+{
+	struct lnk_veth_cfg cfg = { 0 };
+
+	(void) snprintf(cfg.host, sizeof(cfg.host), "%s", host);
+	(void) snprintf(cfg.peer, sizeof(cfg.peer), "%s", peer);
+	(void) snprintf(cfg.bridge, sizeof(cfg.bridge), "%s", bridge);
+	return cfg;
+}
+
+/* Fails step fail_step of veth_create with -EIO; steps_seen lists the
+ * steps it reached, space-separated. */
+static const char *fail_step;
+static char steps_seen[128];
+
+static int
+step_hook(const char *step)
+{
+	size_t n = strlen(steps_seen);
+
+	(void) snprintf(steps_seen + n, sizeof(steps_seen) - n, "%s%s",
+	    n > 0 ? " " : "", step);
+	return fail_step != NULL && strcmp(step, fail_step) == 0 ? -EIO : 0;
+}
+
+#define VETH_PREFIX(h, p, b) \
+	"Failed to create veth pair '" h "'/'" p "' on bridge '" b "': "
+
+static void
+test_veth_create(struct lnk *l, struct nl_sock *sk)
+{
+	static const unsigned char mac[6] = { 0x02, 0x42, 0x0a, 0x42, 0x00,
+	    0x02 };
+	static const char *const steps[] = { "master", "hairpin", "up" };
+	struct lnk_bridge_cfg bcfg = base_cfg(VBR);
+	struct lnk_veth_cfg cfg;
+	char err[256] = "", buf[64];
+	int r;
+
+	bcfg.mtu = 1400;
+	bcfg.addrs[bcfg.naddrs++] = pfx("10.66.0.1/24");
+	r = l->ops->bridge_create(l, &bcfg, err, sizeof(err));
+	if (r < 0)
+		diag("bridge_create " VBR, r, err);
+	ok(r == 0 && sys_equals(VBR, "mtu", "1400"),
+	    "bridge_create " VBR " with MTU 1400");
+
+	cfg = veth_cfg(VH1, VP1, VBR);
+	cfg.hairpin = true;
+	memcpy(cfg.peer_mac, mac, sizeof(mac));
+	lnk_veth_step_hook = step_hook;
+	steps_seen[0] = '\0';
+	r = l->ops->veth_create(l, &cfg, err, sizeof(err));
+	lnk_veth_step_hook = NULL;
+	if (r < 0)
+		diag("veth_create " VH1, r, err);
+	ok(r == 0, "veth_create " VH1 "/" VP1 " on " VBR ", MTU from the "
+	    "bridge, hairpin on, peer MAC");
+	ok(strcmp(steps_seen, "master hairpin up") == 0,
+	    "veth_create went through master, hairpin, up (%s)", steps_seen);
+	ok(is_kind(sk, VH1, "veth") && is_kind(sk, VP1, "veth"),
+	    "both ends are veths");
+	ok((link_flags(VH1) & IFF_UP) != 0, VH1 " is up");
+	ok(link_flags(VP1) != 0 && (link_flags(VP1) & IFF_UP) == 0,
+	    VP1 " is down");
+	ok(master_is(VH1, VBR), VH1 " has master " VBR);
+	ok(master_is(VP1, NULL), VP1 " has no master");
+	ok(sys_equals(VH1, "mtu", "1400") && sys_equals(VP1, "mtu", "1400"),
+	    "both ends have the bridge's MTU 1400");
+	ok(sys_equals(VH1, "brport/hairpin_mode", "1"),
+	    VH1 " has hairpin mode on");
+	ok(sys_equals(VH1, "brport/learning", "1") &&
+	    sys_equals(VH1, "brport/unicast_flood", "1"),
+	    VH1 " keeps learning and flooding on (kernel defaults)");
+	ok(sys_equals(VP1, "address", "02:42:0a:42:00:02"),
+	    VP1 " has the configured MAC");
+
+	err[0] = '\0';
+	r = l->ops->veth_create(l, &cfg, err, sizeof(err));
+	printf("# %s\n", err);
+	ok(r == -EEXIST && strstr(err, VETH_PREFIX(VH1, VP1, VBR)) != NULL,
+	    "second veth_create is -EEXIST with a message");
+	cfg = veth_cfg(VH3, VP1, VBR);
+	r = l->ops->veth_create(l, &cfg, err, sizeof(err));
+	ok(r == -EEXIST && link_gone(VH3),
+	    "veth_create with an existing peer name is -EEXIST, host not made");
+	cfg = veth_cfg(OTHER_LINK, VP3, VBR);
+	r = l->ops->veth_create(l, &cfg, err, sizeof(err));
+	ok(r == -EEXIST && link_gone(VP3) && !master_is(OTHER_LINK, VBR),
+	    "veth_create with the name of a non-veth link is -EEXIST");
+
+	cfg = veth_cfg(VH3, VP3, "cbt-nosuch0");
+	err[0] = '\0';
+	r = l->ops->veth_create(l, &cfg, err, sizeof(err));
+	printf("# %s\n", err);
+	ok(r == -ENOENT && strstr(err, "cbt-nosuch0") != NULL &&
+	    link_gone(VH3) && link_gone(VP3),
+	    "veth_create on a missing bridge is -ENOENT, nothing left");
+	cfg = veth_cfg(VH3, VP3, OTHER_LINK);
+	r = l->ops->veth_create(l, &cfg, err, sizeof(err));
+	ok(r == -ENOTTY && link_gone(VH3) && link_gone(VP3),
+	    "veth_create on a non-bridge link is -ENOTTY, nothing left");
+
+	cfg = veth_cfg("bad/name", VP3, VBR);
+	r = l->ops->veth_create(l, &cfg, err, sizeof(err));
+	ok(r == -EINVAL && link_gone(VP3), "invalid host name is -EINVAL");
+	cfg = veth_cfg(VH3, "", VBR);
+	r = l->ops->veth_create(l, &cfg, err, sizeof(err));
+	ok(r == -EINVAL && link_gone(VH3), "empty peer name is -EINVAL");
+	cfg = veth_cfg(VH3, VH3, VBR);
+	r = l->ops->veth_create(l, &cfg, err, sizeof(err));
+	ok(r == -EINVAL && link_gone(VH3), "host == peer is -EINVAL");
+	cfg = veth_cfg(VH3, VP3, VBR);
+	cfg.peer_mac[0] = 0x01;
+	r = l->ops->veth_create(l, &cfg, err, sizeof(err));
+	ok(r == -EINVAL && link_gone(VH3) && link_gone(VP3),
+	    "multicast peer MAC is -EINVAL");
+	cfg = veth_cfg(VH3, VP3, VBR);
+	cfg.mtu = 67;
+	r = l->ops->veth_create(l, &cfg, err, sizeof(err));
+	ok(r == -EINVAL && link_gone(VH3) && link_gone(VP3),
+	    "MTU 67 is -EINVAL");
+
+	/* Explicit MTU below the bridge's, hairpin off, kernel's MAC. */
+	cfg = veth_cfg(VH2, VP2, VBR);
+	cfg.mtu = 1300;
+	err[0] = '\0';
+	r = l->ops->veth_create(l, &cfg, err, sizeof(err));
+	if (r < 0)
+		diag("veth_create " VH2, r, err);
+	ok(r == 0 && sys_equals(VH2, "mtu", "1300") &&
+	    sys_equals(VP2, "mtu", "1300"),
+	    "veth_create " VH2 "/" VP2 " with MTU 1300 on both ends");
+	ok(sys_equals(VH2, "brport/hairpin_mode", "0"),
+	    VH2 " has hairpin mode off");
+	ok(read_sys(VP2, "address", buf, sizeof(buf)) == 0 &&
+	    strcmp(buf, "00:00:00:00:00:00") != 0 &&
+	    (strtoul(buf, NULL, 16) & 1) == 0,
+	    VP2 " has a unicast MAC from the kernel (%s)", buf);
+	ok((link_flags(VH2) & IFF_UP) != 0 && (link_flags(VP2) & IFF_UP) == 0 &&
+	    master_is(VH2, VBR), VH2 " up on " VBR ", " VP2 " down");
+	ok(sys_equals(VBR, "mtu", "1400"),
+	    VBR " keeps MTU 1400 with a 1300 port (the MTU is pinned)");
+
+	/* Each step after creation fails in turn: the pair goes again. */
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		cfg = veth_cfg(VH3, VP3, VBR);
+		cfg.hairpin = true;
+		fail_step = steps[i];
+		steps_seen[0] = '\0';
+		err[0] = '\0';
+		lnk_veth_step_hook = step_hook;
+		r = l->ops->veth_create(l, &cfg, err, sizeof(err));
+		lnk_veth_step_hook = NULL;
+		fail_step = NULL;
+		printf("# %s\n", err);
+		ok(r == -EIO && strstr(err, VETH_PREFIX(VH3, VP3, VBR)) !=
+		    NULL && strstr(err, strerror(EIO)) != NULL &&
+		    strcmp(steps_seen + strlen(steps_seen) - strlen(steps[i]),
+		    steps[i]) == 0 && link_gone(VH3) && link_gone(VP3),
+		    "veth_create failing at step '%s' is -EIO, pair removed",
+		    steps[i]);
+	}
+}
+
+static void
+test_veth_delete(struct lnk *l, struct nl_sock *sk)
+{
+	char err[256] = "";
+	int r;
+
+	r = l->ops->veth_delete(l, VH1, VP1, err, sizeof(err));
+	if (r < 0)
+		diag("veth_delete " VH1, r, err);
+	ok(r == 0 && link_gone(VH1) && link_gone(VP1),
+	    "veth_delete " VH1 "/" VP1 " removed both ends");
+	ok(l->ops->veth_delete(l, VH1, VP1, err, sizeof(err)) == 0,
+	    "veth_delete when neither end exists is 0");
+
+	/* Only the peer is here, as when dockerd moved it back. */
+	r = rtnl_link_veth_add(sk, LONE_A, LONE_B, getpid());
+	ok(r == 0 && is_kind(sk, LONE_B, "veth"),
+	    "made a plain veth pair " LONE_A "/" LONE_B);
+	r = l->ops->veth_delete(l, VH3, LONE_B, err, sizeof(err));
+	if (r < 0)
+		diag("veth_delete by peer", r, err);
+	ok(r == 0 && link_gone(LONE_B) && link_gone(LONE_A),
+	    "veth_delete with host gone deletes the pair by the peer name");
+
+	err[0] = '\0';
+	r = l->ops->veth_delete(l, VBR, VP2, err, sizeof(err));
+	printf("# %s\n", err);
+	ok(r == -ENOTTY && !link_gone(VBR) && !link_gone(VH2),
+	    "veth_delete of a bridge by the host name is -ENOTTY, both left");
+	/* Not OTHER_LINK: netlink.sh makes it a veth without dummy. */
+	r = l->ops->veth_delete(l, "cbt-nosuch0", VBR, err, sizeof(err));
+	ok(r == -ENOTTY && !link_gone(VBR),
+	    "veth_delete of a bridge by the peer name is -ENOTTY, left alone");
+	ok(l->ops->veth_delete(l, "bad/name", VP2, err, sizeof(err)) ==
+	    -EINVAL && !link_gone(VH2), "veth_delete of an invalid name is "
+	    "-EINVAL");
+
+	r = l->ops->veth_delete(l, VH2, VP2, err, sizeof(err));
+	ok(r == 0 && link_gone(VH2) && link_gone(VP2),
+	    "veth_delete " VH2 "/" VP2);
+	ok(sys_equals(VBR, "mtu", "1400"),
+	    VBR " keeps MTU 1400 after its last port left");
+	r = l->ops->bridge_delete(l, VBR, err, sizeof(err));
+	ok(r == 0 && link_gone(VBR), "bridge_delete " VBR);
+}
+
+/*
+ * Helper modes for veth.sh.
+ */
+
+static uint16_t
+inet_cksum(const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	uint32_t sum = 0;
+
+	for (; len > 1; p += 2, len -= 2)
+		sum += (uint32_t)p[0] << 8 | p[1];
+	if (len == 1)
+		sum += (uint32_t)p[0] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return htons((uint16_t)~sum);
+}
+
+static long
+ms_left(const struct timespec *deadline)
+{
+	struct timespec now;
+
+	(void) clock_gettime(CLOCK_MONOTONIC, &now);
+	return (deadline->tv_sec - now.tv_sec) * 1000 +
+	    (deadline->tv_nsec - now.tv_nsec) / 1000000;
+}
+
+/* One ICMP echo to addr, like ping -c1 -W2: 0 on a reply from addr. */
+static int
+icmp_echo(const char *addr)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET }, from;
+	unsigned char pkt[sizeof(struct icmphdr) + 16], buf[1500];
+	struct icmphdr *icmp = (struct icmphdr *)pkt;
+	uint16_t id = (uint16_t)(getpid() & 0xffff);
+	struct timespec deadline;
+	int fd, r = 1;
+
+	if (inet_pton(AF_INET, addr, &to.sin_addr) != 1) {
+		printf("# ping: '%s' is not an IPv4 address\n", addr);
+		return 2;
+	}
+	if ((fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP)) < 0) {
+		printf("# ping: raw socket: %s\n", strerror(errno));
+		return 2;
+	}
+	memset(pkt, 0, sizeof(pkt));
+	icmp->type = ICMP_ECHO;
+	icmp->un.echo.id = htons(id);
+	icmp->un.echo.sequence = htons(1);
+	memcpy(pkt + sizeof(*icmp), "cbridge-lnk-test", 16);
+	icmp->checksum = inet_cksum(pkt, sizeof(pkt));
+	(void) clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += 2;
+	if (sendto(fd, pkt, sizeof(pkt), 0, (struct sockaddr *)&to,
+	    sizeof(to)) < 0) {
+		printf("# ping %s: sendto: %s\n", addr, strerror(errno));
+		goto out;
+	}
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		socklen_t fl = sizeof(from);
+		const struct icmphdr *rep;
+		long left = ms_left(&deadline);
+		ssize_t n;
+		size_t ihl;
+
+		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+			break;
+		n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from,
+		    &fl);
+		if (n < 20)
+			continue;
+		ihl = (size_t)(buf[0] & 0x0f) * 4;
+		if ((size_t)n < ihl + sizeof(*rep) ||
+		    from.sin_addr.s_addr != to.sin_addr.s_addr)
+			continue;
+		rep = (const struct icmphdr *)(buf + ihl);
+		if (rep->type == ICMP_ECHOREPLY && rep->un.echo.id == htons(id) &&
+		    rep->un.echo.sequence == htons(1)) {
+			r = 0;
+			break;
+		}
+	}
+out:
+	(void) close(fd);
+	return r;
+}
+
+static void
+usage(void)
+{
+	printf("usage: lnk_itest                         the tests\n"
+	    "       lnk_itest bridge NAME CIDR MTU     bridge_create\n"
+	    "       lnk_itest unbridge NAME            bridge_delete\n"
+	    "       lnk_itest veth BRIDGE HOST PEER    veth_create (MTU of the "
+	    "bridge)\n"
+	    "       lnk_itest unveth HOST PEER         veth_delete\n"
+	    "       lnk_itest ping ADDR                one ICMP echo, 2 s\n");
+}
+
+static int
+helper(int argc, char **argv)
+{
+	struct lnk *l = NULL;
+	char err[256] = "";
+	int r = -EINVAL;
+
+	if (argc == 2 && strcmp(argv[0], "ping") == 0)
+		return icmp_echo(argv[1]);
+	if ((l = lnk_netlink_new("/proc", err, sizeof(err))) == NULL) {
+		printf("# lnk_netlink_new: %s\n", err);
+		return 2;
+	}
+	if (argc == 4 && strcmp(argv[0], "bridge") == 0) {
+		struct lnk_bridge_cfg cfg = base_cfg(argv[1]);
+
+		cfg.addrs[cfg.naddrs++] = pfx(argv[2]);
+		cfg.mtu = (unsigned int)strtoul(argv[3], NULL, 10);
+		r = l->ops->bridge_create(l, &cfg, err, sizeof(err));
+	} else if (argc == 2 && strcmp(argv[0], "unbridge") == 0) {
+		r = l->ops->bridge_delete(l, argv[1], err, sizeof(err));
+	} else if (argc == 4 && strcmp(argv[0], "veth") == 0) {
+		struct lnk_veth_cfg cfg = veth_cfg(argv[2], argv[3], argv[1]);
+
+		r = l->ops->veth_create(l, &cfg, err, sizeof(err));
+	} else if (argc == 3 && strcmp(argv[0], "unveth") == 0) {
+		r = l->ops->veth_delete(l, argv[1], argv[2], err, sizeof(err));
+	} else {
+		usage();
+		lnk_free(l);
+		return 2;
+	}
+	if (r < 0)
+		diag(argv[0], r, err);
+	lnk_free(l);
+	return r < 0 ? 1 : 0;
+}
+
 int
-main(void)
+main(int argc, char **argv)
 {
 	struct nl_sock *sk = NULL;
 	struct lnk *l;
@@ -550,6 +972,8 @@ main(void)
 		    "(run me through tests/integration/netlink.sh)\n");
 		return 2;
 	}
+	if (argc > 1)
+		return helper(argc - 1, argv + 1);
 	if ((sk = nl_socket_alloc()) == NULL ||
 	    nl_connect(sk, NETLINK_ROUTE) < 0) {
 		printf("Bail out! cannot open a netlink socket\n");
@@ -566,6 +990,8 @@ main(void)
 	test_prefixes(l);
 	test_delete(l);
 	test_failures(l, sk);
+	test_veth_create(l, sk);
+	test_veth_delete(l, sk);
 out:
 	lnk_free(l);
 	nl_socket_free(sk);

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Runs the netlink backend's integration test (lnk_itest) inside a
 # throwaway network namespace and removes the namespace afterwards, also on
-# failure.  The host's namespace is never touched.
+# failure; then veth.sh, the reachability test.  The host's namespace is
+# never touched.
 #
 #   tests/integration/netlink.sh path/to/lnk_itest
 #
@@ -69,4 +70,8 @@ in_ns sysctl -q -w net.ipv6.conf.default.disable_ipv6=1
 
 rc=0
 in_ns "$bin" || rc=$?
+# Then reachability through veth pairs, in namespaces of its own.
+r=0
+"$(dirname "$0")/veth.sh" "$bin" || r=$?
+[ "$rc" -ne 0 ] || rc=$r
 exit "$rc"

@@ -1,10 +1,11 @@
 #!/bin/sh
-# Namespace integration tests: the netlink backend, then the daemon over
-# its socket.  Each script makes and removes its own namespace.
+# Namespace integration tests: the netlink backend, the firewall backend,
+# then the daemon over its socket.  Each script makes and removes its own namespace.
 #
-#   tests/integration/run.sh path/to/cbridge path/to/lnk_itest
+#   tests/integration/run.sh path/to/cbridge path/to/lnk_itest path/to/fw_itest
 set -eu
 
 here=$(dirname "$0")
 "$here/netlink.sh" "$2"
+"$here/firewall.sh" "$3"
 "$here/daemon.sh" "$1"

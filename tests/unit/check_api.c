@@ -179,7 +179,17 @@ START_TEST(bad_input)
 		{ "/IpamDriver.RequestAddress", "{\"PoolID\":\"x\",\"Address\":\"1.2.3.400\"}", "invalid address" },
 		{ "/IpamDriver.ReleaseAddress", "{\"PoolID\":\"x\"}", "missing field Address" },
 		{ "/IpamDriver.ReleasePool", "{\"PoolID\":\"\"}", "empty" },
-		{ "/NetworkDriver.Join", "{}", "cannot be attached" },
+		{ "/NetworkDriver.Join", "{}", "missing field NetworkID" },
+		{ "/NetworkDriver.Join", "{\"NetworkID\":\"" TH_NETID1 "\",\"EndpointID\":\"xyz\"}", "64 hex" },
+		{ "/NetworkDriver.Join", "{\"NetworkID\":\"" TH_NETID1 "\",\"EndpointID\":\"" TH_NETID2 "\"}", "not found" },
+		{ "/NetworkDriver.CreateEndpoint", "{\"NetworkID\":\"" TH_NETID1 "\",\"EndpointID\":\"" TH_NETID2 "\"}", "not found" },
+		{ "/NetworkDriver.CreateEndpoint", "{\"NetworkID\":\"" TH_NETID1 "\",\"EndpointID\":\"" TH_NETID2 "\",\"Interface\":{\"Address\":\"10.0.0.2\"}}", "prefix length" },
+		{ "/NetworkDriver.CreateEndpoint", "{\"NetworkID\":\"" TH_NETID1 "\",\"EndpointID\":\"" TH_NETID2 "\",\"Interface\":{\"Address\":\"fd00::2/64\"}}", "not an IPv4" },
+		{ "/NetworkDriver.CreateEndpoint", "{\"NetworkID\":\"" TH_NETID1 "\",\"EndpointID\":\"" TH_NETID2 "\",\"Interface\":{\"MacAddress\":\"01:00:5e:00:00:01\"}}", "unicast" },
+		{ "/NetworkDriver.CreateEndpoint", "{\"NetworkID\":\"" TH_NETID1 "\",\"EndpointID\":\"" TH_NETID2 "\",\"Interface\":{\"MacAddress\":\"zz\"}}", "MAC" },
+		{ "/NetworkDriver.CreateEndpoint", "{\"NetworkID\":\"" TH_NETID1 "\",\"EndpointID\":\"" TH_NETID2 "\",\"Interface\":[]}", "Interface must be an object" },
+		{ "/NetworkDriver.EndpointOperInfo", "{\"NetworkID\":\"" TH_NETID1 "\",\"EndpointID\":\"" TH_NETID2 "\"}", "not found" },
+		{ "/NetworkDriver.DeleteEndpoint", "{\"NetworkID\":\"" TH_NETID1 "\",\"EndpointID\":\"" TH_NETID2 "\"}", "not found" },
 	};
 	json_t *j;
 
@@ -194,6 +204,115 @@ START_TEST(bad_input)
 		json_decref(j);
 	}
 	ck_assert_uint_eq(lnk_fake_bridge_count(env.lnk), 0);
+}
+END_TEST
+
+#define EP1 "e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1"
+
+static void
+create_net(const char *extra_generic, bool internal)
+{
+	char body[1024];
+
+	(void) snprintf(body, sizeof(body), "{\"NetworkID\":\"" TH_NETID1
+	    "\",\"Options\":{\"com.docker.network.enable_ipv6\":true,"
+	    "%s\"com.docker.network.generic\":{%s}},"
+	    "\"IPv4Data\":[{\"Pool\":\"10.77.0.0/24\",\"Gateway\":\"10.77.0.1/24\"}],"
+	    "\"IPv6Data\":[{\"Pool\":\"fd00:77::/64\",\"Gateway\":\"fd00:77::1/64\"}]}",
+	    internal ? "\"com.docker.network.internal\":true," : "",
+	    extra_generic);
+	ck_assert_uint_eq(call("/NetworkDriver.CreateNetwork", body, NULL), 200);
+}
+
+START_TEST(endpoint_flow)
+{
+	json_t *j;
+
+	create_net("", false);
+	/* dockerd sent addresses and no MAC: only the MAC comes back. */
+	ck_assert_uint_eq(call("/NetworkDriver.CreateEndpoint",
+	    "{\"NetworkID\":\"" TH_NETID1 "\",\"EndpointID\":\"" EP1 "\","
+	    "\"Interface\":{\"Address\":\"10.77.0.2/24\",\"AddressIPv6\":"
+	    "\"fd00:77::2/64\",\"MacAddress\":\"\"},\"Options\":{}}", &j), 200);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j,
+	    "Interface"), "MacAddress")), "02:42:0a:4d:00:02");
+	ck_assert_ptr_null(json_object_get(json_object_get(j, "Interface"),
+	    "Address"));
+	json_decref(j);
+	ck_assert_int_eq(lnk_fake_get_veth(env.lnk, "cbve1e1e1e1e1e1", NULL), 1);
+
+	ck_assert_uint_eq(call("/NetworkDriver.Join",
+	    "{\"NetworkID\":\"" TH_NETID1 "\",\"EndpointID\":\"" EP1 "\","
+	    "\"SandboxKey\":\"/var/run/docker/netns/3c9f1b2a7d44\",\"Options\":{}}",
+	    &j), 200);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j,
+	    "InterfaceName"), "SrcName")), "cbpe1e1e1e1e1e1");
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j,
+	    "InterfaceName"), "DstPrefix")), "eth");
+	ck_assert_str_eq(json_string_value(json_object_get(j, "Gateway")),
+	    "10.77.0.1");
+	ck_assert_str_eq(json_string_value(json_object_get(j, "GatewayIPv6")),
+	    "fd00:77::1");
+	ck_assert(json_is_true(json_object_get(j, "DisableGatewayService")));
+	json_decref(j);
+
+	ck_assert_uint_eq(call("/NetworkDriver.EndpointOperInfo",
+	    "{\"NetworkID\":\"" TH_NETID1 "\",\"EndpointID\":\"" EP1 "\"}", &j),
+	    200);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j,
+	    "Value"), "host_veth")), "cbve1e1e1e1e1e1");
+	json_decref(j);
+	ck_assert_uint_eq(call("/NetworkDriver.ProgramExternalConnectivity",
+	    "{\"NetworkID\":\"" TH_NETID1 "\",\"EndpointID\":\"" EP1 "\","
+	    "\"Options\":{\"com.docker.network.portmap\":[]}}", NULL), 200);
+	ck_assert_uint_eq(call("/NetworkDriver.ProgramExternalConnectivity",
+	    "{\"NetworkID\":\"" TH_NETID1 "\",\"EndpointID\":\"" EP1 "\","
+	    "\"Options\":{\"com.docker.network.portmap\":[{\"Proto\":6,"
+	    "\"Port\":80,\"HostPort\":8080}]}}", &j), 501);
+	ck_assert_ptr_nonnull(strstr(err_of(j), "publish"));
+	json_decref(j);
+	ck_assert_uint_eq(call("/NetworkDriver.Leave",
+	    "{\"NetworkID\":\"" TH_NETID1 "\",\"EndpointID\":\"" EP1 "\"}", NULL),
+	    200);
+	ck_assert_uint_eq(call("/NetworkDriver.DeleteEndpoint",
+	    "{\"NetworkID\":\"" TH_NETID1 "\",\"EndpointID\":\"" EP1 "\"}", NULL),
+	    200);
+	ck_assert_uint_eq(lnk_fake_veth_count(env.lnk), 0);
+}
+END_TEST
+
+START_TEST(endpoint_mac_given_internal)
+{
+	json_t *j;
+
+	create_net("\"com.docker.network.container_iface_prefix\":\"net\"", true);
+	/* A MAC from dockerd is used and not echoed back. */
+	ck_assert_uint_eq(call("/NetworkDriver.CreateEndpoint",
+	    "{\"NetworkID\":\"" TH_NETID1 "\",\"EndpointID\":\"" EP1 "\","
+	    "\"Interface\":{\"Address\":\"10.77.0.9/24\",\"MacAddress\":"
+	    "\"02:42:ac:1e:00:99\"}}", &j), 200);
+	ck_assert_ptr_null(json_object_get(j, "Interface"));
+	json_decref(j);
+	struct lnk_veth_cfg vc;
+	ck_assert_int_eq(lnk_fake_get_veth(env.lnk, "cbve1e1e1e1e1e1", &vc), 1);
+	ck_assert_uint_eq(vc.peer_mac[5], 0x99);
+	ck_assert_str_eq(vc.bridge, "cb-5f1c0a7e9b2d");
+	/* Internal: no gateway, no docker_gwbridge, custom prefix. */
+	ck_assert_uint_eq(call("/NetworkDriver.Join",
+	    "{\"NetworkID\":\"" TH_NETID1 "\",\"EndpointID\":\"" EP1 "\","
+	    "\"SandboxKey\":\"/x\"}", &j), 200);
+	ck_assert_ptr_null(json_object_get(j, "Gateway"));
+	ck_assert_ptr_null(json_object_get(j, "GatewayIPv6"));
+	ck_assert(json_is_true(json_object_get(j, "DisableGatewayService")));
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j,
+	    "InterfaceName"), "DstPrefix")), "net");
+	json_decref(j);
+	/* Outside the subnet. */
+	ck_assert_uint_eq(call("/NetworkDriver.CreateEndpoint",
+	    "{\"NetworkID\":\"" TH_NETID1 "\",\"EndpointID\":\"" TH_NETID2 "\","
+	    "\"Interface\":{\"Address\":\"10.78.0.9/24\"}}", &j), 400);
+	ck_assert_ptr_nonnull(strstr(err_of(j), "not inside"));
+	json_decref(j);
 }
 END_TEST
 
@@ -227,6 +346,8 @@ api_suite(void)
 	tcase_add_test(tc, create_network_json);
 	tcase_add_test(tc, bad_input);
 	tcase_add_test(tc, deep_nesting);
+	tcase_add_test(tc, endpoint_flow);
+	tcase_add_test(tc, endpoint_mac_given_internal);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -273,6 +273,157 @@ START_TEST(corrupt_state_refused)
 }
 END_TEST
 
+#define EP1 "e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1"
+#define EP2 "e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2"
+
+static void
+make_net1(void)
+{
+	struct drv_net_req r;
+	char err[256] = "";
+
+	req_v4(&r, TH_NETID1, "10.70.0.0/24", "10.70.0.1/24", NULL);
+	ck_assert_msg(drv_create_network(env.drv, &r, err, sizeof(err)) == 0,
+	    "%s", err);
+}
+
+static struct drv_ep_req
+ep_req(const char *ep, const char *addr)
+{
+	struct drv_ep_req q = { 0 };
+
+	memcpy(q.net_id, TH_NETID1, NET_ID_LEN + 1);
+	memcpy(q.ep_id, ep, NET_ID_LEN + 1);
+	if (addr != NULL) {
+		q.has_addr4 = true;
+		q.addr4 = P(addr);
+	}
+	return q;
+}
+
+START_TEST(pure_helpers)
+{
+	unsigned char rnd[6] = { 0xff, 1, 2, 3, 4, 5 }, mac[6];
+	char host[OPT_IFNAMSIZ], peer[OPT_IFNAMSIZ];
+	struct prefix a = P("172.17.0.2/16");
+
+	drv_veth_names(EP1, host, peer);
+	ck_assert_str_eq(host, "cbve1e1e1e1e1e1");
+	ck_assert_str_eq(peer, "cbpe1e1e1e1e1e1");
+	drv_mac_for(&a, rnd, mac);
+	ck_assert_mem_eq(mac, ((unsigned char[]){ 2, 0x42, 172, 17, 0, 2 }), 6);
+	drv_mac_for(NULL, rnd, mac);
+	ck_assert_uint_eq(mac[0], 0xfe);	/* unicast, locally administered */
+	ck_assert_mem_eq(mac + 1, rnd + 1, 5);
+}
+END_TEST
+
+START_TEST(join_reply)
+{
+	struct net_cfg n = { .has_v4 = true, .has_gw4 = true, .has_v6 = true,
+	    .has_gw6 = true };
+	struct ep_cfg e = { .has_addr4 = true, .peer = "cbpx" };
+	struct drv_join j;
+	char buf[PREFIX_STRLEN];
+
+	n.gw4 = P("10.1.0.1/24");
+	n.gw6 = P("fd00::1/64");
+	drv_build_join(&n, &e, &j);
+	ck_assert_str_eq(j.src_name, "cbpx");
+	ck_assert_str_eq(j.dst_prefix, "eth");
+	ck_assert(j.has_gw4 && !j.has_gw6 && j.disable_gw_service);
+	ck_assert_str_eq(prefix_format(&j.gw4, buf, sizeof(buf)), "10.1.0.1/32");
+	e.has_addr6 = true;
+	drv_build_join(&n, &e, &j);
+	ck_assert(j.has_gw6);
+	n.opts.inhibit_ipv4 = true;
+	drv_build_join(&n, &e, &j);
+	ck_assert(!j.has_gw4);
+	n.opts.internal = true;
+	memcpy(n.opts.iface_prefix, "lan", 4);
+	drv_build_join(&n, &e, &j);
+	ck_assert(!j.has_gw4 && !j.has_gw6 && j.disable_gw_service);
+	ck_assert_str_eq(j.dst_prefix, "lan");
+}
+END_TEST
+
+START_TEST(endpoint_lifecycle)
+{
+	struct drv_ep_req q = ep_req(EP1, "10.70.0.2/24");
+	struct drv_ep_reply rep;
+	struct lnk_veth_cfg vc;
+	struct drv_join j;
+	char err[256] = "";
+
+	make_net1();
+	ck_assert_int_eq(drv_create_endpoint(env.drv, &q, &rep, err,
+	    sizeof(err)), 0);
+	ck_assert(rep.mac_generated);
+	ck_assert_int_eq(lnk_fake_get_veth(env.lnk, "cbve1e1e1e1e1e1", &vc), 1);
+	ck_assert_str_eq(vc.peer, "cbpe1e1e1e1e1e1");
+	ck_assert(!vc.hairpin);		/* userland proxy on by default */
+	ck_assert_int_eq(drv_create_endpoint(env.drv, &q, &rep, err,
+	    sizeof(err)), -EEXIST);
+	ck_assert_int_eq(drv_join(env.drv, TH_NETID1, EP1, "/run/netns/x", &j,
+	    err, sizeof(err)), 0);
+	/* The endpoint survives a restart of cbridge. */
+	th_env_restart(&env);
+	ck_assert_uint_eq(drv_endpoint_count(env.drv), 1);
+	ck_assert_str_eq(drv_endpoint_get(env.drv, TH_NETID1, EP1)->sandbox,
+	    "/run/netns/x");
+	ck_assert_int_eq(drv_leave(env.drv, TH_NETID1, EP1, err, sizeof(err)), 0);
+	ck_assert_int_eq(drv_delete_endpoint(env.drv, TH_NETID1, EP1, err,
+	    sizeof(err)), 0);
+	ck_assert_uint_eq(lnk_fake_veth_count(env.lnk), 0);
+	ck_assert_int_eq(drv_delete_endpoint(env.drv, TH_NETID1, EP1, err,
+	    sizeof(err)), -ENOENT);
+}
+END_TEST
+
+START_TEST(endpoint_rollback)
+{
+	struct drv_ep_req q = ep_req(EP1, "10.70.0.2/24");
+	struct drv_ep_reply rep;
+	char err[256] = "";
+
+	make_net1();
+	lnk_fake_fail_next(env.lnk, "veth_create", EEXIST);
+	ck_assert_int_eq(drv_create_endpoint(env.drv, &q, &rep, err,
+	    sizeof(err)), -EEXIST);
+	ck_assert_uint_eq(drv_endpoint_count(env.drv), 0);
+	th_rmdir(env.dir);
+	ck_assert_int_lt(drv_create_endpoint(env.drv, &q, &rep, err,
+	    sizeof(err)), 0);
+	ck_assert_uint_eq(drv_endpoint_count(env.drv), 0);
+	ck_assert_uint_eq(lnk_fake_veth_count(env.lnk), 0);
+	ck_assert_int_eq(mkdir(env.dir, 0700), 0);
+	/* Outside the subnet, or a network that does not exist. */
+	q = ep_req(EP2, "10.71.0.2/24");
+	ck_assert_int_eq(drv_create_endpoint(env.drv, &q, &rep, err,
+	    sizeof(err)), -EINVAL);
+	memcpy(q.net_id, TH_NETID2, NET_ID_LEN + 1);
+	ck_assert_int_eq(drv_create_endpoint(env.drv, &q, &rep, err,
+	    sizeof(err)), -ENOENT);
+}
+END_TEST
+
+START_TEST(network_delete_drops_stale_endpoints)
+{
+	struct drv_ep_req q = ep_req(EP1, NULL);
+	struct drv_ep_reply rep;
+	char err[256] = "";
+
+	make_net1();
+	ck_assert_int_eq(drv_create_endpoint(env.drv, &q, &rep, err,
+	    sizeof(err)), 0);
+	ck_assert(rep.mac_generated && (rep.mac[0] & 3) == 2);
+	ck_assert_int_eq(drv_delete_network(env.drv, TH_NETID1, err,
+	    sizeof(err)), 0);
+	ck_assert_uint_eq(drv_endpoint_count(env.drv), 0);
+	ck_assert_uint_eq(lnk_fake_veth_count(env.lnk), 0);
+}
+END_TEST
+
 Suite *
 driver_suite(void)
 {
@@ -289,6 +440,11 @@ driver_suite(void)
 	tcase_add_test(tc, persist_and_reconcile);
 	tcase_add_test(tc, auto_pool_avoids_host);
 	tcase_add_test(tc, corrupt_state_refused);
+	tcase_add_test(tc, pure_helpers);
+	tcase_add_test(tc, join_reply);
+	tcase_add_test(tc, endpoint_lifecycle);
+	tcase_add_test(tc, endpoint_rollback);
+	tcase_add_test(tc, network_delete_drops_stale_endpoints);
 	suite_add_tcase(s, tc);
 	return s;
 }

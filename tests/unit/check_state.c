@@ -48,7 +48,18 @@ START_TEST(round_trip)
 	nets[1] = make_net(
 	    "2222222222222222222222222222222222222222222222222222222222222222",
 	    "custom0", "10.10.0.0/24", "10.10.0.1/24");
-	ck_assert_int_eq(st_encode(nets, 2, &ula, ip, &buf, &len, err,
+	struct ep_cfg ep = { .id =
+	    "e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1",
+	    .net_id =
+	    "2222222222222222222222222222222222222222222222222222222222222222",
+	    .host = "cbve1e1e1e1e1e1", .peer = "cbpe1e1e1e1e1e1",
+	    .has_addr4 = true, .mac = { 2, 0x42, 10, 10, 0, 2 },
+	    .joined = true, .sandbox = "/var/run/docker/netns/abc" };
+	struct ep_cfg *eps[] = { &ep };
+	ck_assert_int_eq(prefix_parse("10.10.0.2/24", &ep.addr4), 0);
+	struct st_doc in = { .nets = nets, .nnets = 2, .eps = eps, .neps = 1,
+	    .has_ula = true, .ula = ula };
+	ck_assert_int_eq(st_encode(&in, ip, &buf, &len, err,
 	    sizeof(err)), 0);
 	ck_assert_int_eq(st_decode(buf, len, ip2, &doc, err, sizeof(err)), 0);
 	ck_assert_uint_eq(doc.nnets, 2);
@@ -58,6 +69,13 @@ START_TEST(round_trip)
 	ck_assert(doc.nets[0]->opts.internal && doc.nets[0]->opts.enable_ipv6);
 	ck_assert(prefix_equal(&doc.nets[1]->gw4, &nets[1]->gw4));
 	ck_assert_int_eq(ipam_pool_used(ip2, id), 1);
+	ck_assert_uint_eq(doc.neps, 1);
+	ck_assert_str_eq(doc.eps[0]->peer, "cbpe1e1e1e1e1e1");
+	ck_assert_str_eq(doc.eps[0]->sandbox, "/var/run/docker/netns/abc");
+	ck_assert(doc.eps[0]->joined && doc.eps[0]->has_addr4 &&
+	    !doc.eps[0]->has_addr6);
+	ck_assert(prefix_equal(&doc.eps[0]->addr4, &ep.addr4));
+	ck_assert_mem_eq(doc.eps[0]->mac, ep.mac, 6);
 	st_doc_done(&doc);
 	free(buf);
 	net_cfg_free(nets[0]);
@@ -85,6 +103,9 @@ START_TEST(corrupt_documents)
 		"{\"version\":1,\"networks\":[{\"id\":\"1111111111111111111111111111111111111111111111111111111111111111\",\"bridge\":\"b0\",\"options\":{},\"enable_ipv4\":true,\"enable_ipv6\":false,\"internal\":false,\"ipv4\":{\"pool\":\"10.0.0.1/24\"}}],\"ipam\":{\"pools\":[]}}",
 		"{\"version\":1,\"networks\":[{\"id\":\"1111111111111111111111111111111111111111111111111111111111111111\",\"bridge\":\"b0\",\"options\":{},\"enable_ipv4\":true,\"enable_ipv6\":false,\"internal\":false,\"ipv4\":{\"pool\":\"10.0.0.0/24\",\"gateway\":\"10.0.1.1/24\"}}],\"ipam\":{\"pools\":[]}}",
 		"{\"version\":1,\"networks\":[{\"id\":\"1111111111111111111111111111111111111111111111111111111111111111\",\"bridge\":\"b0\",\"options\":{},\"enable_ipv4\":true,\"enable_ipv6\":false,\"internal\":false},{\"id\":\"1111111111111111111111111111111111111111111111111111111111111111\",\"bridge\":\"b1\",\"options\":{},\"enable_ipv4\":true,\"enable_ipv6\":false,\"internal\":false}],\"ipam\":{\"pools\":[]}}",
+		/* An endpoint on a network that does not exist. */
+		"{\"version\":1,\"networks\":[],\"endpoints\":[{\"id\":\"e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1\",\"network\":\"2222222222222222222222222222222222222222222222222222222222222222\",\"host\":\"h\",\"peer\":\"p\",\"mac\":\"02:42:0a:0a:00:02\",\"joined\":false,\"sandbox\":\"\"}],\"ipam\":{\"pools\":[]}}",
+		"{\"version\":1,\"networks\":[],\"endpoints\":{},\"ipam\":{\"pools\":[]}}",
 		NULL,
 	};
 	struct ipam *ip = ipam_new();

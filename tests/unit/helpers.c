@@ -31,7 +31,8 @@ th_rmdir(const char *dir)
 static void
 open_drv(struct th_env *e)
 {
-	struct drv_params p = { .state_dir = e->dir, .lnk = e->lnk };
+	struct drv_params p = { .state_dir = e->dir, .lnk = e->lnk,
+	    .userland_proxy = true };
 	char err[256] = "";
 	int r;
 

@@ -10,5 +10,6 @@ Suite	*options_suite(void);
 Suite	*api_suite(void);
 Suite	*state_suite(void);
 Suite	*driver_suite(void);
+Suite	*firewall_suite(void);
 
 #endif

@@ -1,0 +1,130 @@
+/*
+ * Helpers the firewall planner and backends share.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "firewall/common.h"
+
+void
+fw_seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	/* A message cut short is still a message. */
+	(void) vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+bool
+fw_valid_ifname(const char *name)
+{
+	size_t n;
+
+	if (name == NULL)
+		return false;
+	n = strnlen(name, FW_IFNAMSIZ);
+	if (n == 0 || n >= FW_IFNAMSIZ)
+		return false;
+	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		/* Printable ASCII only: no spaces or control characters,
+		 * and nothing that could end or escape an nft string. */
+		if (c <= ' ' || c >= 0x7f)
+			return false;
+		if (strchr("/:\"'\\*", c) != NULL)
+			return false;
+	}
+	return true;
+}
+
+bool
+fw_valid_id(const char *id)
+{
+	if (id == NULL)
+		return false;
+	for (size_t i = 0; i < FW_ID_LEN; i++) {
+		char c = id[i];
+
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+			return false;
+	}
+	return id[FW_ID_LEN] == '\0';
+}
+
+int
+fw_check_nets(const struct fw_net *nets, size_t n, char *err, size_t errlen)
+{
+	if (n != 0 && nets == NULL) {
+		fw_seterr(err, errlen, "Failed to set up the firewall: no "
+		    "network list given");
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct fw_net *net = &nets[i];
+
+		if (!fw_valid_id(net->id)) {
+			fw_seterr(err, errlen, "Failed to set up the firewall "
+			    "for network '%.*s': the ID is not %d lower-case "
+			    "hex digits", FW_ID_LEN, net->id, FW_ID_LEN);
+			return -EINVAL;
+		}
+		if (!fw_valid_ifname(net->bridge)) {
+			fw_seterr(err, errlen, "Failed to set up the firewall "
+			    "for network '%.12s': bridge name '%.*s' is not "
+			    "1 to %d printable characters without '/', ':', "
+			    "quotes, '\\' or '*'", net->id, FW_IFNAMSIZ - 1,
+			    net->bridge, FW_IFNAMSIZ - 1);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+const char *
+fw_family_name(int family)
+{
+	switch (family) {
+	case AF_INET:
+		return "ip";
+	case AF_INET6:
+		return "ip6";
+	default:
+		return NULL;
+	}
+}
+
+int
+fw_rule_vec_push(struct fw_rule_vec *vec, const struct fw_rule *r)
+{
+	if (vec->n == vec->cap) {
+		size_t ncap = vec->cap == 0 ? 8 : vec->cap * 2;
+		struct fw_rule *nv;
+
+		nv = reallocarray(vec->v, ncap, sizeof(*nv));
+		if (nv == NULL)
+			return -ENOMEM;
+		vec->v = nv;
+		vec->cap = ncap;
+	}
+	vec->v[vec->n++] = *r;
+	return 0;
+}
+
+void
+fw_rule_vec_done(struct fw_rule_vec *vec)
+{
+	free(vec->v);
+	vec->v = NULL;
+	vec->n = vec->cap = 0;
+}

@@ -1,0 +1,64 @@
+/*
+ * Internal to firewall/: shared by the planner, the nft backend, its JSON
+ * reader and the fake, so that the fake refuses exactly what the real
+ * backend refuses.
+ */
+#ifndef CBRIDGE_FIREWALL_COMMON_H
+#define CBRIDGE_FIREWALL_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "firewall/firewall.h"
+
+#define FW_CHAIN_DOCKER_USER	"DOCKER-USER"
+#define FW_CHAIN_FORWARD	"FORWARD"
+#define FW_TABLE		"filter"
+/* "cbridge:" and 64 hex digits. */
+#define FW_COMMENT_LEN		(sizeof(FW_COMMENT_PREFIX) - 1 + FW_ID_LEN)
+
+/* A growable array of rules; zero-initialised means empty. */
+struct fw_rule_vec {
+	struct fw_rule	*v;
+	size_t		n, cap;
+};
+
+/* vsnprintf into err when err is not NULL. */
+void	fw_seterr(char *err, size_t errlen, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+/* An interface name that the kernel accepts and that can go between
+ * double quotes in an nft command as a plain, exact name: 1 to 15
+ * printable ASCII characters, none of '/', ':', quotes, '\\' or '*' (nft
+ * reads a trailing '*' as a wildcard). */
+bool	fw_valid_ifname(const char *name);
+/* 64 lower-case hex digits, as dockerd writes network IDs. */
+bool	fw_valid_id(const char *id);
+/* Refuses nets[] when any entry has a malformed ID or bridge name, with a
+ * message naming it: nothing from nets reaches a command unchecked. */
+int	fw_check_nets(const struct fw_net *nets, size_t n, char *err,
+	    size_t errlen);
+/* "ip" / "ip6" for AF_INET / AF_INET6, NULL for anything else. */
+const char *fw_family_name(int family);
+
+/* Appends a copy of r; -ENOMEM leaves vec as it was. */
+int	fw_rule_vec_push(struct fw_rule_vec *vec, const struct fw_rule *r);
+void	fw_rule_vec_done(struct fw_rule_vec *vec);
+
+/*
+ * Readers of `nft -j -a list ...` output (firewall/parse.c, pure).
+ * Both return -EBADMSG when json is not nft's JSON document.
+ */
+/* Sets has_table, has_docker_user and has_forward in *host4 / *host6
+ * (never clears them) from the table and chain objects in json: the
+ * output of `list tables` or `list chains`. */
+int	fw_parse_host(const char *json, struct fw_host *host4,
+	    struct fw_host *host6);
+/* Appends to vec the cbridge rules of chain <family> filter <chain> in
+ * json (the output of `list chain`): rules whose comment is exactly
+ * "cbridge:" and a network ID.  A rule of ours whose expressions are not
+ * exactly the ones cbridge writes gets empty iif and oif, so that the
+ * planner replaces it.  Every other rule is left out. */
+int	fw_parse_rules(const char *json, int family, const char *chain,
+	    struct fw_rule_vec *vec);
+
+#endif

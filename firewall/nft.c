@@ -1,0 +1,333 @@
+/*
+ * The libnftables backend.  It reads dockerd's "filter" tables (ip and
+ * ip6) as JSON, lets the planner decide, and applies the difference in one
+ * nft transaction, so that a failure changes nothing.  It only ever deletes
+ * rules whose comment is "cbridge:<ID>" and only inserts rules into chains
+ * that exist: dockerd's tables and chains are never created, flushed or
+ * deleted here.
+ *
+ * Rules are written in nft syntax that iptables-nft reads back
+ * (iifname/oifname, counter, accept, comment), so `iptables -S` shows them
+ * and dockerd, which parses that table through iptables-nft, is not
+ * confused by them.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <linux/netlink.h>
+#include <nftables/libnftables.h>
+
+#include "firewall/common.h"
+#include "firewall/firewall.h"
+
+/* Longest line of a transaction: "insert rule ip6 filter DOCKER-USER
+ * iifname "<15>" oifname "<15>" counter accept comment "cbridge:<64>"". */
+#define CMD_LINE_MAX	256
+
+struct fw_nft {
+	struct fw	fw;		/* first: the ops table */
+	/* Opens its netlink socket when created, so it stays in the
+	 * network namespace fw_nft_new ran in. */
+	struct nft_ctx	*ctx;
+};
+
+static const struct fw_ops nft_ops;
+
+/* The errno whose text nft printed in msg (it prints strerror() of the
+ * kernel's answer), or EIO. */
+static int
+errno_from_msg(const char *msg)
+{
+	static const int known[] = { EPERM, EACCES, ENOENT, EEXIST, EBUSY,
+	    ENOMEM, ENOBUFS, ENOSPC, EOPNOTSUPP, EPROTONOSUPPORT,
+	    EAFNOSUPPORT, EINVAL, ERANGE, EMSGSIZE, EINTR, EAGAIN };
+
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strstr(msg, strerror(known[i])) != NULL)
+			return known[i];
+	return EIO;
+}
+
+/* nft's error output on one line: lines joined with "; ", the caret lines
+ * that point into the command left out. */
+static void
+squash_msg(const char *msg, char *buf, size_t len)
+{
+	size_t o = 0;
+	const char *p = msg;
+
+	if (len == 0)
+		return;
+	buf[0] = '\0';
+	while (*p != '\0' && o + 1 < len) {
+		const char *nl = strchrnul(p, '\n');
+		size_t n = (size_t)(nl - p);
+
+		if (n != 0 && strspn(p, "^~ \t") < n) {
+			int w = snprintf(buf + o, len - o, "%s%.*s",
+			    o == 0 ? "" : "; ", (int)n, p);
+
+			if (w < 0)
+				break;
+			o += (size_t)w;
+			if (o >= len)
+				o = len - 1;
+		}
+		p = *nl == '\0' ? nl : nl + 1;
+	}
+	if (o == 0)
+		(void) snprintf(buf, len, "nft gave no reason");
+}
+
+/* Runs cmd; with json, *ret_out is nft's JSON output, valid until the next
+ * run.  On failure err says "Failed to <what>: <nft's message>". */
+static int
+run(struct fw_nft *n, const char *cmd, bool json, const char **ret_out,
+    const char *what, char *err, size_t errlen)
+{
+	const char *out, *emsg;
+	char reason[512];
+	int rc;
+
+	nft_ctx_output_set_flags(n->ctx, json ?
+	    NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE : 0);
+	rc = nft_run_cmd_from_buffer(n->ctx, cmd);
+	/* Fetching a buffer also empties it for the next run. */
+	out = nft_ctx_get_output_buffer(n->ctx);
+	emsg = nft_ctx_get_error_buffer(n->ctx);
+	if (rc != 0) {
+		squash_msg(emsg != NULL ? emsg : "", reason, sizeof(reason));
+		fw_seterr(err, errlen, "Failed to %s: %s", what, reason);
+		return -errno_from_msg(reason);
+	}
+	if (ret_out != NULL)
+		*ret_out = out != NULL ? out : "";
+	return 0;
+}
+
+/* Which filter tables and chains exist, per family. */
+static int
+read_host(struct fw_nft *n, struct fw_host *host4, struct fw_host *host6,
+    char *err, size_t errlen)
+{
+	static const char *const cmds[] = { "list tables", "list chains" };
+	struct fw_host h4 = { 0 }, h6 = { 0 };
+	const char *out;
+	int r;
+
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if ((r = run(n, cmds[i], true, &out, "list the nftables "
+		    "tables and chains", err, errlen)) < 0)
+			return r;
+		if ((r = fw_parse_host(out, &h4, &h6)) < 0) {
+			fw_seterr(err, errlen, "Failed to list the nftables "
+			    "tables and chains: cannot read nft's JSON output "
+			    "of '%s'", cmds[i]);
+			return r;
+		}
+	}
+	*host4 = h4;
+	*host6 = h6;
+	return 0;
+}
+
+/* Appends the cbridge rules of chain <family> filter <chain> to vec. */
+static int
+read_chain(struct fw_nft *n, int family, const char *chain,
+    struct fw_rule_vec *vec, char *err, size_t errlen)
+{
+	const char *fam = fw_family_name(family), *out;
+	char cmd[CMD_LINE_MAX], what[CMD_LINE_MAX];
+	int r;
+
+	(void) snprintf(cmd, sizeof(cmd), "list chain %s %s %s", fam,
+	    FW_TABLE, chain);
+	(void) snprintf(what, sizeof(what), "list chain '%s %s %s'", fam,
+	    FW_TABLE, chain);
+	if ((r = run(n, cmd, true, &out, what, err, errlen)) < 0)
+		return r;
+	if ((r = fw_parse_rules(out, family, chain, vec)) < 0) {
+		fw_seterr(err, errlen, "Failed to %s: cannot read nft's JSON "
+		    "output", what);
+		return r;
+	}
+	return 0;
+}
+
+/* Appends one line to the transaction in buf (size len, used *off). */
+static int
+put_line(char *buf, size_t len, size_t *off, const struct fw_rule *r,
+    bool add)
+{
+	const char *fam = fw_family_name(r->family);
+	int w;
+
+	/* Nothing unchecked goes into a command. */
+	if (fam == NULL || (strcmp(r->chain, FW_CHAIN_DOCKER_USER) != 0 &&
+	    strcmp(r->chain, FW_CHAIN_FORWARD) != 0))
+		return -EINVAL;
+	if (add) {
+		if (!fw_valid_ifname(r->iif) || !fw_valid_ifname(r->oif) ||
+		    !fw_valid_id(r->id))
+			return -EINVAL;
+		/* insert: first in the chain, so before the final return
+		 * that dockerd puts in DOCKER-USER. */
+		w = snprintf(buf + *off, len - *off, "insert rule %s %s %s "
+		    "iifname \"%s\" oifname \"%s\" counter accept comment "
+		    "\"%s%s\"\n", fam, FW_TABLE, r->chain, r->iif, r->oif,
+		    FW_COMMENT_PREFIX, r->id);
+	} else {
+		if (r->handle == 0)
+			return -EINVAL;
+		w = snprintf(buf + *off, len - *off, "delete rule %s %s %s "
+		    "handle %llu\n", fam, FW_TABLE, r->chain, r->handle);
+	}
+	if (w < 0 || (size_t)w >= len - *off)
+		return -ENOBUFS;
+	*off += (size_t)w;
+	return 0;
+}
+
+/* Applies p as one transaction: deletions first, then insertions. */
+static int
+apply(struct fw_nft *n, const struct fw_plan *p, char *err, size_t errlen)
+{
+	size_t len, off = 0, i;
+	char *buf;
+	int r = 0;
+
+	len = (p->ndel + p->nadd) * CMD_LINE_MAX + 1;
+	if ((buf = malloc(len)) == NULL) {
+		fw_seterr(err, errlen, "Failed to update the firewall rules: "
+		    "%s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	buf[0] = '\0';
+	for (i = 0; i < p->ndel && r == 0; i++)
+		r = put_line(buf, len, &off, &p->del[i], false);
+	for (i = 0; i < p->nadd && r == 0; i++)
+		r = put_line(buf, len, &off, &p->add[i], true);
+	if (r < 0) {
+		fw_seterr(err, errlen, "Failed to update the firewall rules: "
+		    "the plan holds a rule that cannot be written (%s)",
+		    strerror(-r));
+		goto out;
+	}
+	r = run(n, buf, false, NULL, "update the firewall rules in "
+	    "DOCKER-USER/FORWARD", err, errlen);
+out:
+	free(buf);
+	return r;
+}
+
+static struct fw_nft *
+to_nft(struct fw *f)
+{
+	if (f == NULL || f->ops != &nft_ops) {
+		fprintf(stderr, "fw nft: not an nft fw\n");
+		abort();
+	}
+	return (struct fw_nft *)f;
+}
+
+static int
+nft_sync(struct fw *f, const struct fw_net *nets, size_t nnets, char *err,
+    size_t errlen)
+{
+	static const int families[] = { AF_INET, AF_INET6 };
+	struct fw_nft *n = to_nft(f);
+	struct fw_host host4, host6;
+	struct fw_rule_vec cur = { 0 };
+	struct fw_plan plan = { 0 };
+	int r;
+
+	if ((r = fw_check_nets(nets, nnets, err, errlen)) < 0)
+		return r;
+	if ((r = read_host(n, &host4, &host6, err, errlen)) < 0)
+		goto out;
+	/* Rules of ours can be in either chain (FORWARD until dockerd made
+	 * DOCKER-USER); both are read so that misplaced ones go. */
+	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++) {
+		const struct fw_host *h = families[i] == AF_INET ?
+		    &host4 : &host6;
+
+		if (h->has_docker_user && (r = read_chain(n, families[i],
+		    FW_CHAIN_DOCKER_USER, &cur, err, errlen)) < 0)
+			goto out;
+		if (h->has_forward && (r = read_chain(n, families[i],
+		    FW_CHAIN_FORWARD, &cur, err, errlen)) < 0)
+			goto out;
+	}
+	r = fw_plan_compute(nets, nnets, &host4, &host6, cur.v, cur.n, &plan);
+	if (r < 0) {
+		fw_seterr(err, errlen, "Failed to plan the firewall rules: %s",
+		    strerror(-r));
+		goto out;
+	}
+	/* sync runs often: no transaction when nothing changes. */
+	if (plan.nadd == 0 && plan.ndel == 0)
+		goto out;
+	r = apply(n, &plan, err, errlen);
+out:
+	fw_plan_done(&plan);
+	fw_rule_vec_done(&cur);
+	return r;
+}
+
+static void
+nft_free(struct fw *f)
+{
+	struct fw_nft *n = to_nft(f);
+
+	if (n->ctx != NULL)
+		nft_ctx_free(n->ctx);
+	free(n);
+}
+
+static const struct fw_ops nft_ops = {
+	.sync	= nft_sync,
+	.free	= nft_free,
+};
+
+struct fw *
+fw_nft_new(char *err, size_t errlen)
+{
+	struct fw_nft *n;
+	int fd;
+
+	if ((n = calloc(1, sizeof(*n))) == NULL) {
+		fw_seterr(err, errlen, "Failed to set up nftables: %s",
+		    strerror(ENOMEM));
+		return NULL;
+	}
+	n->fw.ops = &nft_ops;
+	/* libnftables opens its NETLINK_NETFILTER socket in nft_ctx_new and
+	 * calls exit() when that fails; fail here instead, with a reason. */
+	if ((fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC,
+	    NETLINK_NETFILTER)) < 0) {
+		fw_seterr(err, errlen, "Failed to set up nftables: cannot "
+		    "open a netfilter netlink socket: %s", strerror(errno));
+		goto fail;
+	}
+	(void) close(fd);
+	if ((n->ctx = nft_ctx_new(NFT_CTX_DEFAULT)) == NULL) {
+		fw_seterr(err, errlen, "Failed to set up nftables: "
+		    "libnftables could not create a context");
+		goto fail;
+	}
+	if (nft_ctx_buffer_output(n->ctx) != 0 ||
+	    nft_ctx_buffer_error(n->ctx) != 0) {
+		fw_seterr(err, errlen, "Failed to set up nftables: "
+		    "libnftables could not buffer its output");
+		goto fail;
+	}
+	return &n->fw;
+fail:
+	nft_free(&n->fw);
+	return NULL;
+}

@@ -1,0 +1,206 @@
+/*
+ * Reads the JSON that libnftables prints for `list tables`, `list chains`
+ * and `list chain` (schema version 1: {"nftables": [{"metainfo": ...},
+ * {"table": ...}, {"chain": ...}, {"rule": ...}]}).  Pure, so that it is
+ * unit-tested on captured output.  Objects and keys it does not know are
+ * skipped: newer nft versions add some.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "firewall/common.h"
+
+/* The "nftables" array of the document, or NULL.  *ret_root owns it. */
+static json_t *
+load_array(const char *json, json_t **ret_root)
+{
+	json_error_t jerr;
+	json_t *root, *arr;
+
+	if (json == NULL)
+		return NULL;
+	root = json_loads(json, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL)
+		return NULL;
+	arr = json_object_get(root, "nftables");
+	if (!json_is_array(arr)) {
+		json_decref(root);
+		return NULL;
+	}
+	*ret_root = root;
+	return arr;
+}
+
+/* The string value of key in obj, or NULL when missing or not a string. */
+static const char *
+get_str(const json_t *obj, const char *key)
+{
+	return json_string_value(json_object_get(obj, key));
+}
+
+static bool
+str_is(const json_t *obj, const char *key, const char *want)
+{
+	const char *s = get_str(obj, key);
+
+	return s != NULL && strcmp(s, want) == 0;
+}
+
+/* The host record for the "family" member of obj, or NULL for a family
+ * other than ip and ip6. */
+static struct fw_host *
+host_for(const json_t *obj, struct fw_host *host4, struct fw_host *host6)
+{
+	if (str_is(obj, "family", "ip"))
+		return host4;
+	if (str_is(obj, "family", "ip6"))
+		return host6;
+	return NULL;
+}
+
+int
+fw_parse_host(const char *json, struct fw_host *host4, struct fw_host *host6)
+{
+	json_t *root = NULL, *arr, *item;
+	size_t i;
+
+	if ((arr = load_array(json, &root)) == NULL)
+		return -EBADMSG;
+	json_array_foreach(arr, i, item) {
+		const json_t *t = json_object_get(item, "table");
+		const json_t *c = json_object_get(item, "chain");
+		struct fw_host *h;
+
+		if (json_is_object(t)) {
+			if (str_is(t, "name", FW_TABLE) &&
+			    (h = host_for(t, host4, host6)) != NULL)
+				h->has_table = true;
+		} else if (json_is_object(c)) {
+			if (!str_is(c, "table", FW_TABLE) ||
+			    (h = host_for(c, host4, host6)) == NULL)
+				continue;
+			/* A chain implies its table. */
+			h->has_table = true;
+			if (str_is(c, "name", FW_CHAIN_DOCKER_USER))
+				h->has_docker_user = true;
+			else if (str_is(c, "name", FW_CHAIN_FORWARD))
+				h->has_forward = true;
+		}
+	}
+	json_decref(root);
+	return 0;
+}
+
+/* The network ID in a comment of ours, or NULL when comment is not
+ * exactly "cbridge:" followed by an ID. */
+static const char *
+comment_id(const char *comment)
+{
+	size_t plen = sizeof(FW_COMMENT_PREFIX) - 1;
+
+	if (comment == NULL || strlen(comment) != FW_COMMENT_LEN ||
+	    strncmp(comment, FW_COMMENT_PREFIX, plen) != 0 ||
+	    !fw_valid_id(comment + plen))
+		return NULL;
+	return comment + plen;
+}
+
+/* Copies the interface name of {"match": {"op": "==", "left": {"meta":
+ * {"key": key}}, "right": NAME}} into buf; false for any other shape. */
+static bool
+ifname_match(const json_t *e, const char *key, char *buf, size_t len)
+{
+	const json_t *m = json_object_get(e, "match");
+	const json_t *meta;
+	const char *name;
+
+	if (!json_is_object(m) || json_object_size(e) != 1 ||
+	    !str_is(m, "op", "=="))
+		return false;
+	meta = json_object_get(json_object_get(m, "left"), "meta");
+	if (!str_is(meta, "key", key) || json_object_size(meta) != 1)
+		return false;
+	name = get_str(m, "right");
+	/* Only names cbridge could have written; "br*" is a wildcard. */
+	if (!fw_valid_ifname(name) || strlen(name) >= len)
+		return false;
+	memcpy(buf, name, strlen(name) + 1);
+	return true;
+}
+
+/* Fills r->iif and r->oif when expr is exactly what cbridge writes:
+ * iifname "X" oifname "X" counter accept.  Leaves them empty otherwise. */
+static void
+read_expr(const json_t *expr, struct fw_rule *r)
+{
+	const json_t *counter, *accept;
+	char iif[FW_IFNAMSIZ], oif[FW_IFNAMSIZ];
+
+	if (!json_is_array(expr) || json_array_size(expr) != 4)
+		return;
+	counter = json_array_get(expr, 2);
+	accept = json_array_get(expr, 3);
+	if (!ifname_match(json_array_get(expr, 0), "iifname", iif,
+	    sizeof(iif)) ||
+	    !ifname_match(json_array_get(expr, 1), "oifname", oif,
+	    sizeof(oif)))
+		return;
+	if (json_object_size(counter) != 1 ||
+	    json_object_get(counter, "counter") == NULL ||
+	    json_object_size(accept) != 1 ||
+	    !json_is_null(json_object_get(accept, "accept")))
+		return;
+	memcpy(r->iif, iif, sizeof(iif));
+	memcpy(r->oif, oif, sizeof(oif));
+}
+
+int
+fw_parse_rules(const char *json, int family, const char *chain,
+    struct fw_rule_vec *vec)
+{
+	const char *fam = fw_family_name(family);
+	json_t *root = NULL, *arr, *item;
+	size_t i, n0 = vec->n;
+	int r = 0;
+
+	if (fam == NULL || chain == NULL ||
+	    strlen(chain) >= sizeof(vec->v[0].chain))
+		return -EINVAL;
+	if ((arr = load_array(json, &root)) == NULL)
+		return -EBADMSG;
+	json_array_foreach(arr, i, item) {
+		const json_t *o = json_object_get(item, "rule");
+		const json_t *h;
+		const char *id;
+		struct fw_rule rule;
+
+		if (!json_is_object(o) || !str_is(o, "family", fam) ||
+		    !str_is(o, "table", FW_TABLE) || !str_is(o, "chain", chain))
+			continue;
+		if ((id = comment_id(get_str(o, "comment"))) == NULL)
+			continue;
+		h = json_object_get(o, "handle");
+		/* Without a handle it could not be deleted; nft always
+		 * prints one when asked to. */
+		if (!json_is_integer(h) || json_integer_value(h) <= 0) {
+			r = -EBADMSG;
+			goto out;
+		}
+		memset(&rule, 0, sizeof(rule));
+		rule.family = family;
+		memcpy(rule.chain, chain, strlen(chain) + 1);
+		memcpy(rule.id, id, FW_ID_LEN);
+		rule.handle = (unsigned long long)json_integer_value(h);
+		read_expr(json_object_get(o, "expr"), &rule);
+		if ((r = fw_rule_vec_push(vec, &rule)) < 0)
+			goto out;
+	}
+out:
+	/* All or nothing. */
+	if (r < 0)
+		vec->n = n0;
+	json_decref(root);
+	return r;
+}

@@ -1,0 +1,277 @@
+#!/bin/bash
+# The nft firewall backend against dockerd's iptables-nft layout, in
+# throwaway network namespaces: a "host" namespace with a bridge and two
+# "container" namespaces on it (veth pairs), bridge netfilter on, FORWARD
+# policy DROP as dockerd leaves it.  Pings between the containers show that
+# the rules fw_itest (firewall/nft.c) adds or removes really let the
+# traffic through or not.  The host's namespace and ruleset are never
+# touched; everything is removed on exit, also on failure.
+#
+#   tests/integration/firewall.sh path/to/fw_itest
+#
+# Exit status: 0, 1 when a check failed, 77 (skip) when not root or when
+# bridge netfilter is not available per namespace.
+set -eu -o pipefail
+
+bin=${1:?usage: $0 path/to/fw_itest}
+case $bin in /*) ;; *) bin=$(pwd)/$bin ;; esac
+if [ ! -x "$bin" ]; then
+	echo "$0: $bin is not an executable" >&2
+	exit 2
+fi
+if [ "$(id -u)" -ne 0 ]; then
+	echo "$0: skipped, needs root" >&2
+	exit 77
+fi
+for c in ip nft iptables-nft ip6tables-nft; do
+	if ! command -v "$c" >/dev/null; then
+		echo "$0: skipped, $c is missing" >&2
+		exit 77
+	fi
+done
+# Commands, not functions: they run through `ip netns exec`.
+if command -v ping >/dev/null; then
+	ping=(ping -c 1 -W 1)
+elif command -v busybox >/dev/null; then
+	ping=(busybox ping -c 1 -W 1)
+else
+	echo "$0: skipped, no ping (iputils-ping or busybox)" >&2
+	exit 77
+fi
+
+ID=5f1c0a7e9b2d44c18e3f6a0b7c9d2e4f1a3b5c7d9e0f2a4b6c8d0e1f3a5b7c9d
+ID2=a3e900000000000000000000000000000000000000000000000000000000071b
+BR=cbt-fwbr0
+COMMENT="cbridge:$ID"
+run=cbt-fw$$-$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
+ns=$run-h
+c1=$run-c1
+c2=$run-c2
+made=()
+tmp=$(mktemp -d "/tmp/$run.XXXX")
+passed=0
+failed=0
+host_brnf=
+
+cleanup() {
+	local n
+	for n in "${made[@]}"; do
+		ip netns delete "$n" 2>/dev/null || true
+	done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# `ip netns add` fails rather than reuse a name someone else has.
+for n in "$ns" "$c1" "$c2"; do
+	if ip netns list | grep -q "^$n\\b" || ! ip netns add "$n"; then
+		echo "$0: cannot create network namespace $n" >&2
+		exit 1
+	fi
+	made+=("$n")
+done
+
+in_ns() { ip netns exec "$ns" "$@"; }
+in_c1() { ip netns exec "$c1" "$@"; }
+in_c2() { ip netns exec "$c2" "$@"; }
+fw() { in_ns "$bin" "$@" 2>>"$tmp/fw.err"; }
+
+ok() { passed=$((passed + 1)); echo "ok $((passed + failed)) - $*"; }
+not_ok() { failed=$((failed + 1)); echo "not ok $((passed + failed)) - $*"; }
+check() {	# check DESCRIPTION COMMAND...
+	local d=$1
+	shift
+	if "$@"; then ok "$d"; else not_ok "$d"; fi
+}
+fails() { ! "$@"; }
+
+# Bridge netfilter: its sysctls are per namespace since Linux 5.3, and
+# only then can the test turn it on without touching the host.  Never
+# load br_netfilter here: on the host that would filter every bridge.
+if [ ! -e /proc/sys/net/bridge/bridge-nf-call-iptables ] ||
+    ! in_ns test -e /proc/sys/net/bridge/bridge-nf-call-iptables; then
+	echo "$0: skipped, br_netfilter is not loaded" >&2
+	exit 77
+fi
+host_brnf=$(cat /proc/sys/net/bridge/bridge-nf-call-iptables \
+    /proc/sys/net/bridge/bridge-nf-call-ip6tables)
+kver=$(uname -r)
+kmaj=${kver%%.*}
+kmin=${kver#*.}
+kmin=${kmin%%[!0-9]*}
+if [ "$kmaj" -lt 5 ] || { [ "$kmaj" -eq 5 ] && [ "$kmin" -lt 3 ]; }; then
+	if [ "$host_brnf" != "$(printf '1\n1')" ]; then
+		echo "$0: skipped, bridge-nf sysctls are global before" \
+		    "Linux 5.3 and the host's are not 1" >&2
+		exit 77
+	fi
+fi
+
+# The network: bridge in $ns, one veth pair per container.
+in_ns ip link set lo up
+in_ns sysctl -q -w net.ipv6.conf.all.disable_ipv6=0
+in_ns ip link add "$BR" type bridge
+in_ns ip link set "$BR" up
+i=2
+for c in "$c1" "$c2"; do
+	ip netns exec "$c" ip link set lo up
+	in_ns ip link add "cbt-fwv$i" type veth peer name eth0 netns "$c"
+	in_ns ip link set "cbt-fwv$i" master "$BR" up
+	ip netns exec "$c" ip addr add "10.98.0.$i/24" dev eth0
+	ip netns exec "$c" ip addr add "fd98::$i/64" dev eth0 nodad
+	ip netns exec "$c" ip link set eth0 up
+	i=$((i + 1))
+done
+
+# Ports take a moment to reach forwarding (STP is off: no delay).
+reach4() { in_c1 "${ping[@]}" -4 10.98.0.3 >/dev/null 2>&1; }
+reach6() { in_c1 "${ping[@]}" -6 fd98::3 >/dev/null 2>&1; }
+for _ in 1 2 3 4 5; do reach4 && break; sleep 0.2; done
+check "containers reach each other over IPv4 before any rule" reach4
+check "containers reach each other over IPv6 before any rule" reach6
+
+# dockerd's layout (iptables-nft), both families, and bridge netfilter on
+# in this namespace.
+for ipt in iptables-nft ip6tables-nft; do
+	in_ns "$ipt" -N DOCKER-USER
+	in_ns "$ipt" -A DOCKER-USER -j RETURN
+	in_ns "$ipt" -I FORWARD -j DOCKER-USER
+	in_ns "$ipt" -P FORWARD DROP
+	# Others' rules that must survive: an admin's, and one whose comment
+	# only looks like ours.
+	in_ns "$ipt" -A FORWARD -i cbt-none -j ACCEPT
+	in_ns nft add rule "$([ "$ipt" = iptables-nft ] && echo ip || echo ip6)" \
+	    filter DOCKER-USER iifname cbt-none accept comment '"cbridge:0"'
+done
+in_ns sysctl -q -w net.bridge.bridge-nf-call-iptables=1
+in_ns sysctl -q -w net.bridge.bridge-nf-call-ip6tables=1
+check "FORWARD DROP blocks IPv4 between the containers" fails reach4
+check "FORWARD DROP blocks IPv6 between the containers" fails reach6
+
+ours() {	# ours FAMILY: how many rules with our comment, all chains
+	in_ns nft list table "$1" filter | grep -c "comment \"$COMMENT\"" || true
+}
+# The line numbers in `iptables -S DOCKER-USER` of our rule and dockerd's
+# return, as "RULE RETURN".
+order() {
+	local s r x
+	s=$(in_ns "$1" -S DOCKER-USER)
+	r=$(grep -n -x -e "-A DOCKER-USER -i $BR -o $BR -m comment --comment \"$COMMENT\" -j ACCEPT" <<<"$s" | cut -d: -f1)
+	x=$(grep -n -x -e "-A DOCKER-USER -j RETURN" <<<"$s" | cut -d: -f1)
+	echo "${r:-none} ${x:-none}"
+}
+before_return() {
+	local o
+	o=$(order "$1")
+	[ "${o%% *}" != none ] && [ "${o#* }" != none ] &&
+	    [ "${o%% *}" -lt "${o#* }" ]
+}
+others_intact() {
+	local fam
+	for fam in ip ip6; do
+		in_ns nft list chain "$fam" filter DOCKER-USER |
+		    grep -q 'comment "cbridge:0"' || return 1
+		in_ns nft list chain "$fam" filter DOCKER-USER |
+		    grep -q -x '[[:space:]]*counter packets [0-9]* bytes [0-9]* return' || return 1
+		in_ns nft list chain "$fam" filter FORWARD |
+		    grep -q 'jump DOCKER-USER' || return 1
+		in_ns nft list chain "$fam" filter FORWARD |
+		    grep -q 'iifname "cbt-none"' || return 1
+	done
+}
+snapshot() { in_ns nft -a -s list ruleset; }
+
+check "sync adds the accept" fw "$ID:$BR"
+check "IPv4 between the containers works after sync" reach4
+check "IPv6 between the containers works after sync" reach6
+check "iptables-nft shows the rule, with its comment, before RETURN" \
+    before_return iptables-nft
+check "ip6tables-nft shows the rule, with its comment, before RETURN" \
+    before_return ip6tables-nft
+check "one rule per family" test "$(ours ip) $(ours ip6)" = "1 1"
+
+snapshot >"$tmp/before"
+check "sync again succeeds" fw "$ID:$BR"
+snapshot >"$tmp/after"
+check "sync again changes nothing (same rules, same handles)" \
+    cmp -s "$tmp/before" "$tmp/after"
+
+# Changes made by others between two syncs of one backend (one libnftables
+# context, as in the daemon) are seen.
+h=$(in_ns nft -a list chain ip filter DOCKER-USER |
+    sed -n "s/.*comment \"$COMMENT\" # handle \\([0-9]*\\)$/\\1/p")
+check "a rule deleted by someone else comes back on the next sync" \
+    fw -a "nft delete rule ip filter DOCKER-USER handle $h" "$ID:$BR"
+check "... once" test "$(ours ip) $(ours ip6)" = "1 1"
+check "a duplicate added by someone else goes on the next sync" \
+    fw -a "nft add rule ip6 filter DOCKER-USER iifname $BR oifname $BR counter accept comment '\"$COMMENT\"'" "$ID:$BR"
+check "... and one stays" test "$(ours ip) $(ours ip6)" = "1 1"
+check "IPv6 still works" reach6
+
+# Invalid input reaches no command and changes nothing.
+snapshot >"$tmp/before"
+check "a bridge name with a quote is refused" fails fw "$ID:cbt\"x"
+check "a bridge name with a wildcard is refused" fails fw "$ID:cbt*"
+snapshot >"$tmp/after"
+check "... and the ruleset is unchanged" cmp -s "$tmp/before" "$tmp/after"
+
+check "a second network is added beside the first" fw "$ID:$BR" "$ID2:cbt-fwbr9:4"
+check "... in IPv4 only" test "$(in_ns nft list ruleset | grep -c "cbridge:$ID2")" = 1
+check "icc off: sync succeeds" fw "$ID:$BR:46n"
+check "icc off: no accept is left" test "$(ours ip) $(ours ip6)" = "0 0"
+check "icc off: the containers are cut off again" fails reach4
+
+check "icc on again: the accept is back" fw "$ID:$BR"
+check "icc on again: IPv4 works" reach4
+check "sync with no networks succeeds" fw
+check "no rule of ours is left" \
+    fails in_ns sh -c "nft list ruleset | grep -q 'comment \"cbridge:[0-9a-f]\\{64\\}\"'"
+check "dockerd's RETURN and jumps and others' rules are still there" \
+    others_intact
+check "without our rule the containers are cut off again" fails reach4
+
+# A layout with FORWARD only (no DOCKER-USER): the rule goes there.
+for ipt in iptables-nft ip6tables-nft; do
+	in_ns "$ipt" -D FORWARD -j DOCKER-USER
+	in_ns "$ipt" -F DOCKER-USER
+	in_ns "$ipt" -X DOCKER-USER
+done
+check "FORWARD only: sync succeeds" fw "$ID:$BR"
+check "FORWARD only: the rule is in FORWARD" \
+    in_ns sh -c "iptables-nft -S FORWARD | grep -q -x -e '-A FORWARD -i $BR -o $BR -m comment --comment \"$COMMENT\" -j ACCEPT'"
+check "FORWARD only: IPv4 works" reach4
+check "FORWARD only: IPv6 works" reach6
+check "FORWARD only: the admin's rule is still there" \
+    in_ns sh -c "iptables-nft -S FORWARD | grep -q -e '-i cbt-none'"
+# dockerd (re)creates DOCKER-USER: the rule moves there.
+for ipt in iptables-nft ip6tables-nft; do
+	in_ns "$ipt" -N DOCKER-USER
+	in_ns "$ipt" -A DOCKER-USER -j RETURN
+	in_ns "$ipt" -I FORWARD -j DOCKER-USER
+done
+check "DOCKER-USER back: sync succeeds" fw "$ID:$BR"
+check "DOCKER-USER back: the rule left FORWARD" \
+    fails in_ns sh -c "iptables-nft -S FORWARD | grep -q cbridge"
+check "DOCKER-USER back: the rule is in DOCKER-USER before RETURN" \
+    before_return iptables-nft
+check "DOCKER-USER back: IPv4 works" reach4
+check "DOCKER-USER back: one rule per family" \
+    test "$(ours ip) $(ours ip6)" = "1 1"
+
+# Where dockerd made no tables, nothing is created.
+check "no filter table: sync succeeds" in_c1 "$bin" "$ID:$BR"
+check "no filter table: still no table" \
+    test -z "$(in_c1 nft list tables)"
+
+check "the host's bridge-nf sysctls are unchanged" test "$host_brnf" = \
+    "$(cat /proc/sys/net/bridge/bridge-nf-call-iptables \
+    /proc/sys/net/bridge/bridge-nf-call-ip6tables)"
+
+if [ -s "$tmp/fw.err" ]; then
+	echo "# fw_itest said:"
+	sed 's/^/#   /' "$tmp/fw.err"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
