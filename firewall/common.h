@@ -60,5 +60,8 @@ int	fw_parse_host(const char *json, struct fw_host *host4,
  * planner replaces it.  Every other rule is left out. */
 int	fw_parse_rules(const char *json, int family, const char *chain,
 	    struct fw_rule_vec *vec);
+/* The handle of the chain's last rule that is exactly "return" (no
+ * comment, no match: dockerd's), else 0; json as for fw_parse_rules. */
+unsigned long long fw_parse_final_return(const char *json);
 
 #endif

@@ -9,8 +9,9 @@
  * iptables (Debian 12, Ubuntu 22.04+, Fedora): dockerd sets the FORWARD
  * policy of nft's "ip filter" table to DROP, and a forwarded packet must be
  * accepted by every base chain on the hook, so cbridge adds accepts for
- * traffic inside each of its bridges to dockerd's DOCKER-USER chain (or to
- * FORWARD while DOCKER-USER does not exist), in a form iptables-nft reads.
+ * traffic inside each of its bridges to dockerd's DOCKER-USER chain, before
+ * its final return (or first in FORWARD while DOCKER-USER does not exist),
+ * in a form iptables-nft reads.
  * Where neither chain exists nothing is dropped and nothing is added.
  *
  * Functions return 0 or -errno with a message a user can act on in err.
@@ -49,6 +50,10 @@ struct fw_host {
 	bool	has_table;
 	bool	has_docker_user;
 	bool	has_forward;
+	/* Handle of dockerd's final plain "return" in DOCKER-USER (0: none,
+	 * as from Docker 28.3).  Rules go just before it, so an admin's own
+	 * rules at the top of DOCKER-USER still come first. */
+	unsigned long long docker_user_return;
 };
 
 struct fw_plan {

@@ -136,10 +136,12 @@ read_host(struct fw_nft *n, struct fw_host *host4, struct fw_host *host6,
 	return 0;
 }
 
-/* Appends the cbridge rules of chain <family> filter <chain> to vec. */
+/* Appends the cbridge rules of chain <family> filter <chain> to vec;
+ * ret_return (may be NULL) gets the handle of a final plain return. */
 static int
 read_chain(struct fw_nft *n, int family, const char *chain,
-    struct fw_rule_vec *vec, char *err, size_t errlen)
+    struct fw_rule_vec *vec, unsigned long long *ret_return, char *err,
+    size_t errlen)
 {
 	const char *fam = fw_family_name(family), *out;
 	char cmd[CMD_LINE_MAX], what[CMD_LINE_MAX];
@@ -156,14 +158,21 @@ read_chain(struct fw_nft *n, int family, const char *chain,
 		    "output", what);
 		return r;
 	}
+	if (ret_return != NULL)
+		*ret_return = fw_parse_final_return(out);
 	return 0;
 }
 
-/* Appends one line to the transaction in buf (size len, used *off). */
+/* Appends one line to the transaction in buf (size len, used *off).  An
+ * added rule goes before handle before_handle, or, when that is 0, first
+ * in FORWARD and last in a DOCKER-USER without a final return. */
 static int
 put_line(char *buf, size_t len, size_t *off, const struct fw_rule *r,
-    bool add)
+    bool add, unsigned long long before_handle)
 {
+	char where[64] = "";
+	const char *verb = "insert";
+
 	const char *fam = fw_family_name(r->family);
 	int w;
 
@@ -175,12 +184,15 @@ put_line(char *buf, size_t len, size_t *off, const struct fw_rule *r,
 		if (!fw_valid_ifname(r->iif) || !fw_valid_ifname(r->oif) ||
 		    !fw_valid_id(r->id))
 			return -EINVAL;
-		/* insert: first in the chain, so before the final return
-		 * that dockerd puts in DOCKER-USER. */
-		w = snprintf(buf + *off, len - *off, "insert rule %s %s %s "
+		if (before_handle != 0)
+			(void) snprintf(where, sizeof(where), " position %llu",
+			    before_handle);
+		else if (strcmp(r->chain, FW_CHAIN_DOCKER_USER) == 0)
+			verb = "add";
+		w = snprintf(buf + *off, len - *off, "%s rule %s %s %s%s "
 		    "iifname \"%s\" oifname \"%s\" counter accept comment "
-		    "\"%s%s\"\n", fam, FW_TABLE, r->chain, r->iif, r->oif,
-		    FW_COMMENT_PREFIX, r->id);
+		    "\"%s%s\"\n", verb, fam, FW_TABLE, r->chain, where, r->iif,
+		    r->oif, FW_COMMENT_PREFIX, r->id);
 	} else {
 		if (r->handle == 0)
 			return -EINVAL;
@@ -195,7 +207,8 @@ put_line(char *buf, size_t len, size_t *off, const struct fw_rule *r,
 
 /* Applies p as one transaction: deletions first, then insertions. */
 static int
-apply(struct fw_nft *n, const struct fw_plan *p, char *err, size_t errlen)
+apply(struct fw_nft *n, const struct fw_plan *p, const struct fw_host *host4,
+    const struct fw_host *host6, char *err, size_t errlen)
 {
 	size_t len, off = 0, i;
 	char *buf;
@@ -209,9 +222,15 @@ apply(struct fw_nft *n, const struct fw_plan *p, char *err, size_t errlen)
 	}
 	buf[0] = '\0';
 	for (i = 0; i < p->ndel && r == 0; i++)
-		r = put_line(buf, len, &off, &p->del[i], false);
-	for (i = 0; i < p->nadd && r == 0; i++)
-		r = put_line(buf, len, &off, &p->add[i], true);
+		r = put_line(buf, len, &off, &p->del[i], false, 0);
+	for (i = 0; i < p->nadd && r == 0; i++) {
+		const struct fw_host *h = p->add[i].family == AF_INET ?
+		    host4 : host6;
+
+		r = put_line(buf, len, &off, &p->add[i], true,
+		    strcmp(p->add[i].chain, FW_CHAIN_DOCKER_USER) == 0 ?
+		    h->docker_user_return : 0);
+	}
 	if (r < 0) {
 		fw_seterr(err, errlen, "Failed to update the firewall rules: "
 		    "the plan holds a rule that cannot be written (%s)",
@@ -253,14 +272,14 @@ nft_sync(struct fw *f, const struct fw_net *nets, size_t nnets, char *err,
 	/* Rules of ours can be in either chain (FORWARD until dockerd made
 	 * DOCKER-USER); both are read so that misplaced ones go. */
 	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++) {
-		const struct fw_host *h = families[i] == AF_INET ?
-		    &host4 : &host6;
+		struct fw_host *h = families[i] == AF_INET ? &host4 : &host6;
 
 		if (h->has_docker_user && (r = read_chain(n, families[i],
-		    FW_CHAIN_DOCKER_USER, &cur, err, errlen)) < 0)
+		    FW_CHAIN_DOCKER_USER, &cur, &h->docker_user_return, err,
+		    errlen)) < 0)
 			goto out;
 		if (h->has_forward && (r = read_chain(n, families[i],
-		    FW_CHAIN_FORWARD, &cur, err, errlen)) < 0)
+		    FW_CHAIN_FORWARD, &cur, NULL, err, errlen)) < 0)
 			goto out;
 	}
 	r = fw_plan_compute(nets, nnets, &host4, &host6, cur.v, cur.n, &plan);
@@ -272,7 +291,7 @@ nft_sync(struct fw *f, const struct fw_net *nets, size_t nnets, char *err,
 	/* sync runs often: no transaction when nothing changes. */
 	if (plan.nadd == 0 && plan.ndel == 0)
 		goto out;
-	r = apply(n, &plan, err, errlen);
+	r = apply(n, &plan, &host4, &host6, err, errlen);
 out:
 	fw_plan_done(&plan);
 	fw_rule_vec_done(&cur);

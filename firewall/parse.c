@@ -204,3 +204,42 @@ out:
 	json_decref(root);
 	return r;
 }
+
+/* Is rule o exactly a "return" (counters aside), without a comment? */
+static bool
+is_plain_return(const json_t *o)
+{
+	const json_t *expr = json_object_get(o, "expr");
+	size_t i, n = json_array_size(expr);
+
+	if (json_object_get(o, "comment") != NULL || n == 0)
+		return false;
+	for (i = 0; i + 1 < n; i++)
+		if (json_object_get(json_array_get(expr, i), "counter") == NULL)
+			return false;
+	return json_object_size(json_array_get(expr, n - 1)) == 1 &&
+	    json_is_null(json_object_get(json_array_get(expr, n - 1),
+	    "return"));
+}
+
+unsigned long long
+fw_parse_final_return(const char *json)
+{
+	unsigned long long handle = 0;
+	json_t *root = NULL, *arr, *item;
+	size_t i;
+
+	if ((arr = load_array(json, &root)) == NULL)
+		return 0;
+	/* The last one: anything after dockerd's return is never reached. */
+	json_array_foreach(arr, i, item) {
+		const json_t *o = json_object_get(item, "rule");
+		const json_t *h = json_object_get(o, "handle");
+
+		if (json_is_object(o) && is_plain_return(o) &&
+		    json_is_integer(h) && json_integer_value(h) > 0)
+			handle = (unsigned long long)json_integer_value(h);
+	}
+	json_decref(root);
+	return handle;
+}

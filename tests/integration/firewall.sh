@@ -142,6 +142,7 @@ for ipt in iptables-nft ip6tables-nft; do
 	# Others' rules that must survive: an admin's, and one whose comment
 	# only looks like ours.
 	in_ns "$ipt" -A FORWARD -i cbt-none -j ACCEPT
+	in_ns "$ipt" -I DOCKER-USER -i cbt-admin -j DROP
 	in_ns nft add rule "$([ "$ipt" = iptables-nft ] && echo ip || echo ip6)" \
 	    filter DOCKER-USER iifname cbt-none accept comment '"cbridge:0"'
 done
@@ -169,16 +170,17 @@ before_return() {
 	    [ "${o%% *}" -lt "${o#* }" ]
 }
 others_intact() {
-	local fam
+	local fam du fwd
+	# Captured first: grep -q closing the pipe early would fail it under
+	# pipefail.
 	for fam in ip ip6; do
-		in_ns nft list chain "$fam" filter DOCKER-USER |
-		    grep -q 'comment "cbridge:0"' || return 1
-		in_ns nft list chain "$fam" filter DOCKER-USER |
-		    grep -q -x '[[:space:]]*counter packets [0-9]* bytes [0-9]* return' || return 1
-		in_ns nft list chain "$fam" filter FORWARD |
-		    grep -q 'jump DOCKER-USER' || return 1
-		in_ns nft list chain "$fam" filter FORWARD |
-		    grep -q 'iifname "cbt-none"' || return 1
+		du=$(in_ns nft list chain "$fam" filter DOCKER-USER)
+		fwd=$(in_ns nft list chain "$fam" filter FORWARD)
+		grep -q 'comment "cbridge:0"' <<<"$du" || return 1
+		grep -q -x '[[:space:]]*counter packets [0-9]* bytes [0-9]* return' \
+		    <<<"$du" || return 1
+		grep -q 'jump DOCKER-USER' <<<"$fwd" || return 1
+		grep -q 'iifname "cbt-none"' <<<"$fwd" || return 1
 	done
 }
 snapshot() { in_ns nft -a -s list ruleset; }
@@ -188,6 +190,13 @@ check "IPv4 between the containers works after sync" reach4
 check "IPv6 between the containers works after sync" reach6
 check "iptables-nft shows the rule, with its comment, before RETURN" \
     before_return iptables-nft
+admin_first() {
+	local s
+	s=$(in_ns "$1" -S DOCKER-USER)
+	[ "$(sed -n 2p <<<"$s")" = "-A DOCKER-USER -i cbt-admin -j DROP" ]
+}
+check "an admin's rule at the top of DOCKER-USER stays above ours" \
+    admin_first iptables-nft
 check "ip6tables-nft shows the rule, with its comment, before RETURN" \
     before_return ip6tables-nft
 check "one rule per family" test "$(ours ip) $(ours ip6)" = "1 1"

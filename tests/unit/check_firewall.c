@@ -709,6 +709,30 @@ START_TEST(fake_records)
 }
 END_TEST
 
+START_TEST(parse_final_return)
+{
+	/* dockerd's return, then something unreachable after it. */
+	static const char with[] = "{\"nftables\":[{\"chain\":{\"family\":"
+	    "\"ip\",\"table\":\"filter\",\"name\":\"DOCKER-USER\",\"handle\":1}},"
+	    "{\"rule\":{\"family\":\"ip\",\"table\":\"filter\",\"chain\":"
+	    "\"DOCKER-USER\",\"handle\":7,\"expr\":[{\"match\":{}},{\"drop\":null}]}},"
+	    "{\"rule\":{\"family\":\"ip\",\"table\":\"filter\",\"chain\":"
+	    "\"DOCKER-USER\",\"handle\":2,\"expr\":[{\"counter\":{\"packets\":0,"
+	    "\"bytes\":0}},{\"return\":null}]}},"
+	    "{\"rule\":{\"family\":\"ip\",\"table\":\"filter\",\"chain\":"
+	    "\"DOCKER-USER\",\"handle\":9,\"comment\":\"x\",\"expr\":"
+	    "[{\"return\":null}]}}]}";
+	/* Docker 28.3+: no return at all. */
+	static const char without[] = "{\"nftables\":[{\"rule\":{\"family\":"
+	    "\"ip\",\"table\":\"filter\",\"chain\":\"DOCKER-USER\",\"handle\":3,"
+	    "\"expr\":[{\"match\":{}},{\"return\":null}]}}]}";
+
+	ck_assert_uint_eq(fw_parse_final_return(with), 2);
+	ck_assert_uint_eq(fw_parse_final_return(without), 0);
+	ck_assert_uint_eq(fw_parse_final_return("not json"), 0);
+}
+END_TEST
+
 Suite *
 firewall_suite(void)
 {
@@ -736,6 +760,7 @@ firewall_suite(void)
 	tcase_add_test(tj, parse_host);
 	tcase_add_test(tj, parse_rules);
 	tcase_add_test(tj, parse_rejects);
+	tcase_add_test(tj, parse_final_return);
 	suite_add_tcase(s, tj);
 	tcase_add_test(tf, names);
 	tcase_add_test(tf, fake_records);
