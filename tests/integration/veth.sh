@@ -1,4 +1,6 @@
 #!/bin/sh
+# eval takes single-quoted command strings on purpose.
+# shellcheck disable=SC2016
 # Reachability through the real netlink backend, the way dockerd uses an
 # endpoint: lnk_itest's helper modes make a bridge (10.99.0.1/24) and two
 # veth pairs in a throwaway "host" namespace; like dockerd, the script
