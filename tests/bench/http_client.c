@@ -1,7 +1,8 @@
 /*
  * A small plugin client for latency figures: one keep-alive connection to
- * the daemon's socket, dockerd's call sequence for `docker network create`
- * and `docker network rm` N times, and the p50/p90/p99 of each call.
+ * the daemon's socket, dockerd's call sequence for `docker network create`,
+ * one container's endpoint (create, join, leave, delete) and
+ * `docker network rm`, N times, and the p50/p90/p99 of each call.
  *
  *   http_client SOCKET [N]
  */
@@ -16,9 +17,10 @@
 
 #define RESP_MAX	65536
 
-enum { RP, RA, CN, DN, RELA, RELP, NCALLS };
+enum { RP, RA, CN, CE, JN, LV, DE, DN, RELA, RELP, NCALLS };
 static const char *const names[NCALLS] = { "RequestPool", "RequestAddress",
-    "CreateNetwork", "DeleteNetwork", "ReleaseAddress", "ReleasePool" };
+    "CreateNetwork", "CreateEndpoint", "Join", "Leave", "DeleteEndpoint",
+    "DeleteNetwork", "ReleaseAddress", "ReleasePool" };
 
 static double
 now_ms(void)
@@ -143,6 +145,19 @@ main(int argc, char *argv[])
 		    "\"AddressSpace\":\"LocalDefault\",\"Pool\":\"%s\","
 		    "\"Gateway\":\"%s\"}],\"IPv6Data\":[]}", id, pool, gw);
 		CALL(CN, "/NetworkDriver.CreateNetwork");
+		(void) snprintf(body, sizeof(body), "{\"NetworkID\":\"%s\","
+		    "\"EndpointID\":\"%s\",\"Interface\":{\"Address\":\"\","
+		    "\"AddressIPv6\":\"\",\"MacAddress\":\"\"},\"Options\":{}}",
+		    id, id);
+		CALL(CE, "/NetworkDriver.CreateEndpoint");
+		(void) snprintf(body, sizeof(body), "{\"NetworkID\":\"%s\","
+		    "\"EndpointID\":\"%s\",\"SandboxKey\":\"/x\",\"Options\":{}}",
+		    id, id);
+		CALL(JN, "/NetworkDriver.Join");
+		(void) snprintf(body, sizeof(body), "{\"NetworkID\":\"%s\","
+		    "\"EndpointID\":\"%s\"}", id, id);
+		CALL(LV, "/NetworkDriver.Leave");
+		CALL(DE, "/NetworkDriver.DeleteEndpoint");
 		(void) snprintf(body, sizeof(body), "{\"NetworkID\":\"%s\"}", id);
 		CALL(DN, "/NetworkDriver.DeleteNetwork");
 		*strchr(gw, '/') = '\0';
