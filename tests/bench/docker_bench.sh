@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# Latency of `docker network create` + `docker network rm` through the real
-# engine: cbridge (driver and IPAM, as the managed plugin) against dockerd's
-# built-in bridge driver, interleaved in one run with one private dockerd.
+# Latency through the real engine, cbridge (driver and IPAM, as the managed
+# plugin) against dockerd's built-in bridge driver, interleaved in one run
+# with one private dockerd (in a network namespace of its own, iptables on;
+# see tests/e2e/lib.sh):
+#   - `docker network create` + `docker network rm`, N rounds;
+#   - `docker run --rm --network NET cbtest/busybox sh -c :` on one
+#     network of each driver, max(N, 10) rounds.
 #
 #   tests/bench/docker_bench.sh build/cbridge [N]     (N defaults to 20)
 #
-# Prints median and p90 in ms of create, rm and both, per driver. The times
-# include the docker CLI's own start-up, which is the same for both drivers.
-# Environment as for tests/e2e/run.sh (DOCKERD_EXTRA_ARGS, E2E_DOCKER,
-# E2E_PLUGIN_SETTINGS, which defaults to LOG_LEVEL=info here).
+# Prints median and p90 in ms per driver. The times include the docker
+# CLI's own start-up, which is the same for both drivers. Environment as for
+# tests/e2e/run.sh (DOCKERD_EXTRA_ARGS, E2E_DOCKER, E2E_PLUGIN_SETTINGS,
+# which defaults to LOG_LEVEL=info here).
 set -eu -o pipefail
 
 # shellcheck source=tests/e2e/lib.sh
@@ -89,6 +93,52 @@ for kind in cbridge bridge; do
 		printf '%-8s %-7s %s\n' "$kind" "$what" "$(stats "$E2E_TMP/$kind.$what")"
 	done
 done
+
+# run_timed KIND: one `docker run --rm` on KIND's network; appends the time
+# to $E2E_TMP/KIND.run, or the error to $E2E_TMP/KIND.err.
+run_timed() {
+	local t0 t1
+	t0=$(now_ms)
+	if dk run --rm --network "bench-run-$1" "$E2E_IMAGE" sh -c : >"$E2E_TMP/out" 2>&1; then
+		t1=$(now_ms)
+		echo $((t1 - t0)) >>"$E2E_TMP/$1.run"
+	else
+		head -n 3 "$E2E_TMP/out" >>"$E2E_TMP/$1.err"
+	fi
+}
+
+runs=$((n < 10 ? 10 : n))
+e2e_build_image
+dk network create -d "$E2E_PLUGIN" --ipam-driver "$E2E_PLUGIN" bench-run-cbridge >/dev/null
+e2e_record_bridge "$(e2e_net_bridge bench-run-cbridge)"
+dk network create -d bridge bench-run-bridge >/dev/null
+e2e_record_bridge "$(e2e_net_bridge bench-run-bridge)"
+run_timed cbridge
+run_timed bridge
+for kind in cbridge bridge; do
+	: >"$E2E_TMP/$kind.run"
+	: >"$E2E_TMP/$kind.err"
+done
+for i in $(seq "$runs"); do
+	run_timed cbridge
+	run_timed bridge
+done
+echo "docker run --rm --network NET $E2E_IMAGE sh -c :, $runs rounds"
+for kind in cbridge bridge; do
+	ok=$(grep -c . "$E2E_TMP/$kind.run" || true)
+	if [ "$ok" -gt 0 ]; then
+		printf '%-8s %-7s %s' "$kind" run "$(stats "$E2E_TMP/$kind.run")"
+	else
+		printf '%-8s %-7s %s' "$kind" run "no successful run"
+	fi
+	if [ -s "$E2E_TMP/$kind.err" ]; then
+		printf ' (%d failed: %s)' "$((runs - ok))" "$(head -n 1 "$E2E_TMP/$kind.err")"
+	fi
+	echo
+done
+dk network rm bench-run-cbridge bench-run-bridge >/dev/null
+
 set +e
 trap - EXIT INT TERM
 e2e_teardown
+e2e_check_host_unchanged

@@ -4,23 +4,36 @@
 # assertions.
 #
 #   . tests/e2e/lib.sh
-#   e2e_init                # root check, run dir, trap e2e_cleanup EXIT
-#   e2e_start_dockerd
+#   e2e_init                # root check, run dir, host snapshot, trap
+#   e2e_start_dockerd       # network namespace E2E_NS + dockerd in it
 #   e2e_plugin_install BIN
+#   e2e_build_image         # cbtest/busybox:latest (E2E_IMAGE), no registry
 #   ... e2e_check / e2e_pass / e2e_fail ...
-#   e2e_finish              # teardown, "N passed, M failed", exit status
+#   e2e_finish              # teardown, host unchanged?, "N passed, M failed"
+#
+# The private dockerd runs in a network namespace of its own, E2E_NS
+# (tests/e2e/netns-exec.sh: `ip netns exec` plus the host's cgroup mounts),
+# with its firewall defaults (iptables on, ip-forward on): its nft tables,
+# the FORWARD policy DROP it sets when it turns ip_forward on, its bridges
+# and everything the plugin makes (the managed plugin shares dockerd's
+# network namespace) stay in E2E_NS, and the host's namespace is left
+# exactly as it was; e2e_finish checks that. E2E_NS starts with ip_forward
+# 0 (a new namespace copies the host's IPv4 settings), so dockerd really
+# turns it on and sets DROP, as on a fresh host. dockerd also gets a private
+# mount namespace: its mounts are invisible from here and go away with its
+# last process. Look inside with e2e_nsx CMD... and `ip -n "$E2E_NS" ...`.
 #
 # Everything a run creates is named after it: the directory
 # /tmp/cbe2e.<pid>.XXXX (E2E_TMP) holds the daemon's data root, exec root,
-# socket, log and the plugin's state dir; host links made by the tests start
-# with E2E_PREFIX ("cbe" + 5 hex digits). The bridges of networks created
-# through e2e_net_create are written to $E2E_TMP/bridges so that cleanup can
-# delete them even if the plugin did not.
+# socket, log and the plugin's state dir; E2E_PREFIX is "cbe" + 5 hex
+# digits, E2E_NS is E2E_PREFIX + "ns", and links the tests make in E2E_NS
+# start with E2E_PREFIX. The bridges of networks created through
+# e2e_net_create are written to $E2E_TMP/bridges so that cleanup can report
+# those the plugin left (deleting E2E_NS deletes them).
 #
 # Environment:
-#   DOCKERD_EXTRA_ARGS   more dockerd flags, after the defaults (so they win):
-#                        --bridge=none --iptables=false --ip6tables=false
-#                        --ip-forward=false
+#   DOCKERD_EXTRA_ARGS   more dockerd flags, after the defaults (so they
+#                        win): --bridge=none
 #   E2E_DOCKER           docker CLI to use (default: docker on PATH)
 #   E2E_PLUGIN_SETTINGS  `docker plugin set` words for the plugin
 #                        (default LOG_LEVEL=debug)
@@ -28,14 +41,19 @@
 
 E2E_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 E2E_DOCKER=${E2E_DOCKER:-docker}
-E2E_DOCKERD_DEFAULT_ARGS="--bridge=none --iptables=false --ip6tables=false --ip-forward=false"
+E2E_DOCKERD_DEFAULT_ARGS="--bridge=none"
 E2E_PLUGIN=cbridge:latest
+E2E_IMAGE=cbtest/busybox:latest
 
 E2E_PASS=0
 E2E_FAIL=0
 E2E_DONE=0
 E2E_TMP=
 E2E_PREFIX=
+E2E_NS=
+E2E_NS_MADE=0
+E2E_RUN_NETNS=mount
+E2E_HOST_BEFORE=
 E2E_DOCKERD_PID=
 E2E_NET_ID=
 E2E_OUT=
@@ -113,7 +131,7 @@ e2e_need_root() {
 e2e_init() {
 	local t
 	e2e_need_root
-	for t in dockerd "$E2E_DOCKER" ctr jq ip; do
+	for t in dockerd "$E2E_DOCKER" ctr jq ip unshare mountpoint nft iptables-nft; do
 		if ! command -v "$t" >/dev/null; then
 			echo "SKIP: $t is not installed (make deps / scripts/deps.sh e2e)"
 			exit 77
@@ -121,11 +139,21 @@ e2e_init() {
 	done
 	E2E_TMP=$(mktemp -d "/tmp/cbe2e.$$.XXXX")
 	E2E_PREFIX=cbe$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n' | cut -c1-5)
+	E2E_NS=${E2E_PREFIX}ns
+	E2E_HOST_BEFORE=$(e2e_host_state)
 	: >"$E2E_TMP/bridges"
 	: >"$E2E_TMP/plugins"
 	# dockerd makes /run/docker/plugins and containerd's shims make
 	# /run/containerd/s whatever the exec root; remove them if we made them.
 	[ -e /run/docker ] || touch "$E2E_TMP/rmdir-run-docker"
+	# `ip netns add` makes /run/netns (a mount point) if it is missing.
+	if mountpoint -q /run/netns 2>/dev/null; then
+		E2E_RUN_NETNS=mount
+	elif [ -d /run/netns ]; then
+		E2E_RUN_NETNS=dir
+	else
+		E2E_RUN_NETNS=absent
+	fi
 	[ -e /run/containerd ] || touch "$E2E_TMP/rmdir-run-containerd"
 	# The traps may fire inside a function whose output is redirected, so
 	# they write to a copy of the script's stdout and stderr.
@@ -138,11 +166,74 @@ e2e_init() {
 	export DOCKER_CONFIG="$E2E_TMP/cli"
 	unset DOCKER_CONTEXT DOCKER_TLS_VERIFY DOCKER_CERT_PATH
 	mkdir -p "$DOCKER_CONFIG"
-	e2e_note "run dir $E2E_TMP, link prefix $E2E_PREFIX, docker CLI $(command -v "$E2E_DOCKER")"
+	e2e_note "run dir $E2E_TMP, link prefix $E2E_PREFIX, network namespace $E2E_NS, docker CLI $(command -v "$E2E_DOCKER")"
 }
 
 dk() {
 	"$E2E_DOCKER" "$@"
+}
+
+# e2e_nsx CMD...: runs CMD in dockerd's network namespace (with a sysfs and
+# /proc/sys/net of it).
+e2e_nsx() {
+	ip netns exec "$E2E_NS" "$@"
+}
+
+# e2e_ip ARGS...: ip in E2E_NS.
+e2e_ip() {
+	ip -n "$E2E_NS" "$@"
+}
+
+# e2e_host_state: what a run must not change in the host's namespaces:
+# links, addresses, routes, the nft ruleset (without counters), forwarding
+# and bridge-netfilter sysctls, and mounts or namespaces named after the
+# run. Lifetimes and counters, which move on their own, are left out.
+e2e_host_state() {
+	local k
+	echo "== ip link"
+	ip -o link show
+	echo "== ip addr"
+	ip -br addr show
+	echo "== ip route"
+	ip route show table all | sed -E 's/ expires [0-9]+sec//'
+	ip -6 route show table all | sed -E 's/ expires [0-9]+sec//'
+	echo "== nft -s list ruleset"
+	nft -s list ruleset 2>&1
+	echo "== sysctl"
+	for k in net/ipv4/ip_forward net/ipv6/conf/all/forwarding \
+		net/ipv6/conf/default/forwarding net/bridge/bridge-nf-call-iptables \
+		net/bridge/bridge-nf-call-ip6tables; do
+		echo "$k = $(cat "/proc/sys/$k" 2>/dev/null || echo absent)"
+	done
+	echo "== /run/netns"
+	if mountpoint -q /run/netns 2>/dev/null; then
+		echo "a mount point"
+	elif [ -d /run/netns ]; then
+		echo "a directory"
+	else
+		echo "absent"
+	fi
+	if [ -n "$E2E_PREFIX" ]; then
+		echo "== mounts and namespaces of this run"
+		grep -F -e "$E2E_TMP" -e "$E2E_PREFIX" /proc/self/mountinfo || true
+		ip netns list | grep -F "$E2E_PREFIX" || true
+	fi
+}
+
+# e2e_check_host_unchanged: compares the host with e2e_init's snapshot.
+e2e_check_host_unchanged() {
+	local after d
+	[ -n "$E2E_HOST_BEFORE" ] || return 0
+	after=$(e2e_host_state)
+	e2e_note "host: ip_forward $(cat /proc/sys/net/ipv4/ip_forward)," \
+		"$(ip -o link show | grep -c .) links," \
+		"nft ruleset $(nft -s list ruleset | grep -c .) lines (before and after the run)"
+	if [ "$E2E_HOST_BEFORE" = "$after" ]; then
+		e2e_pass "host: links, addresses, routes, nft ruleset, forwarding sysctls and mounts as before the run"
+	else
+		d=$(diff <(echo "$E2E_HOST_BEFORE") <(echo "$after") | head -n 60) || true
+		e2e_fail "host: links, addresses, routes, nft ruleset, forwarding sysctls and mounts as before the run" "$d"
+	fi
 }
 
 e2e_dockerd_log_tail() {
@@ -153,16 +244,40 @@ e2e_dockerd_log_tail() {
 	echo "# ---- end of dockerd log ----"
 }
 
-# e2e_start_dockerd: starts a private dockerd and waits (<= 30 s) until it
-# answers.
+# e2e_dockerd_drops: true unless DOCKERD_EXTRA_ARGS turn off dockerd's
+# iptables or ip-forward, i.e. when dockerd sets the FORWARD policy DROP.
+e2e_dockerd_drops() {
+	case " ${DOCKERD_EXTRA_ARGS:-} " in
+	*" --iptables=false "* | *" --ip-forward=false "*) return 1 ;;
+	esac
+}
+
+# e2e_make_ns: creates E2E_NS with lo up and ip_forward 0 (a new namespace
+# copies the host's IPv4 settings, and dockerd only sets the FORWARD policy
+# to DROP when it turns forwarding on itself).
+e2e_make_ns() {
+	[ "$E2E_NS_MADE" -eq 0 ] || return 0
+	ip netns add "$E2E_NS" || {
+		echo "e2e: ip netns add $E2E_NS failed" >&2
+		return 1
+	}
+	E2E_NS_MADE=1
+	ip -n "$E2E_NS" link set lo up
+	e2e_nsx sysctl -qw net.ipv4.ip_forward=0
+}
+
+# e2e_start_dockerd: creates E2E_NS, starts a private dockerd in it and
+# waits (<= 30 s) until it answers, then prints its firewall.
 e2e_start_dockerd() {
 	local d=$E2E_TMP i
-	mkdir -p "$d/data" "$d/exec"
+	mkdir -p "$d/data" "$d/exec" "$d/cgroup"
+	e2e_make_ns
 	# Keep dockerd 20.10's trust key out of /etc/docker.
 	printf '{"deprecated-key-path": "%s"}\n' "$d/key.json" >"$d/daemon.json"
 	# Word splitting of the argument strings is intended.
 	# shellcheck disable=SC2086
-	dockerd --data-root "$d/data" --exec-root "$d/exec" \
+	"$BASH" "$E2E_TOP/tests/e2e/netns-exec.sh" "$E2E_NS" "$d/cgroup" \
+		dockerd --data-root "$d/data" --exec-root "$d/exec" \
 		-H "unix://$d/docker.sock" --pidfile "$d/dockerd.pid" \
 		--config-file "$d/daemon.json" \
 		$E2E_DOCKERD_DEFAULT_ARGS ${DOCKERD_EXTRA_ARGS:-} \
@@ -176,7 +291,12 @@ e2e_start_dockerd() {
 			return 1
 		fi
 		if dk version --format '{{.Server.Version}}' >/dev/null 2>&1; then
-			e2e_note "dockerd $(dk version --format '{{.Server.Version}}') pid $E2E_DOCKERD_PID up after $((i / 2)) s"
+			e2e_note "dockerd $(dk version --format '{{.Server.Version}}') pid $E2E_DOCKERD_PID up after $((i / 2)) s in network namespace $E2E_NS"
+			e2e_note "$E2E_NS: $(e2e_nsx sysctl net.ipv4.ip_forward)"
+			e2e_note "$E2E_NS: iptables-nft -S:"
+			e2e_nsx iptables-nft -S 2>&1 | sed 's/^/#   /'
+			e2e_note "$E2E_NS: nft list ruleset:"
+			e2e_nsx nft list ruleset 2>&1 | sed 's/^/#   /'
 			return 0
 		fi
 		sleep 0.5
@@ -209,19 +329,27 @@ e2e_net_bridge() {
 }
 
 # e2e_kill_leftovers SIG: signals what is left of this run's processes
-# after dockerd exited: containerd and shims (they name the run dir on their
-# command line) and the shims' children (the plugin).
+# after dockerd exited: every process in E2E_NS, containerd and shims (they
+# name the run dir on their command line) and their children (the plugin,
+# containers).
 e2e_kill_leftovers() {
-	local sig=$1 p c pids=()
+	local sig=$1 p c pids=() cand=()
+	if [ "$E2E_NS_MADE" -eq 1 ]; then
+		mapfile -t cand < <(ip netns pids "$E2E_NS" 2>/dev/null)
+	fi
 	for p in /proc/[0-9]*; do
 		p=${p#/proc/}
 		[ "$p" = $$ ] && continue
 		if tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | grep -qF -- "$E2E_TMP/"; then
-			pids+=("$p")
-			for c in $(pgrep -P "$p"); do
-				pids+=("$c")
-			done
+			cand+=("$p")
 		fi
+	done
+	for p in "${cand[@]}"; do
+		[ "$p" = $$ ] && continue
+		pids+=("$p")
+		for c in $(pgrep -P "$p"); do
+			pids+=("$c")
+		done
 	done
 	[ ${#pids[@]} -eq 0 ] && return 0
 	kill "-$sig" "${pids[@]}" 2>/dev/null || true
@@ -292,25 +420,48 @@ e2e_stop_dockerd() {
 	fi
 }
 
-# e2e_teardown: stops dockerd, deletes this run's bridges and links and
-# removes the run dir. Runs once.
+# e2e_restore_run_netns: undoes what `ip netns add` did to /run/netns if it
+# was not a mount point before the run, as long as no namespace is left in
+# it (a plain umount also fails while one is mounted there).
+e2e_restore_run_netns() {
+	[ "$E2E_RUN_NETNS" != mount ] || return 0
+	if mountpoint -q /run/netns 2>/dev/null && [ -z "$(ls -A /run/netns)" ]; then
+		umount /run/netns 2>/dev/null || true
+	fi
+	if [ "$E2E_RUN_NETNS" = absent ] && [ -d /run/netns ]; then
+		rmdir /run/netns 2>/dev/null || true
+	fi
+}
+
+# e2e_teardown: stops dockerd, reports this run's bridges and links left in
+# E2E_NS, deletes E2E_NS (and so them) and removes the run dir. Runs once.
 e2e_teardown() {
-	local b
+	local b i
 	[ -n "$E2E_TMP" ] && [ -d "$E2E_TMP" ] || return 0
 	e2e_stop_dockerd
-	while read -r b; do
-		[ -n "$b" ] || continue
-		if ip link show dev "$b" >/dev/null 2>&1; then
-			e2e_note "cleanup: deleting leftover link $b"
-			ip link del dev "$b"
+	if [ "$E2E_NS_MADE" -eq 1 ]; then
+		while read -r b; do
+			[ -n "$b" ] || continue
+			if ip -n "$E2E_NS" link show dev "$b" >/dev/null 2>&1; then
+				e2e_note "cleanup: leftover link $b in $E2E_NS"
+			fi
+		done <"$E2E_TMP/bridges"
+		for b in $(e2e_links | grep "^$E2E_PREFIX"); do
+			e2e_note "cleanup: leftover link $b in $E2E_NS"
+		done
+		# Processes still in it keep the namespace alive.
+		for i in $(seq 20); do
+			[ -n "$(ip netns pids "$E2E_NS" 2>/dev/null)" ] || break
+			e2e_kill_leftovers KILL
+			sleep 0.1
+		done
+		if ip netns delete "$E2E_NS"; then
+			E2E_NS_MADE=0
+		else
+			echo "e2e: ip netns delete $E2E_NS failed" >&2
 		fi
-	done <"$E2E_TMP/bridges"
-	for b in $(e2e_links | grep "^$E2E_PREFIX"); do
-		if ip link show dev "$b" >/dev/null 2>&1; then
-			e2e_note "cleanup: deleting leftover link $b"
-			ip link del dev "$b"
-		fi
-	done
+	fi
+	e2e_restore_run_netns
 	rm -rf "$E2E_TMP"
 }
 
@@ -337,6 +488,7 @@ e2e_finish() {
 	e2e_scan_log
 	[ "$E2E_FAIL" -eq 0 ] || e2e_dockerd_log_tail
 	e2e_teardown
+	e2e_check_host_unchanged
 	e2e_summary
 	exit $?
 }
@@ -353,6 +505,7 @@ e2e_cleanup() {
 	e2e_dockerd_log_tail
 	e2e_teardown
 	if [ "$E2E_DONE" -eq 0 ]; then
+		e2e_check_host_unchanged
 		E2E_FAIL=$((E2E_FAIL + 1))
 		e2e_summary
 	fi
@@ -403,32 +556,33 @@ e2e_net_create() {
 	return 1
 }
 
-# e2e_links: names of all host links, one per line.
+# e2e_links: names of all links in E2E_NS, one per line.
 e2e_links() {
-	ip -o link show | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' | sort
+	ip -n "$E2E_NS" -o link show | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' | sort
 }
 
-# e2e_is_bridge_up LINK: LINK exists, is a bridge and is administratively up.
+# e2e_is_bridge_up LINK: LINK exists in E2E_NS, is a bridge and is
+# administratively up.
 e2e_is_bridge_up() {
 	local j
-	j=$(ip -j -d link show dev "$1" 2>/dev/null) || {
-		echo "no link $1"
+	j=$(ip -n "$E2E_NS" -j -d link show dev "$1" 2>/dev/null) || {
+		echo "no link $1 in $E2E_NS"
 		return 1
 	}
 	jq -e '.[0].linkinfo.info_kind == "bridge"' <<<"$j" >/dev/null || {
-		echo "$1 is not a bridge: $(ip -d link show dev "$1")"
+		echo "$1 is not a bridge: $(ip -n "$E2E_NS" -d link show dev "$1")"
 		return 1
 	}
 	jq -e '.[0].flags | index("UP")' <<<"$j" >/dev/null || {
-		echo "$1 is not up: $(ip link show dev "$1")"
+		echo "$1 is not up: $(ip -n "$E2E_NS" link show dev "$1")"
 		return 1
 	}
 }
 
-# e2e_has_addr LINK ADDR/LEN: the link has that address.
+# e2e_has_addr LINK ADDR/LEN: the link in E2E_NS has that address.
 e2e_has_addr() {
 	local have
-	have=$(ip -j addr show dev "$1" 2>/dev/null |
+	have=$(ip -n "$E2E_NS" -j addr show dev "$1" 2>/dev/null |
 		jq -r '.[0].addr_info[]? | "\(.local)/\(.prefixlen)"') || true
 	if grep -qxF -- "$2" <<<"$have"; then
 		return 0
@@ -437,9 +591,10 @@ e2e_has_addr() {
 	return 1
 }
 
+# e2e_no_link LINK: there is no LINK in E2E_NS.
 e2e_no_link() {
-	if ip link show dev "$1" >/dev/null 2>&1; then
-		echo "link $1 still exists: $(ip -d link show dev "$1")"
+	if ip -n "$E2E_NS" link show dev "$1" >/dev/null 2>&1; then
+		echo "link $1 still exists: $(ip -n "$E2E_NS" -d link show dev "$1")"
 		return 1
 	fi
 }
@@ -479,16 +634,17 @@ cidr4_inside() {
 	[ "$a1" -ge "$b1" ] && [ "$a2" -le "$b2" ]
 }
 
-# e2e_host_prefixes4: IPv4 prefixes in use on the host (routes of all tables
-# and interface addresses), one per line.
+# e2e_host_prefixes4: IPv4 prefixes in use in dockerd's namespace E2E_NS,
+# the plugin's "host" (routes of all tables and interface addresses), one
+# per line.
 e2e_host_prefixes4() {
 	{
-		ip -j -4 route show table all | jq -r '.[].dst'
-		ip -j -4 addr show | jq -r '.[].addr_info[]? | "\(.local)/\(.prefixlen)"'
+		ip -n "$E2E_NS" -j -4 route show table all | jq -r '.[].dst'
+		ip -n "$E2E_NS" -j -4 addr show | jq -r '.[].addr_info[]? | "\(.local)/\(.prefixlen)"'
 	} | grep -v '^default$' | grep -v '^null$' | sort -u
 }
 
-# e2e_free4 CIDR [TAKEN...]: true if CIDR overlaps nothing on the host and
+# e2e_free4 CIDR [TAKEN...]: true if CIDR overlaps nothing in E2E_NS and
 # none of TAKEN.
 e2e_free4() {
 	local c=$1 p
@@ -515,15 +671,51 @@ e2e_pick4() {
 	return 1
 }
 
-# e2e_pick6: prints a free fd00:cb:XXXX::/64.
+# e2e_pick6: prints a fd00:cb:XXXX::/64 not routed in E2E_NS.
 e2e_pick6() {
 	local i h
 	for i in $(seq 100); do
 		h=$(printf '%x' $((RANDOM % 65000 + 256)))
-		if ! ip -6 route show table all | grep -q "fd00:cb:$h:"; then
+		if ! ip -n "$E2E_NS" -6 route show table all | grep -q "fd00:cb:$h:"; then
 			echo "fd00:cb:$h::/64"
 			return 0
 		fi
 	done
 	return 1
+}
+
+# -------------------------------------------------------------------- image
+
+# e2e_build_image: makes E2E_IMAGE (cbtest/busybox:latest, command sh) with
+# `docker import`, from a rootfs of Debian's busybox-static: /bin/busybox
+# and links for the applets the tests use. No registry is involved. (The
+# applet wget of this busybox segfaults: use nc for TCP checks.)
+e2e_build_image() {
+	local r=$E2E_TMP/image a bb
+	bb=$(command -v busybox) || {
+		echo "e2e: busybox is not installed (busybox-static)" >&2
+		return 1
+	}
+	# ldd fails on a static executable.
+	if ldd "$bb" >/dev/null 2>&1; then
+		echo "e2e: $bb is not static (install busybox-static)" >&2
+		return 1
+	fi
+	rm -rf "$r"
+	mkdir -p "$r/bin" "$r/etc" "$r/proc" "$r/sys" "$r/dev" "$r/tmp" "$r/root"
+	chmod 1777 "$r/tmp"
+	cp "$bb" "$r/bin/busybox"
+	for a in sh ping ping6 ip nc sleep cat ls hostname ifconfig route true \
+		echo grep wc seq sysctl; do
+		ln -s busybox "$r/bin/$a"
+	done
+	echo 'root:x:0:0:root:/root:/bin/sh' >"$r/etc/passwd"
+	echo 'root:x:0:' >"$r/etc/group"
+	tar -C "$r" --numeric-owner -cf - . |
+		dk import -c 'CMD ["sh"]' -c 'ENV PATH=/bin' - "$E2E_IMAGE" >/dev/null || {
+		echo "e2e: docker import of $E2E_IMAGE failed" >&2
+		return 1
+	}
+	rm -rf "$r"
+	e2e_note "image $E2E_IMAGE: busybox $("$bb" 2>&1 | head -n 1 | awk '{ print $2 }'), $(dk image inspect -f '{{.Size}}' "$E2E_IMAGE") bytes"
 }

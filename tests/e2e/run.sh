@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# End-to-end tests: a private dockerd with cbridge installed as the managed
-# plugin cbridge:latest (scripts/plugin.sh), driven with the docker CLI.
+# End-to-end tests: a private dockerd, in a network namespace of its own
+# with its default firewall settings (iptables on), with cbridge installed
+# as the managed plugin cbridge:latest (scripts/plugin.sh), driven with the
+# docker CLI; containers use a busybox image made with `docker import`.
 #
 #   tests/e2e/run.sh build/cbridge
 #
@@ -9,14 +11,19 @@
 # anything failed, 77 if not root. See tests/e2e/lib.sh for the environment
 # variables (DOCKERD_EXTRA_ARGS, E2E_DOCKER, E2E_PLUGIN_SETTINGS).
 #
-# Scenarios, in the order they run: a explicit subnet, b automatic pool,
-# c gateway/ip-range/aux-addresses, d IPv6, e options, f bad options,
-# h plugin disable+enable, g network rm, i 40 automatic networks, l host
-# routes avoided, k DEFAULT_ADDRESS_POOLS, j state.json.
+# Scenarios, in the order they run: dockerd's firewall in its namespace;
+# networks: a explicit subnet, b automatic pool, c gateway/ip-range/
+# aux-addresses, d IPv6, e options, f bad options, h plugin
+# disable+enable, g network rm, i 40 automatic networks, l routes of
+# dockerd's namespace avoided, k DEFAULT_ADDRESS_POOLS, j state.json;
+# then the container scenarios of tests/e2e/containers.sh (c*); at the
+# end, the host is as before the run.
 set -eu -o pipefail
 
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=tests/e2e/containers.sh
+. "$(dirname "${BASH_SOURCE[0]}")/containers.sh"
 
 if [ $# -ne 1 ]; then
 	echo "usage: $0 BIN" >&2
@@ -176,7 +183,7 @@ t_a() {
 		"$(jq -r '.[0].IPAM.Config[0].Gateway // ""' <<<"$j")"
 	check_bridge a "$N1_BR" "$N1_GW"
 	e2e_check_eq "a: bridge mtu is 1500 by default" 1500 \
-		"$(ip -j link show dev "$N1_BR" 2>/dev/null | jq -r '.[0].mtu')"
+		"$(e2e_ip -j link show dev "$N1_BR" 2>/dev/null | jq -r '.[0].mtu')"
 	if [ -f "$E2E_STATE_DIR/state.json" ] &&
 		grep -q "${N1_ID:0:12}" "$E2E_STATE_DIR/state.json"; then
 		e2e_pass "a: state.json mentions n1"
@@ -264,7 +271,7 @@ t_d() {
 		check_bridge d "$br" "${sub4%.0/24}.1/24"
 		e2e_check "d: $br has $gw6 (ip -6 addr show dev $br)" e2e_has_addr "$br" "$gw6"
 		e2e_check_eq "d: /proc/sys/net/ipv6/conf/$br/disable_ipv6" 0 \
-			"$(cat "/proc/sys/net/ipv6/conf/$br/disable_ipv6" 2>&1)"
+			"$(e2e_nsx cat "/proc/sys/net/ipv6/conf/$br/disable_ipv6" 2>&1)"
 	fi
 
 	# --ipv6 with no IPv6 subnet: an automatic v6 pool, or a clear error.
@@ -316,7 +323,7 @@ t_e() {
 	if e2e_net_create ne2 -o com.docker.network.driver.mtu=1400; then
 		e2e_pass "e: create ne2 -o com.docker.network.driver.mtu=1400"
 		e2e_check_eq "e: bridge mtu 1400" 1400 \
-			"$(ip -j link show dev "cb-${E2E_NET_ID:0:12}" 2>&1 | jq -r '.[0].mtu' 2>&1)"
+			"$(e2e_ip -j link show dev "cb-${E2E_NET_ID:0:12}" 2>&1 | jq -r '.[0].mtu' 2>&1)"
 	else
 		e2e_fail "e: create ne2 -o com.docker.network.driver.mtu=1400" "$E2E_OUT"
 	fi
@@ -346,14 +353,14 @@ t_f() {
 
 	# A non-bridge link (dummy, or veth where there is no dummy module).
 	local kind=dummy
-	if ip link add "$dummy" type dummy 2>/dev/null ||
-		{ kind=veth && ip link add "$dummy" type veth peer name "${dummy}p"; }; then
+	if e2e_ip link add "$dummy" type dummy 2>/dev/null ||
+		{ kind=veth && e2e_ip link add "$dummy" type veth peer name "${dummy}p"; }; then
 		bad_create "f: bridge name of an existing $kind link" \
 			"exist|in use|already|busy|$dummy" nf5 \
 			-o "com.docker.network.bridge.name=$dummy"
 		e2e_check_eq "f: the existing link $dummy is untouched" "$kind" \
-			"$(ip -j -d link show dev "$dummy" 2>&1 | jq -r '.[0].linkinfo.info_kind' 2>&1)"
-		ip link del "$dummy" 2>/dev/null || true
+			"$(e2e_ip -j -d link show dev "$dummy" 2>&1 | jq -r '.[0].linkinfo.info_kind' 2>&1)"
+		e2e_ip link del "$dummy" 2>/dev/null || true
 	else
 		e2e_fail "f: could not create the dummy link $dummy"
 	fi
@@ -386,7 +393,7 @@ t_h() {
 	fi
 	for n in "${nets[@]}"; do
 		br=$(e2e_net_bridge "$n")
-		if ip link show dev "$br" >/dev/null 2>&1; then
+		if e2e_ip link show dev "$br" >/dev/null 2>&1; then
 			e2e_note "h: while disabled, $br of $n exists"
 		else
 			e2e_note "h: while disabled, $br of $n does not exist"
@@ -487,15 +494,15 @@ t_i() {
 	e2e_check_eq "i: all removed" "" "$failed"
 	local left=
 	for id in "${ids[@]}"; do
-		ip link show dev "cb-${id:0:12}" >/dev/null 2>&1 && left="$left cb-${id:0:12}"
+		e2e_ip link show dev "cb-${id:0:12}" >/dev/null 2>&1 && left="$left cb-${id:0:12}"
 	done
 	e2e_check_eq "i: no bridge left" "" "$left"
 	plugin_alive i
 }
 
-# l. an automatic pool skips a prefix that is routed on the host: take the
-# subnet the next automatic network would get, route it to a veth of ours,
-# and create again.
+# l. an automatic pool skips a prefix that is routed on the plugin's host,
+# i.e. in dockerd's namespace E2E_NS: take the subnet the next automatic
+# network would get, route it to a veth of ours there, and create again.
 t_l() {
 	local sub sub2 va=${E2E_PREFIX}ra vb=${E2E_PREFIX}rb
 	if ! e2e_net_create nl0; then
@@ -504,11 +511,11 @@ t_l() {
 	fi
 	sub=$(subnets4 nl0)
 	dk network rm nl0 >/dev/null
-	if ! ip link add "$va" type veth peer name "$vb" ||
-		! ip addr add "$(cidr4_range "$sub" | { read -r a _ && int_ip4 $((a + 1)); })/${sub#*/}" dev "$va" ||
-		! ip link set "$va" up; then
+	if ! e2e_ip link add "$va" type veth peer name "$vb" ||
+		! e2e_ip addr add "$(cidr4_range "$sub" | { read -r a _ && int_ip4 $((a + 1)); })/${sub#*/}" dev "$va" ||
+		! e2e_ip link set "$va" up; then
 		e2e_fail "l: could not route $sub to $va"
-		ip link del "$va" 2>/dev/null || true
+		e2e_ip link del "$va" 2>/dev/null || true
 		return 0
 	fi
 	if e2e_net_create nl1; then
@@ -522,7 +529,7 @@ t_l() {
 	else
 		e2e_fail "l: create nl1 (automatic) with $sub routed on the host" "$E2E_OUT"
 	fi
-	ip link del "$va" 2>/dev/null || true
+	e2e_ip link del "$va" 2>/dev/null || true
 	plugin_alive l
 }
 
@@ -584,14 +591,30 @@ t_j() {
 # --------------------------------------------------------------------- main
 
 e2e_init
-HOST_PREFIXES=$(e2e_host_prefixes4 | tr '\n' ' ')
 e2e_start_dockerd
+HOST_PREFIXES=$(e2e_host_prefixes4 | tr '\n' ' ')
+if e2e_dockerd_drops; then
+	e2e_check_eq "dockerd turned ip_forward on in $E2E_NS" 1 \
+		"$(e2e_nsx cat /proc/sys/net/ipv4/ip_forward)"
+	e2e_check_eq "dockerd set the FORWARD policy to DROP in $E2E_NS" "-P FORWARD DROP" \
+		"$(e2e_nsx iptables-nft -S FORWARD 2>&1 | head -n 1)"
+	e2e_check_eq "bridge netfilter is on in $E2E_NS (bridged traffic meets FORWARD)" 1 \
+		"$(e2e_nsx cat /proc/sys/net/bridge/bridge-nf-call-iptables 2>&1)"
+	e2e_check "dockerd made DOCKER-USER in $E2E_NS" e2e_nsx iptables-nft -S DOCKER-USER
+else
+	e2e_note "DOCKERD_EXTRA_ARGS turn off dockerd's iptables or ip-forward: firewall checks skipped"
+fi
 e2e_plugin_install "$bin"
 PLUGIN_PID=$(e2e_plugin_pid)
 if [ -n "$PLUGIN_PID" ]; then
 	e2e_pass "plugin enabled, pid $PLUGIN_PID"
 else
 	e2e_fail "plugin enabled and running"
+fi
+if e2e_build_image; then
+	e2e_pass "docker import of $E2E_IMAGE (busybox-static rootfs)"
+else
+	e2e_fail "docker import of $E2E_IMAGE (busybox-static rootfs)"
 fi
 
 t_a
@@ -607,10 +630,12 @@ t_l
 t_k
 t_j
 
+c_all
+
 left=
 while read -r b; do
 	[ -n "$b" ] || continue
-	! ip link show dev "$b" >/dev/null 2>&1 || left="$left $b"
+	! e2e_ip link show dev "$b" >/dev/null 2>&1 || left="$left $b"
 done <"$E2E_TMP/bridges"
 e2e_check_eq "end: no bridge of this run is left" "" "$left"
 
