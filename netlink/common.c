@@ -2,6 +2,7 @@
  * Helpers both netlink backends share, so the fake refuses exactly what the
  * real one does.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -126,4 +127,18 @@ lnk_check_veth_cfg(const struct lnk_veth_cfg *cfg, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	return 0;
+}
+
+const char *
+lnk_fmt_prefix(const struct lnk_prefix *p, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+	int n;
+
+	if (inet_ntop(p->family, p->addr, a, sizeof(a)) == NULL)
+		(void) snprintf(a, sizeof(a), "?");
+	n = snprintf(buf, len, "%s/%u", a, p->plen);
+	if (n < 0 || (size_t)n >= len)
+		(void) snprintf(buf, len, "?");
+	return buf;
 }

@@ -60,7 +60,6 @@ struct lnk_fake {
 
 static const struct lnk_ops fake_ops;
 
-
 static struct lnk_fake *
 to_fake(struct lnk *l)
 {
@@ -80,8 +79,6 @@ take_fail(struct lnk_fake *f, enum fake_op op)
 	f->fail[op] = 0;
 	return e == 0 ? 0 : -e;
 }
-
-
 
 static struct fake_link *
 find_link(struct lnk_fake *f, const char *name)
@@ -130,20 +127,6 @@ same_addr(const struct lnk_prefix *a, const struct lnk_prefix *b)
 
 	return a->family == b->family && a->plen == b->plen &&
 	    memcmp(a->addr, b->addr, n) == 0;
-}
-
-static const char *
-fmt_prefix(const struct lnk_prefix *p, char *buf, size_t len)
-{
-	char a[INET6_ADDRSTRLEN];
-	int n;
-
-	if (inet_ntop(p->family, p->addr, a, sizeof(a)) == NULL)
-		(void) snprintf(a, sizeof(a), "?");
-	n = snprintf(buf, len, "%s/%u", a, p->plen);
-	if (n < 0 || (size_t)n >= len)
-		(void) snprintf(buf, len, "?");
-	return buf;
 }
 
 static int
@@ -230,7 +213,7 @@ fake_bridge_ensure(struct lnk *l, const struct lnk_bridge_cfg *cfg,
 		if (next.naddrs == LNK_MAX_ADDRS) {
 			lnk_seterr(err, errlen, "Failed to add address %s to "
 			    "bridge '%s': the fake holds at most %d addresses "
-			    "per bridge", fmt_prefix(&cfg->addrs[i], buf,
+			    "per bridge", lnk_fmt_prefix(&cfg->addrs[i], buf,
 			    sizeof(buf)), cfg->name, LNK_MAX_ADDRS);
 			return -ENOSPC;
 		}

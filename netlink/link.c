@@ -42,7 +42,6 @@ struct lnk_netlink {
 
 static const struct lnk_ops netlink_ops;
 
-
 /*
  * The inverse of libnl's nl_syserr2nlerr().  Where libnl folds several
  * errno values into one code, the most likely one is returned.
@@ -97,22 +96,6 @@ nl2errno(int nlerr)
 		if (nle_map[i].nle == e)
 			return -nle_map[i].errnum;
 	return -EIO;
-}
-
-
-
-static const char *
-fmt_prefix(const struct lnk_prefix *p, char *buf, size_t len)
-{
-	char a[INET6_ADDRSTRLEN];
-	int n;
-
-	if (inet_ntop(p->family, p->addr, a, sizeof(a)) == NULL)
-		(void) snprintf(a, sizeof(a), "?");
-	n = snprintf(buf, len, "%s/%u", a, p->plen);
-	if (n < 0 || (size_t)n >= len)
-		(void) snprintf(buf, len, "?");
-	return buf;
 }
 
 /* 0 with *ret_link (NULL when no link has that name), or -errno. */
@@ -242,7 +225,7 @@ out:
 		if (r != -EEXIST)
 			lnk_seterr(err, errlen, "Failed to add address %s to "
 			    "bridge '%s': %s%s",
-			    fmt_prefix(p, buf, sizeof(buf)), ifname,
+			    lnk_fmt_prefix(p, buf, sizeof(buf)), ifname,
 			    strerror(-r),
 			    r == -EACCES && p->family == AF_INET6 ?
 			    " (IPv6 is disabled on the interface; enable "
