@@ -17,6 +17,7 @@ struct drv {
 	struct ipam	*ipam;
 	struct st_doc	st;		/* networks, endpoints, the ULA /48 */
 	char		*saved;		/* last state written, for rollback */
+	char		tick_err[256];	/* last tick failure logged */
 };
 
 static void	drop_endpoints_of(struct drv *d, const char *net_id);
@@ -912,6 +913,27 @@ drv_free(struct drv *d)
 	free(d->saved);
 	free(d);
 	return NULL;
+}
+
+void
+drv_tick(struct drv *d)
+{
+	char err[256] = "";
+
+	/* Stale rules of ours are removed at start and at every change;
+	 * with no network there is nothing to watch. */
+	if (d->st.nnets == 0)
+		return;
+	if (sync_firewall(d, err, sizeof(err)) == 0) {
+		if (d->tick_err[0] != '\0')
+			log_info("Firewall rules are in place again");
+		d->tick_err[0] = '\0';
+		return;
+	}
+	/* Once per distinct failure, not once a second. */
+	if (strcmp(err, d->tick_err) != 0)
+		log_error("Failed to restore firewall rules: %s", err);
+	memcpy(d->tick_err, err, sizeof(d->tick_err));
 }
 
 size_t

@@ -127,6 +127,11 @@ const struct ep_cfg *drv_endpoint_get(const struct drv *d,
 	    const char *net_id, const char *ep_id);
 size_t	drv_endpoint_count(const struct drv *d);
 
+/* Called about once a second from the event loop: puts back firewall
+ * rules that someone else removed.  Failures are logged, once per
+ * distinct message. */
+void	drv_tick(struct drv *d);
+
 size_t	drv_network_count(const struct drv *d);
 /* Borrowed; NULL if unknown. */
 const struct net_cfg *drv_network_get(const struct drv *d, const char *id);

@@ -12,6 +12,7 @@
 #include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -100,15 +101,27 @@ open_socket(const char *path, char *err, size_t errlen)
 	return fd;
 }
 
+/* How often the host is checked against the state (firewall rules that
+ * someone flushed come back within two of these). */
+#define TICK_SECONDS	1
+
 static int
-run_loop(struct http *h, int sfd)
+run_loop(struct http *h, struct drv *d, int sfd)
 {
+	struct itimerspec its = { .it_interval = { TICK_SECONDS, 0 },
+	    .it_value = { TICK_SECONDS, 0 } };
 	struct epoll_event ev = { .events = EPOLLIN }, evs[8];
-	int ep, r = 0;
+	int ep, tfd = -1, r = 0;
 
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	if (ep < 0)
 		return -errno;
+	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (tfd < 0 || timerfd_settime(tfd, 0, &its, NULL) < 0)
+		goto fail;
+	ev.data.fd = tfd;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev) < 0)
+		goto fail;
 	ev.data.fd = sfd;
 	if (epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev) < 0)
 		goto fail;
@@ -122,7 +135,14 @@ run_loop(struct http *h, int sfd)
 			goto fail;
 		for (int i = 0; i < n; i++) {
 			struct signalfd_siginfo si;
+			uint64_t expirations;
 
+			if (evs[i].data.fd == tfd) {
+				if (read(tfd, &expirations,
+				    sizeof(expirations)) > 0)
+					drv_tick(d);
+				continue;
+			}
 			if (evs[i].data.fd != sfd)
 				continue;
 			if (read(sfd, &si, sizeof(si)) != sizeof(si))
@@ -138,6 +158,8 @@ run_loop(struct http *h, int sfd)
 fail:
 	r = -errno;
 out:
+	if (tfd >= 0)
+		(void) close(tfd);
 	(void) close(ep);
 	return r;
 }
@@ -233,7 +255,7 @@ main(int argc, char *argv[])
 	log_info("cbridge %s serving %s, state in %s, %zu networks",
 	    CBRIDGE_VERSION, set.socket_path, set.state_dir,
 	    drv_network_count(drv));
-	if ((r = run_loop(http, sfd)) < 0)
+	if ((r = run_loop(http, drv, sfd)) < 0)
 		log_error("event loop failed: %s", strerror(-r));
 	else
 		rc = EXIT_SUCCESS;

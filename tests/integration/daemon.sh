@@ -124,6 +124,30 @@ check "bridge has fd00:cb:1::1/64" in_ns sh -c "ip -6 addr show dev $BR1 | grep 
 check "accept_ra is 0" in_ns sh -c "test \$(cat /proc/sys/net/ipv6/conf/$BR1/accept_ra) = 0"
 check "state.json written" jq -e >/dev/null ".networks[0].id == \"$ID1\"" "$state/state.json"
 
+echo "# firewall: the accept appears when dockerd's chain does, and comes back"
+# dockerd's nft layout, in this namespace only.
+in_ns iptables-nft -N DOCKER-USER
+in_ns iptables-nft -A DOCKER-USER -j RETURN
+in_ns iptables-nft -I FORWARD -j DOCKER-USER
+has_rule() {
+	in_ns iptables-nft -S DOCKER-USER >"$tmp/du"
+	grep -q -x -e "-A DOCKER-USER -i $BR1 -o $BR1 -m comment --comment \"cbridge:$ID1\" -j ACCEPT" "$tmp/du"
+}
+# within_2s CMD...: CMD succeeds within two seconds.
+within_2s() {
+	local i
+	for i in $(seq 20); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+check "accept for $BR1 added to a DOCKER-USER created later" within_2s has_rule
+in_ns iptables-nft -F DOCKER-USER
+in_ns iptables-nft -A DOCKER-USER -j RETURN
+check "flushed by someone else: back within 2 s" within_2s has_rule
+check "once, before dockerd's RETURN" test "$(grep -c cbridge "$tmp/du") $(tail -n 1 "$tmp/du")" = "1 -A DOCKER-USER -j RETURN"
+
 echo "# an endpoint, as dockerd creates and removes one"
 EP=e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1
 r=$(call NetworkDriver.CreateEndpoint "{\"NetworkID\":\"$ID1\",\"EndpointID\":\"$EP\",\"Interface\":{\"Address\":\"172.30.0.5/24\",\"AddressIPv6\":\"fd00:cb:1::5/64\",\"MacAddress\":\"\"},\"Options\":{}}")

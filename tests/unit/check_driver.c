@@ -424,6 +424,51 @@ START_TEST(network_delete_drops_stale_endpoints)
 }
 END_TEST
 
+/* The firewall is told about every network, a failure there undoes the
+ * network, and the tick re-syncs only while networks exist. */
+START_TEST(firewall_follows_networks)
+{
+	struct fw *fw = fw_fake_new();
+	struct drv_params p = { .state_dir = env.dir, .lnk = env.lnk, .fw = fw,
+	    .userland_proxy = true };
+	const struct fw_net *fn;
+	struct drv_net_req r;
+	struct drv *d = NULL;
+	char err[256] = "";
+	unsigned int calls;
+
+	env.drv = drv_free(env.drv);
+	ck_assert_int_eq(drv_new(&p, &d, err, sizeof(err)), 0);
+	calls = fw_fake_sync_calls(fw);
+	drv_tick(d);
+	ck_assert_uint_eq(fw_fake_sync_calls(fw), calls);
+
+	fw_fake_fail_next(fw, EPERM);
+	req_v4(&r, TH_NETID1, "10.80.0.0/24", "10.80.0.1/24", NULL);
+	ck_assert_int_eq(drv_create_network(d, &r, err, sizeof(err)), -EPERM);
+	ck_assert_uint_eq(drv_network_count(d), 0);
+	ck_assert_uint_eq(lnk_fake_bridge_count(env.lnk), 0);
+
+	ck_assert_int_eq(drv_create_network(d, &r, err, sizeof(err)), 0);
+	ck_assert_uint_eq(fw_fake_synced(fw, &fn), 1);
+	ck_assert_str_eq(fn[0].bridge, "cb-5f1c0a7e9b2d");
+	ck_assert(fn[0].ipv4 && !fn[0].ipv6 && fn[0].icc);
+	calls = fw_fake_sync_calls(fw);
+	drv_tick(d);
+	drv_tick(d);
+	ck_assert_uint_eq(fw_fake_sync_calls(fw), calls + 2);
+	fw_fake_fail_next(fw, EIO);
+	drv_tick(d);		/* logged, not fatal */
+	ck_assert_int_eq(drv_delete_network(d, TH_NETID1, err, sizeof(err)), 0);
+	ck_assert_uint_eq(fw_fake_synced(fw, &fn), 0);
+	drv_free(d);
+	fw_free(fw);
+	ck_assert_int_eq(drv_new(&(struct drv_params){ .state_dir = env.dir,
+	    .lnk = env.lnk, .userland_proxy = true }, &env.drv, err,
+	    sizeof(err)), 0);
+}
+END_TEST
+
 Suite *
 driver_suite(void)
 {
@@ -445,6 +490,7 @@ driver_suite(void)
 	tcase_add_test(tc, endpoint_lifecycle);
 	tcase_add_test(tc, endpoint_rollback);
 	tcase_add_test(tc, network_delete_drops_stale_endpoints);
+	tcase_add_test(tc, firewall_follows_networks);
 	suite_add_tcase(s, tc);
 	return s;
 }
