@@ -20,7 +20,8 @@ struct drv {
 	char		tick_err[256];	/* last tick failure logged */
 };
 
-static void	drop_endpoints_of(struct drv *d, const char *net_id);
+static int	take_endpoints_of(struct drv *d, const char *net_id,
+		    struct ep_cfg ***ret, size_t *ret_n);
 
 static void
 to_lnk_prefix(const struct prefix *p, struct lnk_prefix *ret)
@@ -335,8 +336,9 @@ out:
 int
 drv_delete_network(struct drv *d, const char *id, char *err, size_t errlen)
 {
+	struct ep_cfg **stale = NULL;
 	struct net_cfg *n;
-	size_t idx;
+	size_t idx, nstale = 0;
 	int r;
 
 	n = find_net(d, id, &idx);
@@ -344,6 +346,12 @@ drv_delete_network(struct drv *d, const char *id, char *err, size_t errlen)
 		ERR("network %s not found", id);
 		return -ENOENT;
 	}
+	/* dockerd refuses to remove a network with endpoints, so any left
+	 * are stale: they leave the state with the network, and their links
+	 * go with the bridge. */
+	r = take_endpoints_of(d, n->id, &stale, &nstale);
+	if (r < 0)
+		return r;
 	memmove(&d->st.nets[idx], &d->st.nets[idx + 1],
 	    (d->st.nnets - idx - 1) * sizeof(*d->st.nets));
 	d->st.nnets--;
@@ -353,11 +361,22 @@ drv_delete_network(struct drv *d, const char *id, char *err, size_t errlen)
 		    (d->st.nnets - idx) * sizeof(*d->st.nets));
 		d->st.nets[idx] = n;
 		d->st.nnets++;
+		/* take_endpoints_of left room for them. */
+		for (size_t i = 0; i < nstale; i++)
+			d->st.eps[d->st.neps++] = stale[i];
+		free(stale);
 		return r;
 	}
-	/* dockerd refuses to remove a network with endpoints, so any left
-	 * are stale: their links go with the bridge. */
-	drop_endpoints_of(d, n->id);
+	for (size_t i = 0; i < nstale; i++) {
+		char ignore[256];
+
+		if (d->lnk->ops->veth_delete(d->lnk, stale[i]->host,
+		    stale[i]->peer, ignore, sizeof(ignore)) < 0)
+			log_warnx("endpoint %.12s: %s, ignoring", stale[i]->id,
+			    ignore);
+		ep_cfg_free(stale[i]);
+	}
+	free(stale);
 	sync_firewall_or_log(d, "deleting a network");
 	/* The network is gone from the state either way; a bridge that
 	 * cannot be removed is reported so the user can remove it. */
@@ -391,24 +410,28 @@ remove_ep_at(struct drv *d, size_t idx)
 	d->st.neps--;
 }
 
-/* Removes the endpoints of a network being deleted, links included; the
- * caller saves. */
-static void
-drop_endpoints_of(struct drv *d, const char *net_id)
+/* Moves the endpoints of network net_id out of the state into *ret (a
+ * malloc'ed array, *ret_n long); d->st.eps keeps its size, so they can be
+ * put back without allocating. */
+static int
+take_endpoints_of(struct drv *d, const char *net_id, struct ep_cfg ***ret,
+    size_t *ret_n)
 {
-	char err[256];
+	struct ep_cfg **out;
+	size_t n = 0;
 
+	out = calloc(d->st.neps + 1, sizeof(*out));
+	if (out == NULL)
+		return -ENOMEM;
 	for (size_t i = d->st.neps; i-- > 0;) {
-		struct ep_cfg *e = d->st.eps[i];
-
-		if (strcmp(e->net_id, net_id) != 0)
+		if (strcmp(d->st.eps[i]->net_id, net_id) != 0)
 			continue;
-		if (d->lnk->ops->veth_delete(d->lnk, e->host, e->peer, err,
-		    sizeof(err)) < 0)
-			log_warnx("endpoint %.12s: %s, ignoring", e->id, err);
+		out[n++] = d->st.eps[i];
 		remove_ep_at(d, i);
-		ep_cfg_free(e);
 	}
+	*ret = out;
+	*ret_n = n;
+	return 0;
 }
 
 void

@@ -26,7 +26,8 @@
 #define MAX_DEFAULTS	64
 /* Allocatable offsets of a range are capped so they fit a uint64_t. */
 #define RANGE_CAP	(UINT64_C(1) << 63)
-/* Bound on what ipam_load will materialise per pool (8 MiB of bitmap). */
+/* Bound on what ipam_load will materialise for the whole document (8 MiB
+ * of bitmap), so a hostile state file cannot exhaust memory pool by pool. */
 #define LOAD_MAX_ADDRS	(UINT64_C(1) << 26)
 #define V4_MAX_PLEN	30
 #define V6_MAX_PLEN	126
@@ -1426,8 +1427,8 @@ parse_run(const char *s, struct prefix *ret_first, struct prefix *ret_last)
 
 /* One allocated entry into p. */
 static int
-load_run(struct pool *p, const json_t *v, size_t idx, char *err,
-    size_t errlen)
+load_run(struct pool *p, const json_t *v, size_t idx, uint64_t *total,
+    char *err, size_t errlen)
 {
 	const char *s = json_string_value(v);
 	char abuf[INET6_ADDRSTRLEN];
@@ -1454,11 +1455,12 @@ load_run(struct pool *p, const json_t *v, size_t idx, char *err,
 		return -EINVAL;
 	}
 	cnt = u128_add(u128_sub(last, first), 1);
-	if (cnt.hi != 0 || cnt.lo == 0 || cnt.lo > LOAD_MAX_ADDRS - p->used) {
+	if (cnt.hi != 0 || cnt.lo == 0 || cnt.lo > LOAD_MAX_ADDRS - *total) {
 		seterr(err, errlen, "pools[%zu]: too many allocated addresses "
 		    "in pool %s", idx, p->id);
 		return -EINVAL;
 	}
+	*total += cnt.lo;
 	if ((r = run_set(p, first, cnt.lo)) == -EEXIST) {
 		seterr(err, errlen, "pools[%zu]: duplicate allocated address "
 		    "in \"%.90s\" (%s)", idx, s,
@@ -1471,8 +1473,8 @@ load_run(struct pool *p, const json_t *v, size_t idx, char *err,
 }
 
 static int
-load_pool(const json_t *v, size_t idx, struct pool **ret, char *err,
-    size_t errlen)
+load_pool(const json_t *v, size_t idx, uint64_t *total, struct pool **ret,
+    char *err, size_t errlen)
 {
 	const json_t *jspace, *jsub, *jid, *jcur, *jalloc, *e;
 	char what[48];
@@ -1541,7 +1543,7 @@ load_pool(const json_t *v, size_t idx, struct pool **ret, char *err,
 		goto out;
 	}
 	json_array_foreach(jalloc, i, e) {
-		if ((r = load_run(p, e, idx, err, errlen)) < 0)
+		if ((r = load_run(p, e, idx, total, err, errlen)) < 0)
 			goto out;
 	}
 	*ret = p;
@@ -1556,6 +1558,7 @@ ipam_load(struct ipam *ip, const struct json_t *v, char *err, size_t errlen)
 {
 	struct ipam tmp;
 	const json_t *arr, *e;
+	uint64_t total = 0;
 	size_t i;
 	int r = 0;
 
@@ -1569,7 +1572,7 @@ ipam_load(struct ipam *ip, const struct json_t *v, char *err, size_t errlen)
 	json_array_foreach(arr, i, e) {
 		struct pool *p = NULL;
 
-		if ((r = load_pool(e, i, &p, err, errlen)) < 0)
+		if ((r = load_pool(e, i, &total, &p, err, errlen)) < 0)
 			goto out;
 		for (size_t j = 0; j < tmp.npools; j++) {
 			const struct pool *o = tmp.pools[j];

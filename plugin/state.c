@@ -275,6 +275,7 @@ decode_net(json_t *o, struct net_cfg **ret, char *err, size_t errlen)
 	json_object_foreach(opts, key, v) {
 		if (!json_is_string(v)) {
 			ERR("network %s: option %s is not a string", id, key);
+			r = -EINVAL;
 			goto out;
 		}
 		r = opt_kvlist_add(&n->generic, key, json_string_value(v));

@@ -421,6 +421,10 @@ START_TEST(network_delete_drops_stale_endpoints)
 	    sizeof(err)), 0);
 	ck_assert_uint_eq(drv_endpoint_count(env.drv), 0);
 	ck_assert_uint_eq(lnk_fake_veth_count(env.lnk), 0);
+	/* What was saved must load again (found by fuzz_api). */
+	th_env_restart(&env);
+	ck_assert_uint_eq(drv_network_count(env.drv), 0);
+	ck_assert_uint_eq(drv_endpoint_count(env.drv), 0);
 }
 END_TEST
 
