@@ -5,6 +5,7 @@
 #   make test       check + namespace integration + end-to-end (root)
 #   make plugin     build the managed plugin and enable it in the local engine
 #   make bench      latency benchmarks
+#   make fuzz       libFuzzer harnesses (clang) run FUZZ_SECONDS each
 #   make SANITIZER=address,undefined test   the same under ASan/UBSan
 #
 # Library flags come only from pkg-config.
@@ -57,6 +58,34 @@ DAEMON_OBJS	:= $(DAEMON_SRCS:%.c=$(BUILD)/%.o)
 UNIT_OBJS	:= $(UNIT_SRCS:%.c=$(BUILD)/%.o)
 BENCH_OBJS	:= $(BENCH_SRCS:%.c=$(BUILD)/%.o)
 
+# Fuzzing (tests/fuzz/): one harness per hostile input.  `make check`
+# replays every file of tests/fuzz/<target>/ through it, built with $(CC)
+# and fuzz_main.c (and the sanitizers with SANITIZER=...); `make fuzz`
+# builds the libFuzzer binaries with clang in build-fuzz/ and runs each for
+# FUZZ_SECONDS (`make -j4 fuzz` runs them side by side).  New corpus
+# entries go to build-fuzz/corpus/<target>/, crashes to build-fuzz/artifacts/
+# (replay one with build/replay/<target> FILE).  FUZZ_FLAGS adds libFuzzer
+# options, e.g. "-fork=1 -ignore_crashes=1" to go on past a known crash.
+FUZZ_TARGETS	:= fuzz_api fuzz_state fuzz_ipam fuzz_nftjson
+FUZZ_SECONDS	?= 60
+FUZZ_FLAGS	?=
+FUZZ_CC		?= clang
+FUZZ_BUILD	:= build-fuzz
+FUZZ_SAN	:= -fsanitize=address,undefined -fno-sanitize-recover=all \
+		   -fno-omit-frame-pointer
+FUZZ_CFLAGS	= -O1 -g -std=gnu17 $(WARN) $(FUZZ_SAN) \
+		  -fsanitize=fuzzer-no-link -D_GNU_SOURCE -iquote . $(PKG_CFLAGS)
+FUZZ_LIBS	= $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null)
+FUZZ_LIB_SRCS	:= $(PURE_SRCS) netlink/fake.c firewall/fake.c
+FUZZ_LIB_OBJS	:= $(FUZZ_LIB_SRCS:%.c=$(FUZZ_BUILD)/obj/%.o)
+FUZZ_OBJS	:= $(FUZZ_LIB_OBJS) \
+		   $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/obj/tests/fuzz/%.o)
+FUZZ_BINS	:= $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/%)
+REPLAY_LIB_OBJS	:= $(FUZZ_LIB_SRCS:%.c=$(BUILD)/%.o)
+REPLAY_OBJS	:= $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/%.o) \
+		   $(BUILD)/tests/fuzz/fuzz_main.o
+REPLAY_BINS	:= $(FUZZ_TARGETS:%=$(BUILD)/replay/%)
+
 ITEST_SRCS	:= netlink/link.c netlink/common.c tests/integration/lnk_itest.c
 ITEST_OBJS	:= $(ITEST_SRCS:%.c=$(BUILD)/%.o)
 FW_ITEST_SRCS	:= firewall/nft.c firewall/common.c firewall/plan.c \
@@ -70,7 +99,8 @@ UNIT_BIN	:= $(BUILD)/check_cbridge
 BENCH_BIN	:= $(BUILD)/bench_cbridge
 CLIENT_BIN	:= $(BUILD)/http_client
 
-.PHONY: all deps check test integration e2e plugin bench lint clean
+.PHONY: all deps check test integration e2e plugin bench lint clean \
+	fuzz fuzz-build fuzz-deps fuzz-replay
 
 all: deps
 	@$(MAKE) --no-print-directory $(BIN)
@@ -99,6 +129,16 @@ $(BUILD)/tests/integration/%.o: tests/integration/%.c
 $(BENCH_BIN): $(BENCH_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS)
 
+# Fuzz harnesses: the daemon's libraries, not Check.
+$(BUILD)/tests/fuzz/%.o: tests/fuzz/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(REPLAY_BINS): $(BUILD)/replay/%: $(BUILD)/tests/fuzz/%.o \
+    $(BUILD)/tests/fuzz/fuzz_main.o $(REPLAY_LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(FUZZ_LIBS)
+
 $(BUILD)/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(CHECK_CFLAGS) -MMD -MP -c -o $@ $<
@@ -108,8 +148,16 @@ $(BUILD)/%.o: %.c
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c -o $@ $<
 
 check: deps
-	@$(MAKE) --no-print-directory $(UNIT_BIN)
+	@$(MAKE) --no-print-directory $(UNIT_BIN) $(REPLAY_BINS)
 	$(UNIT_BIN)
+	@$(MAKE) --no-print-directory fuzz-replay
+
+# Every committed corpus file through its harness (part of check).
+fuzz-replay: $(REPLAY_BINS)
+	@for t in $(FUZZ_TARGETS); do \
+		echo "$(BUILD)/replay/$$t tests/fuzz/$$t"; \
+		$(BUILD)/replay/$$t tests/fuzz/$$t || exit 1; \
+	done
 
 integration: deps
 	@scripts/deps.sh e2e
@@ -152,8 +200,44 @@ bench: deps
 lint:
 	scripts/lint.sh
 
+fuzz-deps: deps
+	@command -v $(FUZZ_CC) >/dev/null 2>&1 || { echo "make fuzz needs" \
+	    "clang: apt-get install clang" >&2; exit 1; }
+	@echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n)' \
+	    '{ (void)d; (void)n; return 0; }' | $(FUZZ_CC) \
+	    -fsanitize=fuzzer -x c -o /dev/null - 2>/dev/null || { echo \
+	    "make fuzz needs the libFuzzer runtime: apt-get install" \
+	    "libclang-rt-14-dev (the one matching clang --version)" >&2; \
+	    exit 1; }
+
+fuzz-build: fuzz-deps
+	@$(MAKE) --no-print-directory $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	@$(MAKE) --no-print-directory $(FUZZ_TARGETS:%=fuzz-run-%)
+
+# Seeds come from tests/fuzz/<target>/ (read only): commit there, by hand,
+# each fixed crash and the few inputs that add coverage (`-merge=1`).
+fuzz-run-%: $(FUZZ_BUILD)/%
+	@mkdir -p $(FUZZ_BUILD)/corpus/$* $(FUZZ_BUILD)/artifacts
+	UBSAN_OPTIONS=print_stacktrace=1 \
+	    $(FUZZ_BUILD)/$* -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	    -timeout=10 -rss_limit_mb=2048 -close_fd_mask=2 \
+	    -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/artifacts/$*- \
+	    $(if $(wildcard tests/fuzz/$*.dict),-dict=tests/fuzz/$*.dict) \
+	    $(FUZZ_FLAGS) $(FUZZ_BUILD)/corpus/$* tests/fuzz/$*
+
+$(FUZZ_BINS): $(FUZZ_BUILD)/%: $(FUZZ_BUILD)/obj/tests/fuzz/%.o \
+    $(FUZZ_LIB_OBJS)
+	$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $^ $(FUZZ_LIBS)
+
+$(FUZZ_BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c -o $@ $<
+
 clean:
-	rm -rf build build-san cbridge
+	rm -rf build build-san cbridge $(FUZZ_BUILD)
 
 -include $(DAEMON_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(BENCH_OBJS:.o=.d) \
 	$(ITEST_OBJS:.o=.d) $(FW_ITEST_OBJS:.o=.d)
+-include $(FUZZ_OBJS:.o=.d) $(REPLAY_OBJS:.o=.d)

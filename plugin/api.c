@@ -784,8 +784,18 @@ reply_json(unsigned int status, json_t *body, struct api_reply *ret)
 int
 api_error_reply(unsigned int status, const char *msg, struct api_reply *ret)
 {
-	json_t *o = json_pack("{s:s}", "Err", msg);
+	char clean[1024];
+	json_t *o;
 	int r;
+
+	/* Messages quote request bytes, possibly cut inside a UTF-8
+	 * sequence; jansson refuses invalid UTF-8, and an error must always
+	 * reach dockerd. */
+	(void) snprintf(clean, sizeof(clean), "%s", msg);
+	for (char *c = clean; *c != '\0'; c++)
+		if ((unsigned char)*c >= 0x80 || (unsigned char)*c < 0x20)
+			*c = '?';
+	o = json_pack("{s:s}", "Err", clean);
 
 	if (o == NULL)
 		return -ENOMEM;

@@ -125,7 +125,10 @@ opt_valid_ifname(const char *s)
 		return false;
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
-		if (c == '/' || c == ':' || isspace(c) || !isprint(c))
+
+		/* The kernel's rules, plus what a firewall rule cannot
+		 * quote (nft reads a trailing '*' as a wildcard). */
+		if (c <= ' ' || c >= 0x7f || strchr("/:\"'\\*", c) != NULL)
 			return false;
 	}
 	return true;
@@ -249,8 +252,9 @@ apply_one(const char *key, const char *value, struct net_opts *o,
 	if (strcmp(bkey, "name") == 0) {
 		if (!opt_valid_ifname(value)) {
 			ERR("invalid bridge name '%s' in option %s: an "
-			    "interface name has 1 to 15 characters and no '/', "
-			    "':' or spaces", value, key);
+			    "interface name has 1 to 15 printable ASCII "
+			    "characters and no spaces or any of / : \" ' \\ *",
+			    value, key);
 			return -EINVAL;
 		}
 		memcpy(o->bridge_name, value, strlen(value) + 1);

@@ -74,8 +74,9 @@ struct net_opts {
 
 /* Go's strconv.ParseBool, which is what users know from dockerd. */
 int	opt_parse_bool(const char *s, bool *ret);
-/* Linux interface name rules: 1..15 bytes, not "." or "..", no '/',
- * ':' or white space. */
+/* Linux interface name rules (1..15 bytes, not "." or "..", no '/', ':'
+ * or white space), narrowed to printable ASCII without quotes, '\\' and
+ * '*' so that the name can go into a firewall rule. */
 bool	opt_valid_ifname(const char *s);
 
 /* Fills *ret with defaults, then applies the generic options.  Unknown

@@ -1,0 +1,113 @@
+/*
+ * The reader of `nft -j -a list ...` output (firewall/parse.c): the input,
+ * as a NUL-terminated string, goes to fw_parse_host, fw_parse_rules (both
+ * families, both chains) and fw_parse_final_return.  Checks that what
+ * comes out is only what the readers promise: rules of ours with a valid
+ * network ID, the asked family and chain, a handle, and either both
+ * interface names valid or both empty.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <jansson.h>
+
+#include "firewall/common.h"
+#include "firewall/firewall.h"
+#include "tests/fuzz/fuzz.h"
+
+static void
+check_rules(const struct fw_rule_vec *v, size_t from, int family,
+    const char *chain)
+{
+	for (size_t i = from; i < v->n; i++) {
+		const struct fw_rule *r = &v->v[i];
+		bool named = r->iif[0] != '\0' || r->oif[0] != '\0';
+
+		FUZZ_CHECK(r->family == family, "rule %zu: family %d", i,
+		    r->family);
+		FUZZ_CHECK(strcmp(r->chain, chain) == 0, "rule %zu: chain %s",
+		    i, r->chain);
+		FUZZ_CHECK(fw_valid_id(r->id), "rule %zu: id '%s'", i, r->id);
+		FUZZ_CHECK(r->handle > 0, "rule %zu: handle 0", i);
+		FUZZ_CHECK(!named || (fw_valid_ifname(r->iif) &&
+		    fw_valid_ifname(r->oif)), "rule %zu: names '%s' '%s'", i,
+		    r->iif, r->oif);
+	}
+}
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void) argc, (void) argv;
+	fuzz_keep_stderr();
+	/* No read of /dev/urandom, and the same hashing every run. */
+	json_object_seed(1);
+	return 0;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const struct {
+		int		family;
+		const char	*chain;
+	} asks[] = {
+		{ AF_INET, FW_CHAIN_DOCKER_USER },
+		{ AF_INET, FW_CHAIN_FORWARD },
+		{ AF_INET6, FW_CHAIN_DOCKER_USER },
+		{ AF_INET6, FW_CHAIN_FORWARD },
+	};
+	struct fw_host h4 = { 0 }, h6 = { 0 };
+	struct fw_rule_vec v = { 0 };
+	char *json;
+	int rh, r;
+
+	if (size > FUZZ_MAX_INPUT)
+		return 0;
+	if ((json = malloc(size + 1)) == NULL)
+		return 0;
+	memcpy(json, data, size);
+	json[size] = '\0';
+
+	rh = fw_parse_host(json, &h4, &h6);
+	FUZZ_CHECK(rh == 0 || rh == -EBADMSG, "fw_parse_host: %d", rh);
+	if (rh < 0)
+		FUZZ_CHECK(!h4.has_table && !h4.has_docker_user &&
+		    !h4.has_forward && !h6.has_table && !h6.has_docker_user &&
+		    !h6.has_forward, "fw_parse_host failed but set a flag");
+	/* A chain implies its table. */
+	FUZZ_CHECK(h4.has_table || (!h4.has_docker_user && !h4.has_forward),
+	    "ip chain without table");
+	FUZZ_CHECK(h6.has_table || (!h6.has_docker_user && !h6.has_forward),
+	    "ip6 chain without table");
+
+	for (size_t i = 0; i < sizeof(asks) / sizeof(asks[0]); i++) {
+		size_t n0 = v.n;
+
+		r = fw_parse_rules(json, asks[i].family, asks[i].chain, &v);
+		/* Same loader as fw_parse_host; a rule of ours without a
+		 * handle refuses the whole list. */
+		FUZZ_CHECK(r == 0 || r == -EBADMSG || r == -ENOMEM,
+		    "fw_parse_rules: %d", r);
+		FUZZ_CHECK(rh == 0 || r == -EBADMSG,
+		    "fw_parse_host refused what fw_parse_rules read");
+		if (r < 0)
+			FUZZ_CHECK(v.n == n0, "fw_parse_rules failed but kept "
+			    "%zu rules", v.n - n0);
+		check_rules(&v, n0, asks[i].family, asks[i].chain);
+	}
+	FUZZ_CHECK(fw_parse_rules(json, AF_UNIX, FW_CHAIN_FORWARD, &v) ==
+	    -EINVAL, "fw_parse_rules accepted AF_UNIX");
+
+	if (rh < 0)
+		FUZZ_CHECK(fw_parse_final_return(json) == 0,
+		    "a final return in a refused document");
+	else
+		(void) fw_parse_final_return(json);
+
+	fw_rule_vec_done(&v);
+	free(json);
+	return 0;
+}
