@@ -423,8 +423,7 @@ nl_bridge_create(struct lnk *l, const struct lnk_bridge_cfg *cfg, char *err,
 
 	if ((r = lnk_check_cfg(cfg, "create", err, errlen)) < 0)
 		return r;
-	r = do_create(nl, cfg, err, errlen);
-	return r;
+	return do_create(nl, cfg, err, errlen);
 }
 
 static int
@@ -486,8 +485,7 @@ nl_bridge_ensure(struct lnk *l, const struct lnk_bridge_cfg *cfg, char *err,
 
 	if ((r = lnk_check_cfg(cfg, "configure", err, errlen)) < 0)
 		return r;
-	r = do_ensure(nl, cfg, err, errlen);
-	return r;
+	return do_ensure(nl, cfg, err, errlen);
 }
 
 static int
@@ -525,15 +523,13 @@ static int
 nl_bridge_delete(struct lnk *l, const char *name, char *err, size_t errlen)
 {
 	struct lnk_netlink *nl = (struct lnk_netlink *)l;
-	int r;
 
 	if (!lnk_valid_ifname(name)) {
 		lnk_seterr(err, errlen, "Failed to delete bridge: '%s' is not a "
 		    "valid interface name", name != NULL ? name : "(null)");
 		return -EINVAL;
 	}
-	r = do_delete(nl, name, err, errlen);
-	return r;
+	return do_delete(nl, name, err, errlen);
 }
 
 static int
