@@ -13,7 +13,7 @@
 CC		?= cc
 PKG_CONFIG	?= pkg-config
 PKGS		:= libmicrohttpd jansson libnl-3.0 libnl-route-3.0 libiptc ldns \
-		   libnftables
+		   libnftables libnl-nf-3.0
 WERROR		?= 1
 SANITIZER	?=
 
@@ -47,11 +47,13 @@ CHECK_LIBS	= $(shell $(PKG_CONFIG) --libs check jansson 2>/dev/null)
 PURE_SRCS	:= plugin/log.c plugin/prefix.c plugin/ipam.c plugin/options.c \
 		   plugin/state.c plugin/api.c plugin/driver.c plugin/settings.c \
 		   plugin/fileutil.c netlink/common.c firewall/common.c \
-		   firewall/plan.c firewall/parse.c
+		   firewall/plan.c firewall/parse.c firewall/rules.c
+FW_HOST_SRCS	:= firewall/nft.c firewall/iptc.c firewall/host.c \
+		   firewall/ports.c firewall/conntrack.c
 DAEMON_SRCS	:= $(PURE_SRCS) plugin/main.c plugin/http.c netlink/link.c \
-		   firewall/nft.c
+		   $(FW_HOST_SRCS)
 UNIT_SRCS	:= $(PURE_SRCS) netlink/fake.c firewall/fake.c \
-		   $(wildcard tests/unit/*.c)
+		   tests/golden/cases.c $(wildcard tests/unit/*.c)
 BENCH_SRCS	:= $(PURE_SRCS) netlink/fake.c firewall/fake.c tests/bench/bench.c
 
 DAEMON_OBJS	:= $(DAEMON_SRCS:%.c=$(BUILD)/%.o)
@@ -91,10 +93,19 @@ ITEST_OBJS	:= $(ITEST_SRCS:%.c=$(BUILD)/%.o)
 FW_ITEST_SRCS	:= firewall/nft.c firewall/common.c firewall/plan.c \
 		   firewall/parse.c tests/integration/fw_itest.c
 FW_ITEST_OBJS	:= $(FW_ITEST_SRCS:%.c=$(BUILD)/%.o)
+IPTC_ITEST_SRCS	:= $(FW_HOST_SRCS) firewall/common.c firewall/plan.c \
+		   firewall/parse.c firewall/rules.c tests/golden/cases.c \
+		   tests/integration/iptc_itest.c
+IPTC_ITEST_OBJS	:= $(IPTC_ITEST_SRCS:%.c=$(BUILD)/%.o)
+PORTS_ITEST_SRCS := firewall/ports.c firewall/conntrack.c firewall/common.c \
+		   tests/integration/ports_itest.c
+PORTS_ITEST_OBJS := $(PORTS_ITEST_SRCS:%.c=$(BUILD)/%.o)
 
 BIN		:= $(BUILD)/cbridge
 ITEST_BIN	:= $(BUILD)/lnk_itest
 FW_ITEST_BIN	:= $(BUILD)/fw_itest
+IPTC_ITEST_BIN	:= $(BUILD)/iptc_itest
+PORTS_ITEST_BIN	:= $(BUILD)/ports_itest
 UNIT_BIN	:= $(BUILD)/check_cbridge
 BENCH_BIN	:= $(BUILD)/bench_cbridge
 CLIENT_BIN	:= $(BUILD)/http_client
@@ -119,6 +130,12 @@ $(ITEST_BIN): $(ITEST_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(FW_ITEST_BIN): $(FW_ITEST_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(IPTC_ITEST_BIN): $(IPTC_ITEST_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(PORTS_ITEST_BIN): $(PORTS_ITEST_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # Integration tests use the daemon's libraries, not Check.
@@ -161,8 +178,10 @@ fuzz-replay: $(REPLAY_BINS)
 
 integration: deps
 	@scripts/deps.sh e2e
-	@$(MAKE) --no-print-directory $(BIN) $(ITEST_BIN) $(FW_ITEST_BIN)
-	tests/integration/run.sh $(BIN) $(ITEST_BIN) $(FW_ITEST_BIN)
+	@$(MAKE) --no-print-directory $(BIN) $(ITEST_BIN) $(FW_ITEST_BIN) \
+		$(IPTC_ITEST_BIN) $(PORTS_ITEST_BIN)
+	tests/integration/run.sh $(BIN) $(ITEST_BIN) $(FW_ITEST_BIN) \
+		$(IPTC_ITEST_BIN) $(PORTS_ITEST_BIN)
 
 e2e: deps
 	@scripts/deps.sh e2e
@@ -239,5 +258,6 @@ clean:
 	rm -rf build build-san cbridge $(FUZZ_BUILD)
 
 -include $(DAEMON_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(BENCH_OBJS:.o=.d) \
-	$(ITEST_OBJS:.o=.d) $(FW_ITEST_OBJS:.o=.d)
+	$(ITEST_OBJS:.o=.d) $(FW_ITEST_OBJS:.o=.d) $(IPTC_ITEST_OBJS:.o=.d) \
+	$(PORTS_ITEST_OBJS:.o=.d)
 -include $(FUZZ_OBJS:.o=.d) $(REPLAY_OBJS:.o=.d)

@@ -45,6 +45,16 @@ int	fw_rule_vec_push(struct fw_rule_vec *vec, const struct fw_rule *r);
 void	fw_rule_vec_done(struct fw_rule_vec *vec);
 
 /*
+ * More of the fake (firewall/fake.c) than firewall.h declares.
+ */
+/* forward_drop calls for family (AF_INET or AF_INET6; else 0). */
+unsigned int	fw_fake_forward_drops(struct fw *f, int family);
+/* conntrack_flush_udp calls for family, likewise. */
+unsigned int	fw_fake_conntrack_flushes(struct fw *f, int family);
+/* Host ports reserved and not released. */
+size_t		fw_fake_reserved(struct fw *f);
+
+/*
  * Readers of `nft -j -a list ...` output (firewall/parse.c, pure).
  * Both return -EBADMSG when json is not nft's JSON document.
  */
@@ -55,9 +65,11 @@ int	fw_parse_host(const char *json, struct fw_host *host4,
 	    struct fw_host *host6);
 /* Appends to vec the cbridge rules of chain <family> filter <chain> in
  * json (the output of `list chain`): rules whose comment is exactly
- * "cbridge:" and a network ID.  A rule of ours whose expressions are not
- * exactly the ones cbridge writes gets empty iif and oif, so that the
- * planner replaces it.  Every other rule is left out. */
+ * "cbridge:" and a network ID.  One of the two shapes cbridge writes
+ * (iifname "X" counter accept, or oifname "X" counter accept) gets iif or
+ * oif set and the other empty; a rule of ours of any other shape gets
+ * both empty, so that the planner replaces it.  Every other rule is left
+ * out. */
 int	fw_parse_rules(const char *json, int family, const char *chain,
 	    struct fw_rule_vec *vec);
 /* The handle of the chain's last rule that is exactly "return" (no

@@ -26,14 +26,141 @@
 #define FW_ID_LEN	64
 #define FW_COMMENT_PREFIX "cbridge:"
 
-/* What the firewall needs to know of one network. */
+#define FW_IPLEN	46	/* INET6_ADDRSTRLEN */
+#define FW_CIDRLEN	(FW_IPLEN + 4)
+#define FW_CHAINLEN	29	/* XT_EXTENSION_MAXNAMELEN: 28 + NUL */
+#define FW_TOLEN	(FW_IPLEN + 8)	/* "[addr]:port" */
+#define FW_COMMENTLEN	32
+#define FW_MAX_TRUSTED	16
+
+/* com.docker.network.bridge.gateway_mode_ipv4/ipv6. */
+enum fw_gw_mode {
+	FW_GW_NAT,
+	FW_GW_NAT_UNPROTECTED,
+	FW_GW_ROUTED,
+	FW_GW_ISOLATED,
+};
+
+/* What the firewall needs to know of one network.  Addresses are text as
+ * inet_ntop writes them; subnets are masked "addr/len". */
 struct fw_net {
 	char	id[FW_ID_LEN + 1];
 	char	bridge[FW_IFNAMSIZ];
 	bool	ipv4;		/* has an IPv4 subnet */
 	bool	ipv6;		/* has an IPv6 subnet */
-	bool	icc;		/* enable_icc; false: no accept inside */
+	bool	icc;		/* enable_icc */
+	bool	internal;	/* --internal: nothing in or out */
+	bool	masquerade;	/* enable_ip_masquerade */
+	enum fw_gw_mode gw4, gw6;
+	char	subnet4[FW_CIDRLEN];
+	char	subnet6[FW_CIDRLEN];
+	char	snat4[FW_IPLEN];	/* host_ipv4: SNAT source, "" masquerade */
+	char	snat6[FW_IPLEN];	/* host_ipv6 */
+	size_t	ntrusted;		/* trusted_host_interfaces */
+	char	trusted[FW_MAX_TRUSTED][FW_IFNAMSIZ];
 };
+
+/* An endpoint's addresses: the direct-routing protection needs them. */
+struct fw_ep {
+	char	net_id[FW_ID_LEN + 1];
+	char	addr4[FW_IPLEN];	/* "" none */
+	char	addr6[FW_IPLEN];
+};
+
+/* One published port, its host port already chosen. */
+struct fw_port {
+	char		net_id[FW_ID_LEN + 1];
+	int		family;		/* of host_ip and cip */
+	int		proto;		/* IPPROTO_TCP, _UDP or _SCTP */
+	char		host_ip[FW_IPLEN];	/* "" any address */
+	unsigned short	host_port;
+	char		cip[FW_IPLEN];
+	unsigned short	cport;
+};
+
+/* Everything the rules are computed from. */
+struct fw_model {
+	const struct fw_net	*nets;
+	size_t			nnets;
+	const struct fw_ep	*eps;
+	size_t			neps;
+	const struct fw_port	*ports;
+	size_t			nports;
+	bool			wsl2;	/* loopback0 and an executable wslinfo */
+};
+
+/*
+ * The iptables rule model (firewall/rules.c, pure): Docker 28.3's
+ * "DOCKER-FORWARD" layout with userland-proxy off, since cbridge publishes
+ * ports in the kernel only.  Every rule carries the comment
+ * "cbridge:<first 12 of the network ID, or 'base'>:<8 hex of a hash of the
+ * rule>", which is how the applier tells its own rules and their identity.
+ */
+enum fw_table { FW_T_RAW, FW_T_NAT, FW_T_FILTER, FW_T_MAX };
+
+enum fw_target {
+	FW_ACCEPT,
+	FW_DROP,
+	FW_RETURN,
+	FW_JUMP,
+	FW_MASQUERADE,
+	FW_SNAT,
+	FW_DNAT,
+};
+
+struct fw_xrule {
+	int		family;		/* AF_INET or AF_INET6 */
+	enum fw_table	table;
+	char		chain[FW_CHAINLEN];
+	bool		head;		/* above the chain's other rules, else
+					 * appended below them */
+	char		src[FW_CIDRLEN], dst[FW_CIDRLEN];	/* "" any */
+	bool		src_inv, dst_inv;
+	char		iif[FW_IFNAMSIZ], oif[FW_IFNAMSIZ];	/* "" any */
+	bool		iif_inv, oif_inv;
+	int		proto;		/* 0 any */
+	unsigned short	dport;		/* 0 any; tcp, udp or sctp only */
+	bool		src_local;	/* -m addrtype --src-type LOCAL */
+	bool		dst_local;	/* -m addrtype --dst-type LOCAL */
+	bool		ct_established;	/* --ctstate RELATED,ESTABLISHED */
+	bool		ct_dnat;	/* --ctstate DNAT */
+	enum fw_target	target;
+	char		jump[FW_CHAINLEN];	/* FW_JUMP */
+	char		to[FW_TOLEN];	/* SNAT "addr", DNAT "addr:port" or
+					 * "[addr6]:port" */
+	char		comment[FW_COMMENTLEN];
+};
+
+/* A user chain that must exist in a table. */
+struct fw_xchain {
+	int		family;
+	enum fw_table	table;
+	char		name[FW_CHAINLEN];
+};
+
+struct fw_ruleset {
+	struct fw_xrule		*rules;	/* malloc'ed; per chain in order */
+	size_t			nrules;
+	struct fw_xchain	*chains;	/* malloc'ed */
+	size_t			nchains;
+};
+
+/* Pure: validates m (IDs, names, addresses, ports; a message naming the
+ * culprit in err) and computes every rule and chain cbridge wants. */
+int	fw_rules_compute(const struct fw_model *m, struct fw_ruleset *ret,
+	    char *err, size_t errlen);
+void	fw_ruleset_done(struct fw_ruleset *rs);
+/* One rule as iptables-save prints it: "-A CHAIN ... -j TARGET ...". */
+int	fw_xrule_format(const struct fw_xrule *r, char *buf, size_t len);
+/* The whole set in the canonical text the golden files hold: per family
+ * and table ("*ipv4 filter"), the user chains (":NAME"), then the rules
+ * as iptables-save orders them (built-in chains in hook order, then user
+ * chains by name).  *ret malloc'ed. */
+int	fw_ruleset_format(const struct fw_ruleset *rs, char **ret);
+const char *fw_table_name(enum fw_table t);
+/* Chains cbridge may create, fill and (once empty and unreferenced after
+ * it removed its own rules) delete: Docker's names. */
+bool	fw_is_docker_chain(const char *name);
 
 /* A rule cbridge owns, as found in or planned for one chain. */
 struct fw_rule {
@@ -74,10 +201,35 @@ void	fw_plan_done(struct fw_plan *p);
 
 struct fw;
 
+/* A host port held for a published port: an open, bound socket, so that
+ * no other program takes it while the rules point it at a container. */
+struct fw_resv {
+	int		fd;		/* -1: none */
+	unsigned short	port;
+};
+
 struct fw_ops {
-	/* Makes cbridge's rules match nets exactly (idempotent). */
-	int	(*sync)(struct fw *f, const struct fw_net *nets, size_t n,
-		    char *err, size_t errlen);
+	/* Makes cbridge's rules match m exactly (idempotent; restores rules
+	 * someone deleted, removes its own stale or duplicated ones). */
+	int	(*sync)(struct fw *f, const struct fw_model *m, char *err,
+		    size_t errlen);
+	/* Sets the family's filter FORWARD policy to DROP, as dockerd does
+	 * after it turned forwarding on itself. */
+	int	(*forward_drop)(struct fw *f, int family, char *err,
+		    size_t errlen);
+	/* Binds a socket of proto on host_ip ("" any address of family) to
+	 * the first free port in lo..hi (0..0: any free port).  -EADDRINUSE
+	 * with a message naming the address and port(s) when none is free. */
+	int	(*reserve)(struct fw *f, int family, int proto,
+		    const char *host_ip, unsigned short lo, unsigned short hi,
+		    struct fw_resv *ret, char *err, size_t errlen);
+	void	(*release)(struct fw *f, struct fw_resv *r);
+	/* Deletes conntrack entries of UDP flows to these host ports, so
+	 * that a flow the kernel saw before the port was published does not
+	 * bypass the new DNAT. */
+	int	(*conntrack_flush_udp)(struct fw *f, int family,
+		    const unsigned short *ports, size_t n, char *err,
+		    size_t errlen);
 	void	(*free)(struct fw *f);
 };
 
@@ -85,15 +237,24 @@ struct fw {
 	const struct fw_ops *ops;
 };
 
-/* libnftables backend, in the caller's network namespace.  NULL with err
- * set when libnftables cannot be initialised. */
+/* The real firewall of the caller's network namespace: libiptc for the
+ * full rule model in the legacy tables (holding the xtables lock at
+ * lock_path, NULL: /run/xtables.lock), plus libnftables accepts where
+ * dockerd's nft tables would drop cbridge's traffic.  wslinfo (NULL:
+ * /usr/bin/wslinfo) is checked for WSL2's mirrored mode. */
+struct fw	*fw_host_new(const char *lock_path, const char *wslinfo,
+		    char *err, size_t errlen);
+/* The two halves alone (tests). */
+struct fw	*fw_iptc_new(const char *lock_path, char *err, size_t errlen);
 struct fw	*fw_nft_new(char *err, size_t errlen);
-/* In-memory fake: records the last synced networks. */
+/* In-memory fake: records the last synced model. */
 struct fw	*fw_fake_new(void);
 /* Networks passed to the last successful sync (a failed one, injected or
  * refused, keeps the previous list); *ret is borrowed until the next sync
  * or fw_free, NULL when the count is 0. */
 size_t		fw_fake_synced(struct fw *f, const struct fw_net **ret);
+/* Published ports of the last successful sync, borrowed likewise. */
+size_t		fw_fake_ports(struct fw *f, const struct fw_port **ret);
 /* How many times sync was called, failed calls included. */
 unsigned int	fw_fake_sync_calls(struct fw *f);
 /* The next sync fails with -err (either sign; 0 means EIO). */

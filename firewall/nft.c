@@ -1,10 +1,16 @@
 /*
- * The libnftables backend.  It reads dockerd's "filter" tables (ip and
- * ip6) as JSON, lets the planner decide, and applies the difference in one
- * nft transaction, so that a failure changes nothing.  It only ever deletes
- * rules whose comment is "cbridge:<ID>" and only inserts rules into chains
- * that exist: dockerd's tables and chains are never created, flushed or
- * deleted here.
+ * The libnftables backend: the nft half of the host firewall.  The full
+ * rule model lives in the legacy iptables tables (firewall/iptc.c); where
+ * dockerd uses iptables-nft, its nft "filter" FORWARD policy is DROP and
+ * would drop what the legacy tables accept, so this half only adds, per
+ * network and family, two accepts: traffic from the bridge and traffic to
+ * it, whatever the network's options.
+ *
+ * It reads dockerd's "filter" tables (ip and ip6) as JSON, lets the planner
+ * decide, and applies the difference in one nft transaction, so that a
+ * failure changes nothing.  It only ever deletes rules whose comment is
+ * "cbridge:<ID>" and only inserts rules into chains that exist: dockerd's
+ * tables and chains are never created, flushed or deleted here.
  *
  * Rules are written in nft syntax that iptables-nft reads back
  * (iifname/oifname, counter, accept, comment), so `iptables -S` shows them
@@ -26,7 +32,7 @@
 #include "firewall/firewall.h"
 
 /* Longest line of a transaction: "insert rule ip6 filter DOCKER-USER
- * iifname "<15>" oifname "<15>" counter accept comment "cbridge:<64>"". */
+ * position <20> iifname "<15>" counter accept comment "cbridge:<64>"". */
 #define CMD_LINE_MAX	256
 
 struct fw_nft {
@@ -181,7 +187,11 @@ put_line(char *buf, size_t len, size_t *off, const struct fw_rule *r,
 	    strcmp(r->chain, FW_CHAIN_FORWARD) != 0))
 		return -EINVAL;
 	if (add) {
-		if (!fw_valid_ifname(r->iif) || !fw_valid_ifname(r->oif) ||
+		/* Exactly one of the names: "iifname" or "oifname". */
+		bool in = r->iif[0] != '\0';
+		const char *name = in ? r->iif : r->oif;
+
+		if ((in && r->oif[0] != '\0') || !fw_valid_ifname(name) ||
 		    !fw_valid_id(r->id))
 			return -EINVAL;
 		if (before_handle != 0)
@@ -190,9 +200,9 @@ put_line(char *buf, size_t len, size_t *off, const struct fw_rule *r,
 		else if (strcmp(r->chain, FW_CHAIN_DOCKER_USER) == 0)
 			verb = "add";
 		w = snprintf(buf + *off, len - *off, "%s rule %s %s %s%s "
-		    "iifname \"%s\" oifname \"%s\" counter accept comment "
-		    "\"%s%s\"\n", verb, fam, FW_TABLE, r->chain, where, r->iif,
-		    r->oif, FW_COMMENT_PREFIX, r->id);
+		    "%s \"%s\" counter accept comment \"%s%s\"\n", verb, fam,
+		    FW_TABLE, r->chain, where, in ? "iifname" : "oifname", name,
+		    FW_COMMENT_PREFIX, r->id);
 	} else {
 		if (r->handle == 0)
 			return -EINVAL;
@@ -254,9 +264,10 @@ to_nft(struct fw *f)
 	return (struct fw_nft *)f;
 }
 
+/* Only m->nets matters here: endpoints, ports and WSL2 are the legacy
+ * tables' business. */
 static int
-nft_sync(struct fw *f, const struct fw_net *nets, size_t nnets, char *err,
-    size_t errlen)
+nft_sync(struct fw *f, const struct fw_model *m, char *err, size_t errlen)
 {
 	static const int families[] = { AF_INET, AF_INET6 };
 	struct fw_nft *n = to_nft(f);
@@ -265,7 +276,12 @@ nft_sync(struct fw *f, const struct fw_net *nets, size_t nnets, char *err,
 	struct fw_plan plan = { 0 };
 	int r;
 
-	if ((r = fw_check_nets(nets, nnets, err, errlen)) < 0)
+	if (m == NULL) {
+		fw_seterr(err, errlen, "Failed to set up the firewall: no "
+		    "model given");
+		return -EINVAL;
+	}
+	if ((r = fw_check_nets(m->nets, m->nnets, err, errlen)) < 0)
 		return r;
 	if ((r = read_host(n, &host4, &host6, err, errlen)) < 0)
 		goto out;
@@ -282,7 +298,8 @@ nft_sync(struct fw *f, const struct fw_net *nets, size_t nnets, char *err,
 		    FW_CHAIN_FORWARD, &cur, NULL, err, errlen)) < 0)
 			goto out;
 	}
-	r = fw_plan_compute(nets, nnets, &host4, &host6, cur.v, cur.n, &plan);
+	r = fw_plan_compute(m->nets, m->nnets, &host4, &host6, cur.v, cur.n,
+	    &plan);
 	if (r < 0) {
 		fw_seterr(err, errlen, "Failed to plan the firewall rules: %s",
 		    strerror(-r));
@@ -298,6 +315,51 @@ out:
 	return r;
 }
 
+/* dockerd owns the policies of its nft tables: nothing to do. */
+static int
+nft_forward_drop(struct fw *f, int family, char *err, size_t errlen)
+{
+	(void) to_nft(f), (void) family, (void) err, (void) errlen;
+	return 0;
+}
+
+/*
+ * Host ports and conntrack are not the nft half's business: the composite
+ * backend (fw_host_new, firewall/host.c) does them itself with
+ * firewall/ports.c and conntrack.c and never calls these three here.  They
+ * answer anyway, so that a wrong wiring shows as an error, not a crash.
+ */
+static int
+nft_reserve(struct fw *f, int family, int proto, const char *host_ip,
+    unsigned short lo, unsigned short hi, struct fw_resv *ret, char *err,
+    size_t errlen)
+{
+	(void) to_nft(f), (void) family, (void) proto, (void) host_ip;
+	(void) lo, (void) hi;
+	/* As every reserve: { -1, 0 } on failure. */
+	if (ret != NULL)
+		*ret = (struct fw_resv){ .fd = -1, .port = 0 };
+	fw_seterr(err, errlen, "Failed to reserve a host port: the nftables "
+	    "backend does not hold ports");
+	return -ENOTSUP;
+}
+
+static void
+nft_release(struct fw *f, struct fw_resv *r)
+{
+	(void) to_nft(f), (void) r;
+}
+
+static int
+nft_conntrack_flush_udp(struct fw *f, int family, const unsigned short *ports,
+    size_t n, char *err, size_t errlen)
+{
+	(void) to_nft(f), (void) family, (void) ports, (void) n;
+	fw_seterr(err, errlen, "Failed to flush UDP conntrack entries: the "
+	    "nftables backend does not handle conntrack");
+	return -ENOTSUP;
+}
+
 static void
 nft_free(struct fw *f)
 {
@@ -309,8 +371,12 @@ nft_free(struct fw *f)
 }
 
 static const struct fw_ops nft_ops = {
-	.sync	= nft_sync,
-	.free	= nft_free,
+	.sync			= nft_sync,
+	.forward_drop		= nft_forward_drop,
+	.reserve		= nft_reserve,
+	.release		= nft_release,
+	.conntrack_flush_udp	= nft_conntrack_flush_udp,
+	.free			= nft_free,
 };
 
 struct fw *

@@ -130,30 +130,31 @@ ifname_match(const json_t *e, const char *key, char *buf, size_t len)
 	return true;
 }
 
-/* Fills r->iif and r->oif when expr is exactly what cbridge writes:
- * iifname "X" oifname "X" counter accept.  Leaves them empty otherwise. */
+/* Fills r->iif or r->oif when expr is exactly one of the two rules
+ * cbridge writes: iifname "X" counter accept, or oifname "X" counter
+ * accept.  Leaves both empty for any other shape, so that the planner
+ * replaces the rule. */
 static void
 read_expr(const json_t *expr, struct fw_rule *r)
 {
 	const json_t *counter, *accept;
-	char iif[FW_IFNAMSIZ], oif[FW_IFNAMSIZ];
+	char name[FW_IFNAMSIZ] = { 0 };
 
-	if (!json_is_array(expr) || json_array_size(expr) != 4)
+	if (!json_is_array(expr) || json_array_size(expr) != 3)
 		return;
-	counter = json_array_get(expr, 2);
-	accept = json_array_get(expr, 3);
-	if (!ifname_match(json_array_get(expr, 0), "iifname", iif,
-	    sizeof(iif)) ||
-	    !ifname_match(json_array_get(expr, 1), "oifname", oif,
-	    sizeof(oif)))
-		return;
+	counter = json_array_get(expr, 1);
+	accept = json_array_get(expr, 2);
 	if (json_object_size(counter) != 1 ||
 	    json_object_get(counter, "counter") == NULL ||
 	    json_object_size(accept) != 1 ||
 	    !json_is_null(json_object_get(accept, "accept")))
 		return;
-	memcpy(r->iif, iif, sizeof(iif));
-	memcpy(r->oif, oif, sizeof(oif));
+	if (ifname_match(json_array_get(expr, 0), "iifname", name,
+	    sizeof(name)))
+		memcpy(r->iif, name, sizeof(name));
+	else if (ifname_match(json_array_get(expr, 0), "oifname", name,
+	    sizeof(name)))
+		memcpy(r->oif, name, sizeof(name));
 }
 
 int

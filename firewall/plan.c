@@ -80,8 +80,10 @@ terminated(const char *s, size_t size)
 }
 
 /* A found rule must name a family, one of the two chains and a handle the
- * backend can delete it by; iif and oif may be empty (a rule of ours that
- * someone changed). */
+ * backend can delete it by.  Any of iif and oif may be empty: both are for
+ * a rule of ours of a shape cbridge does not write (edited by someone, or
+ * the single iif-and-oif accept of earlier versions), which the planner
+ * never wants, so it goes. */
 static bool
 valid_current(const struct fw_rule *r)
 {
@@ -92,7 +94,32 @@ valid_current(const struct fw_rule *r)
 	    terminated(r->oif, sizeof(r->oif));
 }
 
-/* Appends the rules nets call for to want, sorted, without repeats. */
+/* Appends the two accepts of one network and family to want: traffic
+ * from the bridge, and traffic to it. */
+static int
+push_pair(struct fw_rule_vec *want, int family, const char *chain,
+    const struct fw_net *net)
+{
+	struct fw_rule rule;
+	int r;
+
+	memset(&rule, 0, sizeof(rule));
+	rule.family = family;
+	/* Lengths were checked by the caller. */
+	memcpy(rule.chain, chain, strlen(chain) + 1);
+	memcpy(rule.id, net->id, sizeof(rule.id));
+	memcpy(rule.iif, net->bridge, strlen(net->bridge) + 1);
+	if ((r = fw_rule_vec_push(want, &rule)) < 0)
+		return r;
+	memset(rule.iif, 0, sizeof(rule.iif));
+	memcpy(rule.oif, net->bridge, strlen(net->bridge) + 1);
+	return fw_rule_vec_push(want, &rule);
+}
+
+/* Appends the rules nets call for to want, sorted, without repeats.  The
+ * legacy iptables tables do the real filtering (icc, internal, published
+ * ports); nft must merely not drop, so every network with a subnet of the
+ * family gets both accepts whatever its options. */
 static int
 desired_rules(const struct fw_net *nets, size_t n, const struct fw_host *host4,
     const struct fw_host *host6, struct fw_rule_vec *want)
@@ -106,32 +133,22 @@ desired_rules(const struct fw_net *nets, size_t n, const struct fw_host *host4,
 
 		if (!fw_valid_id(net->id) || !fw_valid_ifname(net->bridge))
 			return -EINVAL;
-		if (!net->icc)
-			continue;
 		for (j = 0; j < sizeof(families) / sizeof(families[0]); j++) {
 			int fam = families[j];
 			bool has = fam == AF_INET ? net->ipv4 : net->ipv6;
 			const char *chain = target_chain(fam == AF_INET ?
 			    host4 : host6);
-			struct fw_rule rule;
 
 			if (!has || chain == NULL)
 				continue;
-			memset(&rule, 0, sizeof(rule));
-			rule.family = fam;
-			/* Lengths were checked above. */
-			memcpy(rule.chain, chain, strlen(chain) + 1);
-			memcpy(rule.id, net->id, sizeof(rule.id));
-			memcpy(rule.iif, net->bridge, strlen(net->bridge) + 1);
-			memcpy(rule.oif, net->bridge, strlen(net->bridge) + 1);
-			if ((r = fw_rule_vec_push(want, &rule)) < 0)
+			if ((r = push_pair(want, fam, chain, net)) < 0)
 				return r;
 		}
 	}
 	if (want->n == 0)
 		return 0;
 	qsort(want->v, want->n, sizeof(want->v[0]), cmp_key_handle);
-	/* Two networks with the same ID and bridge ask for one rule. */
+	/* Two networks with the same ID and bridge ask for one pair. */
 	for (i = 1, j = 1; i < want->n; i++)
 		if (cmp_key(&want->v[i], &want->v[j - 1]) != 0)
 			want->v[j++] = want->v[i];

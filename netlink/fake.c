@@ -23,6 +23,7 @@ enum fake_op {
 	OP_HOST_PREFIXES,
 	OP_VETH_CREATE,
 	OP_VETH_DELETE,
+	OP_HOST_SYSCTLS,
 	OP_MAX,
 };
 
@@ -34,6 +35,7 @@ static const char *const op_names[OP_MAX] = {
 	[OP_HOST_PREFIXES] = "host_prefixes",
 	[OP_VETH_CREATE] = "veth_create",
 	[OP_VETH_DELETE] = "veth_delete",
+	[OP_HOST_SYSCTLS] = "host_sysctls",
 };
 
 struct fake_link {
@@ -56,6 +58,8 @@ struct lnk_fake {
 	size_t		npfx;
 	size_t		pfx_cap;
 	int		fail[OP_MAX];	/* 0, or the errno of the next call */
+	unsigned int	sysctl_calls;
+	bool		forwarding_off;
 };
 
 static const struct lnk_ops fake_ops;
@@ -417,6 +421,37 @@ fake_veth_delete(struct lnk *l, const char *host, const char *peer,
 	return 0;
 }
 
+static int
+fake_host_sysctls(struct lnk *l, bool ipv6, bool *flipped4, bool *flipped6,
+    char *err, size_t errlen)
+{
+	struct lnk_fake *f = to_fake(l);
+	int r;
+
+	f->sysctl_calls++;
+	*flipped4 = *flipped6 = false;
+	if ((r = take_fail(f, OP_HOST_SYSCTLS)) < 0) {
+		lnk_seterr(err, errlen, "Failed to set net.ipv4.ip_forward=1: "
+		    "%s", strerror(-r));
+		return r;
+	}
+	*flipped4 = f->forwarding_off;
+	*flipped6 = f->forwarding_off && ipv6;
+	return 0;
+}
+
+unsigned int
+lnk_fake_sysctl_calls(struct lnk *l)
+{
+	return to_fake(l)->sysctl_calls;
+}
+
+void
+lnk_fake_set_forwarding_off(struct lnk *l, bool off)
+{
+	to_fake(l)->forwarding_off = off;
+}
+
 static void
 fake_free(struct lnk *l)
 {
@@ -435,6 +470,7 @@ static const struct lnk_ops fake_ops = {
 	.host_prefixes	= fake_host_prefixes,
 	.veth_create	= fake_veth_create,
 	.veth_delete	= fake_veth_delete,
+	.host_sysctls	= fake_host_sysctls,
 	.free		= fake_free,
 };
 

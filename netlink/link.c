@@ -125,23 +125,23 @@ link_is_bridge(struct rtnl_link *link)
 }
 
 /*
- * Writes val to <proc_root>/sys/net/ipv6/conf/<ifname>/<key>.  A missing
- * file is 0 when optional (IPv6 off on the host).
+ * Writes val to <proc_root>/sys/<rel>; name is the dotted sysctl name for
+ * messages.  A missing file is 0 when optional (IPv6 off on the host).
  */
 static int
-write_sysctl(struct lnk_netlink *nl, const char *ifname, const char *key,
-    const char *val, bool optional, char *err, size_t errlen)
+write_proc(struct lnk_netlink *nl, const char *rel, const char *name,
+    const char *val, bool optional, const char *hint, char *err,
+    size_t errlen)
 {
 	char path[PATH_MAX];
 	size_t len = strlen(val);
 	ssize_t w;
 	int fd = -1, n, r;
 
-	n = snprintf(path, sizeof(path), "%s/sys/net/ipv6/conf/%s/%s",
-	    nl->proc_root, ifname, key);
+	n = snprintf(path, sizeof(path), "%s/sys/%s", nl->proc_root, rel);
 	if (n < 0 || (size_t)n >= sizeof(path)) {
-		lnk_seterr(err, errlen, "Failed to set net.ipv6.conf.%s.%s: path "
-		    "under '%s' is too long", ifname, key, nl->proc_root);
+		lnk_seterr(err, errlen, "Failed to set %s: path under '%s' is "
+		    "too long", name, nl->proc_root);
 		r = -ENAMETOOLONG;
 		goto out;
 	}
@@ -152,9 +152,8 @@ write_sysctl(struct lnk_netlink *nl, const char *ifname, const char *key,
 			r = 0;
 			goto out;
 		}
-		lnk_seterr(err, errlen, "Failed to set net.ipv6.conf.%s.%s=%s "
-		    "(%s): %s%s", ifname, key, val, path, strerror(-r),
-		    r == -ENOENT ? " (is IPv6 disabled on the host?)" : "");
+		lnk_seterr(err, errlen, "Failed to set %s=%s (%s): %s%s", name,
+		    val, path, strerror(-r), r == -ENOENT ? hint : "");
 		goto out;
 	}
 	do
@@ -162,8 +161,8 @@ write_sysctl(struct lnk_netlink *nl, const char *ifname, const char *key,
 	while (w < 0 && errno == EINTR);
 	if (w < 0 || (size_t)w != len) {
 		r = w < 0 ? -errno : -EIO;
-		lnk_seterr(err, errlen, "Failed to set net.ipv6.conf.%s.%s=%s "
-		    "(%s): %s", ifname, key, val, path, strerror(-r));
+		lnk_seterr(err, errlen, "Failed to set %s=%s (%s): %s", name,
+		    val, path, strerror(-r));
 		goto out;
 	}
 	r = 0;
@@ -173,10 +172,43 @@ out:
 	return r;
 }
 
+/* 1 if <proc_root>/sys/<rel> reads "1", 0 if something else, -errno. */
+static int
+proc_is_one(struct lnk_netlink *nl, const char *rel)
+{
+	char path[PATH_MAX], buf[8] = "";
+	ssize_t n;
+	int fd;
+
+	if (snprintf(path, sizeof(path), "%s/sys/%s", nl->proc_root, rel) >=
+	    (int)sizeof(path))
+		return -ENAMETOOLONG;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	(void) close(fd);
+	if (n < 0)
+		return -EIO;
+	return buf[0] == '1' && (buf[1] == '\n' || buf[1] == '\0');
+}
+
+static int
+write_sysctl(struct lnk_netlink *nl, const char *ifname, const char *key,
+    const char *val, bool optional, char *err, size_t errlen)
+{
+	char rel[128], name[128];
+
+	(void) snprintf(rel, sizeof(rel), "net/ipv6/conf/%s/%s", ifname, key);
+	(void) snprintf(name, sizeof(name), "net.ipv6.conf.%s.%s", ifname, key);
+	return write_proc(nl, rel, name, val, optional,
+	    " (is IPv6 disabled on the host?)", err, errlen);
+}
+
 static int
 apply_sysctls(struct lnk_netlink *nl, const struct lnk_bridge_cfg *cfg,
     char *err, size_t errlen)
 {
+	char rel[128], name[128];
 	int r;
 
 	/* The bridge is a router's interface: never autoconfigure from
@@ -190,6 +222,67 @@ apply_sysctls(struct lnk_netlink *nl, const struct lnk_bridge_cfg *cfg,
 		if (r < 0)
 			return r;
 	}
+	if (cfg->route_localnet) {
+		/* The host reaches published ports on 127.0.0.1 through
+		 * DNAT into the bridge. */
+		(void) snprintf(rel, sizeof(rel), "net/ipv4/conf/%s/"
+		    "route_localnet", cfg->name);
+		(void) snprintf(name, sizeof(name), "net.ipv4.conf.%s."
+		    "route_localnet", cfg->name);
+		r = write_proc(nl, rel, name, "1", false, "", err, errlen);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Turns a forwarding sysctl on; *flipped when it was off. */
+static int
+enable(struct lnk_netlink *nl, const char *rel, const char *name,
+    bool *flipped, const char *hint, char *err, size_t errlen)
+{
+	int r = proc_is_one(nl, rel);
+
+	*flipped = false;
+	if (r == 1)
+		return 0;
+	if ((r = write_proc(nl, rel, name, "1", false, hint, err, errlen)) < 0)
+		return r;
+	*flipped = true;
+	return 0;
+}
+
+static int
+nl_host_sysctls(struct lnk *l, bool ipv6, bool *flipped4, bool *flipped6,
+    char *err, size_t errlen)
+{
+	struct lnk_netlink *nl = (struct lnk_netlink *)l;
+	static const char brnf[] = " (the br_netfilter module is not loaded: "
+	    "run 'modprobe br_netfilter' on the host)";
+	bool ignore;
+	int r;
+
+	*flipped4 = *flipped6 = false;
+	if ((r = enable(nl, "net/ipv4/ip_forward", "net.ipv4.ip_forward",
+	    flipped4, "", err, errlen)) < 0)
+		return r;
+	if (ipv6 && ((r = enable(nl, "net/ipv6/conf/all/forwarding",
+	    "net.ipv6.conf.all.forwarding", flipped6,
+	    " (is IPv6 disabled on the host?)", err, errlen)) < 0 ||
+	    (r = enable(nl, "net/ipv6/conf/default/forwarding",
+	    "net.ipv6.conf.default.forwarding", &ignore, "", err,
+	    errlen)) < 0))
+		return r;
+	/* Traffic between two ports of one bridge must cross iptables for
+	 * ICC off and for hairpin NAT. */
+	if ((r = enable(nl, "net/bridge/bridge-nf-call-iptables",
+	    "net.bridge.bridge-nf-call-iptables", &ignore, brnf, err,
+	    errlen)) < 0)
+		return r;
+	if (ipv6 && (r = enable(nl, "net/bridge/bridge-nf-call-ip6tables",
+	    "net.bridge.bridge-nf-call-ip6tables", &ignore, brnf, err,
+	    errlen)) < 0)
+		return r;
 	return 0;
 }
 
@@ -1000,6 +1093,7 @@ static const struct lnk_ops netlink_ops = {
 	.host_prefixes	= nl_host_prefixes,
 	.veth_create	= nl_veth_create,
 	.veth_delete	= nl_veth_delete,
+	.host_sysctls	= nl_host_sysctls,
 	.free		= nl_free,
 };
 

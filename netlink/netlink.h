@@ -30,6 +30,7 @@ struct lnk_bridge_cfg {
 	unsigned char	mac[6];		/* set on creation, so ports never change
 					 * it; all zeros: the kernel picks one */
 	bool		ipv6;		/* disable_ipv6=0 on the bridge */
+	bool		route_localnet;	/* net.ipv4.conf.<name>.route_localnet=1 */
 	size_t		naddrs;
 	struct lnk_prefix addrs[LNK_MAX_ADDRS];	/* gateway/len; v6 added NODAD */
 };
@@ -84,6 +85,13 @@ struct lnk_ops {
 	 * neither is (dockerd destroyed the sandbox with it). */
 	int	(*veth_delete)(struct lnk *l, const char *host, const char *peer,
 		    char *err, size_t errlen);
+	/* The host-wide sysctls a bridge network needs, as dockerd sets
+	 * them: net.ipv4.ip_forward, with ipv6 also IPv6 forwarding (all and
+	 * default), and bridge-nf-call-iptables (and -ip6tables).
+	 * *flipped4 / *flipped6 tell whether forwarding was off before, so
+	 * the caller can close the FORWARD policy as dockerd does. */
+	int	(*host_sysctls)(struct lnk *l, bool ipv6, bool *flipped4,
+		    bool *flipped6, char *err, size_t errlen);
 	void	(*free)(struct lnk *l);
 };
 
@@ -115,6 +123,10 @@ size_t	lnk_fake_bridge_count(struct lnk *l);
 int	lnk_fake_get_veth(struct lnk *l, const char *host,
 	    struct lnk_veth_cfg *ret);
 size_t	lnk_fake_veth_count(struct lnk *l);
+/* How many times host_sysctls ran; the next calls report forwarding as
+ * flipped (a host where it was off) while set. */
+unsigned int lnk_fake_sysctl_calls(struct lnk *l);
+void	lnk_fake_set_forwarding_off(struct lnk *l, bool off);
 
 static inline struct lnk *
 lnk_free(struct lnk *l)

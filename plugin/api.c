@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -468,11 +469,87 @@ ep_oper_info(struct api *a, json_t *req, json_t **ret, struct req_ctx *ctx,
 }
 
 static int
+get_port(json_t *o, const char *key, json_int_t lo, json_int_t *ret,
+    size_t i, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (v == NULL) {
+		*ret = 0;
+		return 0;
+	}
+	if (!json_is_integer(v) || json_integer_value(v) < lo ||
+	    json_integer_value(v) > 65535) {
+		ERR("com.docker.network.portmap[%zu].%s must be an integer "
+		    "from %d to 65535", i, key, (int)lo);
+		return -EINVAL;
+	}
+	*ret = json_integer_value(v);
+	return 0;
+}
+
+/* One entry of the port map: {Proto, IP, Port, HostIP, HostPort,
+ * HostPortEnd}. */
+static int
+parse_portmap_entry(json_t *o, size_t i, struct drv_port_req *ret, char *err,
+    size_t errlen)
+{
+	json_t *proto = json_object_get(o, "Proto");
+	json_int_t port, hp, hpe;
+	const char *hip = NULL;
+	int r;
+
+	if (!json_is_object(o)) {
+		ERR("com.docker.network.portmap[%zu] must be an object", i);
+		return -EINVAL;
+	}
+	if (!json_is_integer(proto) || (json_integer_value(proto) !=
+	    IPPROTO_TCP && json_integer_value(proto) != IPPROTO_UDP &&
+	    json_integer_value(proto) != IPPROTO_SCTP)) {
+		ERR("com.docker.network.portmap[%zu].Proto must be 6 (tcp), "
+		    "17 (udp) or 132 (sctp)", i);
+		return -EINVAL;
+	}
+	if ((r = get_port(o, "Port", 1, &port, i, err, errlen)) < 0 ||
+	    (r = get_port(o, "HostPort", 0, &hp, i, err, errlen)) < 0 ||
+	    (r = get_port(o, "HostPortEnd", 0, &hpe, i, err, errlen)) < 0)
+		return r;
+	if (json_object_get(o, "Port") == NULL) {
+		ERR("com.docker.network.portmap[%zu].Port is missing", i);
+		return -EINVAL;
+	}
+	if (hpe == 0)
+		hpe = hp;
+	if (hpe < hp || (hp == 0 && hpe != 0)) {
+		ERR("com.docker.network.portmap[%zu]: host port range %d-%d "
+		    "is empty", i, (int)hp, (int)hpe);
+		return -EINVAL;
+	}
+	if ((r = get_string(o, "HostIP", false, PREFIX_STRLEN, &hip, err,
+	    errlen)) < 0)
+		return r;
+	*ret = (struct drv_port_req){ .proto = (int)json_integer_value(proto),
+	    .cport = (unsigned short)port, .hport = (unsigned short)hp,
+	    .hport_end = (unsigned short)hpe };
+	if (hip != NULL && hip[0] != '\0') {
+		if (prefix_parse_addr(hip, &ret->host_ip) < 0) {
+			ERR("com.docker.network.portmap[%zu].HostIP '%s' is not "
+			    "an IP address", i, hip);
+			return -EINVAL;
+		}
+		ret->has_host_ip = true;
+	}
+	return 0;
+}
+
+static int
 ep_program_external(struct api *a, json_t *req, json_t **ret,
     struct req_ctx *ctx, char *err, size_t errlen)
 {
+	struct drv_port_req *pr = NULL;
 	const char *net, *ep;
-	json_t *opts, *ports;
+	json_t *opts, *ports, *v;
+	size_t i, n;
 	int r;
 
 	if ((r = get_ids(req, &net, &ep, ctx, err, errlen)) < 0 ||
@@ -483,12 +560,25 @@ ep_program_external(struct api *a, json_t *req, json_t **ret,
 		ERR("com.docker.network.portmap must be an array");
 		return -EINVAL;
 	}
-	r = drv_program_external(a->drv, net, ep, json_array_size(ports) > 0,
-	    err, errlen);
-	if (r < 0)
-		return r;
+	n = json_array_size(ports);
+	if (n > DRV_MAX_PORTS) {
+		ERR("too many published ports (at most %d per container)",
+		    DRV_MAX_PORTS);
+		return -E2BIG;
+	}
+	if (n > 0 && (pr = calloc(n, sizeof(*pr))) == NULL)
+		return -ENOMEM;
+	json_array_foreach(ports, i, v)
+		if ((r = parse_portmap_entry(v, i, pr + i, err, errlen)) < 0)
+			goto out;
+	if ((r = drv_program_external(a->drv, net, ep, pr, n, err,
+	    errlen)) < 0)
+		goto out;
 	*ret = json_object();
-	return 0;
+	r = *ret == NULL ? -ENOMEM : 0;
+out:
+	free(pr);
+	return r;
 }
 
 static int
@@ -499,8 +589,7 @@ ep_revoke_external(struct api *a, json_t *req, json_t **ret,
 	int r;
 
 	if ((r = get_ids(req, &net, &ep, ctx, err, errlen)) < 0 ||
-	    (r = drv_program_external(a->drv, net, ep, false, err,
-	    errlen)) < 0)
+	    (r = drv_revoke_external(a->drv, net, ep, err, errlen)) < 0)
 		return r;
 	*ret = json_object();
 	return 0;
@@ -757,6 +846,7 @@ status_of(int r)
 	case -ENOENT:
 		return 404;
 	case -EEXIST:
+	case -EADDRINUSE:
 		return 409;
 	case -E2BIG:
 		return 413;

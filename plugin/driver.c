@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,6 @@ struct drv {
 	char		*state_dir;
 	struct lnk	*lnk;		/* borrowed */
 	struct fw	*fw;		/* borrowed, may be NULL */
-	bool		userland_proxy;
 	struct ipam	*ipam;
 	struct st_doc	st;		/* networks, endpoints, the ULA /48 */
 	char		*saved;		/* last state written, for rollback */
@@ -22,6 +22,7 @@ struct drv {
 
 static int	take_endpoints_of(struct drv *d, const char *net_id,
 		    struct ep_cfg ***ret, size_t *ret_n);
+static void	release_ports(struct drv *d, struct ep_cfg *e);
 
 static void
 to_lnk_prefix(const struct prefix *p, struct lnk_prefix *ret)
@@ -52,7 +53,7 @@ static void
 bridge_cfg(const struct net_cfg *n, struct lnk_bridge_cfg *c)
 {
 	*c = (struct lnk_bridge_cfg){ .mtu = n->opts.mtu,
-	    .ipv6 = n->opts.enable_ipv6 };
+	    .ipv6 = n->opts.enable_ipv6, .route_localnet = n->has_v4 };
 	memcpy(c->name, n->bridge, sizeof(c->name));
 	if (n->has_gw4 && !n->opts.inhibit_ipv4)
 		to_lnk_prefix(&n->gw4, &c->addrs[c->naddrs++]);
@@ -108,29 +109,110 @@ rollback_ipam(struct drv *d)
 	st_doc_done(&doc);
 }
 
-/* Brings cbridge's firewall rules in line with the networks. */
+static enum fw_gw_mode
+fw_mode(enum gw_mode m)
+{
+	switch (m) {
+	case GW_MODE_NAT_UNPROTECTED:	return FW_GW_NAT_UNPROTECTED;
+	case GW_MODE_ROUTED:		return FW_GW_ROUTED;
+	case GW_MODE_ISOLATED:		return FW_GW_ISOLATED;
+	default:			return FW_GW_NAT;
+	}
+}
+
+static void
+fill_fw_net(const struct net_cfg *n, struct fw_net *f)
+{
+	char buf[PREFIX_STRLEN];
+
+	memcpy(f->id, n->id, sizeof(f->id));
+	memcpy(f->bridge, n->bridge, sizeof(f->bridge));
+	f->ipv4 = n->has_v4;
+	f->ipv6 = n->has_v6 && n->opts.enable_ipv6;
+	f->icc = n->opts.enable_icc;
+	f->internal = n->opts.internal;
+	f->masquerade = n->opts.enable_ip_masquerade;
+	f->gw4 = fw_mode(n->opts.gw_mode_ipv4);
+	f->gw6 = fw_mode(n->opts.gw_mode_ipv6);
+	if (f->ipv4)
+		(void) snprintf(f->subnet4, sizeof(f->subnet4), "%s",
+		    prefix_format(&n->pool4, buf, sizeof(buf)));
+	if (f->ipv6)
+		(void) snprintf(f->subnet6, sizeof(f->subnet6), "%s",
+		    prefix_format(&n->pool6, buf, sizeof(buf)));
+	if (n->opts.has_host_ipv4)
+		(void) snprintf(f->snat4, sizeof(f->snat4), "%s",
+		    prefix_format_addr(&n->opts.host_ipv4, buf, sizeof(buf)));
+	if (n->opts.has_host_ipv6)
+		(void) snprintf(f->snat6, sizeof(f->snat6), "%s",
+		    prefix_format_addr(&n->opts.host_ipv6, buf, sizeof(buf)));
+	f->ntrusted = n->opts.ntrusted;
+	for (size_t t = 0; t < n->opts.ntrusted && t < FW_MAX_TRUSTED; t++)
+		memcpy(f->trusted[t], n->opts.trusted[t], sizeof(f->trusted[t]));
+}
+
+/* Brings cbridge's firewall rules in line with the state. */
 static int
 sync_firewall(struct drv *d, char *err, size_t errlen)
 {
-	struct fw_net *fn;
-	int r;
+	struct fw_model m = { 0 };
+	struct fw_net *nets = NULL;
+	struct fw_ep *eps = NULL;
+	struct fw_port *ports = NULL;
+	size_t nports = 0;
+	char buf[PREFIX_STRLEN];
+	int r = -ENOMEM;
 
 	if (d->fw == NULL)
 		return 0;
-	fn = calloc(d->st.nnets + 1, sizeof(*fn));
-	if (fn == NULL)
-		return -ENOMEM;
-	for (size_t i = 0; i < d->st.nnets; i++) {
-		const struct net_cfg *n = d->st.nets[i];
+	for (size_t i = 0; i < d->st.neps; i++)
+		nports += d->st.eps[i]->nports;
+	if ((nets = calloc(d->st.nnets + 1, sizeof(*nets))) == NULL ||
+	    (eps = calloc(d->st.neps + 1, sizeof(*eps))) == NULL ||
+	    (ports = calloc(nports + 1, sizeof(*ports))) == NULL)
+		goto out;
+	for (size_t i = 0; i < d->st.nnets; i++)
+		fill_fw_net(d->st.nets[i], &nets[i]);
+	nports = 0;
+	for (size_t i = 0; i < d->st.neps; i++) {
+		const struct ep_cfg *e = d->st.eps[i];
+		struct fw_ep *fe = &eps[i];
 
-		memcpy(fn[i].id, n->id, sizeof(fn[i].id));
-		memcpy(fn[i].bridge, n->bridge, sizeof(fn[i].bridge));
-		fn[i].ipv4 = n->has_v4;
-		fn[i].ipv6 = n->has_v6 && n->opts.enable_ipv6;
-		fn[i].icc = n->opts.enable_icc;
+		memcpy(fe->net_id, e->net_id, sizeof(fe->net_id));
+		if (e->has_addr4)
+			(void) snprintf(fe->addr4, sizeof(fe->addr4), "%s",
+			    prefix_format_addr(&e->addr4, buf, sizeof(buf)));
+		if (e->has_addr6)
+			(void) snprintf(fe->addr6, sizeof(fe->addr6), "%s",
+			    prefix_format_addr(&e->addr6, buf, sizeof(buf)));
+		for (size_t j = 0; j < e->nports; j++) {
+			const struct ep_port *p = &e->ports[j];
+			struct fw_port *fp = &ports[nports++];
+
+			memcpy(fp->net_id, e->net_id, sizeof(fp->net_id));
+			fp->family = p->family;
+			fp->proto = p->proto;
+			if (p->has_host_ip)
+				(void) snprintf(fp->host_ip, sizeof(fp->host_ip),
+				    "%s", prefix_format_addr(&p->host_ip, buf,
+				    sizeof(buf)));
+			fp->host_port = p->host_port;
+			(void) snprintf(fp->cip, sizeof(fp->cip), "%s",
+			    p->family == AF_INET ? fe->addr4 : fe->addr6);
+			fp->cport = p->cport;
+		}
 	}
-	r = d->fw->ops->sync(d->fw, fn, d->st.nnets, err, errlen);
-	free(fn);
+	m.nets = nets;
+	m.nnets = d->st.nnets;
+	m.eps = eps;
+	m.neps = d->st.neps;
+	m.ports = ports;
+	m.nports = nports;
+	r = d->fw->ops->sync(d->fw, &m, err, errlen);
+out:
+	free(nets);
+	free(eps);
+	free(ports);
 	return r;
 }
 
@@ -272,6 +354,35 @@ fail:
 	return r;
 }
 
+/* Forwarding and bridge netfilter; if cbridge turned forwarding on, the
+ * FORWARD policy becomes DROP as dockerd makes it, so the host does not
+ * start routing everything else.  Left as they are when the network goes,
+ * as dockerd leaves them. */
+static int
+host_sysctls(struct drv *d, const struct net_cfg *n, char *err, size_t errlen)
+{
+	bool f4, f6;
+	int r;
+
+	r = d->lnk->ops->host_sysctls(d->lnk, n->has_v6 && n->opts.enable_ipv6,
+	    &f4, &f6, err, errlen);
+	if (r < 0 || d->fw == NULL)
+		return r;
+	if (f4) {
+		log_info("turned on IPv4 forwarding; setting the FORWARD "
+		    "policy to DROP");
+		if ((r = d->fw->ops->forward_drop(d->fw, AF_INET, err,
+		    errlen)) < 0)
+			return r;
+	}
+	if (f6) {
+		log_info("turned on IPv6 forwarding; setting the ip6tables "
+		    "FORWARD policy to DROP");
+		r = d->fw->ops->forward_drop(d->fw, AF_INET6, err, errlen);
+	}
+	return r;
+}
+
 int
 drv_create_network(struct drv *d, const struct drv_net_req *req, char *err,
     size_t errlen)
@@ -315,7 +426,9 @@ drv_create_network(struct drv *d, const struct drv_net_req *req, char *err,
 		goto out;
 
 	d->st.nets[d->st.nnets++] = n;
-	r = sync_firewall(d, err, errlen);
+	r = host_sysctls(d, n, err, errlen);
+	if (r == 0)
+		r = sync_firewall(d, err, errlen);
 	if (r == 0)
 		r = save(d, err, errlen);
 	if (r < 0) {
@@ -374,6 +487,7 @@ drv_delete_network(struct drv *d, const char *id, char *err, size_t errlen)
 		    stale[i]->peer, ignore, sizeof(ignore)) < 0)
 			log_warnx("endpoint %.12s: %s, ignoring", stale[i]->id,
 			    ignore);
+		release_ports(d, stale[i]);
 		ep_cfg_free(stale[i]);
 	}
 	free(stale);
@@ -566,7 +680,9 @@ drv_create_endpoint(struct drv *d, const struct drv_ep_req *req,
 	memcpy(vc.bridge, n->bridge, sizeof(vc.bridge));
 	vc.mtu = n->opts.mtu;
 	memcpy(vc.peer_mac, e->mac, sizeof(vc.peer_mac));
-	vc.hairpin = !d->userland_proxy;
+	/* cbridge publishes ports with kernel NAT only (no proxy), so a
+	 * container reaches its own published port back through its port. */
+	vc.hairpin = true;
 	r = d->lnk->ops->veth_create(d->lnk, &vc, err, errlen);
 	if (r < 0)
 		goto fail;
@@ -615,7 +731,10 @@ drv_delete_endpoint(struct drv *d, const char *net_id, const char *ep_id,
 		d->st.eps[d->st.neps++] = e;
 		return r;
 	}
+	release_ports(d, e);
 	ep_cfg_free(e);
+	/* Its published ports and address protection go. */
+	sync_firewall_or_log(d, "deleting an endpoint");
 	return 0;
 }
 
@@ -679,22 +798,251 @@ drv_leave(struct drv *d, const char *net_id, const char *ep_id, char *err,
 	return r;
 }
 
+/* Closes the host port reservations of e (the rules go with the next
+ * firewall sync). */
+static void
+release_ports(struct drv *d, struct ep_cfg *e)
+{
+	for (size_t i = 0; i < e->nports; i++) {
+		struct fw_resv rv = { .fd = e->ports[i].fd,
+		    .port = e->ports[i].host_port };
+
+		if (d->fw != NULL && rv.fd >= 0)
+			d->fw->ops->release(d->fw, &rv);
+		e->ports[i].fd = -1;
+	}
+}
+
+static void
+release_list(struct drv *d, struct ep_port *v, size_t n)
+{
+	struct ep_cfg tmp = { .ports = v, .nports = n };
+
+	release_ports(d, &tmp);
+}
+
+static const char *
+proto_name(int proto)
+{
+	return proto == IPPROTO_TCP ? "tcp" : proto == IPPROTO_UDP ? "udp" :
+	    "sctp";
+}
+
+/* Reserves the host port of one binding for one family; lo..hi is the
+ * range asked for (0..0 any). */
+static int
+reserve_one(struct drv *d, const struct drv_port_req *rq, int family,
+    const struct prefix *host_ip, unsigned short lo, unsigned short hi,
+    struct ep_port *ret, char *err, size_t errlen)
+{
+	char ip[PREFIX_STRLEN] = "";
+	struct fw_resv rv = { .fd = -1 };
+	int r;
+
+	if (host_ip != NULL)
+		(void) prefix_format_addr(host_ip, ip, sizeof(ip));
+	r = d->fw->ops->reserve(d->fw, family, rq->proto, ip, lo, hi, &rv,
+	    err, errlen);
+	if (r < 0)
+		return r;
+	*ret = (struct ep_port){ .proto = rq->proto, .family = family,
+	    .has_host_ip = host_ip != NULL, .host_port = rv.port,
+	    .cport = rq->cport, .fd = rv.fd };
+	if (host_ip != NULL)
+		ret->host_ip = *host_ip;
+	return 0;
+}
+
+/* The bindings of ports[] for endpoint e of network n, host ports
+ * reserved, into *ret (malloc'ed). */
+static int
+reserve_all(struct drv *d, const struct net_cfg *n, const struct ep_cfg *e,
+    const struct drv_port_req *ports, size_t np, struct ep_port **ret,
+    size_t *ret_n, char *err, size_t errlen)
+{
+	struct ep_port *v;
+	size_t nv = 0;
+	int r = 0;
+
+	if ((v = calloc(2 * np + 1, sizeof(*v))) == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < np; i++) {
+		const struct drv_port_req *rq = &ports[i];
+		const struct prefix *hip = rq->has_host_ip ? &rq->host_ip : NULL;
+		unsigned short lo = rq->hport, hi = rq->hport_end;
+		int fams[2], nf = 0;
+
+		if (hip == NULL && n->opts.has_host_binding)
+			hip = &n->opts.host_binding;
+		/* An unspecified address of a family counts as "any". */
+		if (hip != NULL && prefix_is_masked(hip) && hip->plen == 0)
+			hip = NULL;
+		if (hip != NULL)
+			fams[nf++] = hip->family;
+		else {
+			if (e->has_addr4)
+				fams[nf++] = AF_INET;
+			if (e->has_addr6)
+				fams[nf++] = AF_INET6;
+		}
+		for (int f = 0; f < nf; f++) {
+			bool has = fams[f] == AF_INET ? e->has_addr4 :
+			    e->has_addr6;
+
+			if (!has) {
+				ERR("cannot publish %u/%s on an IPv%d host "
+				    "address: the container has no IPv%d "
+				    "address on network %.12s", rq->cport,
+				    proto_name(rq->proto),
+				    fams[f] == AF_INET ? 4 : 6,
+				    fams[f] == AF_INET ? 4 : 6, n->id);
+				r = -EINVAL;
+				goto fail;
+			}
+			if ((r = reserve_one(d, rq, fams[f], hip, lo, hi,
+			    &v[nv], err, errlen)) < 0)
+				goto fail;
+			/* Both families of one binding share its port. */
+			lo = hi = v[nv].host_port;
+			nv++;
+		}
+	}
+	*ret = v;
+	*ret_n = nv;
+	return 0;
+fail:
+	release_list(d, v, nv);
+	free(v);
+	return r;
+}
+
+/* Re-takes the reservations of e's ports after a restart or a failed
+ * change; a port someone else took meanwhile is logged. */
+static void
+rereserve(struct drv *d, struct ep_cfg *e)
+{
+	char ip[PREFIX_STRLEN], err[256];
+
+	for (size_t i = 0; i < e->nports; i++) {
+		struct ep_port *p = &e->ports[i];
+		struct fw_resv rv = { .fd = -1 };
+
+		if (d->fw == NULL || p->fd >= 0)
+			continue;
+		ip[0] = '\0';
+		if (p->has_host_ip)
+			(void) prefix_format_addr(&p->host_ip, ip, sizeof(ip));
+		if (d->fw->ops->reserve(d->fw, p->family, p->proto, ip,
+		    p->host_port, p->host_port, &rv, err, sizeof(err)) < 0)
+			log_error("endpoint %.12s: %s; the port stays "
+			    "published", e->id, err);
+		else
+			p->fd = rv.fd;
+	}
+}
+
+/* A UDP flow the kernel saw before the port was published would keep
+ * going to the host instead of the container. */
+static void
+flush_udp(struct drv *d, const struct ep_cfg *e)
+{
+	static const int fams[] = { AF_INET, AF_INET6 };
+
+	for (size_t f = 0; f < 2; f++) {
+		unsigned short ports[64];
+		size_t n = 0;
+		char err[256];
+
+		for (size_t i = 0; i < e->nports; i++) {
+			const struct ep_port *p = &e->ports[i];
+
+			if (p->proto != IPPROTO_UDP || p->family != fams[f])
+				continue;
+			ports[n++] = p->host_port;
+			if (n == sizeof(ports) / sizeof(ports[0]) ||
+			    i + 1 == e->nports) {
+				if (d->fw->ops->conntrack_flush_udp(d->fw,
+				    fams[f], ports, n, err, sizeof(err)) < 0)
+					log_warnx("endpoint %.12s: %s", e->id,
+					    err);
+				n = 0;
+			}
+		}
+		if (n > 0 && d->fw->ops->conntrack_flush_udp(d->fw, fams[f],
+		    ports, n, err, sizeof(err)) < 0)
+			log_warnx("endpoint %.12s: %s", e->id, err);
+	}
+}
+
 int
 drv_program_external(struct drv *d, const char *net_id, const char *ep_id,
-    bool has_ports, char *err, size_t errlen)
+    const struct drv_port_req *ports, size_t np, char *err, size_t errlen)
 {
 	const struct net_cfg *n;
 	struct ep_cfg *e;
+	struct ep_port *old, *nv = NULL;
+	size_t nold, nnv = 0;
 	int r;
 
 	if ((r = get_joinable(d, net_id, ep_id, &n, &e, err, errlen)) < 0)
 		return r;
-	if (has_ports) {
-		ERR("cbridge does not publish ports yet; run the container "
-		    "without -p/-P on network %.12s", net_id);
+	if (np > DRV_MAX_PORTS) {
+		ERR("too many published ports (at most %d per container)",
+		    DRV_MAX_PORTS);
+		return -E2BIG;
+	}
+	if (np == 0 && e->nports == 0)
+		return 0;
+	if (np > 0 && n->opts.internal) {
+		ERR("network %.12s is internal: it cannot publish ports",
+		    n->id);
+		return -EINVAL;
+	}
+	if (np > 0 && d->fw == NULL) {
+		ERR("cbridge runs without a firewall: it cannot publish ports");
 		return -ENOTSUP;
 	}
+	/* A new programming replaces the old one, which may hold the very
+	 * ports asked for again. */
+	release_ports(d, e);
+	if (np > 0 && (r = reserve_all(d, n, e, ports, np, &nv, &nnv, err,
+	    errlen)) < 0)
+		goto undo;
+	old = e->ports;
+	nold = e->nports;
+	e->ports = nv;
+	e->nports = nnv;
+	if ((r = save(d, err, errlen)) == 0 &&
+	    (r = sync_firewall(d, err, errlen)) < 0) {
+		char ignore[256];
+
+		e->ports = old;
+		e->nports = nold;
+		if (save(d, ignore, sizeof(ignore)) < 0)
+			log_error("Failed to save state: %s", ignore);
+	} else if (r < 0) {
+		e->ports = old;
+		e->nports = nold;
+	}
+	if (r < 0) {
+		release_list(d, nv, nnv);
+		free(nv);
+		goto undo;
+	}
+	free(old);
+	flush_udp(d, e);
 	return 0;
+undo:
+	rereserve(d, e);
+	sync_firewall_or_log(d, "a failed port publication");
+	return r;
+}
+
+int
+drv_revoke_external(struct drv *d, const char *net_id, const char *ep_id,
+    char *err, size_t errlen)
+{
+	return drv_program_external(d, net_id, ep_id, NULL, 0, err, errlen);
 }
 
 const struct ep_cfg *
@@ -847,7 +1195,11 @@ reconcile(struct drv *d)
 		if (r < 0)
 			log_error("network %.12s: Failed to restore bridge "
 			    "'%s': %s", n->id, n->bridge, err);
+		else if ((r = host_sysctls(d, n, err, sizeof(err))) < 0)
+			log_error("network %.12s: %s", n->id, err);
 	}
+	for (size_t i = 0; i < d->st.neps; i++)
+		rereserve(d, d->st.eps[i]);
 	sync_firewall_or_log(d, "start");
 }
 
@@ -881,7 +1233,6 @@ drv_new(const struct drv_params *params, struct drv **ret, char *err,
 		return -ENOMEM;
 	d->lnk = params->lnk;
 	d->fw = params->fw;
-	d->userland_proxy = params->userland_proxy;
 	d->state_dir = strdup(params->state_dir);
 	d->ipam = ipam_new();
 	if (d->state_dir == NULL || d->ipam == NULL)
@@ -930,6 +1281,8 @@ drv_free(struct drv *d)
 {
 	if (d == NULL)
 		return NULL;
+	for (size_t i = 0; i < d->st.neps; i++)
+		release_ports(d, d->st.eps[i]);
 	st_doc_done(&d->st);
 	ipam_free(d->ipam);
 	free(d->state_dir);

@@ -32,9 +32,6 @@ struct drv_params {
 	const char		*state_dir;	/* borrowed, must exist */
 	struct lnk		*lnk;		/* borrowed */
 	struct fw		*fw;		/* borrowed; NULL: no firewall */
-	/* dockerd's userland-proxy; off means hairpin mode on bridge ports,
-	 * so a container can reach itself through a published port. */
-	bool			userland_proxy;
 	const struct ipam_default_pool *pools;	/* NULL: built-in defaults */
 	size_t			npools;
 };
@@ -67,6 +64,17 @@ struct drv_ep_reply {
 	bool		mac_generated;
 	unsigned char	mac[6];
 };
+
+/* One entry of com.docker.network.portmap, validated by the API layer. */
+struct drv_port_req {
+	int		proto;		/* IPPROTO_TCP, _UDP or _SCTP */
+	bool		has_host_ip;	/* else any address */
+	struct prefix	host_ip;	/* an address */
+	unsigned short	cport;		/* 1..65535 */
+	unsigned short	hport, hport_end;	/* a range; 0, 0: any port */
+};
+
+#define DRV_MAX_PORTS	1024	/* bindings per ProgramExternalConnectivity */
 
 /* The Join reply. */
 struct drv_join {
@@ -118,10 +126,18 @@ int	drv_join(struct drv *d, const char *net_id, const char *ep_id,
 	    size_t errlen);
 int	drv_leave(struct drv *d, const char *net_id, const char *ep_id,
 	    char *err, size_t errlen);
-/* ProgramExternalConnectivity: ports are not published yet, so a request
- * with ports is refused rather than silently ignored. */
+/* ProgramExternalConnectivity: publishes ports[] (replacing what the
+ * endpoint published before).  A binding without a host address becomes
+ * one per address family the container has (host_binding_ipv4, when set,
+ * stands in for IPv4's "any").  Host ports are reserved before any rule
+ * is written; if one is taken, nothing is published and the error names
+ * it.  Ports on an --internal network are refused. */
 int	drv_program_external(struct drv *d, const char *net_id,
-	    const char *ep_id, bool has_ports, char *err, size_t errlen);
+	    const char *ep_id, const struct drv_port_req *ports, size_t n,
+	    char *err, size_t errlen);
+/* RevokeExternalConnectivity: unpublishes every port of the endpoint. */
+int	drv_revoke_external(struct drv *d, const char *net_id,
+	    const char *ep_id, char *err, size_t errlen);
 /* Borrowed; NULL if unknown. */
 const struct ep_cfg *drv_endpoint_get(const struct drv *d,
 	    const char *net_id, const char *ep_id);

@@ -228,12 +228,17 @@ main(int argc, char *argv[])
 		log_error("%s", err);
 		goto out;
 	}
-	fw = fw_nft_new(err, sizeof(err));
-	if (fw == NULL)
-		log_warnx("Firewall rules disabled: %s", err);
+	if (set.obsolete_proxy)
+		log_warnx("USERLAND_PROXY is no longer used: cbridge always "
+		    "publishes ports through kernel NAT, as dockerd does with "
+		    "--userland-proxy=false");
+	fw = fw_host_new(set.xtables_lock, set.wslinfo, err, sizeof(err));
+	if (fw == NULL) {
+		log_error("Failed to set up the firewall: %s", err);
+		goto out;
+	}
 	dp = (struct drv_params){ .state_dir = set.state_dir, .lnk = lnk,
-	    .fw = fw, .userland_proxy = set.userland_proxy, .pools = pools,
-	    .npools = npools };
+	    .fw = fw, .pools = pools, .npools = npools };
 	if ((r = drv_new(&dp, &drv, err, sizeof(err))) < 0) {
 		log_error("Failed to load state: %s", err);
 		goto out;

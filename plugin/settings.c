@@ -21,8 +21,9 @@ settings_usage(void)
 	    "                         default-address-pools: '[{\"base\":\"10.10.0.0/16\",\"size\":24}]'\n"
 	    "                         or 'base=10.10.0.0/16,size=24 ...'\n"
 	    "  PROC_ROOT              where the host's /proc is mounted (/proc)\n"
-	    "  USERLAND_PROXY         dockerd's userland-proxy setting (true); false\n"
-	    "                         turns on hairpin mode on bridge ports\n";
+	    "  XTABLES_LOCK           the iptables lock file (" SET_DEFAULT_XTABLES_LOCK ")\n"
+	    "  WSLINFO                WSL2's wslinfo, checked for mirrored networking\n"
+	    "                         (" SET_DEFAULT_WSLINFO ")\n";
 }
 
 static int
@@ -44,10 +45,11 @@ int
 settings_load(int argc, char *const argv[], settings_getenv get,
     struct settings *ret, char *err, size_t errlen)
 {
-	struct settings s = { .log_level = LOG_LVL_INFO, .userland_proxy = true };
+	struct settings s = { .log_level = LOG_LVL_INFO };
 	const char *sock = get("SOCKET"), *dir = get("STATE_DIR");
 	const char *proc = get("PROC_ROOT"), *lvl = get("LOG_LEVEL");
-	const char *proxy = get("USERLAND_PROXY");
+	const char *proxy = get("USERLAND_PROXY"), *lock = get("XTABLES_LOCK");
+	const char *wsl = get("WSLINFO");
 	int r;
 
 	for (int i = 1; i < argc; i++) {
@@ -83,18 +85,21 @@ settings_load(int argc, char *const argv[], settings_getenv get,
 	    (r = set_path(s.state_dir, sizeof(s.state_dir), "STATE_DIR",
 	    dir && *dir ? dir : SET_DEFAULT_STATE_DIR, err, errlen)) < 0 ||
 	    (r = set_path(s.proc_root, sizeof(s.proc_root), "PROC_ROOT",
-	    proc && *proc ? proc : SET_DEFAULT_PROC_ROOT, err, errlen)) < 0)
+	    proc && *proc ? proc : SET_DEFAULT_PROC_ROOT, err, errlen)) < 0 ||
+	    (r = set_path(s.xtables_lock, sizeof(s.xtables_lock),
+	    "XTABLES_LOCK", lock && *lock ? lock : SET_DEFAULT_XTABLES_LOCK,
+	    err, errlen)) < 0 ||
+	    (r = set_path(s.wslinfo, sizeof(s.wslinfo), "WSLINFO",
+	    wsl && *wsl ? wsl : SET_DEFAULT_WSLINFO, err, errlen)) < 0)
 		return r;
 	if (lvl != NULL && *lvl != '\0' &&
 	    log_level_from_string(lvl, &s.log_level) < 0) {
 		ERR("LOG_LEVEL '%s' is not one of error, warn, info, debug", lvl);
 		return -EINVAL;
 	}
-	if (proxy != NULL && *proxy != '\0' &&
-	    opt_parse_bool(proxy, &s.userland_proxy) < 0) {
-		ERR("USERLAND_PROXY '%s' is not true or false", proxy);
-		return -EINVAL;
-	}
+	/* Earlier releases had it; cbridge now always publishes ports the
+	 * way dockerd does with --userland-proxy=false. */
+	s.obsolete_proxy = proxy != NULL && *proxy != '\0';
 	s.default_pools = get("DEFAULT_ADDRESS_POOLS");
 	*ret = s;
 	return 0;

@@ -15,6 +15,8 @@
 #define SET_DEFAULT_SOCKET	"/run/docker/plugins/cbridge.sock"
 #define SET_DEFAULT_STATE_DIR	"/var/lib/cbridge"
 #define SET_DEFAULT_PROC_ROOT	"/proc"
+#define SET_DEFAULT_XTABLES_LOCK "/run/xtables.lock"
+#define SET_DEFAULT_WSLINFO	"/usr/bin/wslinfo"
 #define SET_SOCKET_MAX		107	/* sun_path less its NUL */
 
 struct settings {
@@ -23,7 +25,9 @@ struct settings {
 	char		proc_root[PATH_MAX];
 	enum log_level	log_level;
 	const char	*default_pools;	/* borrowed; NULL or "" = built-in */
-	bool		userland_proxy;	/* as dockerd's --userland-proxy */
+	char		xtables_lock[PATH_MAX];
+	char		wslinfo[PATH_MAX];
+	bool		obsolete_proxy;	/* USERLAND_PROXY was set: ignored */
 	bool		help;
 	bool		version;
 };

@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,8 @@ net_cfg_free(struct net_cfg *n)
 struct ep_cfg *
 ep_cfg_free(struct ep_cfg *e)
 {
+	if (e != NULL)
+		free(e->ports);
 	free(e);
 	return NULL;
 }
@@ -168,6 +171,26 @@ encode_ep(const struct ep_cfg *e)
 	if (e->has_addr6 && json_object_set_new(o, "address_ipv6",
 	    json_string(prefix_format(&e->addr6, buf, sizeof(buf)))) < 0)
 		goto fail;
+	if (e->nports > 0) {
+		json_t *ports = json_array();
+
+		if (ports == NULL || json_object_set_new(o, "ports", ports) < 0)
+			goto fail;
+		for (size_t i = 0; i < e->nports; i++) {
+			const struct ep_port *p = &e->ports[i];
+			json_t *pj = json_pack("{s:i, s:i, s:i, s:i}", "proto",
+			    p->proto, "family", p->family == AF_INET ? 4 : 6,
+			    "host_port", (int)p->host_port, "port",
+			    (int)p->cport);
+
+			if (pj == NULL || json_array_append_new(ports, pj) < 0)
+				goto fail;
+			if (p->has_host_ip && json_object_set_new(pj, "host_ip",
+			    json_string(prefix_format_addr(&p->host_ip, buf,
+			    sizeof(buf)))) < 0)
+				goto fail;
+		}
+	}
 	return o;
 fail:
 	json_decref(o);
@@ -328,6 +351,70 @@ decode_addr(json_t *o, const char *key, int family, bool *has,
 	return 0;
 }
 
+static bool
+int_in(json_t *v, json_int_t lo, json_int_t hi, json_int_t *ret)
+{
+	if (!json_is_integer(v) || json_integer_value(v) < lo ||
+	    json_integer_value(v) > hi)
+		return false;
+	*ret = json_integer_value(v);
+	return true;
+}
+
+/* The published ports of an endpoint, checked as PEC checks them. */
+static int
+decode_ports(json_t *arr, struct ep_cfg *e, char *err, size_t errlen)
+{
+	size_t i;
+	json_t *v;
+
+	if (arr == NULL)
+		return 0;
+	if (!json_is_array(arr) || json_array_size(arr) > ST_MAX_PORTS) {
+		ERR("endpoint %.12s: invalid ports", e->id);
+		return -EINVAL;
+	}
+	if (json_array_size(arr) == 0)
+		return 0;
+	e->ports = calloc(json_array_size(arr), sizeof(*e->ports));
+	if (e->ports == NULL)
+		return -ENOMEM;
+	json_array_foreach(arr, i, v) {
+		struct ep_port *p = &e->ports[e->nports];
+		json_int_t proto, fam, hp, cp;
+		json_t *hip = json_object_get(v, "host_ip");
+
+		p->fd = -1;
+		if (!json_is_object(v) ||
+		    !int_in(json_object_get(v, "proto"), 0, 255, &proto) ||
+		    (proto != IPPROTO_TCP && proto != IPPROTO_UDP &&
+		    proto != IPPROTO_SCTP) ||
+		    !int_in(json_object_get(v, "family"), 4, 6, &fam) ||
+		    fam == 5 ||
+		    !int_in(json_object_get(v, "host_port"), 1, 65535, &hp) ||
+		    !int_in(json_object_get(v, "port"), 1, 65535, &cp)) {
+			ERR("endpoint %.12s: invalid port %zu", e->id, i);
+			return -EINVAL;
+		}
+		p->proto = (int)proto;
+		p->family = fam == 4 ? AF_INET : AF_INET6;
+		p->host_port = (unsigned short)hp;
+		p->cport = (unsigned short)cp;
+		if (hip != NULL) {
+			if (!json_is_string(hip) ||
+			    prefix_parse_addr(json_string_value(hip),
+			    &p->host_ip) < 0 || p->host_ip.family != p->family) {
+				ERR("endpoint %.12s: invalid host_ip of port "
+				    "%zu", e->id, i);
+				return -EINVAL;
+			}
+			p->has_host_ip = true;
+		}
+		e->nports++;
+	}
+	return 0;
+}
+
 /* An endpoint must name a network of d and not clash with another. */
 static int
 decode_ep(json_t *o, const struct st_doc *d, struct ep_cfg **ret, char *err,
@@ -363,7 +450,9 @@ decode_ep(json_t *o, const struct st_doc *d, struct ep_cfg **ret, char *err,
 	if ((r = decode_addr(o, "address", AF_INET, &e->has_addr4, &e->addr4,
 	    id, err, errlen)) < 0 ||
 	    (r = decode_addr(o, "address_ipv6", AF_INET6, &e->has_addr6,
-	    &e->addr6, id, err, errlen)) < 0)
+	    &e->addr6, id, err, errlen)) < 0 ||
+	    (r = decode_ports(json_object_get(o, "ports"), e, err,
+	    errlen)) < 0)
 		goto out;
 	r = -EINVAL;
 	bool found = false;

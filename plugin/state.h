@@ -32,6 +32,20 @@ struct net_cfg {
 };
 
 /* One endpoint: a veth pair on a network's bridge. */
+/* A published port of an endpoint, its host port chosen. */
+struct ep_port {
+	int		proto;		/* IPPROTO_TCP, _UDP or _SCTP */
+	int		family;		/* of the binding and the container */
+	bool		has_host_ip;	/* else any address of family */
+	struct prefix	host_ip;	/* an address: full-length prefix */
+	unsigned short	host_port;
+	unsigned short	cport;
+	int		fd;		/* not persisted: the driver's host port
+					 * reservation, -1 when none */
+};
+
+#define ST_MAX_PORTS	4096	/* published ports per endpoint */
+
 struct ep_cfg {
 	char		id[NET_ID_LEN + 1];
 	char		net_id[NET_ID_LEN + 1];
@@ -42,6 +56,8 @@ struct ep_cfg {
 	unsigned char	mac[6];
 	bool		joined;
 	char		sandbox[ST_SANDBOX_MAX + 1];	/* SandboxKey of Join */
+	struct ep_port	*ports;		/* owned; the fds are the driver's */
+	size_t		nports;
 };
 
 struct net_cfg	*net_cfg_free(struct net_cfg *n);

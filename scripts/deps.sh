@@ -4,7 +4,7 @@
 set -eu
 
 build="gcc make pkg-config libmicrohttpd-dev libjansson-dev libnl-3-dev
-libnl-route-3-dev libiptc-dev libldns-dev libnftables-dev check"
+libnl-route-3-dev libnl-nf-3-dev libiptc-dev libldns-dev libnftables-dev check"
 runtime="iproute2 curl jq nftables iptables busybox-static"
 e2e="docker.io"
 

@@ -150,7 +150,7 @@ static void
 open_drv(void)
 {
 	struct drv_params p = { .state_dir = env.dir, .lnk = env.lnk,
-	    .fw = env.fw, .userland_proxy = true };
+	    .fw = env.fw };
 	char err[512] = "";
 	int r;
 
@@ -360,7 +360,11 @@ drain_fault(unsigned int fault)
 		break;
 	case 7:
 		/* Refused by the fake's checks: the recorded list stays. */
-		(void) env.fw->ops->sync(env.fw, &bad, 1, NULL, 0);
+		{
+			struct fw_model bm = { .nets = &bad, .nnets = 1 };
+
+			(void) env.fw->ops->sync(env.fw, &bm, NULL, 0);
+		}
 		break;
 	default:
 		break;

@@ -3,8 +3,10 @@
  * as a NUL-terminated string, goes to fw_parse_host, fw_parse_rules (both
  * families, both chains) and fw_parse_final_return.  Checks that what
  * comes out is only what the readers promise: rules of ours with a valid
- * network ID, the asked family and chain, a handle, and either both
- * interface names valid or both empty.
+ * network ID, the asked family and chain, a handle, and one of the two
+ * shapes cbridge writes (a valid iif or a valid oif, the other empty) or
+ * neither (both empty); and that the planner takes every rule read and,
+ * with no networks, deletes each.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -23,7 +25,7 @@ check_rules(const struct fw_rule_vec *v, size_t from, int family,
 {
 	for (size_t i = from; i < v->n; i++) {
 		const struct fw_rule *r = &v->v[i];
-		bool named = r->iif[0] != '\0' || r->oif[0] != '\0';
+		bool in = r->iif[0] != '\0', out = r->oif[0] != '\0';
 
 		FUZZ_CHECK(r->family == family, "rule %zu: family %d", i,
 		    r->family);
@@ -31,9 +33,12 @@ check_rules(const struct fw_rule_vec *v, size_t from, int family,
 		    i, r->chain);
 		FUZZ_CHECK(fw_valid_id(r->id), "rule %zu: id '%s'", i, r->id);
 		FUZZ_CHECK(r->handle > 0, "rule %zu: handle 0", i);
-		FUZZ_CHECK(!named || (fw_valid_ifname(r->iif) &&
-		    fw_valid_ifname(r->oif)), "rule %zu: names '%s' '%s'", i,
+		FUZZ_CHECK(!(in && out), "rule %zu: both names '%s' '%s'", i,
 		    r->iif, r->oif);
+		FUZZ_CHECK(!in || fw_valid_ifname(r->iif), "rule %zu: iif "
+		    "'%s'", i, r->iif);
+		FUZZ_CHECK(!out || fw_valid_ifname(r->oif), "rule %zu: oif "
+		    "'%s'", i, r->oif);
 	}
 }
 
@@ -100,6 +105,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	FUZZ_CHECK(fw_parse_rules(json, AF_UNIX, FW_CHAIN_FORWARD, &v) ==
 	    -EINVAL, "fw_parse_rules accepted AF_UNIX");
+
+	if (v.n != 0) {
+		static const struct fw_host both = { .has_table = true,
+		    .has_docker_user = true, .has_forward = true };
+		struct fw_plan p = { 0 };
+
+		r = fw_plan_compute(NULL, 0, &both, &both, v.v, v.n, &p);
+		FUZZ_CHECK(r == 0 || r == -ENOMEM, "fw_plan_compute refused "
+		    "what the reader returned: %d", r);
+		FUZZ_CHECK(r < 0 || (p.nadd == 0 && p.ndel == v.n),
+		    "no networks: %zu added, %zu of %zu deleted", p.nadd,
+		    p.ndel, v.n);
+		fw_plan_done(&p);
+	}
 
 	if (rh < 0)
 		FUZZ_CHECK(fw_parse_final_return(json) == 0,

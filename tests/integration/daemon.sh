@@ -114,6 +114,9 @@ r=$(call IpamDriver.RequestPool '{"AddressSpace":"LocalDefault","Pool":"fd00:cb:
 pool6=$(jget .PoolID "$r")
 r=$(call IpamDriver.RequestAddress "{\"PoolID\":\"$pool6\",\"Address\":\"\",\"Options\":{\"RequestAddressType\":\"com.docker.network.gateway\"}}")
 check "IPv6 gateway" test "$(jget .Address "$r")" = fd00:cb:1::1/64
+# A host that does not route yet: cbridge turns forwarding on and closes
+# the FORWARD policy, as dockerd does.
+in_ns sh -c 'echo 0 >/proc/sys/net/ipv4/ip_forward'
 expect "CreateNetwork dual stack" NetworkDriver.CreateNetwork \
     "{\"NetworkID\":\"$ID1\",\"Options\":{\"com.docker.network.enable_ipv6\":true,\"com.docker.network.generic\":{\"com.docker.network.driver.mtu\":\"1400\"}},\"IPv4Data\":[{\"AddressSpace\":\"LocalDefault\",\"Pool\":\"172.30.0.0/24\",\"Gateway\":\"172.30.0.1/24\"}],\"IPv6Data\":[{\"AddressSpace\":\"LocalDefault\",\"Pool\":\"fd00:cb:1::/64\",\"Gateway\":\"fd00:cb:1::1/64\"}]}" 200
 check "bridge exists and is a bridge" in_ns sh -c "ip -d link show $BR1 | grep -q 'bridge '"
@@ -131,7 +134,8 @@ in_ns iptables-nft -A DOCKER-USER -j RETURN
 in_ns iptables-nft -I FORWARD -j DOCKER-USER
 has_rule() {
 	in_ns iptables-nft -S DOCKER-USER >"$tmp/du"
-	grep -q -x -e "-A DOCKER-USER -i $BR1 -o $BR1 -m comment --comment \"cbridge:$ID1\" -j ACCEPT" "$tmp/du"
+	grep -q -x -e "-A DOCKER-USER -i $BR1 -m comment --comment \"cbridge:$ID1\" -j ACCEPT" "$tmp/du" &&
+	grep -q -x -e "-A DOCKER-USER -o $BR1 -m comment --comment \"cbridge:$ID1\" -j ACCEPT" "$tmp/du"
 }
 # within_2s CMD...: CMD succeeds within two seconds.
 within_2s() {
@@ -146,7 +150,23 @@ check "accept for $BR1 added to a DOCKER-USER created later" within_2s has_rule
 in_ns iptables-nft -F DOCKER-USER
 in_ns iptables-nft -A DOCKER-USER -j RETURN
 check "flushed by someone else: back within 2 s" within_2s has_rule
-check "once, before dockerd's RETURN" test "$(grep -c cbridge "$tmp/du") $(tail -n 1 "$tmp/du")" = "1 -A DOCKER-USER -j RETURN"
+check "once each, before dockerd's RETURN" test "$(grep -c cbridge "$tmp/du") $(tail -n 1 "$tmp/du")" = "2 -A DOCKER-USER -j RETURN"
+# The full model lives in the legacy tables.
+legacy_ok() {
+	in_ns iptables-legacy-save >"$tmp/legacy"
+	grep -q -e "-A POSTROUTING -s 172.30.0.0/24 ! -o $BR1 -m comment --comment \"cbridge:${ID1:0:12}:" "$tmp/legacy" &&
+	grep -q -e "-A DOCKER ! -i $BR1 -o $BR1 -m comment --comment \"cbridge:${ID1:0:12}:" "$tmp/legacy" &&
+	test "$(grep -c -e '-j DOCKER-FORWARD' "$tmp/legacy")" = 1
+}
+check "legacy tables: masquerade and the default drop for $BR1" legacy_ok
+in_ns iptables-legacy -t nat -F POSTROUTING
+in_ns iptables-legacy -F FORWARD
+check "legacy rules flushed by someone else: back within 2 s" within_2s legacy_ok
+check "sysctls: ip_forward, bridge-nf-call-iptables, route_localnet" in_ns sh -c "
+	test \$(cat /proc/sys/net/ipv4/ip_forward) = 1 &&
+	test \$(cat /proc/sys/net/bridge/bridge-nf-call-iptables) = 1 &&
+	test \$(cat /proc/sys/net/ipv4/conf/$BR1/route_localnet) = 1"
+check "forwarding was off in the namespace: FORWARD policy DROP" in_ns sh -c "iptables-legacy -S FORWARD | grep -qx -- '-P FORWARD DROP'"
 
 echo "# an endpoint, as dockerd creates and removes one"
 EP=e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1
@@ -157,6 +177,28 @@ check "peer end waits, down, with the MAC" in_ns sh -c "ip link show cbp${EP:0:1
 check "MTU of the network on both ends" in_ns sh -c "ip link show cbp${EP:0:12} | grep -q 'mtu 1400'"
 r=$(call NetworkDriver.Join "{\"NetworkID\":\"$ID1\",\"EndpointID\":\"$EP\",\"SandboxKey\":\"/var/run/docker/netns/x\",\"Options\":{}}")
 check "Join names the peer and the gateways" test "$(jget '[.InterfaceName.SrcName,.InterfaceName.DstPrefix,.Gateway,.GatewayIPv6]|join(" ")' "$r")" = "cbp${EP:0:12} eth 172.30.0.1 fd00:cb:1::1"
+echo "# published ports"
+PM='"com.docker.network.portmap":[{"Proto":6,"IP":"","Port":80,"HostIP":"","HostPort":18080,"HostPortEnd":18080},{"Proto":17,"IP":"","Port":53,"HostIP":"127.0.0.1","HostPort":0,"HostPortEnd":0}]'
+expect "ProgramExternalConnectivity with tcp and udp" NetworkDriver.ProgramExternalConnectivity "{\"NetworkID\":\"$ID1\",\"EndpointID\":\"$EP\",\"Options\":{$PM}}" 200
+check "host port 18080 held (v4 and v6)" in_ns sh -c "test \$(ss -Hltn 'sport = :18080' | wc -l) = 2"
+check "DNAT for 18080 to the container, v4 and v6" in_ns sh -c "
+	iptables-legacy -t nat -S DOCKER | grep -q -- '--dport 18080 .*--to-destination 172.30.0.5:80' &&
+	ip6tables-legacy -t nat -S DOCKER | grep -q -- '--dport 18080 .*--to-destination \[fd00:cb:1::5\]:80'"
+uport=$(jq -r '.endpoints[0].ports[] | select(.proto == 17) | .host_port' "$state/state.json")
+check "udp on 127.0.0.1 got a free port ($uport) and a DNAT" in_ns sh -c "
+	iptables-legacy -t nat -S DOCKER | grep -q -- '-d 127.0.0.1/32 -p udp -m udp --dport $uport .*--to-destination 172.30.0.5:53'"
+EP2=e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2
+call NetworkDriver.CreateEndpoint "{\"NetworkID\":\"$ID1\",\"EndpointID\":\"$EP2\",\"Interface\":{\"Address\":\"172.30.0.6/24\"},\"Options\":{}}" >/dev/null
+expect "a host port already taken" NetworkDriver.ProgramExternalConnectivity "{\"NetworkID\":\"$ID1\",\"EndpointID\":\"$EP2\",\"Options\":{$PM}}" 409 "18080/tcp"
+check "nothing of the refused publication stays" in_ns sh -c "! iptables-legacy-save | grep -q 172.30.0.6:"
+expect "bad protocol" NetworkDriver.ProgramExternalConnectivity "{\"NetworkID\":\"$ID1\",\"EndpointID\":\"$EP2\",\"Options\":{\"com.docker.network.portmap\":[{\"Proto\":1,\"Port\":80}]}}" 400 "Proto"
+expect "bad host port" NetworkDriver.ProgramExternalConnectivity "{\"NetworkID\":\"$ID1\",\"EndpointID\":\"$EP2\",\"Options\":{\"com.docker.network.portmap\":[{\"Proto\":6,\"Port\":80,\"HostPort\":70000}]}}" 400 "HostPort"
+expect "bad host address" NetworkDriver.ProgramExternalConnectivity "{\"NetworkID\":\"$ID1\",\"EndpointID\":\"$EP2\",\"Options\":{\"com.docker.network.portmap\":[{\"Proto\":6,\"Port\":80,\"HostIP\":\"1.2.3\"}]}}" 400 "HostIP"
+expect "IPv6 host address for an IPv4-only container" NetworkDriver.ProgramExternalConnectivity "{\"NetworkID\":\"$ID1\",\"EndpointID\":\"$EP2\",\"Options\":{\"com.docker.network.portmap\":[{\"Proto\":6,\"Port\":80,\"HostIP\":\"::1\",\"HostPort\":18081}]}}" 400 "no IPv6 address"
+expect "DeleteEndpoint of the second" NetworkDriver.DeleteEndpoint "{\"NetworkID\":\"$ID1\",\"EndpointID\":\"$EP2\"}" 200
+expect "RevokeExternalConnectivity" NetworkDriver.RevokeExternalConnectivity "{\"NetworkID\":\"$ID1\",\"EndpointID\":\"$EP\"}" 200
+check "revoked: port released and rules gone" in_ns sh -c "
+	test \$(ss -Hltn 'sport = :18080' | wc -l) = 0 && ! iptables-legacy-save | grep -q -- '--dport 18080'"
 expect "Leave" NetworkDriver.Leave "{\"NetworkID\":\"$ID1\",\"EndpointID\":\"$EP\"}" 200
 expect "DeleteEndpoint" NetworkDriver.DeleteEndpoint "{\"NetworkID\":\"$ID1\",\"EndpointID\":\"$EP\"}" 200
 check "veth pair gone" in_ns sh -c "! ip link show cbv${EP:0:12} 2>/dev/null && ! ip link show cbp${EP:0:12} 2>/dev/null"

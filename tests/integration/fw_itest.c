@@ -5,18 +5,23 @@
  *
  *   fw_itest [-a CMD] [ID:BRIDGE[:FLAGS]]...
  *
- * Syncs the networks given (none: an empty list).  FLAGS is made of '4'
- * (IPv4 subnet), '6' (IPv6 subnet) and 'n' (enable_icc false); the default
- * is "46".  With -a, CMD is run with system() after the first sync and the
- * same backend syncs again: this shows that libnftables' cache inside one
- * context follows changes others make, as in the daemon.
+ * Syncs a model holding the networks given (none: an empty list), and
+ * checks that the ops the nft half does not implement answer as the
+ * composite backend expects (forward_drop does nothing, reserve and
+ * conntrack_flush_udp refuse with -ENOTSUP).  FLAGS is made of '4' (IPv4
+ * subnet), '6' (IPv6 subnet), 'n' (enable_icc false) and 'i' (internal);
+ * the default is "46".  With -a, CMD is run with system() after the first
+ * sync and the same backend syncs again: this shows that libnftables'
+ * cache inside one context follows changes others make, as in the daemon.
  * Exit status: 0, 1 when a sync failed, 2 on bad usage or when run in the
  * host's namespace.
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -74,6 +79,9 @@ parse_net(const char *arg, struct fw_net *ret)
 		case 'n':
 			n.icc = false;
 			break;
+		case 'i':
+			n.internal = true;
+			break;
 		default:
 			return -EINVAL;
 		}
@@ -85,12 +93,47 @@ parse_net(const char *arg, struct fw_net *ret)
 static int
 sync_once(struct fw *f, const struct fw_net *nets, size_t n)
 {
+	/* The nft half reads only the networks; the rest is there to show
+	 * that it does not trip over it. */
+	static const struct fw_port port = { .net_id = "5f1c0a7e9b2d44c18e3f"
+	    "6a0b7c9d2e4f1a3b5c7d9e0f2a4b6c8d0e1f3a5b7c9d", .family = AF_INET,
+	    .proto = IPPROTO_TCP, .host_port = 8080, .cip = "10.98.0.2",
+	    .cport = 80 };
+	struct fw_model m = { .nets = nets, .nnets = n, .ports = &port,
+	    .nports = 1 };
 	char err[512] = "";
 	int r;
 
-	if ((r = f->ops->sync(f, nets, n, err, sizeof(err))) < 0) {
+	if ((r = f->ops->sync(f, &m, err, sizeof(err))) < 0) {
 		fprintf(stderr, "fw_itest: sync: %s (%s)\n", err,
 		    strerror(-r));
+		return 1;
+	}
+	return 0;
+}
+
+/* The ops the composite backend never calls on the nft half. */
+static int
+check_stubs(struct fw *f)
+{
+	static const unsigned short ports[] = { 53 };
+	struct fw_resv rv = { .fd = -1, .port = 0 };
+	char err[512] = "";
+	int r;
+
+	if ((r = f->ops->forward_drop(f, AF_INET, err, sizeof(err))) != 0) {
+		fprintf(stderr, "fw_itest: forward_drop: %d\n", r);
+		return 1;
+	}
+	if ((r = f->ops->reserve(f, AF_INET, IPPROTO_TCP, "", 8080, 8080, &rv,
+	    err, sizeof(err))) != -ENOTSUP || rv.fd != -1) {
+		fprintf(stderr, "fw_itest: reserve: %d\n", r);
+		return 1;
+	}
+	f->ops->release(f, &rv);
+	if ((r = f->ops->conntrack_flush_udp(f, AF_INET, ports, 1, err,
+	    sizeof(err))) != -ENOTSUP) {
+		fprintf(stderr, "fw_itest: conntrack_flush_udp: %d\n", r);
 		return 1;
 	}
 	return 0;
@@ -137,6 +180,8 @@ main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
+	if ((rc = check_stubs(f)) != 0)
+		goto out;
 	rc = sync_once(f, nets, (size_t)nnets);
 	if (rc == 0 && after != NULL) {
 		if (system(after) != 0) {
@@ -148,7 +193,7 @@ main(int argc, char **argv)
 	}
 	goto out;
 usage:
-	fprintf(stderr, "usage: fw_itest [-a CMD] [ID:BRIDGE[:46n]]...\n");
+	fprintf(stderr, "usage: fw_itest [-a CMD] [ID:BRIDGE[:46ni]]...\n");
 	rc = 2;
 out:
 	fw_free(f);

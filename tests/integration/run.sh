@@ -1,11 +1,15 @@
 #!/bin/sh
-# Namespace integration tests: the netlink backend, the firewall backend,
-# then the daemon over its socket.  Each script makes and removes its own namespace.
+# Namespace integration tests: the netlink backend, the firewall backends
+# (nft accepts, the libiptc rule model, host ports and conntrack), then the
+# daemon over its socket.  Each script makes and removes its own namespace.
 #
-#   tests/integration/run.sh path/to/cbridge path/to/lnk_itest path/to/fw_itest
+#   tests/integration/run.sh path/to/cbridge path/to/lnk_itest \
+#       path/to/fw_itest path/to/iptc_itest path/to/ports_itest
 set -eu
 
 here=$(dirname "$0")
 "$here/netlink.sh" "$2"
 "$here/firewall.sh" "$3"
+"$here/iptables.sh" "$4"
+"$here/ports.sh" "$5"
 "$here/daemon.sh" "$1"

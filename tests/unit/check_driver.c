@@ -361,7 +361,7 @@ START_TEST(endpoint_lifecycle)
 	ck_assert(rep.mac_generated);
 	ck_assert_int_eq(lnk_fake_get_veth(env.lnk, "cbve1e1e1e1e1e1", &vc), 1);
 	ck_assert_str_eq(vc.peer, "cbpe1e1e1e1e1e1");
-	ck_assert(!vc.hairpin);		/* userland proxy on by default */
+	ck_assert(vc.hairpin);		/* kernel NAT only: hairpin always */
 	ck_assert_int_eq(drv_create_endpoint(env.drv, &q, &rep, err,
 	    sizeof(err)), -EEXIST);
 	ck_assert_int_eq(drv_join(env.drv, TH_NETID1, EP1, "/run/netns/x", &j,
@@ -433,8 +433,7 @@ END_TEST
 START_TEST(firewall_follows_networks)
 {
 	struct fw *fw = fw_fake_new();
-	struct drv_params p = { .state_dir = env.dir, .lnk = env.lnk, .fw = fw,
-	    .userland_proxy = true };
+	struct drv_params p = { .state_dir = env.dir, .lnk = env.lnk, .fw = fw };
 	const struct fw_net *fn;
 	struct drv_net_req r;
 	struct drv *d = NULL;
@@ -468,7 +467,7 @@ START_TEST(firewall_follows_networks)
 	drv_free(d);
 	fw_free(fw);
 	ck_assert_int_eq(drv_new(&(struct drv_params){ .state_dir = env.dir,
-	    .lnk = env.lnk, .userland_proxy = true }, &env.drv, err,
+	    .lnk = env.lnk }, &env.drv, err,
 	    sizeof(err)), 0);
 }
 END_TEST

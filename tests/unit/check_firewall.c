@@ -1,12 +1,14 @@
 /*
- * firewall/: the pure planner, the reader of nft's JSON output (on output
- * captured from nft 1.0.6 and iptables-nft 1.8.9), the shared checks and the
- * fake.  The nft backend itself is tested in tests/integration/firewall.sh.
+ * firewall/: the pure planner of the nft accepts, the reader of nft's JSON
+ * output (on output captured from nft 1.0.6 and iptables-nft 1.8.9), the
+ * shared checks and the fake.  The nft backend itself is tested in
+ * tests/integration/firewall.sh; the iptables rule model in check_rules.c.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <check.h>
@@ -39,12 +41,17 @@ N(const char *id, const char *br, bool v4, bool v6, bool icc)
 	n.ipv4 = v4;
 	n.ipv6 = v6;
 	n.icc = icc;
+	/* What the iptables planner (and so the fake) wants of a network. */
+	if (v4)
+		(void) snprintf(n.subnet4, sizeof(n.subnet4), "172.30.0.0/24");
+	if (v6)
+		(void) snprintf(n.subnet6, sizeof(n.subnet6), "fd00:30::/64");
 	return n;
 }
 
 static struct fw_rule
-R(int fam, const char *chain, const char *id, const char *br,
-    unsigned long long handle)
+R(int fam, const char *chain, const char *id, const char *iif,
+    const char *oif, unsigned long long handle)
 {
 	struct fw_rule r;
 
@@ -52,22 +59,37 @@ R(int fam, const char *chain, const char *id, const char *br,
 	r.family = fam;
 	(void) snprintf(r.chain, sizeof(r.chain), "%s", chain);
 	(void) snprintf(r.id, sizeof(r.id), "%s", id);
-	(void) snprintf(r.iif, sizeof(r.iif), "%s", br);
-	(void) snprintf(r.oif, sizeof(r.oif), "%s", br);
+	(void) snprintf(r.iif, sizeof(r.iif), "%s", iif);
+	(void) snprintf(r.oif, sizeof(r.oif), "%s", oif);
 	r.handle = handle;
 	return r;
 }
 
+/* The two shapes cbridge writes: from the bridge, and to it. */
+#define RI(fam, chain, id, br, h)	R(fam, chain, id, br, "", h)
+#define RO(fam, chain, id, br, h)	R(fam, chain, id, "", br, h)
+
 static void
 check_rule(const struct fw_rule *r, int fam, const char *chain,
-    const char *id, const char *br, unsigned long long handle)
+    const char *id, const char *iif, const char *oif,
+    unsigned long long handle)
 {
 	ck_assert_int_eq(r->family, fam);
 	ck_assert_str_eq(r->chain, chain);
 	ck_assert_str_eq(r->id, id);
-	ck_assert_str_eq(r->iif, br);
-	ck_assert_str_eq(r->oif, br);
+	ck_assert_str_eq(r->iif, iif);
+	ck_assert_str_eq(r->oif, oif);
 	ck_assert_uint_eq(r->handle, handle);
+}
+
+/* r[0] and r[1] are the pair of planned accepts for bridge br, in the
+ * planner's order: "oifname" (empty iif sorts first), then "iifname". */
+static void
+check_pair(const struct fw_rule *r, int fam, const char *chain,
+    const char *id, const char *br)
+{
+	check_rule(&r[0], fam, chain, id, "", br, 0);
+	check_rule(&r[1], fam, chain, id, br, "", 0);
 }
 
 /* Computes the plan and checks that it succeeded. */
@@ -137,7 +159,7 @@ END_TEST
 
 START_TEST(no_table_deletes_found_rules)
 {
-	struct fw_rule cur[] = { R(AF_INET, DU, ID1, "br-1", 9) };
+	struct fw_rule cur[] = { RI(AF_INET, DU, ID1, "br-1", 9) };
 	struct fw_plan p;
 
 	/* Not reachable in practice (no chain, no rule found), but the
@@ -145,7 +167,7 @@ START_TEST(no_table_deletes_found_rules)
 	p = plan(NULL, 0, &NONE, &NONE, cur, 1);
 	ck_assert_uint_eq(p.nadd, 0);
 	ck_assert_uint_eq(p.ndel, 1);
-	check_rule(&p.del[0], AF_INET, DU, ID1, "br-1", 9);
+	check_rule(&p.del[0], AF_INET, DU, ID1, "br-1", "", 9);
 	fw_plan_done(&p);
 }
 END_TEST
@@ -156,21 +178,21 @@ START_TEST(docker_user_preferred)
 	struct fw_plan p;
 
 	p = plan(nets, 1, &BOTH, &NONE, NULL, 0);
-	ck_assert_uint_eq(p.nadd, 1);
+	ck_assert_uint_eq(p.nadd, 2);
 	ck_assert_uint_eq(p.ndel, 0);
-	check_rule(&p.add[0], AF_INET, DU, ID1, "br-1", 0);
+	check_pair(p.add, AF_INET, DU, ID1, "br-1");
 	fw_plan_done(&p);
 
 	struct fw_host du_only = { .has_table = true,
 	    .has_docker_user = true };
 	p = plan(nets, 1, &du_only, &NONE, NULL, 0);
-	ck_assert_uint_eq(p.nadd, 1);
-	check_rule(&p.add[0], AF_INET, DU, ID1, "br-1", 0);
+	ck_assert_uint_eq(p.nadd, 2);
+	check_pair(p.add, AF_INET, DU, ID1, "br-1");
 	fw_plan_done(&p);
 
 	p = plan(nets, 1, &FWD_ONLY, &NONE, NULL, 0);
-	ck_assert_uint_eq(p.nadd, 1);
-	check_rule(&p.add[0], AF_INET, FWD, ID1, "br-1", 0);
+	ck_assert_uint_eq(p.nadd, 2);
+	check_pair(p.add, AF_INET, FWD, ID1, "br-1");
 	fw_plan_done(&p);
 }
 END_TEST
@@ -184,32 +206,32 @@ START_TEST(families)
 	struct fw_plan p;
 
 	p = plan(&v4, 1, &BOTH, &BOTH, NULL, 0);
-	ck_assert_uint_eq(p.nadd, 1);
-	check_rule(&p.add[0], AF_INET, DU, ID1, "br-4", 0);
+	ck_assert_uint_eq(p.nadd, 2);
+	check_pair(p.add, AF_INET, DU, ID1, "br-4");
 	fw_plan_done(&p);
 
 	p = plan(&v6, 1, &BOTH, &BOTH, NULL, 0);
-	ck_assert_uint_eq(p.nadd, 1);
-	check_rule(&p.add[0], AF_INET6, DU, ID2, "br-6", 0);
+	ck_assert_uint_eq(p.nadd, 2);
+	check_pair(p.add, AF_INET6, DU, ID2, "br-6");
 	fw_plan_done(&p);
 
 	p = plan(&ds, 1, &BOTH, &BOTH, NULL, 0);
-	ck_assert_uint_eq(p.nadd, 2);
-	check_rule(&p.add[0], AF_INET, DU, ID3, "br-ds", 0);
-	check_rule(&p.add[1], AF_INET6, DU, ID3, "br-ds", 0);
+	ck_assert_uint_eq(p.nadd, 4);
+	check_pair(&p.add[0], AF_INET, DU, ID3, "br-ds");
+	check_pair(&p.add[2], AF_INET6, DU, ID3, "br-ds");
 	fw_plan_done(&p);
 
 	/* Each family on its own: ip6 filter only has FORWARD. */
 	p = plan(&ds, 1, &BOTH, &FWD_ONLY, NULL, 0);
-	ck_assert_uint_eq(p.nadd, 2);
-	check_rule(&p.add[0], AF_INET, DU, ID3, "br-ds", 0);
-	check_rule(&p.add[1], AF_INET6, FWD, ID3, "br-ds", 0);
+	ck_assert_uint_eq(p.nadd, 4);
+	check_pair(&p.add[0], AF_INET, DU, ID3, "br-ds");
+	check_pair(&p.add[2], AF_INET6, FWD, ID3, "br-ds");
 	fw_plan_done(&p);
 
 	/* ip6tables disabled in dockerd: no ip6 filter table. */
 	p = plan(&ds, 1, &BOTH, &NONE, NULL, 0);
-	ck_assert_uint_eq(p.nadd, 1);
-	check_rule(&p.add[0], AF_INET, DU, ID3, "br-ds", 0);
+	ck_assert_uint_eq(p.nadd, 2);
+	check_pair(p.add, AF_INET, DU, ID3, "br-ds");
 	fw_plan_done(&p);
 	p = plan(&v6, 1, &BOTH, &NONE, NULL, 0);
 	check_empty(&p);
@@ -220,23 +242,32 @@ START_TEST(families)
 }
 END_TEST
 
-START_TEST(icc_false)
+/* The legacy tables do the filtering: nft accepts the bridge's traffic
+ * whatever icc, internal, masquerade or the gateway modes say. */
+START_TEST(options_ignored)
 {
 	struct fw_net nets[] = { N(ID1, "br-1", true, true, false) };
-	struct fw_rule cur[] = { R(AF_INET, DU, ID1, "br-1", 4),
-	    R(AF_INET6, DU, ID1, "br-1", 5) };
+	struct fw_rule cur[] = { RI(AF_INET, DU, ID1, "br-1", 4),
+	    RO(AF_INET, DU, ID1, "br-1", 6), RI(AF_INET6, DU, ID1, "br-1", 5),
+	    RO(AF_INET6, DU, ID1, "br-1", 7) };
 	struct fw_plan p;
 
+	nets[0].internal = true;
+	nets[0].masquerade = false;
+	nets[0].gw4 = FW_GW_ISOLATED;
+	nets[0].gw6 = FW_GW_ROUTED;
 	p = plan(nets, 1, &BOTH, &BOTH, NULL, 0);
-	check_empty(&p);
-	/* icc switched off (a network re-created under the same ID): the
-	 * accepts go. */
-	p = plan(nets, 1, &BOTH, &BOTH, cur, 2);
-	ck_assert_uint_eq(p.nadd, 0);
-	ck_assert_uint_eq(p.ndel, 2);
-	check_rule(&p.del[0], AF_INET, DU, ID1, "br-1", 4);
-	check_rule(&p.del[1], AF_INET6, DU, ID1, "br-1", 5);
+	ck_assert_uint_eq(p.nadd, 4);
+	ck_assert_uint_eq(p.ndel, 0);
+	check_pair(&p.add[0], AF_INET, DU, ID1, "br-1");
+	check_pair(&p.add[2], AF_INET6, DU, ID1, "br-1");
 	fw_plan_done(&p);
+	/* Options changed under the same ID: the rules stay. */
+	p = plan(nets, 1, &BOTH, &BOTH, cur, 4);
+	check_empty(&p);
+	nets[0] = N(ID1, "br-1", true, true, true);
+	p = plan(nets, 1, &BOTH, &BOTH, cur, 4);
+	check_empty(&p);
 }
 END_TEST
 
@@ -244,39 +275,67 @@ START_TEST(exact_match_kept)
 {
 	struct fw_net nets[] = { N(ID1, "br-1", true, true, true),
 	    N(ID2, "br-2", true, false, true) };
-	struct fw_rule cur[] = { R(AF_INET6, DU, ID1, "br-1", 12),
-	    R(AF_INET, DU, ID2, "br-2", 3), R(AF_INET, DU, ID1, "br-1", 7) };
+	struct fw_rule cur[] = { RO(AF_INET6, DU, ID1, "br-1", 12),
+	    RI(AF_INET, DU, ID2, "br-2", 3), RI(AF_INET, DU, ID1, "br-1", 7),
+	    RO(AF_INET, DU, ID1, "br-1", 8), RI(AF_INET6, DU, ID1, "br-1", 11),
+	    RO(AF_INET, DU, ID2, "br-2", 2) };
 	struct fw_plan p;
 
-	p = plan(nets, 2, &BOTH, &BOTH, cur, 3);
+	p = plan(nets, 2, &BOTH, &BOTH, cur, 6);
 	check_empty(&p);
 	/* Also in FORWARD when that is the chain to use. */
-	cur[0] = R(AF_INET6, FWD, ID1, "br-1", 12);
-	p = plan(nets, 2, &BOTH, &FWD_ONLY, cur, 3);
+	cur[0] = RO(AF_INET6, FWD, ID1, "br-1", 12);
+	cur[4] = RI(AF_INET6, FWD, ID1, "br-1", 11);
+	p = plan(nets, 2, &BOTH, &FWD_ONLY, cur, 6);
 	check_empty(&p);
+}
+END_TEST
+
+START_TEST(half_missing_added)
+{
+	struct fw_net nets[] = { N(ID1, "br-1", true, false, true) };
+	struct fw_rule cur[] = { RI(AF_INET, DU, ID1, "br-1", 3) };
+	struct fw_plan p;
+
+	/* Someone deleted the "oifname" accept: only it comes back. */
+	p = plan(nets, 1, &BOTH, &NONE, cur, 1);
+	ck_assert_uint_eq(p.ndel, 0);
+	ck_assert_uint_eq(p.nadd, 1);
+	check_rule(&p.add[0], AF_INET, DU, ID1, "", "br-1", 0);
+	fw_plan_done(&p);
+	cur[0] = RO(AF_INET, DU, ID1, "br-1", 3);
+	p = plan(nets, 1, &BOTH, &NONE, cur, 1);
+	ck_assert_uint_eq(p.ndel, 0);
+	ck_assert_uint_eq(p.nadd, 1);
+	check_rule(&p.add[0], AF_INET, DU, ID1, "br-1", "", 0);
+	fw_plan_done(&p);
 }
 END_TEST
 
 START_TEST(duplicate_deleted)
 {
 	struct fw_net nets[] = { N(ID1, "br-1", true, false, true) };
-	struct fw_rule cur[] = { R(AF_INET, DU, ID1, "br-1", 40),
-	    R(AF_INET, DU, ID1, "br-1", 8), R(AF_INET, DU, ID1, "br-1", 15) };
+	struct fw_rule cur[] = { RI(AF_INET, DU, ID1, "br-1", 40),
+	    RI(AF_INET, DU, ID1, "br-1", 8), RO(AF_INET, DU, ID1, "br-1", 20),
+	    RO(AF_INET, DU, ID1, "br-1", 12), RI(AF_INET, DU, ID1, "br-1", 15) };
 	struct fw_plan p;
 
-	p = plan(nets, 1, &BOTH, &NONE, cur, 3);
+	p = plan(nets, 1, &BOTH, &NONE, cur, 5);
 	ck_assert_uint_eq(p.nadd, 0);
-	ck_assert_uint_eq(p.ndel, 2);
-	/* The oldest (lowest handle) stays; the others go in handle order. */
-	check_rule(&p.del[0], AF_INET, DU, ID1, "br-1", 15);
-	check_rule(&p.del[1], AF_INET, DU, ID1, "br-1", 40);
+	ck_assert_uint_eq(p.ndel, 3);
+	/* The oldest (lowest handle) of each stays; the others go in handle
+	 * order. */
+	check_rule(&p.del[0], AF_INET, DU, ID1, "br-1", "", 15);
+	check_rule(&p.del[1], AF_INET, DU, ID1, "", "br-1", 20);
+	check_rule(&p.del[2], AF_INET, DU, ID1, "br-1", "", 40);
 	fw_plan_done(&p);
 
-	/* The same network twice in nets asks for one rule. */
+	/* The same network twice in nets asks for one pair. */
 	struct fw_net twice[] = { nets[0], nets[0] };
 	p = plan(twice, 2, &BOTH, &NONE, NULL, 0);
-	ck_assert_uint_eq(p.nadd, 1);
+	ck_assert_uint_eq(p.nadd, 2);
 	ck_assert_uint_eq(p.ndel, 0);
+	check_pair(p.add, AF_INET, DU, ID1, "br-1");
 	fw_plan_done(&p);
 }
 END_TEST
@@ -284,33 +343,37 @@ END_TEST
 START_TEST(wrong_chain_moved)
 {
 	struct fw_net nets[] = { N(ID1, "br-1", true, false, true) };
-	struct fw_rule cur[] = { R(AF_INET, FWD, ID1, "br-1", 21) };
+	struct fw_rule cur[] = { RI(AF_INET, FWD, ID1, "br-1", 21),
+	    RO(AF_INET, FWD, ID1, "br-1", 22) };
 	struct fw_plan p;
 
 	/* Added to FORWARD before dockerd created DOCKER-USER. */
-	p = plan(nets, 1, &BOTH, &NONE, cur, 1);
-	ck_assert_uint_eq(p.ndel, 1);
-	ck_assert_uint_eq(p.nadd, 1);
-	check_rule(&p.del[0], AF_INET, FWD, ID1, "br-1", 21);
-	check_rule(&p.add[0], AF_INET, DU, ID1, "br-1", 0);
+	p = plan(nets, 1, &BOTH, &NONE, cur, 2);
+	ck_assert_uint_eq(p.ndel, 2);
+	ck_assert_uint_eq(p.nadd, 2);
+	check_rule(&p.del[0], AF_INET, FWD, ID1, "br-1", "", 21);
+	check_rule(&p.del[1], AF_INET, FWD, ID1, "", "br-1", 22);
+	check_pair(p.add, AF_INET, DU, ID1, "br-1");
 	fw_plan_done(&p);
 
 	/* And back when DOCKER-USER is gone. */
-	cur[0] = R(AF_INET, DU, ID1, "br-1", 22);
-	p = plan(nets, 1, &FWD_ONLY, &NONE, cur, 1);
-	ck_assert_uint_eq(p.ndel, 1);
-	ck_assert_uint_eq(p.nadd, 1);
-	check_rule(&p.del[0], AF_INET, DU, ID1, "br-1", 22);
-	check_rule(&p.add[0], AF_INET, FWD, ID1, "br-1", 0);
+	cur[0] = RI(AF_INET, DU, ID1, "br-1", 23);
+	cur[1] = RO(AF_INET, DU, ID1, "br-1", 24);
+	p = plan(nets, 1, &FWD_ONLY, &NONE, cur, 2);
+	ck_assert_uint_eq(p.ndel, 2);
+	ck_assert_uint_eq(p.nadd, 2);
+	check_rule(&p.del[0], AF_INET, DU, ID1, "br-1", "", 23);
+	check_rule(&p.del[1], AF_INET, DU, ID1, "", "br-1", 24);
+	check_pair(p.add, AF_INET, FWD, ID1, "br-1");
 	fw_plan_done(&p);
 
 	/* A rule of the right chain but the wrong family table. */
-	cur[0] = R(AF_INET6, DU, ID1, "br-1", 23);
+	cur[0] = RI(AF_INET6, DU, ID1, "br-1", 25);
 	p = plan(nets, 1, &BOTH, &BOTH, cur, 1);
 	ck_assert_uint_eq(p.ndel, 1);
-	ck_assert_uint_eq(p.nadd, 1);
-	check_rule(&p.del[0], AF_INET6, DU, ID1, "br-1", 23);
-	check_rule(&p.add[0], AF_INET, DU, ID1, "br-1", 0);
+	ck_assert_uint_eq(p.nadd, 2);
+	check_rule(&p.del[0], AF_INET6, DU, ID1, "br-1", "", 25);
+	check_pair(p.add, AF_INET, DU, ID1, "br-1");
 	fw_plan_done(&p);
 }
 END_TEST
@@ -318,22 +381,23 @@ END_TEST
 START_TEST(gone_network_deleted)
 {
 	struct fw_net nets[] = { N(ID1, "br-1", true, false, true) };
-	struct fw_rule cur[] = { R(AF_INET, DU, ID2, "br-2", 30),
-	    R(AF_INET, DU, ID1, "br-1", 31), R(AF_INET, FWD, ID3, "br-3", 2) };
+	struct fw_rule cur[] = { RI(AF_INET, DU, ID2, "br-2", 30),
+	    RI(AF_INET, DU, ID1, "br-1", 31), RO(AF_INET, DU, ID1, "br-1", 32),
+	    RO(AF_INET, FWD, ID3, "br-3", 2) };
 	struct fw_plan p;
 
-	p = plan(nets, 1, &BOTH, &NONE, cur, 3);
+	p = plan(nets, 1, &BOTH, &NONE, cur, 4);
 	ck_assert_uint_eq(p.nadd, 0);
 	ck_assert_uint_eq(p.ndel, 2);
 	/* Ordered by family, chain name, handle. */
-	check_rule(&p.del[0], AF_INET, DU, ID2, "br-2", 30);
-	check_rule(&p.del[1], AF_INET, FWD, ID3, "br-3", 2);
+	check_rule(&p.del[0], AF_INET, DU, ID2, "br-2", "", 30);
+	check_rule(&p.del[1], AF_INET, FWD, ID3, "", "br-3", 2);
 	fw_plan_done(&p);
 
 	/* No networks at all: every rule of ours goes. */
-	p = plan(NULL, 0, &BOTH, &NONE, cur, 3);
+	p = plan(NULL, 0, &BOTH, &NONE, cur, 4);
 	ck_assert_uint_eq(p.nadd, 0);
-	ck_assert_uint_eq(p.ndel, 3);
+	ck_assert_uint_eq(p.ndel, 4);
 	fw_plan_done(&p);
 }
 END_TEST
@@ -341,36 +405,39 @@ END_TEST
 START_TEST(renamed_bridge_replaced)
 {
 	struct fw_net nets[] = { N(ID1, "br-new", true, false, true) };
-	struct fw_rule cur[] = { R(AF_INET, DU, ID1, "br-old", 17) };
+	struct fw_rule cur[] = { RI(AF_INET, DU, ID1, "br-old", 17),
+	    RO(AF_INET, DU, ID1, "br-old", 18) };
 	struct fw_plan p;
 
-	p = plan(nets, 1, &BOTH, &NONE, cur, 1);
-	ck_assert_uint_eq(p.ndel, 1);
-	ck_assert_uint_eq(p.nadd, 1);
-	check_rule(&p.del[0], AF_INET, DU, ID1, "br-old", 17);
-	check_rule(&p.add[0], AF_INET, DU, ID1, "br-new", 0);
-	fw_plan_done(&p);
-
-	/* Only one side matching is not a match either. */
-	(void) snprintf(cur[0].iif, sizeof(cur[0].iif), "br-new");
-	p = plan(nets, 1, &BOTH, &NONE, cur, 1);
-	ck_assert_uint_eq(p.ndel, 1);
-	ck_assert_uint_eq(p.nadd, 1);
+	p = plan(nets, 1, &BOTH, &NONE, cur, 2);
+	ck_assert_uint_eq(p.ndel, 2);
+	ck_assert_uint_eq(p.nadd, 2);
+	check_rule(&p.del[0], AF_INET, DU, ID1, "br-old", "", 17);
+	check_rule(&p.del[1], AF_INET, DU, ID1, "", "br-old", 18);
+	check_pair(p.add, AF_INET, DU, ID1, "br-new");
 	fw_plan_done(&p);
 }
 END_TEST
 
-START_TEST(changed_rule_replaced)
+START_TEST(other_shapes_replaced)
 {
 	struct fw_net nets[] = { N(ID1, "br-1", true, false, true) };
-	struct fw_rule cur[] = { R(AF_INET, DU, ID1, "", 5) };
+	struct fw_rule cur[] = { R(AF_INET, DU, ID1, "", "", 5),
+	    R(AF_INET, DU, ID1, "br-1", "br-1", 6),
+	    R(AF_INET, DU, ID1, "br-1", "br-2", 7) };
 	struct fw_plan p;
 
-	/* What fw_parse_rules reports for a rule of ours someone edited. */
-	p = plan(nets, 1, &BOTH, &NONE, cur, 1);
-	ck_assert_uint_eq(p.ndel, 1);
-	ck_assert_uint_eq(p.nadd, 1);
-	check_rule(&p.del[0], AF_INET, DU, ID1, "", 5);
+	/* What fw_parse_rules reports for a rule of ours someone edited, or
+	 * for the single iif-and-oif accept of earlier versions (both
+	 * empty), and a rule with both names that the reader never reports:
+	 * none is one of the two wanted, so all go. */
+	p = plan(nets, 1, &BOTH, &NONE, cur, 3);
+	ck_assert_uint_eq(p.ndel, 3);
+	ck_assert_uint_eq(p.nadd, 2);
+	check_rule(&p.del[0], AF_INET, DU, ID1, "", "", 5);
+	check_rule(&p.del[1], AF_INET, DU, ID1, "br-1", "br-1", 6);
+	check_rule(&p.del[2], AF_INET, DU, ID1, "br-1", "br-2", 7);
+	check_pair(p.add, AF_INET, DU, ID1, "br-1");
 	fw_plan_done(&p);
 }
 END_TEST
@@ -381,25 +448,25 @@ START_TEST(deterministic)
 	    N(ID1, "br-1", true, true, true), N(ID3, "br-3", false, true,
 	    true) };
 	struct fw_net b[] = { a[2], a[0], a[1] };
-	struct fw_rule ca[] = { R(AF_INET6, FWD, ID1, "br-1", 9),
-	    R(AF_INET, DU, ID3, "br-3", 4), R(AF_INET, FWD, ID2, "x", 1) };
+	struct fw_rule ca[] = { RO(AF_INET6, FWD, ID1, "br-1", 9),
+	    RI(AF_INET, DU, ID3, "br-3", 4), RI(AF_INET, FWD, ID2, "x", 1) };
 	struct fw_rule cb[] = { ca[1], ca[2], ca[0] };
 	struct fw_plan p, q;
 
 	p = plan(a, 3, &BOTH, &BOTH, ca, 3);
 	q = plan(b, 3, &BOTH, &BOTH, cb, 3);
-	ck_assert_uint_eq(p.nadd, 5);
+	ck_assert_uint_eq(p.nadd, 10);
 	ck_assert_uint_eq(p.ndel, 3);
 	ck_assert_uint_eq(q.nadd, p.nadd);
 	ck_assert_uint_eq(q.ndel, p.ndel);
 	ck_assert(memcmp(p.add, q.add, p.nadd * sizeof(*p.add)) == 0);
 	ck_assert(memcmp(p.del, q.del, p.ndel * sizeof(*p.del)) == 0);
 	/* Adds by family, then ID. */
-	check_rule(&p.add[0], AF_INET, DU, ID1, "br-1", 0);
-	check_rule(&p.add[1], AF_INET, DU, ID2, "br-2", 0);
-	check_rule(&p.add[2], AF_INET6, DU, ID3, "br-3", 0);
-	check_rule(&p.add[3], AF_INET6, DU, ID1, "br-1", 0);
-	check_rule(&p.add[4], AF_INET6, DU, ID2, "br-2", 0);
+	check_pair(&p.add[0], AF_INET, DU, ID1, "br-1");
+	check_pair(&p.add[2], AF_INET, DU, ID2, "br-2");
+	check_pair(&p.add[4], AF_INET6, DU, ID3, "br-3");
+	check_pair(&p.add[6], AF_INET6, DU, ID1, "br-1");
+	check_pair(&p.add[8], AF_INET6, DU, ID2, "br-2");
 	fw_plan_done(&p);
 	fw_plan_done(&q);
 }
@@ -411,19 +478,20 @@ START_TEST(converges)
 	struct fw_net nets[] = { N(ID1, "br-1", true, true, true),
 	    N(ID2, "br-2", true, false, false), N(ID3, "br-3", false, true,
 	    true) };
-	struct fw_rule cur[16] = { R(AF_INET, FWD, ID1, "br-1", 1),
-	    R(AF_INET, DU, ID1, "br-1", 2), R(AF_INET, DU, ID1, "br-1", 3),
-	    R(AF_INET, DU, ID2, "br-2", 4), R(AF_INET6, DU, ID3, "old", 5) };
+	struct fw_rule cur[16] = { RI(AF_INET, FWD, ID1, "br-1", 1),
+	    RI(AF_INET, DU, ID1, "br-1", 2), RI(AF_INET, DU, ID1, "br-1", 3),
+	    RO(AF_INET, DU, ID2, "br-2", 4), RI(AF_INET6, DU, ID3, "old", 5),
+	    R(AF_INET, DU, ID1, "", "", 6) };
 	unsigned long long next = 100;
-	size_t ncur = 5;
+	size_t ncur = 6;
 	struct fw_plan p;
 
 	p = plan(nets, 3, &BOTH, &BOTH, cur, ncur);
 	ck_assert_uint_eq(p.ndel, 4);
-	ck_assert_uint_eq(p.nadd, 2);
+	ck_assert_uint_eq(p.nadd, 6);
 	ncur = apply_plan(cur, ncur, &p, &next);
 	fw_plan_done(&p);
-	ck_assert_uint_eq(ncur, 3);
+	ck_assert_uint_eq(ncur, 8);
 	p = plan(nets, 3, &BOTH, &BOTH, cur, ncur);
 	check_empty(&p);
 }
@@ -443,8 +511,9 @@ START_TEST(invalid_input)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		ck_assert_int_eq(fw_plan_compute(&bad[i], 1, &BOTH, &BOTH,
 		    NULL, 0, &p), -EINVAL);
-		/* icc off does not make a bad entry acceptable. */
-		bad[i].icc = false;
+		/* Having no rule to add does not make a bad entry
+		 * acceptable. */
+		bad[i].ipv4 = false;
 		ck_assert_int_eq(fw_plan_compute(&bad[i], 1, &BOTH, &BOTH,
 		    NULL, 0, &p), -EINVAL);
 	}
@@ -455,16 +524,16 @@ START_TEST(invalid_input)
 	ck_assert_int_eq(fw_plan_compute(&good, 1, &BOTH, &BOTH, NULL, 0,
 	    NULL), -EINVAL);
 	/* Found rules the backend could not delete. */
-	cur = R(AF_INET, DU, ID1, "br-1", 0);
+	cur = RI(AF_INET, DU, ID1, "br-1", 0);
 	ck_assert_int_eq(fw_plan_compute(&good, 1, &BOTH, &BOTH, &cur, 1,
 	    &p), -EINVAL);
-	cur = R(AF_INET, "OUTPUT", ID1, "br-1", 3);
+	cur = RI(AF_INET, "OUTPUT", ID1, "br-1", 3);
 	ck_assert_int_eq(fw_plan_compute(&good, 1, &BOTH, &BOTH, &cur, 1,
 	    &p), -EINVAL);
-	cur = R(AF_UNIX, DU, ID1, "br-1", 3);
+	cur = RI(AF_UNIX, DU, ID1, "br-1", 3);
 	ck_assert_int_eq(fw_plan_compute(&good, 1, &BOTH, &BOTH, &cur, 1,
 	    &p), -EINVAL);
-	cur = R(AF_INET, DU, "xyz", "br-1", 3);
+	cur = RI(AF_INET, DU, "xyz", "br-1", 3);
 	ck_assert_int_eq(fw_plan_compute(&good, 1, &BOTH, &BOTH, &cur, 1,
 	    &p), -EINVAL);
 	/* ret written only on success. */
@@ -478,7 +547,8 @@ START_TEST(many_networks)
 {
 	enum { NNET = 500 };
 	struct fw_net *nets = calloc(NNET, sizeof(*nets));
-	struct fw_rule *cur = calloc(2 * NNET, sizeof(*cur));
+	struct fw_rule *cur = calloc(4 * NNET, sizeof(*cur));
+	unsigned long long next = 1;
 	struct fw_plan p;
 	size_t ncur = 0;
 
@@ -490,15 +560,19 @@ START_TEST(many_networks)
 		(void) snprintf(id, sizeof(id), "%064x", i);
 		(void) snprintf(br, sizeof(br), "br-%d", i);
 		nets[i] = N(id, br, true, true, true);
-		/* Every other network already has its IPv4 rule. */
+		/* Every other network already has its IPv4 "iifname"
+		 * accept. */
 		if (i % 2 == 0)
-			cur[ncur++] = R(AF_INET, DU, id, br,
-			    (unsigned long long)i + 1);
+			cur[ncur++] = RI(AF_INET, DU, id, br, next++);
 	}
 	p = plan(nets, NNET, &BOTH, &BOTH, cur, ncur);
 	ck_assert_uint_eq(p.ndel, 0);
-	ck_assert_uint_eq(p.nadd, NNET / 2 + NNET);
+	ck_assert_uint_eq(p.nadd, 4 * NNET - NNET / 2);
+	ncur = apply_plan(cur, ncur, &p, &next);
 	fw_plan_done(&p);
+	ck_assert_uint_eq(ncur, 4 * NNET);
+	p = plan(nets, NNET, &BOTH, &BOTH, cur, ncur);
+	check_empty(&p);
 	free(nets);
 	free(cur);
 }
@@ -534,42 +608,61 @@ static const char LIST_CHAINS[] =
 #define IFMATCH(k, v) "{\"match\": {\"op\": \"==\", \"left\": {\"meta\": " \
 	"{\"key\": \"" k "\"}}, \"right\": \"" v "\"}}"
 #define COUNTER "{\"counter\": {\"packets\": 0, \"bytes\": 0}}"
-#define OURS(br) "\"expr\": [" IFMATCH("iifname", br) ", " \
-	IFMATCH("oifname", br) ", " COUNTER ", {\"accept\": null}]}}"
+#define ACCEPT "{\"accept\": null}]}}"
+/* The two shapes cbridge writes. */
+#define IN(br) "\"expr\": [" IFMATCH("iifname", br) ", " COUNTER ", " ACCEPT
+#define OUT(br) "\"expr\": [" IFMATCH("oifname", br) ", " COUNTER ", " ACCEPT
+/* What cbridge wrote before: one accept inside the bridge. */
+#define OLD(br) "\"expr\": [" IFMATCH("iifname", br) ", " \
+	IFMATCH("oifname", br) ", " COUNTER ", " ACCEPT
+#define OURS_C(id) "\"comment\": \"cbridge:" id "\", "
 
 static const char LIST_CHAIN[] =
     "{\"nftables\": [{\"metainfo\": {\"version\": \"1.0.6\", "
     "\"release_name\": \"Lester Gooch #5\", \"json_schema_version\": 1}}, "
     "{\"chain\": {\"family\": \"ip\", \"table\": \"filter\", \"name\": "
     "\"DOCKER-USER\", \"handle\": 1}}, "
-    /* Ours. */
-    RULE_HEAD(5) "\"comment\": \"cbridge:" ID1 "\", " OURS("cb-test") ", "
-    /* Ours, edited by someone (no counter). */
-    RULE_HEAD(6) "\"comment\": \"cbridge:" ID2 "\", \"expr\": ["
-    IFMATCH("iifname", "br-2") ", " IFMATCH("oifname", "br-2") ", "
-    "{\"accept\": null}]}}, "
-    /* Ours, with a wildcard name nobody should have written. */
-    RULE_HEAD(7) "\"comment\": \"cbridge:" ID3 "\", " OURS("br*") ", "
+    /* Ours, both shapes. */
+    RULE_HEAD(5) OURS_C(ID1) IN("cb-test") ", "
+    RULE_HEAD(6) OURS_C(ID1) OUT("cb-test") ", "
+    /* Ours, other shapes: an earlier version's single accept; edited by
+     * someone (no counter; a drop; a match more; "!="); a wildcard name
+     * nobody should have written; iif (an index), not iifname; a set of
+     * names. */
+    RULE_HEAD(16) OURS_C(ID2) OLD("br-2") ", "
+    RULE_HEAD(17) OURS_C(ID2) "\"expr\": [" IFMATCH("iifname", "br-2")
+    ", " ACCEPT ", "
+    RULE_HEAD(18) OURS_C(ID2) "\"expr\": [" IFMATCH("oifname", "br-2")
+    ", " COUNTER ", {\"drop\": null}]}}, "
+    RULE_HEAD(19) OURS_C(ID2) "\"expr\": [" IFMATCH("oifname", "br-2")
+    ", " IFMATCH("iifname", "br-2") ", " COUNTER ", " ACCEPT ", "
+    RULE_HEAD(20) OURS_C(ID2) "\"expr\": [{\"match\": {\"op\": \"!=\", "
+    "\"left\": {\"meta\": {\"key\": \"oifname\"}}, \"right\": \"br-2\"}}, "
+    COUNTER ", " ACCEPT ", "
+    RULE_HEAD(7) OURS_C(ID3) IN("br*") ", "
+    RULE_HEAD(21) OURS_C(ID3) "\"expr\": [" IFMATCH("iif", "br-3") ", "
+    COUNTER ", " ACCEPT ", "
+    RULE_HEAD(22) OURS_C(ID3) "\"expr\": [{\"match\": {\"op\": \"==\", "
+    "\"left\": {\"meta\": {\"key\": \"iifname\"}}, \"right\": {\"set\": "
+    "[\"a\", \"b\"]}}}, " COUNTER ", " ACCEPT ", "
     /* Not ours: no comment, another comment, upper case, too long, a
      * prefix only. */
-    RULE_HEAD(8) OURS("cb-test") ", "
-    RULE_HEAD(9) "\"comment\": \"admin rule\", " OURS("cb-test") ", "
+    RULE_HEAD(8) IN("cb-test") ", "
+    RULE_HEAD(9) "\"comment\": \"admin rule\", " IN("cb-test") ", "
     RULE_HEAD(10) "\"comment\": \"cbridge:"
     "5F1C0A7E9B2D44C18E3F6A0B7C9D2E4F1A3B5C7D9E0F2A4B6C8D0E1F3A5B7C9D\", "
-    OURS("cb-test") ", "
-    RULE_HEAD(11) "\"comment\": \"cbridge:" ID1 "0\", " OURS("cb-test") ", "
-    RULE_HEAD(12) "\"comment\": \"cbridge:\", " OURS("cb-test") ", "
+    IN("cb-test") ", "
+    RULE_HEAD(11) OURS_C(ID1 "0") OUT("cb-test") ", "
+    RULE_HEAD(12) "\"comment\": \"cbridge:\", " IN("cb-test") ", "
     /* iptables-nft's own comment match (an xt expression). */
     RULE_HEAD(13) "\"expr\": [" IFMATCH("iifname", "x") ", {\"xt\": "
     "{\"type\": \"match\", \"name\": \"comment\"}}, " COUNTER ", "
-    "{\"accept\": null}]}}, "
+    ACCEPT ", "
     /* Another chain and another family: not asked for. */
     "{\"rule\": {\"family\": \"ip\", \"table\": \"filter\", \"chain\": "
-    "\"FORWARD\", \"handle\": 14, \"comment\": \"cbridge:" ID1 "\", "
-    OURS("cb-test") ", "
+    "\"FORWARD\", \"handle\": 14, " OURS_C(ID1) OUT("cb-test") ", "
     "{\"rule\": {\"family\": \"ip6\", \"table\": \"filter\", \"chain\": "
-    "\"DOCKER-USER\", \"handle\": 15, \"comment\": \"cbridge:" ID1 "\", "
-    OURS("cb-test") ", "
+    "\"DOCKER-USER\", \"handle\": 15, " OURS_C(ID1) IN("cb-test") ", "
     /* dockerd's return. */
     RULE_HEAD(2) "\"expr\": [" COUNTER ", {\"return\": null}]}}]}\n";
 
@@ -597,20 +690,49 @@ END_TEST
 
 START_TEST(parse_rules)
 {
+	static const unsigned long long other[] = { 16, 17, 18, 19, 20, 7, 21,
+	    22 };
 	struct fw_rule_vec v = { 0 };
+	size_t i;
 
 	ck_assert_int_eq(fw_parse_rules(LIST_CHAIN, AF_INET, DU, &v), 0);
-	ck_assert_uint_eq(v.n, 3);
-	check_rule(&v.v[0], AF_INET, DU, ID1, "cb-test", 5);
-	check_rule(&v.v[1], AF_INET, DU, ID2, "", 6);
-	check_rule(&v.v[2], AF_INET, DU, ID3, "", 7);
+	ck_assert_uint_eq(v.n, 2 + sizeof(other) / sizeof(other[0]));
+	check_rule(&v.v[0], AF_INET, DU, ID1, "cb-test", "", 5);
+	check_rule(&v.v[1], AF_INET, DU, ID1, "", "cb-test", 6);
+	/* Every other shape: ours, to be replaced. */
+	for (i = 0; i < sizeof(other) / sizeof(other[0]); i++)
+		check_rule(&v.v[2 + i], AF_INET, DU, i < 5 ? ID2 : ID3, "", "",
+		    other[i]);
 	/* Appends. */
 	ck_assert_int_eq(fw_parse_rules(LIST_CHAIN, AF_INET, FWD, &v), 0);
-	ck_assert_uint_eq(v.n, 4);
-	check_rule(&v.v[3], AF_INET, FWD, ID1, "cb-test", 14);
+	ck_assert_uint_eq(v.n, 11);
+	check_rule(&v.v[10], AF_INET, FWD, ID1, "", "cb-test", 14);
 	ck_assert_int_eq(fw_parse_rules(LIST_CHAIN, AF_INET6, DU, &v), 0);
-	ck_assert_uint_eq(v.n, 5);
-	check_rule(&v.v[4], AF_INET6, DU, ID1, "cb-test", 15);
+	ck_assert_uint_eq(v.n, 12);
+	check_rule(&v.v[11], AF_INET6, DU, ID1, "cb-test", "", 15);
+	fw_rule_vec_done(&v);
+}
+END_TEST
+
+/* What the planner asks for, read back: the planned pair for each
+ * network is found again, and a second plan is empty. */
+START_TEST(parse_plan_round_trip)
+{
+	static const char doc[] =
+	    "{\"nftables\": [{\"chain\": {\"family\": \"ip\", \"table\": "
+	    "\"filter\", \"name\": \"DOCKER-USER\", \"handle\": 1}}, "
+	    RULE_HEAD(3) OURS_C(ID1) OUT("br-1") ", "
+	    RULE_HEAD(4) OURS_C(ID1) IN("br-1") ", "
+	    RULE_HEAD(2) "\"expr\": [" COUNTER ", {\"return\": null}]}}]}";
+	struct fw_net nets[] = { N(ID1, "br-1", true, false, false) };
+	struct fw_rule_vec v = { 0 };
+	struct fw_plan p;
+
+	ck_assert_int_eq(fw_parse_rules(doc, AF_INET, DU, &v), 0);
+	ck_assert_uint_eq(v.n, 2);
+	ck_assert_uint_eq(fw_parse_final_return(doc), 2);
+	p = plan(nets, 1, &BOTH, &NONE, v.v, v.n);
+	check_empty(&p);
 	fw_rule_vec_done(&v);
 }
 END_TEST
@@ -634,9 +756,9 @@ START_TEST(parse_rejects)
 	ck_assert_int_eq(fw_parse_rules("{\"nftables\": [{\"rule\": "
 	    "{\"family\": \"ip\", \"table\": \"filter\", \"chain\": "
 	    "\"DOCKER-USER\", \"handle\": 3, \"comment\": \"cbridge:" ID2 "\", "
-	    OURS("a") ", {\"rule\": {\"family\": \"ip\", \"table\": "
+	    IN("a") ", {\"rule\": {\"family\": \"ip\", \"table\": "
 	    "\"filter\", \"chain\": \"DOCKER-USER\", \"handle\": \"4\", "
-	    "\"comment\": \"cbridge:" ID1 "\", " OURS("a") "]}", AF_INET, DU,
+	    "\"comment\": \"cbridge:" ID1 "\", " OUT("a") "]}", AF_INET, DU,
 	    &v), -EBADMSG);
 	ck_assert_uint_eq(v.n, 0);
 	ck_assert_int_eq(fw_parse_rules(LIST_CHAIN, AF_UNIX, DU, &v),
@@ -668,44 +790,393 @@ START_TEST(names)
 }
 END_TEST
 
+static struct fw_port
+P(const char *id, int fam, int proto, const char *hip, unsigned short hport,
+    const char *cip, unsigned short cport)
+{
+	struct fw_port p;
+
+	memset(&p, 0, sizeof(p));
+	(void) snprintf(p.net_id, sizeof(p.net_id), "%s", id);
+	p.family = fam;
+	p.proto = proto;
+	(void) snprintf(p.host_ip, sizeof(p.host_ip), "%s", hip);
+	p.host_port = hport;
+	(void) snprintf(p.cip, sizeof(p.cip), "%s", cip);
+	p.cport = cport;
+	return p;
+}
+
+static int
+sync_model(struct fw *f, const struct fw_net *nets, size_t nnets,
+    const struct fw_port *ports, size_t nports, char *err, size_t errlen)
+{
+	struct fw_model m = { .nets = nets, .nnets = nnets, .ports = ports,
+	    .nports = nports };
+
+	return f->ops->sync(f, &m, err, errlen);
+}
+
 START_TEST(fake_records)
 {
 	struct fw *f = fw_fake_new();
 	struct fw_net nets[] = { N(ID1, "br-1", true, false, true),
 	    N(ID2, "br-2", false, true, false) };
+	struct fw_port ports[] = { P(ID1, AF_INET, IPPROTO_TCP, "", 8080,
+	    "172.30.0.2", 80), P(ID2, AF_INET6, IPPROTO_UDP, "::1", 53,
+	    "fd00::2", 53) };
 	const struct fw_net *got;
+	const struct fw_port *gotp;
 	char err[256] = "";
 
 	ck_assert_ptr_nonnull(f);
 	ck_assert_uint_eq(fw_fake_synced(f, &got), 0);
 	ck_assert_ptr_null(got);
+	ck_assert_uint_eq(fw_fake_ports(f, &gotp), 0);
+	ck_assert_ptr_null(gotp);
 	ck_assert_uint_eq(fw_fake_sync_calls(f), 0);
-	ck_assert_int_eq(f->ops->sync(f, nets, 2, err, sizeof(err)), 0);
+	ck_assert_int_eq(sync_model(f, nets, 2, ports, 2, err, sizeof(err)),
+	    0);
 	ck_assert_uint_eq(fw_fake_synced(f, &got), 2);
 	ck_assert(memcmp(got, nets, sizeof(nets)) == 0);
+	ck_assert_uint_eq(fw_fake_ports(f, &gotp), 2);
+	ck_assert(memcmp(gotp, ports, sizeof(ports)) == 0);
 
-	/* Injected failure: the last good list stays. */
+	/* Injected failure: the last good lists stay. */
 	fw_fake_fail_next(f, EPERM);
-	ck_assert_int_eq(f->ops->sync(f, NULL, 0, err, sizeof(err)), -EPERM);
+	ck_assert_int_eq(sync_model(f, NULL, 0, NULL, 0, err, sizeof(err)),
+	    -EPERM);
 	ck_assert_ptr_nonnull(strstr(err, "Operation not permitted"));
 	ck_assert_uint_eq(fw_fake_synced(f, &got), 2);
+	ck_assert_uint_eq(fw_fake_ports(f, NULL), 2);
 	/* One shot, either sign. */
 	fw_fake_fail_next(f, -EBUSY);
-	ck_assert_int_eq(f->ops->sync(f, nets, 1, NULL, 0), -EBUSY);
-	ck_assert_int_eq(f->ops->sync(f, nets, 1, NULL, 0), 0);
+	ck_assert_int_eq(sync_model(f, nets, 1, NULL, 0, NULL, 0), -EBUSY);
+	ck_assert_int_eq(sync_model(f, nets, 1, NULL, 0, NULL, 0), 0);
 	ck_assert_uint_eq(fw_fake_synced(f, &got), 1);
+	ck_assert_uint_eq(fw_fake_ports(f, &gotp), 0);
+	ck_assert_ptr_null(gotp);
 
 	/* What the real backend refuses. */
 	(void) snprintf(nets[1].bridge, sizeof(nets[1].bridge), "br\"x");
-	ck_assert_int_eq(f->ops->sync(f, nets, 2, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(sync_model(f, nets, 2, NULL, 0, err, sizeof(err)),
+	    -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "br\"x"));
 	ck_assert_uint_eq(fw_fake_synced(f, NULL), 1);
+	ports[1].proto = 0;
+	ck_assert_int_eq(sync_model(f, nets, 1, ports, 2, err, sizeof(err)),
+	    -EINVAL);
+	ports[1] = P(ID2, AF_INET, IPPROTO_TCP, "::1", 53, "10.0.0.2", 53);
+	ck_assert_int_eq(sync_model(f, nets, 1, ports, 2, err, sizeof(err)),
+	    -EINVAL);
+	ck_assert_int_eq(sync_model(f, nets, 1, NULL, 1, err, sizeof(err)),
+	    -EINVAL);
+	nets[0].subnet4[0] = '\0';
+	ck_assert_int_eq(sync_model(f, nets, 1, NULL, 0, err, sizeof(err)),
+	    -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "subnet"));
+	nets[0] = N(ID1, "br-1", true, false, true);
+	ck_assert_int_eq(f->ops->sync(f, NULL, err, sizeof(err)), -EINVAL);
+	ck_assert_uint_eq(fw_fake_synced(f, NULL), 1);
+	ck_assert_uint_eq(fw_fake_ports(f, NULL), 0);
 
-	ck_assert_int_eq(f->ops->sync(f, NULL, 0, err, sizeof(err)), 0);
+	ck_assert_int_eq(sync_model(f, NULL, 0, NULL, 0, err, sizeof(err)),
+	    0);
 	ck_assert_uint_eq(fw_fake_synced(f, &got), 0);
-	ck_assert_uint_eq(fw_fake_sync_calls(f), 6);
+	ck_assert_uint_eq(fw_fake_sync_calls(f), 11);
 	ck_assert_ptr_null(fw_free(f));
 	ck_assert_ptr_null(fw_free(NULL));
+}
+END_TEST
+
+START_TEST(fake_counters)
+{
+	struct fw *f = fw_fake_new();
+	unsigned short ports[] = { 53, 5353 };
+	char err[256] = "";
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fw_fake_forward_drops(f, AF_INET), 0);
+	ck_assert_int_eq(f->ops->forward_drop(f, AF_INET, err, sizeof(err)),
+	    0);
+	ck_assert_int_eq(f->ops->forward_drop(f, AF_INET, err, sizeof(err)),
+	    0);
+	ck_assert_int_eq(f->ops->forward_drop(f, AF_INET6, err, sizeof(err)),
+	    0);
+	ck_assert_int_eq(f->ops->forward_drop(f, AF_UNIX, err, sizeof(err)),
+	    -EAFNOSUPPORT);
+	ck_assert_uint_eq(fw_fake_forward_drops(f, AF_INET), 2);
+	ck_assert_uint_eq(fw_fake_forward_drops(f, AF_INET6), 1);
+	ck_assert_uint_eq(fw_fake_forward_drops(f, AF_UNIX), 0);
+
+	ck_assert_uint_eq(fw_fake_conntrack_flushes(f, AF_INET6), 0);
+	ck_assert_int_eq(f->ops->conntrack_flush_udp(f, AF_INET6, ports, 2,
+	    err, sizeof(err)), 0);
+	ck_assert_int_eq(f->ops->conntrack_flush_udp(f, AF_INET6, NULL, 0,
+	    err, sizeof(err)), 0);
+	ck_assert_int_eq(f->ops->conntrack_flush_udp(f, AF_INET, NULL, 1,
+	    err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(f->ops->conntrack_flush_udp(f, AF_UNIX, ports, 2,
+	    err, sizeof(err)), -EINVAL);
+	ck_assert_uint_eq(fw_fake_conntrack_flushes(f, AF_INET6), 2);
+	ck_assert_uint_eq(fw_fake_conntrack_flushes(f, AF_INET), 0);
+	/* Neither touches the synced state. */
+	ck_assert_uint_eq(fw_fake_sync_calls(f), 0);
+	fw_free(f);
+}
+END_TEST
+
+/* Reserves and checks the outcome: the port taken, or the error. */
+static unsigned short
+reserve(struct fw *f, int fam, int proto, const char *ip, unsigned short lo,
+    unsigned short hi, int want)
+{
+	struct fw_resv rv = { .fd = 7, .port = 1 };
+	char err[256] = "";
+	int r;
+
+	r = f->ops->reserve(f, fam, proto, ip, lo, hi, &rv, err, sizeof(err));
+	ck_assert_msg(r == want, "reserve %s %u-%u: %d, wanted %d (%s)",
+	    ip != NULL ? ip : "(null)", lo, hi, r, want, err);
+	if (r < 0) {
+		/* As firewall/ports.c: { -1, 0 } on failure. */
+		ck_assert_int_eq(rv.fd, -1);
+		ck_assert_uint_eq(rv.port, 0);
+		return 0;
+	}
+	ck_assert_int_eq(rv.fd, -1);
+	ck_assert_uint_ne(rv.port, 0);
+	return rv.port;
+}
+
+static void
+release(struct fw *f, unsigned short port)
+{
+	struct fw_resv rv = { .fd = -1, .port = port };
+
+	f->ops->release(f, &rv);
+	ck_assert_uint_eq(rv.port, 0);
+}
+
+START_TEST(fake_reserve_single)
+{
+	struct fw *f = fw_fake_new();
+	struct fw_resv rv;
+	char err[256] = "";
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(reserve(f, AF_INET, IPPROTO_TCP, "", 8080, 8080, 0),
+	    8080);
+	ck_assert_int_eq(f->ops->reserve(f, AF_INET, IPPROTO_TCP, "", 8080,
+	    8080, &rv, err, sizeof(err)), -EADDRINUSE);
+	ck_assert_str_eq(err, "host port 8080/tcp on 0.0.0.0 is already in "
+	    "use by another program or container");
+	/* Another protocol, another family: free. */
+	ck_assert_uint_eq(reserve(f, AF_INET, IPPROTO_UDP, "", 8080, 8080, 0),
+	    8080);
+	ck_assert_uint_eq(reserve(f, AF_INET, IPPROTO_SCTP, "", 8080, 8080,
+	    0), 8080);
+	ck_assert_uint_eq(reserve(f, AF_INET6, IPPROTO_TCP, "", 8080, 8080,
+	    0), 8080);
+	/* "" holds every address of the family. */
+	ck_assert_int_eq(f->ops->reserve(f, AF_INET, IPPROTO_TCP,
+	    "127.0.0.1", 8080, 8080, &rv, err, sizeof(err)), -EADDRINUSE);
+	ck_assert_str_eq(err, "host port 8080/tcp on 127.0.0.1 is already "
+	    "in use by another program or container");
+	ck_assert_int_eq(f->ops->reserve(f, AF_INET6, IPPROTO_TCP, "::1",
+	    8080, 8080, &rv, err, sizeof(err)), -EADDRINUSE);
+	ck_assert_str_eq(err, "host port 8080/tcp on ::1 is already in use "
+	    "by another program or container");
+	ck_assert_uint_eq(fw_fake_reserved(f), 4);
+
+	/* Released: free again. */
+	release(f, 8080);	/* the newest of 8080: tcp on :: */
+	ck_assert_uint_eq(reserve(f, AF_INET6, IPPROTO_TCP, "::1", 8080, 8080,
+	    0), 8080);
+	ck_assert_uint_eq(fw_fake_reserved(f), 4);
+	fw_free(f);
+}
+END_TEST
+
+START_TEST(fake_reserve_overlap)
+{
+	struct fw *f = fw_fake_new();
+	struct fw_resv rv;
+	char err[256] = "";
+
+	ck_assert_ptr_nonnull(f);
+	/* Two addresses side by side. */
+	ck_assert_uint_eq(reserve(f, AF_INET, IPPROTO_TCP, "10.0.0.1", 9000,
+	    9000, 0), 9000);
+	ck_assert_uint_eq(reserve(f, AF_INET, IPPROTO_TCP, "10.0.0.2", 9000,
+	    9000, 0), 9000);
+	(void) reserve(f, AF_INET, IPPROTO_TCP, "10.0.0.2", 9000, 9000,
+	    -EADDRINUSE);
+	/* An address holds the port against "any", spelt either way. */
+	ck_assert_int_eq(f->ops->reserve(f, AF_INET, IPPROTO_TCP, "", 9000,
+	    9000, &rv, err, sizeof(err)), -EADDRINUSE);
+	ck_assert_str_eq(err, "host port 9000/tcp on 0.0.0.0 is already in "
+	    "use by another program or container");
+	(void) reserve(f, AF_INET, IPPROTO_TCP, "0.0.0.0", 9000, 9000,
+	    -EADDRINUSE);
+	(void) reserve(f, AF_INET, IPPROTO_TCP, NULL, 9000, 9000,
+	    -EADDRINUSE);
+	/* Not against the other family's "any". */
+	ck_assert_uint_eq(reserve(f, AF_INET6, IPPROTO_TCP, "", 9000, 9000,
+	    0), 9000);
+	ck_assert_int_eq(f->ops->reserve(f, AF_INET6, IPPROTO_TCP, "fd00::1",
+	    9000, 9000, &rv, err, sizeof(err)), -EADDRINUSE);
+	ck_assert_str_eq(err, "host port 9000/tcp on fd00::1 is already in "
+	    "use by another program or container");
+
+	/* An address is compared as an address, not as text. */
+	ck_assert_uint_eq(reserve(f, AF_INET6, IPPROTO_UDP, "fd00::1", 9001,
+	    9001, 0), 9001);
+	ck_assert_int_eq(f->ops->reserve(f, AF_INET6, IPPROTO_UDP,
+	    "fd00:0::0:1", 9001, 9001, &rv, err, sizeof(err)), -EADDRINUSE);
+	/* Shown canonical, as the kernel and ss show it. */
+	ck_assert_str_eq(err, "host port 9001/udp on fd00::1 is already in "
+	    "use by another program or container");
+	(void) reserve(f, AF_INET6, IPPROTO_UDP, "::", 9001, 9001,
+	    -EADDRINUSE);
+	ck_assert_uint_eq(reserve(f, AF_INET6, IPPROTO_UDP, "fd00::2", 9001,
+	    9001, 0), 9001);
+	fw_free(f);
+}
+END_TEST
+
+START_TEST(fake_reserve_range)
+{
+	struct fw *f = fw_fake_new();
+	struct fw_resv rv;
+	char err[256] = "";
+
+	ck_assert_ptr_nonnull(f);
+	/* The first free port of the range, in order. */
+	ck_assert_uint_eq(reserve(f, AF_INET, IPPROTO_TCP, "", 8000, 8002, 0),
+	    8000);
+	ck_assert_uint_eq(reserve(f, AF_INET, IPPROTO_TCP, "", 8000, 8002, 0),
+	    8001);
+	ck_assert_uint_eq(reserve(f, AF_INET, IPPROTO_TCP, "", 8000, 8002, 0),
+	    8002);
+	ck_assert_int_eq(f->ops->reserve(f, AF_INET, IPPROTO_TCP, "", 8000,
+	    8002, &rv, err, sizeof(err)), -EADDRINUSE);
+	ck_assert_str_eq(err, "no free host port in 8000-8002/tcp on 0.0.0.0: "
+	    "all are in use by other programs or containers");
+	/* A range that overlaps a taken port steps over it. */
+	ck_assert_uint_eq(reserve(f, AF_INET, IPPROTO_TCP, "", 8002, 8004, 0),
+	    8003);
+	release(f, 8001);
+	ck_assert_uint_eq(reserve(f, AF_INET, IPPROTO_TCP, "", 8000, 8004, 0),
+	    8001);
+	ck_assert_uint_eq(reserve(f, AF_INET, IPPROTO_TCP, "", 8000, 8004, 0),
+	    8004);
+	/* A specific address finds the range taken by "any". */
+	ck_assert_int_eq(f->ops->reserve(f, AF_INET, IPPROTO_TCP,
+	    "192.0.2.1", 8000, 8004, &rv, err, sizeof(err)), -EADDRINUSE);
+	ck_assert_str_eq(err, "no free host port in 8000-8004/tcp on "
+	    "192.0.2.1: all are in use by other programs or containers");
+	/* Up to the last port there is. */
+	ck_assert_uint_eq(reserve(f, AF_INET, IPPROTO_TCP, "", 65534, 65535,
+	    0), 65534);
+	ck_assert_uint_eq(reserve(f, AF_INET, IPPROTO_TCP, "", 65534, 65535,
+	    0), 65535);
+	(void) reserve(f, AF_INET, IPPROTO_TCP, "", 65535, 65535,
+	    -EADDRINUSE);
+	ck_assert_uint_eq(fw_fake_reserved(f), 7);
+	fw_free(f);
+}
+END_TEST
+
+START_TEST(fake_reserve_any_port)
+{
+	enum { NEPH = 65535 - 49153 + 1 };
+	struct fw *f = fw_fake_new();
+	struct fw_resv rv;
+	char err[256] = "";
+	unsigned int n;
+
+	ck_assert_ptr_nonnull(f);
+	/* 0..0: the first free port from 49153 up. */
+	ck_assert_uint_eq(reserve(f, AF_INET, IPPROTO_TCP, "", 0, 0, 0),
+	    49153);
+	ck_assert_uint_eq(reserve(f, AF_INET, IPPROTO_TCP, "", 49155, 49155,
+	    0), 49155);
+	ck_assert_uint_eq(reserve(f, AF_INET, IPPROTO_TCP, "", 0, 0, 0),
+	    49154);
+	ck_assert_uint_eq(reserve(f, AF_INET, IPPROTO_TCP, "", 0, 0, 0),
+	    49156);
+	release(f, 49153);
+	ck_assert_uint_eq(reserve(f, AF_INET, IPPROTO_TCP, "", 0, 0, 0),
+	    49153);
+	/* Until there is none left. */
+	for (n = 4; n < NEPH; n++)
+		(void) reserve(f, AF_INET, IPPROTO_TCP, "", 0, 0, 0);
+	ck_assert_uint_eq(fw_fake_reserved(f), NEPH);
+	ck_assert_int_eq(f->ops->reserve(f, AF_INET, IPPROTO_TCP, "", 0, 0,
+	    &rv, err, sizeof(err)), -EADDRINUSE);
+	ck_assert_str_eq(err, "no free host port for tcp on 0.0.0.0: the fake "
+	    "found none in 49153-65535");
+	(void) reserve(f, AF_INET, IPPROTO_TCP, "10.1.1.1", 0, 0,
+	    -EADDRINUSE);
+	/* Below the range nothing was taken. */
+	ck_assert_uint_eq(reserve(f, AF_INET, IPPROTO_TCP, "", 49152, 49153,
+	    0), 49152);
+	/* Other protocols and families have theirs. */
+	ck_assert_uint_eq(reserve(f, AF_INET, IPPROTO_UDP, "", 0, 0, 0),
+	    49153);
+	ck_assert_uint_eq(reserve(f, AF_INET6, IPPROTO_TCP, "::1", 0, 0, 0),
+	    49153);
+	release(f, 60000);
+	ck_assert_uint_eq(reserve(f, AF_INET, IPPROTO_TCP, "10.1.1.1", 0, 0,
+	    0), 60000);
+	fw_free(f);
+}
+END_TEST
+
+START_TEST(fake_reserve_invalid)
+{
+	struct fw *f = fw_fake_new();
+	struct fw_resv rv = { .fd = 7, .port = 1 };
+	char err[256] = "";
+
+	ck_assert_ptr_nonnull(f);
+	(void) reserve(f, AF_UNIX, IPPROTO_TCP, "", 80, 80, -EINVAL);
+	(void) reserve(f, AF_INET, 0, "", 80, 80, -EINVAL);
+	(void) reserve(f, AF_INET, IPPROTO_ICMP, "", 80, 80, -EINVAL);
+	(void) reserve(f, AF_INET, IPPROTO_TCP, "nope", 80, 80, -EINVAL);
+	(void) reserve(f, AF_INET, IPPROTO_TCP, "::1", 80, 80, -EINVAL);
+	(void) reserve(f, AF_INET6, IPPROTO_TCP, "127.0.0.1", 80, 80,
+	    -EINVAL);
+	(void) reserve(f, AF_INET, IPPROTO_TCP, "", 81, 80, -EINVAL);
+	(void) reserve(f, AF_INET, IPPROTO_TCP, "", 0, 80, -EINVAL);
+	ck_assert_int_eq(f->ops->reserve(f, AF_INET, IPPROTO_TCP, "", 80, 80,
+	    NULL, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "Failed to reserve a host port: nowhere to "
+	    "return it");
+	ck_assert_int_eq(f->ops->reserve(f, AF_INET6, IPPROTO_TCP,
+	    "127.0.0.1", 80, 80, &rv, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "Failed to reserve a host port: host IP "
+	    "'127.0.0.1' is not an IPv6 address");
+	ck_assert_int_eq(rv.fd, -1);
+	ck_assert_uint_eq(rv.port, 0);
+	rv.port = 1;
+	ck_assert_uint_eq(fw_fake_reserved(f), 0);
+
+	/* Releasing what is not held, or twice, or nothing, is harmless. */
+	f->ops->release(f, NULL);
+	f->ops->release(f, &rv);
+	ck_assert_int_eq(rv.fd, -1);
+	ck_assert_uint_eq(rv.port, 0);
+	ck_assert_uint_eq(reserve(f, AF_INET, IPPROTO_TCP, "", 80, 80, 0),
+	    80);
+	ck_assert_uint_eq(reserve(f, AF_INET, IPPROTO_UDP, "", 80, 80, 0),
+	    80);
+	rv.port = 80;
+	f->ops->release(f, &rv);
+	f->ops->release(f, &rv);
+	ck_assert_uint_eq(fw_fake_reserved(f), 1);
+	fw_free(f);
 }
 END_TEST
 
@@ -745,13 +1216,14 @@ firewall_suite(void)
 	tcase_add_test(tp, no_table_deletes_found_rules);
 	tcase_add_test(tp, docker_user_preferred);
 	tcase_add_test(tp, families);
-	tcase_add_test(tp, icc_false);
+	tcase_add_test(tp, options_ignored);
 	tcase_add_test(tp, exact_match_kept);
+	tcase_add_test(tp, half_missing_added);
 	tcase_add_test(tp, duplicate_deleted);
 	tcase_add_test(tp, wrong_chain_moved);
 	tcase_add_test(tp, gone_network_deleted);
 	tcase_add_test(tp, renamed_bridge_replaced);
-	tcase_add_test(tp, changed_rule_replaced);
+	tcase_add_test(tp, other_shapes_replaced);
 	tcase_add_test(tp, deterministic);
 	tcase_add_test(tp, converges);
 	tcase_add_test(tp, invalid_input);
@@ -761,9 +1233,16 @@ firewall_suite(void)
 	tcase_add_test(tj, parse_rules);
 	tcase_add_test(tj, parse_rejects);
 	tcase_add_test(tj, parse_final_return);
+	tcase_add_test(tj, parse_plan_round_trip);
 	suite_add_tcase(s, tj);
 	tcase_add_test(tf, names);
 	tcase_add_test(tf, fake_records);
+	tcase_add_test(tf, fake_counters);
+	tcase_add_test(tf, fake_reserve_single);
+	tcase_add_test(tf, fake_reserve_overlap);
+	tcase_add_test(tf, fake_reserve_range);
+	tcase_add_test(tf, fake_reserve_any_port);
+	tcase_add_test(tf, fake_reserve_invalid);
 	suite_add_tcase(s, tf);
 	return s;
 }

@@ -31,8 +31,7 @@ th_rmdir(const char *dir)
 static void
 open_drv(struct th_env *e)
 {
-	struct drv_params p = { .state_dir = e->dir, .lnk = e->lnk,
-	    .userland_proxy = true };
+	struct drv_params p = { .state_dir = e->dir, .lnk = e->lnk };
 	char err[256] = "";
 	int r;
 

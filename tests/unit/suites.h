@@ -11,5 +11,6 @@ Suite	*api_suite(void);
 Suite	*state_suite(void);
 Suite	*driver_suite(void);
 Suite	*firewall_suite(void);
+Suite	*rules_suite(void);
 
 #endif

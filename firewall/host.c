@@ -1,0 +1,136 @@
+/*
+ * The host's firewall: the libiptc backend holds the full rule model in
+ * the legacy tables; where dockerd keeps its chains in nft (iptables-nft,
+ * FORWARD policy DROP), the nft backend adds the accepts cbridge's bridges
+ * need there, and adds nothing on a legacy-only host.  Host ports are
+ * reserved with sockets and UDP conntrack entries flushed here too.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "firewall/common.h"
+#include "firewall/firewall.h"
+#include "firewall/hostops.h"
+
+struct fw_hostfw {
+	struct fw	fw;		/* first: the ops table */
+	struct fw	*iptc;
+	struct fw	*nft;
+	char		wslinfo[PATH_MAX];
+};
+
+static struct fw_hostfw *
+to_host(struct fw *f)
+{
+	return (struct fw_hostfw *)f;
+}
+
+/* WSL2's mirrored networking: a loopback0 link and an executable wslinfo
+ * (as dockerd checks).  Read at every sync: both can appear later. */
+static bool
+wsl2_mirrored(const char *wslinfo)
+{
+	struct stat st;
+
+	return if_nametoindex("loopback0") != 0 &&
+	    stat(wslinfo, &st) == 0 && S_ISREG(st.st_mode) &&
+	    access(wslinfo, X_OK) == 0;
+}
+
+static int
+host_sync(struct fw *f, const struct fw_model *m, char *err, size_t errlen)
+{
+	struct fw_hostfw *h = to_host(f);
+	struct fw_model mm = *m;
+	int r;
+
+	mm.wsl2 = wsl2_mirrored(h->wslinfo);
+	if ((r = h->iptc->ops->sync(h->iptc, &mm, err, errlen)) < 0)
+		return r;
+	return h->nft->ops->sync(h->nft, &mm, err, errlen);
+}
+
+static int
+host_forward_drop(struct fw *f, int family, char *err, size_t errlen)
+{
+	struct fw_hostfw *h = to_host(f);
+
+	return h->iptc->ops->forward_drop(h->iptc, family, err, errlen);
+}
+
+static int
+host_reserve(struct fw *f, int family, int proto, const char *host_ip,
+    unsigned short lo, unsigned short hi, struct fw_resv *ret, char *err,
+    size_t errlen)
+{
+	(void) f;
+	return fw_hostport_reserve(family, proto, host_ip, lo, hi, ret, err,
+	    errlen);
+}
+
+static void
+host_release(struct fw *f, struct fw_resv *r)
+{
+	(void) f;
+	fw_hostport_release(r);
+}
+
+static int
+host_ct_flush(struct fw *f, int family, const unsigned short *ports,
+    size_t n, char *err, size_t errlen)
+{
+	(void) f;
+	return fw_conntrack_flush_udp(family, ports, n, err, errlen);
+}
+
+static void
+host_free(struct fw *f)
+{
+	struct fw_hostfw *h = to_host(f);
+
+	fw_free(h->iptc);
+	fw_free(h->nft);
+	free(h);
+}
+
+static const struct fw_ops host_ops = {
+	.sync			= host_sync,
+	.forward_drop		= host_forward_drop,
+	.reserve		= host_reserve,
+	.release		= host_release,
+	.conntrack_flush_udp	= host_ct_flush,
+	.free			= host_free,
+};
+
+struct fw *
+fw_host_new(const char *lock_path, const char *wslinfo, char *err,
+    size_t errlen)
+{
+	struct fw_hostfw *h;
+
+	if (wslinfo == NULL || *wslinfo == '\0')
+		wslinfo = "/usr/bin/wslinfo";
+	if ((h = calloc(1, sizeof(*h))) == NULL) {
+		fw_seterr(err, errlen, "out of memory");
+		return NULL;
+	}
+	h->fw.ops = &host_ops;
+	if (snprintf(h->wslinfo, sizeof(h->wslinfo), "%s", wslinfo) >=
+	    (int)sizeof(h->wslinfo)) {
+		fw_seterr(err, errlen, "wslinfo path '%s' is too long", wslinfo);
+		goto fail;
+	}
+	if ((h->iptc = fw_iptc_new(lock_path, err, errlen)) == NULL ||
+	    (h->nft = fw_nft_new(err, errlen)) == NULL)
+		goto fail;
+	return &h->fw;
+fail:
+	host_free(&h->fw);
+	return NULL;
+}

@@ -1,0 +1,908 @@
+/*
+ * libiptc backend: applies the planned rule set (firewall/rules.c) to the
+ * legacy iptables tables of the caller's network namespace.
+ *
+ * Per family and table: read the table, make the chains the plan needs,
+ * and in every chain compare the sequence of cbridge's rules (told apart
+ * by their comment, which also carries a hash of the rule) with the plan.
+ * Where they differ, cbridge's rules of that chain are deleted and the
+ * planned ones inserted (heads at the top, the rest appended); rules of
+ * others are never touched and no chain is flushed.  A Docker-named chain
+ * is deleted only when cbridge just removed its last rule or the last jump
+ * to it and nothing else is left in or pointing at it.  One commit per
+ * table, only when something changed, under the xtables lock.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <libiptc/libiptc.h>
+#include <libiptc/libip6tc.h>
+#include <linux/netfilter/nf_nat.h>
+#include <linux/netfilter/xt_addrtype.h>
+#include <linux/netfilter/xt_comment.h>
+#include <linux/netfilter/xt_conntrack.h>
+#include <linux/netfilter/xt_sctp.h>
+#include <linux/netfilter/xt_tcpudp.h>
+
+#include "firewall/common.h"
+#include "firewall/firewall.h"
+
+#define LOCK_WAIT_MS	10000
+
+struct fw_iptc {
+	struct fw	fw;		/* first: the ops table */
+	char		lock_path[PATH_MAX];
+};
+
+/* The two libiptc flavours behind one table of calls. */
+struct tc {
+	int		family;
+	size_t		entry_size;	/* sizeof(struct ipt_entry) etc. */
+	struct xtc_handle *(*init)(const char *table);
+	void		(*free)(struct xtc_handle *h);
+	int		(*is_chain)(const char *c, struct xtc_handle *h);
+	int		(*create_chain)(const char *c, struct xtc_handle *h);
+	int		(*delete_chain)(const char *c, struct xtc_handle *h);
+	const char	*(*first_chain)(struct xtc_handle *h);
+	const char	*(*next_chain)(struct xtc_handle *h);
+	const void	*(*first_rule)(const char *c, struct xtc_handle *h);
+	const void	*(*next_rule)(const void *prev, struct xtc_handle *h);
+	int		(*insert)(const char *c, const void *e, unsigned int n,
+			    struct xtc_handle *h);
+	int		(*append)(const char *c, const void *e,
+			    struct xtc_handle *h);
+	int		(*delete_num)(const char *c, unsigned int n,
+			    struct xtc_handle *h);
+	int		(*refs)(unsigned int *ref, const char *c,
+			    struct xtc_handle *h);
+	int		(*set_policy)(const char *c, const char *policy,
+			    struct xtc_handle *h);
+	int		(*commit)(struct xtc_handle *h);
+	const char	*(*strerror)(int err);
+};
+
+/* Thin adapters: libiptc's prototypes differ only in the entry type. */
+#define ADAPT(p, entry)							\
+static const void *							\
+p##_first_rule_v(const char *c, struct xtc_handle *h)			\
+{									\
+	return p##_first_rule(c, h);					\
+}									\
+static const void *							\
+p##_next_rule_v(const void *prev, struct xtc_handle *h)		\
+{									\
+	return p##_next_rule(prev, h);					\
+}									\
+static int								\
+p##_insert_v(const char *c, const void *e, unsigned int n,		\
+    struct xtc_handle *h)						\
+{									\
+	return p##_insert_entry(c, (const struct entry *)e, n, h);	\
+}									\
+static int								\
+p##_append_v(const char *c, const void *e, struct xtc_handle *h)	\
+{									\
+	return p##_append_entry(c, (const struct entry *)e, h);		\
+}									\
+static int								\
+p##_create_v(const char *c, struct xtc_handle *h)			\
+{									\
+	return p##_create_chain(c, h);					\
+}									\
+static int								\
+p##_delete_chain_v(const char *c, struct xtc_handle *h)		\
+{									\
+	return p##_delete_chain(c, h);					\
+}									\
+static int								\
+p##_delete_num_v(const char *c, unsigned int n, struct xtc_handle *h)	\
+{									\
+	return p##_delete_num_entry(c, n, h);				\
+}									\
+static int								\
+p##_refs_v(unsigned int *ref, const char *c, struct xtc_handle *h)	\
+{									\
+	return p##_get_references(ref, c, h);				\
+}									\
+static int								\
+p##_policy_v(const char *c, const char *policy, struct xtc_handle *h)	\
+{									\
+	return p##_set_policy(c, policy, NULL, h);			\
+}
+
+ADAPT(iptc, ipt_entry)
+ADAPT(ip6tc, ip6t_entry)
+
+static const struct tc tc4 = {
+	.family = AF_INET, .entry_size = sizeof(struct ipt_entry),
+	.init = iptc_init, .free = iptc_free, .is_chain = iptc_is_chain,
+	.create_chain = iptc_create_v, .delete_chain = iptc_delete_chain_v,
+	.first_chain = iptc_first_chain, .next_chain = iptc_next_chain,
+	.first_rule = iptc_first_rule_v, .next_rule = iptc_next_rule_v,
+	.insert = iptc_insert_v, .append = iptc_append_v,
+	.delete_num = iptc_delete_num_v, .refs = iptc_refs_v,
+	.set_policy = iptc_policy_v, .commit = iptc_commit,
+	.strerror = iptc_strerror,
+};
+
+static const struct tc tc6 = {
+	.family = AF_INET6, .entry_size = sizeof(struct ip6t_entry),
+	.init = ip6tc_init, .free = ip6tc_free, .is_chain = ip6tc_is_chain,
+	.create_chain = ip6tc_create_v, .delete_chain = ip6tc_delete_chain_v,
+	.first_chain = ip6tc_first_chain, .next_chain = ip6tc_next_chain,
+	.first_rule = ip6tc_first_rule_v, .next_rule = ip6tc_next_rule_v,
+	.insert = ip6tc_insert_v, .append = ip6tc_append_v,
+	.delete_num = ip6tc_delete_num_v, .refs = ip6tc_refs_v,
+	.set_policy = ip6tc_policy_v, .commit = ip6tc_commit,
+	.strerror = ip6tc_strerror,
+};
+
+static const struct tc *
+tc_for(int family)
+{
+	return family == AF_INET ? &tc4 : &tc6;
+}
+
+/*
+ * Building entries.
+ */
+
+/* A growable, zeroed byte buffer for one entry. */
+struct ebuf {
+	unsigned char	*p;
+	size_t		n, cap;
+};
+
+/* Reserves size zeroed bytes (XT_ALIGN'ed); NULL on out of memory. */
+static void *
+eb_take(struct ebuf *b, size_t size)
+{
+	size = XT_ALIGN(size);
+	if (b->n + size > b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 512;
+		unsigned char *v;
+
+		while (cap < b->n + size)
+			cap *= 2;
+		if ((v = realloc(b->p, cap)) == NULL)
+			return NULL;
+		memset(v + b->cap, 0, cap - b->cap);
+		b->p = v;
+		b->cap = cap;
+	}
+	b->n += size;
+	return b->p + b->n - size;
+}
+
+/* Adds a match of name/revision with datalen bytes of data; returns
+ * its data (zeroed) or NULL. */
+static void *
+add_match(struct ebuf *b, const char *name, unsigned char rev,
+    size_t datalen)
+{
+	size_t size = XT_ALIGN(sizeof(struct xt_entry_match) + datalen);
+	struct xt_entry_match *m = eb_take(b, size);
+
+	if (m == NULL)
+		return NULL;
+	m->u.user.match_size = (uint16_t)size;
+	snprintf(m->u.user.name, sizeof(m->u.user.name), "%s", name);
+	m->u.user.revision = rev;
+	return m->data;
+}
+
+static void *
+add_target(struct ebuf *b, const char *name, unsigned char rev,
+    size_t datalen)
+{
+	size_t size = XT_ALIGN(sizeof(struct xt_entry_target) + datalen);
+	struct xt_entry_target *t = eb_take(b, size);
+
+	if (t == NULL)
+		return NULL;
+	t->u.user.target_size = (uint16_t)size;
+	snprintf(t->u.user.name, sizeof(t->u.user.name), "%s", name);
+	t->u.user.revision = rev;
+	return t->data;
+}
+
+/* "addr/len" into address and mask bytes. */
+static int
+parse_cidr(int family, const char *text, void *addr, void *mask)
+{
+	char ip[FW_CIDRLEN], *slash;
+	long plen;
+	int max = family == AF_INET ? 32 : 128;
+	unsigned char *m = mask;
+
+	snprintf(ip, sizeof(ip), "%s", text);
+	if ((slash = strchr(ip, '/')) == NULL)
+		return -EINVAL;
+	*slash = '\0';
+	plen = strtol(slash + 1, NULL, 10);
+	if (plen < 0 || plen > max || inet_pton(family, ip, addr) != 1)
+		return -EINVAL;
+	memset(mask, 0, (size_t)max / 8);
+	for (long i = 0; i < plen; i++)
+		m[i / 8] |= (unsigned char)(0x80 >> (i % 8));
+	return 0;
+}
+
+static void
+set_iface(char *name, unsigned char *mask, const char *ifname)
+{
+	size_t n = strlen(ifname);
+
+	memcpy(name, ifname, n + 1);
+	/* An exact name: the mask covers the terminating NUL too. */
+	memset(mask, 0xff, n + 1);
+}
+
+/* "addr:port" / "[addr6]:port" of a DNAT target. */
+static int
+parse_to(int family, const char *to, void *addr, uint16_t *port)
+{
+	char buf[FW_TOLEN], *colon, *a = buf;
+	long p;
+
+	snprintf(buf, sizeof(buf), "%s", to);
+	if ((colon = strrchr(buf, ':')) == NULL)
+		return -EINVAL;
+	*colon = '\0';
+	if (family == AF_INET6) {
+		size_t n = strlen(a);
+
+		if (n < 2 || a[0] != '[' || a[n - 1] != ']')
+			return -EINVAL;
+		a[n - 1] = '\0';
+		a++;
+	}
+	p = strtol(colon + 1, NULL, 10);
+	if (p <= 0 || p > 65535 || inet_pton(family, a, addr) != 1)
+		return -EINVAL;
+	*port = htons((uint16_t)p);
+	return 0;
+}
+
+static int
+add_nat_target(struct ebuf *b, const struct fw_xrule *r)
+{
+	const char *name = r->target == FW_MASQUERADE ? "MASQUERADE" :
+	    r->target == FW_SNAT ? "SNAT" : "DNAT";
+	union nf_inet_addr a;
+	uint16_t port = 0;
+
+	memset(&a, 0, sizeof(a));
+	if (r->target == FW_SNAT && inet_pton(r->family, r->to, &a) != 1)
+		return -EINVAL;
+	if (r->target == FW_DNAT && parse_to(r->family, r->to, &a, &port) < 0)
+		return -EINVAL;
+	if (r->target == FW_DNAT) {
+		/* Revision 2: what iptables 1.8 writes and can print back. */
+		struct nf_nat_range2 *nr;
+
+		if ((nr = add_target(b, name, 2, sizeof(*nr))) == NULL)
+			return -ENOMEM;
+		nr->flags = NF_NAT_RANGE_MAP_IPS | NF_NAT_RANGE_PROTO_SPECIFIED;
+		nr->min_addr = nr->max_addr = a;
+		nr->min_proto.all = nr->max_proto.all = port;
+	} else if (r->family == AF_INET) {
+		/* Revision 0, which every kernel with legacy NAT has. */
+		struct nf_nat_ipv4_multi_range_compat *mr;
+
+		if ((mr = add_target(b, name, 0, sizeof(*mr))) == NULL)
+			return -ENOMEM;
+		mr->rangesize = 1;
+		if (r->target == FW_SNAT) {
+			mr->range[0].flags = NF_NAT_RANGE_MAP_IPS;
+			mr->range[0].min_ip = mr->range[0].max_ip = a.ip;
+		}
+	} else {
+		struct nf_nat_range *nr;
+
+		if ((nr = add_target(b, name, r->target == FW_MASQUERADE ? 0 : 1,
+		    sizeof(*nr))) == NULL)
+			return -ENOMEM;
+		if (r->target == FW_SNAT) {
+			nr->flags = NF_NAT_RANGE_MAP_IPS;
+			nr->min_addr = nr->max_addr = a;
+		}
+	}
+	return 0;
+}
+
+static int
+add_matches(struct ebuf *b, const struct fw_xrule *r)
+{
+	if (r->dport != 0 && r->proto == IPPROTO_TCP) {
+		struct xt_tcp *t = add_match(b, "tcp", 0, sizeof(*t));
+
+		if (t == NULL)
+			return -ENOMEM;
+		t->spts[1] = 0xffff;
+		t->dpts[0] = t->dpts[1] = r->dport;
+	} else if (r->dport != 0 && r->proto == IPPROTO_UDP) {
+		struct xt_udp *u = add_match(b, "udp", 0, sizeof(*u));
+
+		if (u == NULL)
+			return -ENOMEM;
+		u->spts[1] = 0xffff;
+		u->dpts[0] = u->dpts[1] = r->dport;
+	} else if (r->dport != 0 && r->proto == IPPROTO_SCTP) {
+		struct xt_sctp_info *s = add_match(b, "sctp", 0, sizeof(*s));
+
+		if (s == NULL)
+			return -ENOMEM;
+		s->spts[1] = 0xffff;
+		s->dpts[0] = s->dpts[1] = r->dport;
+		s->flags = XT_SCTP_DEST_PORTS;
+	} else if (r->dport != 0) {
+		return -EINVAL;
+	}
+	if (r->src_local || r->dst_local) {
+		struct xt_addrtype_info_v1 *a;
+
+		if ((a = add_match(b, "addrtype", 1, sizeof(*a))) == NULL)
+			return -ENOMEM;
+		a->source = r->src_local ? XT_ADDRTYPE_LOCAL : 0;
+		a->dest = r->dst_local ? XT_ADDRTYPE_LOCAL : 0;
+	}
+	if (r->ct_established || r->ct_dnat) {
+		struct xt_conntrack_mtinfo3 *c;
+
+		if ((c = add_match(b, "conntrack", 3, sizeof(*c))) == NULL)
+			return -ENOMEM;
+		c->match_flags = XT_CONNTRACK_STATE;
+		c->state_mask = r->ct_dnat ? XT_CONNTRACK_STATE_DNAT :
+		    XT_CONNTRACK_STATE_BIT(IP_CT_RELATED) |
+		    XT_CONNTRACK_STATE_BIT(IP_CT_ESTABLISHED);
+	}
+	{
+		struct xt_comment_info *c = add_match(b, "comment", 0,
+		    sizeof(*c));
+
+		if (c == NULL)
+			return -ENOMEM;
+		snprintf(c->comment, sizeof(c->comment), "%s", r->comment);
+	}
+	return 0;
+}
+
+/* The ipt_entry / ip6t_entry for r, malloc'ed into *ret. */
+static int
+build_entry(const struct fw_xrule *r, void **ret)
+{
+	struct ebuf b = { 0 };
+	size_t toff;
+	int e = -ENOMEM;
+	const char *verdict = NULL;
+
+	if (eb_take(&b, tc_for(r->family)->entry_size) == NULL)
+		goto fail;
+	if (r->family == AF_INET) {
+		struct ipt_ip *ip = &((struct ipt_entry *)b.p)->ip;
+
+		e = -EINVAL;
+		if ((r->src[0] && parse_cidr(AF_INET, r->src, &ip->src,
+		    &ip->smsk) < 0) || (r->dst[0] && parse_cidr(AF_INET,
+		    r->dst, &ip->dst, &ip->dmsk) < 0))
+			goto fail;
+		if (r->iif[0])
+			set_iface(ip->iniface, ip->iniface_mask, r->iif);
+		if (r->oif[0])
+			set_iface(ip->outiface, ip->outiface_mask, r->oif);
+		ip->proto = (uint16_t)r->proto;
+		ip->invflags = (r->src_inv ? IPT_INV_SRCIP : 0) |
+		    (r->dst_inv ? IPT_INV_DSTIP : 0) |
+		    (r->iif_inv ? IPT_INV_VIA_IN : 0) |
+		    (r->oif_inv ? IPT_INV_VIA_OUT : 0);
+	} else {
+		struct ip6t_ip6 *ip = &((struct ip6t_entry *)b.p)->ipv6;
+
+		e = -EINVAL;
+		if ((r->src[0] && parse_cidr(AF_INET6, r->src, &ip->src,
+		    &ip->smsk) < 0) || (r->dst[0] && parse_cidr(AF_INET6,
+		    r->dst, &ip->dst, &ip->dmsk) < 0))
+			goto fail;
+		if (r->iif[0])
+			set_iface(ip->iniface, ip->iniface_mask, r->iif);
+		if (r->oif[0])
+			set_iface(ip->outiface, ip->outiface_mask, r->oif);
+		ip->proto = (uint16_t)r->proto;
+		if (r->proto != 0)
+			ip->flags |= IP6T_F_PROTO;
+		ip->invflags = (r->src_inv ? IP6T_INV_SRCIP : 0) |
+		    (r->dst_inv ? IP6T_INV_DSTIP : 0) |
+		    (r->iif_inv ? IP6T_INV_VIA_IN : 0) |
+		    (r->oif_inv ? IP6T_INV_VIA_OUT : 0);
+	}
+	if ((e = add_matches(&b, r)) < 0)
+		goto fail;
+	toff = b.n;
+	switch (r->target) {
+	case FW_ACCEPT:	verdict = IPTC_LABEL_ACCEPT; break;
+	case FW_DROP:	verdict = IPTC_LABEL_DROP; break;
+	case FW_RETURN:	verdict = IPTC_LABEL_RETURN; break;
+	case FW_JUMP:	verdict = r->jump; break;
+	default:	break;
+	}
+	if (verdict != NULL) {
+		/* libiptc maps the label to a verdict or a jump. */
+		if (add_target(&b, verdict, 0, sizeof(int)) == NULL) {
+			e = -ENOMEM;
+			goto fail;
+		}
+	} else if ((e = add_nat_target(&b, r)) < 0) {
+		goto fail;
+	}
+	/* The entry header moved with every realloc: fill it last. */
+	if (r->family == AF_INET) {
+		struct ipt_entry *en = (struct ipt_entry *)b.p;
+
+		en->target_offset = (uint16_t)toff;
+		en->next_offset = (uint16_t)b.n;
+	} else {
+		struct ip6t_entry *en = (struct ip6t_entry *)b.p;
+
+		en->target_offset = (uint16_t)toff;
+		en->next_offset = (uint16_t)b.n;
+	}
+	*ret = b.p;
+	return 0;
+fail:
+	free(b.p);
+	return e;
+}
+
+/*
+ * Reading what is there.
+ */
+
+/* The comment of entry e when it is one of cbridge's, else NULL. */
+static const char *
+our_comment(const struct tc *t, const void *entry)
+{
+	const unsigned char *base = entry;
+	uint16_t toff, off;
+
+	if (t->family == AF_INET)
+		toff = ((const struct ipt_entry *)entry)->target_offset;
+	else
+		toff = ((const struct ip6t_entry *)entry)->target_offset;
+	for (off = (uint16_t)t->entry_size; off < toff;) {
+		const struct xt_entry_match *m = (const void *)(base + off);
+
+		if (m->u.match_size < sizeof(*m))
+			return NULL;
+		if (strcmp(m->u.user.name, "comment") == 0) {
+			const struct xt_comment_info *c = (const void *)m->data;
+
+			if (memchr(c->comment, '\0', sizeof(c->comment)) &&
+			    strncmp(c->comment, FW_COMMENT_PREFIX,
+			    strlen(FW_COMMENT_PREFIX)) == 0)
+				return c->comment;
+			return NULL;
+		}
+		off = (uint16_t)(off + m->u.match_size);
+	}
+	return NULL;
+}
+
+/* The comments of cbridge's rules in a chain, in order, with their
+ * 0-based positions. */
+struct found {
+	char		(*comments)[FW_COMMENTLEN];
+	unsigned int	*pos;
+	size_t		n, cap;
+};
+
+static int
+scan_chain(const struct tc *t, struct xtc_handle *h, const char *chain,
+    struct found *f, unsigned int *nrules)
+{
+	unsigned int i = 0;
+
+	f->n = 0;
+	for (const void *e = t->first_rule(chain, h); e != NULL;
+	    e = t->next_rule(e, h), i++) {
+		const char *c = our_comment(t, e);
+
+		if (c == NULL)
+			continue;
+		if (f->n == f->cap) {
+			size_t cap = f->cap ? 2 * f->cap : 32;
+			void *a = realloc(f->comments, cap * FW_COMMENTLEN);
+			void *p;
+
+			if (a == NULL)
+				return -ENOMEM;
+			f->comments = a;
+			if ((p = realloc(f->pos, cap * sizeof(*f->pos))) == NULL)
+				return -ENOMEM;
+			f->pos = p;
+			f->cap = cap;
+		}
+		{
+			/* A longer "cbridge:" comment is none cbridge plans:
+			 * kept empty, it never matches and the rule goes. */
+			size_t l = strnlen(c, FW_COMMENTLEN);
+
+			if (l >= FW_COMMENTLEN)
+				l = 0;
+			memcpy(f->comments[f->n], c, l);
+			f->comments[f->n][l] = '\0';
+		}
+		f->pos[f->n++] = i;
+	}
+	*nrules = i;
+	return 0;
+}
+
+/*
+ * Applying.
+ */
+
+static int
+lock_xtables(const char *path, char *err, size_t errlen)
+{
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	int fd, waited = 0;
+
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
+		int e = errno;
+
+		fw_seterr(err, errlen, "Failed to open the xtables lock %s: %s",
+		    path, strerror(e));
+		return -e;
+	}
+	/* Shared with iptables, dockerd and firewalld: a commit replaces the
+	 * whole table, so an unlocked read-modify-write would race them. */
+	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+
+		if (e != EWOULDBLOCK || waited >= LOCK_WAIT_MS) {
+			close(fd);
+			fw_seterr(err, errlen, "Failed to take the xtables lock "
+			    "%s: %s", path, e == EWOULDBLOCK ?
+			    "another program held it for 10 s" : strerror(e));
+			return e == EWOULDBLOCK ? -ETIMEDOUT : -e;
+		}
+		nanosleep(&ts, NULL);
+		waited += 10;
+	}
+	return fd;
+}
+
+/* The planned rules of one chain, heads first. */
+static size_t
+planned(const struct fw_ruleset *rs, int family, enum fw_table table,
+    const char *chain, const struct fw_xrule **out)
+{
+	size_t n = 0;
+
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < rs->nrules; i++) {
+			const struct fw_xrule *r = &rs->rules[i];
+
+			if (r->family == family && r->table == table &&
+			    r->head == (pass == 0) &&
+			    strcmp(r->chain, chain) == 0)
+				out[n++] = r;
+		}
+	return n;
+}
+
+/* A list of chain names (a table has few). */
+struct names {
+	char	(*v)[FW_CHAINLEN];
+	size_t	n, cap;
+};
+
+static int
+names_add(struct names *l, const char *name)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->v[i], name) == 0)
+			return 0;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 16;
+		void *v = realloc(l->v, cap * FW_CHAINLEN);
+
+		if (v == NULL)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	snprintf(l->v[l->n++], FW_CHAINLEN, "%s", name);
+	return 0;
+}
+
+/* Whether the namespace has the table (/proc/net/ip_tables_names lists
+ * those in use); when it cannot tell, it says yes. */
+static bool
+table_loaded(const struct tc *t, const char *tname)
+{
+	char line[64];
+	bool found = false;
+	FILE *f = fopen(t->family == AF_INET ? "/proc/net/ip_tables_names" :
+	    "/proc/net/ip6_tables_names", "re");
+
+	if (f == NULL)
+		return errno != ENOENT;
+	while (!found && fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		found = strcmp(line, tname) == 0;
+	}
+	fclose(f);
+	return found;
+}
+
+#define TC_FAIL(what, name) do {					\
+		int e_ = errno ? errno : EIO;				\
+		fw_seterr(err, errlen, "Failed to %s %s in the %s table "	\
+		    "(ip%stables legacy): %s", what, name, tname,	\
+		    t->family == AF_INET ? "" : "6", t->strerror(e_));	\
+		r = -e_;						\
+		goto out;						\
+	} while (0)
+
+/* Brings one table in line with rs: 1 if it committed, 0 if nothing
+ * changed, -errno. */
+static int
+sync_table(const struct tc *t, enum fw_table table,
+    const struct fw_ruleset *rs, char *err, size_t errlen)
+{
+	const char *tname = fw_table_name(table);
+	struct xtc_handle *h = NULL;
+	struct names chains = { 0 }, touched = { 0 };
+	struct found f = { 0 };
+	const struct fw_xrule **want = NULL;
+	bool wanted = false, changed = false;
+	int r = 0;
+
+	for (size_t i = 0; i < rs->nrules && !wanted; i++)
+		wanted = rs->rules[i].family == t->family &&
+		    rs->rules[i].table == table;
+	/* Opening a table that is not there yet would create it. */
+	if (!wanted && !table_loaded(t, tname))
+		return 0;
+	errno = 0;
+	if ((h = t->init(tname)) == NULL) {
+		/* No table means none of our rules can be in it. */
+		if (!wanted)
+			return 0;
+		TC_FAIL("open", "the table");
+	}
+	for (size_t i = 0; i < rs->nchains; i++) {
+		const struct fw_xchain *c = &rs->chains[i];
+
+		if (c->family != t->family || c->table != table ||
+		    t->is_chain(c->name, h))
+			continue;
+		errno = 0;
+		if (!t->create_chain(c->name, h))
+			TC_FAIL("create chain", c->name);
+		changed = true;
+	}
+	for (const char *c = t->first_chain(h); c != NULL; c = t->next_chain(h))
+		if ((r = names_add(&chains, c)) < 0)
+			goto out;
+	if (rs->nrules && (want = calloc(rs->nrules, sizeof(*want))) == NULL) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t ci = 0; ci < chains.n; ci++) {
+		const char *chain = chains.v[ci];
+		size_t nw = rs->nrules ? planned(rs, t->family, table, chain,
+		    want) : 0, nh = 0;
+		unsigned int nrules;
+		bool same;
+
+		if ((r = scan_chain(t, h, chain, &f, &nrules)) < 0)
+			goto out;
+		same = f.n == nw;
+		for (size_t i = 0; same && i < nw; i++)
+			same = strcmp(f.comments[i], want[i]->comment) == 0;
+		if (same)
+			continue;
+		/* Ours go, from the bottom up so positions hold. */
+		for (size_t i = f.n; i-- > 0;) {
+			errno = 0;
+			if (!t->delete_num(chain, f.pos[i], h))
+				TC_FAIL("delete a rule from", chain);
+		}
+		if (f.n != 0 && (r = names_add(&touched, chain)) < 0)
+			goto out;
+		for (size_t i = 0; i < nw; i++) {
+			void *entry = NULL;
+
+			if ((r = build_entry(want[i], &entry)) < 0) {
+				fw_seterr(err, errlen, "Failed to build rule "
+				    "'%s' for the %s table", want[i]->comment,
+				    tname);
+				goto out;
+			}
+			errno = 0;
+			if (want[i]->head)
+				r = t->insert(chain, entry, (unsigned int)nh++,
+				    h) ? 0 : -1;
+			else
+				r = t->append(chain, entry, h) ? 0 : -1;
+			free(entry);
+			if (r < 0)
+				TC_FAIL("add a rule to", chain);
+		}
+		changed = true;
+	}
+	/* Docker chains left empty and unreferenced once our rules went (a
+	 * removed jump may have been a chain's last reference, and the
+	 * comment does not say which chain, so every Docker chain of the
+	 * table is a candidate). */
+	if (touched.n != 0)
+		for (size_t ci = 0; ci < chains.n; ci++) {
+			const char *chain = chains.v[ci];
+			unsigned int refs = 1;
+			bool keep = false;
+
+			if (!fw_is_docker_chain(chain))
+				continue;
+			for (size_t i = 0; i < rs->nchains && !keep; i++)
+				keep = rs->chains[i].family == t->family &&
+				    rs->chains[i].table == table &&
+				    strcmp(rs->chains[i].name, chain) == 0;
+			if (keep || t->first_rule(chain, h) != NULL ||
+			    !t->refs(&refs, chain, h) || refs != 0)
+				continue;
+			errno = 0;
+			if (!t->delete_chain(chain, h))
+				TC_FAIL("delete chain", chain);
+			changed = true;
+		}
+	if (changed) {
+		errno = 0;
+		if (!t->commit(h))
+			TC_FAIL("commit", "the rules");
+	}
+	r = changed ? 1 : 0;
+out:
+	if (h != NULL)
+		t->free(h);
+	free(want);
+	free(chains.v);
+	free(touched.v);
+	free(f.comments);
+	free(f.pos);
+	return r;
+}
+
+static struct fw_iptc *
+to_iptc(struct fw *f)
+{
+	return (struct fw_iptc *)f;
+}
+
+static int
+iptc_sync(struct fw *f, const struct fw_model *m, char *err, size_t errlen)
+{
+	static const enum fw_table tables[] = { FW_T_RAW, FW_T_NAT,
+	    FW_T_FILTER };
+	struct fw_ruleset rs;
+	int r, lock;
+
+	if ((r = fw_rules_compute(m, &rs, err, errlen)) < 0)
+		return r;
+	if ((lock = lock_xtables(to_iptc(f)->lock_path, err, errlen)) < 0) {
+		fw_ruleset_done(&rs);
+		return lock;
+	}
+	r = 0;
+	for (int fi = 0; fi < 2 && r >= 0; fi++)
+		for (size_t ti = 0; ti < 3 && r >= 0; ti++)
+			r = sync_table(fi == 0 ? &tc4 : &tc6, tables[ti], &rs,
+			    err, errlen);
+	close(lock);
+	fw_ruleset_done(&rs);
+	return r < 0 ? r : 0;
+}
+
+static int
+iptc_forward_drop(struct fw *f, int family, char *err, size_t errlen)
+{
+	const struct tc *t = tc_for(family);
+	const char *tname = "filter";
+	struct xtc_handle *h = NULL;
+	int r = 0, lock;
+
+	if ((lock = lock_xtables(to_iptc(f)->lock_path, err, errlen)) < 0)
+		return lock;
+	errno = 0;
+	if ((h = t->init(tname)) == NULL)
+		TC_FAIL("open", "the table");
+	errno = 0;
+	if (!t->set_policy("FORWARD", "DROP", h))
+		TC_FAIL("set the policy of", "FORWARD");
+	errno = 0;
+	if (!t->commit(h))
+		TC_FAIL("commit", "the policy");
+out:
+	if (h != NULL)
+		t->free(h);
+	close(lock);
+	return r;
+}
+
+static int
+iptc_reserve(struct fw *f, int family, int proto, const char *host_ip,
+    unsigned short lo, unsigned short hi, struct fw_resv *ret, char *err,
+    size_t errlen)
+{
+	(void) f; (void) family; (void) proto; (void) host_ip; (void) lo;
+	(void) hi;
+	ret->fd = -1;
+	/* The composite backend (host.c) reserves ports itself. */
+	fw_seterr(err, errlen, "the libiptc backend does not reserve ports");
+	return -ENOTSUP;
+}
+
+static void
+iptc_release(struct fw *f, struct fw_resv *r)
+{
+	(void) f;
+	(void) r;
+}
+
+static int
+iptc_ct_flush(struct fw *f, int family, const unsigned short *ports,
+    size_t n, char *err, size_t errlen)
+{
+	(void) f; (void) family; (void) ports; (void) n;
+	fw_seterr(err, errlen, "the libiptc backend does not flush conntrack");
+	return -ENOTSUP;
+}
+
+static void
+iptc_free_fw(struct fw *f)
+{
+	free(to_iptc(f));
+}
+
+static const struct fw_ops iptc_ops_table = {
+	.sync			= iptc_sync,
+	.forward_drop		= iptc_forward_drop,
+	.reserve		= iptc_reserve,
+	.release		= iptc_release,
+	.conntrack_flush_udp	= iptc_ct_flush,
+	.free			= iptc_free_fw,
+};
+
+struct fw *
+fw_iptc_new(const char *lock_path, char *err, size_t errlen)
+{
+	struct fw_iptc *fi;
+
+	if (lock_path == NULL || *lock_path == '\0')
+		lock_path = "/run/xtables.lock";
+	if (strlen(lock_path) >= sizeof(fi->lock_path)) {
+		fw_seterr(err, errlen, "xtables lock path '%s' is too long",
+		    lock_path);
+		return NULL;
+	}
+	if ((fi = calloc(1, sizeof(*fi))) == NULL) {
+		fw_seterr(err, errlen, "out of memory");
+		return NULL;
+	}
+	fi->fw.ops = &iptc_ops_table;
+	snprintf(fi->lock_path, sizeof(fi->lock_path), "%s", lock_path);
+	return &fi->fw;
+}

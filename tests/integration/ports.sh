@@ -1,0 +1,75 @@
+#!/bin/sh
+# Runs the host-port and conntrack integration test (ports_itest) inside a
+# throwaway network namespace and removes the namespace afterwards, also on
+# failure.  The host's namespace, ports and conntrack table are never
+# touched.
+#
+#   tests/integration/ports.sh path/to/ports_itest
+#
+# Exit status: the test's; 77 (skip) when not root or nft is missing.
+set -eu
+
+if [ "$#" -ne 1 ]; then
+	echo "usage: $0 path/to/ports_itest" >&2
+	exit 2
+fi
+bin=$1
+case $bin in
+/*) ;;
+*) bin=$(pwd)/$bin ;;
+esac
+if [ ! -x "$bin" ]; then
+	echo "$0: $bin is not an executable" >&2
+	exit 2
+fi
+if [ "$(id -u)" -ne 0 ]; then
+	echo "$0: skipped, needs root" >&2
+	exit 77
+fi
+if ! command -v nft >/dev/null; then
+	echo "$0: skipped, nft is missing" >&2
+	exit 77
+fi
+
+# A name no one else uses; `ip netns add` fails rather than reuse one.
+ns=
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+	cand=cbpt-$$-$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
+	if ! ip netns list | grep -q "^$cand\\b" &&
+	    ip netns add "$cand" 2>/dev/null; then
+		ns=$cand
+		break
+	fi
+done
+if [ -z "$ns" ]; then
+	echo "$0: cannot create a network namespace" >&2
+	exit 1
+fi
+trap 'ip netns delete "$ns" 2>/dev/null || true' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+in_ns() {
+	ip netns exec "$ns" "$@"
+}
+
+in_ns ip link set lo up
+in_ns sysctl -q -w net.ipv6.conf.lo.disable_ipv6=0 2>/dev/null || true
+# Conntrack tracks a namespace's traffic only once a rule there needs it:
+# this table's ct rules do, for IPv4 and IPv6.  The raw-priority chain puts
+# UDP to 40210 (ZONE_PORT in ports_itest.c) in zone 5, so that the test
+# sees entries outside the default zone deleted too.
+in_ns nft -f - <<'NFT'
+table inet cbpt {
+	chain raw {
+		type filter hook output priority raw; policy accept;
+		udp dport 40210 ct zone set 5
+	}
+	chain out {
+		type filter hook output priority filter; policy accept;
+		ct state new counter accept
+	}
+}
+NFT
+
+in_ns "$bin"
