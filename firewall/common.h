@@ -44,15 +44,6 @@ const char *fw_family_name(int family);
 int	fw_rule_vec_push(struct fw_rule_vec *vec, const struct fw_rule *r);
 void	fw_rule_vec_done(struct fw_rule_vec *vec);
 
-/*
- * More of the fake (firewall/fake.c) than firewall.h declares.
- */
-/* forward_drop calls for family (AF_INET or AF_INET6; else 0). */
-unsigned int	fw_fake_forward_drops(struct fw *f, int family);
-/* conntrack_flush_udp calls for family, likewise. */
-unsigned int	fw_fake_conntrack_flushes(struct fw *f, int family);
-/* Host ports reserved and not released. */
-size_t		fw_fake_reserved(struct fw *f);
 
 /*
  * Readers of `nft -j -a list ...` output (firewall/parse.c, pure).

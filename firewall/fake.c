@@ -6,7 +6,7 @@
  * real one, leaves the recorded state as it was.
  *
  * Host ports are held in a table instead of by bound sockets (fw_resv.fd
- * stays -1), with the kernel's overlap rule as firewall/ports.c binds: the
+ * is a token, not a descriptor: FAKE_TOKEN0 and up), with the kernel's overlap rule as firewall/ports.c binds: the
  * "any" address of a family ("", NULL, 0.0.0.0 or ::) overlaps every
  * address of that family, and IPv4 and IPv6 are apart.  Requests are
  * checked, and refused, with the messages of firewall/ports.c.
@@ -36,7 +36,10 @@ struct fake_resv {
 	bool		any;		/* "" or the unspecified address */
 	unsigned char	addr[16];	/* in6_addr or in_addr, zero padded */
 	unsigned short	port;
+	int		token;		/* handed out as fw_resv.fd */
 };
+
+#define FAKE_TOKEN0	1000000
 
 struct fw_fake {
 	struct fw	fw;		/* first: the ops table */
@@ -49,6 +52,7 @@ struct fw_fake {
 	unsigned int	drops[2];	/* forward_drop calls: ip, ip6 */
 	unsigned int	flushes[2];	/* conntrack_flush_udp calls */
 	struct fake_resv *resv;		/* ports taken, oldest first */
+	unsigned int	next_token;
 	size_t		nresv, capresv;
 };
 
@@ -275,25 +279,24 @@ fake_reserve(struct fw *f, int family, int proto, const char *host_ip,
 		ff->capresv = ncap;
 	}
 	want.port = (unsigned short)p;
+	want.token = FAKE_TOKEN0 + (int)ff->next_token++;
 	ff->resv[ff->nresv++] = want;
 	ret->port = want.port;
+	ret->fd = want.token;
 	return 0;
 }
 
-/*
- * fw_resv carries only the port, so the reservation freed is the newest of
- * that port (several can share it: other protocols or addresses).  r is
- * reset to { -1, 0 }, so that releasing it twice frees nothing more.
- */
+/* Frees the reservation whose token r->fd holds; r is reset to { -1, 0 },
+ * so that releasing it twice frees nothing more. */
 static void
 fake_release(struct fw *f, struct fw_resv *r)
 {
 	struct fw_fake *ff = to_fake(f);
 
-	if (r == NULL || r->port == 0)
+	if (r == NULL)
 		return;
 	for (size_t i = ff->nresv; i-- > 0;) {
-		if (ff->resv[i].port != r->port)
+		if (ff->resv[i].token != r->fd)
 			continue;
 		memmove(&ff->resv[i], &ff->resv[i + 1],
 		    (ff->nresv - i - 1) * sizeof(ff->resv[0]));

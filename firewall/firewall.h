@@ -259,6 +259,12 @@ size_t		fw_fake_ports(struct fw *f, const struct fw_port **ret);
 unsigned int	fw_fake_sync_calls(struct fw *f);
 /* The next sync fails with -err (either sign; 0 means EIO). */
 void		fw_fake_fail_next(struct fw *f, int err);
+/* forward_drop calls for family (AF_INET or AF_INET6; else 0). */
+unsigned int	fw_fake_forward_drops(struct fw *f, int family);
+/* conntrack_flush_udp calls for family, likewise. */
+unsigned int	fw_fake_conntrack_flushes(struct fw *f, int family);
+/* Host ports reserved and not released. */
+size_t		fw_fake_reserved(struct fw *f);
 
 static inline struct fw *
 fw_free(struct fw *f)

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -6,6 +7,8 @@
 
 #include <check.h>
 
+#include "firewall/firewall.h"
+#include "netlink/netlink.h"
 #include "plugin/driver.h"
 #include "tests/unit/helpers.h"
 #include "tests/unit/suites.h"
@@ -472,6 +475,118 @@ START_TEST(firewall_follows_networks)
 }
 END_TEST
 
+static struct drv_port_req
+port_req(int proto, const char *host_ip, unsigned short cport,
+    unsigned short lo, unsigned short hi)
+{
+	struct drv_port_req q = { .proto = proto, .cport = cport, .hport = lo,
+	    .hport_end = hi };
+
+	if (host_ip != NULL) {
+		q.has_host_ip = true;
+		ck_assert_int_eq(prefix_parse_addr(host_ip, &q.host_ip), 0);
+	}
+	return q;
+}
+
+/* Ports are reserved, planned, persisted and released; a taken one
+ * refuses the whole publication and leaves nothing. */
+START_TEST(published_ports)
+{
+	struct fw *fw = fw_fake_new();
+	struct drv_params p = { .state_dir = env.dir, .lnk = env.lnk, .fw = fw };
+	struct drv_ep_req q = ep_req(EP1, "10.70.0.2/24");
+	struct drv_ep_reply rep;
+	struct drv_port_req pr[4];
+	const struct fw_port *fp;
+	const struct ep_cfg *e;
+	char err[256] = "";
+
+	env.drv = drv_free(env.drv);
+	lnk_fake_set_forwarding_off(env.lnk, true);
+	ck_assert_int_eq(drv_new(&p, &env.drv, err, sizeof(err)), 0);
+	make_net1();
+	/* cbridge turned forwarding on: the FORWARD policy closes. */
+	ck_assert_uint_eq(fw_fake_forward_drops(fw, AF_INET), 1);
+	ck_assert_uint_eq(fw_fake_forward_drops(fw, AF_INET6), 0);
+	q.has_addr6 = true;
+	q.addr6 = P("fd00:70::2/64");
+	/* The network has no IPv6 subnet: refused. */
+	ck_assert_int_eq(drv_create_endpoint(env.drv, &q, &rep, err,
+	    sizeof(err)), -EINVAL);
+	q.has_addr6 = false;
+	ck_assert_int_eq(drv_create_endpoint(env.drv, &q, &rep, err,
+	    sizeof(err)), 0);
+
+	pr[0] = port_req(IPPROTO_TCP, NULL, 80, 8080, 8080);
+	pr[1] = port_req(IPPROTO_UDP, "127.0.0.1", 53, 0, 0);
+	pr[2] = port_req(IPPROTO_TCP, NULL, 443, 9000, 9010);
+	pr[3] = port_req(IPPROTO_SCTP, NULL, 3868, 3868, 3868);
+	ck_assert_msg(drv_program_external(env.drv, TH_NETID1, EP1, pr, 4, err,
+	    sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(fw_fake_reserved(fw), 4);
+	ck_assert_uint_eq(fw_fake_ports(fw, &fp), 4);
+	ck_assert_uint_eq(fp[0].host_port, 8080);
+	ck_assert_str_eq(fp[0].cip, "10.70.0.2");
+	ck_assert_str_eq(fp[1].host_ip, "127.0.0.1");
+	ck_assert_uint_ne(fp[1].host_port, 0);
+	ck_assert_uint_eq(fp[2].host_port, 9000);
+	ck_assert_int_eq(fp[3].proto, IPPROTO_SCTP);
+	ck_assert_uint_eq(fw_fake_conntrack_flushes(fw, AF_INET), 1);
+
+	/* The same host port for a second container: refused, nothing
+	 * of it stays, the first keeps its ports. */
+	ck_assert_int_eq(drv_create_endpoint(env.drv, &(struct drv_ep_req){
+	    0 }, &rep, err, sizeof(err)), -ENOENT);
+	q = ep_req(EP2, "10.70.0.3/24");
+	ck_assert_int_eq(drv_create_endpoint(env.drv, &q, &rep, err,
+	    sizeof(err)), 0);
+	pr[0] = port_req(IPPROTO_TCP, NULL, 80, 9500, 9500);
+	pr[1] = port_req(IPPROTO_TCP, NULL, 80, 8080, 8080);
+	ck_assert_int_eq(drv_program_external(env.drv, TH_NETID1, EP2, pr, 2,
+	    err, sizeof(err)), -EADDRINUSE);
+	ck_assert_ptr_nonnull(strstr(err, "8080"));
+	ck_assert_uint_eq(fw_fake_reserved(fw), 4);
+	ck_assert_uint_eq(fw_fake_ports(fw, &fp), 4);
+	/* A range skips the taken port. */
+	pr[0] = port_req(IPPROTO_TCP, NULL, 80, 9000, 9010);
+	ck_assert_int_eq(drv_program_external(env.drv, TH_NETID1, EP2, pr, 1,
+	    err, sizeof(err)), 0);
+	e = drv_endpoint_get(env.drv, TH_NETID1, EP2);
+	ck_assert_uint_eq(e->nports, 1);
+	ck_assert_uint_eq(e->ports[0].host_port, 9001);
+	/* An IPv6 host address needs an IPv6 container address. */
+	pr[0] = port_req(IPPROTO_TCP, "::1", 80, 7000, 7000);
+	ck_assert_int_eq(drv_program_external(env.drv, TH_NETID1, EP2, pr, 1,
+	    err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "no IPv6 address"));
+	/* The failed re-programming gave back what EP2 had. */
+	ck_assert_uint_eq(drv_endpoint_get(env.drv, TH_NETID1, EP2)->nports, 1);
+	ck_assert_uint_eq(fw_fake_reserved(fw), 5);
+
+	/* Persisted: after a restart the ports are reserved again. */
+	env.drv = drv_free(env.drv);
+	ck_assert_uint_eq(fw_fake_reserved(fw), 0);
+	ck_assert_int_eq(drv_new(&p, &env.drv, err, sizeof(err)), 0);
+	ck_assert_uint_eq(fw_fake_reserved(fw), 5);
+	ck_assert_uint_eq(fw_fake_ports(fw, &fp), 5);
+
+	ck_assert_int_eq(drv_revoke_external(env.drv, TH_NETID1, EP1, err,
+	    sizeof(err)), 0);
+	ck_assert_uint_eq(fw_fake_reserved(fw), 1);
+	ck_assert_uint_eq(fw_fake_ports(fw, &fp), 1);
+	/* Deleting the endpoint releases its port and its rules. */
+	ck_assert_int_eq(drv_delete_endpoint(env.drv, TH_NETID1, EP2, err,
+	    sizeof(err)), 0);
+	ck_assert_uint_eq(fw_fake_reserved(fw), 0);
+	ck_assert_uint_eq(fw_fake_ports(fw, &fp), 0);
+	env.drv = drv_free(env.drv);
+	fw_free(fw);
+	ck_assert_int_eq(drv_new(&(struct drv_params){ .state_dir = env.dir,
+	    .lnk = env.lnk }, &env.drv, err, sizeof(err)), 0);
+}
+END_TEST
+
 Suite *
 driver_suite(void)
 {
@@ -494,6 +609,7 @@ driver_suite(void)
 	tcase_add_test(tc, endpoint_rollback);
 	tcase_add_test(tc, network_delete_drops_stale_endpoints);
 	tcase_add_test(tc, firewall_follows_networks);
+	tcase_add_test(tc, published_ports);
 	suite_add_tcase(s, tc);
 	return s;
 }

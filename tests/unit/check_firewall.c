@@ -926,6 +926,10 @@ START_TEST(fake_counters)
 }
 END_TEST
 
+/* Reservations the helpers below made, newest last. */
+static struct fw_resv held[1 << 15];
+static size_t nheld;
+
 /* Reserves and checks the outcome: the port taken, or the error. */
 static unsigned short
 reserve(struct fw *f, int fam, int proto, const char *ip, unsigned short lo,
@@ -944,18 +948,31 @@ reserve(struct fw *f, int fam, int proto, const char *ip, unsigned short lo,
 		ck_assert_uint_eq(rv.port, 0);
 		return 0;
 	}
-	ck_assert_int_eq(rv.fd, -1);
+	/* A token standing for the socket, which release needs. */
+	ck_assert_int_ge(rv.fd, 0);
 	ck_assert_uint_ne(rv.port, 0);
+	if (nheld < sizeof(held) / sizeof(held[0]))
+		held[nheld++] = rv;
 	return rv.port;
 }
 
+/* Releases the newest reservation of port made through reserve(). */
 static void
 release(struct fw *f, unsigned short port)
 {
-	struct fw_resv rv = { .fd = -1, .port = port };
+	for (size_t i = nheld; i-- > 0;) {
+		struct fw_resv rv = held[i];
 
-	f->ops->release(f, &rv);
-	ck_assert_uint_eq(rv.port, 0);
+		if (rv.port != port)
+			continue;
+		memmove(&held[i], &held[i + 1], (nheld - i - 1) * sizeof(held[0]));
+		nheld--;
+		f->ops->release(f, &rv);
+		ck_assert_int_eq(rv.fd, -1);
+		ck_assert_uint_eq(rv.port, 0);
+		return;
+	}
+	ck_abort_msg("no reservation of port %u to release", port);
 }
 
 START_TEST(fake_reserve_single)
@@ -964,6 +981,7 @@ START_TEST(fake_reserve_single)
 	struct fw_resv rv;
 	char err[256] = "";
 
+	nheld = 0;
 	ck_assert_ptr_nonnull(f);
 	ck_assert_uint_eq(reserve(f, AF_INET, IPPROTO_TCP, "", 8080, 8080, 0),
 	    8080);
@@ -1004,6 +1022,7 @@ START_TEST(fake_reserve_overlap)
 	struct fw_resv rv;
 	char err[256] = "";
 
+	nheld = 0;
 	ck_assert_ptr_nonnull(f);
 	/* Two addresses side by side. */
 	ck_assert_uint_eq(reserve(f, AF_INET, IPPROTO_TCP, "10.0.0.1", 9000,
@@ -1051,6 +1070,7 @@ START_TEST(fake_reserve_range)
 	struct fw_resv rv;
 	char err[256] = "";
 
+	nheld = 0;
 	ck_assert_ptr_nonnull(f);
 	/* The first free port of the range, in order. */
 	ck_assert_uint_eq(reserve(f, AF_INET, IPPROTO_TCP, "", 8000, 8002, 0),
@@ -1096,6 +1116,7 @@ START_TEST(fake_reserve_any_port)
 	char err[256] = "";
 	unsigned int n;
 
+	nheld = 0;
 	ck_assert_ptr_nonnull(f);
 	/* 0..0: the first free port from 49153 up. */
 	ck_assert_uint_eq(reserve(f, AF_INET, IPPROTO_TCP, "", 0, 0, 0),
@@ -1140,6 +1161,7 @@ START_TEST(fake_reserve_invalid)
 	struct fw_resv rv = { .fd = 7, .port = 1 };
 	char err[256] = "";
 
+	nheld = 0;
 	ck_assert_ptr_nonnull(f);
 	(void) reserve(f, AF_UNIX, IPPROTO_TCP, "", 80, 80, -EINVAL);
 	(void) reserve(f, AF_INET, 0, "", 80, 80, -EINVAL);
@@ -1172,8 +1194,7 @@ START_TEST(fake_reserve_invalid)
 	    80);
 	ck_assert_uint_eq(reserve(f, AF_INET, IPPROTO_UDP, "", 80, 80, 0),
 	    80);
-	rv.port = 80;
-	f->ops->release(f, &rv);
+	release(f, 80);
 	f->ops->release(f, &rv);
 	ck_assert_uint_eq(fw_fake_reserved(f), 1);
 	fw_free(f);
