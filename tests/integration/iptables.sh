@@ -71,10 +71,11 @@ newns() {
 	made+=("$ns")
 	ip -n "$ns" link set lo up
 	# A host has its tables; a new namespace gets them on first use.
-	ip netns exec "$ns" sh -c 'for t in raw nat filter; do
-		iptables-legacy -t $t -S >/dev/null
-		ip6tables-legacy -t $t -S >/dev/null
-	done'
+	local t
+	for t in raw nat filter; do
+		ip netns exec "$ns" iptables-legacy -t $t -S >/dev/null
+		ip netns exec "$ns" ip6tables-legacy -t $t -S >/dev/null
+	done
 }
 
 # norm NS: both families' raw, nat and filter tables in the golden files'
@@ -227,6 +228,22 @@ check "... iptables-nft -S still works and shows the accepts" sh -c "
 check "... the legacy tables hold the full model" same_as_golden "$ns" default
 check "host backend: clear" apply "$ns" -host clear
 check "... no cbridge rule left in nft" sh -c "! ip netns exec $ns nft list ruleset | grep -q cbridge"
+ip netns del "$ns"
+
+# --- WSL2 mirrored mode, detected by the host backend ----------------------
+newns wsl
+ip -n "$ns" link add loopback0 type veth peer name cbt-lb0peer
+printf '#!/bin/sh\n' >"$tmp/wslinfo"
+check "no executable wslinfo: no WSL2 rule" sh -c "
+	ip netns exec $ns $bin -host apply default &&
+	! ip netns exec $ns iptables-legacy -t nat -S DOCKER | grep -q loopback0"
+chmod +x "$tmp/wslinfo"
+check "loopback0 and an executable wslinfo: the RETURN rule" sh -c "
+	WSLINFO=$tmp/wslinfo ip netns exec $ns $bin -host apply default &&
+	ip netns exec $ns iptables-legacy -t nat -S DOCKER | grep -q -- '-A DOCKER -d 127.0.0.0/8 -i loopback0 .* -j RETURN'"
+WSLINFO=$tmp/wslinfo apply "$ns" -host apply wsl2
+check "... and the loopback0 ACCEPT before a loopback port's DROP" same_as_golden "$ns" wsl2
+apply "$ns" -host clear
 ip netns del "$ns"
 
 echo "$passed passed, $failed failed"
