@@ -22,7 +22,7 @@ FROM debian:12 AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
 	gcc libc6-dev make pkg-config libmicrohttpd-dev libjansson-dev \
-	libnl-3-dev libnl-route-3-dev libiptc-dev libldns-dev libnftables-dev \
+	libnl-3-dev libnl-route-3-dev libnl-nf-3-dev libiptc-dev libldns-dev libnftables-dev \
 	check \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
@@ -33,11 +33,12 @@ RUN make clean && make -j"$(nproc)" build/cbridge
 FROM debian:12-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-	libmicrohttpd12 libjansson4 libnl-3-200 libnl-route-3-200 libip4tc2 \
+	libmicrohttpd12 libjansson4 libnl-3-200 libnl-route-3-200 libnl-nf-3-200 libip4tc2 \
 	libip6tc2 libldns3 libnftables1 \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/build/cbridge /usr/bin/cbridge
 # Mount points and working directories config.json expects.
-RUN mkdir -p /run/docker/plugins /var/lib/cbridge /host/proc /tmp \
+RUN mkdir -p /run/docker/plugins /var/lib/cbridge /host/proc /host/run \
+	/host/usr/bin /tmp \
  && chmod 1777 /tmp
 ENTRYPOINT ["/usr/bin/cbridge", "--socket", "/run/docker/plugins/cbridge.sock"]
