@@ -309,6 +309,16 @@ build_net(struct drv *d, const struct drv_net_req *req, struct net_cfg **ret,
 	    req->internal, &n->opts, err, errlen);
 	if (r < 0)
 		goto fail;
+	if (n->opts.gw_mode_ipv4 == GW_MODE_ISOLATED ||
+	    n->opts.gw_mode_ipv6 == GW_MODE_ISOLATED) {
+		/* Docker 28's "isolated" leaves the bridge without an
+		 * address; cbridge's --internal is the way to get a network
+		 * that reaches nothing. */
+		ERR("gateway mode 'isolated' is not supported by cbridge; use "
+		    "--internal for a network without a way out");
+		r = -ENOTSUP;
+		goto fail;
+	}
 	if (n->opts.bridge_name[0] != '\0')
 		memcpy(n->bridge, n->opts.bridge_name, sizeof(n->bridge));
 	else

@@ -121,6 +121,13 @@ START_TEST(refused_before_touching_host)
 	ck_assert_int_eq(drv_create_network(env.drv, &r, err, sizeof(err)),
 	    -EINVAL);
 	opt_kvlist_done(&g);
+	ck_assert_int_eq(opt_kvlist_add(&g, OPT_BRIDGE_PREFIX
+	    "gateway_mode_ipv4", "isolated"), 0);
+	req_v4(&r, TH_NETID2, "172.31.0.0/24", "172.31.0.1/24", &g);
+	ck_assert_int_eq(drv_create_network(env.drv, &r, err, sizeof(err)),
+	    -ENOTSUP);
+	ck_assert_ptr_nonnull(strstr(err, "--internal"));
+	opt_kvlist_done(&g);
 
 	/* Gateway outside the subnet; two IPv4 subnets; v6 without --ipv6. */
 	req_v4(&r, TH_NETID2, "172.31.0.0/24", "172.32.0.1/24", NULL);
