@@ -198,6 +198,10 @@ fnv1a(uint32_t h, const char *s)
 struct plan {
 	struct fw_ruleset	*rs;
 	size_t			rcap, ccap;
+	/* Open addressing over rs->rules by chain and comment, so that
+	 * spotting an equal rule stays cheap with thousands of rules. */
+	size_t			*slots;	/* index + 1; 0 empty */
+	size_t			nslots;
 	const struct fw_model	*m;
 	char			*err;
 	size_t			errlen;
@@ -229,6 +233,33 @@ add_chain(struct plan *p, int family, enum fw_table t, const char *name)
 	return 0;
 }
 
+/* Keeps the slot table at most half full (a power of two). */
+static int
+grow_slots(struct plan *p)
+{
+	const struct fw_ruleset *rs = p->rs;
+	size_t n, *v;
+
+	if (2 * (rs->nrules + 1) <= p->nslots)
+		return 0;
+	n = p->nslots ? 2 * p->nslots : 256;
+	if ((v = calloc(n, sizeof(*v))) == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < rs->nrules; i++) {
+		const struct fw_xrule *o = &rs->rules[i];
+		size_t k = fnv1a(fnv1a(2166136261u, o->chain), o->comment) &
+		    (n - 1);
+
+		while (v[k] != 0)
+			k = (k + 1) & (n - 1);
+		v[k] = i + 1;
+	}
+	free(p->slots);
+	p->slots = v;
+	p->nslots = n;
+	return 0;
+}
+
 /* Finishes r (comment) and appends it, unless an equal rule is already
  * planned: two bindings to one container port need one ACCEPT. */
 static int
@@ -247,10 +278,21 @@ add_rule(struct plan *p, struct fw_xrule *r, const char *owner)
 	h = fnv1a(h, text);
 	snprintf(r->comment, sizeof(r->comment), "%s%.12s:%08x",
 	    FW_COMMENT_PREFIX, owner, (unsigned int)h);
-	for (size_t i = 0; i < rs->nrules; i++)
-		if (strcmp(rs->rules[i].comment, r->comment) == 0 &&
-		    strcmp(rs->rules[i].chain, r->chain) == 0)
-			return 0;
+	if ((e = grow_slots(p)) < 0)
+		return e;
+	{
+		size_t k = fnv1a(fnv1a(2166136261u, r->chain), r->comment) &
+		    (p->nslots - 1);
+
+		for (; p->slots[k] != 0; k = (k + 1) & (p->nslots - 1)) {
+			const struct fw_xrule *o = &rs->rules[p->slots[k] - 1];
+
+			if (strcmp(o->comment, r->comment) == 0 &&
+			    strcmp(o->chain, r->chain) == 0)
+				return 0;
+		}
+		p->slots[k] = rs->nrules + 1;
+	}
 	if (rs->nrules == p->rcap) {
 		size_t cap = p->rcap ? 2 * p->rcap : 64;
 		struct fw_xrule *v = realloc(rs->rules, cap * sizeof(*v));
@@ -836,6 +878,7 @@ fail:
 		    "memory");
 	fw_ruleset_done(ret);
 out:
+	free(p.slots);
 	free(nets);
 	free(eps);
 	free(ports);

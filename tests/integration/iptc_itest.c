@@ -4,14 +4,86 @@
  * runs it in throwaway namespaces and compares iptables-legacy-save.
  *
  *   iptc_itest [-host] apply CASE | clear | show CASE | forward-drop 4|6
+ *   iptc_itest scale N      N networks with a container and two published
+ *                           ports each: prints the time of the first sync,
+ *                           of a sync that changes nothing (the once-a-
+ *                           second check) and of the clearing one
  */
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "firewall/firewall.h"
 #include "tests/golden/cases.h"
+
+static double
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int
+scale(struct fw *f, int n)
+{
+	struct fw_net *nets = calloc((size_t)n, sizeof(*nets));
+	struct fw_ep *eps = calloc((size_t)n, sizeof(*eps));
+	struct fw_port *ports = calloc(2 * (size_t)n, sizeof(*ports));
+	struct fw_model m = { .nets = nets, .nnets = (size_t)n, .eps = eps,
+	    .neps = (size_t)n, .ports = ports, .nports = 2 * (size_t)n };
+	struct fw_model empty = { 0 };
+	char err[512] = "";
+	double t0, t1, t2, t3;
+	int r = 1;
+
+	if (nets == NULL || eps == NULL || ports == NULL)
+		goto out;
+	for (int i = 0; i < n; i++) {
+		snprintf(nets[i].id, sizeof(nets[i].id), "%064x", i + 1);
+		snprintf(nets[i].bridge, sizeof(nets[i].bridge), "cbs%d", i);
+		nets[i].ipv4 = nets[i].icc = nets[i].masquerade = true;
+		snprintf(nets[i].subnet4, sizeof(nets[i].subnet4),
+		    "10.%d.%d.0/24", 100 + i / 256, i % 256);
+		memcpy(eps[i].net_id, nets[i].id, sizeof(eps[i].net_id));
+		snprintf(eps[i].addr4, sizeof(eps[i].addr4), "10.%d.%d.2",
+		    100 + i / 256, i % 256);
+		for (int j = 0; j < 2; j++) {
+			struct fw_port *p = &ports[2 * i + j];
+
+			memcpy(p->net_id, nets[i].id, sizeof(p->net_id));
+			p->family = AF_INET;
+			p->proto = j ? IPPROTO_UDP : IPPROTO_TCP;
+			p->host_port = (unsigned short)(20000 + i);
+			memcpy(p->cip, eps[i].addr4, sizeof(p->cip));
+			p->cport = 80;
+		}
+	}
+	t0 = now_ms();
+	if (f->ops->sync(f, &m, err, sizeof(err)) < 0)
+		goto out;
+	t1 = now_ms();
+	if (f->ops->sync(f, &m, err, sizeof(err)) < 0)
+		goto out;
+	t2 = now_ms();
+	if (f->ops->sync(f, &empty, err, sizeof(err)) < 0)
+		goto out;
+	t3 = now_ms();
+	printf("networks %d: first sync %.1f ms, unchanged sync %.2f ms, "
+	    "clearing sync %.1f ms\n", n, t1 - t0, t2 - t1, t3 - t2);
+	r = 0;
+out:
+	if (r != 0)
+		fprintf(stderr, "%s\n", err);
+	free(nets);
+	free(eps);
+	free(ports);
+	return r;
+}
 
 int
 main(int argc, char **argv)
@@ -34,6 +106,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	if (argc > 2 && strcmp(argv[1], "forward-drop") != 0 &&
+	    strcmp(argv[1], "scale") != 0 &&
 	    (c = golden_find(argv[2])) == NULL) {
 		fprintf(stderr, "no golden case '%s'\n", argv[2]);
 		return 2;
@@ -62,6 +135,8 @@ main(int argc, char **argv)
 		r = f->ops->sync(f, &c->model, err, sizeof(err));
 	else if (strcmp(argv[1], "clear") == 0)
 		r = f->ops->sync(f, &empty, err, sizeof(err));
+	else if (strcmp(argv[1], "scale") == 0 && argc > 2)
+		r = scale(f, atoi(argv[2])) == 0 ? 0 : -1;
 	else if (strcmp(argv[1], "forward-drop") == 0 && argc > 2)
 		r = f->ops->forward_drop(f, strcmp(argv[2], "6") == 0 ?
 		    AF_INET6 : AF_INET, err, sizeof(err));
