@@ -5,7 +5,12 @@
 # see tests/e2e/lib.sh):
 #   - `docker network create` + `docker network rm`, N rounds;
 #   - `docker run --rm --network NET cbtest/busybox sh -c :` on one
-#     network of each driver, max(N, 10) rounds.
+#     network of each driver, max(N, 10) rounds;
+#   - a container publishing 20 ports (`-p 30000-30019:8000-8019`), started
+#     and removed, 5 rounds per driver;
+#   - networks 1 to SCALE (300) of each driver, created interleaved: the
+#     time of the first ones and of the last ones, and cbridge's CPU time
+#     for 10 idle seconds with them all (its once-a-second rule check).
 #
 #   tests/bench/docker_bench.sh build/cbridge [N]     (N defaults to 20)
 #
@@ -136,7 +141,81 @@ for kind in cbridge bridge; do
 	fi
 	echo
 done
+# ports_timed KIND I: a container publishing 20 ports, started (timed)
+# and removed.
+ports_timed() {
+	local t0 t1 name=bench-ports-$1-$2
+	t0=$(now_ms)
+	if dk run -d --name "$name" --network "bench-run-$1" -p 30000-30019:8000-8019 \
+		"$E2E_IMAGE" sleep 60 >"$E2E_TMP/out" 2>&1; then
+		t1=$(now_ms)
+		echo $((t1 - t0)) >>"$E2E_TMP/$1.ports"
+	else
+		head -n 3 "$E2E_TMP/out" >>"$E2E_TMP/$1.perr"
+	fi
+	dk rm -f "$name" >/dev/null 2>&1 || true
+}
+for kind in cbridge bridge; do
+	: >"$E2E_TMP/$kind.ports"
+	: >"$E2E_TMP/$kind.perr"
+done
+ports_timed cbridge 0
+ports_timed bridge 0
+: >"$E2E_TMP/cbridge.ports"
+: >"$E2E_TMP/bridge.ports"
+for i in 1 2 3 4 5; do
+	ports_timed cbridge "$i"
+	ports_timed bridge "$i"
+done
+echo "docker run -d -p 30000-30019:8000-8019 (20 published ports), 5 rounds"
+for kind in cbridge bridge; do
+	printf '%-8s %-7s %s' "$kind" start "$(stats "$E2E_TMP/$kind.ports" 2>/dev/null || echo none)"
+	[ -s "$E2E_TMP/$kind.perr" ] && printf ' (failed: %s)' "$(head -n 1 "$E2E_TMP/$kind.perr")"
+	echo
+done
 dk network rm bench-run-cbridge bench-run-bridge >/dev/null
+
+# Networks 1..SCALE of each driver, explicit /24s from 10.96.0.0/11 so
+# that the built-in driver's default pools (31 networks) do not run out.
+scale=${BENCH_SCALE:-300}
+: >"$E2E_TMP/scale.cbridge"
+: >"$E2E_TMP/scale.bridge"
+for i in $(seq "$scale"); do
+	for kind in cbridge bridge; do
+		if [ "$kind" = cbridge ]; then
+			args=(-d "$E2E_PLUGIN" --ipam-driver "$E2E_PLUGIN" --subnet "10.$((96 + i / 256)).$((i % 256)).0/24")
+		else
+			args=(-d bridge --subnet "10.$((112 + i / 256)).$((i % 256)).0/24")
+		fi
+		t0=$(now_ms)
+		dk network create "${args[@]}" "bench-s-$kind-$i" >/dev/null
+		t1=$(now_ms)
+		e2e_record_bridge "$(e2e_net_bridge "bench-s-$kind-$i")"
+		echo $((t1 - t0)) >>"$E2E_TMP/scale.$kind"
+	done
+done
+echo "docker network create, networks 1 to $scale of each driver, interleaved"
+for kind in cbridge bridge; do
+	head -n 10 "$E2E_TMP/scale.$kind" >"$E2E_TMP/first"
+	tail -n 10 "$E2E_TMP/scale.$kind" >"$E2E_TMP/last"
+	printf '%-8s network 1: %s ms; networks 1-10: %s; networks %d-%d: %s; network %d: %s ms\n' \
+		"$kind" "$(head -n 1 "$E2E_TMP/scale.$kind")" "$(stats "$E2E_TMP/first")" \
+		"$((scale - 9))" "$scale" "$(stats "$E2E_TMP/last")" "$scale" "$(tail -n 1 "$E2E_TMP/scale.$kind")"
+done
+# cbridge's CPU over 10 idle seconds with every network present.
+pid=$(pgrep -x cbridge | head -n 1 || true)
+if [ -n "$pid" ]; then
+	hz=$(getconf CLK_TCK)
+	c0=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
+	sleep 10
+	c1=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
+	echo "cbridge idle with $scale networks: $(((c1 - c0) * 1000 / hz)) ms CPU in 10 s ($(awk -v c=$((c1 - c0)) -v hz="$hz" 'BEGIN { printf "%.1f", c * 100 / hz / 10 }')% of a core), RSS $(awk '/VmRSS/ { print $2, $3 }' "/proc/$pid/status")"
+fi
+t0=$(now_ms)
+for i in $(seq "$scale"); do
+	dk network rm "bench-s-cbridge-$i" "bench-s-bridge-$i" >/dev/null
+done
+echo "removed $((2 * scale)) networks in $(($(now_ms) - t0)) ms"
 
 set +e
 trap - EXIT INT TERM

@@ -461,6 +461,15 @@ e2e_teardown() {
 			echo "e2e: ip netns delete $E2E_NS failed" >&2
 		fi
 	fi
+	# Other namespaces named after the run (tests/e2e/firewall.sh's
+	# outside), with what still runs in them.
+	for b in $(ip netns list 2>/dev/null | awk -v p="$E2E_PREFIX" 'p != "" && index($1, p) == 1 { print $1 }'); do
+		[ "$b" != "$E2E_NS" ] || continue
+		for i in $(ip netns pids "$b" 2>/dev/null); do
+			kill -KILL "$i" 2>/dev/null || true
+		done
+		ip netns delete "$b" || echo "e2e: ip netns delete $b failed" >&2
+	done
 	e2e_restore_run_netns
 	rm -rf "$E2E_TMP"
 }
