@@ -75,21 +75,6 @@ family_index(int family)
 	return family == AF_INET ? 0 : family == AF_INET6 ? 1 : -1;
 }
 
-static const char *
-proto_name(int proto)
-{
-	switch (proto) {
-	case IPPROTO_TCP:
-		return "tcp";
-	case IPPROTO_UDP:
-		return "udp";
-	case IPPROTO_SCTP:
-		return "sctp";
-	default:
-		return NULL;
-	}
-}
-
 /* A malloc'ed copy of n items of size sz in *ret (NULL for none). */
 static int
 dup_array(const void *v, size_t n, size_t sz, void **ret)
@@ -187,7 +172,7 @@ parse_want(int family, int proto, const char *host_ip, unsigned short lo,
 		    "address family %d is neither IPv4 nor IPv6", family);
 		return -EINVAL;
 	}
-	if (proto_name(proto) == NULL) {
+	if (fw_proto_name(proto) == NULL) {
 		fw_seterr(err, errlen, "Failed to reserve a host port: "
 		    "protocol %d is not tcp, udp or sctp", proto);
 		return -EINVAL;
@@ -228,7 +213,7 @@ fake_reserve(struct fw *f, int family, int proto, const char *host_ip,
 	uint64_t taken[65536 / 64] = { 0 };
 	struct fake_resv want;
 	char shown[INET6_ADDRSTRLEN];
-	const char *pname = proto_name(proto);
+	const char *pname = fw_proto_name(proto);
 	unsigned int first, last, p;
 	int r;
 

@@ -27,21 +27,6 @@
  * such socket holds without listening). */
 #define ANY_PORT_TRIES	8
 
-static const char *
-proto_name(int proto)
-{
-	switch (proto) {
-	case IPPROTO_TCP:
-		return "tcp";
-	case IPPROTO_UDP:
-		return "udp";
-	case IPPROTO_SCTP:
-		return "sctp";
-	default:
-		return NULL;
-	}
-}
-
 /* What one reservation asks for, checked, and how messages show it. */
 struct want {
 	int			family;
@@ -199,7 +184,7 @@ parse_want(int family, int proto, const char *host_ip, unsigned short lo,
 		    "address family %d is neither IPv4 nor IPv6", family);
 		return -EINVAL;
 	}
-	if ((w->pname = proto_name(proto)) == NULL) {
+	if ((w->pname = fw_proto_name(proto)) == NULL) {
 		fw_seterr(err, errlen, "Failed to reserve a host port: "
 		    "protocol %d is not tcp, udp or sctp", proto);
 		return -EINVAL;

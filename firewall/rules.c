@@ -70,12 +70,9 @@ static const char *
 proto_name(int family, int proto)
 {
 	switch (proto) {
-	case IPPROTO_TCP:	return "tcp";
-	case IPPROTO_UDP:	return "udp";
-	case IPPROTO_SCTP:	return "sctp";
 	case IPPROTO_ICMP:	return family == AF_INET ? "icmp" : NULL;
 	case IPPROTO_ICMPV6:	return family == AF_INET6 ? "ipv6-icmp" : NULL;
-	default:		return NULL;
+	default:		return fw_proto_name(proto);
 	}
 }
 
