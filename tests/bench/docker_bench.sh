@@ -203,7 +203,7 @@ for kind in cbridge bridge; do
 		"$((scale - 9))" "$scale" "$(stats "$E2E_TMP/last")" "$scale" "$(tail -n 1 "$E2E_TMP/scale.$kind")"
 done
 # cbridge's CPU over 10 idle seconds with every network present.
-pid=$(pgrep -x cbridge | head -n 1 || true)
+pid=$(e2e_plugin_pid)
 if [ -n "$pid" ]; then
 	hz=$(getconf CLK_TCK)
 	c0=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")

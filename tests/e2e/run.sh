@@ -9,21 +9,26 @@
 # Prints TAP-like "ok N - ..." / "not ok N - ..." lines, the error messages
 # cbridge returned for bad input, and "N passed, M failed"; exits non-zero if
 # anything failed, 77 if not root. See tests/e2e/lib.sh for the environment
-# variables (DOCKERD_EXTRA_ARGS, E2E_DOCKER, E2E_PLUGIN_SETTINGS).
+# variables (DOCKERD_EXTRA_ARGS, E2E_DOCKER, E2E_PLUGIN_SETTINGS); E2E_ONLY
+# (words of "networks containers firewall") runs only those scenario sets
+# (default: all), e.g. E2E_ONLY=firewall.
 #
 # Scenarios, in the order they run: dockerd's firewall in its namespace;
 # networks: a explicit subnet, b automatic pool, c gateway/ip-range/
 # aux-addresses, d IPv6, e options, f bad options, h plugin
 # disable+enable, g network rm, i 40 automatic networks, l routes of
 # dockerd's namespace avoided, k DEFAULT_ADDRESS_POOLS, j state.json;
-# then the container scenarios of tests/e2e/containers.sh (c*); at the
-# end, the host is as before the run.
+# then the container scenarios of tests/e2e/containers.sh (c*), then the
+# firewall scenarios of tests/e2e/firewall.sh (f*); at the end, the host is
+# as before the run.
 set -eu -o pipefail
 
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source=tests/e2e/containers.sh
 . "$(dirname "${BASH_SOURCE[0]}")/containers.sh"
+# shellcheck source=tests/e2e/firewall.sh
+. "$(dirname "${BASH_SOURCE[0]}")/firewall.sh"
 
 if [ $# -ne 1 ]; then
 	echo "usage: $0 BIN" >&2
@@ -588,6 +593,11 @@ t_j() {
 	e2e_check "j: $f is valid JSON" jq -e . "$f"
 }
 
+# only SET: true if E2E_ONLY is empty or names SET.
+only() {
+	[ -z "${E2E_ONLY:-}" ] || [[ " $E2E_ONLY " == *" $1 "* ]]
+}
+
 # --------------------------------------------------------------------- main
 
 e2e_init
@@ -617,20 +627,26 @@ else
 	e2e_fail "docker import of $E2E_IMAGE (busybox-static rootfs)"
 fi
 
-t_a
-t_b
-t_c
-t_d
-t_e
-t_f
-t_h
-t_g
-t_i
-t_l
-t_k
-t_j
-
-c_all
+if only networks; then
+	t_a
+	t_b
+	t_c
+	t_d
+	t_e
+	t_f
+	t_h
+	t_g
+	t_i
+	t_l
+	t_k
+	t_j
+fi
+if only containers; then
+	c_all
+fi
+if only firewall; then
+	f_all
+fi
 
 left=
 while read -r b; do
