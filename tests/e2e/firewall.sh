@@ -111,9 +111,22 @@ f_norm() {
 		/^-/ { print f, t, $0 }'
 }
 
-# f_nft: the nft ruleset of E2E_NS without counters.
+# f_nft: the nft ruleset of E2E_NS without counters, each table's chains
+# in name order (a dockerd restart re-creates them in another order; the
+# rules inside a chain keep theirs).
 f_nft() {
-	e2e_nsx nft -s list ruleset 2>&1 || true
+	{ e2e_nsx nft -s list ruleset 2>&1 || true; } | awk '
+		/^table / { tbl = $0; next }
+		/^\tchain / { ch = $2; key = tbl " " ch; keys[++n] = key; next }
+		/^\t}/ { ch = ""; next }
+		ch != "" { body[key] = body[key] $0 "\n"; next }
+		END {
+			# insertion sort: few chains
+			for (i = 2; i <= n; i++) { k = keys[i]; j = i - 1
+				while (j > 0 && keys[j] > k) { keys[j + 1] = keys[j]; j-- }
+				keys[j + 1] = k }
+			for (i = 1; i <= n; i++) printf "%s\n%s", keys[i], body[keys[i]]
+		}'
 }
 
 # f_snapshot: f_legacy and f_nft.
@@ -633,6 +646,46 @@ f_g() {
 	f_reach "fg: the outside reaches $F_HOST4:18090 after the repair" fg out tcp "$F_HOST4" 18090
 	f_reach "fg: ctr-fg reaches the outside after the repair" outside ctr-fg tcp "$F_OUT4" 9000
 	e2e_check_match "fg: still masqueraded to $F_HOST4" "peer $(re_quote "$F_HOST4")\$" "$F_ANSWER"
+	f_dockerd_restart "$id"
+}
+
+# f_dockerd_restart ID: dockerd restarts with cbridge's accepts in its nft
+# DOCKER-USER chain (it reads that table at start): iptables-nft -S keeps
+# working, dockerd comes back with the plugin, and network fg (ID) works
+# again with its accepts in place.
+f_dockerd_restart() {
+	local id=$1 pid=$E2E_DOCKERD_PID i out
+	e2e_check "fg: iptables-nft -S reads the table with cbridge's accepts" \
+		e2e_nsx iptables-nft -S
+	kill -TERM "$pid" 2>/dev/null || true
+	for i in $(seq 60); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.5
+	done
+	wait "$pid" 2>/dev/null || true
+	E2E_DOCKERD_PID=
+	if ! e2e_start_dockerd >/dev/null; then
+		e2e_fail "fg: dockerd starts again" "$(e2e_dockerd_log_tail 20)"
+		return 0
+	fi
+	e2e_pass "fg: dockerd starts again"
+	for i in $(seq 40); do
+		[ -n "$(e2e_plugin_pid)" ] && break
+		sleep 0.25
+	done
+	PLUGIN_PID=$(e2e_plugin_pid)
+	e2e_check "fg: the plugin runs again (pid ${PLUGIN_PID:-none})" test -n "$PLUGIN_PID"
+	e2e_check "fg: network fg is still there" dk network inspect fg
+	for i in $(seq 12); do
+		[ "$(f_nft_rules "$id" | grep -c .)" -ge 2 ] && break
+		sleep 0.25
+	done
+	out=$(f_nft_rules "$id")
+	e2e_check_eq "fg: both nft accepts of fg in place after the restart" 2 "$(grep -c . <<<"$out" || true)"
+	dk rm -f ctr-fg >/dev/null 2>&1 || true
+	f_start "fg: a container on fg after the restart" ctr-fg2 fg || return 0
+	f_reach "fg: it reaches the outside" outside ctr-fg2 tcp "$F_OUT4" 9000
+	e2e_check "fg: iptables-nft -S still reads the table" e2e_nsx iptables-nft -S
 }
 
 # ff. everything removed: the rules are as before. Chain policies may
