@@ -136,7 +136,7 @@ main(int argc, char **argv)
 	else if (strcmp(argv[1], "clear") == 0)
 		r = f->ops->sync(f, &empty, err, sizeof(err));
 	else if (strcmp(argv[1], "scale") == 0 && argc > 2)
-		r = scale(f, atoi(argv[2])) == 0 ? 0 : -1;
+		r = scale(f, (int)strtol(argv[2], NULL, 10)) == 0 ? 0 : -1;
 	else if (strcmp(argv[1], "forward-drop") == 0 && argc > 2)
 		r = f->ops->forward_drop(f, strcmp(argv[2], "6") == 0 ?
 		    AF_INET6 : AF_INET, err, sizeof(err));
