@@ -19,12 +19,15 @@
  */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
 #include <linux/netlink.h>
 #include <nftables/libnftables.h>
 
@@ -40,6 +43,14 @@ struct fw_nft {
 	/* Opens its netlink socket when created, so it stays in the
 	 * network namespace fw_nft_new ran in. */
 	struct nft_ctx	*ctx;
+	/* The ruleset's generation after the last sync that succeeded, and
+	 * a hash of the networks it was for: while neither changes, the
+	 * once-a-second check has nothing to read (listing a large ruleset
+	 * costs tens of milliseconds). */
+	int		gen_fd;		/* NETLINK_NETFILTER, -1 if none */
+	bool		have_last;
+	uint32_t	last_gen;
+	uint32_t	last_key;
 };
 
 static const struct fw_ops nft_ops;
@@ -116,12 +127,83 @@ run(struct fw_nft *n, const char *cmd, bool json, const char **ret_out,
 	return 0;
 }
 
-/* Which filter tables and chains exist, per family. */
+/* The nftables ruleset's generation ID (NFT_MSG_GETGEN): it changes with
+ * every transaction, whoever makes it.  0 or -errno. */
+static int
+read_gen(struct fw_nft *n, uint32_t *ret)
+{
+	struct {
+		struct nlmsghdr	nh;
+		struct nfgenmsg	nfg;
+	} req = {
+		.nh = { .nlmsg_len = sizeof(req),
+		    .nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETGEN,
+		    .nlmsg_flags = NLM_F_REQUEST, .nlmsg_seq = 1 },
+		.nfg = { .nfgen_family = AF_UNSPEC, .version = NFNETLINK_V0 },
+	};
+	union {
+		struct nlmsghdr	nh;
+		char		buf[512];
+	} rsp;
+	ssize_t len;
+
+	if (n->gen_fd < 0)
+		return -EBADF;
+	if (send(n->gen_fd, &req, sizeof(req), 0) < 0)
+		return -errno;
+	len = recv(n->gen_fd, &rsp, sizeof(rsp), 0);
+	if (len < (ssize_t)(NLMSG_HDRLEN + sizeof(struct nfgenmsg)) ||
+	    !NLMSG_OK(&rsp.nh, (unsigned int)len) ||
+	    rsp.nh.nlmsg_type != ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWGEN))
+		return -EBADMSG;
+	{
+		size_t off = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(struct nfgenmsg));
+
+		while (off + sizeof(struct nlattr) <= rsp.nh.nlmsg_len) {
+			const struct nlattr *a = (const void *)(rsp.buf + off);
+
+			if (a->nla_len < sizeof(*a) ||
+			    off + a->nla_len > rsp.nh.nlmsg_len)
+				break;
+			if ((a->nla_type & NLA_TYPE_MASK) == NFTA_GEN_ID &&
+			    a->nla_len >= NLA_HDRLEN + sizeof(uint32_t)) {
+				memcpy(ret, (const char *)a + NLA_HDRLEN,
+				    sizeof(*ret));
+				return 0;
+			}
+			off += NLA_ALIGN(a->nla_len);
+		}
+	}
+	return -EBADMSG;
+}
+
+/* What of the networks the nft rules depend on. */
+static uint32_t
+model_key(const struct fw_model *m)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < m->nnets; i++) {
+		const struct fw_net *net = &m->nets[i];
+		const char *parts[] = { net->id, net->bridge,
+		    net->ipv4 ? "4" : "-", net->ipv6 ? "6" : "-", "|" };
+
+		for (size_t j = 0; j < sizeof(parts) / sizeof(parts[0]); j++)
+			for (const char *c = parts[j]; *c != '\0'; c++) {
+				h ^= (unsigned char)*c;
+				h *= 16777619u;
+			}
+	}
+	return h;
+}
+
+/* Which filter tables and chains exist, per family (a chain implies its
+ * table; a table without chains takes no rule). */
 static int
 read_host(struct fw_nft *n, struct fw_host *host4, struct fw_host *host6,
     char *err, size_t errlen)
 {
-	static const char *const cmds[] = { "list tables", "list chains" };
+	static const char *const cmds[] = { "list chains" };
 	struct fw_host h4 = { 0 }, h6 = { 0 };
 	const char *out;
 	int r;
@@ -274,6 +356,7 @@ nft_sync(struct fw *f, const struct fw_model *m, char *err, size_t errlen)
 	struct fw_host host4, host6;
 	struct fw_rule_vec cur = { 0 };
 	struct fw_plan plan = { 0 };
+	uint32_t key, gen;
 	int r;
 
 	if (m == NULL) {
@@ -283,6 +366,11 @@ nft_sync(struct fw *f, const struct fw_model *m, char *err, size_t errlen)
 	}
 	if ((r = fw_check_nets(m->nets, m->nnets, err, errlen)) < 0)
 		return r;
+	key = model_key(m);
+	if (n->have_last && key == n->last_key && read_gen(n, &gen) == 0 &&
+	    gen == n->last_gen)
+		return 0;
+	n->have_last = false;
 	if ((r = read_host(n, &host4, &host6, err, errlen)) < 0)
 		goto out;
 	/* Rules of ours can be in either chain (FORWARD until dockerd made
@@ -306,9 +394,13 @@ nft_sync(struct fw *f, const struct fw_model *m, char *err, size_t errlen)
 		goto out;
 	}
 	/* sync runs often: no transaction when nothing changes. */
-	if (plan.nadd == 0 && plan.ndel == 0)
-		goto out;
-	r = apply(n, &plan, &host4, &host6, err, errlen);
+	if (plan.nadd != 0 || plan.ndel != 0)
+		r = apply(n, &plan, &host4, &host6, err, errlen);
+	if (r == 0 && read_gen(n, &gen) == 0) {
+		n->have_last = true;
+		n->last_gen = gen;
+		n->last_key = key;
+	}
 out:
 	fw_plan_done(&plan);
 	fw_rule_vec_done(&cur);
@@ -367,6 +459,8 @@ nft_free(struct fw *f)
 
 	if (n->ctx != NULL)
 		nft_ctx_free(n->ctx);
+	if (n->gen_fd >= 0)
+		(void) close(n->gen_fd);
 	free(n);
 }
 
@@ -391,15 +485,17 @@ fw_nft_new(char *err, size_t errlen)
 		return NULL;
 	}
 	n->fw.ops = &nft_ops;
+	n->gen_fd = -1;
 	/* libnftables opens its NETLINK_NETFILTER socket in nft_ctx_new and
-	 * calls exit() when that fails; fail here instead, with a reason. */
+	 * calls exit() when that fails; fail here instead, with a reason.
+	 * The socket stays, for the generation ID. */
 	if ((fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC,
 	    NETLINK_NETFILTER)) < 0) {
 		fw_seterr(err, errlen, "Failed to set up nftables: cannot "
 		    "open a netfilter netlink socket: %s", strerror(errno));
 		goto fail;
 	}
-	(void) close(fd);
+	n->gen_fd = fd;
 	if ((n->ctx = nft_ctx_new(NFT_CTX_DEFAULT)) == NULL) {
 		fw_seterr(err, errlen, "Failed to set up nftables: "
 		    "libnftables could not create a context");
