@@ -48,6 +48,10 @@ struct fw_nft {
 	 * once-a-second check has nothing to read (listing a large ruleset
 	 * costs tens of milliseconds). */
 	int		gen_fd;		/* NETLINK_NETFILTER, -1 if none */
+	/* Whether FORWARD may hold rules of ours: until a read found none
+	 * there, and after cbridge put some there (DOCKER-USER missing).
+	 * dockerd's FORWARD is long; reading it for nothing is slow. */
+	bool		forward_maybe;
 	bool		have_last;
 	uint32_t	last_gen;
 	uint32_t	last_key;
@@ -382,7 +386,8 @@ nft_sync(struct fw *f, const struct fw_model *m, char *err, size_t errlen)
 		    FW_CHAIN_DOCKER_USER, &cur, &h->docker_user_return, err,
 		    errlen)) < 0)
 			goto out;
-		if (h->has_forward && (r = read_chain(n, families[i],
+		if (h->has_forward && (!h->has_docker_user ||
+		    n->forward_maybe) && (r = read_chain(n, families[i],
 		    FW_CHAIN_FORWARD, &cur, NULL, err, errlen)) < 0)
 			goto out;
 	}
@@ -396,6 +401,18 @@ nft_sync(struct fw *f, const struct fw_model *m, char *err, size_t errlen)
 	/* sync runs often: no transaction when nothing changes. */
 	if (plan.nadd != 0 || plan.ndel != 0)
 		r = apply(n, &plan, &host4, &host6, err, errlen);
+	if (r == 0) {
+		bool fwd = false;
+
+		for (size_t i = 0; i < plan.nadd; i++)
+			fwd |= strcmp(plan.add[i].chain, FW_CHAIN_FORWARD) == 0;
+		/* Read both families' FORWARD this time: anything of ours
+		 * found there was just deleted or is planned to stay. */
+		for (size_t i = 0; i < cur.n && !fwd; i++)
+			fwd = strcmp(cur.v[i].chain, FW_CHAIN_FORWARD) == 0;
+		/* Without DOCKER-USER, FORWARD is read anyway. */
+		n->forward_maybe = fwd;
+	}
 	if (r == 0 && read_gen(n, &gen) == 0) {
 		n->have_last = true;
 		n->last_gen = gen;
@@ -486,6 +503,7 @@ fw_nft_new(char *err, size_t errlen)
 	}
 	n->fw.ops = &nft_ops;
 	n->gen_fd = -1;
+	n->forward_maybe = true;
 	/* libnftables opens its NETLINK_NETFILTER socket in nft_ctx_new and
 	 * calls exit() when that fails; fail here instead, with a reason.
 	 * The socket stays, for the generation ID. */
