@@ -241,11 +241,14 @@ struct fw {
  * full rule model in the legacy tables (holding the xtables lock at
  * lock_path, NULL: /run/xtables.lock), plus libnftables accepts where
  * dockerd's nft tables would drop cbridge's traffic.  wslinfo (NULL:
- * /usr/bin/wslinfo) is checked for WSL2's mirrored mode. */
+ * /usr/bin/wslinfo) is checked for WSL2's mirrored mode.  chains_path
+ * records the chains cbridge created, the only ones it ever deletes (NULL:
+ * kept in memory only, so none made before a restart is deleted). */
 struct fw	*fw_host_new(const char *lock_path, const char *wslinfo,
-		    char *err, size_t errlen);
+		    const char *chains_path, char *err, size_t errlen);
 /* The two halves alone (tests). */
-struct fw	*fw_iptc_new(const char *lock_path, char *err, size_t errlen);
+struct fw	*fw_iptc_new(const char *lock_path, const char *chains_path,
+		    char *err, size_t errlen);
 struct fw	*fw_nft_new(char *err, size_t errlen);
 /* In-memory fake: records the last synced model. */
 struct fw	*fw_fake_new(void);

@@ -109,8 +109,8 @@ static const struct fw_ops host_ops = {
 };
 
 struct fw *
-fw_host_new(const char *lock_path, const char *wslinfo, char *err,
-    size_t errlen)
+fw_host_new(const char *lock_path, const char *wslinfo,
+    const char *chains_path, char *err, size_t errlen)
 {
 	struct fw_hostfw *h;
 
@@ -126,7 +126,8 @@ fw_host_new(const char *lock_path, const char *wslinfo, char *err,
 		fw_seterr(err, errlen, "wslinfo path '%s' is too long", wslinfo);
 		goto fail;
 	}
-	if ((h->iptc = fw_iptc_new(lock_path, err, errlen)) == NULL ||
+	if ((h->iptc = fw_iptc_new(lock_path, chains_path, err,
+	    errlen)) == NULL ||
 	    (h->nft = fw_nft_new(err, errlen)) == NULL)
 		goto fail;
 	return &h->fw;

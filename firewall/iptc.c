@@ -7,9 +7,9 @@
  * by their comment, which also carries a hash of the rule) with the plan.
  * Where they differ, cbridge's rules of that chain are deleted and the
  * planned ones inserted (heads at the top, the rest appended); rules of
- * others are never touched and no chain is flushed.  A Docker-named chain
- * is deleted only when cbridge just removed its last rule or the last jump
- * to it and nothing else is left in or pointing at it.  One commit per
+ * others are never touched and no chain is flushed.  A chain is deleted
+ * only when cbridge created it, just removed its last rule or the last
+ * jump to it, and nothing else is left in or pointing at it.  One commit per
  * table, only when something changed, under the xtables lock.
  */
 #include <errno.h>
@@ -40,9 +40,24 @@
 
 #define LOCK_WAIT_MS	10000
 
+/* A chain cbridge created (and so may delete once it is done with it). */
+struct owned {
+	int		family;
+	enum fw_table	table;
+	char		name[FW_CHAINLEN];
+};
+
 struct fw_iptc {
 	struct fw	fw;		/* first: the ops table */
 	char		lock_path[PATH_MAX];
+	/* The chains cbridge created, kept in chains_path (one "4 filter
+	 * NAME" line each) so that a restart still knows them: a Docker-
+	 * named chain that someone else made, dockerd on a legacy host
+	 * above all, is never deleted, even when empty. */
+	char		chains_path[PATH_MAX];	/* "": memory only */
+	struct owned	*owned;
+	size_t		nowned;
+	bool		owned_dirty;
 };
 
 /* The two libiptc flavours behind one table of calls. */
@@ -628,6 +643,114 @@ names_add(struct names *l, const char *name)
 	return 0;
 }
 
+static bool
+owned(const struct fw_iptc *fi, int family, enum fw_table table,
+    const char *name)
+{
+	for (size_t i = 0; i < fi->nowned; i++)
+		if (fi->owned[i].family == family && fi->owned[i].table == table &&
+		    strcmp(fi->owned[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+/* Adds (yes) or removes a chain from the owned set; the file is written
+ * after the commit (save_owned). */
+static int
+own(struct fw_iptc *fi, int family, enum fw_table table, const char *name,
+    bool yes)
+{
+	if (yes == owned(fi, family, table, name))
+		return 0;
+	if (yes) {
+		struct owned *v = realloc(fi->owned,
+		    (fi->nowned + 1) * sizeof(*v));
+
+		if (v == NULL)
+			return -ENOMEM;
+		fi->owned = v;
+		v[fi->nowned] = (struct owned){ .family = family,
+		    .table = table };
+		snprintf(v[fi->nowned].name, FW_CHAINLEN, "%s", name);
+		fi->nowned++;
+	} else {
+		for (size_t i = 0; i < fi->nowned; i++)
+			if (fi->owned[i].family == family &&
+			    fi->owned[i].table == table &&
+			    strcmp(fi->owned[i].name, name) == 0) {
+				fi->owned[i] = fi->owned[--fi->nowned];
+				break;
+			}
+	}
+	fi->owned_dirty = true;
+	return 0;
+}
+
+/* Writes the owned set atomically (temp file, fsync, rename). */
+static int
+save_owned(struct fw_iptc *fi, char *err, size_t errlen)
+{
+	char tmp[PATH_MAX + 8];
+	FILE *f;
+	int e = 0;
+
+	if (!fi->owned_dirty || fi->chains_path[0] == '\0')
+		return 0;
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", fi->chains_path) >=
+	    (int)sizeof(tmp) || (f = fopen(tmp, "we")) == NULL) {
+		e = errno ? errno : ENAMETOOLONG;
+		goto fail;
+	}
+	for (size_t i = 0; i < fi->nowned; i++)
+		fprintf(f, "%d %s %s\n", fi->owned[i].family == AF_INET ? 4 : 6,
+		    fw_table_name(fi->owned[i].table), fi->owned[i].name);
+	if (fflush(f) != 0 || fsync(fileno(f)) != 0)
+		e = errno;
+	if (fclose(f) != 0 && e == 0)
+		e = errno;
+	if (e == 0 && rename(tmp, fi->chains_path) != 0)
+		e = errno;
+	if (e != 0) {
+		(void) unlink(tmp);
+		goto fail;
+	}
+	fi->owned_dirty = false;
+	return 0;
+fail:
+	fw_seterr(err, errlen, "Failed to record the chains cbridge created "
+	    "in %s: %s", fi->chains_path, strerror(e));
+	return -e;
+}
+
+/* Reads the owned set; a missing file is an empty set, a line that is
+ * not one of Docker's chains is ignored (never deleted later). */
+static void
+load_owned(struct fw_iptc *fi)
+{
+	char line[128], tname[16], name[64];
+	FILE *f;
+	int fam;
+
+	if (fi->chains_path[0] == '\0' ||
+	    (f = fopen(fi->chains_path, "re")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		enum fw_table t;
+
+		if (sscanf(line, "%d %15s %63s", &fam, tname, name) != 3 ||
+		    (fam != 4 && fam != 6) || !fw_is_docker_chain(name))
+			continue;
+		for (t = 0; t < FW_T_MAX; t++)
+			if (strcmp(fw_table_name(t), tname) == 0)
+				break;
+		if (t < FW_T_MAX)
+			(void) own(fi, fam == 4 ? AF_INET : AF_INET6, t, name,
+			    true);
+	}
+	fclose(f);
+	fi->owned_dirty = false;
+}
+
 /* Whether the namespace has the table (/proc/net/ip_tables_names lists
  * those in use); when it cannot tell, it says yes. */
 static bool
@@ -660,7 +783,7 @@ table_loaded(const struct tc *t, const char *tname)
 /* Brings one table in line with rs: 1 if it committed, 0 if nothing
  * changed, -errno. */
 static int
-sync_table(const struct tc *t, enum fw_table table,
+sync_table(struct fw_iptc *fi, const struct tc *t, enum fw_table table,
     const struct fw_ruleset *rs, char *err, size_t errlen)
 {
 	const char *tname = fw_table_name(table);
@@ -693,6 +816,8 @@ sync_table(const struct tc *t, enum fw_table table,
 		errno = 0;
 		if (!t->create_chain(c->name, h))
 			TC_FAIL("create chain", c->name);
+		if ((r = own(fi, t->family, table, c->name, true)) < 0)
+			goto out;
 		changed = true;
 	}
 	for (const char *c = t->first_chain(h); c != NULL; c = t->next_chain(h))
@@ -755,7 +880,8 @@ sync_table(const struct tc *t, enum fw_table table,
 			unsigned int refs = 1;
 			bool keep = false;
 
-			if (!fw_is_docker_chain(chain))
+			if (!fw_is_docker_chain(chain) ||
+			    !owned(fi, t->family, table, chain))
 				continue;
 			for (size_t i = 0; i < rs->nchains && !keep; i++)
 				keep = rs->chains[i].family == t->family &&
@@ -767,6 +893,7 @@ sync_table(const struct tc *t, enum fw_table table,
 			errno = 0;
 			if (!t->delete_chain(chain, h))
 				TC_FAIL("delete chain", chain);
+			(void) own(fi, t->family, table, chain, false);
 			changed = true;
 		}
 	if (changed) {
@@ -809,10 +936,13 @@ iptc_sync(struct fw *f, const struct fw_model *m, char *err, size_t errlen)
 	r = 0;
 	for (int fi = 0; fi < 2 && r >= 0; fi++)
 		for (size_t ti = 0; ti < 3 && r >= 0; ti++)
-			r = sync_table(fi == 0 ? &tc4 : &tc6, tables[ti], &rs,
-			    err, errlen);
+			r = sync_table(to_iptc(f), fi == 0 ? &tc4 : &tc6,
+			    tables[ti], &rs, err, errlen);
 	close(lock);
 	fw_ruleset_done(&rs);
+	/* Also after a failure: chains made by a table that committed. */
+	if (save_owned(to_iptc(f), r < 0 ? NULL : err, errlen) < 0 && r >= 0)
+		r = -EIO;
 	return r < 0 ? r : 0;
 }
 
@@ -874,6 +1004,7 @@ iptc_ct_flush(struct fw *f, int family, const unsigned short *ports,
 static void
 iptc_free_fw(struct fw *f)
 {
+	free(to_iptc(f)->owned);
 	free(to_iptc(f));
 }
 
@@ -887,15 +1018,19 @@ static const struct fw_ops iptc_ops_table = {
 };
 
 struct fw *
-fw_iptc_new(const char *lock_path, char *err, size_t errlen)
+fw_iptc_new(const char *lock_path, const char *chains_path, char *err,
+    size_t errlen)
 {
 	struct fw_iptc *fi;
 
 	if (lock_path == NULL || *lock_path == '\0')
 		lock_path = "/run/xtables.lock";
-	if (strlen(lock_path) >= sizeof(fi->lock_path)) {
-		fw_seterr(err, errlen, "xtables lock path '%s' is too long",
-		    lock_path);
+	if (chains_path == NULL)
+		chains_path = "";
+	if (strlen(lock_path) >= sizeof(fi->lock_path) ||
+	    strlen(chains_path) >= sizeof(fi->chains_path)) {
+		fw_seterr(err, errlen, "xtables lock path '%s' or chain record "
+		    "'%s' is too long", lock_path, chains_path);
 		return NULL;
 	}
 	if ((fi = calloc(1, sizeof(*fi))) == NULL) {
@@ -904,5 +1039,7 @@ fw_iptc_new(const char *lock_path, char *err, size_t errlen)
 	}
 	fi->fw.ops = &iptc_ops_table;
 	snprintf(fi->lock_path, sizeof(fi->lock_path), "%s", lock_path);
+	snprintf(fi->chains_path, sizeof(fi->chains_path), "%s", chains_path);
+	load_owned(fi);
 	return &fi->fw;
 }

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -175,7 +176,7 @@ main(int argc, char *argv[])
 	struct drv *drv = NULL;
 	struct api *api = NULL;
 	struct http *http = NULL;
-	char err[512] = "";
+	char err[512] = "", chains[PATH_MAX + 32];
 	sigset_t mask;
 	int lockfd = -1, lfd = -1, sfd = -1, r, rc = EXIT_FAILURE;
 	size_t npools = 0;
@@ -232,7 +233,10 @@ main(int argc, char *argv[])
 		log_warnx("USERLAND_PROXY is no longer used: cbridge always "
 		    "publishes ports through kernel NAT, as dockerd does with "
 		    "--userland-proxy=false");
-	fw = fw_host_new(set.xtables_lock, set.wslinfo, err, sizeof(err));
+	(void) snprintf(chains, sizeof(chains), "%s/firewall-chains",
+	    set.state_dir);
+	fw = fw_host_new(set.xtables_lock, set.wslinfo, chains, err,
+	    sizeof(err));
 	if (fw == NULL) {
 		log_error("Failed to set up the firewall: %s", err);
 		goto out;

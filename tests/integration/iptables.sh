@@ -32,7 +32,7 @@ done
 run=cbt-ipt$$-$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
 tmp=$(mktemp -d "/tmp/$run.XXXX")
 lock=$tmp/xtables.lock
-export XTABLES_LOCK=$lock WSLINFO=$tmp/no-wslinfo
+export XTABLES_LOCK=$lock WSLINFO=$tmp/no-wslinfo FW_CHAINS=$tmp/chains
 made=()
 passed=0
 failed=0
@@ -187,6 +187,18 @@ check "their rule re-added behind cbridge's back stays, ours come back" sh -c "
 	test \$(ip netns exec $ns iptables-legacy -S DOCKER | grep -c cbridge:) = 2"
 check "shared chains: clear" apply "$ns" clear
 check "tables exactly as before, shared chains kept" diff -u <(echo "$before") <(full "$ns")
+ip netns del "$ns"
+
+# --- empty chains of others (dockerd on a legacy host with no bridge) ----
+newns empty
+ip netns exec "$ns" iptables-legacy -N DOCKER
+ip netns exec "$ns" iptables-legacy -N DOCKER-ISOLATION-STAGE-1
+ip netns exec "$ns" iptables-legacy -t nat -N DOCKER
+before=$(full "$ns")
+apply "$ns" apply default
+check "empty chains of others: apply, clear" apply "$ns" clear
+check "... their chains are still there, ours gone" diff -u <(echo "$before") <(full "$ns")
+check "the record of created chains is empty again" test ! -s "$tmp/chains"
 ip netns del "$ns"
 
 # --- the FORWARD policy ---------------------------------------------------

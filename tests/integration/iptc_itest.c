@@ -125,8 +125,10 @@ main(int argc, char **argv)
 		fw_ruleset_done(&rs);
 		return 0;
 	}
-	f = host ? fw_host_new(getenv("XTABLES_LOCK"), getenv("WSLINFO"), err,
-	    sizeof(err)) : fw_iptc_new(getenv("XTABLES_LOCK"), err, sizeof(err));
+	f = host ? fw_host_new(getenv("XTABLES_LOCK"), getenv("WSLINFO"),
+	    getenv("FW_CHAINS"), err, sizeof(err)) :
+	    fw_iptc_new(getenv("XTABLES_LOCK"), getenv("FW_CHAINS"), err,
+	    sizeof(err));
 	if (f == NULL) {
 		fprintf(stderr, "%s\n", err);
 		return 1;
