@@ -39,15 +39,18 @@ LDFLAGS		+= $(SANFLAGS)
 # Resolved lazily so that `make deps` can run before the libraries exist.
 PKG_CFLAGS	= $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS	= $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
-CHECK_CFLAGS	= $(shell $(PKG_CONFIG) --cflags check jansson 2>/dev/null)
-CHECK_LIBS	= $(shell $(PKG_CONFIG) --libs check jansson 2>/dev/null)
+CHECK_CFLAGS	= $(shell $(PKG_CONFIG) --cflags check jansson ldns 2>/dev/null)
+CHECK_LIBS	= $(shell $(PKG_CONFIG) --libs check jansson ldns 2>/dev/null)
+
+# The DNS responder's pure part (packets, records, configuration).
+DNS_SRCS	:= $(sort $(wildcard dns/*.c))
 
 # Pure code: no syscalls beyond files, linked into both the daemon and the
 # unit tests.
 PURE_SRCS	:= plugin/log.c plugin/prefix.c plugin/ipam.c plugin/options.c \
 		   plugin/state.c plugin/api.c plugin/driver.c plugin/settings.c \
 		   plugin/fileutil.c netlink/common.c firewall/common.c \
-		   firewall/plan.c firewall/parse.c firewall/rules.c
+		   firewall/plan.c firewall/parse.c firewall/rules.c $(DNS_SRCS)
 FW_HOST_SRCS	:= firewall/nft.c firewall/iptc.c firewall/host.c \
 		   firewall/ports.c firewall/conntrack.c
 DAEMON_SRCS	:= $(PURE_SRCS) plugin/main.c plugin/http.c netlink/link.c \
@@ -77,7 +80,7 @@ FUZZ_SAN	:= -fsanitize=address,undefined -fno-sanitize-recover=all \
 		   -fno-omit-frame-pointer
 FUZZ_CFLAGS	= -O1 -g -std=gnu17 $(WARN) $(FUZZ_SAN) \
 		  -fsanitize=fuzzer-no-link -D_GNU_SOURCE -iquote . $(PKG_CFLAGS)
-FUZZ_LIBS	= $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null)
+FUZZ_LIBS	= $(shell $(PKG_CONFIG) --libs jansson ldns 2>/dev/null)
 FUZZ_LIB_SRCS	:= $(PURE_SRCS) netlink/fake.c firewall/fake.c
 FUZZ_LIB_OBJS	:= $(FUZZ_LIB_SRCS:%.c=$(FUZZ_BUILD)/obj/%.o)
 FUZZ_OBJS	:= $(FUZZ_LIB_OBJS) \
@@ -187,6 +190,9 @@ e2e: deps
 	@scripts/deps.sh e2e
 	@$(MAKE) --no-print-directory $(BIN)
 	tests/e2e/run.sh $(BIN)
+	# Again with dockerd on the legacy backend: its chains then share the
+	# legacy tables with cbridge's (and it flushes them at its start).
+	E2E_DOCKERD_IPTABLES=legacy E2E_ONLY=firewall tests/e2e/run.sh $(BIN)
 
 # Every test: unit, namespace integration, end-to-end with a private
 # dockerd, then all three again under ASan+UBSan, then lint.

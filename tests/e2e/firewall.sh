@@ -608,7 +608,11 @@ f_g() {
 	e2e_check "fg: iptables-legacy -F DOCKER-FORWARD" e2e_nsx iptables-legacy -F DOCKER-FORWARD
 	hs=$(e2e_nsx nft -a list chain ip filter DOCKER-USER 2>/dev/null |
 		grep -F "\"cbridge:$id\"" | sed -n 's/.*# handle \([0-9]*\)$/\1/p') || true
-	if [ -z "$hs" ]; then
+	if [ "$E2E_DOCKERD_IPTABLES" = legacy ]; then
+		# dockerd's chains are in the legacy tables: nothing of
+		# cbridge's belongs in nft.
+		e2e_check_eq "fg: no nft accept of fg (dockerd uses legacy iptables)" "" "$hs"
+	elif [ -z "$hs" ]; then
 		e2e_fail "fg: cbridge's nft accepts of fg found in DOCKER-USER, to delete them" \
 			"$(e2e_nsx nft -a list chain ip filter DOCKER-USER 2>&1)"
 	fi
@@ -646,15 +650,25 @@ f_g() {
 	f_reach "fg: the outside reaches $F_HOST4:18090 after the repair" fg out tcp "$F_HOST4" 18090
 	f_reach "fg: ctr-fg reaches the outside after the repair" outside ctr-fg tcp "$F_OUT4" 9000
 	e2e_check_match "fg: still masqueraded to $F_HOST4" "peer $(re_quote "$F_HOST4")\$" "$F_ANSWER"
-	f_dockerd_restart "$id"
+	f_dockerd_restart "$id" "$ip"
 }
 
-# f_dockerd_restart ID: dockerd restarts with cbridge's accepts in its nft
+# f_ours ID IP: cbridge's legacy rules for network ID and the base ones,
+# without those of the container address IP.
+f_ours() {
+	f_legacy | grep -e 'cbridge:base:' -e "cbridge:${1:0:12}:" |
+		grep -v -F -e "$2/" -e "$2:" || true
+}
+
+# f_dockerd_restart ID IP: dockerd restarts with cbridge's accepts in its nft
 # DOCKER-USER chain (it reads that table at start): iptables-nft -S keeps
 # working, dockerd comes back with the plugin, and network fg (ID) works
 # again with its accepts in place.
 f_dockerd_restart() {
-	local id=$1 pid=$E2E_DOCKERD_PID i out
+	local id=$1 pid=$E2E_DOCKERD_PID i out want
+	# cbridge's rules of the network itself (ctr-fg and its ports go with
+	# dockerd's stop), in order.
+	F_LEGACY_FG=$(f_ours "$id" "$2")
 	e2e_check "fg: iptables-nft -S reads the table with cbridge's accepts" \
 		e2e_nsx iptables-nft -S
 	kill -TERM "$pid" 2>/dev/null || true
@@ -676,12 +690,21 @@ f_dockerd_restart() {
 	PLUGIN_PID=$(e2e_plugin_pid)
 	e2e_check "fg: the plugin runs again (pid ${PLUGIN_PID:-none})" test -n "$PLUGIN_PID"
 	e2e_check "fg: network fg is still there" dk network inspect fg
+	want=2
+	[ "$E2E_DOCKERD_IPTABLES" = legacy ] && want=0
 	for i in $(seq 12); do
-		[ "$(f_nft_rules "$id" | grep -c .)" -ge 2 ] && break
+		[ "$(f_nft_rules "$id" | grep -c .)" -ge "$want" ] && break
 		sleep 0.25
 	done
 	out=$(f_nft_rules "$id")
-	e2e_check_eq "fg: both nft accepts of fg in place after the restart" 2 "$(grep -c . <<<"$out" || true)"
+	e2e_check_eq "fg: $want nft accepts of fg after the restart" "$want" "$(grep -c . <<<"$out" || true)"
+	# dockerd flushed the chains it shares with cbridge at its start.
+	for i in $(seq 12); do
+		[ "$(f_ours "$id" "$2")" = "$F_LEGACY_FG" ] && break
+		sleep 0.25
+	done
+	e2e_check_eq "fg: cbridge's legacy rules for fg complete again after dockerd's start" \
+		"$F_LEGACY_FG" "$(f_ours "$id" "$2")"
 	dk rm -f ctr-fg >/dev/null 2>&1 || true
 	f_start "fg: a container on fg after the restart" ctr-fg2 fg || return 0
 	f_reach "fg: it reaches the outside" outside ctr-fg2 tcp "$F_OUT4" 9000

@@ -36,12 +36,18 @@
 #                        win): --bridge=none
 #   E2E_DOCKER           docker CLI to use (default: docker on PATH)
 #   E2E_PLUGIN_SETTINGS  `docker plugin set` words for the plugin
+#   E2E_DOCKERD_IPTABLES nft (default: the machine's iptables) or legacy
+#                        (dockerd uses iptables-legacy; cbridge adds no nft rule)
 #                        (default LOG_LEVEL=debug)
 #   E2E_LOG_LINES        dockerd log lines printed on failure (default 80)
 
 E2E_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 E2E_DOCKER=${E2E_DOCKER:-docker}
 E2E_DOCKERD_DEFAULT_ARGS="--bridge=none"
+E2E_DOCKERD_IPTABLES=${E2E_DOCKERD_IPTABLES:-nft}
+# The iptables that shows dockerd's own chains (used by run.sh).
+# shellcheck disable=SC2034
+E2E_IPT=iptables-$E2E_DOCKERD_IPTABLES
 E2E_PLUGIN=cbridge:latest
 E2E_IMAGE=cbtest/busybox:latest
 
@@ -274,8 +280,20 @@ e2e_start_dockerd() {
 	e2e_make_ns
 	# Keep dockerd 20.10's trust key out of /etc/docker.
 	printf '{"deprecated-key-path": "%s"}\n' "$d/key.json" >"$d/daemon.json"
+	# E2E_DOCKERD_IPTABLES=legacy: dockerd finds the legacy iptables
+	# first on its PATH, as on a host whose alternatives say so; its
+	# chains then share the legacy tables with cbridge's.
+	if [ "$E2E_DOCKERD_IPTABLES" = legacy ]; then
+		mkdir -p "$d/legacy-bin"
+		for t in iptables ip6tables; do
+			ln -sf "$(command -v "$t-legacy")" "$d/legacy-bin/$t"
+			ln -sf "$(command -v "$t-legacy-save")" "$d/legacy-bin/$t-save"
+			ln -sf "$(command -v "$t-legacy-restore")" "$d/legacy-bin/$t-restore"
+		done
+	fi
 	# Word splitting of the argument strings is intended.
 	# shellcheck disable=SC2086
+	PATH=$([ "$E2E_DOCKERD_IPTABLES" = legacy ] && echo "$d/legacy-bin:")$PATH \
 	"$BASH" "$E2E_TOP/tests/e2e/netns-exec.sh" "$E2E_NS" "$d/cgroup" \
 		dockerd --data-root "$d/data" --exec-root "$d/exec" \
 		-H "unix://$d/docker.sock" --pidfile "$d/dockerd.pid" \

@@ -606,11 +606,11 @@ HOST_PREFIXES=$(e2e_host_prefixes4 | tr '\n' ' ')
 if e2e_dockerd_drops; then
 	e2e_check_eq "dockerd turned ip_forward on in $E2E_NS" 1 \
 		"$(e2e_nsx cat /proc/sys/net/ipv4/ip_forward)"
-	e2e_check_eq "dockerd set the FORWARD policy to DROP in $E2E_NS" "-P FORWARD DROP" \
-		"$(e2e_nsx iptables-nft -S FORWARD 2>&1 | head -n 1)"
+	e2e_check_eq "dockerd set the FORWARD policy to DROP in $E2E_NS ($E2E_IPT)" "-P FORWARD DROP" \
+		"$(e2e_nsx "$E2E_IPT" -S FORWARD 2>/dev/null | grep -m 1 '^-P FORWARD')"
 	e2e_check_eq "bridge netfilter is on in $E2E_NS (bridged traffic meets FORWARD)" 1 \
 		"$(e2e_nsx cat /proc/sys/net/bridge/bridge-nf-call-iptables 2>&1)"
-	e2e_check "dockerd made DOCKER-USER in $E2E_NS" e2e_nsx iptables-nft -S DOCKER-USER
+	e2e_check "dockerd made DOCKER-USER in $E2E_NS ($E2E_IPT)" e2e_nsx "$E2E_IPT" -S DOCKER-USER
 else
 	e2e_note "DOCKERD_EXTRA_ARGS turn off dockerd's iptables or ip-forward: firewall checks skipped"
 fi
