@@ -71,7 +71,7 @@ BENCH_OBJS	:= $(BENCH_SRCS:%.c=$(BUILD)/%.o)
 # entries go to build-fuzz/corpus/<target>/, crashes to build-fuzz/artifacts/
 # (replay one with build/replay/<target> FILE).  FUZZ_FLAGS adds libFuzzer
 # options, e.g. "-fork=1 -ignore_crashes=1" to go on past a known crash.
-FUZZ_TARGETS	:= fuzz_api fuzz_state fuzz_ipam fuzz_nftjson
+FUZZ_TARGETS	:= fuzz_api fuzz_state fuzz_ipam fuzz_nftjson fuzz_dns
 FUZZ_SECONDS	?= 60
 FUZZ_FLAGS	?=
 FUZZ_CC		?= clang

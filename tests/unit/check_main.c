@@ -28,6 +28,8 @@ main(void)
 	srunner_add_suite(sr, driver_suite());
 	srunner_add_suite(sr, firewall_suite());
 	srunner_add_suite(sr, rules_suite());
+	srunner_add_suite(sr, dns_answer_suite());
+	srunner_add_suite(sr, dns_conf_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -12,5 +12,7 @@ Suite	*state_suite(void);
 Suite	*driver_suite(void);
 Suite	*firewall_suite(void);
 Suite	*rules_suite(void);
+Suite	*dns_answer_suite(void);
+Suite	*dns_conf_suite(void);
 
 #endif
