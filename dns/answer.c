@@ -11,27 +11,12 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "dns/bytes.h"
 #include "dns/answer.h"
 
 #define ARPA4		".in-addr.arpa"
 #define ARPA6		".ip6.arpa"
 #define RR_FIXED	12	/* pointer, type, class, TTL, RDLENGTH */
-
-static void
-wr16(uint8_t *p, unsigned int v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void
-wr32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
 static int
 reply(struct dns_verdict *v, size_t len, size_t *outlen, int rcode,

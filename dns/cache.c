@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dns/bytes.h"
 #include "dns/conf.h"
 
 #define HDR_LEN		12
@@ -84,34 +85,6 @@ struct walk {
 	uint32_t	soa_neg;	/* min(its TTL, its MINIMUM) */
 	bool		opt, tsig;
 };
-
-static uint16_t
-rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t
-rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
-
-static void
-wr32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint8_t
-lower(uint8_t ch)
-{
-	return ch >= 'A' && ch <= 'Z' ? (uint8_t)(ch + 32) : ch;
-}
 
 static uint64_t
 rd64le(const uint8_t *p)
@@ -314,7 +287,7 @@ make_key(uint8_t *buf, const uint8_t *name, size_t n, uint16_t qtype,
     uint16_t qclass, unsigned int flags)
 {
 	for (size_t i = 0; i < n; i++)
-		buf[i] = lower(name[i]);
+		buf[i] = dns_lower(name[i]);
 	buf[n] = (uint8_t)(qtype >> 8);
 	buf[n + 1] = (uint8_t)qtype;
 	buf[n + 2] = (uint8_t)(qclass >> 8);
@@ -477,7 +450,7 @@ dns_cache_put(struct dns_cache *c, const uint8_t *name, size_t name_len,
 		goto rejected;
 	}
 	for (size_t i = 0; i < name_len; i++)
-		if (lower(reply[HDR_LEN + i]) != lower(name[i])) {
+		if (dns_lower(reply[HDR_LEN + i]) != dns_lower(name[i])) {
 			r = -EINVAL;
 			goto rejected;
 		}

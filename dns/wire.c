@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "dns/bytes.h"
 #include "dns/answer.h"
 
 /* Header flag bits (RFC 1035 §4.1.1, RFC 4035 for AD and CD). */
@@ -22,19 +23,6 @@
 #define F_CD	0x0010
 
 #define OPT_DO	0x8000	/* in the OPT's TTL field, low 16 bits */
-
-static uint16_t
-rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void
-wr16(uint8_t *p, unsigned int v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
 
 /*
  * Reads an uncompressed name at q[*off]: refuses pointers and extended
