@@ -11,8 +11,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "dns/bytes.h"
 #include "dns/answer.h"
+#include "dns/bytes.h"
 
 #define ARPA4		".in-addr.arpa"
 #define ARPA6		".ip6.arpa"

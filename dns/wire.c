@@ -10,8 +10,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "dns/bytes.h"
 #include "dns/answer.h"
+#include "dns/bytes.h"
 
 /* Header flag bits (RFC 1035 §4.1.1, RFC 4035 for AD and CD). */
 #define F_QR	0x8000
