@@ -42,8 +42,10 @@ PKG_LIBS	= $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 CHECK_CFLAGS	= $(shell $(PKG_CONFIG) --cflags check jansson ldns 2>/dev/null)
 CHECK_LIBS	= $(shell $(PKG_CONFIG) --libs check jansson ldns 2>/dev/null)
 
-# The DNS responder's pure part (packets, records, configuration).
-DNS_SRCS	:= $(sort $(wildcard dns/*.c))
+# The DNS responder's pure part (packets, records, configuration), and
+# the part that uses sockets (daemon and integration tests only).
+DNS_HOST_SRCS	:= dns/forward.c
+DNS_SRCS	:= $(filter-out $(DNS_HOST_SRCS),$(sort $(wildcard dns/*.c)))
 
 # Pure code: no syscalls beyond files, linked into both the daemon and the
 # unit tests.
@@ -54,7 +56,7 @@ PURE_SRCS	:= plugin/log.c plugin/prefix.c plugin/ipam.c plugin/options.c \
 FW_HOST_SRCS	:= firewall/nft.c firewall/iptc.c firewall/host.c \
 		   firewall/ports.c firewall/conntrack.c
 DAEMON_SRCS	:= $(PURE_SRCS) plugin/main.c plugin/http.c netlink/link.c \
-		   $(FW_HOST_SRCS)
+		   $(FW_HOST_SRCS) $(DNS_HOST_SRCS)
 UNIT_SRCS	:= $(PURE_SRCS) netlink/fake.c firewall/fake.c \
 		   tests/golden/cases.c $(wildcard tests/unit/*.c)
 BENCH_SRCS	:= $(PURE_SRCS) netlink/fake.c firewall/fake.c tests/bench/bench.c
@@ -103,12 +105,16 @@ IPTC_ITEST_OBJS	:= $(IPTC_ITEST_SRCS:%.c=$(BUILD)/%.o)
 PORTS_ITEST_SRCS := firewall/ports.c firewall/conntrack.c firewall/common.c \
 		   tests/integration/ports_itest.c
 PORTS_ITEST_OBJS := $(PORTS_ITEST_SRCS:%.c=$(BUILD)/%.o)
+DNS_FWD_ITEST_SRCS := $(DNS_HOST_SRCS) $(DNS_SRCS) \
+		   tests/integration/dns_fwd_itest.c
+DNS_FWD_ITEST_OBJS := $(DNS_FWD_ITEST_SRCS:%.c=$(BUILD)/%.o)
 
 BIN		:= $(BUILD)/cbridge
 ITEST_BIN	:= $(BUILD)/lnk_itest
 FW_ITEST_BIN	:= $(BUILD)/fw_itest
 IPTC_ITEST_BIN	:= $(BUILD)/iptc_itest
 PORTS_ITEST_BIN	:= $(BUILD)/ports_itest
+DNS_FWD_ITEST_BIN := $(BUILD)/dns_fwd_itest
 UNIT_BIN	:= $(BUILD)/check_cbridge
 BENCH_BIN	:= $(BUILD)/bench_cbridge
 CLIENT_BIN	:= $(BUILD)/http_client
@@ -139,6 +145,9 @@ $(IPTC_ITEST_BIN): $(IPTC_ITEST_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(PORTS_ITEST_BIN): $(PORTS_ITEST_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(DNS_FWD_ITEST_BIN): $(DNS_FWD_ITEST_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # Integration tests use the daemon's libraries, not Check.
@@ -182,9 +191,9 @@ fuzz-replay: $(REPLAY_BINS)
 integration: deps
 	@scripts/deps.sh e2e
 	@$(MAKE) --no-print-directory $(BIN) $(ITEST_BIN) $(FW_ITEST_BIN) \
-		$(IPTC_ITEST_BIN) $(PORTS_ITEST_BIN)
+		$(IPTC_ITEST_BIN) $(PORTS_ITEST_BIN) $(DNS_FWD_ITEST_BIN)
 	tests/integration/run.sh $(BIN) $(ITEST_BIN) $(FW_ITEST_BIN) \
-		$(IPTC_ITEST_BIN) $(PORTS_ITEST_BIN)
+		$(IPTC_ITEST_BIN) $(PORTS_ITEST_BIN) $(DNS_FWD_ITEST_BIN)
 
 e2e: deps
 	@scripts/deps.sh e2e
@@ -265,5 +274,5 @@ clean:
 
 -include $(DAEMON_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(BENCH_OBJS:.o=.d) \
 	$(ITEST_OBJS:.o=.d) $(FW_ITEST_OBJS:.o=.d) $(IPTC_ITEST_OBJS:.o=.d) \
-	$(PORTS_ITEST_OBJS:.o=.d)
+	$(PORTS_ITEST_OBJS:.o=.d) $(DNS_FWD_ITEST_OBJS:.o=.d)
 -include $(FUZZ_OBJS:.o=.d) $(REPLAY_OBJS:.o=.d)

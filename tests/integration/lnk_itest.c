@@ -18,6 +18,7 @@
  */
 #include "netlink/common.h"	/* lnk_veth_step_hook */
 #include "netlink/netlink.h"
+#include "tests/integration/tap.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -62,28 +63,6 @@
 #define VP3		"cbt-vp3"
 #define LONE_A		"cbt-lone0"	/* a plain veth pair made here */
 #define LONE_B		"cbt-lone1"
-
-static int npass, nfail;
-
-static void	ok(int cond, const char *fmt, ...)
-		    __attribute__((format(printf, 2, 3)));
-
-static void
-ok(int cond, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (cond)
-		npass++;
-	else
-		nfail++;
-	printf("%sok %d - ", cond ? "" : "not ", npass + nfail);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-}
 
 static void
 diag(const char *what, int r, const char *err)

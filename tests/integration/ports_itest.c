@@ -38,6 +38,7 @@
 #include <netlink/socket.h>
 
 #include "firewall/hostops.h"
+#include "tests/integration/tap.h"
 
 #define P_ANY		40100	/* 0.0.0.0 and ::; ranges above it */
 #define P_LOCAL		40110	/* TCP on 127.0.0.1 first */
@@ -50,28 +51,7 @@
 #define ZONE_PORT	40210	/* conntrack zone ZONE (ports.sh) */
 #define ZONE		5
 
-static int npass, nfail;
 static bool have_v6;
-
-static void	ok(int cond, const char *fmt, ...)
-		    __attribute__((format(printf, 2, 3)));
-
-static void
-ok(int cond, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (cond)
-		npass++;
-	else
-		nfail++;
-	printf("%sok %d - ", cond ? "" : "not ", npass + nfail);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-}
 
 static void
 skip(const char *what)

@@ -1,10 +1,12 @@
 #!/bin/sh
 # Namespace integration tests: the netlink backend, the firewall backends
-# (nft accepts, the libiptc rule model, host ports and conntrack), then the
-# daemon over its socket.  Each script makes and removes its own namespace.
+# (nft accepts, the libiptc rule model, host ports and conntrack), the DNS
+# forwarder against fake upstreams, then the daemon over its socket.  Each
+# script makes and removes its own namespace.
 #
 #   tests/integration/run.sh path/to/cbridge path/to/lnk_itest \
-#       path/to/fw_itest path/to/iptc_itest path/to/ports_itest
+#       path/to/fw_itest path/to/iptc_itest path/to/ports_itest \
+#       path/to/dns_fwd_itest
 set -eu
 
 here=$(dirname "$0")
@@ -12,4 +14,5 @@ here=$(dirname "$0")
 "$here/firewall.sh" "$3"
 "$here/iptables.sh" "$4"
 "$here/ports.sh" "$5"
+"$here/dns_forward.sh" "$6"
 "$here/daemon.sh" "$1"
