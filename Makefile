@@ -44,7 +44,7 @@ CHECK_LIBS	= $(shell $(PKG_CONFIG) --libs check jansson ldns 2>/dev/null)
 
 # The DNS responder's pure part (packets, records, configuration), and
 # the part that uses sockets (daemon and integration tests only).
-DNS_HOST_SRCS	:= dns/forward.c
+DNS_HOST_SRCS	:= dns/forward.c dns/server.c
 DNS_SRCS	:= $(filter-out $(DNS_HOST_SRCS),$(sort $(wildcard dns/*.c)))
 
 # Pure code: no syscalls beyond files, linked into both the daemon and the
@@ -108,6 +108,9 @@ PORTS_ITEST_OBJS := $(PORTS_ITEST_SRCS:%.c=$(BUILD)/%.o)
 DNS_FWD_ITEST_SRCS := $(DNS_HOST_SRCS) $(DNS_SRCS) \
 		   tests/integration/dns_fwd_itest.c
 DNS_FWD_ITEST_OBJS := $(DNS_FWD_ITEST_SRCS:%.c=$(BUILD)/%.o)
+DNS_SRV_ITEST_SRCS := $(DNS_HOST_SRCS) $(DNS_SRCS) \
+		   tests/integration/dns_srv_itest.c
+DNS_SRV_ITEST_OBJS := $(DNS_SRV_ITEST_SRCS:%.c=$(BUILD)/%.o)
 
 BIN		:= $(BUILD)/cbridge
 ITEST_BIN	:= $(BUILD)/lnk_itest
@@ -115,6 +118,7 @@ FW_ITEST_BIN	:= $(BUILD)/fw_itest
 IPTC_ITEST_BIN	:= $(BUILD)/iptc_itest
 PORTS_ITEST_BIN	:= $(BUILD)/ports_itest
 DNS_FWD_ITEST_BIN := $(BUILD)/dns_fwd_itest
+DNS_SRV_ITEST_BIN := $(BUILD)/dns_srv_itest
 UNIT_BIN	:= $(BUILD)/check_cbridge
 BENCH_BIN	:= $(BUILD)/bench_cbridge
 CLIENT_BIN	:= $(BUILD)/http_client
@@ -148,6 +152,9 @@ $(PORTS_ITEST_BIN): $(PORTS_ITEST_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(DNS_FWD_ITEST_BIN): $(DNS_FWD_ITEST_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(DNS_SRV_ITEST_BIN): $(DNS_SRV_ITEST_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # Integration tests use the daemon's libraries, not Check.
@@ -191,9 +198,11 @@ fuzz-replay: $(REPLAY_BINS)
 integration: deps
 	@scripts/deps.sh e2e
 	@$(MAKE) --no-print-directory $(BIN) $(ITEST_BIN) $(FW_ITEST_BIN) \
-		$(IPTC_ITEST_BIN) $(PORTS_ITEST_BIN) $(DNS_FWD_ITEST_BIN)
+		$(IPTC_ITEST_BIN) $(PORTS_ITEST_BIN) $(DNS_FWD_ITEST_BIN) \
+		$(DNS_SRV_ITEST_BIN)
 	tests/integration/run.sh $(BIN) $(ITEST_BIN) $(FW_ITEST_BIN) \
-		$(IPTC_ITEST_BIN) $(PORTS_ITEST_BIN) $(DNS_FWD_ITEST_BIN)
+		$(IPTC_ITEST_BIN) $(PORTS_ITEST_BIN) $(DNS_FWD_ITEST_BIN) \
+		$(DNS_SRV_ITEST_BIN)
 
 e2e: deps
 	@scripts/deps.sh e2e
@@ -274,5 +283,6 @@ clean:
 
 -include $(DAEMON_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(BENCH_OBJS:.o=.d) \
 	$(ITEST_OBJS:.o=.d) $(FW_ITEST_OBJS:.o=.d) $(IPTC_ITEST_OBJS:.o=.d) \
-	$(PORTS_ITEST_OBJS:.o=.d) $(DNS_FWD_ITEST_OBJS:.o=.d)
+	$(PORTS_ITEST_OBJS:.o=.d) $(DNS_FWD_ITEST_OBJS:.o=.d) \
+	$(DNS_SRV_ITEST_OBJS:.o=.d)
 -include $(FUZZ_OBJS:.o=.d) $(REPLAY_OBJS:.o=.d)

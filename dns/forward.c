@@ -552,6 +552,27 @@ out:
 	return r;
 }
 
+unsigned int
+dns_fwd_cancel_owner(struct dns_fwd *f, const void *owner)
+{
+	struct fwd_query *q, *next;
+	unsigned int n = 0;
+
+	if (f == NULL)
+		return 0;
+	for (q = f->head; q; q = next) {
+		next = q->next;
+		if (q->arg != owner)
+			continue;
+		query_unlink(f, q);
+		close_try(f, q);
+		free(q);
+		f->st.cancelled++;
+		n++;
+	}
+	return n;
+}
+
 int
 dns_fwd_epoll_fd(const struct dns_fwd *f)
 {

@@ -101,6 +101,7 @@ struct dns_fwd_stats {
 	uint64_t	answered;	/* callbacks with status 0 */
 	uint64_t	failed;		/* callbacks with status < 0 */
 	uint64_t	refused_cap;	/* -EBUSY from dns_fwd_start */
+	uint64_t	cancelled;	/* dropped by dns_fwd_cancel_owner */
 	size_t		inflight;
 };
 
@@ -126,6 +127,12 @@ struct dns_fwd *dns_fwd_free(struct dns_fwd *f);
 int	dns_fwd_start(struct dns_fwd *f, const struct dns_upstreams *ups,
 	    const uint8_t *query, size_t len, bool tcp_client,
 	    uint64_t now_ms, dns_fwd_done_cb cb, void *arg);
+
+/* Drops every forward in flight whose callback argument is owner, without
+ * calling its callback: for an owner about to free that argument (a
+ * sandbox's responder going away while the forwarder is shared).  Never
+ * from within a callback.  Returns the number dropped. */
+unsigned int dns_fwd_cancel_owner(struct dns_fwd *f, const void *owner);
 
 /* The fd to add to the daemon's epoll set (EPOLLIN); owned by f. */
 int	dns_fwd_epoll_fd(const struct dns_fwd *f);

@@ -586,6 +586,31 @@ test_cap_and_free(void)
 	    "free with 2 in flight (UDP and TCP): each called once with "
 	    "-ECANCELED");
 
+	/* Cancel by owner: no callback for the cancelled one. */
+	f = new_fwd(0, 3000, -1);
+	memset(res, 0, sizeof(res));
+	r1 = dns_fwd_start(f, &u, q, ql, false, dns_fwd_now_ms(), done_cb,
+	    &res[0]);
+	r2 = dns_fwd_start(f, &u, q, ql, true, dns_fwd_now_ms(), done_cb,
+	    &res[1]);
+	r3 = dns_fwd_start(f, &u, q, ql, false, dns_fwd_now_ms(), done_cb,
+	    &res[0]);
+	pump(f, res, 1, 100);
+	ok(r1 == 0 && r2 == 0 && r3 == 0 &&
+	    dns_fwd_cancel_owner(f, &res[0]) == 2 &&
+	    dns_fwd_cancel_owner(f, &res[2]) == 0,
+	    "cancel owner: both forwards of one owner dropped, none of "
+	    "another");
+	dns_fwd_stats(f, &st);
+	ok(res[0].called == 0 && st.inflight == 1 && st.cancelled == 2 &&
+	    st.failed == 0, "cancel owner: no callback, counted as "
+	    "cancelled (%llu), the other still in flight",
+	    (unsigned long long)st.cancelled);
+	dns_fwd_free(f);
+	ok(res[0].called == 0 && res[1].called == 1 &&
+	    res[1].status == -ECANCELED,
+	    "cancel owner: free calls back only the remaining one");
+
 	f = new_fwd(0, 0, -1);
 	res[3] = (struct result){ 0 };
 	r4 = dns_fwd_start(f, &none, q, ql, false, dns_fwd_now_ms(), done_cb,

@@ -1,12 +1,13 @@
 #!/bin/sh
 # Namespace integration tests: the netlink backend, the firewall backends
 # (nft accepts, the libiptc rule model, host ports and conntrack), the DNS
-# forwarder against fake upstreams, then the daemon over its socket.  Each
-# script makes and removes its own namespace.
+# forwarder against fake upstreams, the DNS responder loop in a sandbox
+# namespace, then the daemon over its socket.  Each script makes and
+# removes its own namespace.
 #
 #   tests/integration/run.sh path/to/cbridge path/to/lnk_itest \
 #       path/to/fw_itest path/to/iptc_itest path/to/ports_itest \
-#       path/to/dns_fwd_itest
+#       path/to/dns_fwd_itest path/to/dns_srv_itest
 set -eu
 
 here=$(dirname "$0")
@@ -15,4 +16,5 @@ here=$(dirname "$0")
 "$here/iptables.sh" "$4"
 "$here/ports.sh" "$5"
 "$here/dns_forward.sh" "$6"
+"$here/dns_server.sh" "$7"
 "$here/daemon.sh" "$1"

@@ -1,0 +1,845 @@
+/*
+ * The responder loop of one sandbox: see dns/server.h for the decisions.
+ *
+ * Epoll data is a tag: TAG_UDP, TAG_TCP and TAG_TIMER for the server's
+ * own fds, otherwise the ID of a TCP connection (IDs start at TAG_FIRST
+ * and are never reused).  Forwards in flight are struct srv_fwd contexts
+ * in a list, each the callback argument of one dns_fwd_start().
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dns/server.h"
+
+#define EVENTS_PER_RUN	64
+
+enum {
+	TAG_UDP = 1,
+	TAG_TCP,
+	TAG_TIMER,
+	TAG_FIRST = 16,
+};
+
+struct srv_conn {
+	uint64_t	id;
+	int		fd;
+	uint32_t	events;		/* registered in the epoll set */
+	bool		eof;		/* no more reading */
+	bool		dead;		/* close at the next run */
+	unsigned int	nq;		/* messages read */
+	unsigned int	pending;	/* forwards in flight */
+	uint64_t	msg_start;	/* first byte of the partial message */
+	uint64_t	last_act;	/* last message or reply */
+	uint64_t	last_write;	/* last write progress */
+	uint8_t		rhdr[2];
+	size_t		rgot;		/* prefix + body bytes read */
+	size_t		rneed;		/* body length from the prefix */
+	uint8_t		*rbuf;
+	uint8_t		*wbuf;		/* framed replies not yet sent */
+	size_t		wlen, woff;
+};
+
+struct srv_fwd {
+	struct srv_fwd		*prev, *next;
+	struct dns_srv		*srv;
+	bool			tcp;
+	uint64_t		conn_id;	/* TCP */
+	struct sockaddr_storage	peer;		/* UDP */
+	socklen_t		peerlen;
+	size_t			limit;		/* the client's reply limit */
+	size_t			qlen;
+	uint8_t			q[];
+};
+
+struct dns_srv {
+	int			ep, ufd, lfd, tfd;
+	const struct dns_zone	*zone;
+	struct dns_upstreams	ups;
+	struct dns_fwd		*fwd;
+	struct dns_cache	*cache;
+	unsigned int		max_conns, read_ms, idle_ms, max_queries;
+	uint64_t		next_id;
+	struct srv_conn		**conns;	/* max_conns slots */
+	struct srv_fwd		*fwds;
+	struct dns_srv_stats	st;
+	struct dns_verdict	v;		/* scratch */
+	uint8_t			in[DNS_SRV_UDP_QUERY_MAX];
+	uint8_t			out[DNS_TCP_MAX];
+};
+
+static void
+arm_timer(struct dns_srv *s, uint64_t deadline, uint64_t now_ms)
+{
+	struct itimerspec its = { { 0, 0 }, { 0, 0 } };
+	uint64_t ms;
+
+	if (deadline != UINT64_MAX) {
+		ms = deadline > now_ms ? deadline - now_ms : 0;
+		its.it_value.tv_sec = (time_t)(ms / 1000);
+		/* Zero would disarm: at least 1 ns, i.e. at once. */
+		its.it_value.tv_nsec = ms % 1000 ? (long)(ms % 1000) * 1000000 :
+		    (ms ? 0 : 1);
+	}
+	(void)timerfd_settime(s->tfd, 0, &its, NULL);
+}
+
+/* Makes the daemon's loop call dns_srv_run() soon (a connection died in a
+ * forwarder callback). */
+static void
+wake(struct dns_srv *s)
+{
+	arm_timer(s, 0, 1);
+}
+
+static struct srv_conn *
+conn_find(const struct dns_srv *s, uint64_t id)
+{
+	for (unsigned int i = 0; i < s->max_conns; i++)
+		if (s->conns[i] && s->conns[i]->id == id)
+			return s->conns[i];
+	return NULL;
+}
+
+static void
+conn_close(struct dns_srv *s, unsigned int slot)
+{
+	struct srv_conn *c = s->conns[slot];
+
+	if (c == NULL)
+		return;
+	(void)epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	free(c->rbuf);
+	free(c->wbuf);
+	free(c);
+	s->conns[slot] = NULL;
+	s->st.tcp_open--;
+}
+
+static void
+conn_update_events(struct dns_srv *s, struct srv_conn *c)
+{
+	struct epoll_event ev = { .data.u64 = c->id };
+
+	ev.events = (c->eof ? 0 : EPOLLIN) | (c->wlen > c->woff ? EPOLLOUT : 0);
+	if (ev.events == c->events)
+		return;
+	if (epoll_ctl(s->ep, EPOLL_CTL_MOD, c->fd, &ev) < 0) {
+		c->dead = true;
+		return;
+	}
+	c->events = ev.events;
+}
+
+/* When c must be looked at again; now_ms when it is done. */
+static uint64_t
+conn_deadline(const struct dns_srv *s, const struct srv_conn *c)
+{
+	if (c->dead)
+		return 0;
+	if (c->wlen > c->woff)
+		return c->last_write + s->read_ms;
+	if (c->rgot > 0 && !c->eof)
+		return c->msg_start + s->read_ms;
+	if (c->pending > 0)
+		return UINT64_MAX;
+	if (c->eof)
+		return 0;	/* nothing owed: close */
+	return c->last_act + s->idle_ms;
+}
+
+/* Sends what c has queued.  Marks c dead on a fatal error. */
+static void
+conn_flush(struct dns_srv *s, struct srv_conn *c, uint64_t now_ms)
+{
+	while (c->woff < c->wlen) {
+		ssize_t n = send(c->fd, c->wbuf + c->woff, c->wlen - c->woff,
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n <= 0) {
+			c->dead = true;
+			return;
+		}
+		c->woff += (size_t)n;
+		c->last_write = now_ms;
+	}
+	if (c->woff == c->wlen)
+		c->woff = c->wlen = 0;
+	conn_update_events(s, c);
+}
+
+/* Queues msg with its length prefix on c and tries to send it. */
+static void
+conn_send(struct dns_srv *s, struct srv_conn *c, const uint8_t *msg,
+    size_t len, uint64_t now_ms)
+{
+	size_t used = c->wlen - c->woff;
+	uint8_t *nb;
+
+	if (c->dead)
+		return;
+	if (len > DNS_TCP_MAX || used + len + 2 > DNS_SRV_TCP_WBUF_MAX) {
+		s->st.drops++;
+		c->dead = true;
+		return;
+	}
+	if (c->woff > 0) {
+		memmove(c->wbuf, c->wbuf + c->woff, used);
+		c->woff = 0;
+		c->wlen = used;
+	}
+	nb = realloc(c->wbuf, used + len + 2);
+	if (nb == NULL) {
+		s->st.drops++;
+		c->dead = true;
+		return;
+	}
+	c->wbuf = nb;
+	if (used == 0)
+		c->last_write = now_ms;
+	nb[used] = (uint8_t)(len >> 8);
+	nb[used + 1] = (uint8_t)len;
+	memcpy(nb + used + 2, msg, len);
+	c->wlen = used + len + 2;
+	c->last_act = now_ms;
+	conn_flush(s, c, now_ms);
+}
+
+static void
+udp_send(struct dns_srv *s, const uint8_t *msg, size_t len,
+    const struct sockaddr_storage *peer, socklen_t peerlen)
+{
+	ssize_t n;
+
+	do
+		n = sendto(s->ufd, msg, len, MSG_DONTWAIT,
+		    (const struct sockaddr *)peer, peerlen);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)len)
+		s->st.drops++;
+}
+
+/*
+ * Sends msg[0..len) to the client of a query (q[0..qlen), over TCP to
+ * connection conn_id, or over UDP to peer with the reply limit limit).
+ * A UDP reply over the limit becomes header + question (+ OPT) with TC=1.
+ */
+static void
+reply(struct dns_srv *s, bool tcp, uint64_t conn_id,
+    const struct sockaddr_storage *peer, socklen_t peerlen, size_t limit,
+    const uint8_t *q, size_t qlen, const uint8_t *msg, size_t len,
+    uint64_t now_ms)
+{
+	if (tcp) {
+		struct srv_conn *c = conn_find(s, conn_id);
+
+		if (c == NULL) {
+			s->st.drops++;
+			return;
+		}
+		conn_send(s, c, msg, len, now_ms);
+		if (c->dead)
+			wake(s);
+		return;
+	}
+	if (len > limit) {
+		uint8_t tc[DNS_UDP_MIN];
+		size_t n;
+
+		memset(&s->v, 0, sizeof(s->v));
+		if (dns_parse_query(q, qlen, &s->v) != DNS_PARSE_OK) {
+			s->st.drops++;
+			return;
+		}
+		n = dns_write_empty_reply(&s->v, q, msg[3] & 0x0f, true, tc,
+		    sizeof(tc));
+		if (n == 0) {
+			s->st.drops++;
+			return;
+		}
+		/* The upstream's flags (AA, AD) do not describe an empty
+		 * reply; ours are RA=1 and RD, CD copied. */
+		tc[2] |= 0x02;
+		s->st.truncations++;
+		udp_send(s, tc, n, peer, peerlen);
+		return;
+	}
+	udp_send(s, msg, len, peer, peerlen);
+}
+
+static void
+reply_servfail(struct dns_srv *s, bool tcp, uint64_t conn_id,
+    const struct sockaddr_storage *peer, socklen_t peerlen, size_t limit,
+    const uint8_t *q, size_t qlen, uint64_t now_ms)
+{
+	uint8_t buf[DNS_UDP_MIN];
+	size_t n;
+
+	if (dns_reply_error(q, qlen, DNS_RCODE_SERVFAIL, buf, sizeof(buf),
+	    &n) < 0) {
+		s->st.drops++;
+		return;
+	}
+	s->st.servfail++;
+	reply(s, tcp, conn_id, peer, peerlen, limit, q, qlen, buf, n, now_ms);
+}
+
+static void
+fwd_unlink(struct dns_srv *s, struct srv_fwd *x)
+{
+	if (x->prev)
+		x->prev->next = x->next;
+	else
+		s->fwds = x->next;
+	if (x->next)
+		x->next->prev = x->prev;
+	x->prev = x->next = NULL;
+	s->st.inflight--;
+	if (x->tcp) {
+		struct srv_conn *c = conn_find(s, x->conn_id);
+
+		if (c && c->pending > 0) {
+			c->pending--;
+			if (c->pending == 0)
+				wake(s);	/* it may be done */
+		}
+	}
+}
+
+static void
+fwd_done(void *arg, int status, const uint8_t *msg, size_t len,
+    int upstream, const char *reason)
+{
+	struct srv_fwd *x = arg;
+	struct dns_srv *s = x->srv;
+	uint64_t now_ms = dns_fwd_now_ms();
+
+	(void)upstream;
+	(void)reason;
+	fwd_unlink(s, x);
+	if (status < 0 || msg == NULL || len < DNS_HEADER_LEN) {
+		s->st.upstream_failures++;
+		reply_servfail(s, x->tcp, x->conn_id, &x->peer, x->peerlen,
+		    x->limit, x->q, x->qlen, now_ms);
+		free(x);
+		return;
+	}
+	if (s->cache) {
+		memset(&s->v, 0, sizeof(s->v));
+		if (dns_parse_query(x->q, x->qlen, &s->v) == DNS_PARSE_OK &&
+		    s->v.has_question)
+			(void)dns_cache_put(s->cache, s->v.qname_wire,
+			    s->v.qname_len, s->v.qtype, s->v.qclass,
+			    (s->v.edns_do ? DNS_CACHE_DO : 0) |
+			    (s->v.cd ? DNS_CACHE_CD : 0), msg, len, now_ms);
+	}
+	reply(s, x->tcp, x->conn_id, &x->peer, x->peerlen, x->limit, x->q,
+	    x->qlen, msg, len, now_ms);
+	free(x);
+}
+
+/* One query from a client: UDP from peer, or TCP on connection c. */
+static void
+handle_query(struct dns_srv *s, const uint8_t *q, size_t qlen,
+    struct srv_conn *c, const struct sockaddr_storage *peer,
+    socklen_t peerlen, uint64_t now_ms)
+{
+	bool tcp = c != NULL;
+	uint64_t conn_id = c ? c->id : 0;
+	struct srv_fwd *x;
+	size_t olen = 0, limit;
+	unsigned int flags;
+	int r;
+
+	r = dns_answer(s->zone, q, qlen, tcp, s->out, sizeof(s->out), &olen,
+	    &s->v);
+	if (r == DNS_REPLY) {
+		s->st.local++;
+		if (s->v.truncated)
+			s->st.truncations++;
+		reply(s, tcp, conn_id, peer, peerlen, s->v.limit, q, qlen,
+		    s->out, olen, now_ms);
+		return;
+	}
+	if (r != DNS_FORWARD) {
+		s->st.drops++;
+		return;
+	}
+	limit = s->v.limit;
+	if (s->fwd == NULL) {
+		reply_servfail(s, tcp, conn_id, peer, peerlen, limit, q, qlen,
+		    now_ms);
+		return;
+	}
+	flags = (s->v.edns_do ? DNS_CACHE_DO : 0) | (s->v.cd ? DNS_CACHE_CD : 0);
+	if (s->cache && dns_cache_get(s->cache, s->v.qname_wire,
+	    s->v.qname_len, s->v.qtype, s->v.qclass, flags, now_ms, s->v.id,
+	    s->out, sizeof(s->out), &olen) == 1) {
+		s->st.cache_hits++;
+		reply(s, tcp, conn_id, peer, peerlen, limit, q, qlen, s->out,
+		    olen, now_ms);
+		return;
+	}
+	x = calloc(1, sizeof(*x) + qlen);
+	if (x == NULL) {
+		s->st.upstream_failures++;
+		reply_servfail(s, tcp, conn_id, peer, peerlen, limit, q, qlen,
+		    now_ms);
+		return;
+	}
+	x->srv = s;
+	x->tcp = tcp;
+	x->conn_id = conn_id;
+	if (!tcp) {
+		x->peer = *peer;
+		x->peerlen = peerlen;
+	}
+	x->limit = limit;
+	x->qlen = qlen;
+	memcpy(x->q, q, qlen);
+	x->next = s->fwds;
+	if (s->fwds)
+		s->fwds->prev = x;
+	s->fwds = x;
+	s->st.inflight++;
+	if (c)
+		c->pending++;
+	/* With no upstream, fwd_done runs (and frees x) before this
+	 * returns; c stays valid since callbacks never free connections. */
+	r = dns_fwd_start(s->fwd, &s->ups, q, qlen, tcp, now_ms, fwd_done, x);
+	if (r < 0) {
+		fwd_unlink(s, x);
+		free(x);
+		s->st.upstream_failures++;
+		reply_servfail(s, tcp, conn_id, peer, peerlen, limit, q, qlen,
+		    now_ms);
+		return;
+	}
+	s->st.forwarded++;
+}
+
+static void
+on_udp(struct dns_srv *s, uint64_t now_ms)
+{
+	for (int i = 0; i < DNS_SRV_UDP_BATCH; i++) {
+		struct sockaddr_storage peer;
+		socklen_t peerlen = sizeof(peer);
+		ssize_t n;
+
+		n = recvfrom(s->ufd, s->in, sizeof(s->in), MSG_TRUNC,
+		    (struct sockaddr *)&peer, &peerlen);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return;		/* EAGAIN, or a queued ICMP error */
+		s->st.queries_udp++;
+		if ((size_t)n > sizeof(s->in)) {
+			s->st.drops++;
+			continue;
+		}
+		handle_query(s, s->in, (size_t)n, NULL, &peer, peerlen,
+		    now_ms);
+	}
+}
+
+static void
+on_accept(struct dns_srv *s, uint64_t now_ms)
+{
+	for (int i = 0; i < DNS_SRV_UDP_BATCH; i++) {
+		struct epoll_event ev = { .events = EPOLLIN };
+		struct srv_conn *c;
+		unsigned int slot;
+		int fd;
+
+		fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			return;
+		}
+		for (slot = 0; slot < s->max_conns; slot++)
+			if (s->conns[slot] == NULL)
+				break;
+		c = slot < s->max_conns ? calloc(1, sizeof(*c)) : NULL;
+		if (c == NULL) {
+			s->st.tcp_refused++;
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		c->id = s->next_id++;
+		c->last_act = now_ms;
+		ev.data.u64 = c->id;
+		if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
+			s->st.tcp_refused++;
+			close(fd);
+			free(c);
+			continue;
+		}
+		c->events = EPOLLIN;
+		s->conns[slot] = c;
+		s->st.tcp_accepted++;
+		s->st.tcp_open++;
+	}
+}
+
+/* Reads up to DNS_SRV_TCP_BATCH messages from c and handles them. */
+static void
+on_conn_read(struct dns_srv *s, struct srv_conn *c, uint64_t now_ms)
+{
+	unsigned int handled = 0;
+
+	while (!c->dead && !c->eof && handled < DNS_SRV_TCP_BATCH) {
+		uint8_t *dst;
+		size_t want;
+		ssize_t n;
+
+		if (c->rgot < 2) {
+			dst = c->rhdr + c->rgot;
+			want = 2 - c->rgot;
+		} else {
+			dst = c->rbuf + (c->rgot - 2);
+			want = c->rneed - (c->rgot - 2);
+		}
+		n = recv(c->fd, dst, want, MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n < 0) {
+			c->dead = true;
+			break;
+		}
+		if (n == 0) {
+			/* Half-open or closed: never read again (F21).  A
+			 * partial message is dropped. */
+			c->eof = true;
+			if (c->rgot > 0)
+				s->st.drops++;
+			free(c->rbuf);
+			c->rbuf = NULL;
+			c->rgot = c->rneed = 0;
+			break;
+		}
+		if (c->rgot == 0)
+			c->msg_start = now_ms;
+		c->rgot += (size_t)n;
+		if (c->rgot == 2) {
+			c->rneed = (size_t)c->rhdr[0] << 8 | c->rhdr[1];
+			if (c->rneed > 0) {
+				c->rbuf = malloc(c->rneed);
+				if (c->rbuf == NULL) {
+					c->dead = true;
+					break;
+				}
+			}
+		}
+		if (c->rgot < 2 || c->rgot - 2 < c->rneed)
+			continue;
+		/* A whole message. */
+		handled++;
+		c->nq++;
+		c->last_act = now_ms;
+		s->st.queries_tcp++;
+		if (c->rneed > 0)
+			handle_query(s, c->rbuf, c->rneed, c, NULL, 0, now_ms);
+		else
+			s->st.drops++;
+		free(c->rbuf);
+		c->rbuf = NULL;
+		c->rgot = c->rneed = 0;
+		if (c->nq >= s->max_queries)
+			c->eof = true;	/* B03: the cap; finish and close */
+	}
+	if (!c->dead)
+		conn_update_events(s, c);
+}
+
+int
+dns_srv_run(struct dns_srv *s, uint64_t now_ms)
+{
+	struct epoll_event evs[EVENTS_PER_RUN];
+	uint64_t expirations, next = UINT64_MAX;
+	int n, r = 0;
+
+	n = epoll_wait(s->ep, evs, EVENTS_PER_RUN, 0);
+	if (n < 0 && errno != EINTR)
+		r = -errno;
+	for (int i = 0; i < n; i++) {
+		uint64_t tag = evs[i].data.u64;
+		struct srv_conn *c;
+
+		if (tag == TAG_UDP) {
+			on_udp(s, now_ms);
+		} else if (tag == TAG_TCP) {
+			on_accept(s, now_ms);
+		} else if (tag == TAG_TIMER) {
+			(void)read(s->tfd, &expirations, sizeof(expirations));
+		} else if ((c = conn_find(s, tag)) != NULL) {
+			if (evs[i].events & (EPOLLERR | EPOLLHUP)) {
+				c->dead = true;
+				continue;
+			}
+			if ((evs[i].events & EPOLLOUT) && !c->dead)
+				conn_flush(s, c, now_ms);
+			if (evs[i].events & EPOLLIN)
+				on_conn_read(s, c, now_ms);
+		}
+	}
+	/* Deadlines, finished and dead connections. */
+	for (unsigned int i = 0; i < s->max_conns; i++) {
+		struct srv_conn *c = s->conns[i];
+		uint64_t d;
+
+		if (c == NULL)
+			continue;
+		d = conn_deadline(s, c);
+		if (d <= now_ms) {
+			/* Not dead and not done: a read, write or idle
+			 * timeout. */
+			if (!c->dead && !(c->eof && c->wlen == c->woff &&
+			    c->pending == 0))
+				s->st.timeouts++;
+			conn_close(s, i);
+			continue;
+		}
+		if (d < next)
+			next = d;
+	}
+	arm_timer(s, next, now_ms);
+	return r;
+}
+
+uint64_t
+dns_srv_next_deadline(const struct dns_srv *s)
+{
+	uint64_t next = UINT64_MAX;
+
+	for (unsigned int i = 0; i < s->max_conns; i++) {
+		uint64_t d;
+
+		if (s->conns[i] == NULL)
+			continue;
+		d = conn_deadline(s, s->conns[i]);
+		if (d < next)
+			next = d;
+	}
+	return next;
+}
+
+int
+dns_srv_epoll_fd(const struct dns_srv *s)
+{
+	return s ? s->ep : -1;
+}
+
+void
+dns_srv_set_zone(struct dns_srv *s, const struct dns_zone *z)
+{
+	if (z != NULL)
+		s->zone = z;
+}
+
+void
+dns_srv_set_upstreams(struct dns_srv *s, const struct dns_upstreams *ups)
+{
+	if (ups)
+		s->ups = *ups;
+	else
+		memset(&s->ups, 0, sizeof(s->ups));
+}
+
+void
+dns_srv_stats(const struct dns_srv *s, struct dns_srv_stats *ret)
+{
+	*ret = s->st;
+}
+
+/* The UDP and TCP sockets, made in netns_fd (-1: here). */
+static int
+make_sockets(struct dns_srv *s, int netns_fd, int family, char *err,
+    size_t errlen)
+{
+	int home = -1, e = 0;
+
+	if (netns_fd >= 0) {
+		home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+		if (home < 0) {
+			snprintf(err, errlen, "dns server: cannot open "
+			    "/proc/thread-self/ns/net: %s (is /proc mounted?)",
+			    strerror(errno));
+			return -1;
+		}
+		if (setns(netns_fd, CLONE_NEWNET) < 0) {
+			snprintf(err, errlen, "dns server: cannot enter the "
+			    "sandbox's network namespace: %s", strerror(errno));
+			close(home);
+			return -1;
+		}
+	}
+	s->ufd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->ufd < 0)
+		e = errno;
+	if (e == 0) {
+		s->lfd = socket(family, SOCK_STREAM | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, 0);
+		if (s->lfd < 0)
+			e = errno;
+	}
+	if (home >= 0) {
+		if (setns(home, CLONE_NEWNET) < 0) {
+			/* Going on would make the daemon's next sockets, and
+			 * its netlink, in the sandbox's namespace. */
+			abort();
+		}
+		close(home);
+	}
+	if (e != 0) {
+		snprintf(err, errlen, "dns server: socket: %s", strerror(e));
+		return -1;
+	}
+	return 0;
+}
+
+struct dns_srv *
+dns_srv_new(const struct dns_srv_params *p, char *err, size_t errlen)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct sockaddr_storage sa;
+	socklen_t salen;
+	struct dns_srv *s;
+	int one = 1;
+
+	if (p == NULL || p->zone == NULL || (p->addr.ss_family != AF_INET &&
+	    p->addr.ss_family != AF_INET6)) {
+		snprintf(err, errlen, "dns server: a zone and an IPv4 or IPv6 "
+		    "address are needed");
+		return NULL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		snprintf(err, errlen, "dns server: out of memory");
+		return NULL;
+	}
+	s->ep = s->ufd = s->lfd = s->tfd = -1;
+	s->zone = p->zone;
+	dns_srv_set_upstreams(s, p->ups);
+	s->fwd = p->fwd;
+	s->cache = p->cache;
+	s->max_conns = p->tcp_max_conns ? p->tcp_max_conns :
+	    DNS_SRV_TCP_CONNS_DEFAULT;
+	s->read_ms = p->tcp_read_ms ? p->tcp_read_ms :
+	    DNS_SRV_TCP_READ_MS_DEFAULT;
+	s->idle_ms = p->tcp_idle_ms ? p->tcp_idle_ms :
+	    DNS_SRV_TCP_IDLE_MS_DEFAULT;
+	s->max_queries = p->tcp_max_queries ? p->tcp_max_queries :
+	    DNS_SRV_TCP_QUERIES_DEFAULT;
+	s->next_id = TAG_FIRST;
+	if (s->max_conns > DNS_SRV_TCP_CONNS_MAX) {
+		snprintf(err, errlen, "dns server: %u TCP connections is over "
+		    "%u", s->max_conns, DNS_SRV_TCP_CONNS_MAX);
+		goto fail;
+	}
+	s->conns = calloc(s->max_conns, sizeof(*s->conns));
+	if (s->conns == NULL) {
+		snprintf(err, errlen, "dns server: out of memory");
+		goto fail;
+	}
+	if (make_sockets(s, p->netns_fd, p->addr.ss_family, err, errlen) < 0)
+		goto fail;
+	sa = p->addr;
+	if (sa.ss_family == AF_INET) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&sa;
+
+		if (s4->sin_port == 0)
+			s4->sin_port = htons(DNS_SRV_PORT);
+		salen = sizeof(*s4);
+	} else {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&sa;
+
+		if (s6->sin6_port == 0)
+			s6->sin6_port = htons(DNS_SRV_PORT);
+		salen = sizeof(*s6);
+		(void)setsockopt(s->ufd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
+		    sizeof(one));
+		(void)setsockopt(s->lfd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
+		    sizeof(one));
+	}
+	(void)setsockopt(s->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(s->ufd, (struct sockaddr *)&sa, salen) < 0 ||
+	    bind(s->lfd, (struct sockaddr *)&sa, salen) < 0 ||
+	    listen(s->lfd, 64) < 0) {
+		snprintf(err, errlen, "dns server: cannot listen on port %u in "
+		    "the sandbox: %s (is the address configured there?)",
+		    sa.ss_family == AF_INET ?
+		    ntohs(((struct sockaddr_in *)&sa)->sin_port) :
+		    ntohs(((struct sockaddr_in6 *)&sa)->sin6_port),
+		    strerror(errno));
+		goto fail;
+	}
+	s->ep = epoll_create1(EPOLL_CLOEXEC);
+	s->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (s->ep < 0 || s->tfd < 0) {
+		snprintf(err, errlen, "dns server: epoll or timerfd: %s",
+		    strerror(errno));
+		goto fail;
+	}
+	ev.data.u64 = TAG_UDP;
+	if (epoll_ctl(s->ep, EPOLL_CTL_ADD, s->ufd, &ev) < 0)
+		goto fail_ep;
+	ev.data.u64 = TAG_TCP;
+	if (epoll_ctl(s->ep, EPOLL_CTL_ADD, s->lfd, &ev) < 0)
+		goto fail_ep;
+	ev.data.u64 = TAG_TIMER;
+	if (epoll_ctl(s->ep, EPOLL_CTL_ADD, s->tfd, &ev) < 0)
+		goto fail_ep;
+	return s;
+fail_ep:
+	snprintf(err, errlen, "dns server: epoll_ctl: %s", strerror(errno));
+fail:
+	return dns_srv_free(s);
+}
+
+struct dns_srv *
+dns_srv_free(struct dns_srv *s)
+{
+	if (s == NULL)
+		return NULL;
+	while (s->fwds) {
+		struct srv_fwd *x = s->fwds;
+
+		(void)dns_fwd_cancel_owner(s->fwd, x);
+		s->fwds = x->next;
+		free(x);
+	}
+	if (s->conns) {
+		for (unsigned int i = 0; i < s->max_conns; i++)
+			conn_close(s, i);
+		free(s->conns);
+	}
+	if (s->tfd >= 0)
+		close(s->tfd);
+	if (s->ufd >= 0)
+		close(s->ufd);
+	if (s->lfd >= 0)
+		close(s->lfd);
+	if (s->ep >= 0)
+		close(s->ep);
+	free(s);
+	return NULL;
+}
