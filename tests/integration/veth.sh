@@ -16,23 +16,9 @@
 # check passed, 1 if not, 77 (skip) when not root.
 set -eu
 
-if [ "$#" -ne 1 ]; then
-	echo "usage: $0 path/to/lnk_itest" >&2
-	exit 2
-fi
-bin=$1
-case $bin in
-/*) ;;
-*) bin=$(pwd)/$bin ;;
-esac
-if [ ! -x "$bin" ]; then
-	echo "$0: $bin is not an executable" >&2
-	exit 2
-fi
-if [ "$(id -u)" -ne 0 ]; then
-	echo "$0: skipped, needs root" >&2
-	exit 77
-fi
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+itest_bin path/to/lnk_itest "$@"
 
 made=
 cleanup() {
