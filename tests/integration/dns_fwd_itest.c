@@ -29,7 +29,7 @@
 #include "dns/answer.h"
 #include "dns/conf.h"
 #include "dns/forward.h"
-#include "tests/integration/tap.h"
+#include "tests/integration/itest.h"
 
 #define CLIENT_ID	0xbeef
 #define NQ_IDS		50

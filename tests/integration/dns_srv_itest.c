@@ -31,7 +31,7 @@
 #include "dns/conf.h"
 #include "dns/forward.h"
 #include "dns/server.h"
-#include "tests/integration/tap.h"
+#include "tests/integration/itest.h"
 
 #define SANDBOX_IP	"169.254.53.53"
 #define NOFWD_PORT	5300	/* a second server without a forwarder */

@@ -26,28 +26,7 @@
 #include <unistd.h>
 
 #include "firewall/firewall.h"
-
-/* 1 when this process is in PID 1's network namespace, 0 if not, -1 when
- * that cannot be told.  Under `ip netns exec` PID 1's namespace link may
- * not be readable; the parent (the shell that ran ip) stands in for it. */
-static int
-in_host_netns(void)
-{
-	struct stat self, other;
-	char path[64];
-	int n;
-
-	if (stat("/proc/self/ns/net", &self) < 0)
-		return -1;
-	if (stat("/proc/1/ns/net", &other) < 0) {
-		n = snprintf(path, sizeof(path), "/proc/%ld/ns/net",
-		    (long)getppid());
-		if (n < 0 || (size_t)n >= sizeof(path) ||
-		    stat(path, &other) < 0)
-			return -1;
-	}
-	return self.st_dev == other.st_dev && self.st_ino == other.st_ino;
-}
+#include "tests/integration/itest.h"
 
 static int
 parse_net(const char *arg, struct fw_net *ret)

@@ -22,3 +22,25 @@ itest_bin() {
 		exit 77
 	fi
 }
+
+# itest_netns PREFIX: makes a network namespace PREFIX-<pid>-<random> (a
+# name no one else uses: `ip netns add` fails rather than reuse one), sets
+# $ns to it and removes it on exit, also on failure or a signal.
+itest_netns() {
+	ns=
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		cand=$1-$$-$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
+		if ! ip netns list | grep -q "^$cand\\b" &&
+		    ip netns add "$cand" 2>/dev/null; then
+			ns=$cand
+			break
+		fi
+	done
+	if [ -z "$ns" ]; then
+		echo "$0: cannot create a network namespace" >&2
+		exit 1
+	fi
+	trap 'ip netns delete "$ns" 2>/dev/null || true' EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+}

@@ -18,7 +18,7 @@
  */
 #include "netlink/common.h"	/* lnk_veth_step_hook */
 #include "netlink/netlink.h"
-#include "tests/integration/tap.h"
+#include "tests/integration/itest.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -284,28 +284,6 @@ in_list(const struct lnk_prefix *v, size_t n, const char *p)
 		if (same_pfx(&v[i], &want))
 			return 1;
 	return 0;
-}
-
-/* 1 if we share the network namespace of PID 1 or, where PID 1's is
- * hidden from us (a sandbox), of our parent, which netns.sh runs in the
- * host namespace; 0 if not; -1 if neither can be looked at. */
-static int
-in_host_netns(void)
-{
-	struct stat self, other;
-	char path[64];
-	int n;
-
-	if (stat("/proc/self/ns/net", &self) < 0)
-		return -1;
-	if (stat("/proc/1/ns/net", &other) < 0) {
-		n = snprintf(path, sizeof(path), "/proc/%ld/ns/net",
-		    (long)getppid());
-		if (n < 0 || (size_t)n >= sizeof(path) ||
-		    stat(path, &other) < 0)
-			return -1;
-	}
-	return self.st_dev == other.st_dev && self.st_ino == other.st_ino;
 }
 
 static struct lnk_bridge_cfg

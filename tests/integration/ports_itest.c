@@ -38,7 +38,7 @@
 #include <netlink/socket.h>
 
 #include "firewall/hostops.h"
-#include "tests/integration/tap.h"
+#include "tests/integration/itest.h"
 
 #define P_ANY		40100	/* 0.0.0.0 and ::; ranges above it */
 #define P_LOCAL		40110	/* TCP on 127.0.0.1 first */
@@ -69,25 +69,6 @@ diag(const char *what, int r, const char *err)
 }
 
 /* See tests/integration/fw_itest.c. */
-static int
-in_host_netns(void)
-{
-	struct stat self, other;
-	char path[64];
-	int n;
-
-	if (stat("/proc/self/ns/net", &self) < 0)
-		return -1;
-	if (stat("/proc/1/ns/net", &other) < 0) {
-		n = snprintf(path, sizeof(path), "/proc/%ld/ns/net",
-		    (long)getppid());
-		if (n < 0 || (size_t)n >= sizeof(path) ||
-		    stat(path, &other) < 0)
-			return -1;
-	}
-	return self.st_dev == other.st_dev && self.st_ino == other.st_ino;
-}
-
 static int
 count_fds(void)
 {
