@@ -395,15 +395,20 @@ set_bridge_mtu(struct lnk_netlink *nl, struct rtnl_link *orig,
 	return r < 0 ? r : 0;
 }
 
+/* Deletes the link with index ifindex (> 0), else the one named name; 0
+ * if it is gone already. */
 static int
-delete_ifindex(struct lnk_netlink *nl, int ifindex)
+delete_link(struct lnk_netlink *nl, int ifindex, const char *name)
 {
 	struct rtnl_link *link;
 	int r;
 
 	if ((link = rtnl_link_alloc()) == NULL)
 		return -ENOMEM;
-	rtnl_link_set_ifindex(link, ifindex);
+	if (ifindex > 0)
+		rtnl_link_set_ifindex(link, ifindex);
+	else
+		rtnl_link_set_name(link, name);
 	r = rtnl_link_delete(nl->sk, link);
 	rtnl_link_put(link);
 	if (r == -NLE_NODEV || r == -NLE_OBJ_NOTFOUND)
@@ -487,7 +492,7 @@ do_create(struct lnk_netlink *nl, const struct lnk_bridge_cfg *cfg,
 	r = change_link(nl, got, 0, err, errlen);
 out:
 	if (r < 0 && ifindex > 0) {
-		int dr = delete_ifindex(nl, ifindex);
+		int dr = delete_link(nl, ifindex, NULL);
 
 		if (dr < 0 && err != NULL) {
 			size_t used = strnlen(err, errlen);
@@ -603,7 +608,7 @@ do_delete(struct lnk_netlink *nl, const char *name, char *err,
 		r = -ENOTTY;
 		goto out;
 	}
-	if ((r = delete_ifindex(nl, rtnl_link_get_ifindex(got))) < 0)
+	if ((r = delete_link(nl, rtnl_link_get_ifindex(got), NULL)) < 0)
 		lnk_seterr(err, errlen, "Failed to delete bridge '%s': %s", name,
 		    strerror(-r));
 out:
@@ -722,23 +727,6 @@ out:
 	return r;
 }
 
-/* Deletes link name; 0 if it is gone already. */
-static int
-delete_name(struct lnk_netlink *nl, const char *name)
-{
-	struct rtnl_link *link;
-	int r;
-
-	if ((link = rtnl_link_alloc()) == NULL)
-		return -ENOMEM;
-	rtnl_link_set_name(link, name);
-	r = rtnl_link_delete(nl->sk, link);
-	rtnl_link_put(link);
-	if (r == -NLE_NODEV || r == -NLE_OBJ_NOTFOUND)
-		return 0;
-	return r < 0 ? nl2errno(r) : 0;
-}
-
 static int
 do_veth_create(struct lnk_netlink *nl, const struct lnk_veth_cfg *cfg,
     char *err, size_t errlen)
@@ -849,8 +837,7 @@ out:
 		    step_end, strerror(-r));
 	if (r < 0 && created) {
 		/* Deleting one end deletes both. */
-		int dr = ifindex > 0 ? delete_ifindex(nl, ifindex) :
-		    delete_name(nl, cfg->host);
+		int dr = delete_link(nl, ifindex, cfg->host);
 
 		if (dr < 0 && err != NULL) {
 			size_t used = strnlen(err, errlen);
@@ -921,8 +908,8 @@ nl_veth_delete(struct lnk *l, const char *host, const char *peer, char *err,
 			lnk_seterr(err, errlen, "Not deleting network interface "
 			    "'%s': it is not a veth", ends[i]);
 			r = -ENOTTY;
-		} else if ((r = delete_ifindex(nl,
-		    rtnl_link_get_ifindex(got))) < 0) {
+		} else if ((r = delete_link(nl,
+		    rtnl_link_get_ifindex(got), NULL)) < 0) {
 			lnk_seterr(err, errlen, "Failed to delete veth pair "
 			    "'%s'/'%s' by '%s': %s", host, peer, ends[i],
 			    strerror(-r));
