@@ -37,8 +37,6 @@ bool	fw_valid_id(const char *id);
  * message naming it: nothing from nets reaches a command unchecked. */
 int	fw_check_nets(const struct fw_net *nets, size_t n, char *err,
 	    size_t errlen);
-/* "tcp", "udp", "sctp" for those IPPROTO_ numbers, else NULL. */
-const char *fw_proto_name(int proto);
 /* "ip" / "ip6" for AF_INET / AF_INET6, NULL for anything else. */
 const char *fw_family_name(int family);
 

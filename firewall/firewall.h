@@ -145,6 +145,9 @@ struct fw_ruleset {
 	size_t			nchains;
 };
 
+/* "tcp", "udp", "sctp" for those IPPROTO_ numbers, else NULL. */
+const char *fw_proto_name(int proto);
+
 /* Pure: validates m (IDs, names, addresses, ports; a message naming the
  * culprit in err) and computes every rule and chain cbridge wants. */
 int	fw_rules_compute(const struct fw_model *m, struct fw_ruleset *ret,

@@ -831,13 +831,6 @@ release_list(struct drv *d, struct ep_port *v, size_t n)
 	release_ports(d, &tmp);
 }
 
-static const char *
-proto_name(int proto)
-{
-	return proto == IPPROTO_TCP ? "tcp" : proto == IPPROTO_UDP ? "udp" :
-	    "sctp";
-}
-
 /* Reserves the host port of one binding for one family; lo..hi is the
  * range asked for (0..0 any). */
 static int
@@ -903,7 +896,7 @@ reserve_all(struct drv *d, const struct net_cfg *n, const struct ep_cfg *e,
 				ERR("cannot publish %u/%s on an IPv%d host "
 				    "address: the container has no IPv%d "
 				    "address on network %.12s", rq->cport,
-				    proto_name(rq->proto),
+				    fw_proto_name(rq->proto),
 				    fams[f] == AF_INET ? 4 : 6,
 				    fams[f] == AF_INET ? 4 : 6, n->id);
 				r = -EINVAL;
