@@ -2,12 +2,13 @@
 # Namespace integration tests: the netlink backend, the firewall backends
 # (nft accepts, the libiptc rule model, host ports and conntrack), the DNS
 # forwarder against fake upstreams, the DNS responder loop in a sandbox
-# namespace, then the daemon over its socket.  Each script makes and
+# namespace, the Docker Engine API client against a fake engine, then the
+# daemon over its socket.  Each script makes and
 # removes its own namespace.
 #
 #   tests/integration/run.sh path/to/cbridge path/to/lnk_itest \
 #       path/to/fw_itest path/to/iptc_itest path/to/ports_itest \
-#       path/to/dns_fwd_itest path/to/dns_srv_itest
+#       path/to/dns_fwd_itest path/to/dns_srv_itest path/to/engine_itest
 set -eu
 
 here=$(dirname "$0")
@@ -17,4 +18,5 @@ here=$(dirname "$0")
 "$here/ports.sh" "$5"
 "$here/dns_forward.sh" "$6"
 "$here/dns_server.sh" "$7"
+"$here/engine.sh" "$8"
 "$here/daemon.sh" "$1"

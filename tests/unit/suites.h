@@ -14,5 +14,6 @@ Suite	*firewall_suite(void);
 Suite	*rules_suite(void);
 Suite	*dns_answer_suite(void);
 Suite	*dns_conf_suite(void);
+Suite	*engine_suite(void);
 
 #endif
