@@ -34,7 +34,7 @@ endif
 
 CFLAGS		?= -O2 -g
 CFLAGS		+= -std=gnu17 $(WARN) $(SANFLAGS) -D_GNU_SOURCE -iquote .
-LDFLAGS		+= $(SANFLAGS)
+LDFLAGS		+= $(SANFLAGS) -pthread
 
 # Resolved lazily so that `make deps` can run before the libraries exist.
 PKG_CFLAGS	= $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
@@ -55,9 +55,16 @@ PURE_SRCS	:= plugin/log.c plugin/prefix.c plugin/ipam.c plugin/options.c \
 		   firewall/plan.c firewall/parse.c firewall/rules.c $(DNS_SRCS)
 FW_HOST_SRCS	:= firewall/nft.c firewall/iptc.c firewall/host.c \
 		   firewall/ports.c firewall/conntrack.c
+# The Docker Engine API client: pure parsers plus a worker thread that
+# only the daemon and its integration test start.
+ENGINE_SRCS	:= plugin/engine.c
+# What the responders serve (pure, needs the Engine API's structs).
+NAMES_SRCS	:= plugin/names.c
 DAEMON_SRCS	:= $(PURE_SRCS) plugin/main.c plugin/http.c netlink/link.c \
-		   $(FW_HOST_SRCS) $(DNS_HOST_SRCS)
-UNIT_SRCS	:= $(PURE_SRCS) netlink/fake.c firewall/fake.c \
+		   $(FW_HOST_SRCS) $(DNS_HOST_SRCS) $(ENGINE_SRCS) \
+		   $(NAMES_SRCS) plugin/sandbox.c plugin/cli.c
+UNIT_SRCS	:= $(PURE_SRCS) $(ENGINE_SRCS) $(NAMES_SRCS) netlink/fake.c \
+		   firewall/fake.c \
 		   tests/golden/cases.c $(wildcard tests/unit/*.c)
 BENCH_SRCS	:= $(PURE_SRCS) netlink/fake.c firewall/fake.c tests/bench/bench.c
 
@@ -73,7 +80,8 @@ BENCH_OBJS	:= $(BENCH_SRCS:%.c=$(BUILD)/%.o)
 # entries go to build-fuzz/corpus/<target>/, crashes to build-fuzz/artifacts/
 # (replay one with build/replay/<target> FILE).  FUZZ_FLAGS adds libFuzzer
 # options, e.g. "-fork=1 -ignore_crashes=1" to go on past a known crash.
-FUZZ_TARGETS	:= fuzz_api fuzz_state fuzz_ipam fuzz_nftjson fuzz_dns
+FUZZ_TARGETS	:= fuzz_api fuzz_state fuzz_ipam fuzz_nftjson fuzz_dns \
+		   fuzz_engine
 FUZZ_SECONDS	?= 60
 FUZZ_FLAGS	?=
 FUZZ_CC		?= clang
@@ -83,7 +91,7 @@ FUZZ_SAN	:= -fsanitize=address,undefined -fno-sanitize-recover=all \
 FUZZ_CFLAGS	= -O1 -g -std=gnu17 $(WARN) $(FUZZ_SAN) \
 		  -fsanitize=fuzzer-no-link -D_GNU_SOURCE -iquote . $(PKG_CFLAGS)
 FUZZ_LIBS	= $(shell $(PKG_CONFIG) --libs jansson ldns 2>/dev/null)
-FUZZ_LIB_SRCS	:= $(PURE_SRCS) netlink/fake.c firewall/fake.c
+FUZZ_LIB_SRCS	:= $(PURE_SRCS) $(ENGINE_SRCS) netlink/fake.c firewall/fake.c
 FUZZ_LIB_OBJS	:= $(FUZZ_LIB_SRCS:%.c=$(FUZZ_BUILD)/obj/%.o)
 FUZZ_OBJS	:= $(FUZZ_LIB_OBJS) \
 		   $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/obj/tests/fuzz/%.o)
@@ -111,6 +119,10 @@ DNS_FWD_ITEST_OBJS := $(DNS_FWD_ITEST_SRCS:%.c=$(BUILD)/%.o)
 DNS_SRV_ITEST_SRCS := $(DNS_HOST_SRCS) $(DNS_SRCS) \
 		   tests/integration/dns_srv_itest.c
 DNS_SRV_ITEST_OBJS := $(DNS_SRV_ITEST_SRCS:%.c=$(BUILD)/%.o)
+ENGINE_ITEST_SRCS := $(ENGINE_SRCS) tests/integration/engine_itest.c
+ENGINE_ITEST_OBJS := $(ENGINE_ITEST_SRCS:%.c=$(BUILD)/%.o)
+DNS_BENCH_SRCS	:= $(DNS_HOST_SRCS) $(DNS_SRCS) tests/bench/dns_srv_bench.c
+DNS_BENCH_OBJS	:= $(DNS_BENCH_SRCS:%.c=$(BUILD)/%.o)
 
 BIN		:= $(BUILD)/cbridge
 ITEST_BIN	:= $(BUILD)/lnk_itest
@@ -119,9 +131,12 @@ IPTC_ITEST_BIN	:= $(BUILD)/iptc_itest
 PORTS_ITEST_BIN	:= $(BUILD)/ports_itest
 DNS_FWD_ITEST_BIN := $(BUILD)/dns_fwd_itest
 DNS_SRV_ITEST_BIN := $(BUILD)/dns_srv_itest
+ENGINE_ITEST_BIN := $(BUILD)/engine_itest
 UNIT_BIN	:= $(BUILD)/check_cbridge
 BENCH_BIN	:= $(BUILD)/bench_cbridge
 CLIENT_BIN	:= $(BUILD)/http_client
+DNS_BENCH_BIN	:= $(BUILD)/dns_srv_bench
+REFLECTOR_BIN	:= $(BUILD)/dns_reflector
 
 .PHONY: all deps check test integration e2e plugin bench lint clean \
 	fuzz fuzz-build fuzz-deps fuzz-replay
@@ -155,6 +170,9 @@ $(DNS_FWD_ITEST_BIN): $(DNS_FWD_ITEST_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(DNS_SRV_ITEST_BIN): $(DNS_SRV_ITEST_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(ENGINE_ITEST_BIN): $(ENGINE_ITEST_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # Integration tests use the daemon's libraries, not Check.
@@ -199,10 +217,10 @@ integration: deps
 	@scripts/deps.sh e2e
 	@$(MAKE) --no-print-directory $(BIN) $(ITEST_BIN) $(FW_ITEST_BIN) \
 		$(IPTC_ITEST_BIN) $(PORTS_ITEST_BIN) $(DNS_FWD_ITEST_BIN) \
-		$(DNS_SRV_ITEST_BIN)
+		$(DNS_SRV_ITEST_BIN) $(ENGINE_ITEST_BIN)
 	tests/integration/run.sh $(BIN) $(ITEST_BIN) $(FW_ITEST_BIN) \
 		$(IPTC_ITEST_BIN) $(PORTS_ITEST_BIN) $(DNS_FWD_ITEST_BIN) \
-		$(DNS_SRV_ITEST_BIN)
+		$(DNS_SRV_ITEST_BIN) $(ENGINE_ITEST_BIN)
 
 e2e: deps
 	@scripts/deps.sh e2e
@@ -231,14 +249,28 @@ $(CLIENT_BIN): tests/bench/http_client.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
-# Speed and memory figures; see README.  The docker comparison needs root
-# and starts a private dockerd.
+# The DNS responder under dnsperf (tests/bench/dns_bench.sh), with the
+# daemon's libraries.
+$(DNS_BENCH_BIN): $(DNS_BENCH_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/tests/bench/dns_%.o: tests/bench/dns_%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(REFLECTOR_BIN): $(BUILD)/tests/bench/dns_reflector.o
+	$(CC) $(LDFLAGS) -o $@ $^
+
+# Speed and memory figures; see README.  The docker comparisons need root
+# and start a private dockerd.
 bench: deps
-	@scripts/deps.sh e2e
-	@$(MAKE) --no-print-directory $(BENCH_BIN) $(BIN) $(CLIENT_BIN)
+	@scripts/deps.sh bench
+	@$(MAKE) --no-print-directory $(BENCH_BIN) $(BIN) $(CLIENT_BIN) \
+		$(DNS_BENCH_BIN) $(REFLECTOR_BIN)
 	$(BENCH_BIN)
 	tests/bench/http_bench.sh $(BIN) $(CLIENT_BIN)
 	tests/bench/docker_bench.sh $(BIN)
+	tests/bench/dns_bench.sh $(DNS_BENCH_BIN) $(REFLECTOR_BIN)
 
 lint:
 	scripts/lint.sh
@@ -284,5 +316,7 @@ clean:
 -include $(DAEMON_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(BENCH_OBJS:.o=.d) \
 	$(ITEST_OBJS:.o=.d) $(FW_ITEST_OBJS:.o=.d) $(IPTC_ITEST_OBJS:.o=.d) \
 	$(PORTS_ITEST_OBJS:.o=.d) $(DNS_FWD_ITEST_OBJS:.o=.d) \
-	$(DNS_SRV_ITEST_OBJS:.o=.d)
+	$(DNS_SRV_ITEST_OBJS:.o=.d) $(DNS_BENCH_OBJS:.o=.d) \
+	$(BUILD)/tests/bench/dns_reflector.d
 -include $(FUZZ_OBJS:.o=.d) $(REPLAY_OBJS:.o=.d)
+-include $(ENGINE_ITEST_OBJS:.o=.d)

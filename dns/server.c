@@ -73,10 +73,16 @@ struct dns_srv {
 	struct srv_conn		**conns;	/* max_conns slots */
 	struct srv_fwd		*fwds;
 	struct dns_srv_stats	st;
-	struct dns_verdict	v;		/* scratch */
-	uint8_t			in[DNS_SRV_UDP_QUERY_MAX];
-	uint8_t			out[DNS_TCP_MAX];
+	dns_srv_fail_cb		on_fail;
+	void			*fail_arg;
 };
+
+/* Scratch space shared by every server: all of them run on one thread
+ * (see server.h) and none holds these across a call, so an idle sandbox
+ * costs no buffer of its own. */
+static struct dns_verdict	scratch_v;
+static uint8_t			scratch_in[DNS_SRV_UDP_QUERY_MAX];
+static uint8_t			scratch_out[DNS_TCP_MAX];
 
 static void
 arm_timer(struct dns_srv *s, uint64_t deadline, uint64_t now_ms)
@@ -261,12 +267,13 @@ reply(struct dns_srv *s, bool tcp, uint64_t conn_id,
 		uint8_t tc[DNS_UDP_MIN];
 		size_t n;
 
-		memset(&s->v, 0, sizeof(s->v));
-		if (dns_parse_query(q, qlen, &s->v) != DNS_PARSE_OK) {
+		memset(&scratch_v, 0, sizeof(scratch_v));
+		if (dns_parse_query(q, qlen, &scratch_v) != DNS_PARSE_OK) {
 			s->st.drops++;
 			return;
 		}
-		n = dns_write_empty_reply(&s->v, q, msg[3] & 0x0f, true, tc,
+		n = dns_write_empty_reply(&scratch_v, q, msg[3] & 0x0f, true,
+		    tc,
 		    sizeof(tc));
 		if (n == 0) {
 			s->st.drops++;
@@ -329,24 +336,35 @@ fwd_done(void *arg, int status, const uint8_t *msg, size_t len,
 	struct dns_srv *s = x->srv;
 	uint64_t now_ms = dns_fwd_now_ms();
 
-	(void)upstream;
-	(void)reason;
 	fwd_unlink(s, x);
 	if (status < 0 || msg == NULL || len < DNS_HEADER_LEN) {
 		s->st.upstream_failures++;
+		if (upstream >= 0 && upstream < DNS_UPSTREAMS_MAX) {
+			if (status == -ETIMEDOUT && reason != NULL &&
+			    strcmp(reason, "timeout") == 0)
+				s->st.up_timeouts[upstream]++;
+			else
+				s->st.up_failures[upstream]++;
+		}
+		if (s->on_fail)
+			s->on_fail(s->fail_arg, upstream >= 0 &&
+			    (unsigned int)upstream < s->ups.n ?
+			    &s->ups.srv[upstream] : NULL, status,
+			    reason ? reason : "failed", x->q, x->qlen);
 		reply_servfail(s, x->tcp, x->conn_id, &x->peer, x->peerlen,
 		    x->limit, x->q, x->qlen, now_ms);
 		free(x);
 		return;
 	}
 	if (s->cache) {
-		memset(&s->v, 0, sizeof(s->v));
-		if (dns_parse_query(x->q, x->qlen, &s->v) == DNS_PARSE_OK &&
-		    s->v.has_question)
-			(void)dns_cache_put(s->cache, s->v.qname_wire,
-			    s->v.qname_len, s->v.qtype, s->v.qclass,
-			    (s->v.edns_do ? DNS_CACHE_DO : 0) |
-			    (s->v.cd ? DNS_CACHE_CD : 0), msg, len, now_ms);
+		memset(&scratch_v, 0, sizeof(scratch_v));
+		if (dns_parse_query(x->q, x->qlen, &scratch_v) ==
+		    DNS_PARSE_OK && scratch_v.has_question)
+			(void)dns_cache_put(s->cache, scratch_v.qname_wire,
+			    scratch_v.qname_len, scratch_v.qtype,
+			    scratch_v.qclass,
+			    (scratch_v.edns_do ? DNS_CACHE_DO : 0) |
+			    (scratch_v.cd ? DNS_CACHE_CD : 0), msg, len, now_ms);
 	}
 	reply(s, x->tcp, x->conn_id, &x->peer, x->peerlen, x->limit, x->q,
 	    x->qlen, msg, len, now_ms);
@@ -366,33 +384,35 @@ handle_query(struct dns_srv *s, const uint8_t *q, size_t qlen,
 	unsigned int flags;
 	int r;
 
-	r = dns_answer(s->zone, q, qlen, tcp, s->out, sizeof(s->out), &olen,
-	    &s->v);
+	r = dns_answer(s->zone, q, qlen, tcp, scratch_out,
+	    sizeof(scratch_out), &olen, &scratch_v);
 	if (r == DNS_REPLY) {
 		s->st.local++;
-		if (s->v.truncated)
+		if (scratch_v.truncated)
 			s->st.truncations++;
-		reply(s, tcp, conn_id, peer, peerlen, s->v.limit, q, qlen,
-		    s->out, olen, now_ms);
+		reply(s, tcp, conn_id, peer, peerlen, scratch_v.limit, q, qlen,
+		    scratch_out, olen, now_ms);
 		return;
 	}
 	if (r != DNS_FORWARD) {
 		s->st.drops++;
 		return;
 	}
-	limit = s->v.limit;
+	limit = scratch_v.limit;
 	if (s->fwd == NULL) {
 		reply_servfail(s, tcp, conn_id, peer, peerlen, limit, q, qlen,
 		    now_ms);
 		return;
 	}
-	flags = (s->v.edns_do ? DNS_CACHE_DO : 0) | (s->v.cd ? DNS_CACHE_CD : 0);
-	if (s->cache && dns_cache_get(s->cache, s->v.qname_wire,
-	    s->v.qname_len, s->v.qtype, s->v.qclass, flags, now_ms, s->v.id,
-	    s->out, sizeof(s->out), &olen) == 1) {
+	flags = (scratch_v.edns_do ? DNS_CACHE_DO : 0) |
+	    (scratch_v.cd ? DNS_CACHE_CD : 0);
+	if (s->cache && dns_cache_get(s->cache, scratch_v.qname_wire,
+	    scratch_v.qname_len, scratch_v.qtype, scratch_v.qclass, flags,
+	    now_ms, scratch_v.id, scratch_out, sizeof(scratch_out),
+	    &olen) == 1) {
 		s->st.cache_hits++;
-		reply(s, tcp, conn_id, peer, peerlen, limit, q, qlen, s->out,
-		    olen, now_ms);
+		reply(s, tcp, conn_id, peer, peerlen, limit, q, qlen,
+		    scratch_out, olen, now_ms);
 		return;
 	}
 	x = calloc(1, sizeof(*x) + qlen);
@@ -441,18 +461,18 @@ on_udp(struct dns_srv *s, uint64_t now_ms)
 		socklen_t peerlen = sizeof(peer);
 		ssize_t n;
 
-		n = recvfrom(s->ufd, s->in, sizeof(s->in), MSG_TRUNC,
+		n = recvfrom(s->ufd, scratch_in, sizeof(scratch_in), MSG_TRUNC,
 		    (struct sockaddr *)&peer, &peerlen);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			return;		/* EAGAIN, or a queued ICMP error */
 		s->st.queries_udp++;
-		if ((size_t)n > sizeof(s->in)) {
+		if ((size_t)n > sizeof(scratch_in)) {
 			s->st.drops++;
 			continue;
 		}
-		handle_query(s, s->in, (size_t)n, NULL, &peer, peerlen,
+		handle_query(s, scratch_in, (size_t)n, NULL, &peer, peerlen,
 		    now_ms);
 	}
 }
@@ -741,6 +761,8 @@ dns_srv_new(const struct dns_srv_params *p, char *err, size_t errlen)
 	dns_srv_set_upstreams(s, p->ups);
 	s->fwd = p->fwd;
 	s->cache = p->cache;
+	s->on_fail = p->on_fail;
+	s->fail_arg = p->fail_arg;
 	s->max_conns = p->tcp_max_conns ? p->tcp_max_conns :
 	    DNS_SRV_TCP_CONNS_DEFAULT;
 	s->read_ms = p->tcp_read_ms ? p->tcp_read_ms :

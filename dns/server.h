@@ -79,6 +79,13 @@
 #define DNS_SRV_UDP_QUERY_MAX		4096	/* bytes; longer: dropped */
 #define DNS_SRV_TCP_WBUF_MAX		(256 * 1024)	/* queued reply bytes */
 
+/* Called once per forward that ended without a reply: up is the last
+ * upstream tried (NULL when none was), status and reason as the
+ * forwarder's callback gives them (dns/forward.h), q the client's query.
+ * For the daemon's log line (issue 5, observability). */
+typedef void (*dns_srv_fail_cb)(void *arg, const struct dns_upstream *up,
+	    int status, const char *reason, const uint8_t *q, size_t qlen);
+
 struct dns_srv_params {
 	/* The sandbox's namespace: an open /proc/PID/ns/net or /run/netns
 	 * fd, borrowed (kept open by the caller while the server lives, or
@@ -102,6 +109,9 @@ struct dns_srv_params {
 	unsigned int		tcp_read_ms;
 	unsigned int		tcp_idle_ms;
 	unsigned int		tcp_max_queries;
+	/* NULL for none. */
+	dns_srv_fail_cb		on_fail;
+	void			*fail_arg;
 };
 
 struct dns_srv_stats {
@@ -123,6 +133,10 @@ struct dns_srv_stats {
 	uint64_t	tcp_refused;	/* over tcp_max_conns */
 	size_t		tcp_open;	/* connections now */
 	size_t		inflight;	/* this server's forwards now */
+	/* Forwards that failed, by the last upstream tried (its index in
+	 * the upstreams): its try timed out, or it failed otherwise. */
+	uint64_t	up_timeouts[DNS_UPSTREAMS_MAX];
+	uint64_t	up_failures[DNS_UPSTREAMS_MAX];
 };
 
 struct dns_srv;

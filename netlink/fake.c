@@ -24,6 +24,7 @@ enum fake_op {
 	OP_VETH_CREATE,
 	OP_VETH_DELETE,
 	OP_HOST_SYSCTLS,
+	OP_SANDBOX_ADDR,
 	OP_MAX,
 };
 
@@ -36,6 +37,7 @@ static const char *const op_names[OP_MAX] = {
 	[OP_VETH_CREATE] = "veth_create",
 	[OP_VETH_DELETE] = "veth_delete",
 	[OP_HOST_SYSCTLS] = "host_sysctls",
+	[OP_SANDBOX_ADDR] = "sandbox_addr",
 };
 
 struct fake_link {
@@ -59,6 +61,7 @@ struct lnk_fake {
 	size_t		pfx_cap;
 	int		fail[OP_MAX];	/* 0, or the errno of the next call */
 	unsigned int	sysctl_calls;
+	int		sandbox_addrs;	/* added less deleted */
 	bool		forwarding_off;
 };
 
@@ -440,6 +443,33 @@ fake_host_sysctls(struct lnk *l, bool ipv6, bool *flipped4, bool *flipped6,
 	return 0;
 }
 
+static int
+fake_sandbox_addr(struct lnk *l, int nsfd, const struct lnk_prefix *p,
+    bool add, char *err, size_t errlen)
+{
+	struct lnk_fake *f = to_fake(l);
+	int r;
+
+	(void)nsfd;
+	if (p == NULL) {
+		lnk_seterr(err, errlen, "sandbox address: none given");
+		return -EINVAL;
+	}
+	if ((r = take_fail(f, OP_SANDBOX_ADDR)) < 0) {
+		lnk_seterr(err, errlen, "Failed to add the address to lo in "
+		    "the sandbox: %s", strerror(-r));
+		return r;
+	}
+	f->sandbox_addrs += add ? 1 : -1;
+	return 0;
+}
+
+int
+lnk_fake_sandbox_addrs(struct lnk *l)
+{
+	return to_fake(l)->sandbox_addrs;
+}
+
 unsigned int
 lnk_fake_sysctl_calls(struct lnk *l)
 {
@@ -471,6 +501,7 @@ static const struct lnk_ops fake_ops = {
 	.veth_create	= fake_veth_create,
 	.veth_delete	= fake_veth_delete,
 	.host_sysctls	= fake_host_sysctls,
+	.sandbox_addr	= fake_sandbox_addr,
 	.free		= fake_free,
 };
 

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1072,6 +1073,129 @@ nl_free(struct lnk *l)
 	free(nl);
 }
 
+/* A route netlink socket that talks to the namespace of nsfd (a socket
+ * keeps the namespace it was made in).  Aborts if the thread cannot get
+ * back to its own namespace: the daemon's next sockets would land in the
+ * sandbox. */
+static int
+socket_in(int nsfd, struct nl_sock **ret)
+{
+	struct nl_sock *sk = NULL;
+	int home, r;
+
+	home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (home < 0)
+		return -errno;
+	if (setns(nsfd, CLONE_NEWNET) < 0) {
+		r = -errno;
+		(void)close(home);
+		return r;
+	}
+	if ((sk = nl_socket_alloc()) == NULL)
+		r = -ENOMEM;
+	else if ((r = nl_connect(sk, NETLINK_ROUTE)) < 0)
+		r = nl2errno(r);
+	if (setns(home, CLONE_NEWNET) < 0) {
+		fprintf(stderr, "cbridge: cannot return to the daemon's "
+		    "network namespace: %s\n", strerror(errno));
+		abort();
+	}
+	(void)close(home);
+	if (r < 0) {
+		if (sk != NULL)
+			nl_socket_free(sk);
+		return r;
+	}
+	*ret = sk;
+	return 0;
+}
+
+static int
+nl_sandbox_addr(struct lnk *l, int nsfd, const struct lnk_prefix *p,
+    bool add, char *err, size_t errlen)
+{
+	struct lnk_netlink *nl = (struct lnk_netlink *)l;
+	struct lnk_netlink in = { .lnk = nl->lnk };
+	struct rtnl_link *lo = NULL, *change = NULL;
+	struct rtnl_addr *addr = NULL;
+	struct nl_addr *local = NULL;
+	char buf[INET6_ADDRSTRLEN + 8];
+	const char *step = "open netlink";
+	int r;
+
+	if (p == NULL || (p->family != AF_INET && p->family != AF_INET6) ||
+	    p->plen != (p->family == AF_INET ? 32u : 128u)) {
+		lnk_seterr(err, errlen, "sandbox address: a single IPv4 or "
+		    "IPv6 address is needed");
+		return -EINVAL;
+	}
+	if ((r = socket_in(nsfd, &in.sk)) < 0)
+		goto out;
+	step = "find lo";
+	if ((r = get_link(&in, "lo", &lo)) < 0)
+		goto out;
+	if (lo == NULL) {
+		r = -ENODEV;
+		goto out;
+	}
+	if (add && !(rtnl_link_get_flags(lo) & IFF_UP)) {
+		step = "bring lo up";
+		if ((change = rtnl_link_alloc()) == NULL) {
+			r = -ENOMEM;
+			goto out;
+		}
+		rtnl_link_set_flags(change, IFF_UP);
+		if ((r = rtnl_link_change(in.sk, lo, change, 0)) < 0) {
+			r = nl2errno(r);
+			goto out;
+		}
+	}
+	step = add ? "add the address to lo" : "delete the address from lo";
+	addr = rtnl_addr_alloc();
+	local = nl_addr_build(p->family, p->addr,
+	    p->family == AF_INET ? 4 : 16);
+	if (addr == NULL || local == NULL) {
+		r = -ENOMEM;
+		goto out;
+	}
+	nl_addr_set_prefixlen(local, (int)p->plen);
+	rtnl_addr_set_ifindex(addr, rtnl_link_get_ifindex(lo));
+	rtnl_addr_set_family(addr, p->family);
+	if ((r = rtnl_addr_set_local(addr, local)) < 0) {
+		r = nl2errno(r);
+		goto out;
+	}
+	rtnl_addr_set_prefixlen(addr, (int)p->plen);
+	/* Host scope: never picked as a source for traffic leaving the
+	 * sandbox. */
+	rtnl_addr_set_scope(addr, RT_SCOPE_HOST);
+	if (p->family == AF_INET6)
+		rtnl_addr_set_flags(addr, IFA_F_NODAD);
+	r = add ? rtnl_addr_add(in.sk, addr, NLM_F_EXCL) :
+	    rtnl_addr_delete(in.sk, addr, 0);
+	if (r < 0) {
+		r = nl2errno(r);
+		if ((add && r == -EEXIST) || (!add &&
+		    (r == -EADDRNOTAVAIL || r == -ENOENT || r == -ENODEV)))
+			r = 0;
+	}
+out:
+	if (r < 0)
+		lnk_seterr(err, errlen, "Failed to %s in the sandbox for %s: %s",
+		    step, lnk_fmt_prefix(p, buf, sizeof(buf)), strerror(-r));
+	if (local != NULL)
+		nl_addr_put(local);
+	if (addr != NULL)
+		rtnl_addr_put(addr);
+	if (change != NULL)
+		rtnl_link_put(change);
+	if (lo != NULL)
+		rtnl_link_put(lo);
+	if (in.sk != NULL)
+		nl_socket_free(in.sk);
+	return r < 0 ? r : 0;
+}
+
 static const struct lnk_ops netlink_ops = {
 	.bridge_create	= nl_bridge_create,
 	.bridge_ensure	= nl_bridge_ensure,
@@ -1081,6 +1205,7 @@ static const struct lnk_ops netlink_ops = {
 	.veth_create	= nl_veth_create,
 	.veth_delete	= nl_veth_delete,
 	.host_sysctls	= nl_host_sysctls,
+	.sandbox_addr	= nl_sandbox_addr,
 	.free		= nl_free,
 };
 

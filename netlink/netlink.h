@@ -92,6 +92,14 @@ struct lnk_ops {
 	 * the caller can close the FORWARD policy as dockerd does. */
 	int	(*host_sysctls)(struct lnk *l, bool ipv6, bool *flipped4,
 		    bool *flipped6, char *err, size_t errlen);
+	/* In the network namespace of nsfd (a sandbox): brings lo up and
+	 * adds the address p (full length, scope host) to it, or deletes
+	 * it.  Adding an address already there and deleting one already
+	 * gone are not errors.  For the DNS responder's listening address
+	 * (issue 5). */
+	int	(*sandbox_addr)(struct lnk *l, int nsfd,
+		    const struct lnk_prefix *p, bool add, char *err,
+		    size_t errlen);
 	void	(*free)(struct lnk *l);
 };
 

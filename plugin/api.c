@@ -16,6 +16,8 @@
 
 struct api {
 	struct drv	*drv;
+	api_stats_fn	dns_stats;
+	void		*dns_arg;
 };
 
 /* Per-request context: what the error log line names. */
@@ -806,6 +808,31 @@ ipam_release_pool_route(struct api *a, json_t *req, json_t **ret,
 	return r;
 }
 
+static int
+dns_stats_route(struct api *a, json_t *req, json_t **ret,
+    struct req_ctx *ctx, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	char *text = NULL;
+	size_t len = 0;
+	int r;
+
+	(void)req;
+	(void)ctx;
+	if (a->dns_stats == NULL) {
+		(void) snprintf(err, errlen, "the DNS responder is off "
+		    "(DNS_ADDRESS=off)");
+		return -ENOENT;
+	}
+	if ((r = a->dns_stats(a->dns_arg, &text, &len)) < 0) {
+		(void) snprintf(err, errlen, "out of memory");
+		return r;
+	}
+	*ret = json_loadb(text, len, 0, &jerr);
+	free(text);
+	return 0;
+}
+
 static const struct route {
 	const char	*path;
 	route_fn	fn;
@@ -834,6 +861,8 @@ static const struct route {
 	{ "/IpamDriver.ReleasePool", ipam_release_pool_route, true },
 	{ "/IpamDriver.RequestAddress", ipam_request_address_route, true },
 	{ "/IpamDriver.ReleaseAddress", ipam_release_address_route, true },
+	/* cbridge's own: `cbridge dns-stats` (no request body). */
+	{ "/Cbridge.DnsStats", dns_stats_route, false },
 };
 
 static unsigned int
@@ -892,6 +921,13 @@ api_error_reply(unsigned int status, const char *msg, struct api_reply *ret)
 	r = reply_json(status, o, ret);
 	json_decref(o);
 	return r;
+}
+
+void
+api_set_dns_stats(struct api *a, api_stats_fn fn, void *arg)
+{
+	a->dns_stats = fn;
+	a->dns_arg = arg;
 }
 
 int

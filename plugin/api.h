@@ -24,6 +24,12 @@ struct api_reply {
 struct api	*api_new(struct drv *d);
 struct api	*api_free(struct api *a);
 
+/* The DNS counters as a JSON document (malloc'ed, the caller's). */
+typedef int (*api_stats_fn)(void *arg, char **ret, size_t *ret_len);
+/* Serves POST /Cbridge.DnsStats from fn; without it that route answers
+ * 404 with a message. */
+void	api_set_dns_stats(struct api *a, api_stats_fn fn, void *arg);
+
 /* Handles one POST.  Always fills *ret with a JSON body (an error is a
  * non-200 status with {"Err": "..."}); returns -ENOMEM only when not even
  * that could be built. */

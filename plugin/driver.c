@@ -18,6 +18,7 @@ struct drv {
 	struct st_doc	st;		/* networks, endpoints, the ULA /48 */
 	char		*saved;		/* last state written, for rollback */
 	char		tick_err[256];	/* last tick failure logged */
+	unsigned long	gen;		/* bumped when joins change */
 };
 
 static int	take_endpoints_of(struct drv *d, const char *net_id,
@@ -92,6 +93,7 @@ save(struct drv *d, char *err, size_t errlen)
 	}
 	free(d->saved);
 	d->saved = buf;
+	d->gen++;
 	return 0;
 }
 
@@ -1058,6 +1060,18 @@ size_t
 drv_endpoint_count(const struct drv *d)
 {
 	return d->st.neps;
+}
+
+const struct ep_cfg *
+drv_endpoint_at(const struct drv *d, size_t i)
+{
+	return i < d->st.neps ? d->st.eps[i] : NULL;
+}
+
+unsigned long
+drv_generation(const struct drv *d)
+{
+	return d->gen;
 }
 
 /* Host prefixes an automatic pool must avoid, masked. */

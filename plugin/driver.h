@@ -142,6 +142,11 @@ int	drv_revoke_external(struct drv *d, const char *net_id,
 const struct ep_cfg *drv_endpoint_get(const struct drv *d,
 	    const char *net_id, const char *ep_id);
 size_t	drv_endpoint_count(const struct drv *d);
+/* The i-th endpoint in creation order (borrowed), NULL past the end. */
+const struct ep_cfg *drv_endpoint_at(const struct drv *d, size_t i);
+/* Changes whenever the state does (a saved change), so callers that
+ * derive something from the endpoints know when to look again. */
+unsigned long drv_generation(const struct drv *d);
 
 /* Called about once a second from the event loop: puts back firewall
  * rules that someone else removed.  Failures are logged, once per

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
@@ -21,10 +22,12 @@
 #include "firewall/firewall.h"
 #include "netlink/netlink.h"
 #include "plugin/api.h"
+#include "plugin/cli.h"
 #include "plugin/driver.h"
 #include "plugin/fileutil.h"
 #include "plugin/http.h"
 #include "plugin/log.h"
+#include "plugin/sandbox.h"
 #include "plugin/settings.h"
 
 #define CBRIDGE_VERSION	"0.1.0"
@@ -107,11 +110,30 @@ open_socket(const char *path, char *err, size_t errlen)
 #define TICK_SECONDS	1
 
 static int
-run_loop(struct http *h, struct drv *d, int sfd)
+dns_stats(void *arg, char **ret, size_t *ret_len)
+{
+	return sbx_stats_json(arg, ret, ret_len);
+}
+
+/* Every sandbox's responder holds a few fds: use the hard limit. */
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static int
+run_loop(struct http *h, struct drv *d, struct sbx *sbx, int sfd)
 {
 	struct itimerspec its = { .it_interval = { TICK_SECONDS, 0 },
 	    .it_value = { TICK_SECONDS, 0 } };
 	struct epoll_event ev = { .events = EPOLLIN }, evs[8];
+	unsigned long gen = drv_generation(d);
 	int ep, tfd = -1, r = 0;
 
 	ep = epoll_create1(EPOLL_CLOEXEC);
@@ -129,8 +151,20 @@ run_loop(struct http *h, struct drv *d, int sfd)
 	ev.data.fd = http_fd(h);
 	if (ev.data.fd < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev) < 0)
 		goto fail;
+	if (sbx != NULL) {
+		struct epoll_event pri = { .events = EPOLLPRI,
+		    .data.fd = sbx_mounts_fd(sbx) };
+
+		ev.data.fd = sbx_fd(sbx);
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev) < 0)
+			goto fail;
+		if (pri.data.fd >= 0 &&
+		    epoll_ctl(ep, EPOLL_CTL_ADD, pri.data.fd, &pri) < 0)
+			goto fail;
+	}
 	for (;;) {
 		int n = epoll_wait(ep, evs, 8, http_timeout_ms(h));
+		bool web = n == 0;
 
 		if (n < 0 && errno != EINTR)
 			goto fail;
@@ -138,14 +172,29 @@ run_loop(struct http *h, struct drv *d, int sfd)
 			struct signalfd_siginfo si;
 			uint64_t expirations;
 
-			if (evs[i].data.fd == tfd) {
-				if (read(tfd, &expirations,
-				    sizeof(expirations)) > 0)
-					drv_tick(d);
+			if (sbx != NULL && evs[i].data.fd == sbx_fd(sbx)) {
+				sbx_run(sbx);
 				continue;
 			}
-			if (evs[i].data.fd != sfd)
+			if (sbx != NULL &&
+			    evs[i].data.fd == sbx_mounts_fd(sbx)) {
+				sbx_mounts_changed(sbx);
 				continue;
+			}
+			if (evs[i].data.fd == tfd) {
+				if (read(tfd, &expirations,
+				    sizeof(expirations)) > 0) {
+					drv_tick(d);
+					if (sbx != NULL)
+						sbx_tick(sbx);
+				}
+				web = true;
+				continue;
+			}
+			if (evs[i].data.fd != sfd) {
+				web = true;
+				continue;
+			}
 			if (read(sfd, &si, sizeof(si)) != sizeof(si))
 				continue;
 			if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
@@ -154,7 +203,14 @@ run_loop(struct http *h, struct drv *d, int sfd)
 				goto out;
 			}
 		}
+		/* DNS traffic does not wake the HTTP server. */
+		if (!web)
+			continue;
 		http_run(h);
+		if (sbx != NULL && drv_generation(d) != gen) {
+			gen = drv_generation(d);
+			sbx_sync(sbx);
+		}
 	}
 fail:
 	r = -errno;
@@ -174,6 +230,7 @@ main(int argc, char *argv[])
 	struct lnk *lnk = NULL;
 	struct fw *fw = NULL;
 	struct drv *drv = NULL;
+	struct sbx *sbx = NULL;
 	struct api *api = NULL;
 	struct http *http = NULL;
 	char err[512] = "", chains[PATH_MAX + 32];
@@ -181,6 +238,8 @@ main(int argc, char *argv[])
 	int lockfd = -1, lfd = -1, sfd = -1, r, rc = EXIT_FAILURE;
 	size_t npools = 0;
 
+	if (argc > 1 && strcmp(argv[1], "dns-stats") == 0)
+		return cli_dns_stats(argc, argv, SET_DEFAULT_SOCKET);
 	if (settings_load(argc, argv, env_get, &set, err, sizeof(err)) < 0) {
 		fprintf(stderr, "cbridge: %s\n", err);
 		return 2;
@@ -250,6 +309,16 @@ main(int argc, char *argv[])
 	api = api_new(drv);
 	if (api == NULL)
 		goto out;
+	if (set.dns_enabled) {
+		raise_nofile();
+		sbx = sbx_new(&set, lnk, drv, err, sizeof(err));
+		if (sbx == NULL) {
+			log_error("Failed to start the DNS responders: %s", err);
+			goto out;
+		}
+		api_set_dns_stats(api, dns_stats, sbx);
+	} else
+		log_info("dns: DNS_ADDRESS is off: no responder in sandboxes");
 	lfd = open_socket(set.socket_path, err, sizeof(err));
 	if (lfd < 0) {
 		log_error("%s", err[0] ? err : strerror(-lfd));
@@ -264,7 +333,7 @@ main(int argc, char *argv[])
 	log_info("cbridge %s serving %s, state in %s, %zu networks",
 	    CBRIDGE_VERSION, set.socket_path, set.state_dir,
 	    drv_network_count(drv));
-	if ((r = run_loop(http, drv, sfd)) < 0)
+	if ((r = run_loop(http, drv, sbx, sfd)) < 0)
 		log_error("event loop failed: %s", strerror(-r));
 	else
 		rc = EXIT_SUCCESS;
@@ -275,6 +344,7 @@ out:
 		(void) unlink(set.socket_path);
 	http_free(http);
 	api_free(api);
+	sbx_free(sbx);
 	drv_free(drv);
 	fw_free(fw);
 	lnk_free(lnk);

@@ -1,6 +1,12 @@
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "dns/answer.h"
+#include "dns/conf.h"
 
 #include "plugin/errmsg.h"
 #include "plugin/options.h"
@@ -23,7 +29,26 @@ settings_usage(void)
 	    "  PROC_ROOT              where the host's /proc is mounted (/proc)\n"
 	    "  XTABLES_LOCK           the iptables lock file (" SET_DEFAULT_XTABLES_LOCK ")\n"
 	    "  WSLINFO                WSL2's wslinfo, checked for mirrored networking\n"
-	    "                         (" SET_DEFAULT_WSLINFO ")\n";
+	    "                         (" SET_DEFAULT_WSLINFO ")\n"
+	    "  DNS_ADDRESS            the DNS responder's address in every sandbox\n"
+	    "                         (" SET_DEFAULT_DNS_ADDRESS "), or 'off'\n"
+	    "  DNS_UPSTREAMS          up to 3 upstream servers, e.g. '192.0.2.1,[2001:db8::1]:53';\n"
+	    "                         empty: the nameservers of DNS_RESOLV_CONF\n"
+	    "  DNS_FORWARD_FROM       host or sandbox: the namespace upstream queries\n"
+	    "                         leave from (host)\n"
+	    "  DNS_TTL                TTL of container records, seconds (600)\n"
+	    "  DNS_CACHE_SIZE         upstream replies cached, entries (4096; 0: none)\n"
+	    "  DNS_RESOLV_CONF        the host's resolv.conf (" SET_DEFAULT_RESOLV_CONF ")\n"
+	    "  DNS_SYSTEMD_RESOLV_CONF  read instead when that lists only 127.0.0.53\n"
+	    "                         (" SET_DEFAULT_SYSTEMD_RESOLV_CONF ")\n"
+	    "  DOCKER_SOCKET          the Engine API, for container names\n"
+	    "                         (" SET_DEFAULT_DOCKER_SOCKET "), or 'off'\n"
+	    "  DOCKER_EXEC_ROOT, DOCKER_EXEC_ROOT_MOUNT  SandboxKey paths under the\n"
+	    "                         first are opened under the second (unset)\n"
+	    "  HOST_ROOT              where the host's / is, for an absolute link in\n"
+	    "                         DNS_RESOLV_CONF (unset)\n"
+	    "\n"
+	    "cbridge dns-stats [--socket PATH] [--json]: the DNS responders' counters.\n";
 }
 
 static int
@@ -38,6 +63,147 @@ set_path(char *dst, size_t max, const char *what, const char *v, char *err,
 		return -EINVAL;
 	}
 	memcpy(dst, v, n + 1);
+	return 0;
+}
+
+static bool
+is_off(const char *v)
+{
+	return strcmp(v, "off") == 0 || strcmp(v, "none") == 0 ||
+	    strcmp(v, "false") == 0 || strcmp(v, "0") == 0;
+}
+
+/* An unsigned decimal number up to max. */
+static int
+parse_uint(const char *v, unsigned long max, unsigned long *ret)
+{
+	char *end;
+	unsigned long n;
+
+	if (v[0] < '0' || v[0] > '9')
+		return -EINVAL;
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (errno != 0 || *end != '\0' || n > max)
+		return -EINVAL;
+	*ret = n;
+	return 0;
+}
+
+static int
+dns_settings(settings_getenv get, struct settings *s, char *err,
+    size_t errlen)
+{
+	const char *addr = get("DNS_ADDRESS"), *ups = get("DNS_UPSTREAMS");
+	const char *from = get("DNS_FORWARD_FROM"), *ttl = get("DNS_TTL");
+	const char *cache = get("DNS_CACHE_SIZE"), *rc = get("DNS_RESOLV_CONF");
+	const char *src = get("DNS_SYSTEMD_RESOLV_CONF");
+	const char *dsock = get("DOCKER_SOCKET");
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&s->dns_addr;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&s->dns_addr;
+	struct dns_upstreams u;
+	unsigned long n;
+	int r;
+
+	if (addr == NULL || *addr == '\0')
+		addr = SET_DEFAULT_DNS_ADDRESS;
+	s->dns_enabled = !is_off(addr);
+	if (s->dns_enabled) {
+		if (strlen(addr) >= sizeof(s->dns_address)) {
+			ERR("DNS_ADDRESS '%.64s...' is too long", addr);
+			return -EINVAL;
+		}
+		memcpy(s->dns_address, addr, strlen(addr) + 1);
+		if (inet_pton(AF_INET, addr, &s4->sin_addr) == 1) {
+			s4->sin_family = AF_INET;
+			s4->sin_port = htons(53);
+		} else if (inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1) {
+			s6->sin6_family = AF_INET6;
+			s6->sin6_port = htons(53);
+		} else {
+			ERR("DNS_ADDRESS '%s' is not an IPv4 or IPv6 address "
+			    "(or 'off')", addr);
+			return -EINVAL;
+		}
+		if ((s4->sin_family == AF_INET &&
+		    (s4->sin_addr.s_addr == htonl(INADDR_ANY) ||
+		    IN_MULTICAST(ntohl(s4->sin_addr.s_addr)))) ||
+		    (s6->sin6_family == AF_INET6 &&
+		    (IN6_IS_ADDR_UNSPECIFIED(&s6->sin6_addr) ||
+		    IN6_IS_ADDR_MULTICAST(&s6->sin6_addr)))) {
+			ERR("DNS_ADDRESS '%s' must be a unicast address", addr);
+			return -EINVAL;
+		}
+	}
+	if (ups != NULL && *ups != '\0') {
+		char e[256];
+
+		if (dns_upstreams_from_env(ups, &u, e, sizeof(e)) < 0) {
+			ERR("DNS_UPSTREAMS: %s", e);
+			return -EINVAL;
+		}
+		s->dns_upstreams = ups;
+	}
+	if (from == NULL || *from == '\0' || strcmp(from, "host") == 0)
+		s->dns_from_sandbox = false;
+	else if (strcmp(from, "sandbox") == 0)
+		s->dns_from_sandbox = true;
+	else {
+		ERR("DNS_FORWARD_FROM '%s' is not 'host' or 'sandbox'", from);
+		return -EINVAL;
+	}
+	s->dns_ttl = DNS_TTL_DEFAULT;
+	if (ttl != NULL && *ttl != '\0') {
+		if (parse_uint(ttl, DNS_TTL_MAX, &n) < 0) {
+			ERR("DNS_TTL '%s' is not a number of seconds from 0 to "
+			    "%u", ttl, DNS_TTL_MAX);
+			return -EINVAL;
+		}
+		s->dns_ttl = (uint32_t)n;
+	}
+	s->dns_cache = SET_DEFAULT_DNS_CACHE;
+	if (cache != NULL && *cache != '\0') {
+		if (parse_uint(cache, SET_DNS_CACHE_MAX, &n) < 0) {
+			ERR("DNS_CACHE_SIZE '%s' is not a number of entries from "
+			    "0 to %u", cache, SET_DNS_CACHE_MAX);
+			return -EINVAL;
+		}
+		s->dns_cache = (unsigned int)n;
+	}
+	if ((r = set_path(s->resolv_conf, sizeof(s->resolv_conf),
+	    "DNS_RESOLV_CONF", rc && *rc ? rc : SET_DEFAULT_RESOLV_CONF, err,
+	    errlen)) < 0 || (r = set_path(s->systemd_resolv_conf,
+	    sizeof(s->systemd_resolv_conf), "DNS_SYSTEMD_RESOLV_CONF",
+	    src && *src ? src : SET_DEFAULT_SYSTEMD_RESOLV_CONF, err,
+	    errlen)) < 0)
+		return r;
+	for (int i = 0; i < 3; i++) {
+		static const char *const names[] = { "DOCKER_EXEC_ROOT",
+		    "DOCKER_EXEC_ROOT_MOUNT", "HOST_ROOT" };
+		char *dst = i == 0 ? s->exec_root : i == 1 ?
+		    s->exec_root_mount : s->host_root;
+		const char *v = get(names[i]);
+		size_t len;
+
+		if (v == NULL || *v == '\0')
+			continue;
+		if ((r = set_path(dst, PATH_MAX, names[i], v, err,
+		    errlen)) < 0)
+			return r;
+		len = strlen(dst);
+		while (len > 1 && dst[len - 1] == '/')
+			dst[--len] = '\0';
+	}
+	if ((s->exec_root[0] == '\0') != (s->exec_root_mount[0] == '\0')) {
+		ERR("DOCKER_EXEC_ROOT and DOCKER_EXEC_ROOT_MOUNT go together");
+		return -EINVAL;
+	}
+	if (dsock == NULL || *dsock == '\0')
+		dsock = SET_DEFAULT_DOCKER_SOCKET;
+	if (!is_off(dsock) && (r = set_path(s->docker_socket,
+	    sizeof(s->docker_socket), "DOCKER_SOCKET", dsock, err,
+	    errlen)) < 0)
+		return r;
 	return 0;
 }
 
@@ -101,6 +267,8 @@ settings_load(int argc, char *const argv[], settings_getenv get,
 	 * way dockerd does with --userland-proxy=false. */
 	s.obsolete_proxy = proxy != NULL && *proxy != '\0';
 	s.default_pools = get("DEFAULT_ADDRESS_POOLS");
+	if ((r = dns_settings(get, &s, err, errlen)) < 0)
+		return r;
 	*ret = s;
 	return 0;
 }

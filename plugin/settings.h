@@ -9,6 +9,8 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
 
 #include "plugin/log.h"
 
@@ -18,6 +20,13 @@
 #define SET_DEFAULT_XTABLES_LOCK "/run/xtables.lock"
 #define SET_DEFAULT_WSLINFO	"/usr/bin/wslinfo"
 #define SET_SOCKET_MAX		107	/* sun_path less its NUL */
+/* The DNS responder (issue 5). */
+#define SET_DEFAULT_DNS_ADDRESS	"169.254.53.53"
+#define SET_DEFAULT_RESOLV_CONF	"/etc/resolv.conf"
+#define SET_DEFAULT_SYSTEMD_RESOLV_CONF "/run/systemd/resolve/resolv.conf"
+#define SET_DEFAULT_DOCKER_SOCKET "/var/run/docker.sock"
+#define SET_DEFAULT_DNS_CACHE	4096	/* entries */
+#define SET_DNS_CACHE_MAX	(1u << 20)
 
 struct settings {
 	char		socket_path[SET_SOCKET_MAX + 1];
@@ -28,6 +37,27 @@ struct settings {
 	char		xtables_lock[PATH_MAX];
 	char		wslinfo[PATH_MAX];
 	bool		obsolete_proxy;	/* USERLAND_PROXY was set: ignored */
+	/* DNS: the responder runs when dns_enabled, listening in every
+	 * sandbox on dns_addr (port 53). */
+	bool		dns_enabled;
+	struct sockaddr_storage dns_addr;
+	char		dns_address[64];	/* as given, for messages */
+	const char	*dns_upstreams;	/* borrowed, validated; NULL or "":
+					 * the resolv.conf */
+	bool		dns_from_sandbox;	/* DNS_FORWARD_FROM=sandbox */
+	uint32_t	dns_ttl;
+	unsigned int	dns_cache;	/* entries, 0: no cache */
+	char		resolv_conf[PATH_MAX];
+	char		systemd_resolv_conf[PATH_MAX];
+	char		docker_socket[PATH_MAX];	/* "": names not learned */
+	/* SandboxKey paths under exec_root (dockerd's --exec-root) are
+	 * opened under exec_root_mount instead (a managed plugin sees the
+	 * host's directory there); "" for no rewriting. */
+	char		exec_root[PATH_MAX];
+	char		exec_root_mount[PATH_MAX];
+	/* Where the host's / is reachable for an absolute symbolic link
+	 * in DNS_RESOLV_CONF ("" for no rewriting). */
+	char		host_root[PATH_MAX];
 	bool		help;
 	bool		version;
 };

@@ -1,18 +1,21 @@
 #!/bin/sh
 # Installs the Debian packages a target needs, only those missing.
-#   scripts/deps.sh build|e2e|plugin
+#   scripts/deps.sh build|e2e|plugin|bench
 set -eu
 
 build="gcc make pkg-config libmicrohttpd-dev libjansson-dev libnl-3-dev
 libnl-route-3-dev libnl-nf-3-dev libiptc-dev libldns-dev libnftables-dev check"
 runtime="iproute2 curl jq nftables iptables busybox-static"
 e2e="docker.io"
+# dnsmasq-base, not dnsmasq: the binary without a system service.
+bench="dnsperf dnsmasq-base"
 
 case "${1:-build}" in
 build)	want="$build" ;;
 e2e)	want="$build $runtime $e2e" ;;
 plugin)	want="$build $runtime docker.io" ;;
-*)	echo "usage: $0 build|e2e|plugin" >&2; exit 2 ;;
+bench)	want="$build $runtime $e2e $bench" ;;
+*)	echo "usage: $0 build|e2e|plugin|bench" >&2; exit 2 ;;
 esac
 
 missing=""

@@ -91,7 +91,7 @@ assemble() {
 	fi
 
 	mkdir -p "$root/run/docker/plugins" "$root/var/lib/cbridge" \
-		"$root/host/proc" "$root/host/run" "$root/host/usr/bin" "$root/tmp" "$root/etc" "$root/proc" \
+		"$root/host/proc" "$root/host/run" "$root/host/usr/bin" "$root/host/docker-exec" "$root/host/etc" "$root/tmp" "$root/etc" "$root/proc" \
 		"$root/dev" "$root/sys"
 	chmod 1777 "$root/tmp"
 	echo 'root:x:0:0:root:/:/usr/sbin/nologin' >"$root/etc/passwd"

@@ -146,6 +146,7 @@ e2e_init() {
 	E2E_TMP=$(mktemp -d "/tmp/cbe2e.$$.XXXX")
 	E2E_PREFIX=cbe$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n' | cut -c1-5)
 	E2E_NS=${E2E_PREFIX}ns
+	E2E_RUN_SOCK=/run/${E2E_PREFIX}-docker.sock
 	E2E_HOST_BEFORE=$(e2e_host_state)
 	: >"$E2E_TMP/bridges"
 	: >"$E2E_TMP/plugins"
@@ -293,10 +294,14 @@ e2e_start_dockerd() {
 	fi
 	# Word splitting of the argument strings is intended.
 	# shellcheck disable=SC2086
+	# A second socket in /run: the plugin reaches the Engine API there
+	# (DOCKER_SOCKET=/host/run/...), its view of the host's /run.
 	PATH=$([ "$E2E_DOCKERD_IPTABLES" = legacy ] && echo "$d/legacy-bin:")$PATH \
+	NETNS_EXEC_SHARED=$d/exec \
 	"$BASH" "$E2E_TOP/tests/e2e/netns-exec.sh" "$E2E_NS" "$d/cgroup" \
 		dockerd --data-root "$d/data" --exec-root "$d/exec" \
-		-H "unix://$d/docker.sock" --pidfile "$d/dockerd.pid" \
+		-H "unix://$d/docker.sock" -H "unix://$E2E_RUN_SOCK" \
+		--pidfile "$d/dockerd.pid" \
 		--config-file "$d/daemon.json" \
 		$E2E_DOCKERD_DEFAULT_ARGS ${DOCKERD_EXTRA_ARGS:-} \
 		>"$d/dockerd.log" 2>&1 </dev/null 8>&- 9>&- &
@@ -430,6 +435,7 @@ e2e_stop_dockerd() {
 		rm -rf "/run/docker/plugins/${x:?}"
 	done <"$E2E_TMP/plugins"
 	rm -rf "$E2E_TMP/data" "$E2E_TMP/exec"
+	if [ -n "${E2E_RUN_SOCK:-}" ]; then rm -f "$E2E_RUN_SOCK"; fi
 	if [ -e "$E2E_TMP/rmdir-run-docker" ]; then
 		rmdir /run/docker/plugins /run/docker 2>/dev/null || true
 	fi
@@ -544,9 +550,13 @@ e2e_cleanup() {
 # daemon with its state dir at $E2E_TMP/state.
 e2e_plugin_install() {
 	E2E_STATE_DIR=$E2E_TMP/state
+	# The private dockerd's exec root and socket; upstream DNS only on
+	# the plugin's loopback (the discard port) unless a test sets its own:
+	# never the machine's resolver.
+	local base="docker-exec.source=$E2E_TMP/exec DOCKER_EXEC_ROOT=$E2E_TMP/exec DOCKER_SOCKET=/host$E2E_RUN_SOCK DNS_UPSTREAMS=127.0.0.1:9"
 	DOCKER=$E2E_DOCKER CBRIDGE_PLUGIN_NAME=$E2E_PLUGIN \
 		CBRIDGE_STATE_DIR=$E2E_STATE_DIR \
-		CBRIDGE_PLUGIN_SETTINGS=${E2E_PLUGIN_SETTINGS-LOG_LEVEL=debug} \
+		CBRIDGE_PLUGIN_SETTINGS="$base ${E2E_PLUGIN_SETTINGS-LOG_LEVEL=debug}" \
 		"$E2E_TOP/scripts/plugin.sh" "$1" | sed 's/^/# /'
 	dk plugin inspect -f '{{.Id}}' "$E2E_PLUGIN" >>"$E2E_TMP/plugins"
 }
@@ -733,7 +743,7 @@ e2e_build_image() {
 	chmod 1777 "$r/tmp"
 	cp "$bb" "$r/bin/busybox"
 	for a in sh ping ping6 ip nc sleep cat ls hostname ifconfig route true \
-		echo grep wc seq sysctl; do
+		echo grep wc seq sysctl nslookup; do
 		ln -s busybox "$r/bin/$a"
 	done
 	echo 'root:x:0:0:root:/root:/bin/sh' >"$r/etc/passwd"

@@ -40,6 +40,14 @@ case ${1:-} in
 		mount --rbind "$dir" /sys/fs/cgroup
 		umount -l "$dir"
 	fi
+	# NETNS_EXEC_SHARED=DIR: DIR becomes a shared mount here, so that
+	# mounts made below it later (dockerd's sandbox namespaces under its
+	# exec root) reach the copies a managed plugin takes with rslave, as
+	# they do on a systemd host where / is shared.
+	if [ -n "${NETNS_EXEC_SHARED:-}" ]; then
+		mount --bind "$NETNS_EXEC_SHARED" "$NETNS_EXEC_SHARED"
+		mount --make-shared "$NETNS_EXEC_SHARED"
+	fi
 	exec "$@"
 	;;
 esac

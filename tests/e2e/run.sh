@@ -10,7 +10,7 @@
 # cbridge returned for bad input, and "N passed, M failed"; exits non-zero if
 # anything failed, 77 if not root. See tests/e2e/lib.sh for the environment
 # variables (DOCKERD_EXTRA_ARGS, E2E_DOCKER, E2E_PLUGIN_SETTINGS); E2E_ONLY
-# (words of "networks containers firewall") runs only those scenario sets
+# (words of "networks containers firewall dns") runs only those scenario sets
 # (default: all), e.g. E2E_ONLY=firewall.
 #
 # Scenarios, in the order they run: dockerd's firewall in its namespace;
@@ -19,7 +19,8 @@
 # disable+enable, g network rm, i 40 automatic networks, l routes of
 # dockerd's namespace avoided, k DEFAULT_ADDRESS_POOLS, j state.json;
 # then the container scenarios of tests/e2e/containers.sh (c*), then the
-# firewall scenarios of tests/e2e/firewall.sh (f*); at the end, the host is
+# firewall scenarios of tests/e2e/firewall.sh (f*), then the DNS
+# scenarios of tests/e2e/dns.sh (d*); at the end, the host is
 # as before the run.
 set -eu -o pipefail
 
@@ -29,6 +30,8 @@ set -eu -o pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/containers.sh"
 # shellcheck source=tests/e2e/firewall.sh
 . "$(dirname "${BASH_SOURCE[0]}")/firewall.sh"
+# shellcheck source=tests/e2e/dns.sh
+. "$(dirname "${BASH_SOURCE[0]}")/dns.sh"
 
 if [ $# -ne 1 ]; then
 	echo "usage: $0 BIN" >&2
@@ -646,6 +649,9 @@ if only containers; then
 fi
 if only firewall; then
 	f_all
+fi
+if only dns; then
+	d_all
 fi
 
 left=

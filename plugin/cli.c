@@ -1,0 +1,199 @@
+#include <errno.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "plugin/cli.h"
+
+#define CLI_REPLY_MAX	(16u << 20)
+#define CLI_TIMEOUT_MS	5000
+
+/* One POST with an empty body; the reply's body in *ret (malloc'ed). */
+static int
+post(const char *sock, const char *path, char **ret, int *status)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char req[256], *buf = NULL, *body;
+	size_t len = 0, cap = 0;
+	struct pollfd pfd;
+	int fd, r;
+
+	if (strlen(sock) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sa.sun_path, sock, strlen(sock) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		r = -errno;
+		goto out;
+	}
+	r = snprintf(req, sizeof(req), "POST %s HTTP/1.1\r\nHost: cbridge\r\n"
+	    "Content-Length: 0\r\nConnection: close\r\n\r\n", path);
+	if (write(fd, req, (size_t)r) != r) {
+		r = -EIO;
+		goto out;
+	}
+	pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
+	for (;;) {
+		ssize_t n;
+
+		if (poll(&pfd, 1, CLI_TIMEOUT_MS) <= 0) {
+			r = -ETIMEDOUT;
+			goto out;
+		}
+		if (cap - len < 4096) {
+			char *p;
+
+			if (cap >= CLI_REPLY_MAX) {
+				r = -EFBIG;
+				goto out;
+			}
+			cap = cap ? cap * 2 : 65536;
+			if ((p = realloc(buf, cap + 1)) == NULL) {
+				r = -ENOMEM;
+				goto out;
+			}
+			buf = p;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n < 0) {
+			r = -errno;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	body = strstr(buf, "\r\n\r\n");
+	if (body == NULL || sscanf(buf, "HTTP/1.%*d %d", status) != 1) {
+		r = -EPROTO;
+		goto out;
+	}
+	body += 4;
+	memmove(buf, body, strlen(body) + 1);
+	*ret = buf;
+	buf = NULL;
+	r = 0;
+out:
+	free(buf);
+	(void)close(fd);
+	return r;
+}
+
+static json_int_t
+num(json_t *o, const char *k)
+{
+	return json_integer_value(json_object_get(o, k));
+}
+
+static const char *
+str(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	return s ? s : "";
+}
+
+static void
+print_table(json_t *doc)
+{
+	json_t *ups = json_object_get(doc, "Upstreams");
+	json_t *sbs = json_object_get(doc, "Sandboxes"), *v;
+	json_t *eng = json_object_get(doc, "Engine");
+	json_t *cache = json_object_get(doc, "Cache");
+	size_t i;
+
+	printf("responder address %s, forwarding from the %s namespace\n",
+	    str(doc, "Address"), str(doc, "ForwardFrom"));
+	printf("upstreams (from %s):\n", str(doc, "UpstreamsFrom"));
+	if (json_array_size(ups) == 0)
+		printf("  none: only container names are answered\n");
+	json_array_foreach(ups, i, v)
+		printf("  %-28s sent %lld replies %lld timeouts %lld errors "
+		    "%lld servfail/refused %lld mismatched %lld tc->tcp %lld\n",
+		    str(v, "Address"), num(v, "Sent"), num(v, "Replies"),
+		    num(v, "Timeouts"), num(v, "Errors"), num(v, "Failures"),
+		    num(v, "Mismatched"), num(v, "TcRetries"));
+	printf("cache: %lld entries, %lld hits, %lld misses\n",
+	    num(cache, "Entries"), num(cache, "Hits"), num(cache, "Misses"));
+	if (json_is_true(json_object_get(eng, "Enabled")))
+		printf("engine API %s: %lld containers known%s%s\n",
+		    str(eng, "Socket"), num(eng, "Containers"),
+		    *str(eng, "Error") ? "; " : "", str(eng, "Error"));
+	else
+		printf("engine API: off (container names are not served)\n");
+	printf("%-40s %-8s %8s %8s %8s %8s %8s %8s %6s %6s\n", "sandbox",
+	    "state", "queries", "local", "fwd", "cached", "failed",
+	    "servfail", "trunc", "drops");
+	json_array_foreach(sbs, i, v) {
+		json_t *per = json_object_get(v, "Upstreams"), *u;
+		size_t j;
+
+		printf("%-40s %-8s %8lld %8lld %8lld %8lld %8lld %8lld %6lld "
+		    "%6lld%s\n", str(v, "SandboxKey"), str(v, "State"),
+		    num(v, "QueriesUdp") + num(v, "QueriesTcp"),
+		    num(v, "Local"), num(v, "Forwarded"),
+		    num(v, "CacheHits"), num(v, "UpstreamFailures"),
+		    num(v, "ServFail"), num(v, "Truncations"),
+		    num(v, "Drops"), json_is_false(json_object_get(v,
+		    "Forwarding")) ? "  (internal: no forwarding)" : "");
+		if (*str(v, "Error"))
+			printf("    error: %s\n", str(v, "Error"));
+		json_array_foreach(per, j, u)
+			if (num(u, "Timeouts") || num(u, "Failures"))
+				printf("    upstream %s: %lld timeouts, %lld "
+				    "failures\n", str(u, "Address"),
+				    num(u, "Timeouts"), num(u, "Failures"));
+	}
+}
+
+int
+cli_dns_stats(int argc, char *argv[], const char *default_socket)
+{
+	const char *sock = getenv("SOCKET");
+	char *body = NULL;
+	json_t *doc;
+	bool raw = false;
+	int status = 0, r;
+
+	if (sock == NULL || *sock == '\0')
+		sock = default_socket;
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			raw = true;
+		else if (strcmp(argv[i], "--socket") == 0 && i + 1 < argc)
+			sock = argv[++i];
+		else {
+			fprintf(stderr, "usage: cbridge dns-stats [--socket "
+			    "PATH] [--json]\n");
+			return 2;
+		}
+	}
+	if ((r = post(sock, "/Cbridge.DnsStats", &body, &status)) < 0) {
+		fprintf(stderr, "cbridge: cannot ask the daemon at %s: %s\n",
+		    sock, strerror(-r));
+		return 1;
+	}
+	if (status != 200 || (doc = json_loads(body, 0, NULL)) == NULL) {
+		fprintf(stderr, "cbridge: the daemon answered %d: %s\n",
+		    status, body);
+		free(body);
+		return 1;
+	}
+	if (raw)
+		printf("%s\n", body);
+	else
+		print_table(doc);
+	json_decref(doc);
+	free(body);
+	return 0;
+}

@@ -1,0 +1,416 @@
+#!/usr/bin/env bash
+# The DNS responder against dnsmasq, a bare reflector and Docker's
+# embedded resolver, under dnsperf, in one run (issue 5, item 8; method of
+# ../shared/spec/dns-responder.md §4.2-4.3): qps, lost queries, average
+# latency, and the server's CPU time per reply (utime+stime from
+# /proc/PID/stat over the measured interval, divided by the replies).
+#
+#   tests/bench/dns_bench.sh build/dns_srv_bench build/dns_reflector
+#
+# Layout, every namespace and link named after the run (E2E_PREFIX, see
+# tests/e2e/lib.sh) and removed at exit:
+#   host     E2E_NS: dns_srv_bench (its forwarder dials from here), later
+#            the private dockerd and its container network;
+#   sandbox  PREFIXsb: lo up with 169.254.53.53 (cbridge's dns_srv, port
+#            53), .54 (dnsmasq from an addn-hosts file) and .55 (the
+#            reflector); dnsperf runs here;
+#   outside  PREFIXout: the upstream, a dnsmasq answering *.hit.test and
+#            *.miss.test from --address (TTL 600), at 203.0.113.2, joined
+#            to the host by a veth pair on 203.0.113.0/30 (the firewall
+#            e2e test uses 198.51.100.0/30).
+# Servers run on CPU 1, dnsperf and the upstream on CPU 0 (taskset);
+# dockerd (every thread) is moved to CPU 1 for its row.  dnsperf: -c 4
+# -q 200 -l SECONDS; local and hit files have NAMES names, repeated; the
+# miss files have distinct names, sent once each (-n 1).  This VM's
+# figures drift by 10-20% from one minute to the next, so the rows that
+# are compared run interleaved, ROUNDS times each, and the table gives the
+# median and the range: first local, dnsmasq, reflector and cache hits,
+# then cache misses and dockerd.
+#
+# Environment: DNS_BENCH_SECONDS (5), DNS_BENCH_ROUNDS (3),
+# DNS_BENCH_NAMES (50), DNS_BENCH_DOCKER=0 to leave out the dockerd row.
+# The targets (issue 5) are remarks: a missed one does not fail the run.
+set -eu -o pipefail
+
+# shellcheck source=tests/e2e/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../e2e/lib.sh"
+
+if [ $# -ne 2 ]; then
+	echo "usage: $0 path/to/dns_srv_bench path/to/dns_reflector" >&2
+	exit 2
+fi
+e2e_need_root
+srv_bin=$(readlink -f "$1")
+refl_bin=$(readlink -f "$2")
+secs=${DNS_BENCH_SECONDS:-5}
+rounds=${DNS_BENCH_ROUNDS:-3}
+names=${DNS_BENCH_NAMES:-50}
+with_docker=${DNS_BENCH_DOCKER:-1}
+for t in dnsperf dnsmasq taskset nsenter ip awk; do
+	if ! command -v "$t" >/dev/null; then
+		echo "SKIP: $t is not installed (scripts/deps.sh bench)"
+		exit 77
+	fi
+done
+for b in "$srv_bin" "$refl_bin"; do
+	[ -x "$b" ] || {
+		echo "$0: $b is not built (make bench)" >&2
+		exit 2
+	}
+done
+if [ "$(nproc)" -lt 2 ]; then
+	echo "$0: needs 2 CPUs (server on CPU 1, dnsperf on CPU 0)" >&2
+	exit 77
+fi
+
+SB_IP=169.254.53.53
+DM_IP=169.254.53.54
+RF_IP=169.254.53.55
+UP_HOST=203.0.113.1
+UP_IP=203.0.113.2
+DNSPERF_ARGS=(-c 4 -q 200 -t 2)
+
+pids=()
+# dns_stop: our processes and our veth (lib.sh's teardown reports links
+# named after the run that are still there, as the plugin's leftovers).
+dns_stop() {
+	local p
+	for p in "${pids[@]}"; do
+		kill "$p" 2>/dev/null || true
+	done
+	for p in "${pids[@]}"; do
+		wait "$p" 2>/dev/null || true
+	done
+	pids=()
+	ip -n "$E2E_NS" link delete "${E2E_PREFIX}h" 2>/dev/null || true
+}
+
+E2E_PLUGIN_SETTINGS=${E2E_PLUGIN_SETTINGS-LOG_LEVEL=info}
+e2e_init >/dev/null
+# Our processes first, then lib.sh's teardown (dockerd, namespaces).
+trap 'rc=$?; dns_stop; (exit $rc); e2e_cleanup' EXIT
+T=$E2E_TMP
+SB=${E2E_PREFIX}sb
+OUT=${E2E_PREFIX}out
+
+e2e_make_ns
+# A fresh source port per forwarded query (cbridge's and Docker's) makes
+# one conntrack entry each wherever NAT rules are loaded (E2E_NS once
+# dockerd runs, the container's namespace for 127.0.0.11).  At 10-40 k
+# misses per second, the default 30 s lifetime fills the kernel's table
+# (nf_conntrack_max, counted across namespaces here) within the run, and
+# new flows are dropped: the rows would measure the table, not the
+# resolvers.  Two seconds, in our namespaces only.
+conntrack_short() {
+	"$@" sysctl -qw net.netfilter.nf_conntrack_udp_timeout=2 \
+		net.netfilter.nf_conntrack_udp_timeout_stream=2 2>/dev/null || true
+}
+conntrack_short ip netns exec "$E2E_NS"
+ip netns add "$SB"
+ip -n "$SB" link set lo up
+for a in $SB_IP $DM_IP $RF_IP; do
+	ip -n "$SB" addr add "$a/32" dev lo
+done
+ip netns add "$OUT"
+ip -n "$OUT" link set lo up
+ip -n "$E2E_NS" link add "${E2E_PREFIX}h" type veth peer name \
+	"${E2E_PREFIX}o" netns "$OUT"
+ip -n "$E2E_NS" addr add "$UP_HOST/30" dev "${E2E_PREFIX}h"
+ip -n "$OUT" addr add "$UP_IP/30" dev "${E2E_PREFIX}o"
+ip -n "$E2E_NS" link set "${E2E_PREFIX}h" up
+ip -n "$OUT" link set "${E2E_PREFIX}o" up
+
+# Query files.
+for i in $(seq 0 $((names - 1))); do
+	echo "c$i.bench A"
+done >"$T/local.txt"
+for i in $(seq 0 $((names - 1))); do
+	echo "10.53.$(((i + 2) / 256)).$(((i + 2) % 256)) c$i.bench"
+done >"$T/hosts"
+for i in $(seq 0 $((names - 1))); do
+	echo "h$i.hit.test A"
+done >"$T/hit.txt"
+# miss_file PREFIX: $T/miss.txt with names never asked before, more than
+# the fastest run sends in SECONDS.
+miss_file() {
+	awk -v n=$((secs * 60000)) -v p="$1" 'BEGIN {
+		for (i = 0; i < n; i++) printf "%s%d.miss.test A\n", p, i }' \
+		>"$T/miss.txt"
+}
+awk 'BEGIN { for (i = 0; i < 20; i++) printf "w%d.miss.test A\n", i }' >"$T/warm.txt"
+
+# wait_ready FILE: until FILE says "ready" (5 s).
+wait_ready() {
+	local i
+	for i in $(seq 100); do
+		grep -qx ready "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	echo "$0: no 'ready' in $1:" >&2
+	cat "$1" >&2
+	return 1
+}
+
+# wait_udp NS IP: until something listens on IP:53 in NS (5 s).
+wait_udp() {
+	local i
+	for i in $(seq 100); do
+		ip netns exec "$1" ss -Hlnu "src $2:53" | grep -q . && return 0
+		sleep 0.05
+	done
+	echo "$0: nothing listens on $2:53" >&2
+	return 1
+}
+
+dnsmasq_args=(-k -C /dev/null --user=root --bind-interfaces --no-resolv
+	--no-hosts --local-ttl=600 --log-facility=-)
+
+# The upstream, with the client on CPU 0.
+ip netns exec "$OUT" taskset -c 0 dnsmasq "${dnsmasq_args[@]}" \
+	--listen-address="$UP_IP" --pid-file="$T/up.pid" \
+	--address=/hit.test/192.0.2.2 --address=/miss.test/192.0.2.1 \
+	>"$T/up.log" 2>&1 &
+pids+=($!)
+wait_udp "$OUT" "$UP_IP"
+
+# The servers under test, on CPU 1.
+ip netns exec "$E2E_NS" taskset -c 1 "$srv_bin" -n "$names" \
+	"/run/netns/$SB" "$SB_IP" 53 "$UP_IP:53" >"$T/srv.out" 2>"$T/srv.err" &
+srv_pid=$!
+pids+=("$srv_pid")
+wait_ready "$T/srv.out"
+ip netns exec "$SB" taskset -c 1 dnsmasq "${dnsmasq_args[@]}" \
+	--listen-address="$DM_IP" --pid-file="$T/dm.pid" \
+	--addn-hosts="$T/hosts" >"$T/dm.log" 2>&1 &
+dm_pid=$!
+pids+=("$dm_pid")
+wait_udp "$SB" "$DM_IP"
+ip netns exec "$SB" taskset -c 1 "$refl_bin" "$RF_IP" 53 >"$T/rf.out" 2>&1 &
+rf_pid=$!
+pids+=("$rf_pid")
+wait_ready "$T/rf.out"
+
+# cpu_ticks PID: utime + stime of every thread, in clock ticks.
+cpu_ticks() {
+	sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
+}
+
+# srv_stat KEY: the harness's counter KEY, fresh (SIGUSR1).
+srv_stat() {
+	local n0 i
+	n0=$(grep -c '^\.$' "$T/srv.out" || true)
+	kill -USR1 "$srv_pid"
+	for i in $(seq 100); do
+		[ "$(grep -c '^\.$' "$T/srv.out" || true)" -gt "$n0" ] && break
+		sleep 0.02
+	done
+	awk -v k="$1" '$1 == k { v = $2 } END { print v + 0 }' "$T/srv.out"
+}
+
+# dnsperf_field FILE KEY: a number from dnsperf's report.
+dnsperf_field() {
+	case $2 in
+	sent) awk '/Queries sent:/ { print $3 }' "$1" ;;
+	completed) awk '/Queries completed:/ { print $3 }' "$1" ;;
+	lost) awk '/Queries lost:/ { print $3 }' "$1" ;;
+	qps) awk '/Queries per second:/ { print $4 }' "$1" ;;
+	lat) awk '/Average Latency/ { print $4 }' "$1" ;;
+	noerror) awk '/Response codes:/ { for (i = 3; i <= NF; i++) if ($i == "NOERROR") { gsub(/,/, "", $(i + 1)); print $(i + 1) } }' "$1" ;;
+	esac
+}
+
+# measure KEY PID ADDR FILE [-n 1] -- RUNNER...: dnsperf through RUNNER
+# (a command that enters the client's namespace) against ADDR:53 on
+# CPU 0, with PID's CPU time around it. Appends to $T/KEY.rows:
+# qps lost% latency-ms server-us/reply completed client-cpu% noerror.
+measure() {
+	local key=$1 pid=$2 addr=$3 file=$4 extra=() c0 c1 hz f n=0
+	[ -f "$T/$key.rows" ] && n=$(wc -l <"$T/$key.rows")
+	f=$T/$key.$((n + 1)).dnsperf
+	shift 4
+	while [ "$1" != -- ]; do
+		extra+=("$1")
+		shift
+	done
+	shift
+	hz=$(getconf CLK_TCK)
+	c0=$(cpu_ticks "$pid")
+	TIMEFORMAT='%R %U %S'
+	{ time "$@" taskset -c 0 dnsperf -s "$addr" -p 53 -d "$file" \
+		-l "$secs" "${DNSPERF_ARGS[@]}" "${extra[@]}" >"$f" 2>&1; } \
+		2>"$T/$key.time"
+	c1=$(cpu_ticks "$pid")
+	read -r real user sys <"$T/$key.time"
+	awk -v qps="$(dnsperf_field "$f" qps)" \
+		-v sent="$(dnsperf_field "$f" sent)" \
+		-v done="$(dnsperf_field "$f" completed)" \
+		-v lat="$(dnsperf_field "$f" lat)" \
+		-v noerr="$(dnsperf_field "$f" noerror)" \
+		-v dc=$((c1 - c0)) -v hz="$hz" -v r="$real" -v u="$user" -v s="$sys" \
+		'BEGIN {
+			if (done == "" || done == 0) { print "0 100 0 0 0 0 0"; exit }
+			printf "%.0f %.2f %.3f %.2f %d %.0f %d\n", qps,
+			    sent ? (sent - done) * 100 / sent : 0, lat * 1000,
+			    dc * 1e6 / hz / done, done, (u + s) * 100 / r, noerr
+		}' >>"$T/$key.rows"
+}
+
+# aggregate KEY: $T/KEY.row from $T/KEY.rows: the median of each column
+# (lost: the highest; replies and NOERROR: the sums), then the lowest and
+# highest qps and server us/reply.
+aggregate() {
+	[ -f "$T/$1.rows" ] || return 0
+	awk '{ for (i = 1; i <= NF; i++) v[i, NR] = $i }
+	function med(c,   a, j, k, t) {
+		for (j = 1; j <= NR; j++) a[j] = v[c, j] + 0
+		for (j = 2; j <= NR; j++)
+			for (k = j; k > 1 && a[k - 1] > a[k]; k--) {
+				t = a[k]; a[k] = a[k - 1]; a[k - 1] = t
+			}
+		lo[c] = a[1]; hi[c] = a[NR]
+		return NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
+	}
+	function sum(c,   j, t) {
+		for (j = 1; j <= NR; j++) t += v[c, j]
+		return t
+	}
+	END {
+		q = med(1); l = med(2); la = med(3); u = med(4); cc = med(6)
+		printf "%.0f %.2f %.3f %.2f %d %.0f %d %.0f %.0f %.2f %.2f\n",
+		    q, hi[2], la, u, sum(5), cc, sum(7), lo[1], hi[1], lo[4],
+		    hi[4]
+	}' "$T/$1.rows" >"$T/$1.row"
+}
+
+# check_reachable LABEL FILE -- RUNNER...: every query of FILE answered.
+check_reachable() {
+	local label=$1 addr=$2 file=$3 f=$T/check.dnsperf
+	shift 4
+	"$@" dnsperf -s "$addr" -p 53 -d "$file" -n 1 -t 2 >"$f" 2>&1 || true
+	if [ "$(dnsperf_field "$f" completed)" != "$(wc -l <"$file")" ] ||
+		[ "$(dnsperf_field "$f" noerror)" != "$(wc -l <"$file")" ]; then
+		echo "$0: $label: not every warm-up query got a NOERROR answer:" >&2
+		sed 's/^/  /' "$f" >&2
+		return 1
+	fi
+}
+
+in_sb=(ip netns exec "$SB")
+echo "DNS responders under dnsperf $(dnsperf -h 2>&1 | awk '/^Version/ { print $2 }' | head -n 1)," \
+	"kernel $(uname -r), $(nproc) CPUs: servers on CPU 1, dnsperf on CPU 0," \
+	"-c 4 -q 200 -l $secs, $rounds rounds, $names local names"
+
+# Forwarding: the cache warmed with every hit name, then only hits.
+check_reachable "cbridge to the upstream" "$SB_IP" "$T/hit.txt" -- "${in_sb[@]}"
+fw0=$(srv_stat forwarded)
+for r in $(seq "$rounds"); do
+	measure local "$srv_pid" "$SB_IP" "$T/local.txt" -- "${in_sb[@]}"
+	measure dnsmasq "$dm_pid" "$DM_IP" "$T/local.txt" -- "${in_sb[@]}"
+	measure refl "$rf_pid" "$RF_IP" "$T/local.txt" -- "${in_sb[@]}"
+	measure hit "$srv_pid" "$SB_IP" "$T/hit.txt" -- "${in_sb[@]}"
+done
+fw1=$(srv_stat forwarded)
+ch1=$(srv_stat cache_hits)
+
+if [ "$with_docker" = 1 ]; then
+	e2e_start_dockerd >"$T/dockerd-start.log" 2>&1 || {
+		cat "$T/dockerd-start.log" >&2
+		exit 1
+	}
+	e2e_build_image >/dev/null
+	dk network create -d bridge "${E2E_PREFIX}dns" >/dev/null
+	e2e_record_bridge "$(e2e_net_bridge "${E2E_PREFIX}dns")"
+	dk run -d --name "${E2E_PREFIX}c" --network "${E2E_PREFIX}dns" \
+		--dns "$UP_IP" "$E2E_IMAGE" sleep 1d >/dev/null
+	cpid=$(dk inspect -f '{{.State.Pid}}' "${E2E_PREFIX}c")
+	conntrack_short nsenter "--net=/proc/$cpid/ns/net"
+	dpid=$(cat "$T/dockerd.pid")
+	taskset -a -p -c 1 "$dpid" >/dev/null
+	in_ct=(nsenter "--net=/proc/$cpid/ns/net")
+	check_reachable "dockerd's resolver to the upstream" 127.0.0.11 \
+		"$T/warm.txt" -- "${in_ct[@]}"
+	dver=$(dk version --format '{{.Server.Version}}')
+fi
+for r in $(seq "$rounds"); do
+	miss_file "r${r}q"
+	measure miss "$srv_pid" "$SB_IP" "$T/miss.txt" -n 1 -- "${in_sb[@]}"
+	if [ "$with_docker" = 1 ]; then
+		miss_file "r${r}d"
+		measure docker "$dpid" 127.0.0.11 "$T/miss.txt" -n 1 -- \
+			"${in_ct[@]}"
+	fi
+done
+fw2=$(srv_stat forwarded)
+uf2=$(srv_stat upstream_failures)
+up2="$(srv_stat fwd_timeouts) timeouts, $(srv_stat fwd_errors) IO errors, $(srv_stat fwd_failures) SERVFAIL/REFUSED, $(srv_stat fwd_mismatched) mismatched"
+for key in local dnsmasq refl hit miss docker; do
+	aggregate "$key"
+done
+
+# The table.
+row() {
+	local key=$1 label=$2 remark=${3:-}
+	[ -f "$T/$key.row" ] || return 0
+	read -r qps lost lat us _ ccpu _ qlo qhi ulo uhi <"$T/$key.row"
+	printf '%-34s %7s %15s %5s%% %6s %5s %11s %4s%%  %s\n' "$label" \
+		"$qps" "$qlo-$qhi" "$lost" "$lat" "$us" "$ulo-$uhi" "$ccpu" \
+		"$remark"
+}
+field() {
+	awk -v i="$2" '{ print $i }' "$T/$1.row" 2>/dev/null || echo 0
+}
+# verdict COND TEXT: "PASS: TEXT" or "MISS: TEXT".
+verdict() {
+	if awk "BEGIN { exit !($1) }"; then
+		echo "PASS $2"
+	else
+		echo "MISS $2"
+	fi
+}
+
+q_local=$(field local 1)
+q_refl=$(field refl 1)
+q_hit=$(field hit 1)
+q_miss=$(field miss 1)
+q_docker=$(field docker 1)
+us_local=$(field local 4)
+us_hit=$(field hit 4)
+
+echo
+printf '%-34s %7s %15s %6s %6s %5s %11s %5s  %s\n' responder qps \
+	"(range)" lost "lat ms" "us/q" "(range)" client "target (issue 5)"
+row local "cbridge dns_srv, local answers" \
+	"$(verdict "$q_local >= 0.95 * $q_refl && $us_local <= 7" \
+	"qps $(awk -v a="$q_local" -v b="$q_refl" 'BEGIN { printf "%.2f", b ? a / b : 0 }')x reflector (>= 0.95), <= 7 us")"
+row dnsmasq "dnsmasq $(dnsmasq --version | awk 'NR == 1 { print $3 }'), addn-hosts"
+row refl "reflector, recvmmsg/sendmmsg"
+row hit "cbridge dns_srv, cache hits" \
+	"$(verdict "$q_hit >= 0.95 * $q_local && $us_hit <= 7" \
+	"qps $(awk -v a="$q_hit" -v b="$q_local" 'BEGIN { printf "%.2f", b ? a / b : 0 }')x local (>= 0.95), <= 7 us")"
+row miss "cbridge dns_srv, cache misses" \
+	"$([ -f "$T/docker.row" ] && verdict "$q_miss >= 2.5 * $q_docker" \
+	"qps $(awk -v a="$q_miss" -v b="$q_docker" 'BEGIN { printf "%.2f", b ? a / b : 0 }')x docker (>= 2.5)")"
+row docker "dockerd ${dver:-} 127.0.0.11, misses"
+echo
+echo "Medians of $rounds rounds; lost: the worst round. us/q: the server's user+system"
+echo "CPU time per reply (dockerd: every thread). client: dnsperf's CPU (near 100%: the"
+echo "client is the bottleneck and qps a lower bound; compare us/q)."
+echo "cbridge counters: $((fw1 - fw0)) forwarded during the local and hit rounds" \
+	"($ch1 cache hits in all); $((fw2 - fw1)) forwarded during the miss rounds;" \
+	"$uf2 upstream failures (upstream: $up2)."
+for key in local dnsmasq refl hit miss docker; do
+	[ -f "$T/$key.row" ] || continue
+	read -r _ lost _ _ done _ noerr _ <"$T/$key.row"
+	if [ "$noerr" != "$done" ] || awk -v l="$lost" 'BEGIN { exit !(l > 0.1) }'; then
+		echo "WARNING: $key: $done replies, $noerr NOERROR, up to $lost% lost:"
+		tail -n 25 "$T/$key.1.dnsperf" | sed 's/^/  /'
+	fi
+done
+
+set +e
+dns_stop
+trap - EXIT INT TERM
+e2e_teardown
+host=$(e2e_check_host_unchanged)
+grep -q '^not ok' <<<"$host" && echo "$host"
+exit 0
