@@ -15,5 +15,6 @@ Suite	*rules_suite(void);
 Suite	*dns_answer_suite(void);
 Suite	*dns_conf_suite(void);
 Suite	*engine_suite(void);
+Suite	*names_suite(void);
 
 #endif
