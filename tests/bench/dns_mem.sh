@@ -79,7 +79,7 @@ for i in $(seq "$n"); do
 done
 sleep 1
 before=$(rss_kib)
-fds_before=$(ls "/proc/$pid/fd" | wc -l)
+fds_before=$(find "/proc/$pid/fd" -mindepth 1 | wc -l)
 t0=$(date +%s%N)
 for i in $(seq "$n"); do
 	call NetworkDriver.Join "{\"NetworkID\":\"$net\",\"EndpointID\":\"$(hexid e "$i")\",\"SandboxKey\":\"/run/netns/$run-$i\",\"Options\":{}}" >/dev/null
@@ -93,7 +93,7 @@ got=$(serving)
 
 sleep 1
 after=$(rss_kib)
-fds_after=$(ls "/proc/$pid/fd" | wc -l)
+fds_after=$(find "/proc/$pid/fd" -mindepth 1 | wc -l)
 per=$(((after - before) * 1024 / n))
 echo "# $n joins in $(((t1 - t0) / 1000000)) ms; $got sandboxes serving"
 printf '%-44s %10s\n' "daemon RSS, $n endpoints, none joined" "$before KiB"

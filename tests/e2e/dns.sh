@@ -1,4 +1,6 @@
 # shellcheck shell=bash
+# Globals shared with run.sh (bin, PLUGIN_PID) and firewall.sh (F_*):
+# shellcheck disable=SC2034,SC2154
 # DNS scenarios of the end-to-end tests (issue 5), sourced by
 # tests/e2e/run.sh after firewall.sh, whose outside namespace and helpers
 # they use. cbridge's responder listens on D_ADDR in every sandbox with a
@@ -56,8 +58,11 @@ d_sandbox() {
 # d_lookup CTR NAME [SERVER] [TYPE]: busybox nslookup in CTR; prints its
 # output and fails when it does.
 d_lookup() {
-	local c=$1 name=$2 srv=${3:-} type=${4:-}
-	dk exec "$c" nslookup ${type:+-type=$type} "$name" $srv 2>&1
+	local c=$1 name=$2 srv=${3:-} type=${4:-} args=()
+	[ -z "$type" ] || args+=("-type=$type")
+	args+=("$name")
+	[ -z "$srv" ] || args+=("$srv")
+	dk exec "$c" nslookup "${args[@]}" 2>&1
 }
 
 # d_answer CTR NAME SERVER [TYPE]: the addresses (or PTR name) of the
@@ -91,8 +96,8 @@ d_upstream_up() {
 		--log-queries --log-facility="$D_UPLOG" >/dev/null 2>&1 &
 	D_UPPID=$!
 	F_PIDS+=("$D_UPPID")
-	local i
-	for i in $(seq 50); do
+	local _
+	for _ in $(seq 50); do
 		grep -q "started" "$D_UPLOG" 2>/dev/null && return 0
 		sleep 0.1
 	done
