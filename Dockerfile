@@ -16,7 +16,8 @@
 #
 # Settings (while the plugin is disabled), e.g.
 #   docker plugin set cbridge:latest LOG_LEVEL=debug state.source=/srv/cbridge \
-#       DEFAULT_ADDRESS_POOLS=base=10.10.0.0/16,size=24
+#       DEFAULT_ADDRESS_POOLS=base=10.10.0.0/16,size=24 DNS_UPSTREAMS=192.0.2.53
+# and containers use cbridge's DNS responder with --dns 169.254.53.53.
 
 FROM debian:12 AS build
 RUN apt-get update \
@@ -39,6 +40,6 @@ RUN apt-get update \
 COPY --from=build /src/build/cbridge /usr/bin/cbridge
 # Mount points and working directories config.json expects.
 RUN mkdir -p /run/docker/plugins /var/lib/cbridge /host/proc /host/run \
-	/host/usr/bin /tmp \
+	/host/usr/bin /host/docker-exec /host/etc /tmp \
  && chmod 1777 /tmp
 ENTRYPOINT ["/usr/bin/cbridge", "--socket", "/run/docker/plugins/cbridge.sock"]
