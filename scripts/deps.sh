@@ -6,9 +6,10 @@ set -eu
 build="gcc make pkg-config libmicrohttpd-dev libjansson-dev libnl-3-dev
 libnl-route-3-dev libnl-nf-3-dev libiptc-dev libldns-dev libnftables-dev check"
 runtime="iproute2 curl jq nftables iptables busybox-static"
-e2e="docker.io"
-# dnsmasq-base, not dnsmasq: the binary without a system service.
-bench="dnsperf dnsmasq-base"
+# dnsmasq-base (the DNS tests' upstream), not dnsmasq: the binary without
+# a system service.
+e2e="docker.io dnsmasq-base"
+bench="dnsperf"
 
 case "${1:-build}" in
 build)	want="$build" ;;

@@ -46,7 +46,7 @@ check() {	# check DESCRIPTION COMMAND...
 
 start() {
 	# Not through in_ns: $! must be the daemon, not a subshell.
-	ip netns exec "$ns" env LOG_LEVEL=debug "$bin" --socket "$sock" --state-dir "$state" \
+	ip netns exec "$ns" env LOG_LEVEL=debug DOCKER_SOCKET=off DNS_UPSTREAMS=127.0.0.1:9 "$bin" --socket "$sock" --state-dir "$state" \
 	    >>"$tmp/log" 2>&1 &
 	pid=$!
 	for _ in $(seq 100); do

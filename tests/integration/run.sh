@@ -3,8 +3,8 @@
 # (nft accepts, the libiptc rule model, host ports and conntrack), the DNS
 # forwarder against fake upstreams, the DNS responder loop in a sandbox
 # namespace, the Docker Engine API client against a fake engine, then the
-# daemon over its socket.  Each script makes and
-# removes its own namespace.
+# daemon over its socket, and the DNS responders through the daemon with
+# dnsmasq upstreams.  Each script makes and removes its own namespaces.
 #
 #   tests/integration/run.sh path/to/cbridge path/to/lnk_itest \
 #       path/to/fw_itest path/to/iptc_itest path/to/ports_itest \
@@ -20,3 +20,4 @@ here=$(dirname "$0")
 "$here/dns_server.sh" "$7"
 "$here/engine.sh" "$8"
 "$here/daemon.sh" "$1"
+"$here/dns_daemon.sh" "$1"
