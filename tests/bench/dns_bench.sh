@@ -89,6 +89,10 @@ E2E_PLUGIN_SETTINGS=${E2E_PLUGIN_SETTINGS-LOG_LEVEL=info}
 e2e_init >/dev/null
 # Our processes first, then lib.sh's teardown (dockerd, namespaces).
 trap 'rc=$?; dns_stop; (exit $rc); e2e_cleanup' EXIT
+# Also when our output goes away (| head): the default action would kill
+# the shell without running the EXIT trap.
+trap 'exit 129' HUP
+trap 'exit 141' PIPE
 T=$E2E_TMP
 SB=${E2E_PREFIX}sb
 OUT=${E2E_PREFIX}out
@@ -400,9 +404,9 @@ echo "cbridge counters: $((fw1 - fw0)) forwarded during the local and hit rounds
 	"$uf2 upstream failures (upstream: $up2)."
 for key in local dnsmasq refl hit miss docker; do
 	[ -f "$T/$key.row" ] || continue
-	read -r _ lost _ _ done _ noerr _ <"$T/$key.row"
-	if [ "$noerr" != "$done" ] || awk -v l="$lost" 'BEGIN { exit !(l > 0.1) }'; then
-		echo "WARNING: $key: $done replies, $noerr NOERROR, up to $lost% lost:"
+	read -r _ lost _ _ ndone _ noerr _ <"$T/$key.row"
+	if [ "$noerr" != "$ndone" ] || awk -v l="$lost" 'BEGIN { exit !(l > 0.1) }'; then
+		echo "WARNING: $key: $ndone replies, $noerr NOERROR, up to $lost% lost:"
 		tail -n 25 "$T/$key.1.dnsperf" | sed 's/^/  /'
 	fi
 done
