@@ -75,13 +75,14 @@ struct dns_srv {
 	struct dns_srv_stats	st;
 	dns_srv_fail_cb		on_fail;
 	void			*fail_arg;
+	uint64_t		armed;		/* deadline the timer holds */
+	bool			external_udp;
 };
 
 /* Scratch space shared by every server: all of them run on one thread
  * (see server.h) and none holds these across a call, so an idle sandbox
  * costs no buffer of its own. */
 static struct dns_verdict	scratch_v;
-static uint8_t			scratch_in[DNS_SRV_UDP_QUERY_MAX];
 static uint8_t			scratch_out[DNS_TCP_MAX];
 
 static void
@@ -90,6 +91,10 @@ arm_timer(struct dns_srv *s, uint64_t deadline, uint64_t now_ms)
 	struct itimerspec its = { { 0, 0 }, { 0, 0 } };
 	uint64_t ms;
 
+	/* Most runs (every UDP query) leave the deadline as it was: no
+	 * system call then. */
+	if (deadline == s->armed)
+		return;
 	if (deadline != UINT64_MAX) {
 		ms = deadline > now_ms ? deadline - now_ms : 0;
 		its.it_value.tv_sec = (time_t)(ms / 1000);
@@ -97,7 +102,8 @@ arm_timer(struct dns_srv *s, uint64_t deadline, uint64_t now_ms)
 		its.it_value.tv_nsec = ms % 1000 ? (long)(ms % 1000) * 1000000 :
 		    (ms ? 0 : 1);
 	}
-	(void)timerfd_settime(s->tfd, 0, &its, NULL);
+	if (timerfd_settime(s->tfd, 0, &its, NULL) == 0)
+		s->armed = deadline;
 }
 
 /* Makes the daemon's loop call dns_srv_run() soon (a connection died in a
@@ -226,12 +232,63 @@ conn_send(struct dns_srv *s, struct srv_conn *c, const uint8_t *msg,
 	conn_flush(s, c, now_ms);
 }
 
+/* Replies made while on_udp() works through one recvmmsg() batch go out
+ * together with one sendmmsg(); replies from forwarder callbacks go out
+ * at once. */
+#define UDP_VLEN	16
+#define UDP_OUT_MAX	4096
+
+static struct {
+	struct dns_srv		*srv;	/* batching for this server, or NULL */
+	unsigned int		n;
+	struct mmsghdr		msgs[UDP_VLEN];
+	struct iovec		iov[UDP_VLEN];
+	struct sockaddr_storage	peers[UDP_VLEN];
+	uint8_t			bufs[UDP_VLEN][UDP_OUT_MAX];
+} out_batch;
+
+static void
+udp_flush(struct dns_srv *s)
+{
+	unsigned int off = 0;
+
+	while (off < out_batch.n) {
+		int n = sendmmsg(s->ufd, out_batch.msgs + off,
+		    out_batch.n - off, MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			/* This one failed (a full buffer, an unreachable
+			 * client): drop it, try the rest. */
+			s->st.drops++;
+			off++;
+			continue;
+		}
+		off += (unsigned int)n;
+	}
+	out_batch.n = 0;
+}
+
 static void
 udp_send(struct dns_srv *s, const uint8_t *msg, size_t len,
     const struct sockaddr_storage *peer, socklen_t peerlen)
 {
 	ssize_t n;
 
+	if (out_batch.srv == s && len <= UDP_OUT_MAX) {
+		unsigned int i = out_batch.n++;
+
+		memcpy(out_batch.bufs[i], msg, len);
+		memcpy(&out_batch.peers[i], peer, peerlen);
+		out_batch.iov[i] = (struct iovec){ out_batch.bufs[i], len };
+		out_batch.msgs[i].msg_hdr = (struct msghdr){
+		    .msg_name = &out_batch.peers[i], .msg_namelen = peerlen,
+		    .msg_iov = &out_batch.iov[i], .msg_iovlen = 1 };
+		if (out_batch.n == UDP_VLEN)
+			udp_flush(s);
+		return;
+	}
 	do
 		n = sendto(s->ufd, msg, len, MSG_DONTWAIT,
 		    (const struct sockaddr *)peer, peerlen);
@@ -446,6 +503,12 @@ handle_query(struct dns_srv *s, const uint8_t *q, size_t qlen,
 		fwd_unlink(s, x);
 		free(x);
 		s->st.upstream_failures++;
+		/* The cap (B43) or no memory: the caller rate-limits the
+		 * log line. */
+		if (s->on_fail)
+			s->on_fail(s->fail_arg, NULL, r, r == -EBUSY ?
+			    "too many queries in flight" : "cannot forward",
+			    q, qlen);
 		reply_servfail(s, tcp, conn_id, peer, peerlen, limit, q, qlen,
 		    now_ms);
 		return;
@@ -453,27 +516,51 @@ handle_query(struct dns_srv *s, const uint8_t *q, size_t qlen,
 	s->st.forwarded++;
 }
 
+/* Datagrams read with one recvmmsg(); a run makes at most
+ * DNS_SRV_UDP_BATCH / UDP_VLEN calls, stopping as soon as one comes back
+ * short (the queue is empty: no extra call to learn EAGAIN). */
+
+static struct mmsghdr		udp_msgs[UDP_VLEN];
+static struct iovec		udp_iov[UDP_VLEN];
+static struct sockaddr_storage	udp_peers[UDP_VLEN];
+static uint8_t			udp_bufs[UDP_VLEN][DNS_SRV_UDP_QUERY_MAX + 1];
+
 static void
 on_udp(struct dns_srv *s, uint64_t now_ms)
 {
-	for (int i = 0; i < DNS_SRV_UDP_BATCH; i++) {
-		struct sockaddr_storage peer;
-		socklen_t peerlen = sizeof(peer);
-		ssize_t n;
+	for (int round = 0; round < DNS_SRV_UDP_BATCH / UDP_VLEN; round++) {
+		int n;
 
-		n = recvfrom(s->ufd, scratch_in, sizeof(scratch_in), MSG_TRUNC,
-		    (struct sockaddr *)&peer, &peerlen);
+		for (int i = 0; i < UDP_VLEN; i++) {
+			udp_iov[i] = (struct iovec){ udp_bufs[i],
+			    sizeof(udp_bufs[i]) };
+			udp_msgs[i].msg_hdr = (struct msghdr){
+			    .msg_name = &udp_peers[i],
+			    .msg_namelen = sizeof(udp_peers[i]),
+			    .msg_iov = &udp_iov[i], .msg_iovlen = 1 };
+		}
+		n = recvmmsg(s->ufd, udp_msgs, UDP_VLEN, MSG_DONTWAIT, NULL);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0)
+		if (n <= 0)
 			return;		/* EAGAIN, or a queued ICMP error */
-		s->st.queries_udp++;
-		if ((size_t)n > sizeof(scratch_in)) {
-			s->st.drops++;
-			continue;
+		out_batch.srv = s;
+		for (int i = 0; i < n; i++) {
+			size_t len = udp_msgs[i].msg_len;
+
+			s->st.queries_udp++;
+			if ((udp_msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ||
+			    len > DNS_SRV_UDP_QUERY_MAX) {
+				s->st.drops++;
+				continue;
+			}
+			handle_query(s, udp_bufs[i], len, NULL, &udp_peers[i],
+			    udp_msgs[i].msg_hdr.msg_namelen, now_ms);
 		}
-		handle_query(s, scratch_in, (size_t)n, NULL, &peer, peerlen,
-		    now_ms);
+		udp_flush(s);
+		out_batch.srv = NULL;
+		if (n < UDP_VLEN)
+			return;
 	}
 }
 
@@ -610,6 +697,9 @@ dns_srv_run(struct dns_srv *s, uint64_t now_ms)
 			on_accept(s, now_ms);
 		} else if (tag == TAG_TIMER) {
 			(void)read(s->tfd, &expirations, sizeof(expirations));
+			/* Expired: nothing is armed any more, whatever the
+			 * deadline computed below. */
+			s->armed = 0;
 		} else if ((c = conn_find(s, tag)) != NULL) {
 			if (evs[i].events & (EPOLLERR | EPOLLHUP)) {
 				c->dead = true;
@@ -643,6 +733,18 @@ dns_srv_run(struct dns_srv *s, uint64_t now_ms)
 	}
 	arm_timer(s, next, now_ms);
 	return r;
+}
+
+int
+dns_srv_udp_fd(const struct dns_srv *s)
+{
+	return s->ufd;
+}
+
+void
+dns_srv_run_udp(struct dns_srv *s, uint64_t now_ms)
+{
+	on_udp(s, now_ms);
 }
 
 uint64_t
@@ -763,6 +865,8 @@ dns_srv_new(const struct dns_srv_params *p, char *err, size_t errlen)
 	s->cache = p->cache;
 	s->on_fail = p->on_fail;
 	s->fail_arg = p->fail_arg;
+	s->external_udp = p->external_udp;
+	s->armed = UINT64_MAX;		/* a new timerfd is disarmed */
 	s->max_conns = p->tcp_max_conns ? p->tcp_max_conns :
 	    DNS_SRV_TCP_CONNS_DEFAULT;
 	s->read_ms = p->tcp_read_ms ? p->tcp_read_ms :
@@ -822,7 +926,8 @@ dns_srv_new(const struct dns_srv_params *p, char *err, size_t errlen)
 		goto fail;
 	}
 	ev.data.u64 = TAG_UDP;
-	if (epoll_ctl(s->ep, EPOLL_CTL_ADD, s->ufd, &ev) < 0)
+	if (!s->external_udp &&
+	    epoll_ctl(s->ep, EPOLL_CTL_ADD, s->ufd, &ev) < 0)
 		goto fail_ep;
 	ev.data.u64 = TAG_TCP;
 	if (epoll_ctl(s->ep, EPOLL_CTL_ADD, s->lfd, &ev) < 0)

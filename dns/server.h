@@ -60,6 +60,7 @@
 #ifndef CBRIDGE_DNS_SERVER_H
 #define CBRIDGE_DNS_SERVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -112,6 +113,10 @@ struct dns_srv_params {
 	/* NULL for none. */
 	dns_srv_fail_cb		on_fail;
 	void			*fail_arg;
+	/* The UDP socket stays out of the server's epoll set: the caller
+	 * polls dns_srv_udp_fd() itself and calls dns_srv_run_udp(), which
+	 * saves a level of epoll per query. */
+	bool			external_udp;
 };
 
 struct dns_srv_stats {
@@ -165,6 +170,11 @@ int	dns_srv_epoll_fd(const struct dns_srv *s);
 /* Processes ready sockets and passed deadlines without blocking, and
  * re-arms the internal timer.  0, or -errno when epoll_wait failed. */
 int	dns_srv_run(struct dns_srv *s, uint64_t now_ms);
+
+/* With external_udp: the UDP socket (EPOLLIN), owned by s, and what to
+ * call when it is readable. */
+int	dns_srv_udp_fd(const struct dns_srv *s);
+void	dns_srv_run_udp(struct dns_srv *s, uint64_t now_ms);
 
 /* Earliest TCP deadline, UINT64_MAX when none (for callers that poll). */
 uint64_t dns_srv_next_deadline(const struct dns_srv *s);

@@ -34,7 +34,7 @@ static const char *const state_names[] = {
 	[SB_FAILED] = "failed", [SB_GONE] = "gone",
 };
 
-enum watch_kind { W_SRV, W_SB_FWD, W_FWD, W_ENG };
+enum watch_kind { W_SRV, W_UDP, W_SB_FWD, W_FWD, W_ENG };
 
 struct watch {
 	enum watch_kind	kind;
@@ -56,7 +56,7 @@ struct sandbox {
 	struct dns_srv	*srv;
 	struct dns_fwd	*fwd;		/* DNS_FORWARD_FROM=sandbox */
 	int		nsfd;		/* open while fwd dials from it */
-	struct watch	wsrv, wfwd;
+	struct watch	wsrv, wudp, wfwd;
 	const struct dns_zone *zone;	/* borrowed from sbx's zones */
 	char		err[256];
 	uint64_t	failed_at;
@@ -294,6 +294,7 @@ on_fail(void *arg, const struct dns_upstream *up, int status,
 	uint64_t now = dns_fwd_now_ms();
 	bool warn;
 
+	(void)status;	/* reason says it in words */
 	if (up != NULL)
 		(void)dns_upstream_format(up, ups, sizeof(ups));
 	memset(&scratch_v, 0, sizeof(scratch_v));
@@ -303,10 +304,9 @@ on_fail(void *arg, const struct dns_upstream *up, int status,
 	warn = s->fail_log_at == 0 || now - s->fail_log_at >= FAIL_LOG_QUIET_MS;
 	if (warn) {
 		log_warnx("dns: sandbox %s: forwarding %s (type %u) from the %s "
-		    "namespace to %s failed: %s%s (%lu more since the last "
+		    "namespace to %s failed: %s (%lu more since the last "
 		    "warning; each is logged at debug level)", sb->key,
 		    scratch_v.qname, scratch_v.qtype, from, ups, reason,
-		    status == -EBUSY ? " (too many queries in flight)" : "",
 		    s->fail_quiet);
 		s->fail_log_at = now;
 		s->fail_quiet = 0;
@@ -339,6 +339,7 @@ unserve(struct sbx *s, struct sandbox *sb, bool remove_addr)
 	int fd;
 
 	if (sb->srv != NULL) {
+		watch_del(s, dns_srv_udp_fd(sb->srv));
 		watch_del(s, dns_srv_epoll_fd(sb->srv));
 		sb->srv = dns_srv_free(sb->srv);
 	}
@@ -402,9 +403,12 @@ serve(struct sbx *s, struct sandbox *sb)
 	sp.cache = s->cache;
 	sp.on_fail = on_fail;
 	sp.fail_arg = sb;
+	/* Queries wake this loop's own epoll set directly. */
+	sp.external_udp = true;
 	if ((sb->srv = dns_srv_new(&sp, e, sizeof(e))) == NULL)
 		goto fail;
-	if (watch_add(s, dns_srv_epoll_fd(sb->srv), EPOLLIN, &sb->wsrv) < 0) {
+	if (watch_add(s, dns_srv_epoll_fd(sb->srv), EPOLLIN, &sb->wsrv) < 0 ||
+	    watch_add(s, dns_srv_udp_fd(sb->srv), EPOLLIN, &sb->wudp) < 0) {
 		(void)snprintf(e, sizeof(e), "epoll: %s", strerror(errno));
 		goto fail;
 	}
@@ -490,6 +494,7 @@ sandbox_new(struct sbx *s, const struct sbx_want *w)
 	sb->state = SB_PENDING;
 	sb->owner = s;
 	sb->wsrv = (struct watch){ W_SRV, sb };
+	sb->wudp = (struct watch){ W_UDP, sb };
 	sb->wfwd = (struct watch){ W_SB_FWD, sb };
 	s->sbs[s->nsbs++] = sb;
 	return sb;
@@ -646,6 +651,10 @@ sbx_run(struct sbx *s)
 		case W_SRV:
 			if (sb->srv != NULL)
 				(void)dns_srv_run(sb->srv, now);
+			break;
+		case W_UDP:
+			if (sb->srv != NULL)
+				dns_srv_run_udp(sb->srv, now);
 			break;
 		case W_SB_FWD:
 			if (sb->fwd != NULL)

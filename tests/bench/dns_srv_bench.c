@@ -38,7 +38,7 @@
 #define CACHE_ENTRIES	10000
 #define CACHE_BYTES	(8u << 20)
 
-enum { TAG_SRV, TAG_FWD, TAG_SIG };
+enum { TAG_SRV, TAG_UDP, TAG_FWD, TAG_SIG };
 
 static void
 print_stats(const struct dns_srv *s, const struct dns_fwd *f,
@@ -185,12 +185,15 @@ main(int argc, char **argv)
 	sp.ups = &ups;
 	sp.fwd = fwd;
 	sp.cache = cache;
+	/* As the daemon runs it (plugin/sandbox.c). */
+	sp.external_udp = true;
 	if ((srv = dns_srv_new(&sp, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "dns_srv_bench: server: %s\n", err);
 		goto out;
 	}
 	if ((ep = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
 	    add_fd(ep, dns_srv_epoll_fd(srv), TAG_SRV) < 0 ||
+	    add_fd(ep, dns_srv_udp_fd(srv), TAG_UDP) < 0 ||
 	    add_fd(ep, dns_fwd_epoll_fd(fwd), TAG_FWD) < 0 ||
 	    add_fd(ep, sfd, TAG_SIG) < 0) {
 		perror("dns_srv_bench: epoll");
@@ -200,8 +203,8 @@ main(int argc, char **argv)
 	fflush(stdout);
 
 	for (;;) {
-		struct epoll_event evs[3];
-		int n = epoll_wait(ep, evs, 3, -1);
+		struct epoll_event evs[4];
+		int n = epoll_wait(ep, evs, 4, -1);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -215,6 +218,9 @@ main(int argc, char **argv)
 			switch (evs[i].data.u64) {
 			case TAG_SRV:
 				(void)dns_srv_run(srv, dns_fwd_now_ms());
+				break;
+			case TAG_UDP:
+				dns_srv_run_udp(srv, dns_fwd_now_ms());
 				break;
 			case TAG_FWD:
 				(void)dns_fwd_run(fwd, dns_fwd_now_ms());
