@@ -5,7 +5,12 @@
 # latency, and the server's CPU time per reply (utime+stime from
 # /proc/PID/stat over the measured interval, divided by the replies).
 #
-#   tests/bench/dns_bench.sh build/dns_srv_bench build/dns_reflector
+#   tests/bench/dns_bench.sh build/dns_srv_bench build/dns_reflector [build/cbridge]
+#
+# With the cbridge binary, the daemon itself (host namespace, CPU 1,
+# DNS_ADDRESS 169.254.53.56, driven over its socket: one network, one
+# endpoint joined to the sandbox) is measured on cache hits too: the
+# whole path a query takes in production, its epoll loop included.
 #
 # Layout, every namespace and link named after the run (E2E_PREFIX, see
 # tests/e2e/lib.sh) and removed at exit:
@@ -35,13 +40,14 @@ set -eu -o pipefail
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../e2e/lib.sh"
 
-if [ $# -ne 2 ]; then
-	echo "usage: $0 path/to/dns_srv_bench path/to/dns_reflector" >&2
+if [ $# -ne 2 ] && [ $# -ne 3 ]; then
+	echo "usage: $0 path/to/dns_srv_bench path/to/dns_reflector [path/to/cbridge]" >&2
 	exit 2
 fi
 e2e_need_root
 srv_bin=$(readlink -f "$1")
 refl_bin=$(readlink -f "$2")
+cb_bin=${3:+$(readlink -f "$3")}
 secs=${DNS_BENCH_SECONDS:-5}
 rounds=${DNS_BENCH_ROUNDS:-3}
 names=${DNS_BENCH_NAMES:-50}
@@ -66,6 +72,7 @@ fi
 SB_IP=169.254.53.53
 DM_IP=169.254.53.54
 RF_IP=169.254.53.55
+CB_IP=169.254.53.56
 UP_HOST=203.0.113.1
 UP_IP=203.0.113.2
 DNSPERF_ARGS=(-c 4 -q 200 -t 2)
@@ -194,6 +201,33 @@ rf_pid=$!
 pids+=("$rf_pid")
 wait_ready "$T/rf.out"
 
+# The daemon: a cbridge network in the host namespace, one endpoint
+# joined to the sandbox (which exists before the daemon starts, so its
+# mount namespace sees /run/netns/$SB).
+cb_pid=
+if [ -n "$cb_bin" ]; then
+	cb_sock=$T/cbridge.sock
+	ip netns exec "$E2E_NS" env DOCKER_SOCKET=off DNS_ADDRESS="$CB_IP" \
+		DNS_UPSTREAMS="$UP_IP" LOG_LEVEL=warn taskset -c 1 "$cb_bin" \
+		--socket "$cb_sock" --state-dir "$T/cbstate" >"$T/cb.log" 2>&1 &
+	cb_pid=$!
+	pids+=("$cb_pid")
+	for _ in $(seq 100); do
+		[ -S "$cb_sock" ] && break
+		sleep 0.05
+	done
+	cb_call() {
+		curl -sS --max-time 10 --unix-socket "$cb_sock" -XPOST \
+			"http://p/$1" --data-binary "$2" >/dev/null
+	}
+	cb_net=$(printf 'b%063d' 1)
+	cb_ep=$(printf 'e%063d' 1)
+	cb_call NetworkDriver.CreateNetwork "{\"NetworkID\":\"$cb_net\",\"Options\":{},\"IPv4Data\":[{\"Pool\":\"10.253.0.0/24\",\"Gateway\":\"10.253.0.1/24\"}]}"
+	cb_call NetworkDriver.CreateEndpoint "{\"NetworkID\":\"$cb_net\",\"EndpointID\":\"$cb_ep\",\"Interface\":{\"Address\":\"10.253.0.2/24\"},\"Options\":{}}"
+	cb_call NetworkDriver.Join "{\"NetworkID\":\"$cb_net\",\"EndpointID\":\"$cb_ep\",\"SandboxKey\":\"/run/netns/$SB\",\"Options\":{}}"
+	wait_udp "$SB" "$CB_IP"
+fi
+
 # cpu_ticks PID: utime + stime of every thread, in clock ticks.
 cpu_ticks() {
 	sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
@@ -306,13 +340,23 @@ echo "DNS responders under dnsperf $(dnsperf -h 2>&1 | awk '/^Version/ { print $
 
 # Forwarding: the cache warmed with every hit name, then only hits.
 check_reachable "cbridge to the upstream" "$SB_IP" "$T/hit.txt" -- "${in_sb[@]}"
+[ -z "$cb_pid" ] || check_reachable "the cbridge daemon to the upstream" \
+	"$CB_IP" "$T/hit.txt" -- "${in_sb[@]}"
 fw0=$(srv_stat forwarded)
 for r in $(seq "$rounds"); do
 	measure local "$srv_pid" "$SB_IP" "$T/local.txt" -- "${in_sb[@]}"
 	measure dnsmasq "$dm_pid" "$DM_IP" "$T/local.txt" -- "${in_sb[@]}"
 	measure refl "$rf_pid" "$RF_IP" "$T/local.txt" -- "${in_sb[@]}"
 	measure hit "$srv_pid" "$SB_IP" "$T/hit.txt" -- "${in_sb[@]}"
+	[ -z "$cb_pid" ] || measure dhit "$cb_pid" "$CB_IP" "$T/hit.txt" -- \
+		"${in_sb[@]}"
 done
+if [ -n "$cb_pid" ]; then
+	cb_stats=$("$cb_bin" dns-stats --socket "$cb_sock" --json)
+	# Its firewall must not meet dockerd's in the same namespace.
+	kill "$cb_pid"
+	wait "$cb_pid" 2>/dev/null || true
+fi
 fw1=$(srv_stat forwarded)
 ch1=$(srv_stat cache_hits)
 
@@ -347,7 +391,7 @@ done
 fw2=$(srv_stat forwarded)
 uf2=$(srv_stat upstream_failures)
 up2="$(srv_stat fwd_timeouts) timeouts, $(srv_stat fwd_errors) IO errors, $(srv_stat fwd_failures) SERVFAIL/REFUSED, $(srv_stat fwd_mismatched) mismatched"
-for key in local dnsmasq refl hit miss docker; do
+for key in local dnsmasq refl hit dhit miss docker; do
 	aggregate "$key"
 done
 
@@ -391,6 +435,8 @@ row refl "reflector, recvmmsg/sendmmsg"
 row hit "cbridge dns_srv, cache hits" \
 	"$(verdict "$q_hit >= 0.95 * $q_local && $us_hit <= 7" \
 	"qps $(awk -v a="$q_hit" -v b="$q_local" 'BEGIN { printf "%.2f", b ? a / b : 0 }')x local (>= 0.95), <= 7 us")"
+row dhit "cbridge daemon, cache hits" \
+	"$(verdict "$(field dhit 4) <= 7" "<= 7 us (the whole daemon)")"
 row miss "cbridge dns_srv, cache misses" \
 	"$([ -f "$T/docker.row" ] && verdict "$q_miss >= 2.5 * $q_docker" \
 	"qps $(awk -v a="$q_miss" -v b="$q_docker" 'BEGIN { printf "%.2f", b ? a / b : 0 }')x docker (>= 2.5)")"
@@ -402,7 +448,10 @@ echo "client is the bottleneck and qps a lower bound; compare us/q)."
 echo "cbridge counters: $((fw1 - fw0)) forwarded during the local and hit rounds" \
 	"($ch1 cache hits in all); $((fw2 - fw1)) forwarded during the miss rounds;" \
 	"$uf2 upstream failures (upstream: $up2)."
-for key in local dnsmasq refl hit miss docker; do
+if [ -n "${cb_stats:-}" ]; then
+	echo "cbridge daemon counters: $(jq -r '.Sandboxes[0] | "\(.CacheHits) cache hits, \(.Forwarded) forwarded, \(.UpstreamFailures) failed"' <<<"$cb_stats")."
+fi
+for key in local dnsmasq refl hit dhit miss docker; do
 	[ -f "$T/$key.row" ] || continue
 	read -r _ lost _ _ ndone _ noerr _ <"$T/$key.row"
 	if [ "$noerr" != "$ndone" ] || awk -v l="$lost" 'BEGIN { exit !(l > 0.1) }'; then
