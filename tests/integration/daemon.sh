@@ -6,6 +6,8 @@
 #
 #   tests/integration/daemon.sh path/to/cbridge
 set -eu -o pipefail
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 bin=${1:?usage: $0 path/to/cbridge}
 case $bin in /*) ;; *) bin=$(pwd)/$bin ;; esac
@@ -37,12 +39,6 @@ ip netns add "$ns"
 in_ns() { ip netns exec "$ns" "$@"; }
 in_ns ip link set lo up
 
-ok() { passed=$((passed + 1)); echo "ok $((passed + failed)) - $*"; }
-not_ok() { failed=$((failed + 1)); echo "not ok $((passed + failed)) - $*"; }
-check() {	# check DESCRIPTION COMMAND...
-	local d=$1; shift
-	if "$@"; then ok "$d"; else not_ok "$d"; fi
-}
 
 start() {
 	# Not through in_ns: $! must be the daemon, not a subshell.
@@ -56,22 +52,6 @@ start() {
 	done
 	echo "daemon did not start:"; tail -20 "$tmp/log"
 	return 1
-}
-
-stop() {
-	kill -TERM "$pid"
-	local rc=0
-	wait "$pid" || rc=$?
-	pid=
-	return $rc
-}
-
-# call ROUTE BODY: prints "STATUS BODY"
-call() {
-	curl -sS --max-time 10 --unix-socket "$sock" -o "$tmp/out" \
-	    -w '%{http_code}' -XPOST "http://plugin/$1" --data-binary "$2" \
-	    >"$tmp/code" || echo 000 >"$tmp/code"
-	echo "$(cat "$tmp/code") $(cat "$tmp/out")"
 }
 
 # expect DESCRIPTION ROUTE BODY STATUS [SUBSTRING]

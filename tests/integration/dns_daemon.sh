@@ -27,6 +27,8 @@
 #
 #   tests/integration/dns_daemon.sh path/to/cbridge
 set -eu -o pipefail
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 bin=${1:?usage: $0 path/to/cbridge}
 case $bin in /*) ;; *) bin=$(pwd)/$bin ;; esac
@@ -80,12 +82,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-ok() { passed=$((passed + 1)); echo "ok $((passed + failed)) - $*"; }
-not_ok() { failed=$((failed + 1)); echo "not ok $((passed + failed)) - $*"; }
-check() {	# check DESCRIPTION COMMAND...
-	local d=$1; shift
-	if "$@"; then ok "$d"; else not_ok "$d"; fi
-}
 # within SECONDS CMD...: CMD succeeds within SECONDS (tenths of a second).
 within() {
 	local n=$(($1 * 10)) i; shift
@@ -229,21 +225,7 @@ start() {
 	echo "daemon did not start:"; tail -20 "$log"
 	return 1
 }
-stop() {
-	kill -TERM "$pid"
-	local rc=0
-	wait "$pid" || rc=$?
-	pid=
-	return $rc
-}
 
-# call ROUTE BODY: prints "STATUS BODY"
-call() {
-	curl -sS --max-time 10 --unix-socket "$sock" -o "$tmp/out" \
-	    -w '%{http_code}' -XPOST "http://plugin/$1" --data-binary "$2" \
-	    >"$tmp/code" || echo 000 >"$tmp/code"
-	echo "$(cat "$tmp/code") $(cat "$tmp/out")"
-}
 # expect DESCRIPTION ROUTE BODY STATUS
 expect() {
 	local got

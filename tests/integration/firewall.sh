@@ -15,6 +15,8 @@
 # Exit status: 0, 1 when a check failed, 77 (skip) when not root or when
 # bridge netfilter is not available per namespace.
 set -eu -o pipefail
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 bin=${1:?usage: $0 path/to/fw_itest}
 case $bin in /*) ;; *) bin=$(pwd)/$bin ;; esac
@@ -83,13 +85,6 @@ in_c2() { ip netns exec "$c2" "$@"; }
 in_out() { ip netns exec "$out" "$@"; }
 fw() { in_ns "$bin" "$@" 2>>"$tmp/fw.err"; }
 
-ok() { passed=$((passed + 1)); echo "ok $((passed + failed)) - $*"; }
-not_ok() { failed=$((failed + 1)); echo "not ok $((passed + failed)) - $*"; }
-check() {	# check DESCRIPTION COMMAND...
-	local d=$1
-	shift
-	if "$@"; then ok "$d"; else not_ok "$d"; fi
-}
 fails() { ! "$@"; }
 
 # Bridge netfilter: its sysctls are per namespace since Linux 5.3, and

@@ -44,3 +44,33 @@ itest_netns() {
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
 }
+
+# TAP lines, counted in $passed and $failed (the caller sets both to 0).
+ok() { passed=$((passed + 1)); echo "ok $((passed + failed)) - $*"; }
+not_ok() { failed=$((failed + 1)); echo "not ok $((passed + failed)) - $*"; }
+# check DESCRIPTION COMMAND...: ok when COMMAND succeeds.
+check() {
+	_d=$1
+	shift
+	if "$@"; then ok "$_d"; else not_ok "$_d"; fi
+}
+
+# For scripts that run the daemon ($pid, serving $sock; $tmp a scratch
+# directory):
+# stop: SIGTERM, then its exit status.
+stop() {
+	kill -TERM "$pid"
+	_rc=0
+	wait "$pid" || _rc=$?
+	pid=
+	return $_rc
+}
+
+# call ROUTE BODY: POSTs BODY to the daemon; prints "STATUS BODY".
+# shellcheck disable=SC2154
+call() {
+	curl -sS --max-time 10 --unix-socket "$sock" -o "$tmp/out" \
+	    -w '%{http_code}' -XPOST "http://plugin/$1" --data-binary "$2" \
+	    >"$tmp/code" || echo 000 >"$tmp/code"
+	echo "$(cat "$tmp/code") $(cat "$tmp/out")"
+}
