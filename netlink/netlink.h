@@ -134,6 +134,8 @@ size_t	lnk_fake_veth_count(struct lnk *l);
 /* How many times host_sysctls ran; the next calls report forwarding as
  * flipped (a host where it was off) while set. */
 unsigned int lnk_fake_sysctl_calls(struct lnk *l);
+/* Sandbox addresses added less those deleted. */
+int	lnk_fake_sandbox_addrs(struct lnk *l);
 void	lnk_fake_set_forwarding_off(struct lnk *l, bool off);
 
 static inline struct lnk *
