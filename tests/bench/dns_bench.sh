@@ -353,9 +353,17 @@ for r in $(seq "$rounds"); do
 done
 if [ -n "$cb_pid" ]; then
 	cb_stats=$("$cb_bin" dns-stats --socket "$cb_sock" --json)
-	# Its firewall must not meet dockerd's in the same namespace.
+	# Its firewall must not meet dockerd's in the same namespace: its
+	# rules go with the network, and the FORWARD DROP it set (forwarding
+	# was off here, as dockerd would) goes back to what dockerd expects
+	# of a fresh host.
+	cb_call NetworkDriver.Leave "{\"NetworkID\":\"$cb_net\",\"EndpointID\":\"$cb_ep\"}"
+	cb_call NetworkDriver.DeleteEndpoint "{\"NetworkID\":\"$cb_net\",\"EndpointID\":\"$cb_ep\"}"
+	cb_call NetworkDriver.DeleteNetwork "{\"NetworkID\":\"$cb_net\"}"
 	kill "$cb_pid"
 	wait "$cb_pid" 2>/dev/null || true
+	ip netns exec "$E2E_NS" iptables-legacy -P FORWARD ACCEPT 2>/dev/null || true
+	ip netns exec "$E2E_NS" ip6tables-legacy -P FORWARD ACCEPT 2>/dev/null || true
 fi
 fw1=$(srv_stat forwarded)
 ch1=$(srv_stat cache_hits)
