@@ -95,7 +95,7 @@ dns_stop() {
 E2E_PLUGIN_SETTINGS=${E2E_PLUGIN_SETTINGS-LOG_LEVEL=info}
 e2e_init >/dev/null
 # Our processes first, then lib.sh's teardown (dockerd, namespaces).
-trap 'rc=$?; dns_stop; (exit $rc); e2e_cleanup' EXIT
+trap 'rc=$?; set +e; dns_stop; (exit $rc); e2e_cleanup' EXIT
 # Also when our output goes away (| head): the default action would kill
 # the shell without running the EXIT trap.
 trap 'exit 129' HUP
