@@ -11,18 +11,41 @@
 #include <jansson.h>
 
 #include "plugin/cli.h"
+#include "plugin/engine.h"
 
 #define CLI_REPLY_MAX	(16u << 20)
 #define CLI_TIMEOUT_MS	5000
 
-/* One POST with an empty body; the reply's body in *ret (malloc'ed). */
+struct body {
+	char	*p;
+	size_t	len;
+};
+
+static int
+body_add(void *arg, const char *data, size_t len)
+{
+	struct body *b = arg;
+	char *p = realloc(b->p, b->len + len + 1);
+
+	if (p == NULL)
+		return -ENOMEM;
+	memcpy(p + b->len, data, len);
+	b->p = p;
+	b->len += len;
+	b->p[b->len] = '\0';
+	return 0;
+}
+
+/* One POST with an empty body; the reply's body in *ret (malloc'ed),
+ * read with the Engine API client's HTTP reader. */
 static int
 post(const char *sock, const char *path, char **ret, int *status)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char req[256], *buf = NULL, *body;
-	size_t len = 0, cap = 0;
+	struct body b = { NULL, 0 };
+	struct eng_http h;
 	struct pollfd pfd;
+	char req[256], buf[16384];
 	int fd, r;
 
 	if (strlen(sock) >= sizeof(sa.sun_path))
@@ -41,50 +64,35 @@ post(const char *sock, const char *path, char **ret, int *status)
 		r = -EIO;
 		goto out;
 	}
+	eng_http_init(&h, CLI_REPLY_MAX, body_add, &b);
 	pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
-	for (;;) {
+	for (r = 0; r == 0;) {
 		ssize_t n;
 
 		if (poll(&pfd, 1, CLI_TIMEOUT_MS) <= 0) {
 			r = -ETIMEDOUT;
-			goto out;
-		}
-		if (cap - len < 4096) {
-			char *p;
-
-			if (cap >= CLI_REPLY_MAX) {
-				r = -EFBIG;
-				goto out;
-			}
-			cap = cap ? cap * 2 : 65536;
-			if ((p = realloc(buf, cap + 1)) == NULL) {
-				r = -ENOMEM;
-				goto out;
-			}
-			buf = p;
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n < 0) {
-			r = -errno;
-			goto out;
-		}
-		if (n == 0)
 			break;
-		len += (size_t)n;
+		}
+		n = read(fd, buf, sizeof(buf));
+		if (n < 0)
+			r = -errno;
+		else if (n == 0)
+			r = eng_http_eof(&h);
+		else
+			r = eng_http_feed(&h, buf, (size_t)n);
 	}
-	buf[len] = '\0';
-	body = strstr(buf, "\r\n\r\n");
-	if (body == NULL || sscanf(buf, "HTTP/1.%*d %d", status) != 1) {
-		r = -EPROTO;
+	if (r < 0)
+		goto out;
+	if (b.p == NULL && body_add(&b, "", 0) < 0) {
+		r = -ENOMEM;
 		goto out;
 	}
-	body += 4;
-	memmove(buf, body, strlen(body) + 1);
-	*ret = buf;
-	buf = NULL;
+	*status = h.status;
+	*ret = b.p;
+	b.p = NULL;
 	r = 0;
 out:
-	free(buf);
+	free(b.p);
 	(void)close(fd);
 	return r;
 }
