@@ -24,8 +24,10 @@ struct api_reply {
 struct api	*api_new(struct drv *d);
 struct api	*api_free(struct api *a);
 
-/* The DNS counters as a JSON document (malloc'ed, the caller's). */
-typedef int (*api_stats_fn)(void *arg, char **ret, size_t *ret_len);
+struct json_t;
+/* The DNS counters as a JSON document (a new reference), NULL when out
+ * of memory. */
+typedef struct json_t *(*api_stats_fn)(void *arg);
 /* Serves POST /Cbridge.DnsStats from fn; without it that route answers
  * 404 with a message. */
 void	api_set_dns_stats(struct api *a, api_stats_fn fn, void *arg);

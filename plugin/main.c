@@ -109,10 +109,10 @@ open_socket(const char *path, char *err, size_t errlen)
  * someone flushed come back within two of these). */
 #define TICK_SECONDS	1
 
-static int
-dns_stats(void *arg, char **ret, size_t *ret_len)
+static json_t *
+dns_stats(void *arg)
 {
-	return sbx_stats_json(arg, ret, ret_len);
+	return sbx_stats_json(arg);
 }
 
 /* Every sandbox's responder holds a few fds: use the hard limit. */

@@ -879,13 +879,12 @@ sandbox_json(const struct sbx *s, const struct sandbox *sb)
 	return o;
 }
 
-int
-sbx_stats_json(const struct sbx *s, char **ret, size_t *ret_len)
+json_t *
+sbx_stats_json(const struct sbx *s)
 {
 	struct dns_cache_stats cs = { 0 };
 	struct dns_fwd_stats fs = { 0 };
 	json_t *doc, *sbs;
-	char *text;
 
 	if (s->cache != NULL)
 		dns_cache_stats(s->cache, &cs);
@@ -916,13 +915,5 @@ sbx_stats_json(const struct sbx *s, char **ret, size_t *ret_len)
 	    "RefusedCap", (json_int_t)fs.refused_cap,
 	    "Inflight", (json_int_t)fs.inflight,
 	    "Sandboxes", sbs ? sbs : json_array());
-	if (doc == NULL)
-		return -ENOMEM;
-	text = json_dumps(doc, JSON_COMPACT);
-	json_decref(doc);
-	if (text == NULL)
-		return -ENOMEM;
-	*ret = text;
-	*ret_len = strlen(text);
-	return 0;
+	return doc;
 }

@@ -30,6 +30,8 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "netlink/netlink.h"
 #include "plugin/driver.h"
 #include "plugin/settings.h"
@@ -56,8 +58,8 @@ void	sbx_sync(struct sbx *s);
 /* About once a second: upstreams, pending and vanished sandboxes. */
 void	sbx_tick(struct sbx *s);
 
-/* The counters as a JSON document (malloc'ed, NUL-terminated, the
- * caller's): for the Cbridge.DnsStats route.  -ENOMEM. */
-int	sbx_stats_json(const struct sbx *s, char **ret, size_t *ret_len);
+/* The counters as a JSON document (a new reference, the caller's): for
+ * the Cbridge.DnsStats route.  NULL when out of memory. */
+json_t	*sbx_stats_json(const struct sbx *s);
 
 #endif
