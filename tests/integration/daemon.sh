@@ -45,13 +45,7 @@ start() {
 	ip netns exec "$ns" env LOG_LEVEL=debug DOCKER_SOCKET=off DNS_UPSTREAMS=127.0.0.1:9 "$bin" --socket "$sock" --state-dir "$state" \
 	    >>"$tmp/log" 2>&1 &
 	pid=$!
-	for _ in $(seq 100); do
-		[ -S "$sock" ] && return 0
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	echo "daemon did not start:"; tail -20 "$tmp/log"
-	return 1
+	wait_daemon "$tmp/log"
 }
 
 # expect DESCRIPTION ROUTE BODY STATUS [SUBSTRING]

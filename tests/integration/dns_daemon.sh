@@ -217,13 +217,7 @@ start() {
 	ip netns exec "$H" env LOG_LEVEL=debug DOCKER_SOCKET=off "$@" \
 	    "$bin" --socket "$sock" --state-dir "$tmp/state.$nrun" >>"$log" 2>&1 &
 	pid=$!
-	for _ in $(seq 200); do
-		[ -S "$sock" ] && return 0
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	echo "daemon did not start:"; tail -20 "$log"
-	return 1
+	wait_daemon "$log"
 }
 
 # expect DESCRIPTION ROUTE BODY STATUS

@@ -57,6 +57,19 @@ check() {
 
 # For scripts that run the daemon ($pid, serving $sock; $tmp a scratch
 # directory):
+# wait_daemon LOG: until $sock exists (about 10 s); the end of LOG when
+# the daemon dies or never listens.
+# shellcheck disable=SC2154
+wait_daemon() {
+	for _ in $(seq 200); do
+		[ -S "$sock" ] && return 0
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	echo "daemon did not start:"; tail -20 "$1"
+	return 1
+}
+
 # stop: SIGTERM, then its exit status.
 stop() {
 	kill -TERM "$pid"
