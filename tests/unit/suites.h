@@ -16,5 +16,6 @@ Suite	*dns_answer_suite(void);
 Suite	*dns_conf_suite(void);
 Suite	*engine_suite(void);
 Suite	*names_suite(void);
+Suite	*loop_suite(void);
 
 #endif
