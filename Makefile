@@ -52,22 +52,22 @@ DNS_SRCS	:= $(filter-out $(DNS_HOST_SRCS),$(sort $(wildcard dns/*.c)))
 PURE_SRCS	:= plugin/log.c plugin/prefix.c plugin/ipam.c plugin/options.c \
 		   plugin/state.c plugin/api.c plugin/driver.c plugin/settings.c \
 		   plugin/fileutil.c netlink/common.c firewall/common.c \
-		   firewall/plan.c firewall/parse.c firewall/rules.c $(DNS_SRCS)
+		   firewall/plan.c firewall/parse.c firewall/rules.c \
+		   firewall/job.c $(DNS_SRCS)
 FW_HOST_SRCS	:= firewall/nft.c firewall/iptc.c firewall/host.c \
 		   firewall/ports.c firewall/conntrack.c
 # The event loop every fd and timer of the daemon registers with.
-LOOP_SRCS	:= loop/loop.c
-# The thread that applies the firewall, reporting back through the loop.
-FW_WORKER_SRCS	:= firewall/worker.c
+# and the one thread that runs what may wait (firewall, fsync).
+LOOP_SRCS	:= loop/loop.c loop/work.c
 # The Docker Engine API client: pure parsers plus a worker thread that
 # only the daemon and its integration test start.
 ENGINE_SRCS	:= plugin/engine.c
 # What the responders serve (pure, needs the Engine API's structs).
 NAMES_SRCS	:= plugin/names.c
-DAEMON_SRCS	:= $(PURE_SRCS) $(LOOP_SRCS) $(FW_WORKER_SRCS) plugin/main.c plugin/http.c netlink/link.c \
+DAEMON_SRCS	:= $(PURE_SRCS) $(LOOP_SRCS) plugin/main.c plugin/http.c netlink/link.c \
 		   $(FW_HOST_SRCS) $(DNS_HOST_SRCS) $(ENGINE_SRCS) \
 		   $(NAMES_SRCS) plugin/sandbox.c plugin/cli.c
-UNIT_SRCS	:= $(PURE_SRCS) $(LOOP_SRCS) $(FW_WORKER_SRCS) $(ENGINE_SRCS) $(NAMES_SRCS) netlink/fake.c \
+UNIT_SRCS	:= $(PURE_SRCS) $(LOOP_SRCS) $(ENGINE_SRCS) $(NAMES_SRCS) netlink/fake.c \
 		   firewall/fake.c \
 		   tests/golden/cases.c $(wildcard tests/unit/*.c)
 BENCH_SRCS	:= $(PURE_SRCS) netlink/fake.c firewall/fake.c tests/bench/bench.c

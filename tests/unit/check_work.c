@@ -1,9 +1,9 @@
 /*
- * The firewall worker's protocol, against a backend of the test's own
- * that can be slow and fail on demand: results come back on the loop in
- * submission order, a failure is reported with its message and does not
- * stop later jobs, the loop keeps running while a job waits, and freeing
- * the worker delivers what was submitted.
+ * Work off the loop, with a firewall backend of the test's own that can
+ * be slow and fail on demand: results come back on the loop in
+ * submission order while the loop keeps running, a failure is reported
+ * with its message and does not stop later jobs, each job runs on its own
+ * copy of the model, and freeing the worker delivers what was submitted.
  */
 #include <check.h>
 #include <errno.h>
@@ -12,8 +12,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "firewall/worker.h"
+#include "firewall/job.h"
 #include "loop/loop.h"
+#include "loop/work.h"
 #include "tests/unit/suites.h"
 
 struct slow_fw {
@@ -23,6 +24,7 @@ struct slow_fw {
 	int		fail[8];
 	unsigned int	calls;
 	size_t		nnets[8];	/* what each call saw */
+	char		first_id[8];	/* first byte of nets[0].id */
 	unsigned int	drops, flushes;
 };
 
@@ -33,6 +35,7 @@ slow_sync(struct fw *f, const struct fw_model *m, char *err, size_t errlen)
 	unsigned int i = s->calls++ % 8;
 
 	s->nnets[i] = m->nnets;
+	s->first_id[i] = m->nnets > 0 ? m->nets[0].id[0] : '\0';
 	(void) usleep(s->delay_ms[i] * 1000);
 	if (s->fail[i] != 0) {
 		(void) snprintf(err, errlen, "sync %u failed", i);
@@ -53,9 +56,10 @@ static int
 slow_flush(struct fw *f, int family, const unsigned short *ports, size_t n,
     char *err, size_t errlen)
 {
-	(void) family, (void) ports, (void) err, (void) errlen;
+	(void) family, (void) ports;
 	((struct slow_fw *)f)->flushes += (unsigned int)n;
-	return 0;
+	(void) snprintf(err, errlen, "no conntrack here");
+	return -ENOENT;
 }
 
 static void
@@ -76,27 +80,37 @@ struct seen {
 	int		r[8];
 	char		err[8][64];
 	int		n;
-	struct loop	*l;
-	int		stop_after;
 };
 
-struct tagged_arg {
-	struct seen	*s;
+/* One submitted job: what the driver's work items look like. */
+struct item {
+	struct slow_fw	*fw;
+	struct fw_job	job;		/* owned copy */
+	struct fw_result res;
+	struct seen	*seen;
 	int		tag;
 };
 
 static void
-on_done(void *arg, const struct fw_result *res)
+item_run(void *arg)
 {
-	struct tagged_arg *t = arg;
-	struct seen *s = t->s;
+	struct item *it = arg;
 
-	s->tag[s->n] = t->tag;
-	s->r[s->n] = res->r;
-	(void) snprintf(s->err[s->n], sizeof(s->err[0]), "%.63s", res->err);
+	fw_job_run(&it->fw->fw, &it->job, &it->res);
+}
+
+static void
+item_done(void *arg)
+{
+	struct item *it = arg;
+	struct seen *s = it->seen;
+
+	s->tag[s->n] = it->tag;
+	s->r[s->n] = it->res.r;
+	(void) snprintf(s->err[s->n], sizeof(s->err[0]), "%.63s",
+	    it->res.err);
 	s->n++;
-	if (s->l != NULL && s->n == s->stop_after)
-		loop_stop(s->l, 0);
+	fw_job_done(&it->job);
 }
 
 static void
@@ -114,33 +128,34 @@ START_TEST(results_in_order_failures_reported_loop_free)
 	    .delay_ms = { 150, 10, 60 }, .fail = { 0, EIO, 0 } };
 	struct fw_net nets[3] = { 0 };
 	struct seen seen = { 0 };
-	struct tagged_arg args[3];
+	struct item items[3];
 	struct loop *l = loop_new(err, sizeof(err));
-	struct fw_worker *w;
+	struct loop_work *w;
 	struct loop_timer *t;
 	int ticks = 0;
 	uint64_t t0;
 
 	ck_assert_ptr_nonnull(l);
-	w = fw_worker_new(&sf.fw, l, err, sizeof(err));
+	w = loop_work_new(l, err, sizeof(err));
 	ck_assert_ptr_nonnull(w);
-	ck_assert(fw_worker_threaded(w));
+	ck_assert(loop_work_threaded(w));
 	for (int i = 0; i < 3; i++) {
 		struct fw_job j = { .sync = true,
 		    .model = { .nets = nets, .nnets = (size_t)i + 1 } };
 
-		args[i] = (struct tagged_arg){ &seen, i };
-		ck_assert_int_eq(fw_worker_submit(w, &j, on_done, &args[i]), 0);
+		nets[0].id[0] = (char)('a' + i);
+		items[i] = (struct item){ .fw = &sf, .seen = &seen, .tag = i };
+		ck_assert_int_eq(fw_job_copy(&j, &items[i].job), 0);
+		ck_assert_int_eq(loop_work_submit(w, item_run, item_done,
+		    &items[i]), 0);
 	}
-	/* The job owns its copy: the caller's model may change at once. */
-	memset(nets, 0xff, sizeof(nets));
-	ck_assert_uint_eq(fw_worker_pending(w), 3);
+	/* Each job runs on its copy: the caller's model changes at once. */
+	memset(nets, 0, sizeof(nets));
+	ck_assert_uint_eq(loop_work_pending(w), 3);
 	/* A 10 ms timer keeps firing while the first job takes 150 ms. */
 	t = loop_timer_new(l, ticker, &ticks);
-	seen.l = l;
-	seen.stop_after = 3;
 	t0 = loop_now_ms();
-	for (int i = 0; i < 40 && seen.n < 3; i++) {
+	for (int i = 0; i < 100 && seen.n < 3; i++) {
 		loop_timer_arm(t, 10);
 		ck_assert_int_eq(loop_once(l, 1000), 0);
 	}
@@ -150,14 +165,15 @@ START_TEST(results_in_order_failures_reported_loop_free)
 	for (int i = 0; i < 3; i++) {
 		ck_assert_int_eq(seen.tag[i], i);
 		ck_assert_uint_eq(sf.nnets[i], (size_t)i + 1);
+		ck_assert_int_eq(sf.first_id[i], 'a' + i);
 	}
 	ck_assert_int_eq(seen.r[0], 0);
 	ck_assert_int_eq(seen.r[1], -EIO);
 	ck_assert_str_eq(seen.err[1], "sync 1 failed");
 	ck_assert_int_eq(seen.r[2], 0);
-	ck_assert_uint_eq(fw_worker_pending(w), 0);
+	ck_assert_uint_eq(loop_work_pending(w), 0);
 	loop_timer_free(t);
-	fw_worker_free(w);
+	loop_work_free(w);
 	loop_free(l);
 }
 END_TEST
@@ -168,22 +184,29 @@ START_TEST(free_delivers_what_was_submitted)
 	struct slow_fw sf = { .fw = { &slow_ops }, .delay_ms = { 50, 50 } };
 	struct fw_ct_port ct[2] = { { AF_INET, 53 }, { AF_INET6, 53 } };
 	struct seen seen = { 0 };
-	struct tagged_arg args[2] = { { &seen, 0 }, { &seen, 1 } };
+	struct item items[2];
 	struct loop *l = loop_new(err, sizeof(err));
-	struct fw_worker *w = fw_worker_new(&sf.fw, l, err, sizeof(err));
+	struct loop_work *w = loop_work_new(l, err, sizeof(err));
 	struct fw_job j = { .drop4 = true, .drop6 = true, .sync = true,
 	    .ct = ct, .nct = 2 };
 
 	ck_assert_ptr_nonnull(w);
-	ck_assert_int_eq(fw_worker_submit(w, &j, on_done, &args[0]), 0);
-	ck_assert_int_eq(fw_worker_submit(w, &j, on_done, &args[1]), 0);
-	fw_worker_free(w);
+	for (int i = 0; i < 2; i++) {
+		items[i] = (struct item){ .fw = &sf, .seen = &seen, .tag = i };
+		ck_assert_int_eq(fw_job_copy(&j, &items[i].job), 0);
+		ck_assert_int_eq(loop_work_submit(w, item_run, item_done,
+		    &items[i]), 0);
+	}
+	loop_work_free(w);
 	ck_assert_int_eq(seen.n, 2);
 	ck_assert_int_eq(seen.tag[0], 0);
 	ck_assert_int_eq(seen.tag[1], 1);
 	ck_assert_uint_eq(sf.calls, 2);
 	ck_assert_uint_eq(sf.drops, 4);
+	/* A failed flush is a warning, not a failed job. */
 	ck_assert_uint_eq(sf.flushes, 4);
+	ck_assert_int_eq(seen.r[0], 0);
+	ck_assert_str_eq(items[1].res.warn, "no conntrack here");
 	loop_free(l);
 }
 END_TEST
@@ -193,27 +216,27 @@ START_TEST(inline_without_a_loop)
 	char err[128];
 	struct slow_fw sf = { .fw = { &slow_ops }, .fail = { EPERM } };
 	struct seen seen = { 0 };
-	struct tagged_arg a = { &seen, 7 };
-	struct fw_worker *w = fw_worker_new(&sf.fw, NULL, err, sizeof(err));
-	struct fw_job j = { .sync = true };
+	struct item it = { .fw = &sf, .seen = &seen, .tag = 7,
+	    .job = { .sync = true } };
+	struct loop_work *w = loop_work_new(NULL, err, sizeof(err));
 
 	ck_assert_ptr_nonnull(w);
-	ck_assert(!fw_worker_threaded(w));
-	ck_assert_int_eq(fw_worker_submit(w, &j, on_done, &a), 0);
+	ck_assert(!loop_work_threaded(w));
+	ck_assert_int_eq(loop_work_submit(w, item_run, item_done, &it), 0);
 	/* Delivered before submit returned. */
 	ck_assert_int_eq(seen.n, 1);
 	ck_assert_int_eq(seen.tag[0], 7);
 	ck_assert_int_eq(seen.r[0], -EPERM);
-	ck_assert_uint_eq(fw_worker_pending(w), 0);
-	fw_worker_free(w);
+	ck_assert_uint_eq(loop_work_pending(w), 0);
+	loop_work_free(w);
 }
 END_TEST
 
 Suite *
 worker_suite(void)
 {
-	Suite *s = suite_create("fw_worker");
-	TCase *tc = tcase_create("worker");
+	Suite *s = suite_create("work");
+	TCase *tc = tcase_create("work");
 
 	tcase_set_timeout(tc, 10);
 	tcase_add_test(tc, results_in_order_failures_reported_loop_free);
