@@ -14,16 +14,54 @@
 #define GATEWAY_TYPE	"com.docker.network.gateway"
 #define LOG_BODY_MAX	512
 
+struct route;
+
+/* A request waiting behind the change in flight. */
+struct api_queued {
+	const struct route *rt;
+	char		*body;
+	size_t		len;
+	api_reply_fn	*fn;
+	void		*fn_ctx;
+	struct api_queued *next;
+};
+
 struct api {
 	struct drv	*drv;
 	api_stats_fn	dns_stats;
 	void		*dns_arg;
+	/* The request whose change the driver finishes on its worker: the
+	 * reply prepared for success, and whom to give the result. */
+	bool		inflight;
+	struct api_reply prepared;
+	api_reply_fn	*fn;
+	void		*fn_ctx;
+	char		path[64];
+	char		object[80];
+	struct api_queued *head, **tail;
+	size_t		nqueued;
 };
 
 /* Per-request context: what the error log line names. */
 struct req_ctx {
 	char	object[80];	/* "network 1a2b3c4d5e6f" or "pool ..." */
+	bool	pending;	/* the driver finishes the change later */
 };
+
+static void	on_drv_done(void *arg, int r, const char *err);
+static void	queue_free(struct api_queued *q);
+
+/* A change the driver finishes on its worker counts as done for now: the
+ * handler builds its success reply, which is sent only if the change
+ * succeeds (api_start). */
+static int
+pend(struct req_ctx *ctx, int r)
+{
+	if (r != -EINPROGRESS)
+		return r;
+	ctx->pending = true;
+	return 0;
+}
 
 typedef int (*route_fn)(struct api *a, json_t *req, json_t **ret,
     struct req_ctx *ctx, char *err, size_t errlen);
@@ -33,14 +71,26 @@ api_new(struct drv *d)
 {
 	struct api *a = calloc(1, sizeof(*a));
 
-	if (a != NULL)
+	if (a != NULL) {
 		a->drv = d;
+		a->tail = &a->head;
+		drv_set_done(d, on_drv_done, a);
+	}
 	return a;
 }
 
 struct api *
 api_free(struct api *a)
 {
+	if (a == NULL)
+		return NULL;
+	free(a->prepared.body);
+	while (a->head != NULL) {
+		struct api_queued *q = a->head;
+
+		a->head = q->next;
+		queue_free(q);
+	}
 	free(a);
 	return NULL;
 }
@@ -262,7 +312,7 @@ net_create(struct api *a, json_t *req, json_t **ret, struct req_ctx *ctx,
 		}
 	}
 	nr.generic = &generic;
-	r = drv_create_network(a->drv, &nr, err, errlen);
+	r = pend(ctx, drv_create_network(a->drv, &nr, err, errlen));
 	if (r == 0)
 		*ret = json_object();
 out:
@@ -279,7 +329,7 @@ net_delete(struct api *a, json_t *req, json_t **ret, struct req_ctx *ctx,
 
 	if ((r = get_network_id(req, &id, ctx, err, errlen)) < 0)
 		return r;
-	r = drv_delete_network(a->drv, id, err, errlen);
+	r = pend(ctx, drv_delete_network(a->drv, id, err, errlen));
 	if (r == 0)
 		*ret = json_object();
 	return r;
@@ -362,7 +412,7 @@ ep_create(struct api *a, json_t *req, json_t **ret, struct req_ctx *ctx,
 	}
 	memcpy(er.net_id, net, sizeof(er.net_id));
 	memcpy(er.ep_id, ep, sizeof(er.ep_id));
-	r = drv_create_endpoint(a->drv, &er, &rep, err, errlen);
+	r = pend(ctx, drv_create_endpoint(a->drv, &er, &rep, err, errlen));
 	if (r < 0)
 		return r;
 	/* Only what arrived empty may be filled in: dockerd rejects an
@@ -383,7 +433,7 @@ ep_delete(struct api *a, json_t *req, json_t **ret, struct req_ctx *ctx,
 	int r;
 
 	if ((r = get_ids(req, &net, &ep, ctx, err, errlen)) < 0 ||
-	    (r = drv_delete_endpoint(a->drv, net, ep, err, errlen)) < 0)
+	    (r = pend(ctx, drv_delete_endpoint(a->drv, net, ep, err, errlen))) < 0)
 		return r;
 	*ret = json_object();
 	return 0;
@@ -403,7 +453,7 @@ ep_join(struct api *a, json_t *req, json_t **ret, struct req_ctx *ctx,
 	    (r = get_string(req, "SandboxKey", false, ST_SANDBOX_MAX,
 	    &sandbox, err, errlen)) < 0 ||
 	    (r = get_object(req, "Options", &opts, err, errlen)) < 0 ||
-	    (r = drv_join(a->drv, net, ep, sandbox, &j, err, errlen)) < 0)
+	    (r = pend(ctx, drv_join(a->drv, net, ep, sandbox, &j, err, errlen))) < 0)
 		return r;
 	o = json_pack("{s:{s:s, s:s}, s:[], s:b}", "InterfaceName",
 	    "SrcName", j.src_name, "DstPrefix", j.dst_prefix, "StaticRoutes",
@@ -429,7 +479,7 @@ ep_leave(struct api *a, json_t *req, json_t **ret, struct req_ctx *ctx,
 	int r;
 
 	if ((r = get_ids(req, &net, &ep, ctx, err, errlen)) < 0 ||
-	    (r = drv_leave(a->drv, net, ep, err, errlen)) < 0)
+	    (r = pend(ctx, drv_leave(a->drv, net, ep, err, errlen))) < 0)
 		return r;
 	*ret = json_object();
 	return 0;
@@ -573,8 +623,8 @@ ep_program_external(struct api *a, json_t *req, json_t **ret,
 	json_array_foreach(ports, i, v)
 		if ((r = parse_portmap_entry(v, i, pr + i, err, errlen)) < 0)
 			goto out;
-	if ((r = drv_program_external(a->drv, net, ep, pr, n, err,
-	    errlen)) < 0)
+	if ((r = pend(ctx, drv_program_external(a->drv, net, ep, pr, n, err,
+	    errlen))) < 0)
 		goto out;
 	*ret = json_object();
 	r = *ret == NULL ? -ENOMEM : 0;
@@ -591,7 +641,7 @@ ep_revoke_external(struct api *a, json_t *req, json_t **ret,
 	int r;
 
 	if ((r = get_ids(req, &net, &ep, ctx, err, errlen)) < 0 ||
-	    (r = drv_revoke_external(a->drv, net, ep, err, errlen)) < 0)
+	    (r = pend(ctx, drv_revoke_external(a->drv, net, ep, err, errlen))) < 0)
 		return r;
 	*ret = json_object();
 	return 0;
@@ -711,8 +761,8 @@ ipam_request_pool_route(struct api *a, json_t *req, json_t **ret,
 		    errlen)) < 0)
 			return r;
 	}
-	r = drv_request_pool(a->drv, space, *pool_s ? &pool : NULL,
-	    *sub_s ? &sub : NULL, v6, id, &out, err, errlen);
+	r = pend(ctx, drv_request_pool(a->drv, space, *pool_s ? &pool : NULL,
+	    *sub_s ? &sub : NULL, v6, id, &out, err, errlen));
 	if (r < 0)
 		return r;
 	*ret = json_pack("{s:s, s:s, s:{}}", "PoolID", id, "Pool",
@@ -765,8 +815,8 @@ ipam_request_address_route(struct api *a, json_t *req, json_t **ret,
 	if (*addr_s != '\0' &&
 	    (r = parse_address(addr_s, &want, err, errlen)) < 0)
 		return r;
-	r = drv_request_address(a->drv, id, *addr_s ? &want : NULL,
-	    strcmp(type, GATEWAY_TYPE) == 0, &out, err, errlen);
+	r = pend(ctx, drv_request_address(a->drv, id, *addr_s ? &want : NULL,
+	    strcmp(type, GATEWAY_TYPE) == 0, &out, err, errlen));
 	if (r < 0)
 		return r;
 	*ret = json_pack("{s:s, s:{}}", "Address",
@@ -787,7 +837,7 @@ ipam_release_address_route(struct api *a, json_t *req, json_t **ret,
 	    err, errlen)) < 0 ||
 	    (r = parse_address(addr_s, &addr, err, errlen)) < 0)
 		return r;
-	r = drv_release_address(a->drv, id, &addr, err, errlen);
+	r = pend(ctx, drv_release_address(a->drv, id, &addr, err, errlen));
 	if (r == 0)
 		*ret = json_object();
 	return r;
@@ -802,7 +852,7 @@ ipam_release_pool_route(struct api *a, json_t *req, json_t **ret,
 
 	if ((r = get_pool_id(req, &id, ctx, err, errlen)) < 0)
 		return r;
-	r = drv_release_pool(a->drv, id, err, errlen);
+	r = pend(ctx, drv_release_pool(a->drv, id, err, errlen));
 	if (r == 0)
 		*ret = json_object();
 	return r;
@@ -921,25 +971,39 @@ api_set_dns_stats(struct api *a, api_stats_fn fn, void *arg)
 	a->dns_arg = arg;
 }
 
-int
-api_handle(struct api *a, const char *path, const char *body, size_t len,
-    struct api_reply *ret)
+static void
+log_failure(const char *path, const char *object, int r, const char *err)
 {
-	const struct route *rt = NULL;
-	struct req_ctx ctx = { .object = "" };
+	if (status_of(r) >= 500)
+		log_error("%s%s%s: %s", path + 1, object[0] ? " " : "", object,
+		    err);
+	else
+		log_warnx("%s%s%s: %s", path + 1, object[0] ? " " : "", object,
+		    err);
+}
+
+static const struct route *
+find_route(const char *path)
+{
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+		if (strcmp(routes[i].path, path) == 0)
+			return &routes[i];
+	return NULL;
+}
+
+/* Parses, validates and runs one request.  With *ctx.pending set on
+ * return, *ret is the reply for success and the driver's result decides
+ * whether it is sent. */
+static int
+dispatch(struct api *a, const struct route *rt, const char *path,
+    const char *body, size_t len, struct api_reply *ret,
+    struct req_ctx *ctx)
+{
 	json_t *req = NULL, *resp = NULL;
 	json_error_t jerr;
 	char err[512] = "";
 	int r;
 
-	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
-		if (strcmp(routes[i].path, path) == 0)
-			rt = &routes[i];
-	if (rt == NULL) {
-		(void) snprintf(err, sizeof(err), "unknown call %.128s", path);
-		log_debug("%s", err);
-		return api_error_reply(404, err, ret);
-	}
 	if (log_enabled(LOG_LVL_DEBUG)) {
 		size_t show = len < LOG_BODY_MAX ? len : LOG_BODY_MAX;
 
@@ -972,7 +1036,7 @@ api_handle(struct api *a, const char *path, const char *body, size_t len,
 			goto fail;
 		}
 	}
-	r = rt->fn(a, req, &resp, &ctx, err, sizeof(err));
+	r = rt->fn(a, req, &resp, ctx, err, sizeof(err));
 	if (r < 0)
 		goto fail;
 	if (resp == NULL) {
@@ -987,13 +1051,131 @@ api_handle(struct api *a, const char *path, const char *body, size_t len,
 		return api_error_reply(500, "out of memory", ret);
 	return 0;
 fail:
+	/* A change the driver took on cannot be refused any more here; its
+	 * result will tell.  (Only out of memory gets here with it.) */
 	json_decref(resp);
 	json_decref(req);
-	if (status_of(r) >= 500)
-		log_error("%s%s%s: %s", path + 1, ctx.object[0] ? " " : "",
-		    ctx.object, err);
-	else
-		log_warnx("%s%s%s: %s", path + 1, ctx.object[0] ? " " : "",
-		    ctx.object, err);
+	log_failure(path, ctx->object, r, err);
 	return api_error_reply(status_of(r), err, ret);
+}
+
+int
+api_handle(struct api *a, const char *path, const char *body, size_t len,
+    struct api_reply *ret)
+{
+	const struct route *rt = find_route(path);
+	struct req_ctx ctx = { .object = "" };
+	char err[512];
+
+	if (rt == NULL) {
+		(void) snprintf(err, sizeof(err), "unknown call %.128s", path);
+		log_debug("%s", err);
+		return api_error_reply(404, err, ret);
+	}
+	return dispatch(a, rt, path, body, len, ret, &ctx);
+}
+
+/* Runs a request; 1 when its reply waits for the driver. */
+static int
+start_one(struct api *a, const struct route *rt, const char *path,
+    const char *body, size_t len, struct api_reply *ret, api_reply_fn *fn,
+    void *fn_ctx)
+{
+	struct req_ctx ctx = { .object = "" };
+	int r;
+
+	r = dispatch(a, rt, path, body, len, ret, &ctx);
+	if (r < 0 || !ctx.pending)
+		return r;
+	a->inflight = true;
+	a->prepared = *ret;
+	a->fn = fn;
+	a->fn_ctx = fn_ctx;
+	(void) snprintf(a->path, sizeof(a->path), "%s", path);
+	memcpy(a->object, ctx.object, sizeof(a->object));
+	return 1;
+}
+
+static void
+queue_free(struct api_queued *q)
+{
+	if (q != NULL) {
+		free(q->body);
+		free(q);
+	}
+}
+
+/* Requests that waited behind a change, in arrival order, until one of
+ * them waits on the driver again. */
+static void
+run_queue(struct api *a)
+{
+	while (!a->inflight && a->head != NULL) {
+		struct api_queued *q = a->head;
+		struct api_reply rep;
+
+		a->head = q->next;
+		if (a->head == NULL)
+			a->tail = &a->head;
+		a->nqueued--;
+		if (start_one(a, q->rt, q->rt->path, q->body, q->len, &rep,
+		    q->fn, q->fn_ctx) == 0)
+			q->fn(q->fn_ctx, &rep);
+		queue_free(q);
+	}
+}
+
+/* The driver finished the change of the request in flight. */
+static void
+on_drv_done(void *arg, int r, const char *err)
+{
+	struct api *a = arg;
+	struct api_reply rep = a->prepared;
+
+	if (!a->inflight)
+		return;
+	a->inflight = false;
+	a->prepared = (struct api_reply){ 0 };
+	if (r < 0) {
+		free(rep.body);
+		log_failure(a->path, a->object, r, err);
+		if (api_error_reply(status_of(r), err, &rep) < 0)
+			rep = (struct api_reply){ .status = 500 };
+	}
+	a->fn(a->fn_ctx, &rep);
+	run_queue(a);
+}
+
+int
+api_start(struct api *a, const char *path, const char *body, size_t len,
+    struct api_reply *ret, api_reply_fn *fn, void *fn_ctx)
+{
+	const struct route *rt = find_route(path);
+	struct api_queued *q;
+
+	if (rt == NULL || !rt->has_body || (!a->inflight && a->head == NULL))
+		return rt == NULL ? api_handle(a, path, body, len, ret) :
+		    start_one(a, rt, path, body, len, ret, fn, fn_ctx);
+	/* Behind a change still in progress: changes run one at a time,
+	 * in the order dockerd sent them. */
+	if (a->nqueued >= API_QUEUE_MAX)
+		return api_error_reply(503, "too many requests waiting for "
+		    "the firewall; try again", ret);
+	if ((q = calloc(1, sizeof(*q))) == NULL ||
+	    (len > 0 && (q->body = malloc(len + 1)) == NULL)) {
+		free(q);
+		return api_error_reply(500, "out of memory", ret);
+	}
+	if (len > 0) {
+		memcpy(q->body, body, len);
+		q->body[len] = '\0';
+	}
+	q->len = len;
+	q->rt = rt;
+	q->fn = fn;
+	q->fn_ctx = fn_ctx;
+	*a->tail = q;
+	a->tail = &q->next;
+	a->nqueued++;
+	return 1;
 }

@@ -32,11 +32,26 @@ typedef struct json_t *(*api_stats_fn)(void *arg);
  * 404 with a message. */
 void	api_set_dns_stats(struct api *a, api_stats_fn fn, void *arg);
 
-/* Handles one POST.  Always fills *ret with a JSON body (an error is a
+/* Handles one POST synchronously (a driver without a loop: tests,
+ * fuzzers).  Always fills *ret with a JSON body (an error is a
  * non-200 status with {"Err": "..."}); returns -ENOMEM only when not even
  * that could be built. */
 int	api_handle(struct api *a, const char *path, const char *body,
 	    size_t len, struct api_reply *ret);
+/* The reply of a request that api_start() could not answer at once. */
+typedef void	api_reply_fn(void *ctx, struct api_reply *rep);
+
+/* At most this many requests wait behind a change in progress (dockerd
+ * sends one at a time per network; this bounds a misbehaving client). */
+#define API_QUEUE_MAX	256
+
+/* Like api_handle, for a driver that finishes changes on its worker:
+ * 0 with *ret filled, or 1 when the reply comes later through fn(ctx,
+ * reply) on the loop (the change waits on the worker, or waits behind
+ * another change: changes run one at a time, in arrival order).  The
+ * reply's body is the receiver's. */
+int	api_start(struct api *a, const char *path, const char *body,
+	    size_t len, struct api_reply *ret, api_reply_fn *fn, void *ctx);
 /* A JSON error reply built without the driver (for http.c's own errors). */
 int	api_error_reply(unsigned int status, const char *msg,
 	    struct api_reply *ret);

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "firewall/job.h"
+#include "loop/work.h"
 #include "plugin/driver.h"
 #include "plugin/errmsg.h"
 #include "plugin/fileutil.h"
@@ -13,12 +15,63 @@
 struct drv {
 	char		*state_dir;
 	struct lnk	*lnk;		/* borrowed */
-	struct fw	*fw;		/* borrowed, may be NULL */
+	struct fw	*fw;		/* borrowed, may be NULL; the worker's */
 	struct ipam	*ipam;
 	struct st_doc	st;		/* networks, endpoints, the ULA /48 */
 	char		*saved;		/* last state written, for rollback */
 	char		tick_err[256];	/* last tick failure logged */
 	unsigned long	gen;		/* bumped when joins change */
+	struct loop_work *work;		/* state writes and firewall jobs */
+	bool		busy;		/* an operation waits on the worker */
+	drv_done_fn	*done;		/* its completion */
+	void		*done_arg;
+	drv_change_fn	*changed;
+	void		*changed_arg;
+	struct drv_fw_status fwst;
+};
+
+/*
+ * An operation's second half.  The loop changes the state in memory and
+ * the links, then hands the worker what may wait: writing the state file
+ * and the firewall job, in the order the operation needs (save_first).
+ * Back on the loop, op_finish() keeps the change or undoes it.
+ */
+enum op_kind {
+	OP_CREATE_NET,
+	OP_DELETE_NET,
+	OP_CREATE_EP,
+	OP_DELETE_EP,
+	OP_JOIN,
+	OP_LEAVE,
+	OP_PORTS,
+	OP_IPAM,		/* undone from the last state written */
+	OP_REQUEST_POOL,	/* undone by releasing the pool */
+	OP_BACKGROUND,		/* nobody waits: failures are logged */
+};
+
+struct drv_op {
+	struct drv	*d;
+	enum op_kind	kind;
+	const char	*what;		/* "deleting a network": for logs */
+	bool		tick;		/* the periodic check */
+	/* The worker's part. */
+	char		*state;		/* to write; NULL: nothing */
+	size_t		state_len;
+	bool		save_first;	/* else only after the firewall */
+	bool		has_fw;
+	struct fw_job	job;		/* owned arrays */
+	int		save_r;
+	char		save_err[256];
+	struct fw_result fw;
+	/* The loop's part: what to keep or undo. */
+	struct net_cfg	*net;
+	size_t		idx;
+	struct ep_cfg	*ep, old_ep;
+	struct ep_port	*ports;		/* OP_PORTS: the list replaced */
+	size_t		nports;
+	struct ep_cfg	**stale;	/* OP_DELETE_NET: its endpoints */
+	size_t		nstale;
+	char		pool_id[IPAM_ID_MAX];
 };
 
 static int	take_endpoints_of(struct drv *d, const char *net_id,
@@ -153,9 +206,10 @@ fill_fw_net(const struct net_cfg *n, struct fw_net *f)
 		memcpy(f->trusted[t], n->opts.trusted[t], sizeof(f->trusted[t]));
 }
 
-/* Brings cbridge's firewall rules in line with the state. */
+/* The firewall model of the state in memory, in arrays the caller
+ * owns (fw_job_done). */
 static int
-sync_firewall(struct drv *d, char *err, size_t errlen)
+build_model(struct drv *d, struct fw_model *ret)
 {
 	struct fw_model m = { 0 };
 	struct fw_net *nets = NULL;
@@ -163,16 +217,17 @@ sync_firewall(struct drv *d, char *err, size_t errlen)
 	struct fw_port *ports = NULL;
 	size_t nports = 0;
 	char buf[PREFIX_STRLEN];
-	int r = -ENOMEM;
 
-	if (d->fw == NULL)
-		return 0;
 	for (size_t i = 0; i < d->st.neps; i++)
 		nports += d->st.eps[i]->nports;
 	if ((nets = calloc(d->st.nnets + 1, sizeof(*nets))) == NULL ||
 	    (eps = calloc(d->st.neps + 1, sizeof(*eps))) == NULL ||
-	    (ports = calloc(nports + 1, sizeof(*ports))) == NULL)
-		goto out;
+	    (ports = calloc(nports + 1, sizeof(*ports))) == NULL) {
+		free(nets);
+		free(eps);
+		free(ports);
+		return -ENOMEM;
+	}
 	for (size_t i = 0; i < d->st.nnets; i++)
 		fill_fw_net(d->st.nets[i], &nets[i]);
 	nports = 0;
@@ -210,23 +265,203 @@ sync_firewall(struct drv *d, char *err, size_t errlen)
 	m.neps = d->st.neps;
 	m.ports = ports;
 	m.nports = nports;
-	r = d->fw->ops->sync(d->fw, &m, err, errlen);
-out:
-	free(nets);
-	free(eps);
-	free(ports);
+	*ret = m;
+	return 0;
+}
+
+static struct drv_op *
+op_new(struct drv *d, enum op_kind kind, const char *what)
+{
+	struct drv_op *op = calloc(1, sizeof(*op));
+
+	if (op != NULL) {
+		op->d = d;
+		op->kind = kind;
+		op->what = what;
+	}
+	return op;
+}
+
+static void
+op_free(struct drv_op *op)
+{
+	if (op == NULL)
+		return;
+	fw_job_done(&op->job);
+	free(op->state);
+	free(op);
+}
+
+/* The worker writes the state as it is in memory now. */
+static int
+stage_state(struct drv *d, struct drv_op *op, bool save_first, char *err,
+    size_t errlen)
+{
+	op->save_first = save_first;
+	return st_encode(&d->st, d->ipam, &op->state, &op->state_len, err,
+	    errlen);
+}
+
+/* The worker brings the rules in line with the state in memory now. */
+static int
+stage_fw(struct drv *d, struct drv_op *op)
+{
+	int r;
+
+	if (d->fw == NULL)
+		return 0;
+	if ((r = build_model(d, &op->job.model)) < 0)
+		return r;
+	op->has_fw = true;
+	op->job.sync = true;
+	return 0;
+}
+
+/* On the worker thread: nothing here touches what the loop owns but the
+ * op itself, the state directory's name and the firewall backend, which
+ * only the worker uses. */
+static void
+op_run(void *arg)
+{
+	struct drv_op *op = arg;
+	struct drv *d = op->d;
+
+	op->save_r = 0;
+	op->fw.r = 0;
+	if (op->state != NULL && op->save_first)
+		op->save_r = fu_write_atomic(d->state_dir, ST_FILE, op->state,
+		    op->state_len, op->save_err, sizeof(op->save_err));
+	if (op->save_r == 0 && op->has_fw)
+		fw_job_run(d->fw, &op->job, &op->fw);
+	if (op->state != NULL && !op->save_first && op->fw.r == 0)
+		op->save_r = fu_write_atomic(d->state_dir, ST_FILE, op->state,
+		    op->state_len, op->save_err, sizeof(op->save_err));
+}
+
+static int	op_finish(struct drv_op *op, char *err, size_t errlen);
+static int	finish_delete_net(struct drv *d, struct drv_op *op, char *err,
+		    size_t errlen);
+static int	finish_create_ep(struct drv *d, struct drv_op *op, char *err,
+		    size_t errlen);
+static int	finish_delete_ep(struct drv *d, struct drv_op *op, char *err,
+		    size_t errlen);
+static int	finish_ports(struct drv *d, struct drv_op *op, char *err,
+		    size_t errlen);
+
+static void
+op_done(void *arg)
+{
+	struct drv_op *op = arg;
+	struct drv *d = op->d;
+	bool bg = op->kind == OP_BACKGROUND;
+	char err[512] = "";
+	int r;
+
+	r = op_finish(op, err, sizeof(err));
+	op_free(op);
+	if (bg)
+		return;
+	d->busy = false;
+	if (d->done != NULL)
+		d->done(d->done_arg, r, err);
+}
+
+/*
+ * Hands op to the worker.  With a threaded worker: -EINPROGRESS, and the
+ * result reaches the drv_done_fn.  Inline (no loop): runs it here and
+ * returns the result.  Takes op either way.
+ */
+static int
+run_op(struct drv *d, struct drv_op *op, char *err, size_t errlen)
+{
+	int r;
+
+	if (loop_work_threaded(d->work)) {
+		if (loop_work_submit(d->work, op_run, op_done, op) == 0) {
+			if (op->kind != OP_BACKGROUND)
+				d->busy = true;
+			return -EINPROGRESS;
+		}
+		/* Not even queued: as if the write had failed. */
+		op->save_r = -ENOMEM;
+		(void) snprintf(op->save_err, sizeof(op->save_err),
+		    "out of memory");
+	} else
+		op_run(op);
+	r = op_finish(op, err, errlen);
+	op_free(op);
 	return r;
 }
 
-/* For paths where a firewall failure must not undo the operation. */
+/* Rules (and, with a state, the file) brought in line; nobody waits. */
 static void
-sync_firewall_or_log(struct drv *d, const char *what)
+run_background(struct drv *d, const char *what, bool with_state)
 {
-	char err[512] = "";
+	struct drv_op *op = op_new(d, OP_BACKGROUND, what);
+	char err[256];
 
-	if (sync_firewall(d, err, sizeof(err)) < 0)
-		log_error("Failed to update firewall rules after %s: %s", what,
-		    err);
+	if (op == NULL || (with_state && stage_state(d, op, true, err,
+	    sizeof(err)) < 0) || stage_fw(d, op) < 0) {
+		log_error("Failed to update firewall rules after %s: out of "
+		    "memory", what);
+		op_free(op);
+		return;
+	}
+	(void) run_op(d, op, err, sizeof(err));
+}
+
+/* The state file now holds what op wrote. */
+static void
+state_written(struct drv *d, struct drv_op *op)
+{
+	free(d->saved);
+	d->saved = op->state;
+	op->state = NULL;
+	d->gen++;
+	if (d->changed != NULL)
+		d->changed(d->changed_arg);
+}
+
+static void
+note_fw(struct drv *d, const struct drv_op *op)
+{
+	if (!op->has_fw || (op->save_first && op->save_r < 0))
+		return;
+	d->fwst.syncs++;
+	d->fwst.last_usec = op->fw.usec;
+	if (op->fw.r < 0)
+		d->fwst.failures++;
+	(void) snprintf(d->fwst.last_err, sizeof(d->fwst.last_err), "%.255s",
+	    op->fw.r < 0 ? op->fw.err : "");
+	if (op->fw.warn[0] != '\0')
+		log_warnx("%s", op->fw.warn);
+}
+
+/* The error of whichever step failed first. */
+static int
+op_error(const struct drv_op *op, char *err, size_t errlen)
+{
+	if (op->save_first && op->save_r < 0) {
+		ERR("%s", op->save_err);
+		return op->save_r;
+	}
+	if (op->fw.r < 0) {
+		ERR("%s", op->fw.err);
+		return op->fw.r;
+	}
+	if (op->save_r < 0) {
+		ERR("%s", op->save_err);
+		return op->save_r;
+	}
+	return 0;
+}
+
+static void
+log_fw_failure(const struct drv_op *op)
+{
+	if (op->has_fw && op->save_r == 0 && op->fw.r < 0)
+		log_error("Failed to update firewall rules after %s: %s",
+		    op->what, op->fw.err);
 }
 
 static int
@@ -371,7 +606,8 @@ fail:
  * start routing everything else.  Left as they are when the network goes,
  * as dockerd leaves them. */
 static int
-host_sysctls(struct drv *d, const struct net_cfg *n, char *err, size_t errlen)
+host_sysctls(struct drv *d, const struct net_cfg *n, struct fw_job *job,
+    char *err, size_t errlen)
 {
 	bool f4, f6;
 	int r;
@@ -383,16 +619,14 @@ host_sysctls(struct drv *d, const struct net_cfg *n, char *err, size_t errlen)
 	if (f4) {
 		log_info("turned on IPv4 forwarding; setting the FORWARD "
 		    "policy to DROP");
-		if ((r = d->fw->ops->forward_drop(d->fw, AF_INET, err,
-		    errlen)) < 0)
-			return r;
+		job->drop4 = true;
 	}
 	if (f6) {
 		log_info("turned on IPv6 forwarding; setting the ip6tables "
 		    "FORWARD policy to DROP");
-		r = d->fw->ops->forward_drop(d->fw, AF_INET6, err, errlen);
+		job->drop6 = true;
 	}
-	return r;
+	return 0;
 }
 
 int
@@ -401,11 +635,16 @@ drv_create_network(struct drv *d, const struct drv_net_req *req, char *err,
 {
 	struct lnk_bridge_cfg bc;
 	struct net_cfg *n = NULL, **nv;
+	struct drv_op *op = NULL;
 	int r;
 
 	r = build_net(d, req, &n, err, errlen);
 	if (r < 0)
 		return r;
+	if ((op = op_new(d, OP_CREATE_NET, "creating a network")) == NULL) {
+		r = -ENOMEM;
+		goto out;
+	}
 	r = d->lnk->ops->link_exists(d->lnk, n->bridge);
 	if (r != 0) {
 		if (r > 0) {
@@ -438,23 +677,57 @@ drv_create_network(struct drv *d, const struct drv_net_req *req, char *err,
 		goto out;
 
 	d->st.nets[d->st.nnets++] = n;
-	r = host_sysctls(d, n, err, errlen);
-	if (r == 0)
-		r = sync_firewall(d, err, errlen);
-	if (r == 0)
-		r = save(d, err, errlen);
-	if (r < 0) {
+	op->net = n;
+	n = NULL;
+	/* The rules first, then the state: a network is saved only once
+	 * its traffic can flow. */
+	if ((r = host_sysctls(d, op->net, &op->job, err, errlen)) < 0 ||
+	    (r = stage_fw(d, op)) < 0 ||
+	    (r = stage_state(d, op, false, err, errlen)) < 0) {
 		char ignore[256];
 
 		d->st.nnets--;
-		(void) d->lnk->ops->bridge_delete(d->lnk, n->bridge, ignore,
-		    sizeof(ignore));
-		sync_firewall_or_log(d, "a failed network creation");
+		(void) d->lnk->ops->bridge_delete(d->lnk, op->net->bridge,
+		    ignore, sizeof(ignore));
+		n = op->net;
 		goto out;
 	}
-	n = NULL;
+	return run_op(d, op, err, errlen);
 out:
+	op_free(op);
 	net_cfg_free(n);
+	return r;
+}
+
+/* Removes net from the state, wherever it is now. */
+static void
+drop_net(struct drv *d, const struct net_cfg *n)
+{
+	size_t idx = 0;
+
+	if (find_net(d, n->id, &idx) == n) {
+		memmove(&d->st.nets[idx], &d->st.nets[idx + 1],
+		    (d->st.nnets - idx - 1) * sizeof(*d->st.nets));
+		d->st.nnets--;
+	}
+}
+
+static int
+finish_create_net(struct drv *d, struct drv_op *op, char *err, size_t errlen)
+{
+	char ignore[256];
+	int r;
+
+	if ((r = op_error(op, err, errlen)) == 0) {
+		state_written(d, op);
+		return 0;
+	}
+	drop_net(d, op->net);
+	(void) d->lnk->ops->bridge_delete(d->lnk, op->net->bridge, ignore,
+	    sizeof(ignore));
+	net_cfg_free(op->net);
+	op->net = NULL;
+	run_background(d, "a failed network creation", false);
 	return r;
 }
 
@@ -463,6 +736,7 @@ drv_delete_network(struct drv *d, const char *id, char *err, size_t errlen)
 {
 	struct ep_cfg **stale = NULL;
 	struct net_cfg *n;
+	struct drv_op *op;
 	size_t idx, nstale = 0;
 	int r;
 
@@ -474,40 +748,69 @@ drv_delete_network(struct drv *d, const char *id, char *err, size_t errlen)
 	/* dockerd refuses to remove a network with endpoints, so any left
 	 * are stale: they leave the state with the network, and their links
 	 * go with the bridge. */
+	if ((op = op_new(d, OP_DELETE_NET, "deleting a network")) == NULL)
+		return -ENOMEM;
 	r = take_endpoints_of(d, n->id, &stale, &nstale);
-	if (r < 0)
+	if (r < 0) {
+		op_free(op);
 		return r;
+	}
 	memmove(&d->st.nets[idx], &d->st.nets[idx + 1],
 	    (d->st.nnets - idx - 1) * sizeof(*d->st.nets));
 	d->st.nnets--;
-	r = save(d, err, errlen);
-	if (r < 0) {
-		memmove(&d->st.nets[idx + 1], &d->st.nets[idx],
-		    (d->st.nnets - idx) * sizeof(*d->st.nets));
-		d->st.nets[idx] = n;
-		d->st.nnets++;
-		/* take_endpoints_of left room for them. */
-		for (size_t i = 0; i < nstale; i++)
-			d->st.eps[d->st.neps++] = stale[i];
-		free(stale);
+	*op = (struct drv_op){ .d = d, .kind = OP_DELETE_NET, .what = op->what,
+	    .net = n, .idx = idx, .stale = stale, .nstale = nstale };
+	if ((r = stage_state(d, op, true, err, errlen)) < 0 ||
+	    (r = stage_fw(d, op)) < 0) {
+		op->save_first = true;
+		op->save_r = r;
+		(void) snprintf(op->save_err, sizeof(op->save_err), "%s",
+		    err);
+		(void) finish_delete_net(d, op, err, errlen);
+		op_free(op);
 		return r;
 	}
-	for (size_t i = 0; i < nstale; i++) {
+	return run_op(d, op, err, errlen);
+}
+
+static int
+finish_delete_net(struct drv *d, struct drv_op *op, char *err, size_t errlen)
+{
+	struct net_cfg *n = op->net;
+	int r;
+
+	if (op->save_r < 0) {
+		ERR("%s", op->save_err);
+		memmove(&d->st.nets[op->idx + 1], &d->st.nets[op->idx],
+		    (d->st.nnets - op->idx) * sizeof(*d->st.nets));
+		d->st.nets[op->idx] = n;
+		d->st.nnets++;
+		/* take_endpoints_of left room for them. */
+		for (size_t i = 0; i < op->nstale; i++)
+			d->st.eps[d->st.neps++] = op->stale[i];
+		free(op->stale);
+		op->stale = NULL;
+		return op->save_r;
+	}
+	state_written(d, op);
+	for (size_t i = 0; i < op->nstale; i++) {
 		char ignore[256];
 
-		if (d->lnk->ops->veth_delete(d->lnk, stale[i]->host,
-		    stale[i]->peer, ignore, sizeof(ignore)) < 0)
-			log_warnx("endpoint %.12s: %s, ignoring", stale[i]->id,
-			    ignore);
-		release_ports(d, stale[i]);
-		ep_cfg_free(stale[i]);
+		if (d->lnk->ops->veth_delete(d->lnk, op->stale[i]->host,
+		    op->stale[i]->peer, ignore, sizeof(ignore)) < 0)
+			log_warnx("endpoint %.12s: %s, ignoring",
+			    op->stale[i]->id, ignore);
+		release_ports(d, op->stale[i]);
+		ep_cfg_free(op->stale[i]);
 	}
-	free(stale);
-	sync_firewall_or_log(d, "deleting a network");
+	free(op->stale);
+	op->stale = NULL;
+	log_fw_failure(op);
 	/* The network is gone from the state either way; a bridge that
 	 * cannot be removed is reported so the user can remove it. */
 	r = d->lnk->ops->bridge_delete(d->lnk, n->bridge, err, errlen);
 	net_cfg_free(n);
+	op->net = NULL;
 	return r;
 }
 
@@ -638,6 +941,7 @@ drv_create_endpoint(struct drv *d, const struct drv_ep_req *req,
 	struct lnk_veth_cfg vc = { 0 };
 	struct drv_ep_reply rep = { 0 };
 	struct ep_cfg *e = NULL, **ev;
+	struct drv_op *op = NULL;
 	unsigned char rnd[6];
 	int r;
 
@@ -695,26 +999,61 @@ drv_create_endpoint(struct drv *d, const struct drv_ep_req *req,
 	/* cbridge publishes ports with kernel NAT only (no proxy), so a
 	 * container reaches its own published port back through its port. */
 	vc.hairpin = true;
+	if ((op = op_new(d, OP_CREATE_EP, "creating an endpoint")) == NULL) {
+		r = -ENOMEM;
+		goto fail;
+	}
 	r = d->lnk->ops->veth_create(d->lnk, &vc, err, errlen);
 	if (r < 0)
 		goto fail;
 	d->st.eps[d->st.neps++] = e;
-	r = save(d, err, errlen);
-	if (r < 0) {
-		char ignore[256];
-
-		d->st.neps--;
-		(void) d->lnk->ops->veth_delete(d->lnk, e->host, e->peer,
-		    ignore, sizeof(ignore));
-		goto fail;
-	}
+	op->ep = e;
 	/* dockerd may have reset its chains since the network was made. */
-	sync_firewall_or_log(d, "creating an endpoint");
+	if ((r = stage_state(d, op, true, err, errlen)) < 0 ||
+	    (r = stage_fw(d, op)) < 0) {
+		op->save_r = r;
+		(void) snprintf(op->save_err, sizeof(op->save_err), "%s", err);
+		(void) finish_create_ep(d, op, err, errlen);
+		op_free(op);
+		return r;
+	}
 	*ret = rep;
-	return 0;
+	return run_op(d, op, err, errlen);
 fail:
+	op_free(op);
 	ep_cfg_free(e);
 	return r;
+}
+
+/* Takes e out of the state, wherever it is now. */
+static void
+drop_ep(struct drv *d, const struct ep_cfg *e)
+{
+	for (size_t i = 0; i < d->st.neps; i++) {
+		if (d->st.eps[i] == e) {
+			remove_ep_at(d, i);
+			return;
+		}
+	}
+}
+
+static int
+finish_create_ep(struct drv *d, struct drv_op *op, char *err, size_t errlen)
+{
+	char ignore[256];
+
+	if (op->save_r < 0) {
+		ERR("%s", op->save_err);
+		drop_ep(d, op->ep);
+		(void) d->lnk->ops->veth_delete(d->lnk, op->ep->host,
+		    op->ep->peer, ignore, sizeof(ignore));
+		ep_cfg_free(op->ep);
+		op->ep = NULL;
+		return op->save_r;
+	}
+	state_written(d, op);
+	log_fw_failure(op);
+	return 0;
 }
 
 int
@@ -722,6 +1061,7 @@ drv_delete_endpoint(struct drv *d, const char *net_id, const char *ep_id,
     char *err, size_t errlen)
 {
 	struct ep_cfg *e;
+	struct drv_op *op;
 	size_t idx;
 	int r;
 
@@ -732,21 +1072,42 @@ drv_delete_endpoint(struct drv *d, const char *net_id, const char *ep_id,
 	}
 	/* Links first: if that fails the endpoint stays, and a retry or the
 	 * network's removal cleans up. */
+	if ((op = op_new(d, OP_DELETE_EP, "deleting an endpoint")) == NULL)
+		return -ENOMEM;
 	r = d->lnk->ops->veth_delete(d->lnk, e->host, e->peer, err, errlen);
-	if (r < 0)
-		return r;
-	remove_ep_at(d, idx);
-	r = save(d, err, errlen);
 	if (r < 0) {
-		/* The links are gone; keep the record so state and host
-		 * agree again at the next delete. */
-		d->st.eps[d->st.neps++] = e;
+		op_free(op);
 		return r;
 	}
-	release_ports(d, e);
-	ep_cfg_free(e);
+	remove_ep_at(d, idx);
+	op->ep = e;
 	/* Its published ports and address protection go. */
-	sync_firewall_or_log(d, "deleting an endpoint");
+	if ((r = stage_state(d, op, true, err, errlen)) < 0 ||
+	    (r = stage_fw(d, op)) < 0) {
+		op->save_r = r;
+		(void) snprintf(op->save_err, sizeof(op->save_err), "%s", err);
+		(void) finish_delete_ep(d, op, err, errlen);
+		op_free(op);
+		return r;
+	}
+	return run_op(d, op, err, errlen);
+}
+
+static int
+finish_delete_ep(struct drv *d, struct drv_op *op, char *err, size_t errlen)
+{
+	if (op->save_r < 0) {
+		ERR("%s", op->save_err);
+		/* The links are gone; keep the record so state and host
+		 * agree again at the next delete.  remove_ep_at left room. */
+		d->st.eps[d->st.neps++] = op->ep;
+		return op->save_r;
+	}
+	state_written(d, op);
+	release_ports(d, op->ep);
+	ep_cfg_free(op->ep);
+	op->ep = NULL;
+	log_fw_failure(op);
 	return 0;
 }
 
@@ -769,7 +1130,8 @@ drv_join(struct drv *d, const char *net_id, const char *ep_id,
     const char *sandbox, struct drv_join *ret, char *err, size_t errlen)
 {
 	const struct net_cfg *n;
-	struct ep_cfg *e, old;
+	struct drv_op *op;
+	struct ep_cfg *e;
 	int r;
 
 	if ((r = get_joinable(d, net_id, ep_id, &n, &e, err, errlen)) < 0)
@@ -778,16 +1140,33 @@ drv_join(struct drv *d, const char *net_id, const char *ep_id,
 		ERR("SandboxKey is too long");
 		return -EINVAL;
 	}
-	old = *e;
+	if ((op = op_new(d, OP_JOIN, "a join")) == NULL)
+		return -ENOMEM;
+	op->ep = e;
+	op->old_ep = *e;
 	e->joined = true;
 	memcpy(e->sandbox, sandbox, strlen(sandbox) + 1);
-	r = save(d, err, errlen);
-	if (r < 0) {
-		*e = old;
+	if ((r = stage_state(d, op, true, err, errlen)) < 0 ||
+	    (r = stage_fw(d, op)) < 0) {
+		*e = op->old_ep;
+		op_free(op);
 		return r;
 	}
-	sync_firewall_or_log(d, "a join");
 	drv_build_join(n, e, ret);
+	return run_op(d, op, err, errlen);
+}
+
+/* A join or leave: undone by putting the endpoint back as it was. */
+static int
+finish_join(struct drv *d, struct drv_op *op, char *err, size_t errlen)
+{
+	if (op->save_r < 0) {
+		ERR("%s", op->save_err);
+		*op->ep = op->old_ep;
+		return op->save_r;
+	}
+	state_written(d, op);
+	log_fw_failure(op);
 	return 0;
 }
 
@@ -796,18 +1175,24 @@ drv_leave(struct drv *d, const char *net_id, const char *ep_id, char *err,
     size_t errlen)
 {
 	const struct net_cfg *n;
-	struct ep_cfg *e, old;
+	struct drv_op *op;
+	struct ep_cfg *e;
 	int r;
 
 	if ((r = get_joinable(d, net_id, ep_id, &n, &e, err, errlen)) < 0)
 		return r;
-	old = *e;
+	if ((op = op_new(d, OP_LEAVE, "a leave")) == NULL)
+		return -ENOMEM;
+	op->ep = e;
+	op->old_ep = *e;
 	e->joined = false;
 	e->sandbox[0] = '\0';
-	r = save(d, err, errlen);
-	if (r < 0)
-		*e = old;
-	return r;
+	if ((r = stage_state(d, op, true, err, errlen)) < 0) {
+		*e = op->old_ep;
+		op_free(op);
+		return r;
+	}
+	return run_op(d, op, err, errlen);
 }
 
 /* Closes the host port reservations of e (the rules go with the next
@@ -947,36 +1332,24 @@ rereserve(struct drv *d, struct ep_cfg *e)
 }
 
 /* A UDP flow the kernel saw before the port was published would keep
- * going to the host instead of the container. */
-static void
-flush_udp(struct drv *d, const struct ep_cfg *e)
+ * going to the host instead of the container: the job flushes them once
+ * the rules are in. */
+static int
+stage_ct(const struct ep_cfg *e, struct fw_job *job)
 {
-	static const int fams[] = { AF_INET, AF_INET6 };
+	struct fw_ct_port *ct;
+	size_t n = 0;
 
-	for (size_t f = 0; f < 2; f++) {
-		unsigned short ports[64];
-		size_t n = 0;
-		char err[256];
-
-		for (size_t i = 0; i < e->nports; i++) {
-			const struct ep_port *p = &e->ports[i];
-
-			if (p->proto != IPPROTO_UDP || p->family != fams[f])
-				continue;
-			ports[n++] = p->host_port;
-			if (n == sizeof(ports) / sizeof(ports[0]) ||
-			    i + 1 == e->nports) {
-				if (d->fw->ops->conntrack_flush_udp(d->fw,
-				    fams[f], ports, n, err, sizeof(err)) < 0)
-					log_warnx("endpoint %.12s: %s", e->id,
-					    err);
-				n = 0;
-			}
-		}
-		if (n > 0 && d->fw->ops->conntrack_flush_udp(d->fw, fams[f],
-		    ports, n, err, sizeof(err)) < 0)
-			log_warnx("endpoint %.12s: %s", e->id, err);
-	}
+	if ((ct = calloc(e->nports + 1, sizeof(*ct))) == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < e->nports; i++)
+		if (e->ports[i].proto == IPPROTO_UDP)
+			ct[n++] = (struct fw_ct_port){ e->ports[i].family,
+			    e->ports[i].host_port };
+	free((void *)job->ct);
+	job->ct = ct;
+	job->nct = n;
+	return 0;
 }
 
 int
@@ -985,8 +1358,9 @@ drv_program_external(struct drv *d, const char *net_id, const char *ep_id,
 {
 	const struct net_cfg *n;
 	struct ep_cfg *e;
-	struct ep_port *old, *nv = NULL;
-	size_t nold, nnv = 0;
+	struct ep_port *nv = NULL;
+	struct drv_op *op;
+	size_t nnv = 0;
 	int r;
 
 	if ((r = get_joinable(d, net_id, ep_id, &n, &e, err, errlen)) < 0)
@@ -1007,39 +1381,57 @@ drv_program_external(struct drv *d, const char *net_id, const char *ep_id,
 		ERR("cbridge runs without a firewall: it cannot publish ports");
 		return -ENOTSUP;
 	}
+	if ((op = op_new(d, OP_PORTS, "a port publication")) == NULL)
+		return -ENOMEM;
 	/* A new programming replaces the old one, which may hold the very
 	 * ports asked for again. */
 	release_ports(d, e);
 	if (np > 0 && (r = reserve_all(d, n, e, ports, np, &nv, &nnv, err,
 	    errlen)) < 0)
 		goto undo;
-	old = e->ports;
-	nold = e->nports;
+	op->ep = e;
+	op->ports = e->ports;
+	op->nports = e->nports;
 	e->ports = nv;
 	e->nports = nnv;
-	if ((r = save(d, err, errlen)) == 0 &&
-	    (r = sync_firewall(d, err, errlen)) < 0) {
-		char ignore[256];
-
-		e->ports = old;
-		e->nports = nold;
-		if (save(d, ignore, sizeof(ignore)) < 0)
-			log_error("Failed to save state: %s", ignore);
-	} else if (r < 0) {
-		e->ports = old;
-		e->nports = nold;
+	if ((r = stage_state(d, op, true, err, errlen)) < 0 ||
+	    (r = stage_fw(d, op)) < 0 || (r = stage_ct(e, &op->job)) < 0) {
+		op->save_r = r;
+		(void) snprintf(op->save_err, sizeof(op->save_err), "%s", err);
+		(void) finish_ports(d, op, err, errlen);
+		op_free(op);
+		return r;
 	}
-	if (r < 0) {
-		release_list(d, nv, nnv);
-		free(nv);
-		goto undo;
-	}
-	free(old);
-	flush_udp(d, e);
-	return 0;
+	return run_op(d, op, err, errlen);
 undo:
+	op_free(op);
 	rereserve(d, e);
-	sync_firewall_or_log(d, "a failed port publication");
+	run_background(d, "a failed port publication", false);
+	return r;
+}
+
+/* Ports stay published only if both the state and the rules took them;
+ * otherwise the endpoint gets its old ports back, in the file too. */
+static int
+finish_ports(struct drv *d, struct drv_op *op, char *err, size_t errlen)
+{
+	struct ep_cfg *e = op->ep;
+	int r;
+
+	if ((r = op_error(op, err, errlen)) == 0) {
+		state_written(d, op);
+		free(op->ports);
+		op->ports = NULL;
+		return 0;
+	}
+	release_list(d, e->ports, e->nports);
+	free(e->ports);
+	e->ports = op->ports;
+	e->nports = op->nports;
+	op->ports = NULL;
+	rereserve(d, e);
+	/* The file may hold the new ports already. */
+	run_background(d, "a failed port publication", op->save_r == 0);
 	return r;
 }
 
@@ -1114,6 +1506,7 @@ drv_request_pool(struct drv *d, const char *space, const struct prefix *pool,
 	    .subpool = subpool, .v6 = v6 };
 	struct prefix *avoid = NULL, out_pool;
 	char id[IPAM_ID_MAX], ignore[256];
+	struct drv_op *op;
 	int r;
 
 	if (pool == NULL) {
@@ -1126,14 +1519,54 @@ drv_request_pool(struct drv *d, const char *space, const struct prefix *pool,
 	free(avoid);
 	if (r < 0)
 		return r;
-	r = save(d, err, errlen);
-	if (r < 0) {
+	if ((op = op_new(d, OP_REQUEST_POOL, "a pool request")) == NULL ||
+	    (r = stage_state(d, op, true, err, errlen)) < 0) {
 		(void) ipam_release_pool(d->ipam, id, ignore, sizeof(ignore));
-		return r;
+		op_free(op);
+		return op == NULL ? -ENOMEM : r;
 	}
+	memcpy(op->pool_id, id, sizeof(id));
 	memcpy(ret_id, id, sizeof(id));
 	*ret_pool = out_pool;
+	return run_op(d, op, err, errlen);
+}
+
+/* The IPAM change saved, or undone. */
+static int
+finish_ipam(struct drv *d, struct drv_op *op, char *err, size_t errlen)
+{
+	char ignore[256];
+
+	if (op->save_r < 0) {
+		ERR("%s", op->save_err);
+		if (op->kind == OP_REQUEST_POOL)
+			(void) ipam_release_pool(d->ipam, op->pool_id, ignore,
+			    sizeof(ignore));
+		else
+			rollback_ipam(d);
+		return op->save_r;
+	}
+	state_written(d, op);
 	return 0;
+}
+
+/* Saves an IPAM change already made in memory. */
+static int
+save_ipam(struct drv *d, const char *what, char *err, size_t errlen)
+{
+	struct drv_op *op = op_new(d, OP_IPAM, what);
+	int r;
+
+	if (op == NULL) {
+		rollback_ipam(d);
+		return -ENOMEM;
+	}
+	if ((r = stage_state(d, op, true, err, errlen)) < 0) {
+		rollback_ipam(d);
+		op_free(op);
+		return r;
+	}
+	return run_op(d, op, err, errlen);
 }
 
 int
@@ -1144,10 +1577,7 @@ drv_release_pool(struct drv *d, const char *id, char *err, size_t errlen)
 	r = ipam_release_pool(d->ipam, id, err, errlen);
 	if (r < 0)
 		return r;
-	r = save(d, err, errlen);
-	if (r < 0)
-		rollback_ipam(d);
-	return r;
+	return save_ipam(d, "a pool release", err, errlen);
 }
 
 int
@@ -1162,13 +1592,8 @@ drv_request_address(struct drv *d, const char *pool_id,
 	    errlen);
 	if (r < 0)
 		return r;
-	r = save(d, err, errlen);
-	if (r < 0) {
-		rollback_ipam(d);
-		return r;
-	}
 	*ret = a;
-	return 0;
+	return save_ipam(d, "an address request", err, errlen);
 }
 
 int
@@ -1180,10 +1605,7 @@ drv_release_address(struct drv *d, const char *pool_id,
 	r = ipam_release_address(d->ipam, pool_id, addr, err, errlen);
 	if (r < 0)
 		return r;
-	r = save(d, err, errlen);
-	if (r < 0)
-		rollback_ipam(d);
-	return r;
+	return save_ipam(d, "an address release", err, errlen);
 }
 
 /* Re-creates or repairs the bridges of persisted networks. */
@@ -1191,6 +1613,8 @@ static void
 reconcile(struct drv *d)
 {
 	struct lnk_bridge_cfg bc;
+	struct fw_job job = { 0 };
+	struct drv_op *op;
 	char err[256];
 	int r;
 
@@ -1212,12 +1636,21 @@ reconcile(struct drv *d)
 		if (r < 0)
 			log_error("network %.12s: Failed to restore bridge "
 			    "'%s': %s", n->id, n->bridge, err);
-		else if ((r = host_sysctls(d, n, err, sizeof(err))) < 0)
+		else if ((r = host_sysctls(d, n, &job, err, sizeof(err))) < 0)
 			log_error("network %.12s: %s", n->id, err);
 	}
 	for (size_t i = 0; i < d->st.neps; i++)
 		rereserve(d, d->st.eps[i]);
-	sync_firewall_or_log(d, "start");
+	op = op_new(d, OP_BACKGROUND, "start");
+	if (op == NULL || stage_fw(d, op) < 0) {
+		log_error("Failed to update firewall rules at start: out of "
+		    "memory");
+		op_free(op);
+		return;
+	}
+	op->job.drop4 = job.drop4;
+	op->job.drop6 = job.drop6;
+	(void) run_op(d, op, err, sizeof(err));
 }
 
 /* A random fdXX:XXXX:XXXX::/48 (RFC 4193), chosen once per host. */
@@ -1254,6 +1687,10 @@ drv_new(const struct drv_params *params, struct drv **ret, char *err,
 	d->ipam = ipam_new();
 	if (d->state_dir == NULL || d->ipam == NULL)
 		goto fail;
+	if ((d->work = loop_work_new(params->loop, err, errlen)) == NULL) {
+		r = -ENOMEM;
+		goto fail;
+	}
 	if (params->npools > 0) {
 		r = ipam_set_default_pools(d->ipam, params->pools,
 		    params->npools, err, errlen);
@@ -1293,11 +1730,48 @@ fail:
 	return r;
 }
 
+void
+drv_set_done(struct drv *d, drv_done_fn *fn, void *arg)
+{
+	d->done = fn;
+	d->done_arg = arg;
+}
+
+void
+drv_set_changed(struct drv *d, drv_change_fn *fn, void *arg)
+{
+	d->changed = fn;
+	d->changed_arg = arg;
+}
+
+bool
+drv_busy(const struct drv *d)
+{
+	return d->busy;
+}
+
+void
+drv_drain(struct drv *d)
+{
+	char err[128];
+
+	loop_work_free(d->work);
+	/* Anything asked from now on runs here and now. */
+	d->work = loop_work_new(NULL, err, sizeof(err));
+}
+
+const struct drv_fw_status *
+drv_fw_status(const struct drv *d)
+{
+	return &d->fwst;
+}
+
 struct drv *
 drv_free(struct drv *d)
 {
 	if (d == NULL)
 		return NULL;
+	loop_work_free(d->work);
 	for (size_t i = 0; i < d->st.neps; i++)
 		release_ports(d, d->st.eps[i]);
 	st_doc_done(&d->st);
@@ -1311,22 +1785,71 @@ drv_free(struct drv *d)
 void
 drv_tick(struct drv *d)
 {
-	char err[256] = "";
+	struct drv_op *op;
+	char err[256];
 
 	/* Stale rules of ours are removed at start and at every change;
-	 * with no network there is nothing to watch. */
-	if (d->st.nnets == 0)
+	 * with no network there is nothing to watch.  A check waits for
+	 * the worker to be idle: every change syncs the rules anyway. */
+	if (d->st.nnets == 0 || d->fw == NULL || d->busy ||
+	    loop_work_pending(d->work) > 0)
 		return;
-	if (sync_firewall(d, err, sizeof(err)) == 0) {
+	if ((op = op_new(d, OP_BACKGROUND, "the periodic check")) == NULL ||
+	    stage_fw(d, op) < 0) {
+		op_free(op);
+		return;
+	}
+	op->tick = true;
+	(void) run_op(d, op, err, sizeof(err));
+}
+
+static int
+finish_background(struct drv *d, struct drv_op *op)
+{
+	if (op->state != NULL) {
+		if (op->save_r < 0) {
+			log_error("Failed to save state: %s", op->save_err);
+			return op->save_r;
+		}
+		state_written(d, op);
+	}
+	if (!op->tick) {
+		log_fw_failure(op);
+		return op->fw.r;
+	}
+	if (op->fw.r == 0) {
 		if (d->tick_err[0] != '\0')
 			log_info("Firewall rules are in place again");
 		d->tick_err[0] = '\0';
-		return;
+		return 0;
 	}
 	/* Once per distinct failure, not once a second. */
-	if (strcmp(err, d->tick_err) != 0)
-		log_error("Failed to restore firewall rules: %s", err);
-	memcpy(d->tick_err, err, sizeof(d->tick_err));
+	if (strncmp(op->fw.err, d->tick_err, sizeof(d->tick_err) - 1) != 0)
+		log_error("Failed to restore firewall rules: %s", op->fw.err);
+	(void) snprintf(d->tick_err, sizeof(d->tick_err), "%.255s",
+	    op->fw.err);
+	return op->fw.r;
+}
+
+static int
+op_finish(struct drv_op *op, char *err, size_t errlen)
+{
+	struct drv *d = op->d;
+
+	note_fw(d, op);
+	switch (op->kind) {
+	case OP_CREATE_NET:	return finish_create_net(d, op, err, errlen);
+	case OP_DELETE_NET:	return finish_delete_net(d, op, err, errlen);
+	case OP_CREATE_EP:	return finish_create_ep(d, op, err, errlen);
+	case OP_DELETE_EP:	return finish_delete_ep(d, op, err, errlen);
+	case OP_JOIN:
+	case OP_LEAVE:		return finish_join(d, op, err, errlen);
+	case OP_PORTS:		return finish_ports(d, op, err, errlen);
+	case OP_IPAM:
+	case OP_REQUEST_POOL:	return finish_ipam(d, op, err, errlen);
+	case OP_BACKGROUND:	return finish_background(d, op);
+	}
+	return -EINVAL;
 }
 
 size_t

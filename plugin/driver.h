@@ -5,6 +5,15 @@
  * message a user can act on to err:
  *   -EINVAL bad request, -ENOENT unknown object, -EEXIST clash/overlap,
  *   -ENOSPC exhausted, -E2BIG a limit, other errnos from the host.
+ *
+ * What may wait (writing the state file, the firewall) runs on a worker
+ * thread (loop/work.h) when the driver has a loop.  A call that changes
+ * the state then returns -EINPROGRESS once its first half is done and
+ * its outputs are filled; its result, 0 or the error that undid it,
+ * reaches the drv_done_fn on the loop later.  Until then drv_busy() is
+ * true and the caller must not start another change: operations run one
+ * at a time, in order, as they would synchronously.  Without a loop
+ * every call finishes before it returns and -EINPROGRESS never comes.
  */
 #ifndef CBRIDGE_DRIVER_H
 #define CBRIDGE_DRIVER_H
@@ -27,11 +36,15 @@
 #define DRV_VETH_PEER_PREFIX	"cbp"
 
 struct drv;
+struct loop;
 
 struct drv_params {
 	const char		*state_dir;	/* borrowed, must exist */
 	struct lnk		*lnk;		/* borrowed */
-	struct fw		*fw;		/* borrowed; NULL: no firewall */
+	struct fw		*fw;		/* borrowed; NULL: no firewall.
+						 * With a loop only the worker
+						 * thread uses it. */
+	struct loop		*loop;		/* borrowed; NULL: synchronous */
 	const struct ipam_default_pool *pools;	/* NULL: built-in defaults */
 	size_t			npools;
 };
@@ -95,11 +108,32 @@ void	drv_mac_for(const struct prefix *addr4, const unsigned char rnd[6],
 void	drv_build_join(const struct net_cfg *n, const struct ep_cfg *e,
 	    struct drv_join *ret);
 
+/* The result of a call that returned -EINPROGRESS: r and err as the call
+ * would have returned them. */
+typedef void	drv_done_fn(void *arg, int r, const char *err);
+/* The saved state changed (joins, leaves, endpoints, networks). */
+typedef void	drv_change_fn(void *arg);
+
+/* The firewall's last sync, for status and logs. */
+struct drv_fw_status {
+	unsigned long	syncs, failures;
+	unsigned long long last_usec;	/* how long the last one took */
+	char		last_err[256];	/* "" when it worked */
+};
+
 /* Loads the state in params->state_dir and brings the host in line with
  * it (bridges of persisted networks are re-created if missing). */
 int	drv_new(const struct drv_params *params, struct drv **ret,
 	    char *err, size_t errlen);
 struct drv *drv_free(struct drv *d);
+void	drv_set_done(struct drv *d, drv_done_fn *fn, void *arg);
+void	drv_set_changed(struct drv *d, drv_change_fn *fn, void *arg);
+/* An operation waits on the worker: start no other until it is done. */
+bool	drv_busy(const struct drv *d);
+/* Finishes everything handed to the worker, delivering each result, and
+ * goes on synchronously: before the loop and its callers go away. */
+void	drv_drain(struct drv *d);
+const struct drv_fw_status *drv_fw_status(const struct drv *d);
 
 int	drv_create_network(struct drv *d, const struct drv_net_req *req,
 	    char *err, size_t errlen);
@@ -149,8 +183,8 @@ const struct ep_cfg *drv_endpoint_at(const struct drv *d, size_t i);
 unsigned long drv_generation(const struct drv *d);
 
 /* Called about once a second from the event loop: puts back firewall
- * rules that someone else removed.  Failures are logged, once per
- * distinct message. */
+ * rules that someone else removed (on the worker, when it is idle).
+ * Failures are logged, once per distinct message. */
 void	drv_tick(struct drv *d);
 
 size_t	drv_network_count(const struct drv *d);

@@ -4,10 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
 
+#include "loop/loop.h"
 #include "plugin/api.h"
 #include "plugin/http.h"
 #include "plugin/log.h"
@@ -16,6 +18,9 @@ struct http {
 	struct MHD_Daemon	*mhd;
 	struct api		*api;	/* borrowed */
 	int			listen_fd;
+	struct loop_fd		*lfd;	/* MHD's epoll fd on the loop */
+	struct loop_timer	*timer;	/* MHD's own deadlines, and a run
+					 * after a connection resumes */
 };
 
 /* One per request, freed in on_completed. */
@@ -24,6 +29,13 @@ struct http_req {
 	size_t	len;
 	size_t	cap;
 	bool	too_big;
+	/* A reply that waited for the driver: the connection was suspended
+	 * and is resumed to send it. */
+	struct http		*h;
+	struct MHD_Connection	*conn;
+	bool			waiting;
+	bool			have_reply;
+	struct api_reply	reply;
 };
 
 static int
@@ -99,6 +111,8 @@ declared_too_big(struct MHD_Connection *c)
 	return false;
 }
 
+static void	on_reply(void *ctx, struct api_reply *rep);
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *c, const char *url,
     const char *method, const char *version, const char *upload_data,
@@ -136,13 +150,42 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	if (rq->too_big)
 		return send_error(c, 413,
 		    "request body too large (limit 256 KiB)");
+	if (rq->have_reply) {
+		rq->have_reply = false;
+		return send_reply(c, &rq->reply);
+	}
+	if (rq->waiting)
+		return MHD_YES;
 	if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
 		return send_error(c, MHD_HTTP_METHOD_NOT_ALLOWED,
 		    "only POST is supported");
-	if (api_handle(h->api, url, rq->buf ? rq->buf : "", rq->len,
-	    &rep) < 0)
+	rq->h = h;
+	rq->conn = c;
+	switch (api_start(h->api, url, rq->buf ? rq->buf : "", rq->len, &rep,
+	    on_reply, rq)) {
+	case 0:
+		return send_reply(c, &rep);
+	case 1:
+		/* The loop goes on; on_reply resumes this connection. */
+		rq->waiting = true;
+		MHD_suspend_connection(c);
+		return MHD_YES;
+	default:
 		return MHD_NO;
-	return send_reply(c, &rep);
+	}
+}
+
+/* The driver finished: the reply goes out on the connection's next turn. */
+static void
+on_reply(void *ctx, struct api_reply *rep)
+{
+	struct http_req *rq = ctx;
+
+	rq->reply = *rep;
+	rq->have_reply = true;
+	rq->waiting = false;
+	MHD_resume_connection(rq->conn);
+	loop_timer_arm(rq->h->timer, 0);
 }
 
 static void
@@ -153,6 +196,8 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
 	(void) cls, (void) c, (void) toe;
 	if (rq != NULL) {
+		if (rq->have_reply)
+			free(rq->reply.body);
 		free(rq->buf);
 		free(rq);
 		*con_cls = NULL;
@@ -171,11 +216,38 @@ on_mhd_log(void *cls, const char *fmt, va_list ap)
 	log_debug("microhttpd: %s", buf);
 }
 
+/* Runs MHD and sets the timer to its next deadline. */
+static void
+run_mhd(struct http *h)
+{
+	MHD_UNSIGNED_LONG_LONG t;
+
+	(void) MHD_run(h->mhd);
+	if (MHD_get_timeout(h->mhd, &t) == MHD_YES)
+		loop_timer_arm(h->timer, t > 60000 ? 60000 : t);
+	else
+		loop_timer_disarm(h->timer);
+}
+
+static void
+on_mhd_fd(void *arg, uint32_t events)
+{
+	(void) events;
+	run_mhd(arg);
+}
+
+static void
+on_mhd_timer(void *arg)
+{
+	run_mhd(arg);
+}
+
 int
-http_new(int listen_fd, struct api *a, struct http **ret, char *err,
-    size_t errlen)
+http_new(int listen_fd, struct api *a, struct loop *loop, struct http **ret,
+    char *err, size_t errlen)
 {
 	struct http *h = calloc(1, sizeof(*h));
+	const union MHD_DaemonInfo *info;
 
 	if (h == NULL) {
 		(void) close(listen_fd);
@@ -186,7 +258,8 @@ http_new(int listen_fd, struct api *a, struct http **ret, char *err,
 	/* No threading flag: MHD creates no threads and is driven by our
 	 * loop through its epoll fd.  No idle timeout: dockerd keeps its
 	 * connections and a POST on a closed one is not retried. */
-	h->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL,
+	h->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+	    MHD_ALLOW_SUSPEND_RESUME, 0, NULL,
 	    NULL, on_request, h,
 	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
 	    MHD_OPTION_LISTEN_SOCKET, listen_fd,
@@ -199,6 +272,15 @@ http_new(int listen_fd, struct api *a, struct http **ret, char *err,
 		free(h);
 		return -EIO;
 	}
+	info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	if (info == NULL || (h->timer = loop_timer_new(loop, on_mhd_timer,
+	    h)) == NULL || (h->lfd = loop_fd_add(loop, info->epoll_fd,
+	    EPOLLIN, on_mhd_fd, h)) == NULL) {
+		(void) snprintf(err, errlen, "Failed to start the HTTP server: "
+		    "%s", strerror(errno ? errno : ENOMEM));
+		http_free(h);
+		return -EIO;
+	}
 	*ret = h;
 	return 0;
 }
@@ -208,6 +290,8 @@ http_free(struct http *h)
 {
 	if (h == NULL)
 		return NULL;
+	loop_fd_free(h->lfd);
+	loop_timer_free(h->timer);
 	if (h->mhd != NULL) {
 		MHD_socket fd = MHD_quiesce_daemon(h->mhd);
 
@@ -217,29 +301,4 @@ http_free(struct http *h)
 	}
 	free(h);
 	return NULL;
-}
-
-int
-http_fd(const struct http *h)
-{
-	const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->mhd,
-	    MHD_DAEMON_INFO_EPOLL_FD);
-
-	return info != NULL ? info->epoll_fd : -1;
-}
-
-int
-http_timeout_ms(const struct http *h)
-{
-	MHD_UNSIGNED_LONG_LONG t;
-
-	if (MHD_get_timeout(h->mhd, &t) != MHD_YES)
-		return -1;
-	return t > 60000 ? 60000 : (int)t;
-}
-
-void
-http_run(struct http *h)
-{
-	(void) MHD_run(h->mhd);
 }

@@ -1,6 +1,9 @@
 /*
- * cbridge: Docker network and IPAM plugin daemon.  One thread, one epoll
- * loop: libmicrohttpd's epoll fd and a signalfd.
+ * cbridge: Docker network and IPAM plugin daemon.  One loop (loop/loop.h)
+ * owns the state: the HTTP server, signals, the periodic check and the
+ * DNS responders register their fds and timers with it.  What may wait
+ * runs on the driver's worker thread; names come from the Engine API
+ * client's thread.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,12 +17,12 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/timerfd.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "firewall/firewall.h"
+#include "loop/loop.h"
 #include "netlink/netlink.h"
 #include "plugin/api.h"
 #include "plugin/cli.h"
@@ -107,7 +110,7 @@ open_socket(const char *path, char *err, size_t errlen)
 
 /* How often the host is checked against the state (firewall rules that
  * someone flushed come back within two of these). */
-#define TICK_SECONDS	1
+#define TICK_MS		1000
 
 static json_t *
 dns_stats(void *arg)
@@ -127,98 +130,48 @@ raise_nofile(void)
 	}
 }
 
-static int
-run_loop(struct http *h, struct drv *d, struct sbx *sbx, int sfd)
+/* What the loop's callbacks of this file need. */
+struct daemon {
+	struct loop	*loop;
+	struct drv	*drv;
+	struct sbx	*sbx;
+	int		sfd;
+	struct loop_fd	*sig;
+	struct loop_timer *tick;
+};
+
+static void
+on_signal(void *arg, uint32_t events)
 {
-	struct itimerspec its = { .it_interval = { TICK_SECONDS, 0 },
-	    .it_value = { TICK_SECONDS, 0 } };
-	struct epoll_event ev = { .events = EPOLLIN }, evs[8];
-	unsigned long gen = drv_generation(d);
-	int ep, tfd = -1, r = 0;
+	struct daemon *dm = arg;
+	struct signalfd_siginfo si;
 
-	ep = epoll_create1(EPOLL_CLOEXEC);
-	if (ep < 0)
-		return -errno;
-	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (tfd < 0 || timerfd_settime(tfd, 0, &its, NULL) < 0)
-		goto fail;
-	ev.data.fd = tfd;
-	if (epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev) < 0)
-		goto fail;
-	ev.data.fd = sfd;
-	if (epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev) < 0)
-		goto fail;
-	ev.data.fd = http_fd(h);
-	if (ev.data.fd < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev) < 0)
-		goto fail;
-	if (sbx != NULL) {
-		struct epoll_event pri = { .events = EPOLLPRI,
-		    .data.fd = sbx_mounts_fd(sbx) };
-
-		ev.data.fd = sbx_fd(sbx);
-		if (epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev) < 0)
-			goto fail;
-		if (pri.data.fd >= 0 &&
-		    epoll_ctl(ep, EPOLL_CTL_ADD, pri.data.fd, &pri) < 0)
-			goto fail;
-	}
-	for (;;) {
-		int n = epoll_wait(ep, evs, 8, http_timeout_ms(h));
-		bool web = n == 0;
-
-		if (n < 0 && errno != EINTR)
-			goto fail;
-		for (int i = 0; i < n; i++) {
-			struct signalfd_siginfo si;
-			uint64_t expirations;
-
-			if (sbx != NULL && evs[i].data.fd == sbx_fd(sbx)) {
-				sbx_run(sbx);
-				continue;
-			}
-			if (sbx != NULL &&
-			    evs[i].data.fd == sbx_mounts_fd(sbx)) {
-				sbx_mounts_changed(sbx);
-				continue;
-			}
-			if (evs[i].data.fd == tfd) {
-				if (read(tfd, &expirations,
-				    sizeof(expirations)) > 0) {
-					drv_tick(d);
-					if (sbx != NULL)
-						sbx_tick(sbx);
-				}
-				web = true;
-				continue;
-			}
-			if (evs[i].data.fd != sfd) {
-				web = true;
-				continue;
-			}
-			if (read(sfd, &si, sizeof(si)) != sizeof(si))
-				continue;
-			if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
-				log_info("signal %u: shutting down",
-				    si.ssi_signo);
-				goto out;
-			}
-		}
-		/* DNS traffic does not wake the HTTP server. */
-		if (!web)
-			continue;
-		http_run(h);
-		if (sbx != NULL && drv_generation(d) != gen) {
-			gen = drv_generation(d);
-			sbx_sync(sbx);
+	(void) events;
+	while (read(dm->sfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+			log_info("signal %u: shutting down", si.ssi_signo);
+			loop_stop(dm->loop, 0);
 		}
 	}
-fail:
-	r = -errno;
-out:
-	if (tfd >= 0)
-		(void) close(tfd);
-	(void) close(ep);
-	return r;
+}
+
+static void
+on_tick(void *arg)
+{
+	struct daemon *dm = arg;
+
+	drv_tick(dm->drv);
+	loop_timer_arm(dm->tick, TICK_MS);
+}
+
+/* The driver saved a change: the responders look at the joins again. */
+static void
+on_state_changed(void *arg)
+{
+	struct daemon *dm = arg;
+
+	if (dm->sbx != NULL)
+		sbx_sync(dm->sbx);
 }
 
 int
@@ -233,6 +186,7 @@ main(int argc, char *argv[])
 	struct sbx *sbx = NULL;
 	struct api *api = NULL;
 	struct http *http = NULL;
+	struct daemon dm = { .sfd = -1 };
 	char err[512] = "", chains[PATH_MAX + 32];
 	sigset_t mask;
 	int lockfd = -1, lfd = -1, sfd = -1, r, rc = EXIT_FAILURE;
@@ -283,6 +237,17 @@ main(int argc, char *argv[])
 		    "another cbridge is using it" : strerror(-lockfd));
 		goto out;
 	}
+	if ((dm.loop = loop_new(err, sizeof(err))) == NULL) {
+		log_error("%s", err);
+		goto out;
+	}
+	dm.sfd = sfd;
+	if ((dm.sig = loop_fd_add(dm.loop, sfd, EPOLLIN, on_signal, &dm)) ==
+	    NULL || (dm.tick = loop_timer_new(dm.loop, on_tick, &dm)) == NULL) {
+		log_error("Failed to set up the event loop: %s",
+		    strerror(errno));
+		goto out;
+	}
 	lnk = lnk_netlink_new(set.proc_root, err, sizeof(err));
 	if (lnk == NULL) {
 		log_error("%s", err);
@@ -301,21 +266,24 @@ main(int argc, char *argv[])
 		goto out;
 	}
 	dp = (struct drv_params){ .state_dir = set.state_dir, .lnk = lnk,
-	    .fw = fw, .pools = pools, .npools = npools };
+	    .fw = fw, .loop = dm.loop, .pools = pools, .npools = npools };
 	if ((r = drv_new(&dp, &drv, err, sizeof(err))) < 0) {
 		log_error("Failed to load state: %s", err);
 		goto out;
 	}
+	dm.drv = drv;
+	drv_set_changed(drv, on_state_changed, &dm);
 	api = api_new(drv);
 	if (api == NULL)
 		goto out;
 	if (set.dns_enabled) {
 		raise_nofile();
-		sbx = sbx_new(&set, lnk, drv, err, sizeof(err));
+		sbx = sbx_new(&set, lnk, drv, dm.loop, err, sizeof(err));
 		if (sbx == NULL) {
 			log_error("Failed to start the DNS responders: %s", err);
 			goto out;
 		}
+		dm.sbx = sbx;
 		api_set_dns_stats(api, dns_stats, sbx);
 	} else
 		log_info("dns: DNS_ADDRESS is off: no responder in sandboxes");
@@ -324,7 +292,7 @@ main(int argc, char *argv[])
 		log_error("%s", err[0] ? err : strerror(-lfd));
 		goto out;
 	}
-	r = http_new(lfd, api, &http, err, sizeof(err));
+	r = http_new(lfd, api, dm.loop, &http, err, sizeof(err));
 	lfd = -1;
 	if (r < 0) {
 		log_error("%s", err);
@@ -333,11 +301,16 @@ main(int argc, char *argv[])
 	log_info("cbridge %s serving %s, state in %s, %zu networks",
 	    CBRIDGE_VERSION, set.socket_path, set.state_dir,
 	    drv_network_count(drv));
-	if ((r = run_loop(http, drv, sbx, sfd)) < 0)
+	loop_timer_arm(dm.tick, TICK_MS);
+	if ((r = loop_run(dm.loop)) < 0)
 		log_error("event loop failed: %s", strerror(-r));
 	else
 		rc = EXIT_SUCCESS;
 out:
+	/* What the worker was given still happens (a rollback, the rules
+	 * of a network dockerd was told about), before anything goes. */
+	if (drv != NULL)
+		drv_drain(drv);
 	/* Remove the socket only if it was ours (dockerd probes every
 	 * socket in the plugin directory). */
 	if (http != NULL)
@@ -348,6 +321,9 @@ out:
 	drv_free(drv);
 	fw_free(fw);
 	lnk_free(lnk);
+	loop_fd_free(dm.sig);
+	loop_timer_free(dm.tick);
+	loop_free(dm.loop);
 	free(pools);
 	if (lockfd >= 0)
 		(void) close(lockfd);
