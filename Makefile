@@ -64,9 +64,10 @@ DAEMON_SRCS	:= $(PURE_SRCS) plugin/main.c plugin/http.c netlink/link.c \
 		   $(FW_HOST_SRCS) $(DNS_HOST_SRCS) $(ENGINE_SRCS) \
 		   $(NAMES_SRCS) plugin/sandbox.c plugin/cli.c
 UNIT_SRCS	:= $(PURE_SRCS) $(ENGINE_SRCS) $(NAMES_SRCS) netlink/fake.c \
-		   firewall/fake.c \
+		   firewall/fake.c firewall/fakeports.c \
 		   tests/golden/cases.c $(wildcard tests/unit/*.c)
-BENCH_SRCS	:= $(PURE_SRCS) netlink/fake.c firewall/fake.c tests/bench/bench.c
+BENCH_SRCS	:= $(PURE_SRCS) netlink/fake.c firewall/fake.c \
+		   firewall/fakeports.c tests/bench/bench.c
 
 DAEMON_OBJS	:= $(DAEMON_SRCS:%.c=$(BUILD)/%.o)
 UNIT_OBJS	:= $(UNIT_SRCS:%.c=$(BUILD)/%.o)
@@ -91,7 +92,8 @@ FUZZ_SAN	:= -fsanitize=address,undefined -fno-sanitize-recover=all \
 FUZZ_CFLAGS	= -O1 -g -std=gnu17 $(WARN) $(FUZZ_SAN) \
 		  -fsanitize=fuzzer-no-link -D_GNU_SOURCE -iquote . $(PKG_CFLAGS)
 FUZZ_LIBS	= $(shell $(PKG_CONFIG) --libs jansson ldns 2>/dev/null)
-FUZZ_LIB_SRCS	:= $(PURE_SRCS) $(ENGINE_SRCS) netlink/fake.c firewall/fake.c
+FUZZ_LIB_SRCS	:= $(PURE_SRCS) $(ENGINE_SRCS) netlink/fake.c firewall/fake.c \
+		   firewall/fakeports.c
 FUZZ_LIB_OBJS	:= $(FUZZ_LIB_SRCS:%.c=$(FUZZ_BUILD)/obj/%.o)
 FUZZ_OBJS	:= $(FUZZ_LIB_OBJS) \
 		   $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/obj/tests/fuzz/%.o)

@@ -39,6 +39,8 @@ int	fw_check_nets(const struct fw_net *nets, size_t n, char *err,
 	    size_t errlen);
 /* "ip" / "ip6" for AF_INET / AF_INET6, NULL for anything else. */
 const char *fw_family_name(int family);
+/* 0 for AF_INET, 1 for AF_INET6, -1 for anything else. */
+int	fw_family_index(int family);
 
 /* Appends a copy of r; -ENOMEM leaves vec as it was. */
 int	fw_rule_vec_push(struct fw_rule_vec *vec, const struct fw_rule *r);

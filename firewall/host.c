@@ -2,8 +2,8 @@
  * The host's firewall: the libiptc backend holds the full rule model in
  * the legacy tables; where dockerd keeps its chains in nft (iptables-nft,
  * FORWARD policy DROP), the nft backend adds the accepts cbridge's bridges
- * need there, and adds nothing on a legacy-only host.  Host ports are
- * reserved with sockets and UDP conntrack entries flushed here too.
+ * need there, and adds nothing on a legacy-only host.  Host ports and
+ * conntrack are not here: they are fw_hostports (firewall/ports.c).
  */
 #include <errno.h>
 #include <limits.h>
@@ -16,7 +16,6 @@
 
 #include "firewall/common.h"
 #include "firewall/firewall.h"
-#include "firewall/hostops.h"
 
 struct fw_hostfw {
 	struct fw	fw;		/* first: the ops table */
@@ -64,31 +63,6 @@ host_forward_drop(struct fw *f, int family, char *err, size_t errlen)
 	return h->iptc->ops->forward_drop(h->iptc, family, err, errlen);
 }
 
-static int
-host_reserve(struct fw *f, int family, int proto, const char *host_ip,
-    unsigned short lo, unsigned short hi, struct fw_resv *ret, char *err,
-    size_t errlen)
-{
-	(void) f;
-	return fw_hostport_reserve(family, proto, host_ip, lo, hi, ret, err,
-	    errlen);
-}
-
-static void
-host_release(struct fw *f, struct fw_resv *r)
-{
-	(void) f;
-	fw_hostport_release(r);
-}
-
-static int
-host_ct_flush(struct fw *f, int family, const unsigned short *ports,
-    size_t n, char *err, size_t errlen)
-{
-	(void) f;
-	return fw_conntrack_flush_udp(family, ports, n, err, errlen);
-}
-
 static void
 host_free(struct fw *f)
 {
@@ -102,9 +76,6 @@ host_free(struct fw *f)
 static const struct fw_ops host_ops = {
 	.sync			= host_sync,
 	.forward_drop		= host_forward_drop,
-	.reserve		= host_reserve,
-	.release		= host_release,
-	.conntrack_flush_udp	= host_ct_flush,
 	.free			= host_free,
 };
 

@@ -972,35 +972,6 @@ out:
 	return r;
 }
 
-static int
-iptc_reserve(struct fw *f, int family, int proto, const char *host_ip,
-    unsigned short lo, unsigned short hi, struct fw_resv *ret, char *err,
-    size_t errlen)
-{
-	(void) f; (void) family; (void) proto; (void) host_ip; (void) lo;
-	(void) hi;
-	ret->fd = -1;
-	/* The composite backend (host.c) reserves ports itself. */
-	fw_seterr(err, errlen, "the libiptc backend does not reserve ports");
-	return -ENOTSUP;
-}
-
-static void
-iptc_release(struct fw *f, struct fw_resv *r)
-{
-	(void) f;
-	(void) r;
-}
-
-static int
-iptc_ct_flush(struct fw *f, int family, const unsigned short *ports,
-    size_t n, char *err, size_t errlen)
-{
-	(void) f; (void) family; (void) ports; (void) n;
-	fw_seterr(err, errlen, "the libiptc backend does not flush conntrack");
-	return -ENOTSUP;
-}
-
 static void
 iptc_free_fw(struct fw *f)
 {
@@ -1011,9 +982,6 @@ iptc_free_fw(struct fw *f)
 static const struct fw_ops iptc_ops_table = {
 	.sync			= iptc_sync,
 	.forward_drop		= iptc_forward_drop,
-	.reserve		= iptc_reserve,
-	.release		= iptc_release,
-	.conntrack_flush_udp	= iptc_ct_flush,
 	.free			= iptc_free_fw,
 };
 

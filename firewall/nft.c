@@ -432,43 +432,6 @@ nft_forward_drop(struct fw *f, int family, char *err, size_t errlen)
 	return 0;
 }
 
-/*
- * Host ports and conntrack are not the nft half's business: the composite
- * backend (fw_host_new, firewall/host.c) does them itself with
- * firewall/ports.c and conntrack.c and never calls these three here.  They
- * answer anyway, so that a wrong wiring shows as an error, not a crash.
- */
-static int
-nft_reserve(struct fw *f, int family, int proto, const char *host_ip,
-    unsigned short lo, unsigned short hi, struct fw_resv *ret, char *err,
-    size_t errlen)
-{
-	(void) to_nft(f), (void) family, (void) proto, (void) host_ip;
-	(void) lo, (void) hi;
-	/* As every reserve: { -1, 0 } on failure. */
-	if (ret != NULL)
-		*ret = (struct fw_resv){ .fd = -1, .port = 0 };
-	fw_seterr(err, errlen, "Failed to reserve a host port: the nftables "
-	    "backend does not hold ports");
-	return -ENOTSUP;
-}
-
-static void
-nft_release(struct fw *f, struct fw_resv *r)
-{
-	(void) to_nft(f), (void) r;
-}
-
-static int
-nft_conntrack_flush_udp(struct fw *f, int family, const unsigned short *ports,
-    size_t n, char *err, size_t errlen)
-{
-	(void) to_nft(f), (void) family, (void) ports, (void) n;
-	fw_seterr(err, errlen, "Failed to flush UDP conntrack entries: the "
-	    "nftables backend does not handle conntrack");
-	return -ENOTSUP;
-}
-
 static void
 nft_free(struct fw *f)
 {
@@ -484,9 +447,6 @@ nft_free(struct fw *f)
 static const struct fw_ops nft_ops = {
 	.sync			= nft_sync,
 	.forward_drop		= nft_forward_drop,
-	.reserve		= nft_reserve,
-	.release		= nft_release,
-	.conntrack_flush_udp	= nft_conntrack_flush_udp,
 	.free			= nft_free,
 };
 

@@ -14,6 +14,7 @@ struct drv {
 	char		*state_dir;
 	struct lnk	*lnk;		/* borrowed */
 	struct fw	*fw;		/* borrowed, may be NULL */
+	struct fw_hostports *ports;	/* borrowed, may be NULL */
 	struct ipam	*ipam;
 	struct st_doc	st;		/* networks, endpoints, the ULA /48 */
 	char		*saved;		/* last state written, for rollback */
@@ -819,8 +820,8 @@ release_ports(struct drv *d, struct ep_cfg *e)
 		struct fw_resv rv = { .fd = e->ports[i].fd,
 		    .port = e->ports[i].host_port };
 
-		if (d->fw != NULL && rv.fd >= 0)
-			d->fw->ops->release(d->fw, &rv);
+		if (d->ports != NULL && rv.fd >= 0)
+			d->ports->ops->release(d->ports, &rv);
 		e->ports[i].fd = -1;
 	}
 }
@@ -846,7 +847,7 @@ reserve_one(struct drv *d, const struct drv_port_req *rq, int family,
 
 	if (host_ip != NULL)
 		(void) prefix_format_addr(host_ip, ip, sizeof(ip));
-	r = d->fw->ops->reserve(d->fw, family, rq->proto, ip, lo, hi, &rv,
+	r = d->ports->ops->reserve(d->ports, family, rq->proto, ip, lo, hi, &rv,
 	    err, errlen);
 	if (r < 0)
 		return r;
@@ -932,12 +933,12 @@ rereserve(struct drv *d, struct ep_cfg *e)
 		struct ep_port *p = &e->ports[i];
 		struct fw_resv rv = { .fd = -1 };
 
-		if (d->fw == NULL || p->fd >= 0)
+		if (d->ports == NULL || p->fd >= 0)
 			continue;
 		ip[0] = '\0';
 		if (p->has_host_ip)
 			(void) prefix_format_addr(&p->host_ip, ip, sizeof(ip));
-		if (d->fw->ops->reserve(d->fw, p->family, p->proto, ip,
+		if (d->ports->ops->reserve(d->ports, p->family, p->proto, ip,
 		    p->host_port, p->host_port, &rv, err, sizeof(err)) < 0)
 			log_error("endpoint %.12s: %s; the port stays "
 			    "published", e->id, err);
@@ -952,6 +953,7 @@ static void
 flush_udp(struct drv *d, const struct ep_cfg *e)
 {
 	static const int fams[] = { AF_INET, AF_INET6 };
+	struct fw_hostports *hp = d->ports;
 
 	for (size_t f = 0; f < 2; f++) {
 		unsigned short ports[64];
@@ -966,15 +968,15 @@ flush_udp(struct drv *d, const struct ep_cfg *e)
 			ports[n++] = p->host_port;
 			if (n == sizeof(ports) / sizeof(ports[0]) ||
 			    i + 1 == e->nports) {
-				if (d->fw->ops->conntrack_flush_udp(d->fw,
+				if (hp->ops->conntrack_flush_udp(hp,
 				    fams[f], ports, n, err, sizeof(err)) < 0)
 					log_warnx("endpoint %.12s: %s", e->id,
 					    err);
 				n = 0;
 			}
 		}
-		if (n > 0 && d->fw->ops->conntrack_flush_udp(d->fw, fams[f],
-		    ports, n, err, sizeof(err)) < 0)
+		if (n > 0 && hp->ops->conntrack_flush_udp(hp, fams[f], ports, n,
+		    err, sizeof(err)) < 0)
 			log_warnx("endpoint %.12s: %s", e->id, err);
 	}
 }
@@ -1003,7 +1005,7 @@ drv_program_external(struct drv *d, const char *net_id, const char *ep_id,
 		    n->id);
 		return -EINVAL;
 	}
-	if (np > 0 && d->fw == NULL) {
+	if (np > 0 && (d->fw == NULL || d->ports == NULL)) {
 		ERR("cbridge runs without a firewall: it cannot publish ports");
 		return -ENOTSUP;
 	}
@@ -1250,6 +1252,7 @@ drv_new(const struct drv_params *params, struct drv **ret, char *err,
 		return -ENOMEM;
 	d->lnk = params->lnk;
 	d->fw = params->fw;
+	d->ports = params->ports;
 	d->state_dir = strdup(params->state_dir);
 	d->ipam = ipam_new();
 	if (d->state_dir == NULL || d->ipam == NULL)

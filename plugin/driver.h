@@ -32,6 +32,8 @@ struct drv_params {
 	const char		*state_dir;	/* borrowed, must exist */
 	struct lnk		*lnk;		/* borrowed */
 	struct fw		*fw;		/* borrowed; NULL: no firewall */
+	/* Borrowed; NULL: no host ports (nothing can be published). */
+	struct fw_hostports	*ports;
 	const struct ipam_default_pool *pools;	/* NULL: built-in defaults */
 	size_t			npools;
 };

@@ -119,6 +119,7 @@ static struct {
 	char		dir[PATH_MAX];
 	struct lnk	*lnk;
 	struct fw	*fw;
+	struct fw_hostports *ports;
 	struct drv	*drv;
 	struct api	*api;
 	unsigned long	inputs;
@@ -150,7 +151,7 @@ static void
 open_drv(void)
 {
 	struct drv_params p = { .state_dir = env.dir, .lnk = env.lnk,
-	    .fw = env.fw };
+	    .fw = env.fw, .ports = env.ports };
 	char err[512] = "";
 	int r;
 
@@ -204,11 +205,13 @@ env_reset(void)
 	close_drv();
 	env.lnk = lnk_free(env.lnk);
 	env.fw = fw_free(env.fw);
+	env.ports = fw_hostports_free(env.ports);
 	rm_state_dir();
 	free(env.state);
 	env.state = NULL;
 	if ((env.lnk = lnk_fake_new()) == NULL ||
-	    (env.fw = fw_fake_new()) == NULL)
+	    (env.fw = fw_fake_new()) == NULL ||
+	    (env.ports = fw_hostports_fake_new()) == NULL)
 		abort();
 	add_host(env.lnk);
 	r = fu_write_atomic(env.dir, ST_FILE, empty, sizeof(empty) - 1, err,
@@ -223,6 +226,7 @@ env_cleanup(void)
 	close_drv();
 	env.lnk = lnk_free(env.lnk);
 	env.fw = fw_free(env.fw);
+	env.ports = fw_hostports_free(env.ports);
 	rm_state_dir();
 	free(env.state);
 	env.state = NULL;
