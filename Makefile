@@ -53,7 +53,7 @@ PURE_SRCS	:= plugin/log.c plugin/prefix.c plugin/ipam.c plugin/options.c \
 		   plugin/state.c plugin/api.c plugin/driver.c plugin/settings.c \
 		   plugin/fileutil.c netlink/common.c firewall/common.c \
 		   firewall/plan.c firewall/parse.c firewall/rules.c $(DNS_SRCS)
-FW_HOST_SRCS	:= firewall/nft.c firewall/iptc.c firewall/host.c \
+FW_HOST_SRCS	:= firewall/dockeraccept.c firewall/iptc.c firewall/host.c \
 		   firewall/ports.c firewall/conntrack.c
 # The Docker Engine API client: pure parsers plus a worker thread that
 # only the daemon and its integration test start.
@@ -105,7 +105,7 @@ REPLAY_BINS	:= $(FUZZ_TARGETS:%=$(BUILD)/replay/%)
 
 ITEST_SRCS	:= netlink/link.c netlink/common.c tests/integration/lnk_itest.c
 ITEST_OBJS	:= $(ITEST_SRCS:%.c=$(BUILD)/%.o)
-FW_ITEST_SRCS	:= firewall/nft.c firewall/common.c firewall/plan.c \
+FW_ITEST_SRCS	:= firewall/dockeraccept.c firewall/common.c firewall/plan.c \
 		   firewall/parse.c tests/integration/fw_itest.c
 FW_ITEST_OBJS	:= $(FW_ITEST_SRCS:%.c=$(BUILD)/%.o)
 IPTC_ITEST_SRCS	:= $(FW_HOST_SRCS) firewall/common.c firewall/plan.c \

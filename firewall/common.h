@@ -1,5 +1,5 @@
 /*
- * Internal to firewall/: shared by the planner, the nft backend, its JSON
+ * Internal to firewall/: shared by the planner, the docker-accept shim, its JSON
  * reader and the fake, so that the fake refuses exactly what the real
  * backend refuses.
  */

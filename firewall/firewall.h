@@ -237,7 +237,9 @@ struct fw	*fw_host_new(const char *lock_path, const char *wslinfo,
 /* The two halves alone (tests). */
 struct fw	*fw_iptc_new(const char *lock_path, const char *chains_path,
 		    char *err, size_t errlen);
-struct fw	*fw_nft_new(char *err, size_t errlen);
+/* The accepts for cbridge's bridges in dockerd's nft DOCKER-USER (or
+ * FORWARD) chains (firewall/dockeraccept.c). */
+struct fw	*fw_dacc_new(char *err, size_t errlen);
 /* In-memory fake: records the last synced model. */
 struct fw	*fw_fake_new(void);
 /* Networks passed to the last successful sync (a failed one, injected or

@@ -1,8 +1,9 @@
 /*
  * The host's firewall: the libiptc backend holds the full rule model in
  * the legacy tables; where dockerd keeps its chains in nft (iptables-nft,
- * FORWARD policy DROP), the nft backend adds the accepts cbridge's bridges
- * need there, and adds nothing on a legacy-only host.  Host ports and
+ * FORWARD policy DROP), the docker-accept shim (firewall/dockeraccept.c)
+ * adds the accepts cbridge's bridges need there, and adds nothing on a
+ * legacy-only host.  Host ports and
  * conntrack are not here: they are fw_hostports (firewall/ports.c).
  */
 #include <errno.h>
@@ -20,7 +21,7 @@
 struct fw_hostfw {
 	struct fw	fw;		/* first: the ops table */
 	struct fw	*iptc;
-	struct fw	*nft;
+	struct fw	*dacc;
 	char		wslinfo[PATH_MAX];
 };
 
@@ -52,7 +53,7 @@ host_sync(struct fw *f, const struct fw_model *m, char *err, size_t errlen)
 	mm.wsl2 = wsl2_mirrored(h->wslinfo);
 	if ((r = h->iptc->ops->sync(h->iptc, &mm, err, errlen)) < 0)
 		return r;
-	return h->nft->ops->sync(h->nft, &mm, err, errlen);
+	return h->dacc->ops->sync(h->dacc, &mm, err, errlen);
 }
 
 static int
@@ -69,7 +70,7 @@ host_free(struct fw *f)
 	struct fw_hostfw *h = to_host(f);
 
 	fw_free(h->iptc);
-	fw_free(h->nft);
+	fw_free(h->dacc);
 	free(h);
 }
 
@@ -99,7 +100,7 @@ fw_host_new(const char *lock_path, const char *wslinfo,
 	}
 	if ((h->iptc = fw_iptc_new(lock_path, chains_path, err,
 	    errlen)) == NULL ||
-	    (h->nft = fw_nft_new(err, errlen)) == NULL)
+	    (h->dacc = fw_dacc_new(err, errlen)) == NULL)
 		goto fail;
 	return &h->fw;
 fail:

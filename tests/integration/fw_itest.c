@@ -1,5 +1,5 @@
 /*
- * Runs the real firewall backend (firewall/nft.c) once or twice, for
+ * Runs the real firewall backend (firewall/dockeraccept.c) once or twice, for
  * tests/integration/firewall.sh.  Refuses to run in the network namespace
  * of PID 1, so that it never touches the host's ruleset.
  *
@@ -140,7 +140,7 @@ main(int argc, char **argv)
 			goto usage;
 		}
 	}
-	if ((f = fw_nft_new(err, sizeof(err))) == NULL) {
+	if ((f = fw_dacc_new(err, sizeof(err))) == NULL) {
 		fprintf(stderr, "fw_itest: %s\n", err);
 		rc = 1;
 		goto out;
