@@ -1,6 +1,6 @@
 /*
- * Internal to firewall/: shared by the planner, the docker-accept shim, its JSON
- * reader and the fake, so that the fake refuses exactly what the real
+ * Internal to firewall/: shared by the planner, the docker-accept shim,
+ * its JSON reader and the fake, so that the fake refuses exactly what the real
  * backend refuses.
  */
 #ifndef CBRIDGE_FIREWALL_COMMON_H

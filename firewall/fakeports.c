@@ -203,7 +203,8 @@ fake_release(struct fw_hostports *hp, struct fw_resv *r)
 }
 
 static int
-fake_conntrack_flush_udp(struct fw_hostports *hp, int family, const unsigned short *ports,
+fake_conntrack_flush_udp(struct fw_hostports *hp, int family,
+    const unsigned short *ports,
     size_t n, char *err, size_t errlen)
 {
 	struct fake_ports *ff = to_fake(hp);

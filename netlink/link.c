@@ -254,7 +254,7 @@ enable(struct lnk_netlink *nl, const char *rel, const char *name,
 }
 
 static int
-nl_host_sysctls(struct lnk *l, bool ipv6, bool *flipped4, bool *flipped6,
+lnk_nl_host_sysctls(struct lnk *l, bool ipv6, bool *flipped4, bool *flipped6,
     char *err, size_t errlen)
 {
 	struct lnk_netlink *nl = (struct lnk_netlink *)l;
@@ -514,7 +514,7 @@ out:
 }
 
 static int
-nl_bridge_create(struct lnk *l, const struct lnk_bridge_cfg *cfg, char *err,
+lnk_nl_bridge_create(struct lnk *l, const struct lnk_bridge_cfg *cfg, char *err,
     size_t errlen)
 {
 	struct lnk_netlink *nl = (struct lnk_netlink *)l;
@@ -576,7 +576,7 @@ out:
 }
 
 static int
-nl_bridge_ensure(struct lnk *l, const struct lnk_bridge_cfg *cfg, char *err,
+lnk_nl_bridge_ensure(struct lnk *l, const struct lnk_bridge_cfg *cfg, char *err,
     size_t errlen)
 {
 	struct lnk_netlink *nl = (struct lnk_netlink *)l;
@@ -619,7 +619,7 @@ out:
 }
 
 static int
-nl_bridge_delete(struct lnk *l, const char *name, char *err, size_t errlen)
+lnk_nl_bridge_delete(struct lnk *l, const char *name, char *err, size_t errlen)
 {
 	struct lnk_netlink *nl = (struct lnk_netlink *)l;
 
@@ -632,7 +632,7 @@ nl_bridge_delete(struct lnk *l, const char *name, char *err, size_t errlen)
 }
 
 static int
-nl_link_exists(struct lnk *l, const char *name)
+lnk_nl_link_exists(struct lnk *l, const char *name)
 {
 	struct lnk_netlink *nl = (struct lnk_netlink *)l;
 	struct rtnl_link *got = NULL;
@@ -865,7 +865,7 @@ out:
 }
 
 static int
-nl_veth_create(struct lnk *l, const struct lnk_veth_cfg *cfg, char *err,
+lnk_nl_veth_create(struct lnk *l, const struct lnk_veth_cfg *cfg, char *err,
     size_t errlen)
 {
 	struct lnk_netlink *nl = (struct lnk_netlink *)l;
@@ -881,7 +881,7 @@ nl_veth_create(struct lnk *l, const struct lnk_veth_cfg *cfg, char *err,
  * its other end with it), anything else is refused.
  */
 static int
-nl_veth_delete(struct lnk *l, const char *host, const char *peer, char *err,
+lnk_nl_veth_delete(struct lnk *l, const char *host, const char *peer, char *err,
     size_t errlen)
 {
 	struct lnk_netlink *nl = (struct lnk_netlink *)l;
@@ -1045,7 +1045,7 @@ out:
 }
 
 static int
-nl_host_prefixes(struct lnk *l, struct lnk_prefix **ret, size_t *ret_n)
+lnk_nl_host_prefixes(struct lnk *l, struct lnk_prefix **ret, size_t *ret_n)
 {
 	struct lnk_netlink *nl = (struct lnk_netlink *)l;
 	struct pfx_vec pv = { 0 };
@@ -1062,7 +1062,7 @@ nl_host_prefixes(struct lnk *l, struct lnk_prefix **ret, size_t *ret_n)
 }
 
 static void
-nl_free(struct lnk *l)
+lnk_nl_free(struct lnk *l)
 {
 	struct lnk_netlink *nl = (struct lnk_netlink *)l;
 
@@ -1111,7 +1111,7 @@ socket_in(int nsfd, struct nl_sock **ret)
 }
 
 static int
-nl_sandbox_addr(struct lnk *l, int nsfd, const struct lnk_prefix *p,
+lnk_nl_sandbox_addr(struct lnk *l, int nsfd, const struct lnk_prefix *p,
     bool add, char *err, size_t errlen)
 {
 	struct lnk_netlink *nl = (struct lnk_netlink *)l;
@@ -1197,16 +1197,16 @@ out:
 }
 
 static const struct lnk_ops netlink_ops = {
-	.bridge_create	= nl_bridge_create,
-	.bridge_ensure	= nl_bridge_ensure,
-	.bridge_delete	= nl_bridge_delete,
-	.link_exists	= nl_link_exists,
-	.host_prefixes	= nl_host_prefixes,
-	.veth_create	= nl_veth_create,
-	.veth_delete	= nl_veth_delete,
-	.host_sysctls	= nl_host_sysctls,
-	.sandbox_addr	= nl_sandbox_addr,
-	.free		= nl_free,
+	.bridge_create	= lnk_nl_bridge_create,
+	.bridge_ensure	= lnk_nl_bridge_ensure,
+	.bridge_delete	= lnk_nl_bridge_delete,
+	.link_exists	= lnk_nl_link_exists,
+	.host_prefixes	= lnk_nl_host_prefixes,
+	.veth_create	= lnk_nl_veth_create,
+	.veth_delete	= lnk_nl_veth_delete,
+	.host_sysctls	= lnk_nl_host_sysctls,
+	.sandbox_addr	= lnk_nl_sandbox_addr,
+	.free		= lnk_nl_free,
 };
 
 struct lnk *
@@ -1248,7 +1248,7 @@ lnk_netlink_new(const char *proc_root, char *err, size_t errlen)
 	r = 0;
 out:
 	if (r < 0) {
-		nl_free(&nl->lnk);
+		lnk_nl_free(&nl->lnk);
 		return NULL;
 	}
 	return &nl->lnk;

@@ -935,8 +935,8 @@ static size_t nheld;
 
 /* Reserves and checks the outcome: the port taken, or the error. */
 static unsigned short
-reserve(struct fw_hostports *f, int fam, int proto, const char *ip, unsigned short lo,
-    unsigned short hi, int want)
+reserve(struct fw_hostports *f, int fam, int proto, const char *ip,
+    unsigned short lo, unsigned short hi, int want)
 {
 	struct fw_resv rv = { .fd = 7, .port = 1 };
 	char err[256] = "";
