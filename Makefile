@@ -8,11 +8,12 @@
 #   make fuzz       libFuzzer harnesses (clang) run FUZZ_SECONDS each
 #   make SANITIZER=address,undefined test   the same under ASan/UBSan
 #
-# Library flags come only from pkg-config.
+# Library flags come only from pkg-config.  ldns is not in PKGS: no daemon
+# code calls it; only the tests that parse replies with it link it.
 
 CC		?= cc
 PKG_CONFIG	?= pkg-config
-PKGS		:= libmicrohttpd jansson libnl-3.0 libnl-route-3.0 libiptc ldns \
+PKGS		:= libmicrohttpd jansson libnl-3.0 libnl-route-3.0 libiptc \
 		   libnftables libnl-nf-3.0
 WERROR		?= 1
 SANITIZER	?=
@@ -39,6 +40,7 @@ LDFLAGS		+= $(SANFLAGS) -pthread
 # Resolved lazily so that `make deps` can run before the libraries exist.
 PKG_CFLAGS	= $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS	= $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+LDNS_CFLAGS	= $(shell $(PKG_CONFIG) --cflags ldns 2>/dev/null)
 CHECK_CFLAGS	= $(shell $(PKG_CONFIG) --cflags check jansson ldns 2>/dev/null)
 CHECK_LIBS	= $(shell $(PKG_CONFIG) --libs check jansson ldns 2>/dev/null)
 
@@ -90,7 +92,8 @@ FUZZ_BUILD	:= build-fuzz
 FUZZ_SAN	:= -fsanitize=address,undefined -fno-sanitize-recover=all \
 		   -fno-omit-frame-pointer
 FUZZ_CFLAGS	= -O1 -g -std=gnu17 $(WARN) $(FUZZ_SAN) \
-		  -fsanitize=fuzzer-no-link -D_GNU_SOURCE -iquote . $(PKG_CFLAGS)
+		  -fsanitize=fuzzer-no-link -D_GNU_SOURCE -iquote . $(PKG_CFLAGS) \
+		  $(LDNS_CFLAGS)
 FUZZ_LIBS	= $(shell $(PKG_CONFIG) --libs jansson ldns 2>/dev/null)
 FUZZ_LIB_SRCS	:= $(PURE_SRCS) $(ENGINE_SRCS) netlink/fake.c firewall/fake.c \
 		   firewall/fakeports.c
@@ -188,7 +191,7 @@ $(BENCH_BIN): $(BENCH_OBJS)
 # Fuzz harnesses: the daemon's libraries, not Check.
 $(BUILD)/tests/fuzz/%.o: tests/fuzz/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(LDNS_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(REPLAY_BINS): $(BUILD)/replay/%: $(BUILD)/tests/fuzz/%.o \
     $(BUILD)/tests/fuzz/fuzz_main.o $(REPLAY_LIB_OBJS)
