@@ -47,6 +47,8 @@ CHECK_LIBS	= $(shell $(PKG_CONFIG) --libs check jansson ldns 2>/dev/null)
 # The DNS responder's pure part (packets, records, configuration), and
 # the part that uses sockets (daemon and integration tests only).
 DNS_HOST_SRCS	:= dns/forward.c dns/server.c
+# Shared helpers of lib/ that make syscalls (entering a namespace).
+LIB_HOST_SRCS	:= lib/netns.c
 DNS_SRCS	:= $(filter-out $(DNS_HOST_SRCS),$(sort $(wildcard dns/*.c)))
 
 # Pure code: no syscalls beyond files, linked into both the daemon and the
@@ -62,7 +64,8 @@ FW_HOST_SRCS	:= firewall/dockeraccept.c firewall/iptc.c firewall/host.c \
 ENGINE_SRCS	:= plugin/engine.c
 # What the responders serve (pure, needs the Engine API's structs).
 NAMES_SRCS	:= plugin/names.c
-DAEMON_SRCS	:= $(PURE_SRCS) plugin/main.c plugin/http.c netlink/link.c \
+DAEMON_SRCS	:= $(PURE_SRCS) $(LIB_HOST_SRCS) plugin/main.c plugin/http.c \
+		   netlink/link.c \
 		   $(FW_HOST_SRCS) $(DNS_HOST_SRCS) $(ENGINE_SRCS) \
 		   $(NAMES_SRCS) plugin/sandbox.c plugin/cli.c
 UNIT_SRCS	:= $(PURE_SRCS) $(ENGINE_SRCS) $(NAMES_SRCS) netlink/fake.c \
@@ -106,7 +109,8 @@ REPLAY_OBJS	:= $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/%.o) \
 		   $(BUILD)/tests/fuzz/fuzz_main.o
 REPLAY_BINS	:= $(FUZZ_TARGETS:%=$(BUILD)/replay/%)
 
-ITEST_SRCS	:= netlink/link.c netlink/common.c tests/integration/lnk_itest.c
+ITEST_SRCS	:= netlink/link.c netlink/common.c $(LIB_HOST_SRCS) \
+		   tests/integration/lnk_itest.c
 ITEST_OBJS	:= $(ITEST_SRCS:%.c=$(BUILD)/%.o)
 FW_ITEST_SRCS	:= firewall/dockeraccept.c firewall/common.c firewall/plan.c \
 		   firewall/parse.c tests/integration/fw_itest.c
@@ -118,15 +122,16 @@ IPTC_ITEST_OBJS	:= $(IPTC_ITEST_SRCS:%.c=$(BUILD)/%.o)
 PORTS_ITEST_SRCS := firewall/ports.c firewall/conntrack.c firewall/common.c \
 		   tests/integration/ports_itest.c
 PORTS_ITEST_OBJS := $(PORTS_ITEST_SRCS:%.c=$(BUILD)/%.o)
-DNS_FWD_ITEST_SRCS := $(DNS_HOST_SRCS) $(DNS_SRCS) \
+DNS_FWD_ITEST_SRCS := $(DNS_HOST_SRCS) $(DNS_SRCS) $(LIB_HOST_SRCS) \
 		   tests/integration/dns_fwd_itest.c
 DNS_FWD_ITEST_OBJS := $(DNS_FWD_ITEST_SRCS:%.c=$(BUILD)/%.o)
-DNS_SRV_ITEST_SRCS := $(DNS_HOST_SRCS) $(DNS_SRCS) \
+DNS_SRV_ITEST_SRCS := $(DNS_HOST_SRCS) $(DNS_SRCS) $(LIB_HOST_SRCS) \
 		   tests/integration/dns_srv_itest.c
 DNS_SRV_ITEST_OBJS := $(DNS_SRV_ITEST_SRCS:%.c=$(BUILD)/%.o)
 ENGINE_ITEST_SRCS := $(ENGINE_SRCS) tests/integration/engine_itest.c
 ENGINE_ITEST_OBJS := $(ENGINE_ITEST_SRCS:%.c=$(BUILD)/%.o)
-DNS_BENCH_SRCS	:= $(DNS_HOST_SRCS) $(DNS_SRCS) tests/bench/dns_srv_bench.c
+DNS_BENCH_SRCS	:= $(DNS_HOST_SRCS) $(DNS_SRCS) $(LIB_HOST_SRCS) \
+		   tests/bench/dns_srv_bench.c
 DNS_BENCH_OBJS	:= $(DNS_BENCH_SRCS:%.c=$(BUILD)/%.o)
 
 BIN		:= $(BUILD)/cbridge

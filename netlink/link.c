@@ -3,6 +3,7 @@
  * through libnl-route-3 on one NETLINK_ROUTE socket.  libnl types and
  * -NLE_* codes stay in this file; callers see -errno and a message in err.
  */
+#include "lib/netns.h"
 #include "netlink/common.h"
 #include "netlink/netlink.h"
 
@@ -1083,24 +1084,13 @@ socket_in(int nsfd, struct nl_sock **ret)
 	struct nl_sock *sk = NULL;
 	int home, r;
 
-	home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (home < 0)
-		return -errno;
-	if (setns(nsfd, CLONE_NEWNET) < 0) {
-		r = -errno;
-		(void)close(home);
+	if ((r = netns_enter(nsfd, &home, NULL, 0)) < 0)
 		return r;
-	}
 	if ((sk = nl_socket_alloc()) == NULL)
 		r = -ENOMEM;
 	else if ((r = nl_connect(sk, NETLINK_ROUTE)) < 0)
 		r = nl2errno(r);
-	if (setns(home, CLONE_NEWNET) < 0) {
-		fprintf(stderr, "cbridge: cannot return to the daemon's "
-		    "network namespace: %s\n", strerror(errno));
-		abort();
-	}
-	(void)close(home);
+	netns_leave(home);
 	if (r < 0) {
 		if (sk != NULL)
 			nl_socket_free(sk);
