@@ -53,7 +53,7 @@ DNS_SRCS	:= $(filter-out $(DNS_HOST_SRCS),$(sort $(wildcard dns/*.c)))
 
 # Pure code: no syscalls beyond files, linked into both the daemon and the
 # unit tests.
-PURE_SRCS	:= plugin/log.c plugin/prefix.c plugin/ipam.c plugin/options.c \
+PURE_SRCS	:= lib/prefix.c plugin/log.c plugin/ipam.c plugin/options.c \
 		   plugin/state.c plugin/api.c plugin/driver.c plugin/settings.c \
 		   plugin/fileutil.c netlink/common.c firewall/common.c \
 		   firewall/plan.c firewall/parse.c firewall/rules.c $(DNS_SRCS)
@@ -109,7 +109,7 @@ REPLAY_OBJS	:= $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/%.o) \
 		   $(BUILD)/tests/fuzz/fuzz_main.o
 REPLAY_BINS	:= $(FUZZ_TARGETS:%=$(BUILD)/replay/%)
 
-ITEST_SRCS	:= netlink/link.c netlink/common.c $(LIB_HOST_SRCS) \
+ITEST_SRCS	:= netlink/link.c netlink/common.c lib/prefix.c $(LIB_HOST_SRCS) \
 		   tests/integration/lnk_itest.c
 ITEST_OBJS	:= $(ITEST_SRCS:%.c=$(BUILD)/%.o)
 FW_ITEST_SRCS	:= firewall/dockeraccept.c firewall/common.c firewall/plan.c \

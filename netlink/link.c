@@ -291,7 +291,7 @@ lnk_nl_host_sysctls(struct lnk *l, bool ipv6, bool *flipped4, bool *flipped6,
 /* Adds p to ifindex; -EEXIST (without a message) if it is already there. */
 static int
 add_addr(struct lnk_netlink *nl, int ifindex, const char *ifname,
-    const struct lnk_prefix *p, char *err, size_t errlen)
+    const struct prefix *p, char *err, size_t errlen)
 {
 	struct rtnl_addr *addr = NULL;
 	struct nl_addr *local = NULL;
@@ -320,7 +320,7 @@ out:
 		if (r != -EEXIST)
 			lnk_seterr(err, errlen, "Failed to add address %s to "
 			    "bridge '%s': %s%s",
-			    lnk_fmt_prefix(p, buf, sizeof(buf)), ifname,
+			    prefix_format(p, buf, sizeof(buf)), ifname,
 			    strerror(-r),
 			    r == -EACCES && p->family == AF_INET6 ?
 			    " (IPv6 is disabled on the interface; enable "
@@ -923,7 +923,7 @@ lnk_nl_veth_delete(struct lnk *l, const char *host, const char *peer, char *err,
 }
 
 struct pfx_vec {
-	struct lnk_prefix *v;
+	struct prefix *v;
 	size_t		n;
 	size_t		cap;
 	int		error;
@@ -932,7 +932,7 @@ struct pfx_vec {
 static void
 pfx_push(struct pfx_vec *pv, struct nl_addr *a, unsigned int plen)
 {
-	struct lnk_prefix *p;
+	struct prefix *p;
 	int family;
 	unsigned int alen;
 
@@ -945,7 +945,7 @@ pfx_push(struct pfx_vec *pv, struct nl_addr *a, unsigned int plen)
 		return;
 	if (pv->n == pv->cap) {
 		size_t ncap = pv->cap == 0 ? 32 : pv->cap * 2;
-		struct lnk_prefix *nv;
+		struct prefix *nv;
 
 		nv = reallocarray(pv->v, ncap, sizeof(*nv));
 		if (nv == NULL) {
@@ -1046,7 +1046,7 @@ out:
 }
 
 static int
-lnk_nl_host_prefixes(struct lnk *l, struct lnk_prefix **ret, size_t *ret_n)
+lnk_nl_host_prefixes(struct lnk *l, struct prefix **ret, size_t *ret_n)
 {
 	struct lnk_netlink *nl = (struct lnk_netlink *)l;
 	struct pfx_vec pv = { 0 };
@@ -1101,7 +1101,7 @@ socket_in(int nsfd, struct nl_sock **ret)
 }
 
 static int
-lnk_nl_sandbox_addr(struct lnk *l, int nsfd, const struct lnk_prefix *p,
+lnk_nl_sandbox_addr(struct lnk *l, int nsfd, const struct prefix *p,
     bool add, char *err, size_t errlen)
 {
 	struct lnk_netlink *nl = (struct lnk_netlink *)l;
@@ -1172,7 +1172,7 @@ lnk_nl_sandbox_addr(struct lnk *l, int nsfd, const struct lnk_prefix *p,
 out:
 	if (r < 0)
 		lnk_seterr(err, errlen, "Failed to %s in the sandbox for %s: %s",
-		    step, lnk_fmt_prefix(p, buf, sizeof(buf)), strerror(-r));
+		    step, prefix_format(p, buf, sizeof(buf)), strerror(-r));
 	if (local != NULL)
 		nl_addr_put(local);
 	if (addr != NULL)

@@ -26,22 +26,6 @@ static int	take_endpoints_of(struct drv *d, const char *net_id,
 		    struct ep_cfg ***ret, size_t *ret_n);
 static void	release_ports(struct drv *d, struct ep_cfg *e);
 
-static void
-to_lnk_prefix(const struct prefix *p, struct lnk_prefix *ret)
-{
-	ret->family = p->family;
-	memcpy(ret->addr, p->addr, sizeof(ret->addr));
-	ret->plen = p->plen;
-}
-
-static void
-from_lnk_prefix(const struct lnk_prefix *p, struct prefix *ret)
-{
-	ret->family = p->family;
-	memcpy(ret->addr, p->addr, sizeof(ret->addr));
-	ret->plen = p->plen;
-}
-
 static int
 fill_random(void *buf, size_t len)
 {
@@ -58,9 +42,9 @@ bridge_cfg(const struct net_cfg *n, struct lnk_bridge_cfg *c)
 	    .ipv6 = n->opts.enable_ipv6, .route_localnet = n->has_v4 };
 	memcpy(c->name, n->bridge, sizeof(c->name));
 	if (n->has_gw4 && !n->opts.inhibit_ipv4)
-		to_lnk_prefix(&n->gw4, &c->addrs[c->naddrs++]);
+		c->addrs[c->naddrs++] = n->gw4;
 	if (n->has_gw6 && n->opts.enable_ipv6)
-		to_lnk_prefix(&n->gw6, &c->addrs[c->naddrs++]);
+		c->addrs[c->naddrs++] = n->gw6;
 }
 
 static struct net_cfg *
@@ -1081,27 +1065,18 @@ static int
 host_avoid(struct drv *d, struct prefix **ret, size_t *ret_n, char *err,
     size_t errlen)
 {
-	struct lnk_prefix *lp = NULL;
-	struct prefix *p;
+	struct prefix *p = NULL;
 	size_t n = 0;
 	int r;
 
-	r = d->lnk->ops->host_prefixes(d->lnk, &lp, &n);
+	r = d->lnk->ops->host_prefixes(d->lnk, &p, &n);
 	if (r < 0) {
 		ERR("Failed to read the host's addresses and routes: %s",
 		    strerror(-r));
 		return r;
 	}
-	p = calloc(n + 1, sizeof(*p));
-	if (p == NULL) {
-		free(lp);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < n; i++) {
-		from_lnk_prefix(&lp[i], &p[i]);
+	for (size_t i = 0; i < n; i++)
 		prefix_mask(&p[i]);
-	}
-	free(lp);
 	*ret = p;
 	*ret_n = n;
 	return 0;

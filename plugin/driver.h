@@ -16,7 +16,7 @@
 #include "netlink/netlink.h"
 #include "plugin/ipam.h"
 #include "plugin/options.h"
-#include "plugin/prefix.h"
+#include "lib/prefix.h"
 #include "plugin/state.h"
 
 #define DRV_MAX_NETWORKS	1024

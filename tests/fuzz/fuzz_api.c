@@ -176,7 +176,6 @@ add_host(struct lnk *l)
 	static const char *const pfx[] = { "0.0.0.0/0", "172.17.0.1/16",
 	    "172.17.0.0/16", "192.168.1.0/24", "10.0.2.15/24", "fe80::/64",
 	    "::/0" };
-	struct lnk_prefix lp;
 	struct prefix p;
 
 	lnk_fake_add_link(l, "docker0", true);
@@ -184,9 +183,7 @@ add_host(struct lnk *l)
 	for (size_t i = 0; i < sizeof(pfx) / sizeof(pfx[0]); i++) {
 		if (prefix_parse(pfx[i], &p) < 0)
 			abort();
-		lp = (struct lnk_prefix){ .family = p.family, .plen = p.plen };
-		memcpy(lp.addr, p.addr, sizeof(lp.addr));
-		lnk_fake_add_prefix(l, &lp);
+		lnk_fake_add_prefix(l, &p);
 	}
 }
 
@@ -339,7 +336,7 @@ drain_fault(unsigned int fault)
 	struct lnk_bridge_cfg bc = { .name = "" };
 	struct lnk_veth_cfg vc = { .host = "" };
 	struct fw_net bad = { .id = "" };
-	struct lnk_prefix *lp = NULL;
+	struct prefix *lp = NULL;
 	size_t n;
 
 	switch (fault) {

@@ -239,7 +239,7 @@ END_TEST
 
 START_TEST(auto_pool_avoids_host)
 {
-	struct lnk_prefix hp = { .family = AF_INET, .plen = 24,
+	struct prefix hp = { .family = AF_INET, .plen = 24,
 	    .addr = { 172, 16, 3, 7 } };
 	struct prefix pool;
 	char id[IPAM_ID_MAX], err[256] = "", buf[PREFIX_STRLEN];
