@@ -90,8 +90,8 @@ struct lnk_ops {
 	/* In the network namespace of nsfd (a sandbox): brings lo up and
 	 * adds the address p (full length, scope host) to it, or deletes
 	 * it.  Adding an address already there and deleting one already
-	 * gone are not errors.  For the DNS responder's listening address
-	 * (issue 5). */
+	 * gone are not errors.  For the DNS responder's listening
+	 * address. */
 	int	(*sandbox_addr)(struct lnk *l, int nsfd,
 		    const struct prefix *p, bool add, char *err,
 		    size_t errlen);
