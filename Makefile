@@ -8,11 +8,12 @@
 #   make fuzz       libFuzzer harnesses (clang) run FUZZ_SECONDS each
 #   make SANITIZER=address,undefined test   the same under ASan/UBSan
 #
-# Library flags come only from pkg-config.
+# Library flags come only from pkg-config.  ldns is not in PKGS: no daemon
+# code calls it; only the tests that parse replies with it link it.
 
 CC		?= cc
 PKG_CONFIG	?= pkg-config
-PKGS		:= libmicrohttpd jansson libnl-3.0 libnl-route-3.0 libiptc ldns \
+PKGS		:= libmicrohttpd jansson libnl-3.0 libnl-route-3.0 libiptc \
 		   libnftables libnl-nf-3.0
 WERROR		?= 1
 SANITIZER	?=
@@ -39,38 +40,43 @@ LDFLAGS		+= $(SANFLAGS) -pthread
 # Resolved lazily so that `make deps` can run before the libraries exist.
 PKG_CFLAGS	= $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS	= $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+LDNS_CFLAGS	= $(shell $(PKG_CONFIG) --cflags ldns 2>/dev/null)
 CHECK_CFLAGS	= $(shell $(PKG_CONFIG) --cflags check jansson ldns 2>/dev/null)
 CHECK_LIBS	= $(shell $(PKG_CONFIG) --libs check jansson ldns 2>/dev/null)
 
 # The DNS responder's pure part (packets, records, configuration), and
 # the part that uses sockets (daemon and integration tests only).
 DNS_HOST_SRCS	:= dns/forward.c dns/server.c
+# Shared helpers of lib/ that make syscalls (entering a namespace).
+LIB_HOST_SRCS	:= lib/netns.c
 DNS_SRCS	:= $(filter-out $(DNS_HOST_SRCS),$(sort $(wildcard dns/*.c)))
 
 # Pure code: no syscalls beyond files, linked into both the daemon and the
 # unit tests.
-PURE_SRCS	:= plugin/log.c plugin/prefix.c plugin/ipam.c plugin/options.c \
+PURE_SRCS	:= lib/prefix.c plugin/log.c plugin/ipam.c plugin/options.c \
 		   plugin/state.c plugin/api.c plugin/driver.c plugin/settings.c \
 		   plugin/fileutil.c netlink/common.c firewall/common.c \
 		   firewall/plan.c firewall/parse.c firewall/rules.c \
 		   firewall/job.c $(DNS_SRCS)
-FW_HOST_SRCS	:= firewall/nft.c firewall/iptc.c firewall/host.c \
+FW_HOST_SRCS	:= firewall/dockeraccept.c firewall/iptc.c firewall/host.c \
 		   firewall/ports.c firewall/conntrack.c
-# The event loop every fd and timer of the daemon registers with.
-# and the one thread that runs what may wait (firewall, fsync).
+# The event loop every fd and timer of the daemon registers with, and the
+# one thread that runs what may wait (firewall, the state file's fsync).
 LOOP_SRCS	:= loop/loop.c loop/work.c
 # The Docker Engine API client: pure parsers plus a worker thread that
 # only the daemon and its integration test start.
 ENGINE_SRCS	:= plugin/engine.c
 # What the responders serve (pure, needs the Engine API's structs).
 NAMES_SRCS	:= plugin/names.c
-DAEMON_SRCS	:= $(PURE_SRCS) $(LOOP_SRCS) plugin/main.c plugin/http.c netlink/link.c \
+DAEMON_SRCS	:= $(PURE_SRCS) $(LIB_HOST_SRCS) $(LOOP_SRCS) plugin/main.c \
+		   plugin/http.c netlink/link.c \
 		   $(FW_HOST_SRCS) $(DNS_HOST_SRCS) $(ENGINE_SRCS) \
 		   $(NAMES_SRCS) plugin/sandbox.c plugin/cli.c
-UNIT_SRCS	:= $(PURE_SRCS) $(LOOP_SRCS) $(ENGINE_SRCS) $(NAMES_SRCS) netlink/fake.c \
-		   firewall/fake.c \
+UNIT_SRCS	:= $(PURE_SRCS) $(LOOP_SRCS) $(ENGINE_SRCS) $(NAMES_SRCS) \
+		   netlink/fake.c firewall/fake.c firewall/fakeports.c \
 		   tests/golden/cases.c $(wildcard tests/unit/*.c)
-BENCH_SRCS	:= $(PURE_SRCS) netlink/fake.c firewall/fake.c tests/bench/bench.c
+BENCH_SRCS	:= $(PURE_SRCS) netlink/fake.c firewall/fake.c \
+		   firewall/fakeports.c tests/bench/bench.c
 
 DAEMON_OBJS	:= $(DAEMON_SRCS:%.c=$(BUILD)/%.o)
 UNIT_OBJS	:= $(UNIT_SRCS:%.c=$(BUILD)/%.o)
@@ -93,9 +99,11 @@ FUZZ_BUILD	:= build-fuzz
 FUZZ_SAN	:= -fsanitize=address,undefined -fno-sanitize-recover=all \
 		   -fno-omit-frame-pointer
 FUZZ_CFLAGS	= -O1 -g -std=gnu17 $(WARN) $(FUZZ_SAN) \
-		  -fsanitize=fuzzer-no-link -D_GNU_SOURCE -iquote . $(PKG_CFLAGS)
+		  -fsanitize=fuzzer-no-link -D_GNU_SOURCE -iquote . $(PKG_CFLAGS) \
+		  $(LDNS_CFLAGS)
 FUZZ_LIBS	= $(shell $(PKG_CONFIG) --libs jansson ldns 2>/dev/null)
-FUZZ_LIB_SRCS	:= $(PURE_SRCS) $(ENGINE_SRCS) netlink/fake.c firewall/fake.c
+FUZZ_LIB_SRCS	:= $(PURE_SRCS) $(ENGINE_SRCS) netlink/fake.c firewall/fake.c \
+		   firewall/fakeports.c
 FUZZ_LIB_OBJS	:= $(FUZZ_LIB_SRCS:%.c=$(FUZZ_BUILD)/obj/%.o)
 FUZZ_OBJS	:= $(FUZZ_LIB_OBJS) \
 		   $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/obj/tests/fuzz/%.o)
@@ -105,9 +113,10 @@ REPLAY_OBJS	:= $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/%.o) \
 		   $(BUILD)/tests/fuzz/fuzz_main.o
 REPLAY_BINS	:= $(FUZZ_TARGETS:%=$(BUILD)/replay/%)
 
-ITEST_SRCS	:= netlink/link.c netlink/common.c tests/integration/lnk_itest.c
+ITEST_SRCS	:= netlink/link.c netlink/common.c lib/prefix.c $(LIB_HOST_SRCS) \
+		   tests/integration/lnk_itest.c
 ITEST_OBJS	:= $(ITEST_SRCS:%.c=$(BUILD)/%.o)
-FW_ITEST_SRCS	:= firewall/nft.c firewall/common.c firewall/plan.c \
+FW_ITEST_SRCS	:= firewall/dockeraccept.c firewall/common.c firewall/plan.c \
 		   firewall/parse.c tests/integration/fw_itest.c
 FW_ITEST_OBJS	:= $(FW_ITEST_SRCS:%.c=$(BUILD)/%.o)
 IPTC_ITEST_SRCS	:= $(FW_HOST_SRCS) firewall/common.c firewall/plan.c \
@@ -117,15 +126,16 @@ IPTC_ITEST_OBJS	:= $(IPTC_ITEST_SRCS:%.c=$(BUILD)/%.o)
 PORTS_ITEST_SRCS := firewall/ports.c firewall/conntrack.c firewall/common.c \
 		   tests/integration/ports_itest.c
 PORTS_ITEST_OBJS := $(PORTS_ITEST_SRCS:%.c=$(BUILD)/%.o)
-DNS_FWD_ITEST_SRCS := $(DNS_HOST_SRCS) $(DNS_SRCS) \
+DNS_FWD_ITEST_SRCS := $(DNS_HOST_SRCS) $(DNS_SRCS) $(LIB_HOST_SRCS) \
 		   tests/integration/dns_fwd_itest.c
 DNS_FWD_ITEST_OBJS := $(DNS_FWD_ITEST_SRCS:%.c=$(BUILD)/%.o)
-DNS_SRV_ITEST_SRCS := $(DNS_HOST_SRCS) $(DNS_SRCS) \
+DNS_SRV_ITEST_SRCS := $(DNS_HOST_SRCS) $(DNS_SRCS) $(LIB_HOST_SRCS) \
 		   tests/integration/dns_srv_itest.c
 DNS_SRV_ITEST_OBJS := $(DNS_SRV_ITEST_SRCS:%.c=$(BUILD)/%.o)
 ENGINE_ITEST_SRCS := $(ENGINE_SRCS) tests/integration/engine_itest.c
 ENGINE_ITEST_OBJS := $(ENGINE_ITEST_SRCS:%.c=$(BUILD)/%.o)
-DNS_BENCH_SRCS	:= $(DNS_HOST_SRCS) $(DNS_SRCS) tests/bench/dns_srv_bench.c
+DNS_BENCH_SRCS	:= $(DNS_HOST_SRCS) $(DNS_SRCS) $(LIB_HOST_SRCS) \
+		   tests/bench/dns_srv_bench.c
 DNS_BENCH_OBJS	:= $(DNS_BENCH_SRCS:%.c=$(BUILD)/%.o)
 
 BIN		:= $(BUILD)/cbridge
@@ -190,7 +200,7 @@ $(BENCH_BIN): $(BENCH_OBJS)
 # Fuzz harnesses: the daemon's libraries, not Check.
 $(BUILD)/tests/fuzz/%.o: tests/fuzz/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(LDNS_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(REPLAY_BINS): $(BUILD)/replay/%: $(BUILD)/tests/fuzz/%.o \
     $(BUILD)/tests/fuzz/fuzz_main.o $(REPLAY_LIB_OBJS)

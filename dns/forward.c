@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "dns/answer.h"
+#include "lib/netns.h"
 #include "dns/forward.h"
 
 #define EVENTS_PER_RUN	64
@@ -219,8 +220,8 @@ dial_socket(struct dns_fwd *f, const struct dns_upstream *srv, bool tcp,
 	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 	int fd = -1, r = 0;
 
-	if (f->netns_fd >= 0 && setns(f->netns_fd, CLONE_NEWNET) < 0)
-		return -errno;
+	if (f->netns_fd >= 0 && (r = netns_switch(f->netns_fd, NULL, 0)) < 0)
+		return r;
 	fd = socket(sa.ss_family, (tcp ? SOCK_STREAM : SOCK_DGRAM) |
 	    SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -234,11 +235,8 @@ dial_socket(struct dns_fwd *f, const struct dns_upstream *srv, bool tcp,
 		if (s6->sin6_scope_id == 0)
 			r = -ENODEV;
 	}
-	if (f->netns_fd >= 0 && setns(f->home_fd, CLONE_NEWNET) < 0) {
-		/* Going on would make the daemon's next sockets, and its
-		 * netlink, in the sandbox's namespace. */
-		abort();
-	}
+	if (f->netns_fd >= 0)
+		netns_return(f->home_fd);
 	if (r == 0 && connect(fd, (struct sockaddr *)&sa, salen) < 0 &&
 	    !(tcp && errno == EINPROGRESS))
 		r = -errno;

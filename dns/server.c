@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "dns/server.h"
+#include "lib/netns.h"
 
 #define EVENTS_PER_RUN	64
 
@@ -798,21 +799,12 @@ make_sockets(struct dns_srv *s, int netns_fd, int family, char *err,
     size_t errlen)
 {
 	int home = -1, e = 0;
+	char why[256];
 
-	if (netns_fd >= 0) {
-		home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-		if (home < 0) {
-			snprintf(err, errlen, "dns server: cannot open "
-			    "/proc/thread-self/ns/net: %s (is /proc mounted?)",
-			    strerror(errno));
-			return -1;
-		}
-		if (setns(netns_fd, CLONE_NEWNET) < 0) {
-			snprintf(err, errlen, "dns server: cannot enter the "
-			    "sandbox's network namespace: %s", strerror(errno));
-			close(home);
-			return -1;
-		}
+	if (netns_fd >= 0 && netns_enter(netns_fd, &home, why,
+	    sizeof(why)) < 0) {
+		snprintf(err, errlen, "dns server: %s", why);
+		return -1;
 	}
 	s->ufd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (s->ufd < 0)
@@ -823,14 +815,8 @@ make_sockets(struct dns_srv *s, int netns_fd, int family, char *err,
 		if (s->lfd < 0)
 			e = errno;
 	}
-	if (home >= 0) {
-		if (setns(home, CLONE_NEWNET) < 0) {
-			/* Going on would make the daemon's next sockets, and
-			 * its netlink, in the sandbox's namespace. */
-			abort();
-		}
-		close(home);
-	}
+	if (home >= 0)
+		netns_leave(home);
 	if (e != 0) {
 		snprintf(err, errlen, "dns server: socket: %s", strerror(e));
 		return -1;

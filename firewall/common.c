@@ -144,3 +144,9 @@ fw_proto_name(int proto)
 		return NULL;
 	}
 }
+
+int
+fw_family_index(int family)
+{
+	return family == AF_INET ? 0 : family == AF_INET6 ? 1 : -1;
+}

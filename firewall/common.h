@@ -1,6 +1,6 @@
 /*
- * Internal to firewall/: shared by the planner, the nft backend, its JSON
- * reader and the fake, so that the fake refuses exactly what the real
+ * Internal to firewall/: shared by the planner, the docker-accept shim,
+ * its JSON reader and the fake, so that the fake refuses exactly what the real
  * backend refuses.
  */
 #ifndef CBRIDGE_FIREWALL_COMMON_H
@@ -39,6 +39,8 @@ int	fw_check_nets(const struct fw_net *nets, size_t n, char *err,
 	    size_t errlen);
 /* "ip" / "ip6" for AF_INET / AF_INET6, NULL for anything else. */
 const char *fw_family_name(int family);
+/* 0 for AF_INET, 1 for AF_INET6, -1 for anything else. */
+int	fw_family_index(int family);
 
 /* Appends a copy of r; -ENOMEM leaves vec as it was. */
 int	fw_rule_vec_push(struct fw_rule_vec *vec, const struct fw_rule *r);

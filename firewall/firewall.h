@@ -204,13 +204,11 @@ void	fw_plan_done(struct fw_plan *p);
 
 struct fw;
 
-/* A host port held for a published port: an open, bound socket, so that
- * no other program takes it while the rules point it at a container. */
-struct fw_resv {
-	int		fd;		/* -1: none */
-	unsigned short	port;
-};
-
+/*
+ * A rule backend: brings the packet-filter rules in line with a model.
+ * It keeps no state that the host-port interface below shares, so the two
+ * can be driven from different threads.
+ */
 struct fw_ops {
 	/* Makes cbridge's rules match m exactly (idempotent; restores rules
 	 * someone deleted, removes its own stale or duplicated ones). */
@@ -219,19 +217,6 @@ struct fw_ops {
 	/* Sets the family's filter FORWARD policy to DROP, as dockerd does
 	 * after it turned forwarding on itself. */
 	int	(*forward_drop)(struct fw *f, int family, char *err,
-		    size_t errlen);
-	/* Binds a socket of proto on host_ip ("" any address of family) to
-	 * the first free port in lo..hi (0..0: any free port).  -EADDRINUSE
-	 * with a message naming the address and port(s) when none is free. */
-	int	(*reserve)(struct fw *f, int family, int proto,
-		    const char *host_ip, unsigned short lo, unsigned short hi,
-		    struct fw_resv *ret, char *err, size_t errlen);
-	void	(*release)(struct fw *f, struct fw_resv *r);
-	/* Deletes conntrack entries of UDP flows to these host ports, so
-	 * that a flow the kernel saw before the port was published does not
-	 * bypass the new DNAT. */
-	int	(*conntrack_flush_udp)(struct fw *f, int family,
-		    const unsigned short *ports, size_t n, char *err,
 		    size_t errlen);
 	void	(*free)(struct fw *f);
 };
@@ -252,7 +237,9 @@ struct fw	*fw_host_new(const char *lock_path, const char *wslinfo,
 /* The two halves alone (tests). */
 struct fw	*fw_iptc_new(const char *lock_path, const char *chains_path,
 		    char *err, size_t errlen);
-struct fw	*fw_nft_new(char *err, size_t errlen);
+/* The accepts for cbridge's bridges in dockerd's nft DOCKER-USER (or
+ * FORWARD) chains (firewall/dockeraccept.c). */
+struct fw	*fw_dacc_new(char *err, size_t errlen);
 /* In-memory fake: records the last synced model. */
 struct fw	*fw_fake_new(void);
 /* Networks passed to the last successful sync (a failed one, injected or
@@ -267,16 +254,65 @@ unsigned int	fw_fake_sync_calls(struct fw *f);
 void		fw_fake_fail_next(struct fw *f, int err);
 /* forward_drop calls for family (AF_INET or AF_INET6; else 0). */
 unsigned int	fw_fake_forward_drops(struct fw *f, int family);
-/* conntrack_flush_udp calls for family, likewise. */
-unsigned int	fw_fake_conntrack_flushes(struct fw *f, int family);
-/* Host ports reserved and not released. */
-size_t		fw_fake_reserved(struct fw *f);
 
 static inline struct fw *
 fw_free(struct fw *f)
 {
 	if (f != NULL)
 		f->ops->free(f);
+	return NULL;
+}
+
+/* A host port held for a published port: an open, bound socket, so that
+ * no other program takes it while the rules point it at a container. */
+struct fw_resv {
+	int		fd;		/* -1: none */
+	unsigned short	port;
+};
+
+struct fw_hostports;
+
+/*
+ * Host ports and conntrack: what publishing a port needs besides rules.
+ * Apart from the rule backend (no state shared with it): reserve and
+ * release run on the caller's thread, the flush may run on another.
+ */
+struct fw_hostports_ops {
+	/* Binds a socket of proto on host_ip ("" any address of family) to
+	 * the first free port in lo..hi (0..0: any free port).  -EADDRINUSE
+	 * with a message naming the address and port(s) when none is free. */
+	int	(*reserve)(struct fw_hostports *hp, int family, int proto,
+		    const char *host_ip, unsigned short lo, unsigned short hi,
+		    struct fw_resv *ret, char *err, size_t errlen);
+	void	(*release)(struct fw_hostports *hp, struct fw_resv *r);
+	/* Deletes conntrack entries of UDP flows to these host ports, so
+	 * that a flow the kernel saw before the port was published does not
+	 * bypass the new DNAT. */
+	int	(*conntrack_flush_udp)(struct fw_hostports *hp, int family,
+		    const unsigned short *ports, size_t n, char *err,
+		    size_t errlen);
+	void	(*free)(struct fw_hostports *hp);
+};
+
+struct fw_hostports {
+	const struct fw_hostports_ops *ops;
+};
+
+/* Sockets (firewall/ports.c) and libnl-nf (firewall/conntrack.c) in the
+ * network namespace of the calling thread. */
+struct fw_hostports *fw_hostports_new(char *err, size_t errlen);
+/* In-memory fake: ports held in a table (firewall/fakeports.c). */
+struct fw_hostports *fw_hostports_fake_new(void);
+/* conntrack_flush_udp calls for family (AF_INET or AF_INET6; else 0). */
+unsigned int	fw_fake_conntrack_flushes(struct fw_hostports *hp, int family);
+/* Host ports reserved and not released. */
+size_t		fw_fake_reserved(struct fw_hostports *hp);
+
+static inline struct fw_hostports *
+fw_hostports_free(struct fw_hostports *hp)
+{
+	if (hp != NULL)
+		hp->ops->free(hp);
 	return NULL;
 }
 

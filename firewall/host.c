@@ -1,9 +1,10 @@
 /*
  * The host's firewall: the libiptc backend holds the full rule model in
  * the legacy tables; where dockerd keeps its chains in nft (iptables-nft,
- * FORWARD policy DROP), the nft backend adds the accepts cbridge's bridges
- * need there, and adds nothing on a legacy-only host.  Host ports are
- * reserved with sockets and UDP conntrack entries flushed here too.
+ * FORWARD policy DROP), the docker-accept shim (firewall/dockeraccept.c)
+ * adds the accepts cbridge's bridges need there, and adds nothing on a
+ * legacy-only host.  Host ports and
+ * conntrack are not here: they are fw_hostports (firewall/ports.c).
  */
 #include <errno.h>
 #include <limits.h>
@@ -16,12 +17,11 @@
 
 #include "firewall/common.h"
 #include "firewall/firewall.h"
-#include "firewall/hostops.h"
 
 struct fw_hostfw {
 	struct fw	fw;		/* first: the ops table */
 	struct fw	*iptc;
-	struct fw	*nft;
+	struct fw	*dacc;
 	char		wslinfo[PATH_MAX];
 };
 
@@ -53,7 +53,7 @@ host_sync(struct fw *f, const struct fw_model *m, char *err, size_t errlen)
 	mm.wsl2 = wsl2_mirrored(h->wslinfo);
 	if ((r = h->iptc->ops->sync(h->iptc, &mm, err, errlen)) < 0)
 		return r;
-	return h->nft->ops->sync(h->nft, &mm, err, errlen);
+	return h->dacc->ops->sync(h->dacc, &mm, err, errlen);
 }
 
 static int
@@ -64,47 +64,19 @@ host_forward_drop(struct fw *f, int family, char *err, size_t errlen)
 	return h->iptc->ops->forward_drop(h->iptc, family, err, errlen);
 }
 
-static int
-host_reserve(struct fw *f, int family, int proto, const char *host_ip,
-    unsigned short lo, unsigned short hi, struct fw_resv *ret, char *err,
-    size_t errlen)
-{
-	(void) f;
-	return fw_hostport_reserve(family, proto, host_ip, lo, hi, ret, err,
-	    errlen);
-}
-
-static void
-host_release(struct fw *f, struct fw_resv *r)
-{
-	(void) f;
-	fw_hostport_release(r);
-}
-
-static int
-host_ct_flush(struct fw *f, int family, const unsigned short *ports,
-    size_t n, char *err, size_t errlen)
-{
-	(void) f;
-	return fw_conntrack_flush_udp(family, ports, n, err, errlen);
-}
-
 static void
 host_free(struct fw *f)
 {
 	struct fw_hostfw *h = to_host(f);
 
 	fw_free(h->iptc);
-	fw_free(h->nft);
+	fw_free(h->dacc);
 	free(h);
 }
 
 static const struct fw_ops host_ops = {
 	.sync			= host_sync,
 	.forward_drop		= host_forward_drop,
-	.reserve		= host_reserve,
-	.release		= host_release,
-	.conntrack_flush_udp	= host_ct_flush,
 	.free			= host_free,
 };
 
@@ -128,7 +100,7 @@ fw_host_new(const char *lock_path, const char *wslinfo,
 	}
 	if ((h->iptc = fw_iptc_new(lock_path, chains_path, err,
 	    errlen)) == NULL ||
-	    (h->nft = fw_nft_new(err, errlen)) == NULL)
+	    (h->dacc = fw_dacc_new(err, errlen)) == NULL)
 		goto fail;
 	return &h->fw;
 fail:

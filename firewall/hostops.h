@@ -1,9 +1,8 @@
 /*
- * Internal to firewall/: the two host-side operations behind fw_ops'
- * reserve, release and conntrack_flush_udp, shared by every real backend
- * (firewall/host.c).  They act on the network namespace of the calling
- * thread and keep no state.  Both return 0 or -errno with a message a
- * user can act on in err.
+ * Internal to firewall/: the two host-side operations behind
+ * fw_hostports_new()'s reserve, release and conntrack_flush_udp.  They act
+ * on the network namespace of the calling thread and keep no state.  Both
+ * return 0 or -errno with a message a user can act on in err.
  */
 #ifndef CBRIDGE_FIREWALL_HOSTOPS_H
 #define CBRIDGE_FIREWALL_HOSTOPS_H

@@ -88,78 +88,78 @@ struct tc {
 };
 
 /* Thin adapters: libiptc's prototypes differ only in the entry type. */
-#define ADAPT(p, entry)							\
+#define ADAPT(our, p, entry)							\
 static const void *							\
-p##_first_rule_v(const char *c, struct xtc_handle *h)			\
+our##_first_rule(const char *c, struct xtc_handle *h)			\
 {									\
 	return p##_first_rule(c, h);					\
 }									\
 static const void *							\
-p##_next_rule_v(const void *prev, struct xtc_handle *h)		\
+our##_next_rule(const void *prev, struct xtc_handle *h)		\
 {									\
 	return p##_next_rule(prev, h);					\
 }									\
 static int								\
-p##_insert_v(const char *c, const void *e, unsigned int n,		\
+our##_insert(const char *c, const void *e, unsigned int n,		\
     struct xtc_handle *h)						\
 {									\
 	return p##_insert_entry(c, (const struct entry *)e, n, h);	\
 }									\
 static int								\
-p##_append_v(const char *c, const void *e, struct xtc_handle *h)	\
+our##_append(const char *c, const void *e, struct xtc_handle *h)	\
 {									\
 	return p##_append_entry(c, (const struct entry *)e, h);		\
 }									\
 static int								\
-p##_create_v(const char *c, struct xtc_handle *h)			\
+our##_create(const char *c, struct xtc_handle *h)			\
 {									\
 	return p##_create_chain(c, h);					\
 }									\
 static int								\
-p##_delete_chain_v(const char *c, struct xtc_handle *h)		\
+our##_delete_chain(const char *c, struct xtc_handle *h)		\
 {									\
 	return p##_delete_chain(c, h);					\
 }									\
 static int								\
-p##_delete_num_v(const char *c, unsigned int n, struct xtc_handle *h)	\
+our##_delete_num(const char *c, unsigned int n, struct xtc_handle *h)	\
 {									\
 	return p##_delete_num_entry(c, n, h);				\
 }									\
 static int								\
-p##_refs_v(unsigned int *ref, const char *c, struct xtc_handle *h)	\
+our##_refs(unsigned int *ref, const char *c, struct xtc_handle *h)	\
 {									\
 	return p##_get_references(ref, c, h);				\
 }									\
 static int								\
-p##_policy_v(const char *c, const char *policy, struct xtc_handle *h)	\
+our##_policy(const char *c, const char *policy, struct xtc_handle *h)	\
 {									\
 	return p##_set_policy(c, policy, NULL, h);			\
 }
 
-ADAPT(iptc, ipt_entry)
-ADAPT(ip6tc, ip6t_entry)
+ADAPT(tc4, iptc, ipt_entry)
+ADAPT(tc6, ip6tc, ip6t_entry)
 
 static const struct tc tc4 = {
 	.family = AF_INET, .entry_size = sizeof(struct ipt_entry),
 	.init = iptc_init, .free = iptc_free, .is_chain = iptc_is_chain,
-	.create_chain = iptc_create_v, .delete_chain = iptc_delete_chain_v,
+	.create_chain = tc4_create, .delete_chain = tc4_delete_chain,
 	.first_chain = iptc_first_chain, .next_chain = iptc_next_chain,
-	.first_rule = iptc_first_rule_v, .next_rule = iptc_next_rule_v,
-	.insert = iptc_insert_v, .append = iptc_append_v,
-	.delete_num = iptc_delete_num_v, .refs = iptc_refs_v,
-	.set_policy = iptc_policy_v, .commit = iptc_commit,
+	.first_rule = tc4_first_rule, .next_rule = tc4_next_rule,
+	.insert = tc4_insert, .append = tc4_append,
+	.delete_num = tc4_delete_num, .refs = tc4_refs,
+	.set_policy = tc4_policy, .commit = iptc_commit,
 	.strerror = iptc_strerror,
 };
 
 static const struct tc tc6 = {
 	.family = AF_INET6, .entry_size = sizeof(struct ip6t_entry),
 	.init = ip6tc_init, .free = ip6tc_free, .is_chain = ip6tc_is_chain,
-	.create_chain = ip6tc_create_v, .delete_chain = ip6tc_delete_chain_v,
+	.create_chain = tc6_create, .delete_chain = tc6_delete_chain,
 	.first_chain = ip6tc_first_chain, .next_chain = ip6tc_next_chain,
-	.first_rule = ip6tc_first_rule_v, .next_rule = ip6tc_next_rule_v,
-	.insert = ip6tc_insert_v, .append = ip6tc_append_v,
-	.delete_num = ip6tc_delete_num_v, .refs = ip6tc_refs_v,
-	.set_policy = ip6tc_policy_v, .commit = ip6tc_commit,
+	.first_rule = tc6_first_rule, .next_rule = tc6_next_rule,
+	.insert = tc6_insert, .append = tc6_append,
+	.delete_num = tc6_delete_num, .refs = tc6_refs,
+	.set_policy = tc6_policy, .commit = ip6tc_commit,
 	.strerror = ip6tc_strerror,
 };
 
@@ -920,7 +920,7 @@ to_iptc(struct fw *f)
 }
 
 static int
-iptc_sync(struct fw *f, const struct fw_model *m, char *err, size_t errlen)
+fw_iptc_sync(struct fw *f, const struct fw_model *m, char *err, size_t errlen)
 {
 	static const enum fw_table tables[] = { FW_T_RAW, FW_T_NAT,
 	    FW_T_FILTER };
@@ -947,7 +947,7 @@ iptc_sync(struct fw *f, const struct fw_model *m, char *err, size_t errlen)
 }
 
 static int
-iptc_forward_drop(struct fw *f, int family, char *err, size_t errlen)
+fw_iptc_forward_drop(struct fw *f, int family, char *err, size_t errlen)
 {
 	const struct tc *t = tc_for(family);
 	const char *tname = "filter";
@@ -972,49 +972,17 @@ out:
 	return r;
 }
 
-static int
-iptc_reserve(struct fw *f, int family, int proto, const char *host_ip,
-    unsigned short lo, unsigned short hi, struct fw_resv *ret, char *err,
-    size_t errlen)
-{
-	(void) f; (void) family; (void) proto; (void) host_ip; (void) lo;
-	(void) hi;
-	ret->fd = -1;
-	/* The composite backend (host.c) reserves ports itself. */
-	fw_seterr(err, errlen, "the libiptc backend does not reserve ports");
-	return -ENOTSUP;
-}
-
 static void
-iptc_release(struct fw *f, struct fw_resv *r)
-{
-	(void) f;
-	(void) r;
-}
-
-static int
-iptc_ct_flush(struct fw *f, int family, const unsigned short *ports,
-    size_t n, char *err, size_t errlen)
-{
-	(void) f; (void) family; (void) ports; (void) n;
-	fw_seterr(err, errlen, "the libiptc backend does not flush conntrack");
-	return -ENOTSUP;
-}
-
-static void
-iptc_free_fw(struct fw *f)
+fw_iptc_free(struct fw *f)
 {
 	free(to_iptc(f)->owned);
 	free(to_iptc(f));
 }
 
-static const struct fw_ops iptc_ops_table = {
-	.sync			= iptc_sync,
-	.forward_drop		= iptc_forward_drop,
-	.reserve		= iptc_reserve,
-	.release		= iptc_release,
-	.conntrack_flush_udp	= iptc_ct_flush,
-	.free			= iptc_free_fw,
+static const struct fw_ops fw_iptc_ops = {
+	.sync			= fw_iptc_sync,
+	.forward_drop		= fw_iptc_forward_drop,
+	.free			= fw_iptc_free,
 };
 
 struct fw *
@@ -1037,7 +1005,7 @@ fw_iptc_new(const char *lock_path, const char *chains_path, char *err,
 		fw_seterr(err, errlen, "out of memory");
 		return NULL;
 	}
-	fi->fw.ops = &iptc_ops_table;
+	fi->fw.ops = &fw_iptc_ops;
 	snprintf(fi->lock_path, sizeof(fi->lock_path), "%s", lock_path);
 	snprintf(fi->chains_path, sizeof(fi->chains_path), "%s", chains_path);
 	load_owned(fi);

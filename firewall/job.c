@@ -65,7 +65,8 @@ now_usec(void)
 }
 
 void
-fw_job_run(struct fw *fw, const struct fw_job *j, struct fw_result *ret)
+fw_job_run(struct fw *fw, struct fw_hostports *hp, const struct fw_job *j,
+    struct fw_result *ret)
 {
 	uint64_t t0 = now_usec();
 	int r = 0;
@@ -80,8 +81,8 @@ fw_job_run(struct fw *fw, const struct fw_job *j, struct fw_result *ret)
 		    sizeof(ret->err));
 	if (r == 0 && j->sync)
 		r = fw->ops->sync(fw, &j->model, ret->err, sizeof(ret->err));
-	for (size_t i = 0; r == 0 && i < j->nct; i++)
-		(void) fw->ops->conntrack_flush_udp(fw, j->ct[i].family,
+	for (size_t i = 0; r == 0 && hp != NULL && i < j->nct; i++)
+		(void) hp->ops->conntrack_flush_udp(hp, j->ct[i].family,
 		    &j->ct[i].port, 1, ret->warn, sizeof(ret->warn));
 	ret->r = r;
 	ret->usec = now_usec() - t0;

@@ -42,10 +42,11 @@ struct fw_result {
 int	fw_job_copy(const struct fw_job *src, struct fw_job *ret);
 /* Frees what fw_job_copy allocated. */
 void	fw_job_done(struct fw_job *j);
-/* Runs j against fw; stops at the first failure (a failed conntrack
- * flush only leaves a warning: the port is published all the same).  May block (the
- * xtables lock): call it on the worker. */
-void	fw_job_run(struct fw *fw, const struct fw_job *j,
-	    struct fw_result *ret);
+/* Runs j against the rule backend fw, and the conntrack flushes through
+ * hp (NULL: none); stops at the first failure (a failed flush only
+ * leaves a warning: the port is published all the same).  May block
+ * (the xtables lock): call it on the worker. */
+void	fw_job_run(struct fw *fw, struct fw_hostports *hp,
+	    const struct fw_job *j, struct fw_result *ret);
 
 #endif

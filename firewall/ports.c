@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -282,4 +283,58 @@ fw_hostport_release(struct fw_resv *r)
 	if (r->fd >= 0)
 		(void) close(r->fd);
 	*r = (struct fw_resv){ .fd = -1, .port = 0 };
+}
+
+/* The host-port interface of firewall.h: stateless, so nothing here is
+ * shared with the rule backend or between threads. */
+static int
+hp_reserve(struct fw_hostports *hp, int family, int proto,
+    const char *host_ip, unsigned short lo, unsigned short hi,
+    struct fw_resv *ret, char *err, size_t errlen)
+{
+	(void) hp;
+	return fw_hostport_reserve(family, proto, host_ip, lo, hi, ret, err,
+	    errlen);
+}
+
+static void
+hp_release(struct fw_hostports *hp, struct fw_resv *r)
+{
+	(void) hp;
+	fw_hostport_release(r);
+}
+
+static int
+hp_ct_flush(struct fw_hostports *hp, int family, const unsigned short *ports,
+    size_t n, char *err, size_t errlen)
+{
+	(void) hp;
+	return fw_conntrack_flush_udp(family, ports, n, err, errlen);
+}
+
+static void
+hp_free(struct fw_hostports *hp)
+{
+	free(hp);
+}
+
+static const struct fw_hostports_ops hp_ops = {
+	.reserve		= hp_reserve,
+	.release		= hp_release,
+	.conntrack_flush_udp	= hp_ct_flush,
+	.free			= hp_free,
+};
+
+struct fw_hostports *
+fw_hostports_new(char *err, size_t errlen)
+{
+	struct fw_hostports *hp;
+
+	if ((hp = calloc(1, sizeof(*hp))) == NULL) {
+		fw_seterr(err, errlen, "Failed to set up host ports: %s",
+		    strerror(ENOMEM));
+		return NULL;
+	}
+	hp->ops = &hp_ops;
+	return hp;
 }

@@ -63,7 +63,7 @@ lnk_check_cfg(const struct lnk_bridge_cfg *cfg, const char *what, char *err,
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < cfg->naddrs; i++) {
-		const struct lnk_prefix *p = &cfg->addrs[i];
+		const struct prefix *p = &cfg->addrs[i];
 
 		if ((p->family == AF_INET && p->plen <= 32) ||
 		    (p->family == AF_INET6 && p->plen <= 128))
@@ -127,18 +127,4 @@ lnk_check_veth_cfg(const struct lnk_veth_cfg *cfg, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	return 0;
-}
-
-const char *
-lnk_fmt_prefix(const struct lnk_prefix *p, char *buf, size_t len)
-{
-	char a[INET6_ADDRSTRLEN];
-	int n;
-
-	if (inet_ntop(p->family, p->addr, a, sizeof(a)) == NULL)
-		(void) snprintf(a, sizeof(a), "?");
-	n = snprintf(buf, len, "%s/%u", a, p->plen);
-	if (n < 0 || (size_t)n >= len)
-		(void) snprintf(buf, len, "?");
-	return buf;
 }

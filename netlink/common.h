@@ -12,8 +12,6 @@
 /* vsnprintf into err when err is not NULL. */
 void	lnk_seterr(char *err, size_t errlen, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
-/* "addr/plen" into buf, "?" when it does not fit. */
-const char *lnk_fmt_prefix(const struct lnk_prefix *p, char *buf, size_t len);
 /* What the kernel's dev_valid_name() accepts; the name also ends up in a
  * /proc/sys path, so this check matters. */
 bool	lnk_valid_ifname(const char *name);

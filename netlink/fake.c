@@ -56,7 +56,7 @@ struct lnk_fake {
 	struct fake_link *links;
 	size_t		nlinks;
 	size_t		links_cap;
-	struct lnk_prefix *pfx;		/* added with lnk_fake_add_prefix */
+	struct prefix *pfx;		/* added with lnk_fake_add_prefix */
 	size_t		npfx;
 	size_t		pfx_cap;
 	int		fail[OP_MAX];	/* 0, or the errno of the next call */
@@ -128,7 +128,7 @@ remove_link(struct lnk_fake *f, struct fake_link *fl)
 }
 
 static bool
-same_addr(const struct lnk_prefix *a, const struct lnk_prefix *b)
+same_addr(const struct prefix *a, const struct prefix *b)
 {
 	size_t n = a->family == AF_INET ? 4 : 16;
 
@@ -220,7 +220,7 @@ fake_bridge_ensure(struct lnk *l, const struct lnk_bridge_cfg *cfg,
 		if (next.naddrs == LNK_MAX_ADDRS) {
 			lnk_seterr(err, errlen, "Failed to add address %s to "
 			    "bridge '%s': the fake holds at most %d addresses "
-			    "per bridge", lnk_fmt_prefix(&cfg->addrs[i], buf,
+			    "per bridge", prefix_format(&cfg->addrs[i], buf,
 			    sizeof(buf)), cfg->name, LNK_MAX_ADDRS);
 			return -ENOSPC;
 		}
@@ -278,7 +278,7 @@ fake_link_exists(struct lnk *l, const char *name)
 }
 
 static void
-mask_prefix(struct lnk_prefix *p)
+mask_prefix(struct prefix *p)
 {
 	unsigned int max = p->family == AF_INET ? 32 : 128;
 
@@ -287,10 +287,10 @@ mask_prefix(struct lnk_prefix *p)
 }
 
 static int
-fake_host_prefixes(struct lnk *l, struct lnk_prefix **ret, size_t *ret_n)
+fake_host_prefixes(struct lnk *l, struct prefix **ret, size_t *ret_n)
 {
 	struct lnk_fake *f = to_fake(l);
-	struct lnk_prefix *v;
+	struct prefix *v;
 	size_t n = f->npfx, i;
 	int r;
 
@@ -444,7 +444,7 @@ fake_host_sysctls(struct lnk *l, bool ipv6, bool *flipped4, bool *flipped6,
 }
 
 static int
-fake_sandbox_addr(struct lnk *l, int nsfd, const struct lnk_prefix *p,
+fake_sandbox_addr(struct lnk *l, int nsfd, const struct prefix *p,
     bool add, char *err, size_t errlen)
 {
 	struct lnk_fake *f = to_fake(l);
@@ -556,13 +556,13 @@ lnk_fake_add_link(struct lnk *l, const char *name, bool is_bridge)
 }
 
 void
-lnk_fake_add_prefix(struct lnk *l, const struct lnk_prefix *p)
+lnk_fake_add_prefix(struct lnk *l, const struct prefix *p)
 {
 	struct lnk_fake *f = to_fake(l);
 
 	if (f->npfx == f->pfx_cap) {
 		size_t ncap = f->pfx_cap == 0 ? 8 : f->pfx_cap * 2;
-		struct lnk_prefix *nv;
+		struct prefix *nv;
 
 		nv = reallocarray(f->pfx, ncap, sizeof(*nv));
 		if (nv == NULL) {

@@ -3,6 +3,7 @@
  * through libnl-route-3 on one NETLINK_ROUTE socket.  libnl types and
  * -NLE_* codes stay in this file; callers see -errno and a message in err.
  */
+#include "lib/netns.h"
 #include "netlink/common.h"
 #include "netlink/netlink.h"
 
@@ -254,7 +255,7 @@ enable(struct lnk_netlink *nl, const char *rel, const char *name,
 }
 
 static int
-nl_host_sysctls(struct lnk *l, bool ipv6, bool *flipped4, bool *flipped6,
+lnk_nl_host_sysctls(struct lnk *l, bool ipv6, bool *flipped4, bool *flipped6,
     char *err, size_t errlen)
 {
 	struct lnk_netlink *nl = (struct lnk_netlink *)l;
@@ -290,7 +291,7 @@ nl_host_sysctls(struct lnk *l, bool ipv6, bool *flipped4, bool *flipped6,
 /* Adds p to ifindex; -EEXIST (without a message) if it is already there. */
 static int
 add_addr(struct lnk_netlink *nl, int ifindex, const char *ifname,
-    const struct lnk_prefix *p, char *err, size_t errlen)
+    const struct prefix *p, char *err, size_t errlen)
 {
 	struct rtnl_addr *addr = NULL;
 	struct nl_addr *local = NULL;
@@ -319,7 +320,7 @@ out:
 		if (r != -EEXIST)
 			lnk_seterr(err, errlen, "Failed to add address %s to "
 			    "bridge '%s': %s%s",
-			    lnk_fmt_prefix(p, buf, sizeof(buf)), ifname,
+			    prefix_format(p, buf, sizeof(buf)), ifname,
 			    strerror(-r),
 			    r == -EACCES && p->family == AF_INET6 ?
 			    " (IPv6 is disabled on the interface; enable "
@@ -514,7 +515,7 @@ out:
 }
 
 static int
-nl_bridge_create(struct lnk *l, const struct lnk_bridge_cfg *cfg, char *err,
+lnk_nl_bridge_create(struct lnk *l, const struct lnk_bridge_cfg *cfg, char *err,
     size_t errlen)
 {
 	struct lnk_netlink *nl = (struct lnk_netlink *)l;
@@ -576,7 +577,7 @@ out:
 }
 
 static int
-nl_bridge_ensure(struct lnk *l, const struct lnk_bridge_cfg *cfg, char *err,
+lnk_nl_bridge_ensure(struct lnk *l, const struct lnk_bridge_cfg *cfg, char *err,
     size_t errlen)
 {
 	struct lnk_netlink *nl = (struct lnk_netlink *)l;
@@ -619,7 +620,7 @@ out:
 }
 
 static int
-nl_bridge_delete(struct lnk *l, const char *name, char *err, size_t errlen)
+lnk_nl_bridge_delete(struct lnk *l, const char *name, char *err, size_t errlen)
 {
 	struct lnk_netlink *nl = (struct lnk_netlink *)l;
 
@@ -632,7 +633,7 @@ nl_bridge_delete(struct lnk *l, const char *name, char *err, size_t errlen)
 }
 
 static int
-nl_link_exists(struct lnk *l, const char *name)
+lnk_nl_link_exists(struct lnk *l, const char *name)
 {
 	struct lnk_netlink *nl = (struct lnk_netlink *)l;
 	struct rtnl_link *got = NULL;
@@ -865,7 +866,7 @@ out:
 }
 
 static int
-nl_veth_create(struct lnk *l, const struct lnk_veth_cfg *cfg, char *err,
+lnk_nl_veth_create(struct lnk *l, const struct lnk_veth_cfg *cfg, char *err,
     size_t errlen)
 {
 	struct lnk_netlink *nl = (struct lnk_netlink *)l;
@@ -881,7 +882,7 @@ nl_veth_create(struct lnk *l, const struct lnk_veth_cfg *cfg, char *err,
  * its other end with it), anything else is refused.
  */
 static int
-nl_veth_delete(struct lnk *l, const char *host, const char *peer, char *err,
+lnk_nl_veth_delete(struct lnk *l, const char *host, const char *peer, char *err,
     size_t errlen)
 {
 	struct lnk_netlink *nl = (struct lnk_netlink *)l;
@@ -922,7 +923,7 @@ nl_veth_delete(struct lnk *l, const char *host, const char *peer, char *err,
 }
 
 struct pfx_vec {
-	struct lnk_prefix *v;
+	struct prefix *v;
 	size_t		n;
 	size_t		cap;
 	int		error;
@@ -931,7 +932,7 @@ struct pfx_vec {
 static void
 pfx_push(struct pfx_vec *pv, struct nl_addr *a, unsigned int plen)
 {
-	struct lnk_prefix *p;
+	struct prefix *p;
 	int family;
 	unsigned int alen;
 
@@ -944,7 +945,7 @@ pfx_push(struct pfx_vec *pv, struct nl_addr *a, unsigned int plen)
 		return;
 	if (pv->n == pv->cap) {
 		size_t ncap = pv->cap == 0 ? 32 : pv->cap * 2;
-		struct lnk_prefix *nv;
+		struct prefix *nv;
 
 		nv = reallocarray(pv->v, ncap, sizeof(*nv));
 		if (nv == NULL) {
@@ -1045,7 +1046,7 @@ out:
 }
 
 static int
-nl_host_prefixes(struct lnk *l, struct lnk_prefix **ret, size_t *ret_n)
+lnk_nl_host_prefixes(struct lnk *l, struct prefix **ret, size_t *ret_n)
 {
 	struct lnk_netlink *nl = (struct lnk_netlink *)l;
 	struct pfx_vec pv = { 0 };
@@ -1062,7 +1063,7 @@ nl_host_prefixes(struct lnk *l, struct lnk_prefix **ret, size_t *ret_n)
 }
 
 static void
-nl_free(struct lnk *l)
+lnk_nl_free(struct lnk *l)
 {
 	struct lnk_netlink *nl = (struct lnk_netlink *)l;
 
@@ -1083,24 +1084,13 @@ socket_in(int nsfd, struct nl_sock **ret)
 	struct nl_sock *sk = NULL;
 	int home, r;
 
-	home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (home < 0)
-		return -errno;
-	if (setns(nsfd, CLONE_NEWNET) < 0) {
-		r = -errno;
-		(void)close(home);
+	if ((r = netns_enter(nsfd, &home, NULL, 0)) < 0)
 		return r;
-	}
 	if ((sk = nl_socket_alloc()) == NULL)
 		r = -ENOMEM;
 	else if ((r = nl_connect(sk, NETLINK_ROUTE)) < 0)
 		r = nl2errno(r);
-	if (setns(home, CLONE_NEWNET) < 0) {
-		fprintf(stderr, "cbridge: cannot return to the daemon's "
-		    "network namespace: %s\n", strerror(errno));
-		abort();
-	}
-	(void)close(home);
+	netns_leave(home);
 	if (r < 0) {
 		if (sk != NULL)
 			nl_socket_free(sk);
@@ -1111,7 +1101,7 @@ socket_in(int nsfd, struct nl_sock **ret)
 }
 
 static int
-nl_sandbox_addr(struct lnk *l, int nsfd, const struct lnk_prefix *p,
+lnk_nl_sandbox_addr(struct lnk *l, int nsfd, const struct prefix *p,
     bool add, char *err, size_t errlen)
 {
 	struct lnk_netlink *nl = (struct lnk_netlink *)l;
@@ -1182,7 +1172,7 @@ nl_sandbox_addr(struct lnk *l, int nsfd, const struct lnk_prefix *p,
 out:
 	if (r < 0)
 		lnk_seterr(err, errlen, "Failed to %s in the sandbox for %s: %s",
-		    step, lnk_fmt_prefix(p, buf, sizeof(buf)), strerror(-r));
+		    step, prefix_format(p, buf, sizeof(buf)), strerror(-r));
 	if (local != NULL)
 		nl_addr_put(local);
 	if (addr != NULL)
@@ -1197,16 +1187,16 @@ out:
 }
 
 static const struct lnk_ops netlink_ops = {
-	.bridge_create	= nl_bridge_create,
-	.bridge_ensure	= nl_bridge_ensure,
-	.bridge_delete	= nl_bridge_delete,
-	.link_exists	= nl_link_exists,
-	.host_prefixes	= nl_host_prefixes,
-	.veth_create	= nl_veth_create,
-	.veth_delete	= nl_veth_delete,
-	.host_sysctls	= nl_host_sysctls,
-	.sandbox_addr	= nl_sandbox_addr,
-	.free		= nl_free,
+	.bridge_create	= lnk_nl_bridge_create,
+	.bridge_ensure	= lnk_nl_bridge_ensure,
+	.bridge_delete	= lnk_nl_bridge_delete,
+	.link_exists	= lnk_nl_link_exists,
+	.host_prefixes	= lnk_nl_host_prefixes,
+	.veth_create	= lnk_nl_veth_create,
+	.veth_delete	= lnk_nl_veth_delete,
+	.host_sysctls	= lnk_nl_host_sysctls,
+	.sandbox_addr	= lnk_nl_sandbox_addr,
+	.free		= lnk_nl_free,
 };
 
 struct lnk *
@@ -1248,7 +1238,7 @@ lnk_netlink_new(const char *proc_root, char *err, size_t errlen)
 	r = 0;
 out:
 	if (r < 0) {
-		nl_free(&nl->lnk);
+		lnk_nl_free(&nl->lnk);
 		return NULL;
 	}
 	return &nl->lnk;

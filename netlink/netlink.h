@@ -11,18 +11,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "lib/prefix.h"
+
 /* The build uses -iquote for the project root, so "netlink/netlink.h" is
  * this file and <netlink/netlink.h> stays libnl's. */
 
 #define LNK_IFNAMSIZ	16	/* IFNAMSIZ: 15 characters plus NUL */
 #define LNK_MAX_ADDRS	4
-
-/* Same layout as plugin/prefix.h's struct prefix; bytes in network order. */
-struct lnk_prefix {
-	int		family;		/* AF_INET or AF_INET6 */
-	unsigned char	addr[16];
-	unsigned int	plen;
-};
 
 struct lnk_bridge_cfg {
 	char		name[LNK_IFNAMSIZ];
@@ -32,7 +27,7 @@ struct lnk_bridge_cfg {
 	bool		ipv6;		/* disable_ipv6=0 on the bridge */
 	bool		route_localnet;	/* net.ipv4.conf.<name>.route_localnet=1 */
 	size_t		naddrs;
-	struct lnk_prefix addrs[LNK_MAX_ADDRS];	/* gateway/len; v6 added NODAD */
+	struct prefix addrs[LNK_MAX_ADDRS];	/* gateway/len; v6 added NODAD */
 };
 
 /* One endpoint's veth pair: host stays on the bridge; dockerd moves peer
@@ -72,7 +67,7 @@ struct lnk_ops {
 	 * anycast and multicast routes (the local table).  Entries may
 	 * repeat.  *ret is malloc'ed (possibly NULL when *ret_n is 0), owned
 	 * by the caller; *ret_n its length. */
-	int	(*host_prefixes)(struct lnk *l, struct lnk_prefix **ret,
+	int	(*host_prefixes)(struct lnk *l, struct prefix **ret,
 		    size_t *ret_n);
 	/* Creates the pair, sets MTU on both ends and the MAC on peer,
 	 * enslaves host to the bridge with the port flags and sets host
@@ -95,10 +90,10 @@ struct lnk_ops {
 	/* In the network namespace of nsfd (a sandbox): brings lo up and
 	 * adds the address p (full length, scope host) to it, or deletes
 	 * it.  Adding an address already there and deleting one already
-	 * gone are not errors.  For the DNS responder's listening address
-	 * (issue 5). */
+	 * gone are not errors.  For the DNS responder's listening
+	 * address. */
 	int	(*sandbox_addr)(struct lnk *l, int nsfd,
-		    const struct lnk_prefix *p, bool add, char *err,
+		    const struct prefix *p, bool add, char *err,
 		    size_t errlen);
 	void	(*free)(struct lnk *l);
 };
@@ -122,7 +117,7 @@ struct lnk *lnk_fake_new(void);
 void	lnk_fake_fail_next(struct lnk *l, const char *op, int err);
 /* Adds a non-bridge link or a host prefix the fake will report. */
 void	lnk_fake_add_link(struct lnk *l, const char *name, bool is_bridge);
-void	lnk_fake_add_prefix(struct lnk *l, const struct lnk_prefix *p);
+void	lnk_fake_add_prefix(struct lnk *l, const struct prefix *p);
 /* Inspection: 1 and *ret filled if bridge name exists, else 0. */
 int	lnk_fake_get_bridge(struct lnk *l, const char *name,
 	    struct lnk_bridge_cfg *ret);

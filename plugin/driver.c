@@ -16,6 +16,7 @@ struct drv {
 	char		*state_dir;
 	struct lnk	*lnk;		/* borrowed */
 	struct fw	*fw;		/* borrowed, may be NULL; the worker's */
+	struct fw_hostports *ports;	/* borrowed, may be NULL */
 	struct ipam	*ipam;
 	struct st_doc	st;		/* networks, endpoints, the ULA /48 */
 	char		*saved;		/* last state written, for rollback */
@@ -78,22 +79,6 @@ static int	take_endpoints_of(struct drv *d, const char *net_id,
 		    struct ep_cfg ***ret, size_t *ret_n);
 static void	release_ports(struct drv *d, struct ep_cfg *e);
 
-static void
-to_lnk_prefix(const struct prefix *p, struct lnk_prefix *ret)
-{
-	ret->family = p->family;
-	memcpy(ret->addr, p->addr, sizeof(ret->addr));
-	ret->plen = p->plen;
-}
-
-static void
-from_lnk_prefix(const struct lnk_prefix *p, struct prefix *ret)
-{
-	ret->family = p->family;
-	memcpy(ret->addr, p->addr, sizeof(ret->addr));
-	ret->plen = p->plen;
-}
-
 static int
 fill_random(void *buf, size_t len)
 {
@@ -110,9 +95,9 @@ bridge_cfg(const struct net_cfg *n, struct lnk_bridge_cfg *c)
 	    .ipv6 = n->opts.enable_ipv6, .route_localnet = n->has_v4 };
 	memcpy(c->name, n->bridge, sizeof(c->name));
 	if (n->has_gw4 && !n->opts.inhibit_ipv4)
-		to_lnk_prefix(&n->gw4, &c->addrs[c->naddrs++]);
+		c->addrs[c->naddrs++] = n->gw4;
 	if (n->has_gw6 && n->opts.enable_ipv6)
-		to_lnk_prefix(&n->gw6, &c->addrs[c->naddrs++]);
+		c->addrs[c->naddrs++] = n->gw6;
 }
 
 static struct net_cfg *
@@ -332,7 +317,7 @@ op_run(void *arg)
 		op->save_r = fu_write_atomic(d->state_dir, ST_FILE, op->state,
 		    op->state_len, op->save_err, sizeof(op->save_err));
 	if (op->save_r == 0 && op->has_fw)
-		fw_job_run(d->fw, &op->job, &op->fw);
+		fw_job_run(d->fw, d->ports, &op->job, &op->fw);
 	if (op->state != NULL && !op->save_first && op->fw.r == 0)
 		op->save_r = fu_write_atomic(d->state_dir, ST_FILE, op->state,
 		    op->state_len, op->save_err, sizeof(op->save_err));
@@ -1204,8 +1189,8 @@ release_ports(struct drv *d, struct ep_cfg *e)
 		struct fw_resv rv = { .fd = e->ports[i].fd,
 		    .port = e->ports[i].host_port };
 
-		if (d->fw != NULL && rv.fd >= 0)
-			d->fw->ops->release(d->fw, &rv);
+		if (d->ports != NULL && rv.fd >= 0)
+			d->ports->ops->release(d->ports, &rv);
 		e->ports[i].fd = -1;
 	}
 }
@@ -1231,7 +1216,7 @@ reserve_one(struct drv *d, const struct drv_port_req *rq, int family,
 
 	if (host_ip != NULL)
 		(void) prefix_format_addr(host_ip, ip, sizeof(ip));
-	r = d->fw->ops->reserve(d->fw, family, rq->proto, ip, lo, hi, &rv,
+	r = d->ports->ops->reserve(d->ports, family, rq->proto, ip, lo, hi, &rv,
 	    err, errlen);
 	if (r < 0)
 		return r;
@@ -1317,12 +1302,12 @@ rereserve(struct drv *d, struct ep_cfg *e)
 		struct ep_port *p = &e->ports[i];
 		struct fw_resv rv = { .fd = -1 };
 
-		if (d->fw == NULL || p->fd >= 0)
+		if (d->ports == NULL || p->fd >= 0)
 			continue;
 		ip[0] = '\0';
 		if (p->has_host_ip)
 			(void) prefix_format_addr(&p->host_ip, ip, sizeof(ip));
-		if (d->fw->ops->reserve(d->fw, p->family, p->proto, ip,
+		if (d->ports->ops->reserve(d->ports, p->family, p->proto, ip,
 		    p->host_port, p->host_port, &rv, err, sizeof(err)) < 0)
 			log_error("endpoint %.12s: %s; the port stays "
 			    "published", e->id, err);
@@ -1377,7 +1362,7 @@ drv_program_external(struct drv *d, const char *net_id, const char *ep_id,
 		    n->id);
 		return -EINVAL;
 	}
-	if (np > 0 && d->fw == NULL) {
+	if (np > 0 && (d->fw == NULL || d->ports == NULL)) {
 		ERR("cbridge runs without a firewall: it cannot publish ports");
 		return -ENOTSUP;
 	}
@@ -1471,27 +1456,18 @@ static int
 host_avoid(struct drv *d, struct prefix **ret, size_t *ret_n, char *err,
     size_t errlen)
 {
-	struct lnk_prefix *lp = NULL;
-	struct prefix *p;
+	struct prefix *p = NULL;
 	size_t n = 0;
 	int r;
 
-	r = d->lnk->ops->host_prefixes(d->lnk, &lp, &n);
+	r = d->lnk->ops->host_prefixes(d->lnk, &p, &n);
 	if (r < 0) {
 		ERR("Failed to read the host's addresses and routes: %s",
 		    strerror(-r));
 		return r;
 	}
-	p = calloc(n + 1, sizeof(*p));
-	if (p == NULL) {
-		free(lp);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < n; i++) {
-		from_lnk_prefix(&lp[i], &p[i]);
+	for (size_t i = 0; i < n; i++)
 		prefix_mask(&p[i]);
-	}
-	free(lp);
 	*ret = p;
 	*ret_n = n;
 	return 0;
@@ -1683,6 +1659,7 @@ drv_new(const struct drv_params *params, struct drv **ret, char *err,
 		return -ENOMEM;
 	d->lnk = params->lnk;
 	d->fw = params->fw;
+	d->ports = params->ports;
 	d->state_dir = strdup(params->state_dir);
 	d->ipam = ipam_new();
 	if (d->state_dir == NULL || d->ipam == NULL)

@@ -25,7 +25,7 @@
 #include "netlink/netlink.h"
 #include "plugin/ipam.h"
 #include "plugin/options.h"
-#include "plugin/prefix.h"
+#include "lib/prefix.h"
 #include "plugin/state.h"
 
 #define DRV_MAX_NETWORKS	1024
@@ -44,6 +44,9 @@ struct drv_params {
 	struct fw		*fw;		/* borrowed; NULL: no firewall.
 						 * With a loop only the worker
 						 * thread uses it. */
+	/* Borrowed; NULL: no host ports (nothing can be published).  Its
+	 * conntrack flushes run on the worker, reservations on the loop. */
+	struct fw_hostports	*ports;
 	struct loop		*loop;		/* borrowed; NULL: synchronous */
 	const struct ipam_default_pool *pools;	/* NULL: built-in defaults */
 	size_t			npools;

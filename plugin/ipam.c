@@ -9,7 +9,6 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +16,7 @@
 
 #include <jansson.h>
 
+#include "plugin/errmsg.h"
 #include "plugin/ipam.h"
 
 #define CHUNK_SHIFT	12
@@ -66,22 +66,6 @@ struct ipam {
 	struct ipam_default_pool *defs;
 	size_t			  ndefs;
 };
-
-static void seterr(char *, size_t, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	/* A truncated message is still better than none. */
-	(void) vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static void bufcat(char *, size_t, size_t *, const char *, ...)
     __attribute__((format(printf, 4, 5)));
@@ -529,7 +513,7 @@ resolve_space(const char *space, const char **ret, char *err, size_t errlen)
 		return 0;
 	}
 	if (!space_valid(space)) {
-		seterr(err, errlen, "invalid address space name \"%.*s\": use "
+		ERR("invalid address space name \"%.*s\": use "
 		    "1 to %d characters from A-Z a-z 0-9 . _ -",
 		    IPAM_SPACE_MAX + 1, space, IPAM_SPACE_MAX);
 		return -EINVAL;
@@ -559,13 +543,13 @@ check_masked(const struct prefix *p, const char *what, char *err,
 	struct prefix m = *p;
 
 	if (!family_valid(p) || p->plen > prefix_maxlen(p->family)) {
-		seterr(err, errlen, "invalid %s: not an IP prefix", what);
+		ERR("invalid %s: not an IP prefix", what);
 		return -EINVAL;
 	}
 	if (prefix_is_masked(p))
 		return 0;
 	prefix_mask(&m);
-	seterr(err, errlen, "invalid %s %s: host bits are set (did you mean "
+	ERR("invalid %s %s: host bits are set (did you mean "
 	    "%s?)", what, prefix_format(p, buf, sizeof(buf)),
 	    prefix_format(&m, mbuf, sizeof(mbuf)));
 	return -EINVAL;
@@ -581,7 +565,7 @@ check_pool_prefix(const struct prefix *p, const char *what, char *err,
 	if ((r = check_masked(p, what, err, errlen)) < 0)
 		return r;
 	if (p->plen > max_pool_plen(p->family)) {
-		seterr(err, errlen, "invalid %s %s: an %s pool must be /%u or "
+		ERR("invalid %s %s: an %s pool must be /%u or "
 		    "larger (prefix length at most %u)", what,
 		    prefix_format(p, buf, sizeof(buf)), famname(p->family),
 		    max_pool_plen(p->family), max_pool_plen(p->family));
@@ -598,7 +582,7 @@ check_subpool(const struct prefix *pool, const struct prefix *sub,
 	int r;
 
 	if (sub->family != pool->family) {
-		seterr(err, errlen, "invalid IP range %s: it is %s but the "
+		ERR("invalid IP range %s: it is %s but the "
 		    "subnet %s is %s", prefix_format(sub, buf, sizeof(buf)),
 		    famname(sub->family), prefix_format(pool, pbuf,
 		    sizeof(pbuf)), famname(pool->family));
@@ -607,7 +591,7 @@ check_subpool(const struct prefix *pool, const struct prefix *sub,
 	if ((r = check_masked(sub, "IP range", err, errlen)) < 0)
 		return r;
 	if (!prefix_contains(pool, sub)) {
-		seterr(err, errlen, "invalid IP range %s: it is not inside "
+		ERR("invalid IP range %s: it is not inside "
 		    "the subnet %s", prefix_format(sub, buf, sizeof(buf)),
 		    prefix_format(pool, pbuf, sizeof(pbuf)));
 		return -EINVAL;
@@ -626,12 +610,12 @@ check_default(const struct ipam_default_pool *d, char *err, size_t errlen)
 		return r;
 	prefix_format(&d->base, buf, sizeof(buf));
 	if (d->size < d->base.plen) {
-		seterr(err, errlen, "invalid default address pool %s: size "
+		ERR("invalid default address pool %s: size "
 		    "%u is shorter than the base prefix length", buf, d->size);
 		return -EINVAL;
 	}
 	if (d->size > max_pool_plen(d->base.family)) {
-		seterr(err, errlen, "invalid default address pool %s: size "
+		ERR("invalid default address pool %s: size "
 		    "%u is too long, %s pools must be /%u or larger", buf,
 		    d->size, famname(d->base.family),
 		    max_pool_plen(d->base.family));
@@ -737,7 +721,7 @@ parse_flag_entry(const char *s, size_t len, struct ipam_default_pool *ret,
 		size_t klen, vlen;
 
 		if (eq == NULL) {
-			seterr(err, errlen, "invalid default address pool "
+			ERR("invalid default address pool "
 			    "\"%.*s\": expected key=value in \"%.*s\"",
 			    (int)len, s, (int)(fe - f), f);
 			return -EINVAL;
@@ -747,7 +731,7 @@ parse_flag_entry(const char *s, size_t len, struct ipam_default_pool *ret,
 		vlen = (size_t)(fe - v);
 		if (klen == 4 && memcmp(f, "base", 4) == 0 && !have_base) {
 			if (parse_base(v, vlen, &d.base) < 0) {
-				seterr(err, errlen, "invalid default address "
+				ERR("invalid default address "
 				    "pool \"%.*s\": base \"%.*s\" is not an IP "
 				    "prefix", (int)len, s, (int)vlen, v);
 				return -EINVAL;
@@ -756,14 +740,14 @@ parse_flag_entry(const char *s, size_t len, struct ipam_default_pool *ret,
 		} else if (klen == 4 && memcmp(f, "size", 4) == 0 &&
 		    !have_size) {
 			if (parse_size(v, vlen, &d.size) < 0) {
-				seterr(err, errlen, "invalid default address "
+				ERR("invalid default address "
 				    "pool \"%.*s\": size \"%.*s\" is not a "
 				    "prefix length", (int)len, s, (int)vlen, v);
 				return -EINVAL;
 			}
 			have_size = true;
 		} else {
-			seterr(err, errlen, "invalid default address pool "
+			ERR("invalid default address pool "
 			    "\"%.*s\": unexpected or repeated key \"%.*s\" "
 			    "(expected base=PREFIX,size=N)", (int)len, s,
 			    (int)klen, f);
@@ -772,7 +756,7 @@ parse_flag_entry(const char *s, size_t len, struct ipam_default_pool *ret,
 		f = comma != NULL ? comma + 1 : end;
 	}
 	if (!have_base || !have_size) {
-		seterr(err, errlen, "invalid default address pool \"%.*s\": "
+		ERR("invalid default address pool \"%.*s\": "
 		    "both base and size are required", (int)len, s);
 		return -EINVAL;
 	}
@@ -804,7 +788,7 @@ parse_flag_form(const char *spec, struct ipam_default_pool *defs,
 		for (e = s; *e != '\0' && !is_sep(*e); e++)
 			;
 		if (n == MAX_DEFAULTS) {
-			seterr(err, errlen, "too many default address pools "
+			ERR("too many default address pools "
 			    "(at most %d)", MAX_DEFAULTS);
 			return -EINVAL;
 		}
@@ -829,19 +813,19 @@ parse_json_form(const char *spec, struct ipam_default_pool *defs,
 
 	if ((root = json_loads(spec, JSON_REJECT_DUPLICATES, &jerr)) ==
 	    NULL) {
-		seterr(err, errlen, "invalid default address pools JSON: %s "
+		ERR("invalid default address pools JSON: %s "
 		    "(line %d, column %d)", jerr.text, jerr.line, jerr.column);
 		return -EINVAL;
 	}
 	if (!json_is_array(root)) {
-		seterr(err, errlen, "invalid default address pools: expected "
+		ERR("invalid default address pools: expected "
 		    "a JSON array of {\"base\":PREFIX,\"size\":N}");
 		r = -EINVAL;
 		goto out;
 	}
 	n = json_array_size(root);
 	if (n > MAX_DEFAULTS) {
-		seterr(err, errlen, "too many default address pools (at most "
+		ERR("too many default address pools (at most "
 		    "%d)", MAX_DEFAULTS);
 		r = -EINVAL;
 		goto out;
@@ -853,13 +837,13 @@ parse_json_form(const char *spec, struct ipam_default_pool *defs,
 
 		if (!json_is_object(e) || !json_is_string(b) ||
 		    !json_is_integer(sz)) {
-			seterr(err, errlen, "invalid default address pool #%zu:"
+			ERR("invalid default address pool #%zu:"
 			    " expected {\"base\":\"PREFIX\",\"size\":N}", i + 1);
 			r = -EINVAL;
 			goto out;
 		}
 		if (prefix_parse(json_string_value(b), &defs[i].base) < 0) {
-			seterr(err, errlen, "invalid default address pool #%zu:"
+			ERR("invalid default address pool #%zu:"
 			    " base \"%.64s\" is not an IP prefix", i + 1,
 			    json_string_value(b));
 			r = -EINVAL;
@@ -867,7 +851,7 @@ parse_json_form(const char *spec, struct ipam_default_pool *defs,
 		}
 		v = json_integer_value(sz);
 		if (v < 0 || v > 128) {
-			seterr(err, errlen, "invalid default address pool #%zu:"
+			ERR("invalid default address pool #%zu:"
 			    " size %lld is not a prefix length", i + 1,
 			    (long long)v);
 			r = -EINVAL;
@@ -891,7 +875,7 @@ ipam_parse_default_pools(const char *spec, struct ipam_default_pool **ret,
 	int r;
 
 	if (spec == NULL || ret == NULL || ret_n == NULL) {
-		seterr(err, errlen, "no default address pools given");
+		ERR("no default address pools given");
 		return -EINVAL;
 	}
 	while (isspace((unsigned char)*s))
@@ -905,7 +889,7 @@ ipam_parse_default_pools(const char *spec, struct ipam_default_pool **ret,
 	if (r < 0)
 		goto out;
 	if (n == 0) {
-		seterr(err, errlen, "empty default address pools: expected "
+		ERR("empty default address pools: expected "
 		    "base=PREFIX,size=N entries or a JSON array");
 		r = -EINVAL;
 		goto out;
@@ -931,7 +915,7 @@ ipam_set_default_pools(struct ipam *ip, const struct ipam_default_pool *pools,
 	int r;
 
 	if (n > MAX_DEFAULTS) {
-		seterr(err, errlen, "too many default address pools (at most "
+		ERR("too many default address pools (at most "
 		    "%d)", MAX_DEFAULTS);
 		return -EINVAL;
 	}
@@ -1029,11 +1013,11 @@ auto_pool(const struct ipam *ip, const struct ipam_pool_req *req,
 		any = true;
 	}
 	if (!any)
-		seterr(err, errlen, "no default %s address pool is configured; "
+		ERR("no default %s address pool is configured; "
 		    "pass --subnet with an %s prefix or set "
 		    "DEFAULT_ADDRESS_POOLS", famname(fam), famname(fam));
 	else
-		seterr(err, errlen, "no free %s subnet left in the default "
+		ERR("no free %s subnet left in the default "
 		    "address pools (%s); set DEFAULT_ADDRESS_POOLS or pass "
 		    "--subnet", famname(fam), desc);
 	return -ENOSPC;
@@ -1048,7 +1032,7 @@ explicit_pool(const struct ipam *ip, const struct ipam_pool_req *req,
 	int r;
 
 	if (req->pool->family != fam && family_valid(req->pool)) {
-		seterr(err, errlen, "subnet %s is %s but an %s pool was "
+		ERR("subnet %s is %s but an %s pool was "
 		    "requested", prefix_format(req->pool, buf, sizeof(buf)),
 		    famname(req->pool->family), famname(fam));
 		return -EINVAL;
@@ -1064,7 +1048,7 @@ explicit_pool(const struct ipam *ip, const struct ipam_pool_req *req,
 		if (strcmp(p->space, space) != 0 ||
 		    !prefix_overlaps(&p->pfx, req->pool))
 			continue;
-		seterr(err, errlen, "subnet %s overlaps with %s, which is "
+		ERR("subnet %s overlaps with %s, which is "
 		    "already in use by another network",
 		    prefix_format(req->pool, buf, sizeof(buf)),
 		    prefix_format(&p->pfx, obuf, sizeof(obuf)));
@@ -1083,7 +1067,7 @@ ipam_request_pool(struct ipam *ip, const struct ipam_pool_req *req,
 	int r;
 
 	if (ip == NULL || req == NULL) {
-		seterr(err, errlen, "invalid pool request");
+		ERR("invalid pool request");
 		return -EINVAL;
 	}
 	if ((r = resolve_space(req->space, &space, err, errlen)) < 0)
@@ -1094,7 +1078,7 @@ ipam_request_pool(struct ipam *ip, const struct ipam_pool_req *req,
 		pfx = *req->pool;
 	} else {
 		if (req->subpool != NULL) {
-			seterr(err, errlen, "an IP range needs an explicit "
+			ERR("an IP range needs an explicit "
 			    "subnet; pass --subnet as well");
 			return -EINVAL;
 		}
@@ -1113,7 +1097,7 @@ ipam_request_pool(struct ipam *ip, const struct ipam_pool_req *req,
 	p = NULL;
 out:
 	if (r == -ENOMEM)
-		seterr(err, errlen, "out of memory");
+		ERR("out of memory");
 	pool_free(p);
 	return r;
 }
@@ -1130,7 +1114,7 @@ ipam_release_pool(struct ipam *ip, const char *id, char *err, size_t errlen)
 		ip->npools--;
 		return 0;
 	}
-	seterr(err, errlen, "pool %s not found", id != NULL ? id : "(null)");
+	ERR("pool %s not found", id != NULL ? id : "(null)");
 	return -ENOENT;
 }
 
@@ -1143,7 +1127,7 @@ lookup_pool(const struct ipam *ip, const char *id, struct pool **ret,
 	struct pool *p = ip != NULL ? find_pool(ip, id) : NULL;
 
 	if (p == NULL) {
-		seterr(err, errlen, "pool %s not found",
+		ERR("pool %s not found",
 		    id != NULL ? id : "(null)");
 		return -ENOENT;
 	}
@@ -1160,25 +1144,25 @@ check_want(const struct pool *p, const struct prefix *want, char *err,
 
 	prefix_format(&p->pfx, pbuf, sizeof(pbuf));
 	if (want->family != p->pfx.family) {
-		seterr(err, errlen, "address is %s but pool %s is %s",
+		ERR("address is %s but pool %s is %s",
 		    famname(want->family), pbuf, famname(p->pfx.family));
 		return -EINVAL;
 	}
 	a = u128_of(want);
 	fmt_addr(a, p->pfx.family, abuf, sizeof(abuf));
 	if (!pool_has(p, a)) {
-		seterr(err, errlen, "address %s is outside pool %s", abuf,
+		ERR("address %s is outside pool %s", abuf,
 		    pbuf);
 		return -EINVAL;
 	}
 	if (pool_reserved(p, a)) {
-		seterr(err, errlen, "address %s is the %s address of pool %s "
+		ERR("address %s is the %s address of pool %s "
 		    "and cannot be assigned", abuf, u128_eq(a, p->net) ?
 		    "network" : "broadcast", pbuf);
 		return -EINVAL;
 	}
 	if (addr_test(p, a)) {
-		seterr(err, errlen, "address %s is already in use in pool %s",
+		ERR("address %s is already in use in pool %s",
 		    abuf, p->id);
 		return -EEXIST;
 	}
@@ -1207,14 +1191,14 @@ ipam_request_address(struct ipam *ip, const char *id,
 		else if ((r = pool_find_free(p, p->cursor, p->n, &off)) < 0)
 			r = pool_find_free(p, 0, p->cursor, &off);
 		if (r < 0) {
-			seterr(err, errlen, "no free address left in pool %s",
+			ERR("no free address left in pool %s",
 			    p->id);
 			return r;
 		}
 		a = u128_add(p->base, off);
 	}
 	if ((r = run_set(p, a, 1)) < 0) {
-		seterr(err, errlen, "out of memory");
+		ERR("out of memory");
 		return r;
 	}
 	if (want == NULL && !gateway)
@@ -1236,12 +1220,12 @@ ipam_release_address(struct ipam *ip, const char *id,
 	if ((r = lookup_pool(ip, id, &p, err, errlen)) < 0)
 		return r;
 	if (addr == NULL || !family_valid(addr)) {
-		seterr(err, errlen, "no address given to release");
+		ERR("no address given to release");
 		return -EINVAL;
 	}
 	a = u128_of(addr);
 	if (addr->family != p->pfx.family || !addr_test(p, a)) {
-		seterr(err, errlen, "address %s is not allocated in pool %s",
+		ERR("address %s is not allocated in pool %s",
 		    prefix_format_addr(addr, abuf, sizeof(abuf)), p->id);
 		return -ENOENT;
 	}
@@ -1397,7 +1381,7 @@ load_prefix(const json_t *v, const char *key, size_t idx, struct prefix *ret,
 	const json_t *s = json_object_get(v, key);
 
 	if (!json_is_string(s) || prefix_parse(json_string_value(s), ret) < 0) {
-		seterr(err, errlen, "pools[%zu]: \"%s\" must be an IP prefix "
+		ERR("pools[%zu]: \"%s\" must be an IP prefix "
 		    "string", idx, key);
 		return -EINVAL;
 	}
@@ -1437,7 +1421,7 @@ load_run(struct pool *p, const json_t *v, size_t idx, uint64_t *total,
 	int fam = p->pfx.family, r;
 
 	if (parse_run(s, &fa, &la) < 0) {
-		seterr(err, errlen, "pools[%zu]: allocated entries must be "
+		ERR("pools[%zu]: allocated entries must be "
 		    "\"ADDR\" or \"FIRST-LAST\" strings", idx);
 		return -EINVAL;
 	}
@@ -1445,30 +1429,30 @@ load_run(struct pool *p, const json_t *v, size_t idx, uint64_t *total,
 	last = u128_of(&la);
 	if (fa.family != fam || la.family != fam || !pool_has(p, first) ||
 	    !pool_has(p, last) || u128_cmp(first, last) > 0) {
-		seterr(err, errlen, "pools[%zu]: allocated address \"%.90s\" "
+		ERR("pools[%zu]: allocated address \"%.90s\" "
 		    "is not inside pool %s", idx, s, p->id);
 		return -EINVAL;
 	}
 	if (pool_reserved(p, first) || pool_reserved(p, last)) {
-		seterr(err, errlen, "pools[%zu]: allocated \"%.90s\" includes "
+		ERR("pools[%zu]: allocated \"%.90s\" includes "
 		    "a reserved address of pool %s", idx, s, p->id);
 		return -EINVAL;
 	}
 	cnt = u128_add(u128_sub(last, first), 1);
 	if (cnt.hi != 0 || cnt.lo == 0 || cnt.lo > LOAD_MAX_ADDRS - *total) {
-		seterr(err, errlen, "pools[%zu]: too many allocated addresses "
+		ERR("pools[%zu]: too many allocated addresses "
 		    "in pool %s", idx, p->id);
 		return -EINVAL;
 	}
 	*total += cnt.lo;
 	if ((r = run_set(p, first, cnt.lo)) == -EEXIST) {
-		seterr(err, errlen, "pools[%zu]: duplicate allocated address "
+		ERR("pools[%zu]: duplicate allocated address "
 		    "in \"%.90s\" (%s)", idx, s,
 		    fmt_addr(first, fam, abuf, sizeof(abuf)));
 		return -EINVAL;
 	}
 	if (r < 0)
-		seterr(err, errlen, "out of memory");
+		ERR("out of memory");
 	return r;
 }
 
@@ -1485,12 +1469,12 @@ load_pool(const json_t *v, size_t idx, uint64_t *total, struct pool **ret,
 	int r;
 
 	if (!json_is_object(v)) {
-		seterr(err, errlen, "pools[%zu] must be an object", idx);
+		ERR("pools[%zu] must be an object", idx);
 		return -EINVAL;
 	}
 	jspace = json_object_get(v, "space");
 	if (!json_is_string(jspace) || !space_valid(json_string_value(jspace))) {
-		seterr(err, errlen, "pools[%zu]: \"space\" must be a valid "
+		ERR("pools[%zu]: \"space\" must be a valid "
 		    "address space name", idx);
 		return -EINVAL;
 	}
@@ -1510,14 +1494,14 @@ load_pool(const json_t *v, size_t idx, uint64_t *total, struct pool **ret,
 	if ((r = pool_new(json_string_value(jspace), &pfx,
 	    jsub != NULL && !json_is_null(jsub) ? &sub : NULL, &p)) < 0) {
 		if (r == -ENOMEM)
-			seterr(err, errlen, "out of memory");
+			ERR("out of memory");
 		else
-			seterr(err, errlen, "pools[%zu]: invalid pool", idx);
+			ERR("pools[%zu]: invalid pool", idx);
 		return r;
 	}
 	jid = json_object_get(v, "id");
 	if (!json_is_string(jid) || strcmp(json_string_value(jid), p->id)) {
-		seterr(err, errlen, "pools[%zu]: \"id\" must be \"%s\"", idx,
+		ERR("pools[%zu]: \"id\" must be \"%s\"", idx,
 		    p->id);
 		r = -EINVAL;
 		goto out;
@@ -1529,7 +1513,7 @@ load_pool(const json_t *v, size_t idx, uint64_t *total, struct pool **ret,
 	    u128_cmp(u128_of(&cur), p->base) < 0 ||
 	    (off = u128_sub(u128_of(&cur), p->base)).hi != 0 ||
 	    off.lo >= p->n) {
-		seterr(err, errlen, "pools[%zu]: \"cursor\" must be an address "
+		ERR("pools[%zu]: \"cursor\" must be an address "
 		    "inside the allocation range of pool %s", idx, p->id);
 		r = -EINVAL;
 		goto out;
@@ -1537,7 +1521,7 @@ load_pool(const json_t *v, size_t idx, uint64_t *total, struct pool **ret,
 	p->cursor = off.lo;
 	jalloc = json_object_get(v, "allocated");
 	if (!json_is_array(jalloc)) {
-		seterr(err, errlen, "pools[%zu]: \"allocated\" must be an "
+		ERR("pools[%zu]: \"allocated\" must be an "
 		    "array", idx);
 		r = -EINVAL;
 		goto out;
@@ -1565,7 +1549,7 @@ ipam_load(struct ipam *ip, const struct json_t *v, char *err, size_t errlen)
 	memset(&tmp, 0, sizeof(tmp));
 	if (ip == NULL || !json_is_object(v) ||
 	    !json_is_array(arr = json_object_get(v, "pools"))) {
-		seterr(err, errlen, "IPAM state must be an object with a "
+		ERR("IPAM state must be an object with a "
 		    "\"pools\" array");
 		return -EINVAL;
 	}
@@ -1580,14 +1564,14 @@ ipam_load(struct ipam *ip, const struct json_t *v, char *err, size_t errlen)
 			if (strcmp(o->space, p->space) != 0 ||
 			    !prefix_overlaps(&o->pfx, &p->pfx))
 				continue;
-			seterr(err, errlen, "pools[%zu]: pool %s overlaps with "
+			ERR("pools[%zu]: pool %s overlaps with "
 			    "pool %s", i, p->id, o->id);
 			pool_free(p);
 			r = -EINVAL;
 			goto out;
 		}
 		if ((r = add_pool(&tmp, p)) < 0) {
-			seterr(err, errlen, "out of memory");
+			ERR("out of memory");
 			pool_free(p);
 			goto out;
 		}

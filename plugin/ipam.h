@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "plugin/prefix.h"
+#include "lib/prefix.h"
 
 #define IPAM_LOCAL_SPACE	"LocalDefault"
 #define IPAM_GLOBAL_SPACE	"GlobalDefault"

@@ -182,6 +182,7 @@ main(int argc, char *argv[])
 	struct drv_params dp = { 0 };
 	struct lnk *lnk = NULL;
 	struct fw *fw = NULL;
+	struct fw_hostports *ports = NULL;
 	struct drv *drv = NULL;
 	struct sbx *sbx = NULL;
 	struct api *api = NULL;
@@ -265,8 +266,13 @@ main(int argc, char *argv[])
 		log_error("Failed to set up the firewall: %s", err);
 		goto out;
 	}
+	if ((ports = fw_hostports_new(err, sizeof(err))) == NULL) {
+		log_error("%s", err);
+		goto out;
+	}
 	dp = (struct drv_params){ .state_dir = set.state_dir, .lnk = lnk,
-	    .fw = fw, .loop = dm.loop, .pools = pools, .npools = npools };
+	    .fw = fw, .ports = ports, .loop = dm.loop, .pools = pools,
+	    .npools = npools };
 	if ((r = drv_new(&dp, &drv, err, sizeof(err))) < 0) {
 		log_error("Failed to load state: %s", err);
 		goto out;
@@ -320,6 +326,7 @@ out:
 	sbx_free(sbx);
 	drv_free(drv);
 	fw_free(fw);
+	fw_hostports_free(ports);
 	lnk_free(lnk);
 	loop_fd_free(dm.sig);
 	loop_timer_free(dm.tick);

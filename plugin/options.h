@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "plugin/prefix.h"
+#include "lib/prefix.h"
 
 #define OPT_IFNAMSIZ		16	/* 15 characters plus NUL */
 #define OPT_MAX_TRUSTED		16

@@ -110,7 +110,7 @@ ns_ready(const char *key)
 }
 
 static void
-addr_prefix(const struct sockaddr_storage *ss, struct lnk_prefix *p)
+addr_prefix(const struct sockaddr_storage *ss, struct prefix *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->family = ss->ss_family;
@@ -334,7 +334,7 @@ set_failed(struct sandbox *sb, const char *msg)
 static void
 unserve(struct sbx *s, struct sandbox *sb, bool remove_addr)
 {
-	struct lnk_prefix p;
+	struct prefix p;
 	char e[256];
 	int fd;
 
@@ -368,7 +368,7 @@ serve(struct sbx *s, struct sandbox *sb)
 {
 	struct dns_srv_params sp = { 0 };
 	struct dns_fwd_params fp = { 0 };
-	struct lnk_prefix p;
+	struct prefix p;
 	char e[256];
 	int fd;
 

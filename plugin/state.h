@@ -11,7 +11,7 @@
 
 #include "plugin/ipam.h"
 #include "plugin/options.h"
-#include "plugin/prefix.h"
+#include "lib/prefix.h"
 
 #define NET_ID_LEN	64		/* hex characters */
 #define ST_FILE		"state.json"

@@ -119,6 +119,7 @@ static struct {
 	char		dir[PATH_MAX];
 	struct lnk	*lnk;
 	struct fw	*fw;
+	struct fw_hostports *ports;
 	struct drv	*drv;
 	struct api	*api;
 	unsigned long	inputs;
@@ -150,7 +151,7 @@ static void
 open_drv(void)
 {
 	struct drv_params p = { .state_dir = env.dir, .lnk = env.lnk,
-	    .fw = env.fw };
+	    .fw = env.fw, .ports = env.ports };
 	char err[512] = "";
 	int r;
 
@@ -175,7 +176,6 @@ add_host(struct lnk *l)
 	static const char *const pfx[] = { "0.0.0.0/0", "172.17.0.1/16",
 	    "172.17.0.0/16", "192.168.1.0/24", "10.0.2.15/24", "fe80::/64",
 	    "::/0" };
-	struct lnk_prefix lp;
 	struct prefix p;
 
 	lnk_fake_add_link(l, "docker0", true);
@@ -183,9 +183,7 @@ add_host(struct lnk *l)
 	for (size_t i = 0; i < sizeof(pfx) / sizeof(pfx[0]); i++) {
 		if (prefix_parse(pfx[i], &p) < 0)
 			abort();
-		lp = (struct lnk_prefix){ .family = p.family, .plen = p.plen };
-		memcpy(lp.addr, p.addr, sizeof(lp.addr));
-		lnk_fake_add_prefix(l, &lp);
+		lnk_fake_add_prefix(l, &p);
 	}
 }
 
@@ -204,11 +202,13 @@ env_reset(void)
 	close_drv();
 	env.lnk = lnk_free(env.lnk);
 	env.fw = fw_free(env.fw);
+	env.ports = fw_hostports_free(env.ports);
 	rm_state_dir();
 	free(env.state);
 	env.state = NULL;
 	if ((env.lnk = lnk_fake_new()) == NULL ||
-	    (env.fw = fw_fake_new()) == NULL)
+	    (env.fw = fw_fake_new()) == NULL ||
+	    (env.ports = fw_hostports_fake_new()) == NULL)
 		abort();
 	add_host(env.lnk);
 	r = fu_write_atomic(env.dir, ST_FILE, empty, sizeof(empty) - 1, err,
@@ -223,6 +223,7 @@ env_cleanup(void)
 	close_drv();
 	env.lnk = lnk_free(env.lnk);
 	env.fw = fw_free(env.fw);
+	env.ports = fw_hostports_free(env.ports);
 	rm_state_dir();
 	free(env.state);
 	env.state = NULL;
@@ -335,7 +336,7 @@ drain_fault(unsigned int fault)
 	struct lnk_bridge_cfg bc = { .name = "" };
 	struct lnk_veth_cfg vc = { .host = "" };
 	struct fw_net bad = { .id = "" };
-	struct lnk_prefix *lp = NULL;
+	struct prefix *lp = NULL;
 	size_t n;
 
 	switch (fault) {

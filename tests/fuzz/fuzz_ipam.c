@@ -28,7 +28,7 @@
 #include <jansson.h>
 
 #include "plugin/ipam.h"
-#include "plugin/prefix.h"
+#include "lib/prefix.h"
 #include "tests/fuzz/fuzz.h"
 
 #define MAX_OPS		1024

@@ -6,7 +6,7 @@
 # dockerd leaves it.  Pings between the containers (bridged) and from a
 # container to the outside (routed: out through the "iifname" accept, back
 # through the "oifname" one) show that the two accepts per network and
-# family fw_itest (firewall/nft.c) adds or removes really let the traffic
+# family fw_itest (firewall/dockeraccept.c) adds or removes really let the traffic
 # through or not.  The host's namespace and ruleset are never touched;
 # everything is removed on exit, also on failure.
 #

@@ -1,14 +1,13 @@
 /*
- * Runs the real firewall backend (firewall/nft.c) once or twice, for
+ * Runs the real firewall backend (firewall/dockeraccept.c) once or twice, for
  * tests/integration/firewall.sh.  Refuses to run in the network namespace
  * of PID 1, so that it never touches the host's ruleset.
  *
  *   fw_itest [-a CMD] [ID:BRIDGE[:FLAGS]]...
  *
  * Syncs a model holding the networks given (none: an empty list), and
- * checks that the ops the nft half does not implement answer as the
- * composite backend expects (forward_drop does nothing, reserve and
- * conntrack_flush_udp refuse with -ENOTSUP).  FLAGS is made of '4' (IPv4
+ * checks that forward_drop does nothing (dockerd owns the nft policy).
+ * FLAGS is made of '4' (IPv4
  * subnet), '6' (IPv6 subnet), 'n' (enable_icc false) and 'i' (internal);
  * the default is "46".  With -a, CMD is run with system() after the first
  * sync and the same backend syncs again: this shows that libnftables'
@@ -91,28 +90,15 @@ sync_once(struct fw *f, const struct fw_net *nets, size_t n)
 	return 0;
 }
 
-/* The ops the composite backend never calls on the nft half. */
+/* dockerd owns its nft FORWARD policy: forward_drop leaves it alone. */
 static int
-check_stubs(struct fw *f)
+check_forward_drop(struct fw *f)
 {
-	static const unsigned short ports[] = { 53 };
-	struct fw_resv rv = { .fd = -1, .port = 0 };
 	char err[512] = "";
 	int r;
 
 	if ((r = f->ops->forward_drop(f, AF_INET, err, sizeof(err))) != 0) {
 		fprintf(stderr, "fw_itest: forward_drop: %d\n", r);
-		return 1;
-	}
-	if ((r = f->ops->reserve(f, AF_INET, IPPROTO_TCP, "", 8080, 8080, &rv,
-	    err, sizeof(err))) != -ENOTSUP || rv.fd != -1) {
-		fprintf(stderr, "fw_itest: reserve: %d\n", r);
-		return 1;
-	}
-	f->ops->release(f, &rv);
-	if ((r = f->ops->conntrack_flush_udp(f, AF_INET, ports, 1, err,
-	    sizeof(err))) != -ENOTSUP) {
-		fprintf(stderr, "fw_itest: conntrack_flush_udp: %d\n", r);
 		return 1;
 	}
 	return 0;
@@ -154,12 +140,12 @@ main(int argc, char **argv)
 			goto usage;
 		}
 	}
-	if ((f = fw_nft_new(err, sizeof(err))) == NULL) {
+	if ((f = fw_dacc_new(err, sizeof(err))) == NULL) {
 		fprintf(stderr, "fw_itest: %s\n", err);
 		rc = 1;
 		goto out;
 	}
-	if ((rc = check_stubs(f)) != 0)
+	if ((rc = check_forward_drop(f)) != 0)
 		goto out;
 	rc = sync_once(f, nets, (size_t)nnets);
 	if (rc == 0 && after != NULL) {

@@ -71,10 +71,10 @@ diag(const char *what, int r, const char *err)
 	    err[0] != '\0' ? err : "(no message)");
 }
 
-static struct lnk_prefix
+static struct prefix
 pfx(const char *s)
 {
-	struct lnk_prefix p = { 0 };
+	struct prefix p = { 0 };
 	char buf[INET6_ADDRSTRLEN];
 	const char *slash = strchr(s, '/');
 	size_t n = (size_t)(slash - s);
@@ -91,7 +91,7 @@ pfx(const char *s)
 }
 
 static int
-same_pfx(const struct lnk_prefix *a, const struct lnk_prefix *b)
+same_pfx(const struct prefix *a, const struct prefix *b)
 {
 	return a->family == b->family && a->plen == b->plen &&
 	    memcmp(a->addr, b->addr, a->family == AF_INET ? 4 : 16) == 0;
@@ -187,7 +187,7 @@ is_bridge_sysfs(const char *ifname)
 
 struct addr_query {
 	int		ifindex;
-	struct lnk_prefix want;
+	struct prefix want;
 	int		found;
 	unsigned int	flags;
 };
@@ -232,7 +232,7 @@ has_addr(struct nl_sock *sk, const char *ifname, const char *p,
 static int
 del_addr(struct nl_sock *sk, const char *ifname, const char *p)
 {
-	struct lnk_prefix lp = pfx(p);
+	struct prefix lp = pfx(p);
 	struct rtnl_addr *a = rtnl_addr_alloc();
 	struct nl_addr *local = nl_addr_build(lp.family, lp.addr,
 	    lp.family == AF_INET ? 4 : 16);
@@ -276,9 +276,9 @@ out:
 }
 
 static int
-in_list(const struct lnk_prefix *v, size_t n, const char *p)
+in_list(const struct prefix *v, size_t n, const char *p)
 {
-	struct lnk_prefix want = pfx(p);
+	struct prefix want = pfx(p);
 
 	for (size_t i = 0; i < n; i++)
 		if (same_pfx(&v[i], &want))
@@ -393,7 +393,7 @@ test_ensure(struct lnk *l, struct nl_sock *sk)
 static void
 test_prefixes(struct lnk *l)
 {
-	struct lnk_prefix *v = NULL;
+	struct prefix *v = NULL;
 	size_t n = 0;
 	int r, bad = 0;
 
@@ -416,9 +416,9 @@ test_prefixes(struct lnk *l)
 		    (v[i].family == AF_INET6 && v[i].addr[0] == 0xff) ||
 		    (v[i].family == AF_INET6 && v[i].addr[0] == 0xfe &&
 		    (v[i].addr[1] & 0xc0) == 0x80) ||
-		    same_pfx(&v[i], &(struct lnk_prefix){ .family = AF_INET,
+		    same_pfx(&v[i], &(struct prefix){ .family = AF_INET,
 		    .addr = { 10, 77, 0, 1 }, .plen = 32 }) ||
-		    same_pfx(&v[i], &(struct lnk_prefix){ .family = AF_INET,
+		    same_pfx(&v[i], &(struct prefix){ .family = AF_INET,
 		    .addr = { 10, 77, 0, 255 }, .plen = 32 })) {
 			bad++;
 			printf("# unexpected: %s/%u\n", inet_ntop(v[i].family,

@@ -239,7 +239,7 @@ END_TEST
 
 START_TEST(auto_pool_avoids_host)
 {
-	struct lnk_prefix hp = { .family = AF_INET, .plen = 24,
+	struct prefix hp = { .family = AF_INET, .plen = 24,
 	    .addr = { 172, 16, 3, 7 } };
 	struct prefix pool;
 	char id[IPAM_ID_MAX], err[256] = "", buf[PREFIX_STRLEN];
@@ -443,7 +443,9 @@ END_TEST
 START_TEST(firewall_follows_networks)
 {
 	struct fw *fw = fw_fake_new();
-	struct drv_params p = { .state_dir = env.dir, .lnk = env.lnk, .fw = fw };
+	struct fw_hostports *hp = fw_hostports_fake_new();
+	struct drv_params p = { .state_dir = env.dir, .lnk = env.lnk, .fw = fw,
+	    .ports = hp };
 	const struct fw_net *fn;
 	struct drv_net_req r;
 	struct drv *d = NULL;
@@ -476,6 +478,7 @@ START_TEST(firewall_follows_networks)
 	ck_assert_uint_eq(fw_fake_synced(fw, &fn), 0);
 	drv_free(d);
 	fw_free(fw);
+	fw_hostports_free(hp);
 	ck_assert_int_eq(drv_new(&(struct drv_params){ .state_dir = env.dir,
 	    .lnk = env.lnk }, &env.drv, err,
 	    sizeof(err)), 0);
@@ -501,7 +504,9 @@ port_req(int proto, const char *host_ip, unsigned short cport,
 START_TEST(published_ports)
 {
 	struct fw *fw = fw_fake_new();
-	struct drv_params p = { .state_dir = env.dir, .lnk = env.lnk, .fw = fw };
+	struct fw_hostports *hp = fw_hostports_fake_new();
+	struct drv_params p = { .state_dir = env.dir, .lnk = env.lnk, .fw = fw,
+	    .ports = hp };
 	struct drv_ep_req q = ep_req(EP1, "10.70.0.2/24");
 	struct drv_ep_reply rep;
 	struct drv_port_req pr[4];
@@ -531,7 +536,7 @@ START_TEST(published_ports)
 	pr[3] = port_req(IPPROTO_SCTP, NULL, 3868, 3868, 3868);
 	ck_assert_msg(drv_program_external(env.drv, TH_NETID1, EP1, pr, 4, err,
 	    sizeof(err)) == 0, "%s", err);
-	ck_assert_uint_eq(fw_fake_reserved(fw), 4);
+	ck_assert_uint_eq(fw_fake_reserved(hp), 4);
 	ck_assert_uint_eq(fw_fake_ports(fw, &fp), 4);
 	ck_assert_uint_eq(fp[0].host_port, 8080);
 	ck_assert_str_eq(fp[0].cip, "10.70.0.2");
@@ -539,7 +544,7 @@ START_TEST(published_ports)
 	ck_assert_uint_ne(fp[1].host_port, 0);
 	ck_assert_uint_eq(fp[2].host_port, 9000);
 	ck_assert_int_eq(fp[3].proto, IPPROTO_SCTP);
-	ck_assert_uint_eq(fw_fake_conntrack_flushes(fw, AF_INET), 1);
+	ck_assert_uint_eq(fw_fake_conntrack_flushes(hp, AF_INET), 1);
 
 	/* The same host port for a second container: refused, nothing
 	 * of it stays, the first keeps its ports. */
@@ -553,7 +558,7 @@ START_TEST(published_ports)
 	ck_assert_int_eq(drv_program_external(env.drv, TH_NETID1, EP2, pr, 2,
 	    err, sizeof(err)), -EADDRINUSE);
 	ck_assert_ptr_nonnull(strstr(err, "8080"));
-	ck_assert_uint_eq(fw_fake_reserved(fw), 4);
+	ck_assert_uint_eq(fw_fake_reserved(hp), 4);
 	ck_assert_uint_eq(fw_fake_ports(fw, &fp), 4);
 	/* A range skips the taken port. */
 	pr[0] = port_req(IPPROTO_TCP, NULL, 80, 9000, 9010);
@@ -569,26 +574,27 @@ START_TEST(published_ports)
 	ck_assert_ptr_nonnull(strstr(err, "no IPv6 address"));
 	/* The failed re-programming gave back what EP2 had. */
 	ck_assert_uint_eq(drv_endpoint_get(env.drv, TH_NETID1, EP2)->nports, 1);
-	ck_assert_uint_eq(fw_fake_reserved(fw), 5);
+	ck_assert_uint_eq(fw_fake_reserved(hp), 5);
 
 	/* Persisted: after a restart the ports are reserved again. */
 	env.drv = drv_free(env.drv);
-	ck_assert_uint_eq(fw_fake_reserved(fw), 0);
+	ck_assert_uint_eq(fw_fake_reserved(hp), 0);
 	ck_assert_int_eq(drv_new(&p, &env.drv, err, sizeof(err)), 0);
-	ck_assert_uint_eq(fw_fake_reserved(fw), 5);
+	ck_assert_uint_eq(fw_fake_reserved(hp), 5);
 	ck_assert_uint_eq(fw_fake_ports(fw, &fp), 5);
 
 	ck_assert_int_eq(drv_revoke_external(env.drv, TH_NETID1, EP1, err,
 	    sizeof(err)), 0);
-	ck_assert_uint_eq(fw_fake_reserved(fw), 1);
+	ck_assert_uint_eq(fw_fake_reserved(hp), 1);
 	ck_assert_uint_eq(fw_fake_ports(fw, &fp), 1);
 	/* Deleting the endpoint releases its port and its rules. */
 	ck_assert_int_eq(drv_delete_endpoint(env.drv, TH_NETID1, EP2, err,
 	    sizeof(err)), 0);
-	ck_assert_uint_eq(fw_fake_reserved(fw), 0);
+	ck_assert_uint_eq(fw_fake_reserved(hp), 0);
 	ck_assert_uint_eq(fw_fake_ports(fw, &fp), 0);
 	env.drv = drv_free(env.drv);
 	fw_free(fw);
+	fw_hostports_free(hp);
 	ck_assert_int_eq(drv_new(&(struct drv_params){ .state_dir = env.dir,
 	    .lnk = env.lnk }, &env.drv, err, sizeof(err)), 0);
 }

@@ -892,6 +892,7 @@ END_TEST
 START_TEST(fake_counters)
 {
 	struct fw *f = fw_fake_new();
+	struct fw_hostports *hp = fw_hostports_fake_new();
 	unsigned short ports[] = { 53, 5353 };
 	char err[256] = "";
 
@@ -909,20 +910,22 @@ START_TEST(fake_counters)
 	ck_assert_uint_eq(fw_fake_forward_drops(f, AF_INET6), 1);
 	ck_assert_uint_eq(fw_fake_forward_drops(f, AF_UNIX), 0);
 
-	ck_assert_uint_eq(fw_fake_conntrack_flushes(f, AF_INET6), 0);
-	ck_assert_int_eq(f->ops->conntrack_flush_udp(f, AF_INET6, ports, 2,
+	ck_assert_ptr_nonnull(hp);
+	ck_assert_uint_eq(fw_fake_conntrack_flushes(hp, AF_INET6), 0);
+	ck_assert_int_eq(hp->ops->conntrack_flush_udp(hp, AF_INET6, ports, 2,
 	    err, sizeof(err)), 0);
-	ck_assert_int_eq(f->ops->conntrack_flush_udp(f, AF_INET6, NULL, 0,
+	ck_assert_int_eq(hp->ops->conntrack_flush_udp(hp, AF_INET6, NULL, 0,
 	    err, sizeof(err)), 0);
-	ck_assert_int_eq(f->ops->conntrack_flush_udp(f, AF_INET, NULL, 1,
+	ck_assert_int_eq(hp->ops->conntrack_flush_udp(hp, AF_INET, NULL, 1,
 	    err, sizeof(err)), -EINVAL);
-	ck_assert_int_eq(f->ops->conntrack_flush_udp(f, AF_UNIX, ports, 2,
+	ck_assert_int_eq(hp->ops->conntrack_flush_udp(hp, AF_UNIX, ports, 2,
 	    err, sizeof(err)), -EINVAL);
-	ck_assert_uint_eq(fw_fake_conntrack_flushes(f, AF_INET6), 2);
-	ck_assert_uint_eq(fw_fake_conntrack_flushes(f, AF_INET), 0);
+	ck_assert_uint_eq(fw_fake_conntrack_flushes(hp, AF_INET6), 2);
+	ck_assert_uint_eq(fw_fake_conntrack_flushes(hp, AF_INET), 0);
 	/* Neither touches the synced state. */
 	ck_assert_uint_eq(fw_fake_sync_calls(f), 0);
 	fw_free(f);
+	fw_hostports_free(hp);
 }
 END_TEST
 
@@ -932,8 +935,8 @@ static size_t nheld;
 
 /* Reserves and checks the outcome: the port taken, or the error. */
 static unsigned short
-reserve(struct fw *f, int fam, int proto, const char *ip, unsigned short lo,
-    unsigned short hi, int want)
+reserve(struct fw_hostports *f, int fam, int proto, const char *ip,
+    unsigned short lo, unsigned short hi, int want)
 {
 	struct fw_resv rv = { .fd = 7, .port = 1 };
 	char err[256] = "";
@@ -958,7 +961,7 @@ reserve(struct fw *f, int fam, int proto, const char *ip, unsigned short lo,
 
 /* Releases the newest reservation of port made through reserve(). */
 static void
-release(struct fw *f, unsigned short port)
+release(struct fw_hostports *f, unsigned short port)
 {
 	for (size_t i = nheld; i-- > 0;) {
 		struct fw_resv rv = held[i];
@@ -977,7 +980,7 @@ release(struct fw *f, unsigned short port)
 
 START_TEST(fake_reserve_single)
 {
-	struct fw *f = fw_fake_new();
+	struct fw_hostports *f = fw_hostports_fake_new();
 	struct fw_resv rv;
 	char err[256] = "";
 
@@ -1012,13 +1015,13 @@ START_TEST(fake_reserve_single)
 	ck_assert_uint_eq(reserve(f, AF_INET6, IPPROTO_TCP, "::1", 8080, 8080,
 	    0), 8080);
 	ck_assert_uint_eq(fw_fake_reserved(f), 4);
-	fw_free(f);
+	fw_hostports_free(f);
 }
 END_TEST
 
 START_TEST(fake_reserve_overlap)
 {
-	struct fw *f = fw_fake_new();
+	struct fw_hostports *f = fw_hostports_fake_new();
 	struct fw_resv rv;
 	char err[256] = "";
 
@@ -1060,13 +1063,13 @@ START_TEST(fake_reserve_overlap)
 	    -EADDRINUSE);
 	ck_assert_uint_eq(reserve(f, AF_INET6, IPPROTO_UDP, "fd00::2", 9001,
 	    9001, 0), 9001);
-	fw_free(f);
+	fw_hostports_free(f);
 }
 END_TEST
 
 START_TEST(fake_reserve_range)
 {
-	struct fw *f = fw_fake_new();
+	struct fw_hostports *f = fw_hostports_fake_new();
 	struct fw_resv rv;
 	char err[256] = "";
 
@@ -1104,14 +1107,14 @@ START_TEST(fake_reserve_range)
 	(void) reserve(f, AF_INET, IPPROTO_TCP, "", 65535, 65535,
 	    -EADDRINUSE);
 	ck_assert_uint_eq(fw_fake_reserved(f), 7);
-	fw_free(f);
+	fw_hostports_free(f);
 }
 END_TEST
 
 START_TEST(fake_reserve_any_port)
 {
 	enum { NEPH = 65535 - 49153 + 1 };
-	struct fw *f = fw_fake_new();
+	struct fw_hostports *f = fw_hostports_fake_new();
 	struct fw_resv rv;
 	char err[256] = "";
 	unsigned int n;
@@ -1151,13 +1154,13 @@ START_TEST(fake_reserve_any_port)
 	release(f, 60000);
 	ck_assert_uint_eq(reserve(f, AF_INET, IPPROTO_TCP, "10.1.1.1", 0, 0,
 	    0), 60000);
-	fw_free(f);
+	fw_hostports_free(f);
 }
 END_TEST
 
 START_TEST(fake_reserve_invalid)
 {
-	struct fw *f = fw_fake_new();
+	struct fw_hostports *f = fw_hostports_fake_new();
 	struct fw_resv rv = { .fd = 7, .port = 1 };
 	char err[256] = "";
 
@@ -1197,7 +1200,7 @@ START_TEST(fake_reserve_invalid)
 	release(f, 80);
 	f->ops->release(f, &rv);
 	ck_assert_uint_eq(fw_fake_reserved(f), 1);
-	fw_free(f);
+	fw_hostports_free(f);
 }
 END_TEST
 

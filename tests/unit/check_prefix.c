@@ -3,7 +3,7 @@
 
 #include <check.h>
 
-#include "plugin/prefix.h"
+#include "lib/prefix.h"
 #include "tests/unit/suites.h"
 
 static struct prefix

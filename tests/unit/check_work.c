@@ -52,12 +52,18 @@ slow_drop(struct fw *f, int family, char *err, size_t errlen)
 	return 0;
 }
 
+/* Conntrack flushes, counted in the slow_fw that holds it. */
+struct slow_ports {
+	struct fw_hostports	hp;
+	struct slow_fw		*fw;
+};
+
 static int
-slow_flush(struct fw *f, int family, const unsigned short *ports, size_t n,
-    char *err, size_t errlen)
+slow_flush(struct fw_hostports *hp, int family, const unsigned short *ports,
+    size_t n, char *err, size_t errlen)
 {
 	(void) family, (void) ports;
-	((struct slow_fw *)f)->flushes += (unsigned int)n;
+	((struct slow_ports *)hp)->fw->flushes += (unsigned int)n;
 	(void) snprintf(err, errlen, "no conntrack here");
 	return -ENOENT;
 }
@@ -71,8 +77,11 @@ slow_free(struct fw *f)
 static const struct fw_ops slow_ops = {
 	.sync = slow_sync,
 	.forward_drop = slow_drop,
-	.conntrack_flush_udp = slow_flush,
 	.free = slow_free,
+};
+
+static const struct fw_hostports_ops slow_ports_ops = {
+	.conntrack_flush_udp = slow_flush,
 };
 
 struct seen {
@@ -87,6 +96,7 @@ struct item {
 	struct slow_fw	*fw;
 	struct fw_job	job;		/* owned copy */
 	struct fw_result res;
+	struct slow_ports *ports;
 	struct seen	*seen;
 	int		tag;
 };
@@ -96,7 +106,8 @@ item_run(void *arg)
 {
 	struct item *it = arg;
 
-	fw_job_run(&it->fw->fw, &it->job, &it->res);
+	fw_job_run(&it->fw->fw, it->ports != NULL ? &it->ports->hp : NULL,
+	    &it->job, &it->res);
 }
 
 static void
@@ -182,6 +193,7 @@ START_TEST(free_delivers_what_was_submitted)
 {
 	char err[128];
 	struct slow_fw sf = { .fw = { &slow_ops }, .delay_ms = { 50, 50 } };
+	struct slow_ports sp = { .hp = { &slow_ports_ops }, .fw = &sf };
 	struct fw_ct_port ct[2] = { { AF_INET, 53 }, { AF_INET6, 53 } };
 	struct seen seen = { 0 };
 	struct item items[2];
@@ -192,7 +204,8 @@ START_TEST(free_delivers_what_was_submitted)
 
 	ck_assert_ptr_nonnull(w);
 	for (int i = 0; i < 2; i++) {
-		items[i] = (struct item){ .fw = &sf, .seen = &seen, .tag = i };
+		items[i] = (struct item){ .fw = &sf, .ports = &sp,
+		    .seen = &seen, .tag = i };
 		ck_assert_int_eq(fw_job_copy(&j, &items[i].job), 0);
 		ck_assert_int_eq(loop_work_submit(w, item_run, item_done,
 		    &items[i]), 0);

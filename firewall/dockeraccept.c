@@ -1,5 +1,6 @@
 /*
- * The libnftables backend: the nft half of the host firewall.  The full
+ * The docker-accept shim: the nft half of the host firewall, through
+ * libnftables.  It is not an nftables rule backend of its own: the full
  * rule model lives in the legacy iptables tables (firewall/iptc.c); where
  * dockerd uses iptables-nft, its nft "filter" FORWARD policy is DROP and
  * would drop what the legacy tables accept, so this half only adds, per
@@ -38,10 +39,10 @@
  * position <20> iifname "<15>" counter accept comment "cbridge:<64>"". */
 #define CMD_LINE_MAX	256
 
-struct fw_nft {
+struct fw_dacc {
 	struct fw	fw;		/* first: the ops table */
 	/* Opens its netlink socket when created, so it stays in the
-	 * network namespace fw_nft_new ran in. */
+	 * network namespace fw_dacc_new ran in. */
 	struct nft_ctx	*ctx;
 	/* The ruleset's generation after the last sync that succeeded, and
 	 * a hash of the networks it was for: while neither changes, the
@@ -57,7 +58,7 @@ struct fw_nft {
 	uint32_t	last_key;
 };
 
-static const struct fw_ops nft_ops;
+static const struct fw_ops dacc_ops;
 
 /* The errno whose text nft printed in msg (it prints strerror() of the
  * kernel's answer), or EIO. */
@@ -108,7 +109,7 @@ squash_msg(const char *msg, char *buf, size_t len)
 /* Runs cmd; with json, *ret_out is nft's JSON output, valid until the next
  * run.  On failure err says "Failed to <what>: <nft's message>". */
 static int
-run(struct fw_nft *n, const char *cmd, bool json, const char **ret_out,
+run(struct fw_dacc *n, const char *cmd, bool json, const char **ret_out,
     const char *what, char *err, size_t errlen)
 {
 	const char *out, *emsg;
@@ -134,7 +135,7 @@ run(struct fw_nft *n, const char *cmd, bool json, const char **ret_out,
 /* The nftables ruleset's generation ID (NFT_MSG_GETGEN): it changes with
  * every transaction, whoever makes it.  0 or -errno. */
 static int
-read_gen(struct fw_nft *n, uint32_t *ret)
+read_gen(struct fw_dacc *n, uint32_t *ret)
 {
 	struct {
 		struct nlmsghdr	nh;
@@ -204,7 +205,7 @@ model_key(const struct fw_model *m)
 /* Which filter tables and chains exist, per family (a chain implies its
  * table; a table without chains takes no rule). */
 static int
-read_host(struct fw_nft *n, struct fw_host *host4, struct fw_host *host6,
+read_host(struct fw_dacc *n, struct fw_host *host4, struct fw_host *host6,
     char *err, size_t errlen)
 {
 	static const char *const cmds[] = { "list chains" };
@@ -231,7 +232,7 @@ read_host(struct fw_nft *n, struct fw_host *host4, struct fw_host *host6,
 /* Appends the cbridge rules of chain <family> filter <chain> to vec;
  * ret_return (may be NULL) gets the handle of a final plain return. */
 static int
-read_chain(struct fw_nft *n, int family, const char *chain,
+read_chain(struct fw_dacc *n, int family, const char *chain,
     struct fw_rule_vec *vec, unsigned long long *ret_return, char *err,
     size_t errlen)
 {
@@ -303,7 +304,7 @@ put_line(char *buf, size_t len, size_t *off, const struct fw_rule *r,
 
 /* Applies p as one transaction: deletions first, then insertions. */
 static int
-apply(struct fw_nft *n, const struct fw_plan *p, const struct fw_host *host4,
+apply(struct fw_dacc *n, const struct fw_plan *p, const struct fw_host *host4,
     const struct fw_host *host6, char *err, size_t errlen)
 {
 	size_t len, off = 0, i;
@@ -340,23 +341,23 @@ out:
 	return r;
 }
 
-static struct fw_nft *
-to_nft(struct fw *f)
+static struct fw_dacc *
+to_dacc(struct fw *f)
 {
-	if (f == NULL || f->ops != &nft_ops) {
-		fprintf(stderr, "fw nft: not an nft fw\n");
+	if (f == NULL || f->ops != &dacc_ops) {
+		fprintf(stderr, "fw dacc: not a docker-accept fw\n");
 		abort();
 	}
-	return (struct fw_nft *)f;
+	return (struct fw_dacc *)f;
 }
 
 /* Only m->nets matters here: endpoints, ports and WSL2 are the legacy
  * tables' business. */
 static int
-nft_sync(struct fw *f, const struct fw_model *m, char *err, size_t errlen)
+dacc_sync(struct fw *f, const struct fw_model *m, char *err, size_t errlen)
 {
 	static const int families[] = { AF_INET, AF_INET6 };
-	struct fw_nft *n = to_nft(f);
+	struct fw_dacc *n = to_dacc(f);
 	struct fw_host host4, host6;
 	struct fw_rule_vec cur = { 0 };
 	struct fw_plan plan = { 0 };
@@ -426,53 +427,16 @@ out:
 
 /* dockerd owns the policies of its nft tables: nothing to do. */
 static int
-nft_forward_drop(struct fw *f, int family, char *err, size_t errlen)
+dacc_forward_drop(struct fw *f, int family, char *err, size_t errlen)
 {
-	(void) to_nft(f), (void) family, (void) err, (void) errlen;
+	(void) to_dacc(f), (void) family, (void) err, (void) errlen;
 	return 0;
 }
 
-/*
- * Host ports and conntrack are not the nft half's business: the composite
- * backend (fw_host_new, firewall/host.c) does them itself with
- * firewall/ports.c and conntrack.c and never calls these three here.  They
- * answer anyway, so that a wrong wiring shows as an error, not a crash.
- */
-static int
-nft_reserve(struct fw *f, int family, int proto, const char *host_ip,
-    unsigned short lo, unsigned short hi, struct fw_resv *ret, char *err,
-    size_t errlen)
-{
-	(void) to_nft(f), (void) family, (void) proto, (void) host_ip;
-	(void) lo, (void) hi;
-	/* As every reserve: { -1, 0 } on failure. */
-	if (ret != NULL)
-		*ret = (struct fw_resv){ .fd = -1, .port = 0 };
-	fw_seterr(err, errlen, "Failed to reserve a host port: the nftables "
-	    "backend does not hold ports");
-	return -ENOTSUP;
-}
-
 static void
-nft_release(struct fw *f, struct fw_resv *r)
+dacc_free(struct fw *f)
 {
-	(void) to_nft(f), (void) r;
-}
-
-static int
-nft_conntrack_flush_udp(struct fw *f, int family, const unsigned short *ports,
-    size_t n, char *err, size_t errlen)
-{
-	(void) to_nft(f), (void) family, (void) ports, (void) n;
-	fw_seterr(err, errlen, "Failed to flush UDP conntrack entries: the "
-	    "nftables backend does not handle conntrack");
-	return -ENOTSUP;
-}
-
-static void
-nft_free(struct fw *f)
-{
-	struct fw_nft *n = to_nft(f);
+	struct fw_dacc *n = to_dacc(f);
 
 	if (n->ctx != NULL)
 		nft_ctx_free(n->ctx);
@@ -481,19 +445,16 @@ nft_free(struct fw *f)
 	free(n);
 }
 
-static const struct fw_ops nft_ops = {
-	.sync			= nft_sync,
-	.forward_drop		= nft_forward_drop,
-	.reserve		= nft_reserve,
-	.release		= nft_release,
-	.conntrack_flush_udp	= nft_conntrack_flush_udp,
-	.free			= nft_free,
+static const struct fw_ops dacc_ops = {
+	.sync			= dacc_sync,
+	.forward_drop		= dacc_forward_drop,
+	.free			= dacc_free,
 };
 
 struct fw *
-fw_nft_new(char *err, size_t errlen)
+fw_dacc_new(char *err, size_t errlen)
 {
-	struct fw_nft *n;
+	struct fw_dacc *n;
 	int fd;
 
 	if ((n = calloc(1, sizeof(*n))) == NULL) {
@@ -501,7 +462,7 @@ fw_nft_new(char *err, size_t errlen)
 		    strerror(ENOMEM));
 		return NULL;
 	}
-	n->fw.ops = &nft_ops;
+	n->fw.ops = &dacc_ops;
 	n->gen_fd = -1;
 	n->forward_maybe = true;
 	/* libnftables opens its NETLINK_NETFILTER socket in nft_ctx_new and
@@ -527,6 +488,6 @@ fw_nft_new(char *err, size_t errlen)
 	}
 	return &n->fw;
 fail:
-	nft_free(&n->fw);
+	dacc_free(&n->fw);
 	return NULL;
 }
