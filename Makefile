@@ -127,14 +127,16 @@ PORTS_ITEST_SRCS := firewall/ports.c firewall/conntrack.c firewall/common.c \
 		   tests/integration/ports_itest.c
 PORTS_ITEST_OBJS := $(PORTS_ITEST_SRCS:%.c=$(BUILD)/%.o)
 DNS_FWD_ITEST_SRCS := $(DNS_HOST_SRCS) $(DNS_SRCS) $(LIB_HOST_SRCS) \
-		   tests/integration/dns_fwd_itest.c
+		   $(LOOP_SRCS) tests/integration/dns_fwd_itest.c
 DNS_FWD_ITEST_OBJS := $(DNS_FWD_ITEST_SRCS:%.c=$(BUILD)/%.o)
 DNS_SRV_ITEST_SRCS := $(DNS_HOST_SRCS) $(DNS_SRCS) $(LIB_HOST_SRCS) \
+		   $(LOOP_SRCS) \
 		   tests/integration/dns_srv_itest.c
 DNS_SRV_ITEST_OBJS := $(DNS_SRV_ITEST_SRCS:%.c=$(BUILD)/%.o)
 ENGINE_ITEST_SRCS := $(ENGINE_SRCS) tests/integration/engine_itest.c
 ENGINE_ITEST_OBJS := $(ENGINE_ITEST_SRCS:%.c=$(BUILD)/%.o)
 DNS_BENCH_SRCS	:= $(DNS_HOST_SRCS) $(DNS_SRCS) $(LIB_HOST_SRCS) \
+		   $(LOOP_SRCS) \
 		   tests/bench/dns_srv_bench.c
 DNS_BENCH_OBJS	:= $(DNS_BENCH_SRCS:%.c=$(BUILD)/%.o)
 

@@ -2,8 +2,8 @@
  * The upstream forwarder: see dns/forward.h for the decisions.
  *
  * One struct fwd_query per forward, in a doubly linked list, holding at
- * most one socket (the current try's).  Its epoll data is the query
- * itself; the timerfd's is NULL.
+ * most one socket (the current try's), registered with the loop with the
+ * query as its argument.  One loop timer holds the earliest try deadline.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,15 +16,13 @@
 #include <sys/epoll.h>
 #include <sys/random.h>
 #include <sys/socket.h>
-#include <sys/timerfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "dns/answer.h"
 #include "lib/netns.h"
 #include "dns/forward.h"
+#include "loop/loop.h"
 
-#define EVENTS_PER_RUN	64
 #define RANDOM_POOL	128	/* bytes fetched per getrandom() */
 
 enum fwd_state {
@@ -36,6 +34,8 @@ enum fwd_state {
 
 struct fwd_query {
 	struct fwd_query	*prev, *next;
+	struct dns_fwd		*f;
+	struct loop_fd		*w;		/* fd's handle, NULL with it */
 	dns_fwd_done_cb		cb;
 	void			*arg;
 	struct dns_upstream	srv[DNS_UPSTREAMS_MAX];
@@ -62,10 +62,12 @@ struct fwd_query {
 };
 
 struct dns_fwd {
-	int			ep, tfd;
+	struct loop		*loop;
+	struct loop_timer	*timer;
 	int			netns_fd, home_fd;
 	unsigned int		max_inflight, budget_ms;
-	uint64_t		armed;		/* timer deadline, 0: none */
+	uint64_t		armed;		/* timer deadline, UINT64_MAX:
+						 * none */
 	struct fwd_query	*head;
 	struct dns_fwd_stats	st;
 	size_t			rnd_left;
@@ -76,34 +78,38 @@ struct dns_fwd {
 uint64_t
 dns_fwd_now_ms(void)
 {
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return loop_now_ms();
 }
+
+static void on_timer(void *arg);
 
 struct dns_fwd *
 dns_fwd_new(const struct dns_fwd_params *p, char *err, size_t errlen)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
 	struct dns_fwd *f;
 
+	if (p == NULL || p->loop == NULL) {
+		snprintf(err, errlen, "dns forwarder: an event loop is needed");
+		return NULL;
+	}
 	f = calloc(1, sizeof(*f));
 	if (f == NULL) {
 		snprintf(err, errlen, "dns forwarder: out of memory");
 		return NULL;
 	}
-	f->ep = f->tfd = f->netns_fd = f->home_fd = -1;
-	f->max_inflight = p && p->max_inflight ? p->max_inflight :
+	f->netns_fd = f->home_fd = -1;
+	f->loop = p->loop;
+	f->armed = UINT64_MAX;
+	f->max_inflight = p->max_inflight ? p->max_inflight :
 	    DNS_FWD_INFLIGHT_DEFAULT;
-	f->budget_ms = p && p->budget_ms ? p->budget_ms :
+	f->budget_ms = p->budget_ms ? p->budget_ms :
 	    DNS_FWD_BUDGET_DEFAULT_MS;
 	if (f->max_inflight > DNS_FWD_INFLIGHT_MAX) {
 		snprintf(err, errlen, "dns forwarder: max in flight %u is "
 		    "over %u", f->max_inflight, DNS_FWD_INFLIGHT_MAX);
 		goto fail;
 	}
-	if (p && p->netns_fd >= 0) {
+	if (p->netns_fd >= 0) {
 		f->netns_fd = p->netns_fd;
 		/* The way back after each socket made in netns_fd. */
 		f->home_fd = open("/proc/thread-self/ns/net",
@@ -115,16 +121,9 @@ dns_fwd_new(const struct dns_fwd_params *p, char *err, size_t errlen)
 			goto fail;
 		}
 	}
-	f->ep = epoll_create1(EPOLL_CLOEXEC);
-	if (f->ep < 0) {
-		snprintf(err, errlen, "dns forwarder: epoll_create1: %s",
-		    strerror(errno));
-		goto fail;
-	}
-	f->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (f->tfd < 0 || epoll_ctl(f->ep, EPOLL_CTL_ADD, f->tfd, &ev) < 0) {
-		snprintf(err, errlen, "dns forwarder: timerfd: %s",
-		    strerror(errno));
+	f->timer = loop_timer_new(f->loop, on_timer, f);
+	if (f->timer == NULL) {
+		snprintf(err, errlen, "dns forwarder: out of memory");
 		goto fail;
 	}
 	return f;
@@ -146,11 +145,12 @@ query_unlink(struct dns_fwd *f, struct fwd_query *q)
 }
 
 static void
-close_try(struct dns_fwd *f, struct fwd_query *q)
+close_try(struct fwd_query *q)
 {
+	/* The handle goes first: the loop must not watch a closed fd. */
+	loop_fd_free(q->w);
+	q->w = NULL;
 	if (q->fd >= 0) {
-		/* close() removes it from the epoll set, as no dup exists. */
-		(void)epoll_ctl(f->ep, EPOLL_CTL_DEL, q->fd, NULL);
 		close(q->fd);
 		q->fd = -1;
 	}
@@ -175,7 +175,7 @@ finish(struct dns_fwd *f, struct fwd_query *q, int status,
 		f->st.failed++;
 	/* reply may be q->rbuf: closed and freed after the callback. */
 	q->cb(q->arg, status, reply, len, up, reason);
-	close_try(f, q);
+	close_try(q);
 	free(q);
 }
 
@@ -195,19 +195,15 @@ random_id(struct dns_fwd *f, uint16_t *ret)
 	return 0;
 }
 
+/* The timer fires at deadline (UINT64_MAX: never). */
 static void
-arm_timer(struct dns_fwd *f, uint64_t deadline, uint64_t now_ms)
+arm_timer(struct dns_fwd *f, uint64_t deadline)
 {
-	struct itimerspec its = { { 0, 0 }, { 0, 0 } };
-	uint64_t ms;
-
-	if (deadline != UINT64_MAX) {
-		ms = deadline > now_ms ? deadline - now_ms : 1;
-		its.it_value.tv_sec = (time_t)(ms / 1000);
-		its.it_value.tv_nsec = (long)(ms % 1000) * 1000000;
-	}
-	(void)timerfd_settime(f->tfd, 0, &its, NULL);
-	f->armed = deadline == UINT64_MAX ? 0 : deadline;
+	if (deadline == UINT64_MAX)
+		loop_timer_disarm(f->timer);
+	else
+		loop_timer_arm_at(f->timer, deadline);
+	f->armed = deadline;
 }
 
 /* A socket for srv, made in the dialling namespace. */
@@ -262,6 +258,8 @@ errno_reason(int e)
 	}
 }
 
+static void on_query(void *arg, uint32_t events);
+
 /*
  * Opens and starts the try of upstream q->cur (over TCP when q->tcp),
  * moving on to the next upstreams while that fails at once.  May finish q.
@@ -271,7 +269,7 @@ start_try(struct dns_fwd *f, struct fwd_query *q, uint64_t now_ms)
 {
 	while (q->cur < q->n) {
 		struct dns_fwd_upstream_stats *us = &f->st.up[q->cur];
-		struct epoll_event ev = { .data.ptr = q };
+		uint32_t events;
 		int r;
 
 		if (now_ms >= q->end) {
@@ -292,17 +290,18 @@ start_try(struct dns_fwd *f, struct fwd_query *q, uint64_t now_ms)
 			goto error;
 		if (q->tcp) {
 			q->st = Q_TCP_CONNECT;
-			ev.events = EPOLLOUT;
+			events = EPOLLOUT;
 		} else {
 			q->st = Q_UDP;
-			ev.events = EPOLLIN;
+			events = EPOLLIN;
 			if (send(q->fd, q->msg + 2, q->len, 0) !=
 			    (ssize_t)q->len) {
 				r = -errno;
 				goto error;
 			}
 		}
-		if (epoll_ctl(f->ep, EPOLL_CTL_ADD, q->fd, &ev) < 0) {
+		q->w = loop_fd_add(f->loop, q->fd, events, on_query, q);
+		if (q->w == NULL) {
 			r = -errno;
 			goto error;
 		}
@@ -311,13 +310,13 @@ start_try(struct dns_fwd *f, struct fwd_query *q, uint64_t now_ms)
 		q->try_deadline = now_ms + q->try_ms;
 		if (q->try_deadline > q->end)
 			q->try_deadline = q->end;
-		if (f->armed == 0 || q->try_deadline < f->armed)
-			arm_timer(f, q->try_deadline, now_ms);
+		if (q->try_deadline < f->armed)
+			arm_timer(f, q->try_deadline);
 		return;
 error:
 		us->errors++;
 		q->reason = errno_reason(-r);
-		close_try(f, q);
+		close_try(q);
 		q->tcp = false;
 		q->cur++;
 	}
@@ -330,7 +329,7 @@ next_upstream(struct dns_fwd *f, struct fwd_query *q, const char *reason,
     uint64_t now_ms)
 {
 	q->reason = reason;
-	close_try(f, q);
+	close_try(q);
 	q->tcp = false;
 	q->cur++;
 	start_try(f, q, now_ms);
@@ -357,7 +356,7 @@ handle_reply(struct dns_fwd *f, struct fwd_query *q, uint8_t *msg,
 	if (!q->tcp && (msg[2] & 0x02)) {
 		us->tc_retries++;
 		q->reason = "truncated";
-		close_try(f, q);
+		close_try(q);
 		q->tcp = true;
 		start_try(f, q, now_ms);
 		return 1;
@@ -415,7 +414,7 @@ on_tcp(struct dns_fwd *f, struct fwd_query *q, uint64_t now_ms)
 		q->st = Q_TCP_WRITE;
 	}
 	if (q->st == Q_TCP_WRITE) {
-		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = q };
+		int r;
 
 		while (q->woff < q->len + 2) {
 			ssize_t n = send(q->fd, q->msg + q->woff,
@@ -431,8 +430,9 @@ on_tcp(struct dns_fwd *f, struct fwd_query *q, uint64_t now_ms)
 			}
 			q->woff += (size_t)n;
 		}
-		if (epoll_ctl(f->ep, EPOLL_CTL_MOD, q->fd, &ev) < 0) {
-			io_error(f, q, errno, now_ms);
+		r = loop_fd_mod(q->w, EPOLLIN);
+		if (r < 0) {
+			io_error(f, q, -r, now_ms);
 			return;
 		}
 		f->st.up[q->cur].sent++;
@@ -515,6 +515,7 @@ dns_fwd_start(struct dns_fwd *f, const struct dns_upstreams *ups,
 		goto out;
 	}
 	q->fd = -1;
+	q->f = f;
 	q->cb = cb;
 	q->arg = arg;
 	q->n = ups->n < DNS_UPSTREAMS_MAX ? ups->n : DNS_UPSTREAMS_MAX;
@@ -563,18 +564,12 @@ dns_fwd_cancel_owner(struct dns_fwd *f, const void *owner)
 		if (q->arg != owner)
 			continue;
 		query_unlink(f, q);
-		close_try(f, q);
+		close_try(q);
 		free(q);
 		f->st.cancelled++;
 		n++;
 	}
 	return n;
-}
-
-int
-dns_fwd_epoll_fd(const struct dns_fwd *f)
-{
-	return f ? f->ep : -1;
 }
 
 uint64_t
@@ -588,30 +583,30 @@ dns_fwd_next_deadline(const struct dns_fwd *f)
 	return d;
 }
 
-int
-dns_fwd_run(struct dns_fwd *f, uint64_t now_ms)
+/* The current try's socket is ready.  One handle per query, freed with
+ * its socket, so the loop never calls this for a finished query. */
+static void
+on_query(void *arg, uint32_t events)
 {
-	struct epoll_event evs[EVENTS_PER_RUN];
-	struct fwd_query *q, *next;
-	uint64_t expirations;
-	int n, r = 0;
+	struct fwd_query *q = arg;
 
-	n = epoll_wait(f->ep, evs, EVENTS_PER_RUN, 0);
-	if (n < 0 && errno != EINTR)
-		r = -errno;
-	/* Each query has one fd, so one event at most: a query finished
-	 * here is not in the rest of evs. */
-	for (int i = 0; i < n; i++) {
-		q = evs[i].data.ptr;
-		if (q == NULL) {
-			(void)read(f->tfd, &expirations, sizeof(expirations));
-			continue;
-		}
-		if (q->st == Q_UDP)
-			on_udp(f, q, now_ms);
-		else
-			on_tcp(f, q, now_ms);
-	}
+	(void)events;	/* errors show in recv() and SO_ERROR */
+	if (q->st == Q_UDP)
+		on_udp(q->f, q, loop_now_ms());
+	else
+		on_tcp(q->f, q, loop_now_ms());
+}
+
+/* The earliest try deadline has come: every try past its own moves on,
+ * then the timer holds the next one. */
+static void
+on_timer(void *arg)
+{
+	struct dns_fwd *f = arg;
+	uint64_t now_ms = loop_now_ms();
+	struct fwd_query *q, *next;
+
+	f->armed = UINT64_MAX;
 	/* Callbacks only add queries at the head: next stays valid. */
 	for (q = f->head; q; q = next) {
 		next = q->next;
@@ -620,8 +615,7 @@ dns_fwd_run(struct dns_fwd *f, uint64_t now_ms)
 		f->st.up[q->cur].timeouts++;
 		next_upstream(f, q, "timeout", now_ms);
 	}
-	arm_timer(f, dns_fwd_next_deadline(f), now_ms);
-	return r;
+	arm_timer(f, dns_fwd_next_deadline(f));
 }
 
 void
@@ -637,10 +631,7 @@ dns_fwd_free(struct dns_fwd *f)
 		return NULL;
 	while (f->head)
 		finish(f, f->head, -ECANCELED, NULL, 0, "shutdown");
-	if (f->tfd >= 0)
-		close(f->tfd);
-	if (f->ep >= 0)
-		close(f->ep);
+	loop_timer_free(f->timer);
 	if (f->home_fd >= 0)
 		close(f->home_fd);
 	free(f);

@@ -1,10 +1,12 @@
 /*
- * The responder loop of one sandbox: see dns/server.h for the decisions.
+ * The responder of one sandbox: see dns/server.h for the decisions.
  *
- * Epoll data is a tag: TAG_UDP, TAG_TCP and TAG_TIMER for the server's
- * own fds, otherwise the ID of a TCP connection (IDs start at TAG_FIRST
- * and are never reused).  Forwards in flight are struct srv_fwd contexts
- * in a list, each the callback argument of one dns_fwd_start().
+ * Loop handles: the UDP socket and the listener with the server as their
+ * argument, each TCP connection with its struct srv_conn, and one timer
+ * for the connections' deadlines.  Connections have IDs that are never
+ * reused (forward contexts name them by ID).  Forwards in flight are
+ * struct srv_fwd contexts in a list, each the callback argument of one
+ * dns_fwd_start().
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,28 +18,21 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/timerfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "dns/server.h"
 #include "lib/netns.h"
-
-#define EVENTS_PER_RUN	64
-
-enum {
-	TAG_UDP = 1,
-	TAG_TCP,
-	TAG_TIMER,
-	TAG_FIRST = 16,
-};
+#include "loop/loop.h"
 
 struct srv_conn {
+	struct dns_srv	*srv;
+	unsigned int	slot;		/* in srv->conns */
 	uint64_t	id;
 	int		fd;
-	uint32_t	events;		/* registered in the epoll set */
+	struct loop_fd	*w;
+	uint32_t	events;		/* registered with the loop */
 	bool		eof;		/* no more reading */
-	bool		dead;		/* close at the next run */
+	bool		dead;		/* close when back in our callback */
 	unsigned int	nq;		/* messages read */
 	unsigned int	pending;	/* forwards in flight */
 	uint64_t	msg_start;	/* first byte of the partial message */
@@ -64,7 +59,10 @@ struct srv_fwd {
 };
 
 struct dns_srv {
-	int			ep, ufd, lfd, tfd;
+	struct loop		*loop;
+	int			ufd, lfd;
+	struct loop_fd		*wudp, *wlis;
+	struct loop_timer	*timer;
 	const struct dns_zone	*zone;
 	struct dns_upstreams	ups;
 	struct dns_fwd		*fwd;
@@ -76,8 +74,8 @@ struct dns_srv {
 	struct dns_srv_stats	st;
 	dns_srv_fail_cb		on_fail;
 	void			*fail_arg;
-	uint64_t		armed;		/* deadline the timer holds */
-	bool			external_udp;
+	uint64_t		armed;		/* deadline the timer holds,
+						 * UINT64_MAX: none */
 };
 
 /* Scratch space shared by every server: all of them run on one thread
@@ -86,33 +84,23 @@ struct dns_srv {
 static struct dns_verdict	scratch_v;
 static uint8_t			scratch_out[DNS_TCP_MAX];
 
+/* Makes the timer fire by deadline at the latest.  It may fire early (a
+ * deadline moved later meanwhile): on_timer() then re-arms it. */
 static void
-arm_timer(struct dns_srv *s, uint64_t deadline, uint64_t now_ms)
+schedule(struct dns_srv *s, uint64_t deadline)
 {
-	struct itimerspec its = { { 0, 0 }, { 0, 0 } };
-	uint64_t ms;
-
-	/* Most runs (every UDP query) leave the deadline as it was: no
-	 * system call then. */
-	if (deadline == s->armed)
+	if (deadline >= s->armed)
 		return;
-	if (deadline != UINT64_MAX) {
-		ms = deadline > now_ms ? deadline - now_ms : 0;
-		its.it_value.tv_sec = (time_t)(ms / 1000);
-		/* Zero would disarm: at least 1 ns, i.e. at once. */
-		its.it_value.tv_nsec = ms % 1000 ? (long)(ms % 1000) * 1000000 :
-		    (ms ? 0 : 1);
-	}
-	if (timerfd_settime(s->tfd, 0, &its, NULL) == 0)
-		s->armed = deadline;
+	loop_timer_arm_at(s->timer, deadline);
+	s->armed = deadline;
 }
 
-/* Makes the daemon's loop call dns_srv_run() soon (a connection died in a
- * forwarder callback). */
+/* Makes the timer look at the connections on the next turn (one died or
+ * may be done after a forwarder callback, which never closes one). */
 static void
 wake(struct dns_srv *s)
 {
-	arm_timer(s, 0, 1);
+	schedule(s, 0);
 }
 
 static struct srv_conn *
@@ -131,7 +119,7 @@ conn_close(struct dns_srv *s, unsigned int slot)
 
 	if (c == NULL)
 		return;
-	(void)epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
+	loop_fd_free(c->w);
 	close(c->fd);
 	free(c->rbuf);
 	free(c->wbuf);
@@ -141,18 +129,18 @@ conn_close(struct dns_srv *s, unsigned int slot)
 }
 
 static void
-conn_update_events(struct dns_srv *s, struct srv_conn *c)
+conn_update_events(struct srv_conn *c)
 {
-	struct epoll_event ev = { .data.u64 = c->id };
+	uint32_t events = (c->eof ? 0 : EPOLLIN) |
+	    (c->wlen > c->woff ? EPOLLOUT : 0);
 
-	ev.events = (c->eof ? 0 : EPOLLIN) | (c->wlen > c->woff ? EPOLLOUT : 0);
-	if (ev.events == c->events)
+	if (events == c->events)
 		return;
-	if (epoll_ctl(s->ep, EPOLL_CTL_MOD, c->fd, &ev) < 0) {
+	if (loop_fd_mod(c->w, events) < 0) {
 		c->dead = true;
 		return;
 	}
-	c->events = ev.events;
+	c->events = events;
 }
 
 /* When c must be looked at again; now_ms when it is done. */
@@ -174,7 +162,7 @@ conn_deadline(const struct dns_srv *s, const struct srv_conn *c)
 
 /* Sends what c has queued.  Marks c dead on a fatal error. */
 static void
-conn_flush(struct dns_srv *s, struct srv_conn *c, uint64_t now_ms)
+conn_flush(struct srv_conn *c, uint64_t now_ms)
 {
 	while (c->woff < c->wlen) {
 		ssize_t n = send(c->fd, c->wbuf + c->woff, c->wlen - c->woff,
@@ -193,7 +181,7 @@ conn_flush(struct dns_srv *s, struct srv_conn *c, uint64_t now_ms)
 	}
 	if (c->woff == c->wlen)
 		c->woff = c->wlen = 0;
-	conn_update_events(s, c);
+	conn_update_events(c);
 }
 
 /* Queues msg with its length prefix on c and tries to send it. */
@@ -230,7 +218,7 @@ conn_send(struct dns_srv *s, struct srv_conn *c, const uint8_t *msg,
 	memcpy(nb + used + 2, msg, len);
 	c->wlen = used + len + 2;
 	c->last_act = now_ms;
-	conn_flush(s, c, now_ms);
+	conn_flush(c, now_ms);
 }
 
 /* Replies made while on_udp() works through one recvmmsg() batch go out
@@ -317,8 +305,9 @@ reply(struct dns_srv *s, bool tcp, uint64_t conn_id,
 			return;
 		}
 		conn_send(s, c, msg, len, now_ms);
-		if (c->dead)
-			wake(s);
+		/* Closing waits for c's own callback or the timer; a reply
+		 * left queued brings its write deadline. */
+		schedule(s, conn_deadline(s, c));
 		return;
 	}
 	if (len > limit) {
@@ -392,7 +381,7 @@ fwd_done(void *arg, int status, const uint8_t *msg, size_t len,
 {
 	struct srv_fwd *x = arg;
 	struct dns_srv *s = x->srv;
-	uint64_t now_ms = dns_fwd_now_ms();
+	uint64_t now_ms = loop_now_ms();
 
 	fwd_unlink(s, x);
 	if (status < 0 || msg == NULL || len < DNS_HEADER_LEN) {
@@ -504,8 +493,8 @@ handle_query(struct dns_srv *s, const uint8_t *q, size_t qlen,
 		fwd_unlink(s, x);
 		free(x);
 		s->st.upstream_failures++;
-		/* The cap (B43) or no memory: the caller rate-limits the
-		 * log line. */
+		/* The forwarder's cap or no memory: the caller rate-limits
+		 * the log line. */
 		if (s->on_fail)
 			s->on_fail(s->fail_arg, NULL, r, r == -EBUSY ?
 			    "too many queries in flight" : "cannot forward",
@@ -517,7 +506,7 @@ handle_query(struct dns_srv *s, const uint8_t *q, size_t qlen,
 	s->st.forwarded++;
 }
 
-/* Datagrams read with one recvmmsg(); a run makes at most
+/* Datagrams read with one recvmmsg(); a callback makes at most
  * DNS_SRV_UDP_BATCH / UDP_VLEN calls, stopping as soon as one comes back
  * short (the queue is empty: no extra call to learn EAGAIN). */
 
@@ -565,11 +554,12 @@ on_udp(struct dns_srv *s, uint64_t now_ms)
 	}
 }
 
+static void on_conn(void *arg, uint32_t events);
+
 static void
 on_accept(struct dns_srv *s, uint64_t now_ms)
 {
 	for (int i = 0; i < DNS_SRV_UDP_BATCH; i++) {
-		struct epoll_event ev = { .events = EPOLLIN };
 		struct srv_conn *c;
 		unsigned int slot;
 		int fd;
@@ -589,11 +579,13 @@ on_accept(struct dns_srv *s, uint64_t now_ms)
 			close(fd);
 			continue;
 		}
+		c->srv = s;
+		c->slot = slot;
 		c->fd = fd;
 		c->id = s->next_id++;
 		c->last_act = now_ms;
-		ev.data.u64 = c->id;
-		if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		c->w = loop_fd_add(s->loop, fd, EPOLLIN, on_conn, c);
+		if (c->w == NULL) {
 			s->st.tcp_refused++;
 			close(fd);
 			free(c);
@@ -603,6 +595,7 @@ on_accept(struct dns_srv *s, uint64_t now_ms)
 		s->conns[slot] = c;
 		s->st.tcp_accepted++;
 		s->st.tcp_open++;
+		schedule(s, conn_deadline(s, c));
 	}
 }
 
@@ -634,8 +627,9 @@ on_conn_read(struct dns_srv *s, struct srv_conn *c, uint64_t now_ms)
 			break;
 		}
 		if (n == 0) {
-			/* Half-open or closed: never read again (F21).  A
-			 * partial message is dropped. */
+			/* Half-open or closed: never read again, or a
+			 * level-triggered fd would spin.  A partial message
+			 * is dropped. */
 			c->eof = true;
 			if (c->rgot > 0)
 				s->st.drops++;
@@ -672,103 +666,74 @@ on_conn_read(struct dns_srv *s, struct srv_conn *c, uint64_t now_ms)
 		c->rbuf = NULL;
 		c->rgot = c->rneed = 0;
 		if (c->nq >= s->max_queries)
-			c->eof = true;	/* B03: the cap; finish and close */
+			c->eof = true;	/* the cap: finish and close */
 	}
 	if (!c->dead)
-		conn_update_events(s, c);
+		conn_update_events(c);
 }
 
-int
-dns_srv_run(struct dns_srv *s, uint64_t now_ms)
+/*
+ * Closes c when its deadline (conn_deadline) has passed, counting a
+ * timeout unless it was dead or done; else makes sure the timer comes
+ * back for it.
+ */
+static void
+conn_check(struct dns_srv *s, struct srv_conn *c, uint64_t now_ms)
 {
-	struct epoll_event evs[EVENTS_PER_RUN];
-	uint64_t expirations, next = UINT64_MAX;
-	int n, r = 0;
+	uint64_t d = conn_deadline(s, c);
 
-	n = epoll_wait(s->ep, evs, EVENTS_PER_RUN, 0);
-	if (n < 0 && errno != EINTR)
-		r = -errno;
-	for (int i = 0; i < n; i++) {
-		uint64_t tag = evs[i].data.u64;
-		struct srv_conn *c;
-
-		if (tag == TAG_UDP) {
-			on_udp(s, now_ms);
-		} else if (tag == TAG_TCP) {
-			on_accept(s, now_ms);
-		} else if (tag == TAG_TIMER) {
-			(void)read(s->tfd, &expirations, sizeof(expirations));
-			/* Expired: nothing is armed any more, whatever the
-			 * deadline computed below. */
-			s->armed = 0;
-		} else if ((c = conn_find(s, tag)) != NULL) {
-			if (evs[i].events & (EPOLLERR | EPOLLHUP)) {
-				c->dead = true;
-				continue;
-			}
-			if ((evs[i].events & EPOLLOUT) && !c->dead)
-				conn_flush(s, c, now_ms);
-			if (evs[i].events & EPOLLIN)
-				on_conn_read(s, c, now_ms);
-		}
+	if (d > now_ms) {
+		schedule(s, d);
+		return;
 	}
-	/* Deadlines, finished and dead connections. */
-	for (unsigned int i = 0; i < s->max_conns; i++) {
-		struct srv_conn *c = s->conns[i];
-		uint64_t d;
-
-		if (c == NULL)
-			continue;
-		d = conn_deadline(s, c);
-		if (d <= now_ms) {
-			/* Not dead and not done: a read, write or idle
-			 * timeout. */
-			if (!c->dead && !(c->eof && c->wlen == c->woff &&
-			    c->pending == 0))
-				s->st.timeouts++;
-			conn_close(s, i);
-			continue;
-		}
-		if (d < next)
-			next = d;
-	}
-	arm_timer(s, next, now_ms);
-	return r;
+	if (!c->dead && !(c->eof && c->wlen == c->woff && c->pending == 0))
+		s->st.timeouts++;
+	conn_close(s, c->slot);
 }
 
-int
-dns_srv_udp_fd(const struct dns_srv *s)
+static void
+on_conn(void *arg, uint32_t events)
 {
-	return s->ufd;
+	struct srv_conn *c = arg;
+	struct dns_srv *s = c->srv;
+	uint64_t now_ms = loop_now_ms();
+
+	if (events & (EPOLLERR | EPOLLHUP))
+		c->dead = true;
+	if ((events & EPOLLOUT) && !c->dead)
+		conn_flush(c, now_ms);
+	if ((events & EPOLLIN) && !c->dead)
+		on_conn_read(s, c, now_ms);
+	conn_check(s, c, now_ms);
 }
 
-void
-dns_srv_run_udp(struct dns_srv *s, uint64_t now_ms)
+static void
+on_udp_ready(void *arg, uint32_t events)
 {
-	on_udp(s, now_ms);
+	(void)events;
+	on_udp(arg, loop_now_ms());
 }
 
-uint64_t
-dns_srv_next_deadline(const struct dns_srv *s)
+static void
+on_listener(void *arg, uint32_t events)
 {
-	uint64_t next = UINT64_MAX;
-
-	for (unsigned int i = 0; i < s->max_conns; i++) {
-		uint64_t d;
-
-		if (s->conns[i] == NULL)
-			continue;
-		d = conn_deadline(s, s->conns[i]);
-		if (d < next)
-			next = d;
-	}
-	return next;
+	(void)events;
+	on_accept(arg, loop_now_ms());
 }
 
-int
-dns_srv_epoll_fd(const struct dns_srv *s)
+/* A deadline came (or a wake): every connection past its own closes,
+ * then the timer holds the earliest one left. */
+static void
+on_timer(void *arg)
 {
-	return s ? s->ep : -1;
+	struct dns_srv *s = arg;
+	uint64_t now_ms = loop_now_ms();
+
+	/* Fired: nothing is armed until conn_check() arms it again. */
+	s->armed = UINT64_MAX;
+	for (unsigned int i = 0; i < s->max_conns; i++)
+		if (s->conns[i] != NULL)
+			conn_check(s, s->conns[i], now_ms);
 }
 
 void
@@ -827,16 +792,15 @@ make_sockets(struct dns_srv *s, int netns_fd, int family, char *err,
 struct dns_srv *
 dns_srv_new(const struct dns_srv_params *p, char *err, size_t errlen)
 {
-	struct epoll_event ev = { .events = EPOLLIN };
 	struct sockaddr_storage sa;
 	socklen_t salen;
 	struct dns_srv *s;
 	int one = 1;
 
-	if (p == NULL || p->zone == NULL || (p->addr.ss_family != AF_INET &&
-	    p->addr.ss_family != AF_INET6)) {
-		snprintf(err, errlen, "dns server: a zone and an IPv4 or IPv6 "
-		    "address are needed");
+	if (p == NULL || p->loop == NULL || p->zone == NULL ||
+	    (p->addr.ss_family != AF_INET && p->addr.ss_family != AF_INET6)) {
+		snprintf(err, errlen, "dns server: an event loop, a zone and an "
+		    "IPv4 or IPv6 address are needed");
 		return NULL;
 	}
 	s = calloc(1, sizeof(*s));
@@ -844,15 +808,15 @@ dns_srv_new(const struct dns_srv_params *p, char *err, size_t errlen)
 		snprintf(err, errlen, "dns server: out of memory");
 		return NULL;
 	}
-	s->ep = s->ufd = s->lfd = s->tfd = -1;
+	s->ufd = s->lfd = -1;
+	s->loop = p->loop;
 	s->zone = p->zone;
 	dns_srv_set_upstreams(s, p->ups);
 	s->fwd = p->fwd;
 	s->cache = p->cache;
 	s->on_fail = p->on_fail;
 	s->fail_arg = p->fail_arg;
-	s->external_udp = p->external_udp;
-	s->armed = UINT64_MAX;		/* a new timerfd is disarmed */
+	s->armed = UINT64_MAX;
 	s->max_conns = p->tcp_max_conns ? p->tcp_max_conns :
 	    DNS_SRV_TCP_CONNS_DEFAULT;
 	s->read_ms = p->tcp_read_ms ? p->tcp_read_ms :
@@ -861,7 +825,7 @@ dns_srv_new(const struct dns_srv_params *p, char *err, size_t errlen)
 	    DNS_SRV_TCP_IDLE_MS_DEFAULT;
 	s->max_queries = p->tcp_max_queries ? p->tcp_max_queries :
 	    DNS_SRV_TCP_QUERIES_DEFAULT;
-	s->next_id = TAG_FIRST;
+	s->next_id = 1;
 	if (s->max_conns > DNS_SRV_TCP_CONNS_MAX) {
 		snprintf(err, errlen, "dns server: %u TCP connections is over "
 		    "%u", s->max_conns, DNS_SRV_TCP_CONNS_MAX);
@@ -904,26 +868,21 @@ dns_srv_new(const struct dns_srv_params *p, char *err, size_t errlen)
 		    strerror(errno));
 		goto fail;
 	}
-	s->ep = epoll_create1(EPOLL_CLOEXEC);
-	s->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (s->ep < 0 || s->tfd < 0) {
-		snprintf(err, errlen, "dns server: epoll or timerfd: %s",
-		    strerror(errno));
+	s->timer = loop_timer_new(s->loop, on_timer, s);
+	if (s->timer == NULL) {
+		snprintf(err, errlen, "dns server: out of memory");
 		goto fail;
 	}
-	ev.data.u64 = TAG_UDP;
-	if (!s->external_udp &&
-	    epoll_ctl(s->ep, EPOLL_CTL_ADD, s->ufd, &ev) < 0)
-		goto fail_ep;
-	ev.data.u64 = TAG_TCP;
-	if (epoll_ctl(s->ep, EPOLL_CTL_ADD, s->lfd, &ev) < 0)
-		goto fail_ep;
-	ev.data.u64 = TAG_TIMER;
-	if (epoll_ctl(s->ep, EPOLL_CTL_ADD, s->tfd, &ev) < 0)
-		goto fail_ep;
+	s->wudp = loop_fd_add(s->loop, s->ufd, EPOLLIN, on_udp_ready, s);
+	if (s->wudp == NULL)
+		goto fail_loop;
+	s->wlis = loop_fd_add(s->loop, s->lfd, EPOLLIN, on_listener, s);
+	if (s->wlis == NULL)
+		goto fail_loop;
 	return s;
-fail_ep:
-	snprintf(err, errlen, "dns server: epoll_ctl: %s", strerror(errno));
+fail_loop:
+	snprintf(err, errlen, "dns server: cannot watch a socket: %s",
+	    strerror(errno));
 fail:
 	return dns_srv_free(s);
 }
@@ -945,14 +904,14 @@ dns_srv_free(struct dns_srv *s)
 			conn_close(s, i);
 		free(s->conns);
 	}
-	if (s->tfd >= 0)
-		close(s->tfd);
+	/* The handles go before their fds are closed. */
+	loop_fd_free(s->wudp);
+	loop_fd_free(s->wlis);
+	loop_timer_free(s->timer);
 	if (s->ufd >= 0)
 		close(s->ufd);
 	if (s->lfd >= 0)
 		close(s->lfd);
-	if (s->ep >= 0)
-		close(s->ep);
 	free(s);
 	return NULL;
 }

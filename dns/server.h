@@ -1,61 +1,69 @@
 /*
- * The responder loop of one sandbox (issue 5): a UDP and a TCP socket
- * inside the sandbox's network namespace, queries decided by dns_answer()
- * and, when not ours, answered from the cache or forwarded with the
- * shared forwarder (dns/forward.h).  Non-blocking and single-threaded:
- * the server owns one epoll fd that the daemon adds to its own epoll set;
- * when that fd is readable the daemon calls dns_srv_run().  References are
- * to ../shared/spec/dns-responder.md.
+ * The responder of one sandbox: a UDP and a TCP socket inside the
+ * sandbox's network namespace, queries decided by dns_answer() and, when
+ * not ours, answered from the cache or forwarded with the shared
+ * forwarder (dns/forward.h).  Non-blocking and single-threaded, on the
+ * daemon's event loop (loop/loop.h): dns_srv_new() registers the UDP
+ * socket and the TCP listener, every accepted connection registers while
+ * it is open (EPOLLOUT added only while a reply is queued), and one loop
+ * timer holds the earliest TCP deadline.  The server has no epoll set and
+ * no timerfd of its own; the caller only runs the loop.
  *
  * Decisions:
- *  - Sockets (B01).  Created after setns() into the sandbox's namespace
- *    and the thread goes back to its own at once (as dns/forward.c does;
- *    failing to go back aborts, since the daemon's next sockets and its
- *    netlink would land in the sandbox).  Bound to the given address
- *    (port 53 when 0), which the caller has configured in the sandbox, so
- *    no IP_FREEBIND.  Non-blocking, CLOEXEC, SO_REUSEADDR on TCP.
- *  - Fairness.  One dns_srv_run() reads at most DNS_SRV_UDP_BATCH
- *    datagrams and DNS_SRV_TCP_BATCH messages per connection; the fds are
- *    level-triggered, so the rest waits for the next run and one busy
+ *  - Sockets.  Created after setns() into the sandbox's namespace and the
+ *    thread goes back to its own at once (as dns/forward.c does; failing
+ *    to go back aborts, since the daemon's next sockets and its netlink
+ *    would land in the sandbox).  Bound to the given address (port 53
+ *    when 0), which the caller has configured in the sandbox, so no
+ *    IP_FREEBIND.  Non-blocking, CLOEXEC, SO_REUSEADDR on TCP.
+ *  - Fairness.  One loop callback reads at most DNS_SRV_UDP_BATCH
+ *    datagrams (recvmmsg, replies sent together with sendmmsg) or
+ *    DNS_SRV_TCP_BATCH messages of one connection; the fds are
+ *    level-triggered, so the rest waits for the next turn and one busy
  *    sandbox cannot starve the others.  UDP queries over
- *    DNS_SRV_UDP_QUERY_MAX bytes are dropped (Docker cuts at 512, B03).
- *  - TCP (B03, B04, F21, spec §5).  At most tcp_max_conns connections
- *    (default 16): one more is accepted and closed at once, and counted.
- *    2-byte length framing, several queries per connection, at most
- *    tcp_max_queries (128) of them, after which the connection closes
- *    once its replies are out.  A message must arrive whole within
- *    tcp_read_ms (2 s) of its first byte, queued replies must drain
- *    within tcp_read_ms of the last progress, and a connection with
- *    nothing to do closes after tcp_idle_ms (8 s).  End of file stops
- *    reading at once (no level-triggered spin on a half-open socket): a
- *    partial message is dropped, replies still owed are sent, then the
- *    connection closes; a reset or hang-up closes it at once.  Replies
- *    queued for a connection beyond DNS_SRV_TCP_WBUF_MAX bytes close it (a
- *    client that never reads).
+ *    DNS_SRV_UDP_QUERY_MAX bytes are dropped (Docker cuts at 512).
+ *  - TCP.  At most tcp_max_conns connections (default 16): one more is
+ *    accepted and closed at once, and counted.  2-byte length framing,
+ *    several queries per connection, at most tcp_max_queries (128) of
+ *    them, after which the connection closes once its replies are out.
+ *    A message must arrive whole within tcp_read_ms (2 s) of its first
+ *    byte, queued replies must drain within tcp_read_ms of the last
+ *    progress, and a connection with nothing to do closes after
+ *    tcp_idle_ms (8 s).  End of file stops reading at once (no
+ *    level-triggered spin on a half-open socket): a partial message is
+ *    dropped, replies still owed are sent, then the connection closes; a
+ *    reset or hang-up closes it at once.  Replies queued for a connection
+ *    beyond DNS_SRV_TCP_WBUF_MAX bytes close it (a client that never
+ *    reads).
+ *  - Deadlines.  One timer per server, not one per connection: it is
+ *    armed to the earliest deadline a connection reaches, and when it
+ *    fires every connection is checked and the timer re-armed to the
+ *    earliest left.  A deadline that moved later only makes it fire
+ *    early, which costs one scan of at most tcp_max_conns slots.
  *  - Query path.  DNS_DROP: nothing.  DNS_REPLY: sent.  DNS_FORWARD: with
- *    no forwarder (B38: forwarding disabled for internal-only sandboxes)
- *    SERVFAIL at once, without looking at the cache either (B36).  Else a
- *    cache hit (key: the question's wire name, type, class, DO and CD) is
+ *    no forwarder (forwarding disabled for internal-only sandboxes)
+ *    SERVFAIL at once, without looking at the cache either.  Else a cache
+ *    hit (key: the question's wire name, type, class, DO and CD) is
  *    answered with the client's ID and name case; a miss is forwarded and
  *    the upstream's reply is sent and put into the cache.  No upstream,
  *    the forwarder's cap (-EBUSY), or every upstream failing: SERVFAIL.
- *  - Size (B29, spec §5).  A cached or upstream reply larger than the UDP
- *    client's limit (512, or its EDNS size up to 1232) is not cut RR by
- *    RR: the client gets the header and question (and our OPT when it
- *    sent one) with TC=1 and no records, and retries over TCP, where the
- *    whole reply is sent.  Cutting a foreign reply would need re-encoding
- *    its names; a minimal TC reply is always valid.
+ *  - Size.  A cached or upstream reply larger than the UDP client's limit
+ *    (512, or its EDNS size up to 1232) is not cut RR by RR: the client
+ *    gets the header and question (and our OPT when it sent one) with
+ *    TC=1 and no records, and retries over TCP, where the whole reply is
+ *    sent.  Cutting a foreign reply would need re-encoding its names; a
+ *    minimal TC reply is always valid.
  *  - Lifetimes.  A forward's context holds the server, the client's
  *    address (UDP) or the connection's ID (TCP), never a pointer to the
  *    connection: a reply for a connection closed meanwhile is dropped.
  *    Sending from a forwarder callback never closes a connection; a
- *    failed one is marked and closed by the next dns_srv_run() (the timer
- *    is armed to wake the loop).  dns_srv_free() cancels this server's
- *    forwards in the shared forwarder (dns_fwd_cancel_owner), so no
- *    callback reaches freed memory.
+ *    failed one is marked and closed on the next loop turn (the timer is
+ *    armed for it).  dns_srv_free() cancels this server's forwards in the
+ *    shared forwarder (dns_fwd_cancel_owner), so no callback reaches
+ *    freed memory, and frees its loop handles, so no event does either.
  *
- * Not thread-safe; one owner, the same thread as the forwarder's.  now_ms
- * is dns_fwd_now_ms() (CLOCK_MONOTONIC milliseconds).
+ * Not thread-safe; one owner, on the loop's thread, the same as the
+ * forwarder's.
  */
 #ifndef CBRIDGE_DNS_SERVER_H
 #define CBRIDGE_DNS_SERVER_H
@@ -72,22 +80,25 @@
 #define DNS_SRV_PORT			53
 #define DNS_SRV_TCP_CONNS_DEFAULT	16
 #define DNS_SRV_TCP_CONNS_MAX		1024
-#define DNS_SRV_TCP_READ_MS_DEFAULT	2000	/* B03 */
-#define DNS_SRV_TCP_IDLE_MS_DEFAULT	8000	/* B03, spec §5 */
-#define DNS_SRV_TCP_QUERIES_DEFAULT	128	/* B03 */
-#define DNS_SRV_UDP_BATCH		64	/* datagrams per run */
-#define DNS_SRV_TCP_BATCH		16	/* messages per connection per run */
+#define DNS_SRV_TCP_READ_MS_DEFAULT	2000
+#define DNS_SRV_TCP_IDLE_MS_DEFAULT	8000
+#define DNS_SRV_TCP_QUERIES_DEFAULT	128
+#define DNS_SRV_UDP_BATCH		64	/* datagrams per callback */
+#define DNS_SRV_TCP_BATCH		16	/* messages per connection per
+						 * callback */
 #define DNS_SRV_UDP_QUERY_MAX		4096	/* bytes; longer: dropped */
 #define DNS_SRV_TCP_WBUF_MAX		(256 * 1024)	/* queued reply bytes */
 
 /* Called once per forward that ended without a reply: up is the last
  * upstream tried (NULL when none was), status and reason as the
  * forwarder's callback gives them (dns/forward.h), q the client's query.
- * For the daemon's log line (issue 5, observability). */
+ * For the daemon's log line. */
 typedef void (*dns_srv_fail_cb)(void *arg, const struct dns_upstream *up,
 	    int status, const char *reason, const uint8_t *q, size_t qlen);
 
 struct dns_srv_params {
+	/* Borrowed, required; must outlive the server. */
+	struct loop		*loop;
 	/* The sandbox's namespace: an open /proc/PID/ns/net or /run/netns
 	 * fd, borrowed (kept open by the caller while the server lives, or
 	 * at least until dns_srv_new returns); -1 for the caller's own. */
@@ -100,8 +111,8 @@ struct dns_srv_params {
 	const struct dns_zone	*zone;
 	/* Copied; NULL for none (every forward then gets SERVFAIL). */
 	const struct dns_upstreams *ups;
-	/* Borrowed and shared by every sandbox; NULL disables forwarding
-	 * (B38).  Must outlive the server. */
+	/* Borrowed and shared by every sandbox; NULL disables forwarding.
+	 * Must outlive the server and be on the same loop. */
 	struct dns_fwd		*fwd;
 	/* Borrowed, may be NULL (no cache).  Must outlive the server. */
 	struct dns_cache	*cache;
@@ -113,10 +124,6 @@ struct dns_srv_params {
 	/* NULL for none. */
 	dns_srv_fail_cb		on_fail;
 	void			*fail_arg;
-	/* The UDP socket stays out of the server's epoll set: the caller
-	 * polls dns_srv_udp_fd() itself and calls dns_srv_run_udp(), which
-	 * saves a level of epoll per query. */
-	bool			external_udp;
 };
 
 struct dns_srv_stats {
@@ -146,14 +153,16 @@ struct dns_srv_stats {
 
 struct dns_srv;
 
-/* A server with its sockets bound in the sandbox; NULL with a message in
- * err (bad parameter, namespace, socket or bind failure, out of memory). */
+/* A server with its sockets bound in the sandbox and registered with
+ * p->loop; NULL with a message in err (bad parameter, namespace, socket
+ * or bind failure, out of memory). */
 struct dns_srv	*dns_srv_new(const struct dns_srv_params *p, char *err,
 	    size_t errlen);
 
-/* Cancels this server's forwards (no callback), closes every fd and
- * frees s.  Never from within a forwarder callback.  Accepts NULL;
- * returns NULL. */
+/* Cancels this server's forwards (no callback), frees its loop handles,
+ * then closes every fd and frees s.  Never from within a forwarder
+ * callback or one of s's own; from any other loop callback it is fine.
+ * Accepts NULL; returns NULL. */
 struct dns_srv	*dns_srv_free(struct dns_srv *s);
 
 /* Replaces the zone (borrowed, not NULL) for the next queries. */
@@ -162,22 +171,6 @@ void	dns_srv_set_zone(struct dns_srv *s, const struct dns_zone *z);
  * forwards in flight keep the old ones. */
 void	dns_srv_set_upstreams(struct dns_srv *s,
 	    const struct dns_upstreams *ups);
-
-/* The fd to add to the daemon's epoll set (EPOLLIN); owned by s.  It also
- * becomes readable when a TCP deadline passes. */
-int	dns_srv_epoll_fd(const struct dns_srv *s);
-
-/* Processes ready sockets and passed deadlines without blocking, and
- * re-arms the internal timer.  0, or -errno when epoll_wait failed. */
-int	dns_srv_run(struct dns_srv *s, uint64_t now_ms);
-
-/* With external_udp: the UDP socket (EPOLLIN), owned by s, and what to
- * call when it is readable. */
-int	dns_srv_udp_fd(const struct dns_srv *s);
-void	dns_srv_run_udp(struct dns_srv *s, uint64_t now_ms);
-
-/* Earliest TCP deadline, UINT64_MAX when none (for callers that poll). */
-uint64_t dns_srv_next_deadline(const struct dns_srv *s);
 
 void	dns_srv_stats(const struct dns_srv *s, struct dns_srv_stats *ret);
 

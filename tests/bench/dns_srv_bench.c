@@ -3,9 +3,8 @@
  * dns_srv (dns/server.h) bound in a sandbox namespace, with a zone of
  * NAMES names "c0".."c<NAMES-1>" on the network "bench" (addresses
  * 10.53.x.y), a shared forwarder dialling from this process's own
- * namespace and a shared cache, run in an epoll loop as the daemon does:
- * the server's and the forwarder's epoll fds in an outer set, each run
- * when readable.
+ * namespace and a shared cache, all on one event loop (loop/loop.h) with
+ * the signals' fd, run with loop_run() as the daemon runs its own.
  *
  *   dns_srv_bench [-n NAMES] [-C] /run/netns/SANDBOX ADDR PORT UPSTREAM
  *
@@ -30,6 +29,7 @@
 #include "dns/conf.h"
 #include "dns/forward.h"
 #include "dns/server.h"
+#include "loop/loop.h"
 
 #define NAMES_DEFAULT	50
 #define NAMES_MAX	60000
@@ -37,8 +37,6 @@
  * would be sized; evictions are part of the miss path. */
 #define CACHE_ENTRIES	10000
 #define CACHE_BYTES	(8u << 20)
-
-enum { TAG_SRV, TAG_UDP, TAG_FWD, TAG_SIG };
 
 static void
 print_stats(const struct dns_srv *s, const struct dns_fwd *f,
@@ -98,12 +96,27 @@ fail:
 	return dns_zone_free(z);
 }
 
-static int
-add_fd(int ep, int fd, uint64_t tag)
-{
-	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
+struct bench {
+	struct loop		*loop;
+	int			sfd;
+	struct dns_srv		*srv;
+	struct dns_fwd		*fwd;
+	struct dns_cache	*cache;
+};
 
-	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+/* SIGUSR1: the counters; SIGTERM, SIGINT: the counters, then the end. */
+static void
+on_signal(void *arg, uint32_t events)
+{
+	struct bench *b = arg;
+	struct signalfd_siginfo si;
+
+	(void)events;
+	if (read(b->sfd, &si, sizeof(si)) != sizeof(si))
+		return;
+	print_stats(b->srv, b->fwd, b->cache);
+	if (si.ssi_signo != SIGUSR1)
+		loop_stop(b->loop, 0);
 }
 
 int
@@ -111,6 +124,9 @@ main(int argc, char **argv)
 {
 	struct dns_fwd_params fp = { .netns_fd = -1 };
 	struct dns_srv_params sp = { 0 };
+	struct bench b = { 0 };
+	struct loop *lp = NULL;
+	struct loop_fd *wsig = NULL;
 	struct sockaddr_in *sa = (struct sockaddr_in *)&sp.addr;
 	struct dns_upstreams ups;
 	struct dns_zone *z = NULL;
@@ -121,7 +137,7 @@ main(int argc, char **argv)
 	unsigned int names = NAMES_DEFAULT;
 	char err[256], *end;
 	sigset_t mask;
-	int ch, nocache = 0, ep = -1, sfd = -1, nsfd = -1, rc = 1;
+	int ch, nocache = 0, sfd = -1, nsfd = -1, rc = 1, lr;
 	long port;
 
 	while ((ch = getopt(argc, argv, "Cn:")) != -1) {
@@ -167,6 +183,10 @@ main(int argc, char **argv)
 		perror("dns_srv_bench: signalfd");
 		goto out;
 	}
+	if ((lp = loop_new(err, sizeof(err))) == NULL) {
+		fprintf(stderr, "dns_srv_bench: %s\n", err);
+		goto out;
+	}
 	if ((z = make_zone(names)) == NULL)
 		goto out;
 	if (getrandom(key, sizeof(key), 0) != sizeof(key))
@@ -176,76 +196,45 @@ main(int argc, char **argv)
 		fprintf(stderr, "dns_srv_bench: cache: out of memory\n");
 		goto out;
 	}
+	fp.loop = lp;
 	if ((fwd = dns_fwd_new(&fp, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "dns_srv_bench: forwarder: %s\n", err);
 		goto out;
 	}
+	sp.loop = lp;
 	sp.netns_fd = nsfd;
 	sp.zone = z;
 	sp.ups = &ups;
 	sp.fwd = fwd;
 	sp.cache = cache;
-	/* As the daemon runs it (plugin/sandbox.c). */
-	sp.external_udp = true;
 	if ((srv = dns_srv_new(&sp, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "dns_srv_bench: server: %s\n", err);
 		goto out;
 	}
-	if ((ep = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
-	    add_fd(ep, dns_srv_epoll_fd(srv), TAG_SRV) < 0 ||
-	    add_fd(ep, dns_srv_udp_fd(srv), TAG_UDP) < 0 ||
-	    add_fd(ep, dns_fwd_epoll_fd(fwd), TAG_FWD) < 0 ||
-	    add_fd(ep, sfd, TAG_SIG) < 0) {
-		perror("dns_srv_bench: epoll");
+	b = (struct bench){ .loop = lp, .sfd = sfd, .srv = srv, .fwd = fwd,
+	    .cache = cache };
+	if ((wsig = loop_fd_add(lp, sfd, EPOLLIN, on_signal, &b)) == NULL) {
+		perror("dns_srv_bench: loop");
 		goto out;
 	}
 	printf("ready\n");
 	fflush(stdout);
 
-	for (;;) {
-		struct epoll_event evs[4];
-		int n = epoll_wait(ep, evs, 4, -1);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			perror("dns_srv_bench: epoll_wait");
-			goto out;
-		}
-		for (int i = 0; i < n; i++) {
-			struct signalfd_siginfo si;
-
-			switch (evs[i].data.u64) {
-			case TAG_SRV:
-				(void)dns_srv_run(srv, dns_fwd_now_ms());
-				break;
-			case TAG_UDP:
-				dns_srv_run_udp(srv, dns_fwd_now_ms());
-				break;
-			case TAG_FWD:
-				(void)dns_fwd_run(fwd, dns_fwd_now_ms());
-				break;
-			case TAG_SIG:
-				if (read(sfd, &si, sizeof(si)) !=
-				    sizeof(si))
-					break;
-				print_stats(srv, fwd, cache);
-				if (si.ssi_signo != SIGUSR1) {
-					rc = 0;
-					goto out;
-				}
-				break;
-			}
-		}
+	/* on_signal stops it with 0 after SIGTERM or SIGINT. */
+	if ((lr = loop_run(lp)) < 0) {
+		fprintf(stderr, "dns_srv_bench: epoll_wait: %s\n",
+		    strerror(-lr));
+		goto out;
 	}
+	rc = 0;
 
 out:
+	loop_fd_free(wsig);
 	srv = dns_srv_free(srv);
 	fwd = dns_fwd_free(fwd);
 	cache = dns_cache_free(cache);
 	z = dns_zone_free(z);
-	if (ep >= 0)
-		close(ep);
+	loop_free(lp);
 	if (sfd >= 0)
 		close(sfd);
 	if (nsfd >= 0)

@@ -3,7 +3,9 @@
  * upstreams run in this process on 127.0.0.x: silent, SERVFAIL, REFUSED,
  * NXDOMAIN, good, spoofing (wrong ID, wrong question, wrong source port
  * before the right reply) and truncating (TC=1 over UDP, the answer over
- * TCP after a wrong-ID message).  Run by tests/integration/dns_forward.sh
+ * TCP after a wrong-ID message).  The fakes' sockets and the forwarder
+ * share one event loop (loop/loop.h), driven with loop_once() as the
+ * daemon's would run.  Run by tests/integration/dns_forward.sh
  * inside a throwaway network namespace with lo up; it never sends to any
  * other address.  Refuses to run in the namespace of PID 1.
  *
@@ -13,13 +15,13 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -29,6 +31,7 @@
 #include "dns/answer.h"
 #include "dns/conf.h"
 #include "dns/forward.h"
+#include "loop/loop.h"
 #include "tests/integration/itest.h"
 
 #define CLIENT_ID	0xbeef
@@ -45,6 +48,7 @@ struct fake {
 	int		port;
 	enum behaviour	b;
 	int		ufd, lfd, cfd, alt;	/* alt: another port, same ip */
+	struct loop_fd	*wu, *wl, *wc;		/* ufd's, lfd's, cfd's */
 	uint8_t		tbuf[600];
 	size_t		tgot;
 	int		nq, ntcp;
@@ -54,6 +58,10 @@ struct fake {
 
 static struct fake fakes[MAX_FAKES];
 static size_t nfakes;
+static struct loop *lp;
+
+static void fake_udp_cb(void *arg, uint32_t events);
+static void fake_tcp_cb(void *arg, uint32_t events);
 
 static int
 bind_sock(const char *ip, int port, int type)
@@ -87,6 +95,12 @@ fake_add(const char *ip, int port, enum behaviour b)
 	if (fk->ufd < 0 || fk->lfd < 0 || fk->alt < 0) {
 		fprintf(stderr, "cannot bind %s:%d: %s\n", ip, port,
 		    strerror(errno));
+		exit(1);
+	}
+	fk->wu = loop_fd_add(lp, fk->ufd, EPOLLIN, fake_udp_cb, fk);
+	fk->wl = loop_fd_add(lp, fk->lfd, EPOLLIN, fake_tcp_cb, fk);
+	if (fk->wu == NULL || fk->wl == NULL) {
+		fprintf(stderr, "loop_fd_add: %s\n", strerror(errno));
 		exit(1);
 	}
 	return fk;
@@ -230,14 +244,23 @@ fake_tcp(struct fake *fk)
 		fk->cfd = accept4(fk->lfd, NULL, NULL,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC);
 		fk->tgot = 0;
+		if (fk->cfd < 0)
+			return;
+		fk->wc = loop_fd_add(lp, fk->cfd, EPOLLIN, fake_tcp_cb, fk);
+		/* One connection at a time: the next waits in the backlog
+		 * without waking the loop. */
+		(void)loop_fd_mod(fk->wl, 0);
 		return;
 	}
 	n = recv(fk->cfd, fk->tbuf + fk->tgot, sizeof(fk->tbuf) - fk->tgot,
 	    0);
 	if (n <= 0) {
 		if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+			loop_fd_free(fk->wc);
+			fk->wc = NULL;
 			close(fk->cfd);
 			fk->cfd = -1;
+			(void)loop_fd_mod(fk->wl, EPOLLIN);
 		}
 		return;
 	}
@@ -256,6 +279,20 @@ fake_tcp(struct fake *fk)
 		    false, false, "192.0.2.8", r));
 	}
 	fk->tgot = 0;
+}
+
+static void
+fake_udp_cb(void *arg, uint32_t events)
+{
+	(void)events;
+	fake_udp(arg);
+}
+
+static void
+fake_tcp_cb(void *arg, uint32_t events)
+{
+	(void)events;
+	fake_tcp(arg);
 }
 
 struct result {
@@ -283,49 +320,36 @@ done_cb(void *arg, int status, const uint8_t *reply, size_t len,
 	}
 	res->up = upstream;
 	res->reason = reason;
-	res->at = dns_fwd_now_ms();
+	res->at = loop_now_ms();
 }
 
-/* Serves the fakes and runs f until every res[0..n) is called or
- * timeout_ms passes. */
+/* Runs the loop (the fakes and every forwarder on it) until every
+ * res[0..n) is called or timeout_ms passes. */
 static void
-pump(struct dns_fwd *f, struct result *res, size_t n, unsigned int timeout_ms)
+pump(struct result *res, size_t n, unsigned int timeout_ms)
 {
-	uint64_t end = dns_fwd_now_ms() + timeout_ms;
+	uint64_t end = loop_now_ms() + timeout_ms;
 
 	for (;;) {
-		struct pollfd pf[1 + 3 * MAX_FAKES];
-		size_t np = 0, done = 0;
+		size_t done = 0;
+		int r;
 
 		for (size_t i = 0; i < n; i++)
 			done += res[i].called > 0;
-		if (done == n || dns_fwd_now_ms() >= end)
+		if (done == n || loop_now_ms() >= end)
 			return;
-		pf[np++] = (struct pollfd){ .fd = dns_fwd_epoll_fd(f),
-		    .events = POLLIN };
-		for (size_t i = 0; i < nfakes; i++) {
-			pf[np++] = (struct pollfd){ .fd = fakes[i].ufd,
-			    .events = POLLIN };
-			pf[np++] = (struct pollfd){ .fd = fakes[i].lfd,
-			    .events = POLLIN };
-			pf[np++] = (struct pollfd){ .fd = fakes[i].cfd,
-			    .events = POLLIN };
+		r = loop_once(lp, 20);
+		if (r < 0) {
+			fprintf(stderr, "loop_once: %s\n", strerror(-r));
+			exit(1);
 		}
-		(void)poll(pf, np, 20);
-		for (size_t i = 0; i < nfakes; i++) {
-			fake_udp(&fakes[i]);
-			if (pf[1 + 3 * i + 1].revents ||
-			    pf[1 + 3 * i + 2].revents)
-				fake_tcp(&fakes[i]);
-		}
-		(void)dns_fwd_run(f, dns_fwd_now_ms());
 	}
 }
 
 static struct dns_fwd *
 new_fwd(unsigned int max, unsigned int budget, int netns_fd)
 {
-	struct dns_fwd_params p = { .max_inflight = max,
+	struct dns_fwd_params p = { .loop = lp, .max_inflight = max,
 	    .budget_ms = budget, .netns_fd = netns_fd };
 	char err[256];
 	struct dns_fwd *f = dns_fwd_new(&p, err, sizeof(err));
@@ -377,7 +401,7 @@ forward_one(const char *spec, unsigned int budget, bool tcp,
 	struct dns_upstreams u = ups_of(spec);
 	uint8_t q[512];
 	size_t ql = make_query(CLIENT_ID, q);
-	uint64_t t0 = dns_fwd_now_ms();
+	uint64_t t0 = loop_now_ms();
 	int r;
 
 	*res = (struct result){ 0 };
@@ -385,8 +409,8 @@ forward_one(const char *spec, unsigned int budget, bool tcp,
 	if (r < 0)
 		res->status = r;
 	else
-		pump(f, res, 1, budget + 2000);
-	*elapsed = (res->called ? res->at : dns_fwd_now_ms()) - t0;
+		pump(res, 1, budget + 2000);
+	*elapsed = (res->called ? res->at : loop_now_ms()) - t0;
 	dns_fwd_stats(f, st);
 	dns_fwd_free(f);
 }
@@ -524,9 +548,9 @@ test_ids(void)
 
 	fk->nq = 0;
 	for (int i = 0; i < NQ_IDS; i++)
-		(void)dns_fwd_start(f, &u, q, ql, false, dns_fwd_now_ms(),
+		(void)dns_fwd_start(f, &u, q, ql, false, loop_now_ms(),
 		    done_cb, &res[i]);
-	pump(f, res, NQ_IDS, 3000);
+	pump(res, NQ_IDS, 3000);
 	for (int i = 0; i < NQ_IDS; i++)
 		good += res[i].called == 1 && res[i].status == 0 &&
 		    reply_id(&res[i]) == CLIENT_ID;
@@ -564,13 +588,13 @@ test_cap_and_free(void)
 	size_t ql = make_query(CLIENT_ID, q);
 	int r1, r2, r3, r4;
 
-	r1 = dns_fwd_start(f, &u, q, ql, false, dns_fwd_now_ms(), done_cb,
+	r1 = dns_fwd_start(f, &u, q, ql, false, loop_now_ms(), done_cb,
 	    &res[0]);
-	r2 = dns_fwd_start(f, &u, q, ql, true, dns_fwd_now_ms(), done_cb,
+	r2 = dns_fwd_start(f, &u, q, ql, true, loop_now_ms(), done_cb,
 	    &res[1]);
-	r3 = dns_fwd_start(f, &u, q, ql, false, dns_fwd_now_ms(), done_cb,
+	r3 = dns_fwd_start(f, &u, q, ql, false, loop_now_ms(), done_cb,
 	    &res[2]);
-	pump(f, res, 1, 200);	/* the TCP try connects and writes */
+	pump(res, 1, 200);	/* the TCP try connects and writes */
 	dns_fwd_stats(f, &st);
 	ok(r1 == 0 && r2 == 0 && r3 == -EBUSY && res[2].called == 0 &&
 	    st.refused_cap == 1 && st.inflight == 2,
@@ -589,13 +613,13 @@ test_cap_and_free(void)
 	/* Cancel by owner: no callback for the cancelled one. */
 	f = new_fwd(0, 3000, -1);
 	memset(res, 0, sizeof(res));
-	r1 = dns_fwd_start(f, &u, q, ql, false, dns_fwd_now_ms(), done_cb,
+	r1 = dns_fwd_start(f, &u, q, ql, false, loop_now_ms(), done_cb,
 	    &res[0]);
-	r2 = dns_fwd_start(f, &u, q, ql, true, dns_fwd_now_ms(), done_cb,
+	r2 = dns_fwd_start(f, &u, q, ql, true, loop_now_ms(), done_cb,
 	    &res[1]);
-	r3 = dns_fwd_start(f, &u, q, ql, false, dns_fwd_now_ms(), done_cb,
+	r3 = dns_fwd_start(f, &u, q, ql, false, loop_now_ms(), done_cb,
 	    &res[0]);
-	pump(f, res, 1, 100);
+	pump(res, 1, 100);
 	ok(r1 == 0 && r2 == 0 && r3 == 0 &&
 	    dns_fwd_cancel_owner(f, &res[0]) == 2 &&
 	    dns_fwd_cancel_owner(f, &res[2]) == 0,
@@ -613,7 +637,7 @@ test_cap_and_free(void)
 
 	f = new_fwd(0, 0, -1);
 	res[3] = (struct result){ 0 };
-	r4 = dns_fwd_start(f, &none, q, ql, false, dns_fwd_now_ms(), done_cb,
+	r4 = dns_fwd_start(f, &none, q, ql, false, loop_now_ms(), done_cb,
 	    &res[3]);
 	dns_fwd_stats(f, &st);
 	ok(r4 == 0 && res[3].called == 1 && res[3].status == -ENOENT &&
@@ -649,12 +673,12 @@ test_netns(void)
 	}
 	empty = ns_ino();
 	f = new_fwd(0, 1000, here);
-	(void)dns_fwd_start(f, &u, q, ql, false, dns_fwd_now_ms(), done_cb,
+	(void)dns_fwd_start(f, &u, q, ql, false, loop_now_ms(), done_cb,
 	    &res);
 	ok(ns_ino() == empty && empty != home,
 	    "netns: the thread is back in its own namespace after dialling");
 	/* The fakes' sockets are in `here`; poll works across namespaces. */
-	pump(f, &res, 1, 1500);
+	pump(&res, 1, 1500);
 	ok(res.status == 0 && res.up == 0,
 	    "netns: the query left from the namespace given by fd "
 	    "(status %d)", res.status);
@@ -670,12 +694,18 @@ int
 main(void)
 {
 	struct stat a, b;
+	char err[256];
 
 	if (stat("/proc/1/ns/net", &a) == 0 &&
 	    stat("/proc/self/ns/net", &b) == 0 && a.st_ino == b.st_ino) {
 		fprintf(stderr, "dns_fwd_itest: run me in a throwaway "
 		    "namespace (tests/integration/dns_forward.sh)\n");
 		return 2;
+	}
+	lp = loop_new(err, sizeof(err));
+	if (lp == NULL) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
 	}
 	fake_add("127.0.0.2", 5353, B_SILENT);
 	fake_add("127.0.0.2", 5354, B_SILENT);
@@ -698,12 +728,16 @@ main(void)
 	test_netns();
 
 	for (size_t i = 0; i < nfakes; i++) {
+		loop_fd_free(fakes[i].wu);
+		loop_fd_free(fakes[i].wl);
+		loop_fd_free(fakes[i].wc);
 		close(fakes[i].ufd);
 		close(fakes[i].lfd);
 		close(fakes[i].alt);
 		if (fakes[i].cfd >= 0)
 			close(fakes[i].cfd);
 	}
+	loop_free(lp);
 	printf("%d passed, %d failed\n", npass, nfail);
 	return nfail ? 1 : 0;
 }

@@ -5,7 +5,8 @@
  * where the fake upstreams listen on 127.0.0.x, out of the sandbox's
  * reach.  The clients' sockets are made inside the sandbox (setns, socket,
  * setns back: sockets keep their namespace), so the whole test is one
- * thread and one poll loop.  Run by tests/integration/dns_server.sh,
+ * thread and one event loop (loop/loop.h) that the servers, the
+ * forwarder and the fakes register with, driven with loop_once().  Run by tests/integration/dns_server.sh,
  * which makes both namespaces.  Refuses to run in the namespace of PID 1.
  *
  * Prints "ok N - ..." lines and a final "N passed, M failed"; exits 1 if
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -31,6 +33,7 @@
 #include "dns/conf.h"
 #include "dns/forward.h"
 #include "dns/server.h"
+#include "loop/loop.h"
 #include "tests/integration/itest.h"
 
 #define SANDBOX_IP	"169.254.53.53"
@@ -40,6 +43,7 @@
 #define IDLE_MS		600
 
 static int sandbox_fd = -1;
+static struct loop *lp;
 static struct dns_fwd *fwd;
 static struct dns_srv *srv, *srv_nofwd;
 
@@ -129,37 +133,33 @@ serve_fakes(void)
 	}
 }
 
-/* Runs everything once, waiting up to wait_ms for any fd. */
+static void
+fakes_ready(void *arg, uint32_t events)
+{
+	(void)arg;
+	(void)events;
+	serve_fakes();
+}
+
+/* One turn of the loop, waiting up to wait_ms for anything. */
 static void
 step(int wait_ms)
 {
-	struct pollfd pf[5] = {
-		{ .fd = dns_fwd_epoll_fd(fwd), .events = POLLIN },
-		{ .fd = dns_srv_epoll_fd(srv), .events = POLLIN },
-		{ .fd = srv_nofwd ? dns_srv_epoll_fd(srv_nofwd) : -1,
-		    .events = POLLIN },
-		{ .fd = good_fd, .events = POLLIN },
-		{ .fd = silent_fd, .events = POLLIN },
-	};
-	uint64_t now;
+	int r = loop_once(lp, wait_ms);
 
-	(void)poll(pf, 5, wait_ms);
-	serve_fakes();
-	now = dns_fwd_now_ms();
-	(void)dns_fwd_run(fwd, now);
-	if (srv)
-		(void)dns_srv_run(srv, now);
-	if (srv_nofwd)
-		(void)dns_srv_run(srv_nofwd, now);
+	if (r < 0) {
+		fprintf(stderr, "loop_once: %s\n", strerror(-r));
+		exit(1);
+	}
 }
 
 /* Runs the loop until fd has events (fd < 0: for ms).  true if it did. */
 static bool
 pump_until(int fd, short events, unsigned int ms)
 {
-	uint64_t end = dns_fwd_now_ms() + ms;
+	uint64_t end = loop_now_ms() + ms;
 
-	while (dns_fwd_now_ms() < end) {
+	while (loop_now_ms() < end) {
 		struct pollfd pf = { .fd = fd, .events = events };
 
 		if (fd >= 0 && poll(&pf, 1, 0) > 0)
@@ -257,17 +257,17 @@ tcp_read_msg(int fd, uint8_t *r, size_t cap, unsigned int ms)
 {
 	uint8_t hdr[2];
 	size_t got = 0, need = 2;
-	uint64_t end = dns_fwd_now_ms() + ms;
+	uint64_t end = loop_now_ms() + ms;
 
 	while (got < need) {
 		uint8_t *dst = got < 2 ? hdr + got : r + got - 2;
 		size_t want = got < 2 ? 2 - got : need - got;
 		ssize_t n;
 
-		if (dns_fwd_now_ms() >= end)
+		if (loop_now_ms() >= end)
 			return -1;
 		if (!pump_until(fd, POLLIN, (unsigned int)(end -
-		    dns_fwd_now_ms())))
+		    loop_now_ms())))
 			return -1;
 		n = recv(fd, dst, want, 0);
 		if (n <= 0)
@@ -438,13 +438,13 @@ test_servfail(void)
 	(void)dns_upstreams_from_env("127.0.0.4:5353", &good, err,
 	    sizeof(err));
 	dns_srv_set_upstreams(srv, &dead);
-	t0 = dns_fwd_now_ms();
+	t0 = loop_now_ms();
 	n = udp_query("dead.example.com", DNS_TYPE_A, DNS_SRV_PORT, r,
 	    sizeof(r));
 	ok(n > 0 && rcode(r) == DNS_RCODE_SERVFAIL && r[0] == 0x12 &&
 	    stats(srv).upstream_failures == 1 && stats(srv).servfail == 1,
 	    "dead upstreams: SERVFAIL (%llu ms)",
-	    (unsigned long long)(dns_fwd_now_ms() - t0));
+	    (unsigned long long)(loop_now_ms() - t0));
 	dns_srv_set_upstreams(srv, NULL);
 	n = udp_query("none.example.com", DNS_TYPE_A, DNS_SRV_PORT, r,
 	    sizeof(r));
@@ -587,7 +587,8 @@ static struct dns_srv *
 new_srv(int port, struct dns_fwd *f, struct dns_cache *cache,
     const struct dns_zone *z, const struct dns_upstreams *u)
 {
-	struct dns_srv_params p = { .netns_fd = sandbox_fd, .zone = z,
+	struct dns_srv_params p = { .loop = lp, .netns_fd = sandbox_fd,
+	    .zone = z,
 	    .ups = u, .fwd = f, .cache = cache, .tcp_max_conns = TCP_CAP,
 	    .tcp_read_ms = READ_MS, .tcp_idle_ms = IDLE_MS };
 	struct sockaddr_in *sa = (struct sockaddr_in *)&p.addr;
@@ -646,7 +647,6 @@ test_free_inflight(const struct dns_zone *z)
 	}
 
 	s = new_srv(5301, fwd, NULL, z, &silent);
-	srv_nofwd = s;	/* step() runs it */
 	dns_fwd_stats(fwd, &fs0);
 	u = sandbox_socket(SOCK_DGRAM, 5301);
 	t = sandbox_socket(SOCK_STREAM, 5301);
@@ -658,7 +658,6 @@ test_free_inflight(const struct dns_zone *z)
 	dns_fwd_stats(fwd, &fs);
 	ok(stats(s).inflight == 2 && fs.inflight == fs0.inflight + 2,
 	    "two forwards in flight (UDP and TCP)");
-	srv_nofwd = NULL;
 	dns_srv_free(s);
 	dns_fwd_stats(fwd, &fs);
 	ok(fs.inflight == fs0.inflight && fs.cancelled == fs0.cancelled + 2,
@@ -675,6 +674,7 @@ int
 main(int argc, char **argv)
 {
 	struct dns_fwd_params fp = { .budget_ms = 1000, .netns_fd = -1 };
+	struct loop_fd *wgood = NULL, *wsilent = NULL;
 	struct in_addr web;
 	struct dns_upstreams good;
 	struct dns_zone *z;
@@ -682,7 +682,6 @@ main(int argc, char **argv)
 	struct stat a, b;
 	const char *names[] = { "web" };
 	char err[256];
-	struct dns_srv *nofwd;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: dns_srv_itest /run/netns/SANDBOX\n");
@@ -699,9 +698,21 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s: %s\n", argv[1], strerror(errno));
 		return 2;
 	}
+	lp = loop_new(err, sizeof(err));
+	if (lp == NULL) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	fp.loop = lp;
 	good_fd = bind_udp("127.0.0.4", 5353);
 	silent_fd = bind_udp("127.0.0.2", 5353);
 	silent_lfd = listen_tcp("127.0.0.2", 5353);
+	wgood = loop_fd_add(lp, good_fd, EPOLLIN, fakes_ready, NULL);
+	wsilent = loop_fd_add(lp, silent_fd, EPOLLIN, fakes_ready, NULL);
+	if (wgood == NULL || wsilent == NULL) {
+		fprintf(stderr, "loop_fd_add: %s\n", strerror(errno));
+		return 1;
+	}
 
 	z = dns_zone_new();
 	inet_pton(AF_INET, "10.0.0.5", &web);
@@ -719,7 +730,7 @@ main(int argc, char **argv)
 	(void)dns_upstreams_from_env("127.0.0.4:5353", &good, err,
 	    sizeof(err));
 	srv = new_srv(0, fwd, cache, z, &good);
-	nofwd = srv_nofwd = new_srv(NOFWD_PORT, NULL, cache, z, &good);
+	srv_nofwd = new_srv(NOFWD_PORT, NULL, cache, z, &good);
 
 	test_local();
 	test_forward_and_cache();
@@ -727,14 +738,16 @@ main(int argc, char **argv)
 	test_hostile();
 	test_tcp_edges();
 	test_cap();
-	srv_nofwd = NULL;
-	dns_srv_free(nofwd);
+	srv_nofwd = dns_srv_free(srv_nofwd);
 	test_free_inflight(z);
 
 	dns_srv_free(srv);
 	dns_fwd_free(fwd);
 	dns_cache_free(cache);
 	dns_zone_free(z);
+	loop_fd_free(wgood);
+	loop_fd_free(wsilent);
+	loop_free(lp);
 	close(good_fd);
 	close(silent_fd);
 	close(silent_lfd);
