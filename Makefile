@@ -60,8 +60,9 @@ LOOP_SRCS	:= loop/loop.c
 # The Docker Engine API client: pure parsers plus a worker thread that
 # only the daemon and its integration test start.
 ENGINE_SRCS	:= plugin/engine.c
-# What the responders serve (pure, needs the Engine API's structs).
-NAMES_SRCS	:= plugin/names.c
+# What the responders serve (pure, needs the Engine API's structs), a
+# responder's lifecycle and the DNS counters' JSON.
+NAMES_SRCS	:= plugin/names.c plugin/sbxstate.c
 DAEMON_SRCS	:= $(PURE_SRCS) $(LOOP_SRCS) plugin/main.c plugin/http.c netlink/link.c \
 		   $(FW_HOST_SRCS) $(DNS_HOST_SRCS) $(ENGINE_SRCS) \
 		   $(NAMES_SRCS) plugin/sandbox.c plugin/cli.c

@@ -17,5 +17,6 @@ Suite	*dns_conf_suite(void);
 Suite	*engine_suite(void);
 Suite	*names_suite(void);
 Suite	*loop_suite(void);
+Suite	*sbxstate_suite(void);
 
 #endif
