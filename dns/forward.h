@@ -58,7 +58,11 @@
 /* Every try of one forward fits in a client's 5 s (B40, F12). */
 #define DNS_FWD_BUDGET_DEFAULT_MS	4500
 
+struct loop;	/* TEMP: replaced by the dns loop conversion */
+
 struct dns_fwd_params {
+	/* TEMP: replaced by the dns loop conversion */
+	struct loop	*loop;
 	unsigned int	max_inflight;	/* 0: DNS_FWD_INFLIGHT_DEFAULT */
 	unsigned int	budget_ms;	/* 0: DNS_FWD_BUDGET_DEFAULT_MS */
 	/* Namespace to dial from: an open /proc/PID/ns/net or /run/netns

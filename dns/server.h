@@ -87,7 +87,11 @@
 typedef void (*dns_srv_fail_cb)(void *arg, const struct dns_upstream *up,
 	    int status, const char *reason, const uint8_t *q, size_t qlen);
 
+struct loop;	/* TEMP: replaced by the dns loop conversion */
+
 struct dns_srv_params {
+	/* TEMP: replaced by the dns loop conversion */
+	struct loop		*loop;
 	/* The sandbox's namespace: an open /proc/PID/ns/net or /run/netns
 	 * fd, borrowed (kept open by the caller while the server lives, or
 	 * at least until dns_srv_new returns); -1 for the caller's own. */
