@@ -18,5 +18,6 @@ Suite	*engine_suite(void);
 Suite	*names_suite(void);
 Suite	*loop_suite(void);
 Suite	*sbxstate_suite(void);
+Suite	*dnsstats_suite(void);
 
 #endif
