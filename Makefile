@@ -68,12 +68,17 @@ LOOP_SRCS	:= loop/loop.c loop/work.c
 ENGINE_SRCS	:= plugin/engine.c
 # What the responders serve (pure, needs the Engine API's structs).
 NAMES_SRCS	:= plugin/names.c
+# A responder's lifecycle and the DNS counters' JSON (pure), and the I/O
+# that carries them out on the loop (daemon only).
+SANDBOX_PURE_SRCS := plugin/sbxstate.c plugin/dnsstats.c
+SANDBOX_SRCS	:= $(SANDBOX_PURE_SRCS) plugin/upstreams.c plugin/sandbox.c
 DAEMON_SRCS	:= $(PURE_SRCS) $(LIB_HOST_SRCS) $(LOOP_SRCS) plugin/main.c \
 		   plugin/http.c netlink/link.c \
 		   $(FW_HOST_SRCS) $(DNS_HOST_SRCS) $(ENGINE_SRCS) \
-		   $(NAMES_SRCS) plugin/sandbox.c plugin/cli.c
+		   $(NAMES_SRCS) $(SANDBOX_SRCS) plugin/cli.c
 UNIT_SRCS	:= $(PURE_SRCS) $(LOOP_SRCS) $(ENGINE_SRCS) $(NAMES_SRCS) \
-		   netlink/fake.c firewall/fake.c firewall/fakeports.c \
+		   $(SANDBOX_PURE_SRCS) netlink/fake.c firewall/fake.c \
+		   firewall/fakeports.c \
 		   tests/golden/cases.c $(wildcard tests/unit/*.c)
 BENCH_SRCS	:= $(PURE_SRCS) netlink/fake.c firewall/fake.c \
 		   firewall/fakeports.c tests/bench/bench.c

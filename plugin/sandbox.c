@@ -1,4 +1,8 @@
-#include <arpa/inet.h>
+/*
+ * The responders' I/O on the daemon's loop (see sandbox.h): namespaces,
+ * the address on lo, the responders and forwarders, zones, the Engine API
+ * client's updates and the failure log.  When to serve is sbxstate.c's.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -7,7 +11,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/random.h>
-#include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -17,29 +20,19 @@
 #include "dns/conf.h"
 #include "dns/forward.h"
 #include "dns/server.h"
+#include "loop/loop.h"
+#include "plugin/dnsstats.h"
 #include "plugin/engine.h"
 #include "plugin/log.h"
 #include "plugin/names.h"
 #include "plugin/sandbox.h"
+#include "plugin/sbxstate.h"
+#include "plugin/upstreams.h"
 
 #define NSFS_MAGIC_NUM		0x6e736673
-#define RETRY_MS		5000	/* a sandbox whose set-up failed */
+#define TICK_MS			1000	/* upstreams, namespaces */
 #define FAIL_LOG_QUIET_MS	60000	/* between warnings of failures */
 #define CACHE_BYTES_PER_ENTRY	1024
-
-enum sb_state { SB_PENDING, SB_SERVING, SB_FAILED, SB_GONE };
-
-static const char *const state_names[] = {
-	[SB_PENDING] = "pending", [SB_SERVING] = "serving",
-	[SB_FAILED] = "failed", [SB_GONE] = "gone",
-};
-
-enum watch_kind { W_SRV, W_UDP, W_SB_FWD, W_FWD, W_ENG };
-
-struct watch {
-	enum watch_kind	kind;
-	void		*p;
-};
 
 struct zref {
 	char		*sig;
@@ -50,42 +43,30 @@ struct sandbox {
 	char		key[ST_SANDBOX_MAX + 1];	/* as dockerd gave it */
 	char		path[PATH_MAX];		/* where it is opened */
 	char		*sig;		/* owned copy of the plan's */
-	bool		internal_only;
 	size_t		neps;
-	enum sb_state	state;
+	struct sbs	st;		/* lifecycle */
 	struct dns_srv	*srv;
 	struct dns_fwd	*fwd;		/* DNS_FORWARD_FROM=sandbox */
 	int		nsfd;		/* open while fwd dials from it */
-	struct watch	wsrv, wudp, wfwd;
 	const struct dns_zone *zone;	/* borrowed from sbx's zones */
-	char		err[256];
-	uint64_t	failed_at;
+	struct loop_timer *retry;
 	bool		keep;
 	struct sbx	*owner;
-};
-
-struct file_id {
-	bool		exists;
-	dev_t		dev;
-	ino_t		ino;
-	off_t		size;
-	struct timespec	mtime;
 };
 
 struct sbx {
 	const struct settings *set;
 	struct lnk	*lnk;
 	const struct drv *d;
-	int		ep, mounts_fd;
+	struct loop	*loop;
+	int		mounts_fd;
+	struct loop_fd	*mounts_w, *eng_w;
+	struct loop_timer *tick;
 	struct dns_fwd	*fwd;
 	struct dns_cache *cache;
 	struct eng	*eng;
 	struct names	*names;
-	struct watch	wfwd, weng;
-	struct dns_upstreams ups;
-	bool		ups_loaded;
-	struct file_id	rc_id, sd_id;
-	char		ups_warned[256];
+	struct upstreams ups;
 	struct sandbox	**sbs;
 	size_t		nsbs;
 	struct zref	*zones;
@@ -109,176 +90,22 @@ ns_ready(const char *key)
 	    (unsigned long)st.f_type == NSFS_MAGIC_NUM;
 }
 
-static void
-addr_prefix(const struct sockaddr_storage *ss, struct prefix *p)
-{
-	memset(p, 0, sizeof(*p));
-	p->family = ss->ss_family;
-	if (p->family == AF_INET) {
-		memcpy(p->addr, &((const struct sockaddr_in *)ss)->sin_addr, 4);
-		p->plen = 32;
-	} else {
-		memcpy(p->addr, &((const struct sockaddr_in6 *)ss)->sin6_addr,
-		    16);
-		p->plen = 128;
-	}
-}
-
+/* Adds or removes the responder's address on the lo of namespace fd. */
 static int
-watch_add(struct sbx *s, int fd, uint32_t events, struct watch *w)
+dns_addr_set(struct sbx *s, int fd, bool add, char *err, size_t errlen)
 {
-	struct epoll_event ev = { .events = events, .data.ptr = w };
+	const struct sockaddr_storage *ss = &s->set->dns_addr;
+	struct prefix p = { .family = ss->ss_family };
 
-	return epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
-}
-
-static void
-watch_del(struct sbx *s, int fd)
-{
-	if (fd >= 0)
-		(void)epoll_ctl(s->ep, EPOLL_CTL_DEL, fd, NULL);
-}
-
-/* ---- upstreams ---- */
-
-static void
-file_id_get(const char *path, struct file_id *ret)
-{
-	struct stat st;
-
-	memset(ret, 0, sizeof(*ret));
-	if (stat(path, &st) < 0)
-		return;
-	ret->exists = true;
-	ret->dev = st.st_dev;
-	ret->ino = st.st_ino;
-	ret->size = st.st_size;
-	ret->mtime = st.st_mtim;
-}
-
-static bool
-file_id_eq(const struct file_id *a, const struct file_id *b)
-{
-	return a->exists == b->exists && a->dev == b->dev &&
-	    a->ino == b->ino && a->size == b->size &&
-	    a->mtime.tv_sec == b->mtime.tv_sec &&
-	    a->mtime.tv_nsec == b->mtime.tv_nsec;
-}
-
-static const char *
-ups_text(const struct dns_upstreams *u, char *buf, size_t len)
-{
-	char one[DNS_UPSTREAM_STRLEN];
-	size_t k = 0;
-
-	buf[0] = '\0';
-	for (unsigned int i = 0; i < u->n && k < len; i++) {
-		int w = snprintf(buf + k, len - k, "%s%s", i ? ", " : "",
-		    dns_upstream_format(&u->srv[i], one, sizeof(one)));
-
-		if (w < 0)
-			break;
-		k += (size_t)w;
+	if (p.family == AF_INET) {
+		memcpy(p.addr, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+		p.plen = 32;
+	} else {
+		memcpy(p.addr, &((const struct sockaddr_in6 *)ss)->sin6_addr,
+		    16);
+		p.plen = 128;
 	}
-	if (u->n == 0)
-		(void)snprintf(buf, len, "none");
-	return buf;
-}
-
-/*
- * The file to read for path: in a managed plugin the host's /etc is under
- * HOST_ROOT, and an absolute link there (/etc/resolv.conf ->
- * /run/systemd/resolve/stub-resolv.conf) means the host's path, so it is
- * followed under HOST_ROOT too.  One level: enough for resolv.conf.
- */
-static const char *
-host_path(const struct sbx *s, const char *path, char *buf, size_t len)
-{
-	char target[PATH_MAX];
-	ssize_t n;
-	int w;
-
-	if (s->set->host_root[0] == '\0' ||
-	    (n = readlink(path, target, sizeof(target) - 1)) <= 0)
-		return path;
-	target[n] = '\0';
-	if (target[0] != '/')
-		return path;
-	w = snprintf(buf, len, "%s%s", s->set->host_root, target);
-	return w < 0 || (size_t)w >= len ? path : buf;
-}
-
-static void
-load_upstreams(struct sbx *s)
-{
-	const struct settings *set = s->set;
-	struct dns_upstreams u;
-	char e[256] = "", list[4 * DNS_UPSTREAM_STRLEN];
-	char rc[PATH_MAX], sd[PATH_MAX];
-	int r;
-
-	if (set->dns_upstreams != NULL)
-		r = dns_upstreams_from_env(set->dns_upstreams, &u, e,
-		    sizeof(e));
-	else
-		r = dns_upstreams_load(host_path(s, set->resolv_conf, rc,
-		    sizeof(rc)), host_path(s, set->systemd_resolv_conf, sd,
-		    sizeof(sd)), &u, e, sizeof(e));
-	if (r < 0) {
-		if (strcmp(e, s->ups_warned) != 0) {
-			log_warnx("dns: cannot read upstream servers: %s "
-			    "(keeping %s)", e, ups_text(&s->ups, list,
-			    sizeof(list)));
-			(void)snprintf(s->ups_warned, sizeof(s->ups_warned),
-			    "%s", e);
-		}
-		return;
-	}
-	s->ups_warned[0] = '\0';
-	if (dns_upstreams_drop(&u, &set->dns_addr) > 0)
-		log_warnx("dns: the responder's own address %s is listed as "
-		    "an upstream; it is left out", set->dns_address);
-	if (s->ups_loaded && dns_upstreams_equal(&u, &s->ups))
-		return;
-	s->ups = u;
-	s->ups_loaded = true;
-	dns_cache_flush(s->cache);
-	for (size_t i = 0; i < s->nsbs; i++)
-		if (s->sbs[i]->srv != NULL)
-			dns_srv_set_upstreams(s->sbs[i]->srv, &s->ups);
-	if (u.n == 0)
-		log_warnx("dns: no upstream servers (%s%s): only container "
-		    "names are answered, other names get SERVFAIL",
-		    set->dns_upstreams ? "DNS_UPSTREAMS" : set->resolv_conf,
-		    u.missing ? " does not exist" : " lists none");
-	else
-		log_info("dns: upstream servers %s (from %s%s)",
-		    ups_text(&u, list, sizeof(list)),
-		    set->dns_upstreams ? "DNS_UPSTREAMS" :
-		    u.from_systemd ? set->systemd_resolv_conf :
-		    set->resolv_conf, u.warnings ? ", some lines skipped" : "");
-	if (u.warnings)
-		log_warnx("dns: %s: %u line(s) skipped, first: %s",
-		    set->resolv_conf, u.warnings, u.warning);
-}
-
-static void
-check_upstreams(struct sbx *s)
-{
-	struct file_id rc, sd;
-
-	char p1[PATH_MAX], p2[PATH_MAX];
-
-	if (s->set->dns_upstreams != NULL)
-		return;
-	file_id_get(host_path(s, s->set->resolv_conf, p1, sizeof(p1)), &rc);
-	file_id_get(host_path(s, s->set->systemd_resolv_conf, p2,
-	    sizeof(p2)), &sd);
-	if (file_id_eq(&rc, &s->rc_id) && file_id_eq(&sd, &s->sd_id))
-		return;
-	s->rc_id = rc;
-	s->sd_id = sd;
-	load_upstreams(s);
+	return s->lnk->ops->sandbox_addr(s->lnk, fd, &p, add, err, errlen);
 }
 
 /* ---- failed forwards ---- */
@@ -291,7 +118,7 @@ on_fail(void *arg, const struct dns_upstream *up, int status,
 	struct sbx *s = sb->owner;
 	char ups[DNS_UPSTREAM_STRLEN] = "no upstream";
 	const char *from = s->set->dns_from_sandbox ? "sandbox" : "host";
-	uint64_t now = dns_fwd_now_ms();
+	uint64_t now = loop_now_ms();
 	bool warn;
 
 	(void)status;	/* reason says it in words */
@@ -321,32 +148,13 @@ on_fail(void *arg, const struct dns_upstream *up, int status,
 /* ---- sandboxes ---- */
 
 static void
-set_failed(struct sandbox *sb, const char *msg)
+unserve(struct sandbox *sb, bool remove_addr)
 {
-	if (sb->state != SB_FAILED || strcmp(msg, sb->err) != 0)
-		log_warnx("dns: sandbox %s: %s; retrying every %d s", sb->key,
-		    msg, RETRY_MS / 1000);
-	(void)snprintf(sb->err, sizeof(sb->err), "%s", msg);
-	sb->state = SB_FAILED;
-	sb->failed_at = dns_fwd_now_ms();
-}
-
-static void
-unserve(struct sbx *s, struct sandbox *sb, bool remove_addr)
-{
-	struct prefix p;
 	char e[256];
 	int fd;
 
-	if (sb->srv != NULL) {
-		watch_del(s, dns_srv_udp_fd(sb->srv));
-		watch_del(s, dns_srv_epoll_fd(sb->srv));
-		sb->srv = dns_srv_free(sb->srv);
-	}
-	if (sb->fwd != NULL) {
-		watch_del(s, dns_fwd_epoll_fd(sb->fwd));
-		sb->fwd = dns_fwd_free(sb->fwd);
-	}
+	sb->srv = dns_srv_free(sb->srv);
+	sb->fwd = dns_fwd_free(sb->fwd);
 	if (sb->nsfd >= 0) {
 		(void)close(sb->nsfd);
 		sb->nsfd = -1;
@@ -356,109 +164,128 @@ unserve(struct sbx *s, struct sandbox *sb, bool remove_addr)
 	fd = open(sb->path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return;
-	addr_prefix(&s->set->dns_addr, &p);
-	if (s->lnk->ops->sandbox_addr(s->lnk, fd, &p, false, e,
-	    sizeof(e)) < 0)
+	if (dns_addr_set(sb->owner, fd, false, e, sizeof(e)) < 0)
 		log_debug("dns: sandbox %s: %s", sb->key, e);
 	(void)close(fd);
 }
 
-static void
-serve(struct sbx *s, struct sandbox *sb)
+/* Starts the responder, all or nothing: NULL, or why not (in e). */
+static const char *
+start(struct sbx *s, struct sandbox *sb, char *e, size_t elen)
 {
 	struct dns_srv_params sp = { 0 };
 	struct dns_fwd_params fp = { 0 };
-	struct prefix p;
-	char e[256];
 	int fd;
 
 	fd = open(sb->path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		(void)snprintf(e, sizeof(e), "cannot open the namespace %.150s: "
-		    "%s", sb->path, strerror(errno));
-		set_failed(sb, e);
-		return;
+		(void)snprintf(e, elen, "cannot open the namespace %.150s: %s",
+		    sb->path, strerror(errno));
+		return e;
 	}
-	addr_prefix(&s->set->dns_addr, &p);
-	if (s->lnk->ops->sandbox_addr(s->lnk, fd, &p, true, e,
-	    sizeof(e)) < 0) {
+	if (dns_addr_set(s, fd, true, e, elen) < 0) {
 		(void)close(fd);
-		set_failed(sb, e);
-		return;
+		return e;
 	}
 	sb->nsfd = fd;
-	sp.fwd = sb->internal_only ? NULL : s->fwd;
-	if (!sb->internal_only && s->set->dns_from_sandbox) {
+	sp.fwd = sb->st.internal_only ? NULL : s->fwd;
+	if (!sb->st.internal_only && s->set->dns_from_sandbox) {
+		fp.loop = s->loop;
 		fp.netns_fd = fd;
-		if ((sb->fwd = dns_fwd_new(&fp, e, sizeof(e))) == NULL ||
-		    watch_add(s, dns_fwd_epoll_fd(sb->fwd), EPOLLIN,
-		    &sb->wfwd) < 0)
+		if ((sb->fwd = dns_fwd_new(&fp, e, elen)) == NULL)
 			goto fail;
 		sp.fwd = sb->fwd;
 	}
+	sp.loop = s->loop;
 	sp.netns_fd = fd;
 	sp.addr = s->set->dns_addr;
 	sp.zone = sb->zone ? sb->zone : s->empty;
-	sp.ups = &s->ups;
+	sp.ups = &s->ups.cur;
 	sp.cache = s->cache;
 	sp.on_fail = on_fail;
 	sp.fail_arg = sb;
-	/* Queries wake this loop's own epoll set directly. */
-	sp.external_udp = true;
-	if ((sb->srv = dns_srv_new(&sp, e, sizeof(e))) == NULL)
+	if ((sb->srv = dns_srv_new(&sp, e, elen)) == NULL)
 		goto fail;
-	if (watch_add(s, dns_srv_epoll_fd(sb->srv), EPOLLIN, &sb->wsrv) < 0 ||
-	    watch_add(s, dns_srv_udp_fd(sb->srv), EPOLLIN, &sb->wudp) < 0) {
-		(void)snprintf(e, sizeof(e), "epoll: %s", strerror(errno));
-		goto fail;
-	}
 	if (sb->fwd == NULL) {
 		(void)close(sb->nsfd);
 		sb->nsfd = -1;
 	}
-	sb->state = SB_SERVING;
-	sb->err[0] = '\0';
-	s->served_total++;
-	log_debug("dns: sandbox %s: serving on %s port 53%s", sb->key,
-	    s->set->dns_address, sb->internal_only ?
-	    " (internal networks only: no forwarding)" : "");
-	return;
+	return NULL;
 fail:
-	unserve(s, sb, true);
-	set_failed(sb, e);
+	unserve(sb, true);
+	return e;
 }
 
+static void apply(struct sbx *s, struct sandbox *sb, unsigned int a);
+
 static void
-try_serve(struct sbx *s, struct sandbox *sb, uint64_t now)
+serve(struct sbx *s, struct sandbox *sb)
 {
-	if (sb->state == SB_PENDING ||
-	    (sb->state == SB_FAILED && now - sb->failed_at >= RETRY_MS)) {
-		if (ns_ready(sb->path))
-			serve(s, sb);
-	} else if (sb->state == SB_SERVING && !ns_ready(sb->path)) {
-		/* The container died without a Leave. */
+	char e[256];
+
+	if (start(s, sb, e, sizeof(e)) == NULL)
+		apply(s, sb, sbs_served(&sb->st));
+	else
+		apply(s, sb, sbs_serve_failed(&sb->st, e, loop_now_ms()));
+}
+
+/* Carries out what the lifecycle asked for, in sbxstate.h's order. */
+static void
+apply(struct sbx *s, struct sandbox *sb, unsigned int a)
+{
+	if (a & SBS_A_DISARM_RETRY)
+		loop_timer_disarm(sb->retry);
+	if (a & SBS_A_LOG_GONE)
 		log_debug("dns: sandbox %s: its namespace is gone", sb->key);
-		unserve(s, sb, false);
-		sb->state = SB_GONE;
+	if (a & SBS_A_UNSERVE)
+		unserve(sb, (a & SBS_A_REMOVE_ADDR) != 0);
+	if (a & SBS_A_SERVE)
+		serve(s, sb);
+	if (a & SBS_A_ARM_RETRY)
+		loop_timer_arm_at(sb->retry, sb->st.retry_at);
+	if (a & SBS_A_LOG_FAILED)
+		log_warnx("dns: sandbox %s: %s; retrying every %d s", sb->key,
+		    sb->st.err, SBS_RETRY_MS / 1000);
+	if (a & SBS_A_LOG_SERVING) {
+		s->served_total++;
+		log_debug("dns: sandbox %s: serving on %s port 53%s", sb->key,
+		    s->set->dns_address, sb->st.internal_only ?
+		    " (internal networks only: no forwarding)" : "");
+	}
+}
+
+/* Looks at the namespaces the lifecycle wants looked at. */
+static void
+check_all(struct sbx *s, enum sbs_why why)
+{
+	uint64_t now = loop_now_ms();
+
+	for (size_t i = 0; i < s->nsbs; i++) {
+		struct sandbox *sb = s->sbs[i];
+
+		if (sbs_check_due(&sb->st, why, now))
+			apply(s, sb, sbs_ns(&sb->st, ns_ready(sb->path), now));
 	}
 }
 
 static void
-check_pending(struct sbx *s)
+on_retry(void *arg)
 {
-	uint64_t now = dns_fwd_now_ms();
+	struct sandbox *sb = arg;
+	uint64_t now = loop_now_ms();
 
-	for (size_t i = 0; i < s->nsbs; i++)
-		if (s->sbs[i]->state == SB_PENDING)
-			try_serve(s, s->sbs[i], now);
+	if (sbs_check_due(&sb->st, SBS_WHY_RETRY, now))
+		apply(sb->owner, sb, sbs_ns(&sb->st, ns_ready(sb->path), now));
 }
 
+/* Carries out a is sbs_leave()'s or sbs_shutdown()'s actions. */
 static struct sandbox *
-sandbox_free(struct sbx *s, struct sandbox *sb)
+sandbox_free(struct sbx *s, struct sandbox *sb, unsigned int a)
 {
 	if (sb == NULL)
 		return NULL;
-	unserve(s, sb, true);
+	apply(s, sb, a);
+	loop_timer_free(sb->retry);
 	free(sb->sig);
 	free(sb);
 	return NULL;
@@ -486,16 +313,17 @@ sandbox_new(struct sbx *s, const struct sbx_want *w)
 	s->sbs = p;
 	if ((sb = calloc(1, sizeof(*sb))) == NULL)
 		return NULL;
+	if ((sb->retry = loop_timer_new(s->loop, on_retry, sb)) == NULL) {
+		free(sb);
+		return NULL;
+	}
 	memcpy(sb->key, w->key, strlen(w->key) + 1);
 	if (names_sandbox_path(sb->key, s->set->exec_root,
 	    s->set->exec_root_mount, sb->path, sizeof(sb->path)) < 0)
 		memcpy(sb->path, sb->key, strlen(sb->key) + 1);
 	sb->nsfd = -1;
-	sb->state = SB_PENDING;
+	sbs_init(&sb->st, w->internal_only);
 	sb->owner = s;
-	sb->wsrv = (struct watch){ W_SRV, sb };
-	sb->wudp = (struct watch){ W_UDP, sb };
-	sb->wfwd = (struct watch){ W_SB_FWD, sb };
 	s->sbs[s->nsbs++] = sb;
 	return sb;
 }
@@ -576,44 +404,50 @@ refresh(struct sbx *s)
 				sb->sig = sig;
 			}
 		}
-		if (sb->internal_only != w[i].internal_only) {
-			/* Forwarding on or off: a new responder. */
-			sb->internal_only = w[i].internal_only;
-			if (sb->state == SB_SERVING) {
-				unserve(s, sb, false);
-				sb->state = SB_PENDING;
-			}
-		}
+		apply(s, sb, sbs_want(&sb->st, w[i].internal_only));
 		z = zone_for(s, &zs, &nz, &w[i]);
 		sb->zone = z ? z : s->empty;
 		if (sb->srv != NULL)
 			dns_srv_set_zone(sb->srv, sb->zone);
 	}
 	for (size_t i = k = 0; i < s->nsbs; i++) {
-		if (s->sbs[i]->keep)
-			s->sbs[k++] = s->sbs[i];
-		else {
-			log_debug("dns: sandbox %s: no cbridge endpoint left",
-			    s->sbs[i]->key);
-			sandbox_free(s, s->sbs[i]);
+		struct sandbox *sb = s->sbs[i];
+
+		if (sb->keep) {
+			s->sbs[k++] = sb;
+			continue;
 		}
+		log_debug("dns: sandbox %s: no cbridge endpoint left", sb->key);
+		sandbox_free(s, sb, sbs_leave(&sb->st));
 	}
 	s->nsbs = k;
 	zones_free(s->zones, s->nzones);
 	s->zones = zs;
 	s->nzones = nz;
 	names_plan_free(w, nw);
-	check_pending(s);
+	check_all(s, SBS_WHY_MOUNTS);
 }
 
 /* ---- the loop ---- */
 
+/* New upstreams: cached replies came from the old ones. */
 static void
-engine_updates(struct sbx *s)
+upstreams_changed(struct sbx *s)
 {
+	dns_cache_flush(s->cache);
+	for (size_t i = 0; i < s->nsbs; i++)
+		if (s->sbs[i]->srv != NULL)
+			dns_srv_set_upstreams(s->sbs[i]->srv, &s->ups.cur);
+}
+
+static void
+on_engine(void *arg, uint32_t events)
+{
+	struct sbx *s = arg;
 	struct eng_update *u, *list = eng_take(s->eng);
 	bool changed = false;
 
+	(void)events;
 	for (u = list; u != NULL; u = u->next) {
 		if (u->kind == ENG_DOWN) {
 			if (s->eng_up || s->eng_err[0] == '\0')
@@ -635,39 +469,23 @@ engine_updates(struct sbx *s)
 		refresh(s);
 }
 
-void
-sbx_run(struct sbx *s)
+/* dockerd mounted (or unmounted) something: maybe a sandbox's namespace. */
+static void
+on_mounts(void *arg, uint32_t events)
 {
-	struct epoll_event evs[32];
-	uint64_t now = dns_fwd_now_ms();
-	int n;
+	(void)events;
+	check_all(arg, SBS_WHY_MOUNTS);
+}
 
-	n = epoll_wait(s->ep, evs, 32, 0);
-	for (int i = 0; i < n; i++) {
-		struct watch *w = evs[i].data.ptr;
-		struct sandbox *sb = w->p;
+static void
+on_tick(void *arg)
+{
+	struct sbx *s = arg;
 
-		switch (w->kind) {
-		case W_SRV:
-			if (sb->srv != NULL)
-				(void)dns_srv_run(sb->srv, now);
-			break;
-		case W_UDP:
-			if (sb->srv != NULL)
-				dns_srv_run_udp(sb->srv, now);
-			break;
-		case W_SB_FWD:
-			if (sb->fwd != NULL)
-				(void)dns_fwd_run(sb->fwd, now);
-			break;
-		case W_FWD:
-			(void)dns_fwd_run(s->fwd, now);
-			break;
-		case W_ENG:
-			engine_updates(s);
-			break;
-		}
-	}
+	loop_timer_arm(s->tick, TICK_MS);
+	if (upstreams_check(&s->ups, s->set))
+		upstreams_changed(s);
+	check_all(s, SBS_WHY_TICK);
 }
 
 void
@@ -676,41 +494,36 @@ sbx_sync(struct sbx *s)
 	refresh(s);
 }
 
-void
-sbx_tick(struct sbx *s)
+/*
+ * The mount table changes when dockerd mounts a sandbox's namespace: that
+ * is the moment to look at pending sandboxes.  Without it the tick still
+ * finds them.
+ */
+static void
+watch_mounts(struct sbx *s)
 {
-	uint64_t now = dns_fwd_now_ms();
+	int e;
 
-	check_upstreams(s);
-	for (size_t i = 0; i < s->nsbs; i++)
-		try_serve(s, s->sbs[i], now);
-}
-
-int
-sbx_fd(const struct sbx *s)
-{
-	return s->ep;
-}
-
-int
-sbx_mounts_fd(const struct sbx *s)
-{
-	return s->mounts_fd;
-}
-
-void
-sbx_mounts_changed(struct sbx *s)
-{
-	check_pending(s);
+	s->mounts_fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+	if (s->mounts_fd >= 0 && (s->mounts_w = loop_fd_add(s->loop,
+	    s->mounts_fd, EPOLLPRI, on_mounts, s)) != NULL)
+		return;
+	e = errno;
+	if (s->mounts_fd >= 0)
+		(void)close(s->mounts_fd);
+	s->mounts_fd = -1;
+	log_warnx("dns: cannot watch the mount table (%s): new sandboxes "
+	    "are found within a second instead", strerror(e));
 }
 
 struct sbx *
 sbx_new(const struct settings *set, struct lnk *lnk, const struct drv *d,
-    char *err, size_t errlen)
+    struct loop *loop, char *err, size_t errlen)
 {
-	struct dns_fwd_params fp = { .netns_fd = -1 };
+	struct dns_fwd_params fp = { .loop = loop, .netns_fd = -1 };
 	unsigned char key[16];
 	struct sbx *s;
+	bool changed;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		(void)snprintf(err, errlen, "dns: out of memory");
@@ -719,15 +532,11 @@ sbx_new(const struct settings *set, struct lnk *lnk, const struct drv *d,
 	s->set = set;
 	s->lnk = lnk;
 	s->d = d;
+	s->loop = loop;
 	s->mounts_fd = -1;
-	s->wfwd = (struct watch){ W_FWD, NULL };
-	s->weng = (struct watch){ W_ENG, NULL };
-	if ((s->ep = epoll_create1(EPOLL_CLOEXEC)) < 0) {
-		(void)snprintf(err, errlen, "dns: epoll: %s", strerror(errno));
-		goto fail;
-	}
 	if ((s->names = names_new()) == NULL ||
-	    (s->empty = dns_zone_new()) == NULL) {
+	    (s->empty = dns_zone_new()) == NULL ||
+	    (s->tick = loop_timer_new(loop, on_tick, s)) == NULL) {
 		(void)snprintf(err, errlen, "dns: out of memory");
 		goto fail;
 	}
@@ -741,42 +550,30 @@ sbx_new(const struct settings *set, struct lnk *lnk, const struct drv *d,
 		(void)snprintf(err, errlen, "dns: out of memory");
 		goto fail;
 	}
-	if (!set->dns_from_sandbox) {
-		if ((s->fwd = dns_fwd_new(&fp, err, errlen)) == NULL)
-			goto fail;
-		if (watch_add(s, dns_fwd_epoll_fd(s->fwd), EPOLLIN,
-		    &s->wfwd) < 0) {
-			(void)snprintf(err, errlen, "dns: epoll: %s",
-			    strerror(errno));
-			goto fail;
-		}
-	}
-	/* The mount table changes when dockerd mounts a sandbox's
-	 * namespace: that is the moment to look at pending sandboxes.
-	 * Without it the tick still finds them.  Not in s->ep: polling
-	 * mountinfo consumes its event, so the daemon's own epoll set, which
-	 * polls s->ep, would eat it before sbx_run() saw it. */
-	s->mounts_fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
-	if (s->mounts_fd < 0)
-		log_warnx("dns: cannot watch the mount table (%s): new "
-		    "sandboxes are found within a second instead",
-		    strerror(errno));
+	if (!set->dns_from_sandbox &&
+	    (s->fwd = dns_fwd_new(&fp, err, errlen)) == NULL)
+		goto fail;
+	watch_mounts(s);
 	if (set->docker_socket[0] != '\0') {
 		if ((s->eng = eng_new(set->docker_socket, err, errlen)) ==
 		    NULL)
 			goto fail;
-		if (watch_add(s, eng_fd(s->eng), EPOLLIN, &s->weng) < 0) {
-			(void)snprintf(err, errlen, "dns: epoll: %s",
-			    strerror(errno));
+		if ((s->eng_w = loop_fd_add(loop, eng_fd(s->eng), EPOLLIN,
+		    on_engine, s)) == NULL) {
+			(void)snprintf(err, errlen, "dns: cannot watch the "
+			    "Engine API client's queue: %s", strerror(errno));
 			goto fail;
 		}
 	} else
 		log_info("dns: DOCKER_SOCKET is off: container names are not "
 		    "served, only forwarded queries");
-	check_upstreams(s);
-	if (!s->ups_loaded)
-		load_upstreams(s);
+	changed = upstreams_check(&s->ups, set);
+	if (!s->ups.loaded)
+		changed |= upstreams_load(&s->ups, set);
+	if (changed)
+		upstreams_changed(s);
 	refresh(s);
+	loop_timer_arm(s->tick, TICK_MS);
 	log_info("dns: responders listen on %s port 53 in each sandbox, "
 	    "forwarding from the %s namespace", set->dns_address,
 	    set->dns_from_sandbox ? "sandbox's" : "host's");
@@ -792,18 +589,19 @@ sbx_free(struct sbx *s)
 	if (s == NULL)
 		return NULL;
 	for (size_t i = 0; i < s->nsbs; i++)
-		sandbox_free(s, s->sbs[i]);
+		sandbox_free(s, s->sbs[i], sbs_shutdown(&s->sbs[i]->st));
 	free(s->sbs);
 	zones_free(s->zones, s->nzones);
+	loop_timer_free(s->tick);
+	loop_fd_free(s->eng_w);
 	eng_free(s->eng);
 	dns_fwd_free(s->fwd);
 	dns_cache_free(s->cache);
 	dns_zone_free(s->empty);
 	names_free(s->names);
+	loop_fd_free(s->mounts_w);
 	if (s->mounts_fd >= 0)
 		(void)close(s->mounts_fd);
-	if (s->ep >= 0)
-		(void)close(s->ep);
 	free(s);
 	return NULL;
 }
@@ -811,72 +609,27 @@ sbx_free(struct sbx *s)
 /* ---- counters ---- */
 
 static json_t *
-ups_json(const struct dns_upstreams *u, const struct dns_fwd *f)
-{
-	struct dns_fwd_stats st = { 0 };
-	char buf[DNS_UPSTREAM_STRLEN];
-	json_t *a = json_array();
-
-	if (f != NULL)
-		dns_fwd_stats(f, &st);
-	for (unsigned int i = 0; a != NULL && i < u->n; i++) {
-		const struct dns_fwd_upstream_stats *x = &st.up[i];
-
-		(void)json_array_append_new(a, json_pack("{s:s, s:I, s:I, s:I, "
-		    "s:I, s:I, s:I, s:I}",
-		    "Address", dns_upstream_format(&u->srv[i], buf, sizeof(buf)),
-		    "Sent", (json_int_t)x->sent,
-		    "Replies", (json_int_t)x->replies,
-		    "Timeouts", (json_int_t)x->timeouts,
-		    "Errors", (json_int_t)x->errors,
-		    "Failures", (json_int_t)x->failures,
-		    "Mismatched", (json_int_t)x->mismatched,
-		    "TcRetries", (json_int_t)x->tc_retries));
-	}
-	return a;
-}
-
-static json_t *
 sandbox_json(const struct sbx *s, const struct sandbox *sb)
 {
 	struct dns_srv_stats st = { 0 };
-	char buf[DNS_UPSTREAM_STRLEN];
-	json_t *o, *per;
+	struct dns_fwd_stats fst = { 0 };
+	struct dnsstats_sandbox ds = {
+		.key = sb->key,
+		.state = sbs_state_str(sb->st.state),
+		.err = sb->st.err,
+		.neps = sb->neps,
+		.forwarding = !sb->st.internal_only,
+	};
 
-	if (sb->srv != NULL)
+	if (sb->srv != NULL) {
 		dns_srv_stats(sb->srv, &st);
-	per = json_array();
-	for (unsigned int i = 0; per != NULL && i < s->ups.n; i++)
-		(void)json_array_append_new(per, json_pack("{s:s, s:I, s:I}",
-		    "Address", dns_upstream_format(&s->ups.srv[i], buf,
-		    sizeof(buf)),
-		    "Timeouts", (json_int_t)st.up_timeouts[i],
-		    "Failures", (json_int_t)st.up_failures[i]));
-	o = json_pack("{s:s, s:s, s:s, s:I, s:b, s:I, s:I, s:I, s:I, s:I, "
-	    "s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
-	    "SandboxKey", sb->key,
-	    "State", state_names[sb->state],
-	    "Error", sb->err,
-	    "Endpoints", (json_int_t)sb->neps,
-	    "Forwarding", !sb->internal_only,
-	    "QueriesUdp", (json_int_t)st.queries_udp,
-	    "QueriesTcp", (json_int_t)st.queries_tcp,
-	    "Local", (json_int_t)st.local,
-	    "Forwarded", (json_int_t)st.forwarded,
-	    "CacheHits", (json_int_t)st.cache_hits,
-	    "UpstreamFailures", (json_int_t)st.upstream_failures,
-	    "ServFail", (json_int_t)st.servfail,
-	    "Truncations", (json_int_t)st.truncations,
-	    "Drops", (json_int_t)st.drops,
-	    "TcpTimeouts", (json_int_t)st.timeouts,
-	    "TcpRefused", (json_int_t)st.tcp_refused,
-	    "TcpOpen", (json_int_t)st.tcp_open,
-	    "Inflight", (json_int_t)st.inflight,
-	    "Upstreams", per ? per : json_array());
-	if (o != NULL && sb->fwd != NULL)
-		(void)json_object_set_new(o, "SandboxUpstreams",
-		    ups_json(&s->ups, sb->fwd));
-	return o;
+		ds.srv = &st;
+	}
+	if (sb->fwd != NULL) {
+		dns_fwd_stats(sb->fwd, &fst);
+		ds.fwd = &fst;
+	}
+	return dnsstats_sandbox_json(&ds, &s->ups.cur);
 }
 
 json_t *
@@ -884,36 +637,28 @@ sbx_stats_json(const struct sbx *s)
 {
 	struct dns_cache_stats cs = { 0 };
 	struct dns_fwd_stats fs = { 0 };
-	json_t *doc, *sbs;
+	struct dnsstats st = {
+		.address = s->set->dns_address,
+		.forward_from = s->set->dns_from_sandbox ? "sandbox" : "host",
+		.upstreams_from = upstreams_source(&s->ups, s->set),
+		.ups = &s->ups.cur,
+		.engine = s->eng != NULL,
+		.socket = s->set->docker_socket,
+		.engine_err = s->eng_err,
+		.containers = names_container_count(s->names),
+	};
+	json_t *sbs;
 
-	if (s->cache != NULL)
+	if (s->cache != NULL) {
 		dns_cache_stats(s->cache, &cs);
-	if (s->fwd != NULL)
+		st.cache = &cs;
+	}
+	if (s->fwd != NULL) {
 		dns_fwd_stats(s->fwd, &fs);
+		st.fwd = &fs;
+	}
 	sbs = json_array();
 	for (size_t i = 0; sbs != NULL && i < s->nsbs; i++)
 		(void)json_array_append_new(sbs, sandbox_json(s, s->sbs[i]));
-	doc = json_pack("{s:s, s:s, s:s, s:o, s:{s:b, s:s, s:s, s:I}, "
-	    "s:{s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I, s:I}, s:o}",
-	    "Address", s->set->dns_address,
-	    "ForwardFrom", s->set->dns_from_sandbox ? "sandbox" : "host",
-	    "UpstreamsFrom", s->set->dns_upstreams ? "DNS_UPSTREAMS" :
-	    s->ups.from_systemd ? s->set->systemd_resolv_conf :
-	    s->set->resolv_conf,
-	    "Upstreams", ups_json(&s->ups, s->fwd),
-	    "Engine", "Enabled", s->eng != NULL,
-	    "Socket", s->set->docker_socket,
-	    "Error", s->eng_err,
-	    "Containers", (json_int_t)names_container_count(s->names),
-	    "Cache", "Entries", (json_int_t)cs.entries,
-	    "Hits", (json_int_t)cs.hits,
-	    "Misses", (json_int_t)cs.misses,
-	    "Bytes", (json_int_t)cs.bytes,
-	    "Forwarder", "Started", (json_int_t)fs.started,
-	    "Answered", (json_int_t)fs.answered,
-	    "Failed", (json_int_t)fs.failed,
-	    "RefusedCap", (json_int_t)fs.refused_cap,
-	    "Inflight", (json_int_t)fs.inflight,
-	    "Sandboxes", sbs ? sbs : json_array());
-	return doc;
+	return dnsstats_json(&st, sbs);
 }

@@ -34,6 +34,8 @@ main(void)
 	srunner_add_suite(sr, names_suite());
 	srunner_add_suite(sr, loop_suite());
 	srunner_add_suite(sr, worker_suite());
+	srunner_add_suite(sr, sbxstate_suite());
+	srunner_add_suite(sr, dnsstats_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

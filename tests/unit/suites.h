@@ -18,5 +18,7 @@ Suite	*engine_suite(void);
 Suite	*names_suite(void);
 Suite	*loop_suite(void);
 Suite	*worker_suite(void);
+Suite	*sbxstate_suite(void);
+Suite	*dnsstats_suite(void);
 
 #endif
