@@ -14,7 +14,8 @@
 
 struct drv {
 	char		*state_dir;
-	struct lnk	*lnk;		/* borrowed */
+	struct lnk	*lnk;		/* borrowed: the loop's */
+	struct lnk	*wlnk;		/* borrowed: the worker's */
 	struct fw	*fw;		/* borrowed, may be NULL; the worker's */
 	struct fw_hostports *ports;	/* borrowed, may be NULL */
 	struct ipam	*ipam;
@@ -32,10 +33,13 @@ struct drv {
 };
 
 /*
- * An operation's second half.  The loop changes the state in memory and
- * the links, then hands the worker what may wait: writing the state file
- * and the firewall job, in the order the operation needs (save_first).
- * Back on the loop, op_finish() keeps the change or undoes it.
+ * An operation's second half.  The loop decides and changes the state in
+ * memory, then hands the worker what may wait, in this order: the links
+ * (creating a bridge or a veth pair takes 15-25 ms in the kernel, deleting
+ * one 40-100 ms), the state file (fsync), the firewall job, and links to
+ * remove once the rest is done.  A link the worker made is removed by the
+ * worker again when a later step fails.  Back on the loop, op_finish()
+ * keeps the change or undoes it in memory.
  */
 enum op_kind {
 	OP_CREATE_NET,
@@ -56,14 +60,30 @@ struct drv_op {
 	const char	*what;		/* "deleting a network": for logs */
 	bool		tick;		/* the periodic check */
 	/* The worker's part. */
+	bool		mk_bridge;	/* bc: create, with the sysctls */
+	struct lnk_bridge_cfg bc;
+	bool		fwd6;		/* IPv6 forwarding too */
+	bool		mk_veth;	/* vc: create */
+	struct lnk_veth_cfg vc;
+	bool		rm_veth;	/* host/peer: delete first */
+	char		host[OPT_IFNAMSIZ], peer[OPT_IFNAMSIZ];
 	char		*state;		/* to write; NULL: nothing */
 	size_t		state_len;
 	bool		save_first;	/* else only after the firewall */
 	bool		has_fw;
+	bool		fw_fatal;	/* a firewall failure undoes it all */
 	struct fw_job	job;		/* owned arrays */
+	bool		rm_after;	/* then: stale's veths, bc's bridge */
+	/* What happened there. */
+	int		link_r;
+	char		link_err[256];
+	bool		flip4, flip6;	/* forwarding turned on */
 	int		save_r;
 	char		save_err[256];
 	struct fw_result fw;
+	int		after_r;
+	char		after_err[256];	/* the bridge's removal */
+	char		after_warn[256]; /* a stale veth's */
 	/* The loop's part: what to keep or undo. */
 	struct net_cfg	*net;
 	size_t		idx;
@@ -302,25 +322,105 @@ stage_fw(struct drv *d, struct drv_op *op)
 	return 0;
 }
 
+/* Whether the step that decides op's fate failed. */
+static bool
+op_failed(const struct drv_op *op)
+{
+	return op->link_r < 0 || op->save_r < 0 ||
+	    (op->fw_fatal && op->fw.r < 0);
+}
+
+static void
+run_links(struct drv *d, struct drv_op *op)
+{
+	struct lnk *l = d->wlnk;
+	int r = 0;
+
+	if (op->mk_bridge) {
+		r = l->ops->bridge_create(l, &op->bc, op->link_err,
+		    sizeof(op->link_err));
+		if (r == 0) {
+			r = l->ops->host_sysctls(l, op->fwd6, &op->flip4,
+			    &op->flip6, op->link_err, sizeof(op->link_err));
+			/* As dockerd: forwarding cbridge turned on comes with
+			 * a FORWARD policy of DROP. */
+			op->job.drop4 = op->flip4 && d->fw != NULL;
+			op->job.drop6 = op->flip6 && d->fw != NULL;
+		}
+	}
+	if (r == 0 && op->mk_veth)
+		r = l->ops->veth_create(l, &op->vc, op->link_err,
+		    sizeof(op->link_err));
+	if (r == 0 && op->rm_veth)
+		r = l->ops->veth_delete(l, op->host, op->peer, op->link_err,
+		    sizeof(op->link_err));
+	op->link_r = r;
+}
+
+/* A step after the links failed: the links made go again. */
+static void
+undo_links(struct drv *d, struct drv_op *op)
+{
+	struct lnk *l = d->wlnk;
+	char ignore[256];
+
+	if (op->mk_veth)
+		(void) l->ops->veth_delete(l, op->vc.host, op->vc.peer, ignore,
+		    sizeof(ignore));
+	if (op->mk_bridge)
+		(void) l->ops->bridge_delete(l, op->bc.name, ignore,
+		    sizeof(ignore));
+}
+
+static void
+remove_after(struct drv *d, struct drv_op *op)
+{
+	struct lnk *l = d->wlnk;
+	char e[256];
+
+	for (size_t i = 0; i < op->nstale; i++)
+		if (l->ops->veth_delete(l, op->stale[i]->host,
+		    op->stale[i]->peer, e, sizeof(e)) < 0 &&
+		    op->after_warn[0] == '\0')
+			(void) snprintf(op->after_warn, sizeof(op->after_warn),
+			    "endpoint %.12s: %.200s", op->stale[i]->id, e);
+	op->after_r = l->ops->bridge_delete(l, op->bc.name, op->after_err,
+	    sizeof(op->after_err));
+}
+
+static int
+write_state(struct drv *d, struct drv_op *op)
+{
+	return fu_write_atomic(d->state_dir, ST_FILE, op->state, op->state_len,
+	    op->save_err, sizeof(op->save_err));
+}
+
 /* On the worker thread: nothing here touches what the loop owns but the
- * op itself, the state directory's name and the firewall backend, which
- * only the worker uses. */
+ * op itself (and what it was handed), the state directory's name, and
+ * the firewall backend and netlink handle that only the worker uses. */
 static void
 op_run(void *arg)
 {
 	struct drv_op *op = arg;
 	struct drv *d = op->d;
 
-	op->save_r = 0;
+	op->link_r = op->save_r = op->after_r = 0;
 	op->fw.r = 0;
+	run_links(d, op);
+	if (op->link_r < 0)
+		return;
 	if (op->state != NULL && op->save_first)
-		op->save_r = fu_write_atomic(d->state_dir, ST_FILE, op->state,
-		    op->state_len, op->save_err, sizeof(op->save_err));
+		op->save_r = write_state(d, op);
 	if (op->save_r == 0 && op->has_fw)
 		fw_job_run(d->fw, d->ports, &op->job, &op->fw);
 	if (op->state != NULL && !op->save_first && op->fw.r == 0)
-		op->save_r = fu_write_atomic(d->state_dir, ST_FILE, op->state,
-		    op->state_len, op->save_err, sizeof(op->save_err));
+		op->save_r = write_state(d, op);
+	if (op_failed(op)) {
+		undo_links(d, op);
+		return;
+	}
+	if (op->rm_after)
+		remove_after(d, op);
 }
 
 static int	op_finish(struct drv_op *op, char *err, size_t errlen);
@@ -410,7 +510,8 @@ state_written(struct drv *d, struct drv_op *op)
 static void
 note_fw(struct drv *d, const struct drv_op *op)
 {
-	if (!op->has_fw || (op->save_first && op->save_r < 0))
+	if (!op->has_fw || op->link_r < 0 ||
+	    (op->save_first && op->save_r < 0))
 		return;
 	d->fwst.syncs++;
 	d->fwst.last_usec = op->fw.usec;
@@ -426,6 +527,10 @@ note_fw(struct drv *d, const struct drv_op *op)
 static int
 op_error(const struct drv_op *op, char *err, size_t errlen)
 {
+	if (op->link_r < 0) {
+		ERR("%s", op->link_err);
+		return op->link_r;
+	}
 	if (op->save_first && op->save_r < 0) {
 		ERR("%s", op->save_err);
 		return op->save_r;
@@ -444,7 +549,7 @@ op_error(const struct drv_op *op, char *err, size_t errlen)
 static void
 log_fw_failure(const struct drv_op *op)
 {
-	if (op->has_fw && op->save_r == 0 && op->fw.r < 0)
+	if (op->has_fw && op->link_r == 0 && op->save_r == 0 && op->fw.r < 0)
 		log_error("Failed to update firewall rules after %s: %s",
 		    op->what, op->fw.err);
 }
@@ -618,7 +723,6 @@ int
 drv_create_network(struct drv *d, const struct drv_net_req *req, char *err,
     size_t errlen)
 {
-	struct lnk_bridge_cfg bc;
 	struct net_cfg *n = NULL, **nv;
 	struct drv_op *op = NULL;
 	int r;
@@ -649,31 +753,25 @@ drv_create_network(struct drv *d, const struct drv_net_req *req, char *err,
 	}
 	d->st.nets = nv;
 
-	bridge_cfg(n, &bc);
-	r = fill_random(bc.mac, sizeof(bc.mac));
+	bridge_cfg(n, &op->bc);
+	r = fill_random(op->bc.mac, sizeof(op->bc.mac));
 	if (r < 0) {
 		ERR("Failed to generate a MAC address");
 		goto out;
 	}
 	/* Locally administered unicast, so it never collides with a NIC. */
-	bc.mac[0] = (unsigned char)((bc.mac[0] & 0xfe) | 0x02);
-	r = d->lnk->ops->bridge_create(d->lnk, &bc, err, errlen);
-	if (r < 0)
-		goto out;
-
+	op->bc.mac[0] = (unsigned char)((op->bc.mac[0] & 0xfe) | 0x02);
+	op->mk_bridge = true;
+	op->fwd6 = n->has_v6 && n->opts.enable_ipv6;
+	op->fw_fatal = true;
 	d->st.nets[d->st.nnets++] = n;
 	op->net = n;
 	n = NULL;
-	/* The rules first, then the state: a network is saved only once
-	 * its traffic can flow. */
-	if ((r = host_sysctls(d, op->net, &op->job, err, errlen)) < 0 ||
-	    (r = stage_fw(d, op)) < 0 ||
+	/* The bridge, the rules, then the state: a network is saved only
+	 * once its traffic can flow. */
+	if ((r = stage_fw(d, op)) < 0 ||
 	    (r = stage_state(d, op, false, err, errlen)) < 0) {
-		char ignore[256];
-
 		d->st.nnets--;
-		(void) d->lnk->ops->bridge_delete(d->lnk, op->net->bridge,
-		    ignore, sizeof(ignore));
 		n = op->net;
 		goto out;
 	}
@@ -697,22 +795,34 @@ drop_net(struct drv *d, const struct net_cfg *n)
 	}
 }
 
+static void
+log_flips(const struct drv_op *op)
+{
+	if (op->flip4)
+		log_info("turned on IPv4 forwarding; setting the FORWARD "
+		    "policy to DROP");
+	if (op->flip6)
+		log_info("turned on IPv6 forwarding; setting the ip6tables "
+		    "FORWARD policy to DROP");
+}
+
+/* The worker removed the bridge again if anything failed. */
 static int
 finish_create_net(struct drv *d, struct drv_op *op, char *err, size_t errlen)
 {
-	char ignore[256];
 	int r;
 
+	log_flips(op);
 	if ((r = op_error(op, err, errlen)) == 0) {
 		state_written(d, op);
 		return 0;
 	}
 	drop_net(d, op->net);
-	(void) d->lnk->ops->bridge_delete(d->lnk, op->net->bridge, ignore,
-	    sizeof(ignore));
 	net_cfg_free(op->net);
 	op->net = NULL;
-	run_background(d, "a failed network creation", false);
+	/* Rules the failed sync may have left half-made. */
+	if (op->link_r == 0)
+		run_background(d, "a failed network creation", false);
 	return r;
 }
 
@@ -744,7 +854,10 @@ drv_delete_network(struct drv *d, const char *id, char *err, size_t errlen)
 	    (d->st.nnets - idx - 1) * sizeof(*d->st.nets));
 	d->st.nnets--;
 	*op = (struct drv_op){ .d = d, .kind = OP_DELETE_NET, .what = op->what,
-	    .net = n, .idx = idx, .stale = stale, .nstale = nstale };
+	    .net = n, .idx = idx, .stale = stale, .nstale = nstale,
+	    .rm_after = true };
+	/* Only the name matters for the removal. */
+	memcpy(op->bc.name, n->bridge, sizeof(op->bc.name));
 	if ((r = stage_state(d, op, true, err, errlen)) < 0 ||
 	    (r = stage_fw(d, op)) < 0) {
 		op->save_first = true;
@@ -778,13 +891,9 @@ finish_delete_net(struct drv *d, struct drv_op *op, char *err, size_t errlen)
 		return op->save_r;
 	}
 	state_written(d, op);
+	if (op->after_warn[0] != '\0')
+		log_warnx("%s, ignoring", op->after_warn);
 	for (size_t i = 0; i < op->nstale; i++) {
-		char ignore[256];
-
-		if (d->lnk->ops->veth_delete(d->lnk, op->stale[i]->host,
-		    op->stale[i]->peer, ignore, sizeof(ignore)) < 0)
-			log_warnx("endpoint %.12s: %s, ignoring",
-			    op->stale[i]->id, ignore);
 		release_ports(d, op->stale[i]);
 		ep_cfg_free(op->stale[i]);
 	}
@@ -793,7 +902,9 @@ finish_delete_net(struct drv *d, struct drv_op *op, char *err, size_t errlen)
 	log_fw_failure(op);
 	/* The network is gone from the state either way; a bridge that
 	 * cannot be removed is reported so the user can remove it. */
-	r = d->lnk->ops->bridge_delete(d->lnk, n->bridge, err, errlen);
+	r = op->after_r;
+	if (r < 0)
+		ERR("%s", op->after_err);
 	net_cfg_free(n);
 	op->net = NULL;
 	return r;
@@ -923,7 +1034,6 @@ drv_create_endpoint(struct drv *d, const struct drv_ep_req *req,
     struct drv_ep_reply *ret, char *err, size_t errlen)
 {
 	const struct net_cfg *n;
-	struct lnk_veth_cfg vc = { 0 };
 	struct drv_ep_reply rep = { 0 };
 	struct ep_cfg *e = NULL, **ev;
 	struct drv_op *op = NULL;
@@ -976,31 +1086,26 @@ drv_create_endpoint(struct drv *d, const struct drv_ep_req *req,
 		memcpy(rep.mac, e->mac, sizeof(rep.mac));
 	}
 
-	memcpy(vc.host, e->host, sizeof(vc.host));
-	memcpy(vc.peer, e->peer, sizeof(vc.peer));
-	memcpy(vc.bridge, n->bridge, sizeof(vc.bridge));
-	vc.mtu = n->opts.mtu;
-	memcpy(vc.peer_mac, e->mac, sizeof(vc.peer_mac));
-	/* cbridge publishes ports with kernel NAT only (no proxy), so a
-	 * container reaches its own published port back through its port. */
-	vc.hairpin = true;
 	if ((op = op_new(d, OP_CREATE_EP, "creating an endpoint")) == NULL) {
 		r = -ENOMEM;
 		goto fail;
 	}
-	r = d->lnk->ops->veth_create(d->lnk, &vc, err, errlen);
-	if (r < 0)
-		goto fail;
+	memcpy(op->vc.host, e->host, sizeof(op->vc.host));
+	memcpy(op->vc.peer, e->peer, sizeof(op->vc.peer));
+	memcpy(op->vc.bridge, n->bridge, sizeof(op->vc.bridge));
+	op->vc.mtu = n->opts.mtu;
+	memcpy(op->vc.peer_mac, e->mac, sizeof(op->vc.peer_mac));
+	/* cbridge publishes ports with kernel NAT only (no proxy), so a
+	 * container reaches its own published port back through its port. */
+	op->vc.hairpin = true;
+	op->mk_veth = true;
 	d->st.eps[d->st.neps++] = e;
 	op->ep = e;
 	/* dockerd may have reset its chains since the network was made. */
 	if ((r = stage_state(d, op, true, err, errlen)) < 0 ||
 	    (r = stage_fw(d, op)) < 0) {
-		op->save_r = r;
-		(void) snprintf(op->save_err, sizeof(op->save_err), "%s", err);
-		(void) finish_create_ep(d, op, err, errlen);
-		op_free(op);
-		return r;
+		d->st.neps--;
+		goto fail;
 	}
 	*ret = rep;
 	return run_op(d, op, err, errlen);
@@ -1022,19 +1127,17 @@ drop_ep(struct drv *d, const struct ep_cfg *e)
 	}
 }
 
+/* The worker removed the veth pair again if the state was not saved. */
 static int
 finish_create_ep(struct drv *d, struct drv_op *op, char *err, size_t errlen)
 {
-	char ignore[256];
+	int r;
 
-	if (op->save_r < 0) {
-		ERR("%s", op->save_err);
+	if ((r = op_error(op, err, errlen)) < 0 && op_failed(op)) {
 		drop_ep(d, op->ep);
-		(void) d->lnk->ops->veth_delete(d->lnk, op->ep->host,
-		    op->ep->peer, ignore, sizeof(ignore));
 		ep_cfg_free(op->ep);
 		op->ep = NULL;
-		return op->save_r;
+		return r;
 	}
 	state_written(d, op);
 	log_fw_failure(op);
@@ -1055,23 +1158,24 @@ drv_delete_endpoint(struct drv *d, const char *net_id, const char *ep_id,
 		ERR("endpoint %s not found on network %.12s", ep_id, net_id);
 		return -ENOENT;
 	}
-	/* Links first: if that fails the endpoint stays, and a retry or the
-	 * network's removal cleans up. */
+	/* Links first (on the worker): if that fails the endpoint stays,
+	 * and a retry or the network's removal cleans up. */
 	if ((op = op_new(d, OP_DELETE_EP, "deleting an endpoint")) == NULL)
 		return -ENOMEM;
-	r = d->lnk->ops->veth_delete(d->lnk, e->host, e->peer, err, errlen);
-	if (r < 0) {
-		op_free(op);
-		return r;
-	}
+	op->rm_veth = true;
+	memcpy(op->host, e->host, sizeof(op->host));
+	memcpy(op->peer, e->peer, sizeof(op->peer));
 	remove_ep_at(d, idx);
 	op->ep = e;
+	op->idx = idx;
 	/* Its published ports and address protection go. */
 	if ((r = stage_state(d, op, true, err, errlen)) < 0 ||
 	    (r = stage_fw(d, op)) < 0) {
-		op->save_r = r;
-		(void) snprintf(op->save_err, sizeof(op->save_err), "%s", err);
-		(void) finish_delete_ep(d, op, err, errlen);
+		/* remove_ep_at left room. */
+		memmove(&d->st.eps[idx + 1], &d->st.eps[idx],
+		    (d->st.neps - idx) * sizeof(*d->st.eps));
+		d->st.eps[idx] = e;
+		d->st.neps++;
 		op_free(op);
 		return r;
 	}
@@ -1081,12 +1185,18 @@ drv_delete_endpoint(struct drv *d, const char *net_id, const char *ep_id,
 static int
 finish_delete_ep(struct drv *d, struct drv_op *op, char *err, size_t errlen)
 {
-	if (op->save_r < 0) {
-		ERR("%s", op->save_err);
-		/* The links are gone; keep the record so state and host
-		 * agree again at the next delete.  remove_ep_at left room. */
-		d->st.eps[d->st.neps++] = op->ep;
-		return op->save_r;
+	int r;
+
+	/* The links are there still, or gone with the state unsaved: keep
+	 * the record, where it was, so a retry or the network's removal
+	 * cleans up.  remove_ep_at left room. */
+	if ((r = op_error(op, err, errlen)) < 0 && op_failed(op)) {
+		memmove(&d->st.eps[op->idx + 1], &d->st.eps[op->idx],
+		    (d->st.neps - op->idx) * sizeof(*d->st.eps));
+		d->st.eps[op->idx] = op->ep;
+		d->st.neps++;
+		op->ep = NULL;
+		return r;
 	}
 	state_written(d, op);
 	release_ports(d, op->ep);
@@ -1658,6 +1768,8 @@ drv_new(const struct drv_params *params, struct drv **ret, char *err,
 	if (d == NULL)
 		return -ENOMEM;
 	d->lnk = params->lnk;
+	d->wlnk = params->worker_lnk != NULL ? params->worker_lnk :
+	    params->lnk;
 	d->fw = params->fw;
 	d->ports = params->ports;
 	d->state_dir = strdup(params->state_dir);

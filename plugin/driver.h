@@ -40,7 +40,10 @@ struct loop;
 
 struct drv_params {
 	const char		*state_dir;	/* borrowed, must exist */
-	struct lnk		*lnk;		/* borrowed */
+	struct lnk		*lnk;		/* borrowed: the loop's */
+	/* Borrowed: the worker's own netlink handle (links are made and
+	 * removed there); NULL: lnk, for a driver without a loop. */
+	struct lnk		*worker_lnk;
 	struct fw		*fw;		/* borrowed; NULL: no firewall.
 						 * With a loop only the worker
 						 * thread uses it. */

@@ -180,7 +180,7 @@ main(int argc, char *argv[])
 	struct settings set;
 	struct ipam_default_pool *pools = NULL;
 	struct drv_params dp = { 0 };
-	struct lnk *lnk = NULL;
+	struct lnk *lnk = NULL, *wlnk = NULL;
 	struct fw *fw = NULL;
 	struct fw_hostports *ports = NULL;
 	struct drv *drv = NULL;
@@ -249,8 +249,12 @@ main(int argc, char *argv[])
 		    strerror(errno));
 		goto out;
 	}
+	/* Two netlink handles: the loop's, and the worker's, which makes
+	 * and removes links (a libnl socket serves one thread). */
 	lnk = lnk_netlink_new(set.proc_root, err, sizeof(err));
-	if (lnk == NULL) {
+	if (lnk != NULL)
+		wlnk = lnk_netlink_new(set.proc_root, err, sizeof(err));
+	if (lnk == NULL || wlnk == NULL) {
 		log_error("%s", err);
 		goto out;
 	}
@@ -271,6 +275,7 @@ main(int argc, char *argv[])
 		goto out;
 	}
 	dp = (struct drv_params){ .state_dir = set.state_dir, .lnk = lnk,
+	    .worker_lnk = wlnk,
 	    .fw = fw, .ports = ports, .loop = dm.loop, .pools = pools,
 	    .npools = npools };
 	if ((r = drv_new(&dp, &drv, err, sizeof(err))) < 0) {
@@ -328,6 +333,7 @@ out:
 	fw_free(fw);
 	fw_hostports_free(ports);
 	lnk_free(lnk);
+	lnk_free(wlnk);
 	loop_fd_free(dm.sig);
 	loop_timer_free(dm.tick);
 	loop_free(dm.loop);
