@@ -92,7 +92,9 @@ watchdog=
 
 cleanup() {
 	local p n
+	# The children of subshells first (curl, sleep), by their parent.
 	for p in "${pids[@]}" $pid; do
+		pkill -TERM -P "$p" 2>/dev/null || true
 		kill "$p" 2>/dev/null || true
 	done
 	for p in "${pids[@]}" $pid; do
@@ -116,7 +118,15 @@ trap 'exit 143' TERM
 trap 'exit 129' HUP
 trap 'exit 141' PIPE
 # The whole run within DNS_LAT_LIMIT seconds: then the EXIT trap cleans up.
-(sleep "$limit"; echo "$0: over $limit s, stopping" >&2; kill -TERM $$) &
+# (Its sleep goes with it: nothing is left behind when it is stopped.)
+(
+	trap 'kill "$s" 2>/dev/null; exit 0' TERM
+	sleep "$limit" &
+	s=$!
+	wait "$s"
+	echo "$0: over $limit s, stopping" >&2
+	kill -TERM $$
+) &
 watchdog=$!
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
@@ -234,7 +244,15 @@ probe "$secs" >"$tmp/lock.probe" &
 probe_pid=$!
 pids+=("$probe_pid")
 sleep 2
-flock -x "$lockf" sh -c "date +%s%N >'$tmp/held'; sleep $lock_secs; date +%s%N >'$tmp/released'" &
+# flock(1) on a descriptor of a subshell that is the holder: stopping
+# the subshell (cleanup) releases the lock at once.
+(
+	exec 9>>"$lockf"
+	flock -x 9
+	date +%s%N >"$tmp/held"
+	sleep "$lock_secs"
+	date +%s%N >"$tmp/released"
+) &
 pids+=($!)
 sleep 1
 t0=$(now_ms)

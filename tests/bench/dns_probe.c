@@ -26,6 +26,9 @@
  *             ADDR [PORT]
  *
  * Defaults: 2000 queries/s, 10 s, 2 s, "probe.test", type A (1), port 53.
+ * SIGINT or SIGTERM ends the sending early: the queries already sent are
+ * still waited for, then the line is printed (for a caller that does not
+ * know beforehand how long its load runs).
  * Exit status: 0 when it ran (whatever was lost), 1 on a socket error, 2
  * on a usage error.
  */
@@ -34,6 +37,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +49,15 @@
 #define NIDS		65536
 #define QMAX		300
 #define RMAX		4096
+
+static volatile sig_atomic_t stop_sending;
+
+static void
+on_signal(int sig)
+{
+	(void) sig;
+	stop_sending = 1;
+}
 
 static void
 usage(const char *prog)
@@ -140,6 +153,7 @@ main(int argc, char *argv[])
 	const char *prog = argv[0], *name = "probe.test";
 	double rate = 2000, secs = 10, timeout = 2, tx0, *lat, *sent_at;
 	double interval_ns, timeout_ns, start, end, last_rx = 0, gap = 0;
+	double last_tx;
 	unsigned type = 1, port = 53;
 	unsigned char q[12 + QMAX], r[RMAX];
 	size_t qlen, total, nsent = 0, answered = 0, late = 0, rcode_err = 0;
@@ -218,15 +232,26 @@ main(int argc, char *argv[])
 		clock_gettime(CLOCK_REALTIME, &ts);
 		id0 = (uint16_t)(ts.tv_nsec ^ getpid());
 	}
+	{
+		struct sigaction sa = { .sa_handler = on_signal };
+
+		sigemptyset(&sa.sa_mask);
+		(void) sigaction(SIGINT, &sa, NULL);
+		(void) sigaction(SIGTERM, &sa, NULL);
+	}
 	interval_ns = 1e9 / rate;
 	timeout_ns = timeout * 1e9;
-	start = mono_ns();
+	start = last_tx = mono_ns();
 	end = start + (double)(total - 1) * interval_ns + timeout_ns;
 	for (;;) {
 		double now = mono_ns(), wait_ns;
 		struct timespec tmo;
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 
+		if (stop_sending && nsent < total) {
+			total = nsent;
+			end = last_tx + timeout_ns;
+		}
 		/* Every query due by now (catching up after a delay). */
 		while (nsent < total && start + nsent * interval_ns <= now) {
 			uint16_t id = (uint16_t)(id0 + nsent);
@@ -242,6 +267,7 @@ main(int argc, char *argv[])
 			/* A query that could not leave is lost, as any. */
 			sent_at[id] = tx0;
 			nsent++;
+			last_tx = mono_ns();
 		}
 		if (now >= end)
 			break;
