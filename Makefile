@@ -158,6 +158,7 @@ BENCH_BIN	:= $(BUILD)/bench_cbridge
 CLIENT_BIN	:= $(BUILD)/http_client
 DNS_BENCH_BIN	:= $(BUILD)/dns_srv_bench
 REFLECTOR_BIN	:= $(BUILD)/dns_reflector
+PROBE_BIN	:= $(BUILD)/dns_probe
 
 .PHONY: all deps check test integration e2e plugin bench lint clean \
 	fuzz fuzz-build fuzz-deps fuzz-replay
@@ -238,10 +239,10 @@ integration: deps
 	@scripts/deps.sh e2e
 	@$(MAKE) --no-print-directory $(BIN) $(ITEST_BIN) $(FW_ITEST_BIN) \
 		$(IPTC_ITEST_BIN) $(PORTS_ITEST_BIN) $(DNS_FWD_ITEST_BIN) \
-		$(DNS_SRV_ITEST_BIN) $(ENGINE_ITEST_BIN)
+		$(DNS_SRV_ITEST_BIN) $(ENGINE_ITEST_BIN) $(PROBE_BIN)
 	tests/integration/run.sh $(BIN) $(ITEST_BIN) $(FW_ITEST_BIN) \
 		$(IPTC_ITEST_BIN) $(PORTS_ITEST_BIN) $(DNS_FWD_ITEST_BIN) \
-		$(DNS_SRV_ITEST_BIN) $(ENGINE_ITEST_BIN)
+		$(DNS_SRV_ITEST_BIN) $(ENGINE_ITEST_BIN) $(PROBE_BIN)
 
 e2e: deps
 	@scripts/deps.sh e2e
@@ -282,17 +283,23 @@ $(BUILD)/tests/bench/dns_%.o: tests/bench/dns_%.c
 $(REFLECTOR_BIN): $(BUILD)/tests/bench/dns_reflector.o
 	$(CC) $(LDFLAGS) -o $@ $^
 
+# DNS latency under load (tests/bench/dns_latency.sh and the integration
+# test tests/integration/dns_lock.sh): libc only.
+$(PROBE_BIN): $(BUILD)/tests/bench/dns_probe.o
+	$(CC) $(LDFLAGS) -o $@ $^
+
 # Speed and memory figures; see README.  The docker comparisons need root
 # and start a private dockerd.
 bench: deps
 	@scripts/deps.sh bench
 	@$(MAKE) --no-print-directory $(BENCH_BIN) $(BIN) $(CLIENT_BIN) \
-		$(DNS_BENCH_BIN) $(REFLECTOR_BIN)
+		$(DNS_BENCH_BIN) $(REFLECTOR_BIN) $(PROBE_BIN)
 	$(BENCH_BIN)
 	tests/bench/http_bench.sh $(BIN) $(CLIENT_BIN)
 	tests/bench/docker_bench.sh $(BIN)
 	tests/bench/dns_bench.sh $(DNS_BENCH_BIN) $(REFLECTOR_BIN) $(BIN)
 	tests/bench/dns_mem.sh $(BIN) 500
+	tests/bench/dns_latency.sh $(BIN) $(PROBE_BIN) $(CLIENT_BIN)
 
 lint:
 	scripts/lint.sh
@@ -339,6 +346,6 @@ clean:
 	$(ITEST_OBJS:.o=.d) $(FW_ITEST_OBJS:.o=.d) $(IPTC_ITEST_OBJS:.o=.d) \
 	$(PORTS_ITEST_OBJS:.o=.d) $(DNS_FWD_ITEST_OBJS:.o=.d) \
 	$(DNS_SRV_ITEST_OBJS:.o=.d) $(DNS_BENCH_OBJS:.o=.d) \
-	$(BUILD)/tests/bench/dns_reflector.d
+	$(BUILD)/tests/bench/dns_reflector.d $(BUILD)/tests/bench/dns_probe.d
 -include $(FUZZ_OBJS:.o=.d) $(REPLAY_OBJS:.o=.d)
 -include $(ENGINE_ITEST_OBJS:.o=.d)

@@ -5,11 +5,27 @@
  * `docker network rm`, N times, and the p50/p90/p99 of each call.
  *
  *   http_client SOCKET [N]
+ *
+ * Two more modes for tests/bench/dns_latency.sh, each with IPAM's calls
+ * around the driver's as dockerd makes them (RequestPool, RequestAddress
+ * for the gateway, CreateNetwork; DeleteNetwork, ReleaseAddress,
+ * ReleasePool), automatic pools, IDs unique to this process:
+ *
+ *   http_client SOCKET create N          N networks, left in place
+ *   http_client SOCKET cycle N [SECONDS] a network created and deleted, N
+ *                                        times (0: no limit), or until
+ *                                        SECONDS have passed
+ *
+ * Both print one line with the CreateNetwork (and DeleteNetwork) latency:
+ * "calls=N create_p50_ms=... create_max_ms=... [delete_p50_ms=...
+ * delete_max_ms=...]".
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -95,16 +111,158 @@ field(const char *json, const char *key, char *dst, size_t len)
 	return 0;
 }
 
+/* One network made as dockerd makes it: its pool and gateway go to
+ * pool_id and gw (without the prefix length); the CreateNetwork latency
+ * to *ms.  0, or -1 after printing why. */
+static int
+net_create(int fd, const char *id, char *pool_id, size_t pool_len,
+    char *gw, size_t gw_len, double *ms)
+{
+	char body[2048], out[RESP_MAX], pool[64];
+	double t;
+	int st;
+
+	(void) snprintf(body, sizeof(body), "{\"AddressSpace\":"
+	    "\"LocalDefault\",\"Pool\":\"\",\"SubPool\":\"\","
+	    "\"Options\":{},\"V6\":false}");
+	if ((st = post(fd, "/IpamDriver.RequestPool", body, out,
+	    sizeof(out))) != 200)
+		goto fail;
+	if (field(out, "PoolID", pool_id, pool_len) < 0 ||
+	    field(out, "Pool", pool, sizeof(pool)) < 0)
+		goto fail;
+	(void) snprintf(body, sizeof(body), "{\"PoolID\":\"%s\","
+	    "\"Address\":\"\",\"Options\":{\"RequestAddressType\":"
+	    "\"com.docker.network.gateway\"}}", pool_id);
+	if ((st = post(fd, "/IpamDriver.RequestAddress", body, out,
+	    sizeof(out))) != 200 || field(out, "Address", gw, gw_len) < 0)
+		goto fail;
+	(void) snprintf(body, sizeof(body), "{\"NetworkID\":\"%s\","
+	    "\"Options\":{\"com.docker.network.enable_ipv6\":false,"
+	    "\"com.docker.network.generic\":{}},\"IPv4Data\":[{"
+	    "\"AddressSpace\":\"LocalDefault\",\"Pool\":\"%s\","
+	    "\"Gateway\":\"%s\"}],\"IPv6Data\":[]}", id, pool, gw);
+	t = now_ms();
+	st = post(fd, "/NetworkDriver.CreateNetwork", body, out, sizeof(out));
+	*ms = now_ms() - t;
+	if (st != 200)
+		goto fail;
+	if (strchr(gw, '/') != NULL)
+		*strchr(gw, '/') = '\0';
+	return 0;
+fail:
+	fprintf(stderr, "creating network %.12s: %d %s\n", id, st, out);
+	return -1;
+}
+
+/* net_create's network removed again; the DeleteNetwork latency to *ms. */
+static int
+net_delete(int fd, const char *id, const char *pool_id, const char *gw,
+    double *ms)
+{
+	char body[2048], out[RESP_MAX] = "";
+	double t;
+	int st;
+
+	(void) snprintf(body, sizeof(body), "{\"NetworkID\":\"%s\"}", id);
+	t = now_ms();
+	st = post(fd, "/NetworkDriver.DeleteNetwork", body, out, sizeof(out));
+	*ms = now_ms() - t;
+	if (st != 200)
+		goto fail;
+	(void) snprintf(body, sizeof(body), "{\"PoolID\":\"%s\","
+	    "\"Address\":\"%s\"}", pool_id, gw);
+	if ((st = post(fd, "/IpamDriver.ReleaseAddress", body, out,
+	    sizeof(out))) != 200)
+		goto fail;
+	(void) snprintf(body, sizeof(body), "{\"PoolID\":\"%s\"}", pool_id);
+	if ((st = post(fd, "/IpamDriver.ReleasePool", body, out,
+	    sizeof(out))) != 200)
+		goto fail;
+	return 0;
+fail:
+	fprintf(stderr, "deleting network %.12s: %d %s\n", id, st, out);
+	return -1;
+}
+
+/* The create and cycle modes (see the top of the file). */
+static int
+networks(int fd, const char *mode, long n, double secs)
+{
+	size_t cap = n > 0 ? (size_t)n : 1024, done = 0;
+	double *cl = calloc(cap, sizeof(double)), *dl = calloc(cap,
+	    sizeof(double)), t0 = now_ms();
+	bool cycle = strcmp(mode, "cycle") == 0;
+	int rc = 0;
+
+	if (cl == NULL || dl == NULL)
+		return 1;
+	while ((n == 0 || done < (size_t)n) &&
+	    (secs <= 0 || now_ms() - t0 < secs * 1e3)) {
+		char id[65], pool_id[256], gw[64];
+
+		if (done == cap) {
+			double *c2 = realloc(cl, 2 * cap * sizeof(double)),
+			    *d2 = c2 ? realloc(dl, 2 * cap * sizeof(double)) :
+			    NULL;
+
+			if (c2 != NULL)
+				cl = c2;
+			if (d2 == NULL) {
+				rc = 1;
+				break;
+			}
+			dl = d2;
+			cap *= 2;
+		}
+		/* The first 12 characters name the bridge: unique. */
+		(void) snprintf(id, sizeof(id), "%06zx%06x%052d",
+		    done & 0xffffff, (unsigned)getpid() & 0xffffff, 0);
+		if (net_create(fd, id, pool_id, sizeof(pool_id), gw,
+		    sizeof(gw), &cl[done]) < 0 ||
+		    (cycle && net_delete(fd, id, pool_id, gw, &dl[done]) < 0)) {
+			rc = 1;
+			break;
+		}
+		done++;
+	}
+	printf("calls=%zu", done);
+	if (done > 0) {
+		qsort(cl, done, sizeof(double), cmp);
+		printf(" create_p50_ms=%.3f create_max_ms=%.3f", cl[done / 2],
+		    cl[done - 1]);
+		if (cycle) {
+			qsort(dl, done, sizeof(double), cmp);
+			printf(" delete_p50_ms=%.3f delete_max_ms=%.3f",
+			    dl[done / 2], dl[done - 1]);
+		}
+	}
+	printf("\n");
+	free(cl);
+	free(dl);
+	return rc;
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int n = argc > 2 ? atoi(argv[2]) : 200, fd;
+	bool mode = argc > 2 && (strcmp(argv[2], "create") == 0 ||
+	    strcmp(argv[2], "cycle") == 0);
+	int n = argc > 2 && !mode ? atoi(argv[2]) : 200, fd;
+	long nets = mode && argc > 3 ? strtol(argv[3], NULL, 10) : -1;
+	double secs = mode && argc > 4 ? strtod(argv[4], NULL) : 0;
+	struct timeval rto = { 60, 0 };
 	double *lat[NCALLS];
 	char body[2048], out[RESP_MAX], pool_id[256], pool[64], gw[64];
 
-	if (argc < 2 || n <= 0 || strlen(argv[1]) >= sizeof(sa.sun_path)) {
-		fprintf(stderr, "usage: %s SOCKET [N]\n", argv[0]);
+	if (argc < 2 || n <= 0 || strlen(argv[1]) >= sizeof(sa.sun_path) ||
+	    (mode && (nets < 0 || argc > 5 || (nets == 0 && secs <= 0) ||
+	    (argc > 4 && strcmp(argv[2], "cycle") != 0)))) {
+		fprintf(stderr, "usage: %s SOCKET [N]\n"
+		    "       %s SOCKET create N\n"
+		    "       %s SOCKET cycle N [SECONDS]\n", argv[0], argv[0],
+		    argv[0]);
 		return 2;
 	}
 	memcpy(sa.sun_path, argv[1], strlen(argv[1]) + 1);
@@ -112,6 +270,14 @@ main(int argc, char *argv[])
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		perror("connect");
 		return 1;
+	}
+	/* A daemon that stops answering ends the run instead of hanging it. */
+	(void) setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &rto, sizeof(rto));
+	if (mode) {
+		int rc = networks(fd, argv[2], nets, secs);
+
+		close(fd);
+		return rc;
 	}
 	for (int c = 0; c < NCALLS; c++)
 		lat[c] = calloc((size_t)n, sizeof(double));

@@ -4,11 +4,14 @@
 # forwarder against fake upstreams, the DNS responder loop in a sandbox
 # namespace, the Docker Engine API client against a fake engine, then the
 # daemon over its socket, and the DNS responders through the daemon with
-# dnsmasq upstreams.  Each script makes and removes its own namespaces.
+# dnsmasq upstreams, and those responders while the daemon waits for the
+# xtables lock or creates and deletes networks (with tests/bench's
+# dns_probe).  Each script makes and removes its own namespaces.
 #
 #   tests/integration/run.sh path/to/cbridge path/to/lnk_itest \
 #       path/to/fw_itest path/to/iptc_itest path/to/ports_itest \
-#       path/to/dns_fwd_itest path/to/dns_srv_itest path/to/engine_itest
+#       path/to/dns_fwd_itest path/to/dns_srv_itest path/to/engine_itest \
+#       path/to/dns_probe
 set -eu
 
 here=$(dirname "$0")
@@ -21,3 +24,4 @@ here=$(dirname "$0")
 "$here/engine.sh" "$8"
 "$here/daemon.sh" "$1"
 "$here/dns_daemon.sh" "$1"
+"$here/dns_lock.sh" "$1" "$9"
