@@ -38,8 +38,8 @@ forward(struct dns_verdict *v, const char *why)
 
 /*
  * A NOERROR reply with count RRs of type whose RDATA are rdlen bytes each
- * at rdata[i * rdlen], starting at (client ID mod count) and wrapping
- * (B13), as many as fit in v->limit (B29).  count 0 is NODATA (B14).
+ * at rdata[i * rdlen], starting at (client ID mod count) and wrapping,
+ * as many as fit in v->limit.  count 0 is NODATA.
  */
 static int
 write_answers(const struct dns_zone *z, struct dns_verdict *v,
@@ -61,7 +61,7 @@ write_answers(const struct dns_zone *z, struct dns_verdict *v,
 		const uint8_t *rd = rdata + ((start + i) % count) * rdlen;
 
 		/* The owner is the question's name: a pointer to offset 12
-		 * keeps the client's case (B11) for 2 bytes. */
+		 * keeps the client's case for 2 bytes. */
 		wr16(out + pos, 0xC000 | DNS_HEADER_LEN);
 		wr16(out + pos + 2, type);
 		wr16(out + pos + 4, DNS_CLASS_IN);
@@ -258,11 +258,11 @@ dns_answer(const struct dns_zone *z, const uint8_t *q, size_t qlen, bool tcp,
 				return write_answers(z, v, q, DNS_TYPE_AAAA,
 				    (const uint8_t *)a.a6, 16, a.n6, out,
 				    outlen);
-			/* B19: mail falls back to A/AAAA (RFC 5321 §5.1). */
+			/* Mail falls back to A/AAAA (RFC 5321 §5.1). */
 			return write_answers(z, v, q, DNS_TYPE_MX, NULL, 0, 0,
 			    out, outlen);
 		}
-		/* B31: one label, not local, ndots given explicitly. */
+		/* One label, not local, ndots given explicitly. */
 		if (v->qtype != DNS_TYPE_MX &&
 		    dns_zone_nodata_single_label(z) && v->qname_len > 2 &&
 		    v->qname_wire[0] + 2u == v->qname_len)

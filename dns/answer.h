@@ -1,19 +1,18 @@
 /*
  * The DNS responder's pure core: a sandbox's records (struct dns_zone)
  * and the decision for one query (dns_answer).  No sockets, namespaces,
- * threads or globals; the caller owns the transport.  References are the
- * catalogue items of ../shared/spec/dns-responder.md (Bnn, Tnn, §5).
+ * threads or globals; the caller owns the transport.
  *
  * Files: dns/wire.c parses queries and writes replies by hand, dns/zone.c
  * is the records store, dns/answer.c decides.  Functions return 0 (or a
  * non-negative verdict) on success and -errno on failure; the ones that
  * take (err, errlen) write a message a user can act on there.
  *
- * Decisions (the catalogue leaves these open or marks Docker quirks):
+ * Decisions (Docker's embedded resolver is the model, quirks named):
  *  - Parsing.  The header, the question and the one OPT record are read by
  *    hand; client bytes never reach ldns_wire2pkt, which leaks memory on
- *    queries with several TSIG records (spec §5, NLnetLabs/ldns#317).
- *    Under 12 bytes, QR=1 or QDCOUNT=0: no reply (B05, B06, B09).  Opcode
+ *    queries with several TSIG records (NLnetLabs/ldns#317).
+ *    Under 12 bytes, QR=1 or QDCOUNT=0: no reply, as Docker.  Opcode
  *    other than QUERY: NOTIMP, NOTIFY included (we are no secondary; Docker
  *    treats NOTIFY as QUERY, a quirk not copied).  QDCOUNT>1, ANCOUNT>0,
  *    NSCOUNT>0, ARCOUNT>1, an additional record that is not an OPT with
@@ -23,51 +22,52 @@
  *    beyond the packet, bytes after the last record, a malformed OPT
  *    RDATA, or OPT/TSIG/TKEY as QTYPE: FORMERR with empty sections (ID,
  *    opcode, RD and CD echoed).  NOTIMP and FORMERR carry no OPT.
- *  - EDNS (B28, RFC 6891).  A reply to a query with an OPT carries an OPT:
+ *  - EDNS (RFC 6891).  A reply to a query with an OPT carries an OPT:
  *    payload size DNS_EDNS_SIZE (1232), version 0, the DO bit copied
  *    (RFC 3225), no options.  Docker drops it; RFC 6891 wants it echoed,
  *    and clients use it to learn our size.  An OPT with version > 0 gets
  *    BADVERS (extended rcode 16) and nothing else.
- *  - Sizes (B29, spec §5).  UDP limit: 512 without OPT, else the client's
+ *  - Sizes.  UDP limit: 512 without OPT, else the client's
  *    size clamped to [512, 1232]; TCP: 65535; never more than outcap.
  *    Whole answer RRs are dropped from the end until the reply fits, and
  *    TC is set; the OPT is always kept (RFC 6891 §7).
- *  - Classes (B10).  Local answers only for QCLASS IN or ANY; other classes
+ *  - Classes.  Local answers only for QCLASS IN or ANY; other classes
  *    (CH TXT version.bind, ...) are forwarded.  Docker answers a CH A query
  *    with IN records; we do not copy that.
- *  - Types.  A/AAAA: every address of the name (B13), owner name as
- *    written (0x20 case kept, B11), TTL from the zone (B12); the name
- *    without the asked family: NOERROR, 0 answers (B14).  MX for a local
- *    name: NOERROR, 0 answers (B19).  PTR: answered from the zone (B20),
- *    else forwarded (B21).  AXFR, IXFR, MAILA, MAILB: REFUSED (house style
- *    37: no transfers).  SRV, ANY and everything else: forwarded (B24
- *    dormant, B26).  Names not in the zone: forwarded, except the B31
+ *  - Types.  A/AAAA: every address of the name, owner name as
+ *    written (0x20 case kept), TTL from the zone; the name without the
+ *    asked family: NOERROR, 0 answers (NXDOMAIN makes musl drop the other
+ *    family's answer too).  MX for a local name: NOERROR, 0 answers (mail
+ *    falls back to A/AAAA).  PTR: answered from the zone, else forwarded.
+ *    AXFR, IXFR, MAILA, MAILB: REFUSED (no zone transfers).  SRV, ANY and
+ *    everything else: forwarded (Docker's SRV records exist only in its
+ *    tests).  Names not in the zone: forwarded, except the single-label
  *    switch below.
- *  - Rotation (B13).  When a name has several addresses of a family, the
+ *  - Rotation.  When a name has several addresses of a family, the
  *    answer starts at index (client ID mod count) and wraps: deterministic
  *    (testable, no state in a const zone), and as varied as clients' IDs,
  *    which are random.  Duplicate addresses are removed when the zone is
  *    built, so a shared address is returned once.
- *  - Flags (B27).  Local answers and NODATA: QR=1, RA=1, AA=0, AD=0, RD and
+ *  - Flags.  Local answers and NODATA: QR=1, RA=1, AA=0, AD=0, RD and
  *    CD copied.  Error replies (FORMERR, NOTIMP, REFUSED, SERVFAIL,
  *    BADVERS): RA=0, as Docker's own.
- *  - Name forms (B16, simplified).  "name" is looked up on every attached
+ *  - Name forms (as Docker's).  "name" is looked up on every attached
  *    network in endpoint order and the first network that has it wins
- *    (B17, no merging).  Failing that, for "a.b.c.d": "a.b.c" on a network
+ *    (no merging).  Failing that, for "a.b.c.d": "a.b.c" on a network
  *    named "d", then "a.b" on "c.d", then "a" on "b.c.d" (networks with
  *    that name in endpoint order).  Docker's per-step --link aliases do not
  *    exist here.
  *  - Case.  Names and network names are stored lower-case and matched
  *    without case.  PTR names too: "IN-ADDR.ARPA." and upper-case ip6.arpa
- *    nibbles are answered (Docker's case-sensitive suffix match, B20 (Q),
+ *    nibbles are answered (Docker's case-sensitive suffix match
  *    forwards them; nothing is gained by leaking such queries).  Reverse
  *    names must be canonical: exactly four decimal labels 0..255 without
  *    leading zeros, or exactly 32 single hex-digit labels; any other form
  *    (partial zones, "01") is forwarded.
- *  - PTR target (B20, B23).  "<first name>.<network>." from the lowest
+ *  - PTR target.  "<first name>.<network>." from the lowest
  *    network index that has the address.  Names are validated when they
  *    are added (labels <= 63 bytes, "name.network" <= 255 bytes on the
- *    wire, F17), so the target Docker answers SERVFAIL for (T06) cannot be
+ *    wire), so a target Docker would answer SERVFAIL for cannot be
  *    stored: dns_zone_add refuses it with a message instead.
  */
 #ifndef CBRIDGE_DNS_ANSWER_H
@@ -86,10 +86,10 @@
 #define DNS_UDP_MIN		512	/* UDP limit without EDNS; the floor */
 #define DNS_EDNS_SIZE		1232	/* our UDP maximum (Flag Day 2020) */
 #define DNS_TCP_MAX		65535
-#define DNS_TTL_DEFAULT		600	/* seconds, as Docker (B12) */
+#define DNS_TTL_DEFAULT		600	/* seconds, as Docker */
 #define DNS_TTL_MAX		2147483647u	/* RFC 2181 §8 */
 
-/* Limits on what one zone holds (house style 34). */
+/* Hard limits on what one zone holds. */
 #define DNS_ZONE_NETS_MAX	256	/* networks per sandbox */
 #define DNS_ZONE_NAMES_MAX	64	/* names per entry */
 #define DNS_ZONE_KEYS_MAX	65536	/* distinct (network, name) pairs */
@@ -180,13 +180,13 @@ struct dns_zone	*dns_zone_free(struct dns_zone *z);
 /* TTL of every local record, 0..DNS_TTL_MAX seconds.  -EINVAL. */
 int	dns_zone_set_ttl(struct dns_zone *z, uint32_t ttl, char *err,
 	    size_t errlen);
-/* B31: when set (ndots given explicitly), A and AAAA for a single-label
+/* When set (ndots given explicitly), A and AAAA for a single-label
  * name that is not local get NOERROR with 0 answers instead of a forward,
  * so the client moves on to its search list.  Off by default. */
 void	dns_zone_set_nodata_single_label(struct dns_zone *z, bool on);
 
 /*
- * Appends a network, in endpoint order (B17): lookups try networks in the
+ * Appends a network, in endpoint order: lookups try networks in the
  * order they were added.  Its index (0, 1, ...) is returned for
  * dns_zone_add().  The name is copied and stored lower-case; it must be
  * labels of 1..63 of [A-Za-z0-9_-] joined by dots, at most 253 bytes.
@@ -197,7 +197,7 @@ int	dns_zone_add_network(struct dns_zone *z, const char *netname,
 
 /*
  * Adds one endpoint's records on network net: names[0..n) (container
- * name, aliases, short ID, hostname: names[0] is the PTR target, B15) with
+ * name, aliases, short ID, hostname: names[0] is the PTR target) with
  * the addresses a4 and/or a6 (either may be NULL, not both).  Names are
  * copied and stored lower-case; each must be valid as for networks and
  * "name.network" must fit in 255 bytes on the wire.  Duplicate names and
@@ -218,7 +218,7 @@ struct dns_addrs {
 };
 
 /* Looks name up as dns_answer() does (any case, one trailing dot
- * allowed, B16 forms).  0 with *ret set, -ENOENT. */
+ * allowed, "name.network" forms).  0 with *ret set, -ENOENT. */
 int	dns_zone_lookup(const struct dns_zone *z, const char *name,
 	    struct dns_addrs *ret);
 /* The PTR target of an address ("c1.n1."), borrowed; NULL when none. */
@@ -250,7 +250,7 @@ int	dns_reply_error(const uint8_t *q, size_t qlen, int rcode,
  * Does msg (an upstream reply) answer our question?  1 when its ID is id,
  * QR is set, QDCOUNT is 1 and its question is qname (wire form, compared
  * without case), qtype and qclass; 0 otherwise, including malformed msg
- * (spec §5: accept only replies that match).
+ * (anything else is ignored, so a spoofed reply is not taken).
  */
 int	dns_question_match(const uint8_t *msg, size_t len, uint16_t id,
 	    const uint8_t *qname, size_t qname_len, uint16_t qtype,
@@ -266,7 +266,7 @@ const char *dns_verdict_str(int verdict);
 /* Outcome of dns_parse_query(). */
 enum dns_parse_result {
 	DNS_PARSE_OK,		/* header, question and OPT read into *v */
-	DNS_PARSE_DROP,		/* no reply (B05, B06, B09) */
+	DNS_PARSE_DROP,		/* no reply */
 	DNS_PARSE_NOTIMP,	/* opcode not QUERY */
 	DNS_PARSE_FORMERR,	/* malformed: FORMERR with empty sections */
 };

@@ -17,7 +17,7 @@
 #include <stdint.h>
 #include <sys/socket.h>	/* struct sockaddr_storage */
 
-/* Docker's maxExtDNS (B33); glibc's MAXNS is the same. */
+/* Docker's maxExtDNS; glibc's MAXNS is the same. */
 #define DNS_UPSTREAMS_MAX	3
 /* glibc's MAXDNSRCH before 2.26; more is never needed in a container. */
 #define DNS_SEARCH_MAX		6
@@ -45,14 +45,14 @@ struct dns_upstreams {
 	unsigned int		n;		/* servers in srv[] */
 	unsigned int		extra;		/* nameservers past the 3rd, ignored */
 	unsigned int		ndots;		/* 1 unless set */
-	bool			ndots_set;	/* "options ndots:" seen (B31) */
+	bool			ndots_set;	/* "options ndots:" seen */
 	unsigned int		nsearch;
 	char			search[DNS_SEARCH_MAX][DNS_NAME_TEXT_MAX];
-	unsigned int		warnings;	/* odd lines skipped (F24) */
+	unsigned int		warnings;	/* odd lines skipped */
 	char			warning[DNS_WARNING_MAX];	/* the first one */
 	bool			missing;	/* the file does not exist */
-	bool			none;		/* no external nameservers (F05) */
-	bool			from_systemd;	/* read systemd_path (B42) */
+	bool			none;		/* no external nameservers */
+	bool			from_systemd;	/* read systemd_path */
 };
 
 /* Parses resolv.conf text (len bytes, need not be NUL-terminated).  Never
@@ -81,15 +81,17 @@ int	dns_upstreams_from_env(const char *spec, struct dns_upstreams *ret,
 int	dns_upstreams_load(const char *path, const char *systemd_path,
 	    struct dns_upstreams *ret, char *err, size_t errlen);
 
-/* Removes the responder's own address from u (B33/F20): same family and
- * address, and the same port unless self's port is 0.  Sets none when it
- * removed the last one.  Returns the number removed. */
+/* Removes the responder's own address from u, which would make it query
+ * itself in a loop: same family and address, and the same port unless
+ * self's port is 0.  Sets none when it removed the last one.  Returns the
+ * number removed. */
 unsigned int dns_upstreams_drop(struct dns_upstreams *u,
 	    const struct sockaddr_storage *self);
 
 /* Milliseconds for one try so that trying every server in turn fits in
- * total_ms (a client's 5 s, B40/F12): total_ms / n, at least
- * DNS_TRY_MIN_MS; total_ms when there is no server. */
+ * total_ms (within a client's 5 s, so a dead first server still leaves
+ * time for the next): total_ms / n, at least DNS_TRY_MIN_MS; total_ms
+ * when there is no server. */
 unsigned int dns_upstreams_try_ms(const struct dns_upstreams *u,
 	    unsigned int total_ms);
 

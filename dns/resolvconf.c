@@ -1,6 +1,8 @@
 /*
- * Upstream servers for the responder: resolv.conf (B02, B33, B42, F04,
- * F05, F24) and the DNS_UPSTREAMS setting.  Pure except for reading files.
+ * Upstream servers for the responder: resolv.conf (at most 3 servers,
+ * systemd-resolved's stub replaced by the servers behind it, odd lines
+ * skipped with a warning) and the DNS_UPSTREAMS setting.  Pure except for
+ * reading files.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -610,7 +612,7 @@ dns_upstreams_load(const char *path, const char *systemd_path,
 	if (r < 0)
 		return r;
 	if (systemd_path != NULL && only_systemd_stub(&u)) {
-		/* B42: the stub is the host's loopback; the real servers
+		/* The stub is the host's loopback; the real servers
 		 * are in systemd-resolved's own file. */
 		r = load_file(systemd_path, &sd, NULL, 0);
 		if (r == 0 && sd.n > 0) {

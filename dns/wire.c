@@ -1,7 +1,7 @@
 /*
  * DNS wire format by hand: the header, question and OPT of a query, and
  * the fixed parts of our replies.  Every read is checked with subtraction
- * against the remaining length before it happens (house style 32), and no
+ * against the remaining length before it happens, and no
  * count from the packet sizes anything.
  */
 #include <errno.h>

@@ -588,11 +588,11 @@ dns_zone_find(const struct dns_zone *z, const char *lname, size_t len,
 
 	if (len == 0 || z->nkeys == 0)
 		return -ENOENT;
-	/* B17: the name itself on every network, in endpoint order. */
+	/* The name itself on every network, in endpoint order. */
 	for (size_t i = 0; i < z->nnets; i++)
 		if ((k = key_on(z, i, lname, len)) != NULL)
 			return key_result(k, ret);
-	/* B16: "a.b.c" on network "d", then "a.b" on "c.d", and so on. */
+	/* Then "a.b.c" on network "d", then "a.b" on "c.d", and so on. */
 	for (size_t p = len; p-- > 0;) {
 		const char *suffix = lname + p + 1;
 		size_t slen = len - p - 1;

@@ -4,8 +4,8 @@
  * tables.  Pure (no system calls), so the golden-file tests in
  * tests/unit/check_rules.c run without root.
  *
- * The layout is Docker 28.3's ("DOCKER-FORWARD", docs: bridge-dataplane
- * §3.2, §5.3) in its userland-proxy=false form, because cbridge runs no
+ * The layout is Docker 28.3's (the "DOCKER-FORWARD" chain and its
+ * per-port rules) in its userland-proxy=false form, because cbridge runs no
  * proxy: host-local traffic into a bridge is masqueraded, OUTPUT jumps to
  * nat DOCKER without excluding 127.0.0.0/8, DNAT has no "! -i BR" and the
  * per-port hairpin MASQUERADE is always there.  One addition: stage 2 of

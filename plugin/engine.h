@@ -1,7 +1,7 @@
 /*
  * The Docker Engine API client that learns container names (for the DNS
  * responder): the network-plugin protocol never names a container, so a
- * worker thread asks the engine over its unix socket (spec §5) and posts
+ * worker thread asks the engine over its unix socket and posts
  * updates to a queue that the daemon's loop drains through an eventfd.
  *
  * Decisions:

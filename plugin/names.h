@@ -1,5 +1,5 @@
 /*
- * What the DNS responders should serve, computed without I/O (issue 5):
+ * What the DNS responders should serve, computed without I/O:
  * the names learned from the Engine API (plugin/engine.h) kept by
  * container, the sandboxes that exist (joined endpoints grouped by
  * SandboxKey, in endpoint order), and each sandbox's zone.  Addresses
@@ -41,7 +41,7 @@ struct sbx_want {
 	const struct ep_cfg **eps;	/* owned array; endpoints borrowed */
 	size_t		neps;
 	bool		internal_only;	/* every network --internal: no
-					 * forwarding (B38) */
+					 * forwarding, DNS would be a way out */
 	char		*sig;		/* owned: the network IDs in order,
 					 * which is what the zone depends on */
 };

@@ -20,7 +20,7 @@
 #define SET_DEFAULT_XTABLES_LOCK "/run/xtables.lock"
 #define SET_DEFAULT_WSLINFO	"/usr/bin/wslinfo"
 #define SET_SOCKET_MAX		107	/* sun_path less its NUL */
-/* The DNS responder (issue 5). */
+/* The DNS responder. */
 #define SET_DEFAULT_DNS_ADDRESS	"169.254.53.53"
 #define SET_DEFAULT_RESOLV_CONF	"/etc/resolv.conf"
 #define SET_DEFAULT_SYSTEMD_RESOLV_CONF "/run/systemd/resolve/resolv.conf"

@@ -3,8 +3,8 @@
  * same through the driver (with the state write), automatic pool
  * selection with many pools in use, and state encoding of a full /16.
  * DNS: the pure query path for a local A answer, with 500 names.  These
- * are CPU costs in one process, not the dnsperf figures issue 5 asks for
- * (sockets, a sandbox, a client on another core).
+ * are CPU costs in one process, not the dnsperf figures of
+ * tests/bench/dns_bench.sh (sockets, a sandbox, a client on another core).
  */
 #include <arpa/inet.h>
 #include <stdint.h>

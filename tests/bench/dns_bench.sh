@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The DNS responder against dnsmasq, a bare reflector and Docker's
-# embedded resolver, under dnsperf, in one run (issue 5, item 8; method of
-# ../shared/spec/dns-responder.md §4.2-4.3): qps, lost queries, average
+# embedded resolver, under dnsperf, in one run (servers and client pinned
+# to their own CPUs, see below): qps, lost queries, average
 # latency, and the server's CPU time per reply (utime+stime from
 # /proc/PID/stat over the measured interval, divided by the replies).
 #
@@ -34,7 +34,7 @@
 #
 # Environment: DNS_BENCH_SECONDS (5), DNS_BENCH_ROUNDS (3),
 # DNS_BENCH_NAMES (50), DNS_BENCH_DOCKER=0 to leave out the dockerd row.
-# The targets (issue 5) are remarks: a missed one does not fail the run.
+# The targets (last column) are remarks: a missed one does not fail the run.
 set -eu -o pipefail
 
 # shellcheck source=tests/e2e/lib.sh
@@ -434,7 +434,7 @@ us_hit=$(field hit 4)
 
 echo
 printf '%-34s %7s %15s %6s %6s %5s %11s %5s  %s\n' responder qps \
-	"(range)" lost "lat ms" "us/q" "(range)" client "target (issue 5)"
+	"(range)" lost "lat ms" "us/q" "(range)" client "target"
 row local "cbridge dns_srv, local answers" \
 	"$(verdict "$q_local >= 0.95 * $q_refl && $us_local <= 7" \
 	"qps $(awk -v a="$q_local" -v b="$q_refl" 'BEGIN { printf "%.2f", b ? a / b : 0 }')x reflector (>= 0.95), <= 7 us")"

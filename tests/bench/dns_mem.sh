@@ -4,7 +4,7 @@
 # namespaces of their own, default 500) joined to one network. Prints the
 # daemon's resident memory with the endpoints created, then with every
 # sandbox joined and served, and the difference per sandbox; also its open
-# fds. Target (issue 5): at most 32 KiB per idle sandbox at 500.
+# fds. Target: at most 32 KiB per idle sandbox at 500.
 #
 #   tests/bench/dns_mem.sh path/to/cbridge [N]
 set -eu -o pipefail

@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Globals shared with run.sh (bin, PLUGIN_PID) and firewall.sh (F_*):
 # shellcheck disable=SC2034,SC2154
-# DNS scenarios of the end-to-end tests (issue 5), sourced by
+# DNS scenarios of the end-to-end tests, sourced by
 # tests/e2e/run.sh after firewall.sh, whose outside namespace and helpers
 # they use. cbridge's responder listens on D_ADDR in every sandbox with a
 # cbridge endpoint; containers select it with --dns (dockerd's own

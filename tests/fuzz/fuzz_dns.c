@@ -2,7 +2,7 @@
  * DNS query -> answer (dns/answer.h): the input is the raw bytes of one
  * query from a container, given to dns_answer() over UDP and over TCP
  * against a fixed zone built once.  Checks:
- *   - no reply for fewer than 12 bytes or QR=1 (B05, B06), and the same
+ *   - no reply for fewer than 12 bytes or QR=1, and the same
  *     verdict kind over UDP and TCP;
  *   - a reply parses with ldns, echoes the ID, has QR set, is no longer
  *     than the limit (512 without OPT on UDP, 1232 with, 65535 on TCP)
@@ -12,7 +12,8 @@
  *     accepts on the query itself (with QR set), a name of at most 255
  *     bytes, and a limit within [512, 1232] (UDP);
  *   - dns_reply_error() on the same bytes gives a reply ldns parses.
- * ldns parses only our own replies, never the input (spec §5).
+ * ldns parses only our own replies, never the input (ldns_wire2pkt leaks
+ * on repeated TSIG records).
  */
 #include <arpa/inet.h>
 #include <stdbool.h>

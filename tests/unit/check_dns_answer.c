@@ -1,7 +1,7 @@
 /*
  * The DNS responder's pure core (dns/answer.h): the records store and the
- * query -> drop/reply/forward decision, against the catalogue items and
- * reference cases of ../shared/spec/dns-responder.md (Bnn, Tnn).  Queries
+ * query -> drop/reply/forward decision, against Docker's embedded resolver
+ * (cases adapted from moby's resolver tests, named where used).  Queries
  * are built by hand, so that hostile ones can be; every reply is parsed
  * back with ldns and checked (ldns only ever sees our own replies).
  *
@@ -324,8 +324,9 @@ START_TEST(zone_validation)
 	    0);
 	ck_assert_int_eq(dns_zone_add_network(z, "n2", err, sizeof(err)), 1);
 
-	/* T06 adapted (B23, F17): a 64-byte label is refused when it is
-	 * registered, with a message, instead of a SERVFAIL per PTR. */
+	/* moby's TestInvalidReverseDNS adapted: a 64-byte label is refused
+	 * when it is registered, with a message, instead of a SERVFAIL per
+	 * PTR. */
 	nv[0] = l64;
 	ck_assert_int_eq(dns_zone_add(z, 0, nv, 1, &a4, NULL, err,
 	    sizeof(err)), -EINVAL);
@@ -412,7 +413,7 @@ START_TEST(zone_lookup)
 }
 END_TEST
 
-/* T10, B15: names in order, the first is the PTR target. */
+/* As moby's TestDNSNamesOrder: names in order, the first is the PTR target. */
 START_TEST(t10_names_order)
 {
 	struct dns_zone *z = dns_zone_new();
@@ -434,8 +435,9 @@ END_TEST
 
 /* --- local answers --- */
 
-/* T01: A name1. and NaMe1. -> one A; MX name1 -> NOERROR empty; MX
- * nonexistent -> forward (the caller SERVFAILs with forwarding off). */
+/* moby's TestDNSIPQuery: A name1. and NaMe1. -> one A; MX name1 ->
+ * NOERROR empty; MX nonexistent -> forward (the caller SERVFAILs with
+ * forwarding off). */
 START_TEST(t01_ip_query)
 {
 	struct dns_zone *z = dns_zone_new();
@@ -452,7 +454,7 @@ START_TEST(t01_ip_query)
 	p = expect_answer("name1.", DNS_TYPE_A, 1, "192.168.0.1");
 	ldns_pkt_free(p);
 	p = expect_answer("NaMe1.", DNS_TYPE_A, 1, "192.168.0.1");
-	/* B11: the owner is the name as written (0x20). */
+	/* The owner is the name as written (0x20). */
 	rr = ldns_rr_list_rr(ldns_pkt_answer(p), 0);
 	s = ldns_rdf2str(ldns_rr_owner(rr));
 	ck_assert_str_eq(s, "NaMe1.");
@@ -478,7 +480,8 @@ START_TEST(t01_ip_query)
 }
 END_TEST
 
-/* T09: v4-only, v6-only and dual-stack endpoints with two names each. */
+/* moby's TestUpdateSvcRecord: v4-only, v6-only and dual-stack endpoints
+ * with two names each. */
 START_TEST(t09_families)
 {
 	struct dns_zone *z = dns_zone_new();
@@ -505,7 +508,7 @@ START_TEST(t09_families)
 }
 END_TEST
 
-/* B14, F10: the name without the asked family: NOERROR, 0 answers. */
+/* The name without the asked family: NOERROR, 0 answers. */
 START_TEST(b14_nodata)
 {
 	ldns_pkt *p = expect_answer("c2", DNS_TYPE_AAAA, 0, NULL);
@@ -518,7 +521,7 @@ START_TEST(b14_nodata)
 }
 END_TEST
 
-/* B12: TTL 600 by default, the zone's otherwise. */
+/* TTL 600 by default, the zone's otherwise. */
 START_TEST(b12_ttl)
 {
 	ldns_pkt *p = expect_answer("c1", DNS_TYPE_A, 1, "10.0.1.2");
@@ -534,7 +537,7 @@ START_TEST(b12_ttl)
 }
 END_TEST
 
-/* B13: every address, deduplicated, rotation from the client's ID. */
+/* Every address, deduplicated, rotation from the client's ID. */
 START_TEST(b13_all_addresses)
 {
 	struct q q;
@@ -559,7 +562,7 @@ START_TEST(b13_all_addresses)
 }
 END_TEST
 
-/* B16, B17: name.network forms, first network wins, no merging. */
+/* name.network forms, first network wins, no merging. */
 START_TEST(b16_b17_networks)
 {
 	ldns_pkt *p;
@@ -593,7 +596,7 @@ START_TEST(b16_b17_networks)
 }
 END_TEST
 
-/* B19: MX for a local name: NOERROR, no answers. */
+/* MX for a local name: NOERROR, no answers. */
 START_TEST(b19_mx)
 {
 	ldns_pkt_free(expect_answer("c1", DNS_TYPE_MX, 0, NULL));
@@ -601,7 +604,7 @@ START_TEST(b19_mx)
 }
 END_TEST
 
-/* B20, B21: PTR from the zone, any case; misses forwarded. */
+/* PTR from the zone, any case; misses forwarded. */
 START_TEST(b20_b21_ptr)
 {
 	static const char *const fwd[] = { "9.1.0.10.in-addr.arpa.",
@@ -634,8 +637,8 @@ START_TEST(b20_b21_ptr)
 }
 END_TEST
 
-/* B24, B26: SRV and other types forwarded even for local names; no
- * transfers (house style 37). */
+/* SRV and other types forwarded even for local names; zone transfers
+ * refused. */
 START_TEST(b26_other_types)
 {
 	static const uint16_t types[] = { DNS_TYPE_SRV, DNS_TYPE_TXT,
@@ -664,7 +667,7 @@ START_TEST(b26_other_types)
 }
 END_TEST
 
-/* B10 decided: IN and ANY answered, other classes forwarded. */
+/* Classes: IN and ANY answered, other classes forwarded. */
 START_TEST(b10_class)
 {
 	struct q q;
@@ -680,7 +683,7 @@ START_TEST(b10_class)
 }
 END_TEST
 
-/* B27: flags of local answers and of errors. */
+/* Flags of local answers and of errors. */
 START_TEST(b27_flags)
 {
 	struct q q;
@@ -702,7 +705,7 @@ START_TEST(b27_flags)
 }
 END_TEST
 
-/* B28 decided: OPT echoed with our size, DO copied; BADVERS. */
+/* EDNS: OPT echoed with our size, DO copied; BADVERS. */
 START_TEST(b28_edns)
 {
 	struct q q;
@@ -769,7 +772,7 @@ START_TEST(b28_edns)
 }
 END_TEST
 
-/* B29: sizes and truncation (UDP 512 / EDNS clamp / TCP 65535). */
+/* Sizes and truncation (UDP 512 / EDNS clamp / TCP 65535). */
 START_TEST(b29_truncation)
 {
 	static const struct {
@@ -827,7 +830,7 @@ START_TEST(b29_truncation)
 }
 END_TEST
 
-/* B31: single-label names that are not local, when ndots was given. */
+/* Single-label names that are not local, when ndots was given. */
 START_TEST(b31_single_label)
 {
 	struct q q;
@@ -848,8 +851,9 @@ START_TEST(b31_single_label)
 }
 END_TEST
 
-/* T04 b/c: not local -> forward verdict with everything the forwarder
- * needs; its SERVFAIL comes from dns_reply_error. */
+/* moby's TestReplySERVFAIL b/c: not local -> forward verdict with
+ * everything the forwarder needs; its SERVFAIL comes from
+ * dns_reply_error. */
 START_TEST(t04_forward_verdict)
 {
 	struct q q;
@@ -926,14 +930,14 @@ START_TEST(escaped_names)
 }
 END_TEST
 
-/* --- hostile input: B05-B09, spec §5 --- */
+/* --- hostile input --- */
 
 START_TEST(hostile)
 {
 	struct q q;
 	ldns_pkt *p;
 
-	/* B05: under 12 bytes. */
+	/* Under 12 bytes: no reply. */
 	mkq(&q, 1, RD, "c1", DNS_TYPE_A, DNS_CLASS_IN, -1);
 	for (size_t n = 0; n < DNS_HEADER_LEN; n++) {
 		struct q s = { .n = n };
@@ -941,13 +945,13 @@ START_TEST(hostile)
 		memcpy(s.b, q.b, n);
 		expect_drop(&s);
 	}
-	/* B06: QR=1, even well formed. */
+	/* QR=1, even well formed: no reply. */
 	mkq(&q, 1, QR | RD, "c1", DNS_TYPE_A, DNS_CLASS_IN, -1);
 	expect_drop(&q);
-	/* B09: no question. */
+	/* No question: no reply. */
 	put_header(&q, 1, RD, 0, 0, 0, 0);
 	expect_drop(&q);
-	/* B07: opcodes other than QUERY, NOTIFY included: NOTIMP. */
+	/* Opcodes other than QUERY, NOTIFY included: NOTIMP. */
 	for (unsigned int op = 1; op < 16; op++) {
 		mkq(&q, 0x77, (uint16_t)(op << 11 | RD), "c1", DNS_TYPE_A,
 		    DNS_CLASS_IN, -1);
@@ -956,7 +960,7 @@ START_TEST(hostile)
 		ck_assert_uint_eq(ldns_pkt_qdcount(p), 0);
 		ldns_pkt_free(p);
 	}
-	/* B07: counts. */
+	/* Section counts out of range: FORMERR. */
 	put_header(&q, 1, RD, 2, 0, 0, 0);
 	put_name(&q, "c1");
 	put16(&q, 1);
@@ -974,7 +978,7 @@ START_TEST(hostile)
 	q.b[9] = 0;
 	q.b[11] = 2;		/* ARCOUNT 2 */
 	expect_formerr(&q);
-	/* B08: counts beyond the packet: header says 1 question, none. */
+	/* Counts beyond the packet: header says 1 question, none. */
 	put_header(&q, 1, RD, 1, 0, 0, 0);
 	expect_formerr(&q);
 	/* Question without type/class, or half of it. */
@@ -1058,7 +1062,7 @@ START_TEST(hostile)
 			ck_assert_uint_eq(v.qname_len, 255);
 		}
 	}
-	/* ARCOUNT 3 with empty TSIGs (the ldns leak of spec §5): FORMERR
+	/* ARCOUNT 3 with empty TSIGs (ldns leaks memory on these): FORMERR
 	 * before anything reaches ldns.  The sanitizer build checks for
 	 * leaks. */
 	put_header(&q, 1, RD, 1, 0, 0, 3);

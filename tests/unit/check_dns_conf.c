@@ -238,7 +238,7 @@ START_TEST(rc_load)
 	(void) snprintf(main_p, sizeof(main_p), "%s/resolv.conf", dir);
 	(void) snprintf(sd_p, sizeof(sd_p), "%s/sd.conf", dir);
 
-	/* Missing: not an error, but nothing to forward to (F05). */
+	/* Missing: not an error, but nothing to forward to. */
 	ck_assert_int_eq(dns_upstreams_load(main_p, sd_p, &u, err,
 	    sizeof(err)), 0);
 	ck_assert(u.missing && u.none);
@@ -259,7 +259,7 @@ START_TEST(rc_load)
 	ck_assert_uint_eq(u.warnings, 1);
 	ck_assert_msg(strstr(u.warning, sd_p) != NULL, "%s", u.warning);
 
-	/* B42: the real servers are in systemd-resolved's file. */
+	/* The real servers are in systemd-resolved's file. */
 	write_file(sd_p, "nameserver 192.0.2.7\nsearch lan\n");
 	ck_assert_int_eq(dns_upstreams_load(main_p, sd_p, &u, err,
 	    sizeof(err)), 0);

@@ -202,7 +202,7 @@ START_TEST(plan_follows_leave)
 	ck_assert_int_eq(names_plan(env.drv, &w, &n), 0);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_uint_eq(w[0].neps, 1);
-	/* Only the internal network is left: no forwarding (B38). */
+	/* Only the internal network is left: no forwarding. */
 	ck_assert(w[0].internal_only);
 	names_plan_free(w, n);
 }
