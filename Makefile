@@ -107,7 +107,7 @@ FUZZ_CFLAGS	= -O1 -g -std=gnu17 $(WARN) $(FUZZ_SAN) \
 		  -fsanitize=fuzzer-no-link -D_GNU_SOURCE -iquote . $(PKG_CFLAGS) \
 		  $(LDNS_CFLAGS)
 FUZZ_LIBS	= $(shell $(PKG_CONFIG) --libs jansson ldns 2>/dev/null)
-FUZZ_LIB_SRCS	:= $(PURE_SRCS) $(ENGINE_SRCS) netlink/fake.c firewall/fake.c \
+FUZZ_LIB_SRCS	:= $(PURE_SRCS) $(LOOP_SRCS) $(ENGINE_SRCS) netlink/fake.c firewall/fake.c \
 		   firewall/fakeports.c
 FUZZ_LIB_OBJS	:= $(FUZZ_LIB_SRCS:%.c=$(FUZZ_BUILD)/obj/%.o)
 FUZZ_OBJS	:= $(FUZZ_LIB_OBJS) \

@@ -414,7 +414,7 @@ START_TEST(zone_lookup)
 END_TEST
 
 /* As moby's TestDNSNamesOrder: names in order, the first is the PTR target. */
-START_TEST(t10_names_order)
+START_TEST(names_order)
 {
 	struct dns_zone *z = dns_zone_new();
 	const char *nv[] = { "foobar", "myctr", "35de8003b19e", "baz" };
@@ -438,7 +438,7 @@ END_TEST
 /* moby's TestDNSIPQuery: A name1. and NaMe1. -> one A; MX name1 ->
  * NOERROR empty; MX nonexistent -> forward (the caller SERVFAILs with
  * forwarding off). */
-START_TEST(t01_ip_query)
+START_TEST(ip_query)
 {
 	struct dns_zone *z = dns_zone_new();
 	ldns_pkt *p;
@@ -482,7 +482,7 @@ END_TEST
 
 /* moby's TestUpdateSvcRecord: v4-only, v6-only and dual-stack endpoints
  * with two names each. */
-START_TEST(t09_families)
+START_TEST(families)
 {
 	struct dns_zone *z = dns_zone_new();
 	struct q q;
@@ -509,7 +509,7 @@ START_TEST(t09_families)
 END_TEST
 
 /* The name without the asked family: NOERROR, 0 answers. */
-START_TEST(b14_nodata)
+START_TEST(nodata)
 {
 	ldns_pkt *p = expect_answer("c2", DNS_TYPE_AAAA, 0, NULL);
 
@@ -522,7 +522,7 @@ START_TEST(b14_nodata)
 END_TEST
 
 /* TTL 600 by default, the zone's otherwise. */
-START_TEST(b12_ttl)
+START_TEST(ttl)
 {
 	ldns_pkt *p = expect_answer("c1", DNS_TYPE_A, 1, "10.0.1.2");
 
@@ -538,7 +538,7 @@ START_TEST(b12_ttl)
 END_TEST
 
 /* Every address, deduplicated, rotation from the client's ID. */
-START_TEST(b13_all_addresses)
+START_TEST(all_addresses)
 {
 	struct q q;
 	ldns_pkt *p;
@@ -563,7 +563,7 @@ START_TEST(b13_all_addresses)
 END_TEST
 
 /* name.network forms, first network wins, no merging. */
-START_TEST(b16_b17_networks)
+START_TEST(networks)
 {
 	ldns_pkt *p;
 	struct q q;
@@ -597,7 +597,7 @@ START_TEST(b16_b17_networks)
 END_TEST
 
 /* MX for a local name: NOERROR, no answers. */
-START_TEST(b19_mx)
+START_TEST(mx)
 {
 	ldns_pkt_free(expect_answer("c1", DNS_TYPE_MX, 0, NULL));
 	ldns_pkt_free(expect_answer("c1.n2", DNS_TYPE_MX, 0, NULL));
@@ -605,7 +605,7 @@ START_TEST(b19_mx)
 END_TEST
 
 /* PTR from the zone, any case; misses forwarded. */
-START_TEST(b20_b21_ptr)
+START_TEST(ptr)
 {
 	static const char *const fwd[] = { "9.1.0.10.in-addr.arpa.",
 	    "1.0.10.in-addr.arpa.", "2.1.0.010.in-addr.arpa.",
@@ -639,7 +639,7 @@ END_TEST
 
 /* SRV and other types forwarded even for local names; zone transfers
  * refused. */
-START_TEST(b26_other_types)
+START_TEST(other_types)
 {
 	static const uint16_t types[] = { DNS_TYPE_SRV, DNS_TYPE_TXT,
 	    DNS_TYPE_CNAME, DNS_TYPE_SOA, DNS_TYPE_NS, DNS_TYPE_ANY, 65, 0,
@@ -668,7 +668,7 @@ START_TEST(b26_other_types)
 END_TEST
 
 /* Classes: IN and ANY answered, other classes forwarded. */
-START_TEST(b10_class)
+START_TEST(class)
 {
 	struct q q;
 	ldns_pkt *p;
@@ -684,7 +684,7 @@ START_TEST(b10_class)
 END_TEST
 
 /* Flags of local answers and of errors. */
-START_TEST(b27_flags)
+START_TEST(flags)
 {
 	struct q q;
 	ldns_pkt *p;
@@ -706,7 +706,7 @@ START_TEST(b27_flags)
 END_TEST
 
 /* EDNS: OPT echoed with our size, DO copied; BADVERS. */
-START_TEST(b28_edns)
+START_TEST(edns)
 {
 	struct q q;
 	ldns_pkt *p;
@@ -773,7 +773,7 @@ START_TEST(b28_edns)
 END_TEST
 
 /* Sizes and truncation (UDP 512 / EDNS clamp / TCP 65535). */
-START_TEST(b29_truncation)
+START_TEST(truncation)
 {
 	static const struct {
 		int	edns;	/* -1: none */
@@ -831,7 +831,7 @@ START_TEST(b29_truncation)
 END_TEST
 
 /* Single-label names that are not local, when ndots was given. */
-START_TEST(b31_single_label)
+START_TEST(single_label)
 {
 	struct q q;
 	ldns_pkt *p;
@@ -854,7 +854,7 @@ END_TEST
 /* moby's TestReplySERVFAIL b/c: not local -> forward verdict with
  * everything the forwarder needs; its SERVFAIL comes from
  * dns_reply_error. */
-START_TEST(t04_forward_verdict)
+START_TEST(forward_verdict)
 {
 	struct q q;
 	ldns_pkt *p;
@@ -1187,26 +1187,26 @@ dns_answer_suite(void)
 	tcase_add_test(tc, zone_validation);
 	tcase_add_test(tc, zone_name_length);
 	tcase_add_test(tc, zone_lookup);
-	tcase_add_test(tc, t10_names_order);
+	tcase_add_test(tc, names_order);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("answer");
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, t01_ip_query);
-	tcase_add_test(tc, t09_families);
-	tcase_add_test(tc, b14_nodata);
-	tcase_add_test(tc, b12_ttl);
-	tcase_add_test(tc, b13_all_addresses);
-	tcase_add_test(tc, b16_b17_networks);
-	tcase_add_test(tc, b19_mx);
-	tcase_add_test(tc, b20_b21_ptr);
-	tcase_add_test(tc, b26_other_types);
-	tcase_add_test(tc, b10_class);
-	tcase_add_test(tc, b27_flags);
-	tcase_add_test(tc, b28_edns);
-	tcase_add_test(tc, b29_truncation);
-	tcase_add_test(tc, b31_single_label);
-	tcase_add_test(tc, t04_forward_verdict);
+	tcase_add_test(tc, ip_query);
+	tcase_add_test(tc, families);
+	tcase_add_test(tc, nodata);
+	tcase_add_test(tc, ttl);
+	tcase_add_test(tc, all_addresses);
+	tcase_add_test(tc, networks);
+	tcase_add_test(tc, mx);
+	tcase_add_test(tc, ptr);
+	tcase_add_test(tc, other_types);
+	tcase_add_test(tc, class);
+	tcase_add_test(tc, flags);
+	tcase_add_test(tc, edns);
+	tcase_add_test(tc, truncation);
+	tcase_add_test(tc, single_label);
+	tcase_add_test(tc, forward_verdict);
 	tcase_add_test(tc, escaped_names);
 	tcase_add_test(tc, question_match);
 	suite_add_tcase(s, tc);
