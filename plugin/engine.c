@@ -21,6 +21,7 @@
 #include <jansson.h>
 
 #include "plugin/engine.h"
+#include "plugin/hexid.h"
 #include "plugin/errmsg.h"
 
 /* The events we act on; anything else would only wake us up. */
@@ -51,14 +52,7 @@ eng_kind_str(enum eng_kind k)
 bool
 eng_id_valid(const char *s, size_t len)
 {
-	if (len == 0 || len > ENG_ID_LEN)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') ||
-		    (s[i] >= 'a' && s[i] <= 'f') ||
-		    (s[i] >= 'A' && s[i] <= 'F')))
-			return false;
-	return true;
+	return len > 0 && len <= ENG_ID_LEN && hex_id(s, len, true);
 }
 
 static json_t *

@@ -9,6 +9,7 @@
 
 #include "plugin/errmsg.h"
 #include "plugin/fileutil.h"
+#include "plugin/hexid.h"
 #include "plugin/state.h"
 
 struct net_cfg *
@@ -38,18 +39,6 @@ st_format_mac(const unsigned char mac[6], char *buf, size_t len)
 	return buf;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int
 st_parse_mac(const char *s, unsigned char ret[6])
 {
@@ -58,7 +47,7 @@ st_parse_mac(const char *s, unsigned char ret[6])
 	if (strlen(s) != 17)
 		return -EINVAL;
 	for (int i = 0; i < 6; i++) {
-		int hi = hexval(s[3 * i]), lo = hexval(s[3 * i + 1]);
+		int hi = hex_digit(s[3 * i]), lo = hex_digit(s[3 * i + 1]);
 
 		if (hi < 0 || lo < 0 || (i < 5 && s[3 * i + 2] != ':'))
 			return -EINVAL;
@@ -71,13 +60,9 @@ st_parse_mac(const char *s, unsigned char ret[6])
 bool
 net_valid_id(const char *s)
 {
-	size_t i;
+	size_t len = strnlen(s, NET_ID_LEN + 1);
 
-	for (i = 0; s[i] != '\0'; i++) {
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	}
-	return i == NET_ID_LEN;
+	return len == NET_ID_LEN && hex_id(s, len, false);
 }
 
 void
