@@ -32,6 +32,19 @@ if grep -nE '#include <netlink/|rtnl_|nl_sock' $(echo "$src" | grep -v '^netlink
 	fail=1
 fi
 
+# Names are our own: no function, static or macro named with a library's
+# prefix, so a name always tells whose code it is.
+if grep -nE '^(iptc|nft|nl)_[a-z0-9_]*\(|^(static|extern) [^(]*\b(iptc|nft|nl)_[a-z0-9_]+ *(=|\(|;|\[)|^#define (iptc|nft|nl)_' $src; then
+	echo "lint: a name with a library's prefix (iptc_, nft_, nl_)" >&2
+	fail=1
+fi
+# The repository stands alone: no issue numbers, no notes outside it.
+if grep -nE '[Ii]ssue ?#?[0-9]|\.\./shar[e]d/|farm[-]studio' $src \
+    $(git ls-files '*.sh' '*.md' Makefile 2>/dev/null); then
+	echo "lint: a reference outside the repository" >&2
+	fail=1
+fi
+
 if command -v shellcheck >/dev/null 2>&1; then
 	shellcheck -x $(git ls-files '*.sh' .ci/run 2>/dev/null) || fail=1
 fi
