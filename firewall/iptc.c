@@ -23,7 +23,6 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-#include <arpa/inet.h>
 #include <netinet/in.h>
 
 #include <libiptc/libiptc.h>
@@ -232,24 +231,19 @@ add_target(struct ebuf *b, const char *name, unsigned char rev,
 	return t->data;
 }
 
-/* "addr/len" into address and mask bytes. */
+/* A planned address into libiptc's address and mask bytes; the planner
+ * gives masked prefixes of the rule's family. */
 static int
-parse_cidr(int family, const char *text, void *addr, void *mask)
+set_addr(int family, const struct prefix *p, void *addr, void *mask)
 {
-	char ip[FW_CIDRLEN], *slash;
-	long plen;
-	int max = family == AF_INET ? 32 : 128;
+	unsigned int max = prefix_maxlen(family);
 	unsigned char *m = mask;
 
-	snprintf(ip, sizeof(ip), "%s", text);
-	if ((slash = strchr(ip, '/')) == NULL)
+	if (p->family != family || p->plen > max)
 		return -EINVAL;
-	*slash = '\0';
-	plen = strtol(slash + 1, NULL, 10);
-	if (plen < 0 || plen > max || inet_pton(family, ip, addr) != 1)
-		return -EINVAL;
-	memset(mask, 0, (size_t)max / 8);
-	for (long i = 0; i < plen; i++)
+	memcpy(addr, p->addr, max / 8);
+	memset(mask, 0, max / 8);
+	for (unsigned int i = 0; i < p->plen; i++)
 		m[i / 8] |= (unsigned char)(0x80 >> (i % 8));
 	return 0;
 }
@@ -264,32 +258,6 @@ set_iface(char *name, unsigned char *mask, const char *ifname)
 	memset(mask, 0xff, n + 1);
 }
 
-/* "addr:port" / "[addr6]:port" of a DNAT target. */
-static int
-parse_to(int family, const char *to, void *addr, uint16_t *port)
-{
-	char buf[FW_TOLEN], *colon, *a = buf;
-	long p;
-
-	snprintf(buf, sizeof(buf), "%s", to);
-	if ((colon = strrchr(buf, ':')) == NULL)
-		return -EINVAL;
-	*colon = '\0';
-	if (family == AF_INET6) {
-		size_t n = strlen(a);
-
-		if (n < 2 || a[0] != '[' || a[n - 1] != ']')
-			return -EINVAL;
-		a[n - 1] = '\0';
-		a++;
-	}
-	p = strtol(colon + 1, NULL, 10);
-	if (p <= 0 || p > 65535 || inet_pton(family, a, addr) != 1)
-		return -EINVAL;
-	*port = htons((uint16_t)p);
-	return 0;
-}
-
 static int
 add_nat_target(struct ebuf *b, const struct fw_xrule *r)
 {
@@ -299,9 +267,13 @@ add_nat_target(struct ebuf *b, const struct fw_xrule *r)
 	uint16_t port = 0;
 
 	memset(&a, 0, sizeof(a));
-	if (r->target == FW_SNAT && inet_pton(r->family, r->to, &a) != 1)
-		return -EINVAL;
-	if (r->target == FW_DNAT && parse_to(r->family, r->to, &a, &port) < 0)
+	if (r->target == FW_SNAT || r->target == FW_DNAT) {
+		if (r->to.family != r->family)
+			return -EINVAL;
+		memcpy(&a, r->to.addr, prefix_maxlen(r->family) / 8);
+		port = htons(r->to_port);
+	}
+	if (r->target == FW_DNAT && r->to_port == 0)
 		return -EINVAL;
 	if (r->target == FW_DNAT) {
 		/* Revision 2: what iptables 1.8 writes and can print back. */
@@ -409,9 +381,9 @@ build_entry(const struct fw_xrule *r, void **ret)
 		struct ipt_ip *ip = &((struct ipt_entry *)b.p)->ip;
 
 		e = -EINVAL;
-		if ((r->src[0] && parse_cidr(AF_INET, r->src, &ip->src,
-		    &ip->smsk) < 0) || (r->dst[0] && parse_cidr(AF_INET,
-		    r->dst, &ip->dst, &ip->dmsk) < 0))
+		if ((r->src.family && set_addr(AF_INET, &r->src, &ip->src,
+		    &ip->smsk) < 0) || (r->dst.family && set_addr(AF_INET,
+		    &r->dst, &ip->dst, &ip->dmsk) < 0))
 			goto fail;
 		if (r->iif[0])
 			set_iface(ip->iniface, ip->iniface_mask, r->iif);
@@ -426,9 +398,9 @@ build_entry(const struct fw_xrule *r, void **ret)
 		struct ip6t_ip6 *ip = &((struct ip6t_entry *)b.p)->ipv6;
 
 		e = -EINVAL;
-		if ((r->src[0] && parse_cidr(AF_INET6, r->src, &ip->src,
-		    &ip->smsk) < 0) || (r->dst[0] && parse_cidr(AF_INET6,
-		    r->dst, &ip->dst, &ip->dmsk) < 0))
+		if ((r->src.family && set_addr(AF_INET6, &r->src, &ip->src,
+		    &ip->smsk) < 0) || (r->dst.family && set_addr(AF_INET6,
+		    &r->dst, &ip->dst, &ip->dmsk) < 0))
 			goto fail;
 		if (r->iif[0])
 			set_iface(ip->iniface, ip->iniface_mask, r->iif);
