@@ -3,10 +3,12 @@
 # with a small client against the daemon running in a throwaway namespace
 # (its bridges never touch the host).
 #
-#   tests/bench/http_bench.sh path/to/cbridge path/to/http_client [N]
+#   tests/bench/http_bench.sh path/to/cbridge path/to/http_client [N [M]]
+#
+# With M, CreateNetwork/DeleteNetwork of one network while M others exist.
 set -eu -o pipefail
 
-bin=$1 client=$2 n=${3:-200}
+bin=$1 client=$2 n=${3:-200} m=${4:-}
 if [ "$(id -u)" -ne 0 ]; then
 	echo "$0: skipped, needs root" >&2
 	exit 77
@@ -25,4 +27,4 @@ LOG_LEVEL=warn ip netns exec "$ns" "$bin" --socket "$tmp/s.sock" \
     --state-dir "$tmp/state" &
 pid=$!
 for _ in $(seq 100); do [ -S "$tmp/s.sock" ] && break; sleep 0.05; done
-"$client" "$tmp/s.sock" "$n"
+"$client" "$tmp/s.sock" "$n" $m

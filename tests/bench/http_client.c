@@ -5,6 +5,12 @@
  * `docker network rm`, N times, and the p50/p90/p99 of each call.
  *
  *   http_client SOCKET [N]
+ *
+ * With a third argument M, it first creates M networks (left in place),
+ * then times N rounds of creating and deleting one more network, and
+ * prints the median and maximum of CreateNetwork and DeleteNetwork.
+ *
+ *   http_client SOCKET N M
  */
 #include <errno.h>
 #include <stdio.h>
@@ -95,6 +101,110 @@ field(const char *json, const char *key, char *dst, size_t len)
 	return 0;
 }
 
+/* One network's IPAM pool, gateway and CreateNetwork; *ms gets the
+ * CreateNetwork's time. */
+static int
+net_create(int fd, const char *id, char *pool_id, size_t idlen, char *gw,
+    size_t gwlen, double *ms)
+{
+	char body[2048], out[RESP_MAX], pool[64];
+	double t;
+
+	(void) snprintf(body, sizeof(body), "{\"AddressSpace\":"
+	    "\"LocalDefault\",\"Pool\":\"\",\"SubPool\":\"\","
+	    "\"Options\":{},\"V6\":false}");
+	if (post(fd, "/IpamDriver.RequestPool", body, out, sizeof(out)) != 200 ||
+	    field(out, "PoolID", pool_id, idlen) < 0 ||
+	    field(out, "Pool", pool, sizeof(pool)) < 0)
+		goto fail;
+	(void) snprintf(body, sizeof(body), "{\"PoolID\":\"%s\","
+	    "\"Address\":\"\",\"Options\":{\"RequestAddressType\":"
+	    "\"com.docker.network.gateway\"}}", pool_id);
+	if (post(fd, "/IpamDriver.RequestAddress", body, out,
+	    sizeof(out)) != 200 || field(out, "Address", gw, gwlen) < 0)
+		goto fail;
+	(void) snprintf(body, sizeof(body), "{\"NetworkID\":\"%s\","
+	    "\"Options\":{\"com.docker.network.enable_ipv6\":false,"
+	    "\"com.docker.network.generic\":{}},\"IPv4Data\":[{"
+	    "\"AddressSpace\":\"LocalDefault\",\"Pool\":\"%s\","
+	    "\"Gateway\":\"%s\"}],\"IPv6Data\":[]}", id, pool, gw);
+	t = now_ms();
+	if (post(fd, "/NetworkDriver.CreateNetwork", body, out,
+	    sizeof(out)) != 200)
+		goto fail;
+	*ms = now_ms() - t;
+	return 0;
+fail:
+	fprintf(stderr, "creating network %.12s failed: %s\n", id, out);
+	return -1;
+}
+
+/* DeleteNetwork (timed into *ms), then the gateway and the pool. */
+static int
+net_delete(int fd, const char *id, const char *pool_id, char *gw, double *ms)
+{
+	char body[512], out[RESP_MAX];
+	double t;
+
+	(void) snprintf(body, sizeof(body), "{\"NetworkID\":\"%s\"}", id);
+	t = now_ms();
+	if (post(fd, "/NetworkDriver.DeleteNetwork", body, out,
+	    sizeof(out)) != 200)
+		goto fail;
+	*ms = now_ms() - t;
+	*strchr(gw, '/') = '\0';
+	(void) snprintf(body, sizeof(body), "{\"PoolID\":\"%s\","
+	    "\"Address\":\"%s\"}", pool_id, gw);
+	if (post(fd, "/IpamDriver.ReleaseAddress", body, out,
+	    sizeof(out)) != 200)
+		goto fail;
+	(void) snprintf(body, sizeof(body), "{\"PoolID\":\"%s\"}", pool_id);
+	if (post(fd, "/IpamDriver.ReleasePool", body, out, sizeof(out)) != 200)
+		goto fail;
+	return 0;
+fail:
+	fprintf(stderr, "deleting network %.12s failed: %s\n", id, out);
+	return -1;
+}
+
+/* M networks first, then N timed create/delete rounds of one more. */
+static int
+with_networks(int fd, int n, int m)
+{
+	char id[65], pool_id[256], gw[64];
+	double *cn = calloc((size_t)n, sizeof(double));
+	double *dn = calloc((size_t)n, sizeof(double));
+	double ms, t0 = now_ms();
+
+	if (cn == NULL || dn == NULL)
+		return 1;
+	for (int i = 0; i < m; i++) {
+		/* The bridge is named after the first 12 digits. */
+		(void) snprintf(id, sizeof(id), "%08x%056x", 0xbf000000u +
+		    (unsigned)i, 0u);
+		if (net_create(fd, id, pool_id, sizeof(pool_id), gw, sizeof(gw),
+		    &ms) < 0)
+			return 1;
+	}
+	fprintf(stderr, "%d networks made in %.0f ms\n", m, now_ms() - t0);
+	for (int i = 0; i < n; i++) {
+		/* The bridge is named after the first 12 digits. */
+		(void) snprintf(id, sizeof(id), "%08x%056x", 0xbe000000u +
+		    (unsigned)i, 0u);
+		if (net_create(fd, id, pool_id, sizeof(pool_id), gw, sizeof(gw),
+		    &cn[i]) < 0 || net_delete(fd, id, pool_id, gw, &dn[i]) < 0)
+			return 1;
+	}
+	qsort(cn, (size_t)n, sizeof(double), cmp);
+	qsort(dn, (size_t)n, sizeof(double), cmp);
+	printf("%d networks present, %d rounds: CreateNetwork median %.3f ms "
+	    "max %.3f ms; DeleteNetwork median %.3f ms max %.3f ms\n", m, n,
+	    cn[n / 2], cn[n - 1], dn[n / 2], dn[n - 1]);
+	free(cn);
+	free(dn);
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -113,6 +223,8 @@ main(int argc, char *argv[])
 		perror("connect");
 		return 1;
 	}
+	if (argc > 3)
+		return with_networks(fd, n, atoi(argv[3]));
 	for (int c = 0; c < NCALLS; c++)
 		lat[c] = calloc((size_t)n, sizeof(double));
 	for (int i = 0; i < n; i++) {
