@@ -88,6 +88,10 @@ struct fw_model {
 	const struct fw_port	*ports;
 	size_t			nports;
 	bool			wsl2;	/* loopback0 and an executable wslinfo */
+	/* Read every table back even where the plan is the one the backend
+	 * last applied or found: the periodic check.  Without it a sync
+	 * may trust its own record of a table whose plan did not change. */
+	bool			verify;
 };
 
 /*

@@ -57,6 +57,12 @@ struct fw_iptc {
 	struct owned	*owned;
 	size_t		nowned;
 	bool		owned_dirty;
+	/* Per family and table, the hash of the plan the table was last
+	 * read or committed to match (0: unknown).  A sync without verify
+	 * leaves such a table unread; the periodic check reads them all, so
+	 * a table someone changed meanwhile is still repaired by the next
+	 * check. */
+	uint64_t	confirmed[2][FW_T_MAX];
 };
 
 /* The two libiptc flavours behind one table of calls. */
@@ -891,25 +897,83 @@ to_iptc(struct fw *f)
 	return (struct fw_iptc *)f;
 }
 
+static uint64_t
+fnv64(uint64_t h, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ull;
+	}
+	/* A separator, so that "ab","c" and "a","bc" differ. */
+	return (h ^ 0xff) * 1099511628211ull;
+}
+
+/* What sync_table compares for one table: its chains, and per rule the
+ * chain, the place and the comment (which hashes the rule itself).
+ * Never 0. */
+static uint64_t
+plan_hash(const struct fw_ruleset *rs, int family, enum fw_table t)
+{
+	uint64_t h = 14695981039346656037ull;
+
+	for (size_t i = 0; i < rs->nchains; i++)
+		if (rs->chains[i].family == family && rs->chains[i].table == t)
+			h = fnv64(h, rs->chains[i].name);
+	for (size_t i = 0; i < rs->nrules; i++) {
+		const struct fw_xrule *r = &rs->rules[i];
+
+		if (r->family != family || r->table != t)
+			continue;
+		h = fnv64(fnv64(fnv64(h, r->chain), r->head ? "h" : "t"),
+		    r->comment);
+	}
+	return h | 1;
+}
+
 static int
 fw_iptc_sync(struct fw *f, const struct fw_model *m, char *err, size_t errlen)
 {
 	static const enum fw_table tables[] = { FW_T_RAW, FW_T_NAT,
 	    FW_T_FILTER };
+	struct fw_iptc *ipt = to_iptc(f);
 	struct fw_ruleset rs;
+	uint64_t want[2][FW_T_MAX];
+	bool any = false;
 	int r, lock;
 
 	if ((r = fw_rules_compute(m, &rs, err, errlen)) < 0)
 		return r;
-	if ((lock = lock_xtables(to_iptc(f)->lock_path, err, errlen)) < 0) {
+	for (int fi = 0; fi < 2; fi++)
+		for (size_t ti = 0; ti < 3; ti++) {
+			enum fw_table t = tables[ti];
+
+			want[fi][t] = plan_hash(&rs, fi == 0 ? AF_INET : AF_INET6,
+			    t);
+			any |= m->verify || want[fi][t] != ipt->confirmed[fi][t];
+		}
+	/* Nothing to read: not even the lock. */
+	if (!any) {
+		fw_ruleset_done(&rs);
+		return 0;
+	}
+	if ((lock = lock_xtables(ipt->lock_path, err, errlen)) < 0) {
 		fw_ruleset_done(&rs);
 		return lock;
 	}
 	r = 0;
 	for (int fi = 0; fi < 2 && r >= 0; fi++)
-		for (size_t ti = 0; ti < 3 && r >= 0; ti++)
-			r = sync_table(to_iptc(f), fi == 0 ? &tc4 : &tc6,
-			    tables[ti], &rs, err, errlen);
+		for (size_t ti = 0; ti < 3 && r >= 0; ti++) {
+			enum fw_table t = tables[ti];
+
+			if (!m->verify && want[fi][t] == ipt->confirmed[fi][t])
+				continue;
+			/* Unknown until this table is through. */
+			ipt->confirmed[fi][t] = 0;
+			r = sync_table(ipt, fi == 0 ? &tc4 : &tc6, t, &rs, err,
+			    errlen);
+			if (r >= 0)
+				ipt->confirmed[fi][t] = want[fi][t];
+		}
 	close(lock);
 	fw_ruleset_done(&rs);
 	/* Also after a failure: chains made by a table that committed. */

@@ -1759,6 +1759,7 @@ drv_tick(struct drv *d)
 		return;
 	}
 	op->tick = true;
+	op->job.model.verify = true;
 	(void) run_op(d, op, err, sizeof(err));
 }
 

@@ -6,6 +6,8 @@
 #   tests/bench/http_bench.sh path/to/cbridge path/to/http_client [N [M]]
 #
 # With M, CreateNetwork/DeleteNetwork of one network while M others exist.
+# BENCH_TABLES=1 first loads every legacy table (raw, nat, filter, IPv4
+# and IPv6), as on a host where dockerd or firewalld use them.
 set -eu -o pipefail
 
 bin=$1 client=$2 n=${3:-200} m=${4:-}
@@ -23,6 +25,12 @@ cleanup() {
 }
 trap cleanup EXIT
 ip netns add "$ns"
+if [ -n "${BENCH_TABLES:-}" ]; then
+	for t in raw nat filter; do
+		ip netns exec "$ns" iptables-legacy -t "$t" -S >/dev/null
+		ip netns exec "$ns" ip6tables-legacy -t "$t" -S >/dev/null
+	done
+fi
 LOG_LEVEL=warn ip netns exec "$ns" "$bin" --socket "$tmp/s.sock" \
     --state-dir "$tmp/state" &
 pid=$!
