@@ -80,7 +80,7 @@ UNIT_SRCS	:= $(PURE_SRCS) $(LOOP_SRCS) $(ENGINE_SRCS) $(NAMES_SRCS) \
 		   $(SANDBOX_PURE_SRCS) netlink/fake.c firewall/fake.c \
 		   firewall/fakeports.c \
 		   tests/golden/cases.c $(wildcard tests/unit/*.c)
-BENCH_SRCS	:= $(PURE_SRCS) netlink/fake.c firewall/fake.c \
+BENCH_SRCS	:= $(PURE_SRCS) $(LOOP_SRCS) netlink/fake.c firewall/fake.c \
 		   firewall/fakeports.c tests/bench/bench.c
 
 DAEMON_OBJS	:= $(DAEMON_SRCS:%.c=$(BUILD)/%.o)
@@ -107,7 +107,8 @@ FUZZ_CFLAGS	= -O1 -g -std=gnu17 $(WARN) $(FUZZ_SAN) \
 		  -fsanitize=fuzzer-no-link -D_GNU_SOURCE -iquote . $(PKG_CFLAGS) \
 		  $(LDNS_CFLAGS)
 FUZZ_LIBS	= $(shell $(PKG_CONFIG) --libs jansson ldns 2>/dev/null)
-FUZZ_LIB_SRCS	:= $(PURE_SRCS) $(LOOP_SRCS) $(ENGINE_SRCS) netlink/fake.c firewall/fake.c \
+FUZZ_LIB_SRCS	:= $(PURE_SRCS) $(LOOP_SRCS) $(ENGINE_SRCS) netlink/fake.c \
+		   firewall/fake.c \
 		   firewall/fakeports.c
 FUZZ_LIB_OBJS	:= $(FUZZ_LIB_SRCS:%.c=$(FUZZ_BUILD)/obj/%.o)
 FUZZ_OBJS	:= $(FUZZ_LIB_OBJS) \
@@ -122,13 +123,16 @@ ITEST_SRCS	:= netlink/link.c netlink/common.c lib/prefix.c $(LIB_HOST_SRCS) \
 		   tests/integration/lnk_itest.c
 ITEST_OBJS	:= $(ITEST_SRCS:%.c=$(BUILD)/%.o)
 FW_ITEST_SRCS	:= firewall/dockeraccept.c firewall/common.c firewall/plan.c \
+		   lib/prefix.c \
 		   firewall/parse.c tests/integration/fw_itest.c
 FW_ITEST_OBJS	:= $(FW_ITEST_SRCS:%.c=$(BUILD)/%.o)
 IPTC_ITEST_SRCS	:= $(FW_HOST_SRCS) firewall/common.c firewall/plan.c \
+		   lib/prefix.c \
 		   firewall/parse.c firewall/rules.c tests/golden/cases.c \
 		   tests/integration/iptc_itest.c
 IPTC_ITEST_OBJS	:= $(IPTC_ITEST_SRCS:%.c=$(BUILD)/%.o)
 PORTS_ITEST_SRCS := firewall/ports.c firewall/conntrack.c firewall/common.c \
+		   lib/prefix.c \
 		   tests/integration/ports_itest.c
 PORTS_ITEST_OBJS := $(PORTS_ITEST_SRCS:%.c=$(BUILD)/%.o)
 DNS_FWD_ITEST_SRCS := $(DNS_HOST_SRCS) $(DNS_SRCS) $(LIB_HOST_SRCS) \

@@ -150,3 +150,23 @@ fw_family_index(int family)
 {
 	return family == AF_INET ? 0 : family == AF_INET6 ? 1 : -1;
 }
+
+int
+fw_check_host_ip(int family, const struct prefix *host_ip, char *err,
+    size_t errlen)
+{
+	const char *want = family == AF_INET ? "IPv4" : "IPv6";
+	char a[PREFIX_STRLEN];
+
+	if (host_ip->family == family)
+		return 0;
+	if (host_ip->family == AF_INET || host_ip->family == AF_INET6)
+		fw_seterr(err, errlen, "Failed to reserve a host port: host "
+		    "IP '%s' is not an %s address",
+		    prefix_format_addr(host_ip, a, sizeof(a)), want);
+	else
+		fw_seterr(err, errlen, "Failed to reserve a host port: host "
+		    "IP of address family %d is not an %s address",
+		    host_ip->family, want);
+	return -EINVAL;
+}

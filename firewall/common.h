@@ -37,6 +37,10 @@ bool	fw_valid_id(const char *id);
  * message naming it: nothing from nets reaches a command unchecked. */
 int	fw_check_nets(const struct fw_net *nets, size_t n, char *err,
 	    size_t errlen);
+/* Refuses a host IP to bind that is not an address of family, with the
+ * message both host-port implementations give. */
+int	fw_check_host_ip(int family, const struct prefix *host_ip, char *err,
+	    size_t errlen);
 /* "ip" / "ip6" for AF_INET / AF_INET6, NULL for anything else. */
 const char *fw_family_name(int family);
 /* 0 for AF_INET, 1 for AF_INET6, -1 for anything else. */

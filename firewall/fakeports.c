@@ -71,7 +71,8 @@ overlaps(const struct fake_resv *t, const struct fake_resv *want)
 /* The request checked as firewall/ports.c checks it, with the same
  * messages; want gets the address, shown its canonical text. */
 static int
-parse_want(int family, int proto, const char *host_ip, unsigned short lo,
+parse_want(int family, int proto, const struct prefix *host_ip,
+    unsigned short lo,
     unsigned short hi, struct fake_resv *want, char *shown, size_t shownlen,
     char *err, size_t errlen)
 {
@@ -96,13 +97,11 @@ parse_want(int family, int proto, const char *host_ip, unsigned short lo,
 	memset(want, 0, sizeof(*want));
 	want->family = family;
 	want->proto = proto;
-	if (host_ip != NULL && host_ip[0] != '\0' &&
-	    inet_pton(family, host_ip, want->addr) != 1) {
-		fw_seterr(err, errlen, "Failed to reserve a host port: host "
-		    "IP '%.*s' is not an %s address", FW_IPLEN, host_ip,
-		    family == AF_INET ? "IPv4" : "IPv6");
+	if (host_ip != NULL && fw_check_host_ip(family, host_ip, err,
+	    errlen) < 0)
 		return -EINVAL;
-	}
+	if (host_ip != NULL)
+		memcpy(want->addr, host_ip->addr, prefix_maxlen(family) / 8);
 	/* Binding 0.0.0.0 or :: is binding the any address. */
 	want->any = memcmp(want->addr, zero, sizeof(zero)) == 0;
 	if (inet_ntop(family, want->addr, shown, (socklen_t)shownlen) == NULL)
@@ -113,7 +112,8 @@ parse_want(int family, int proto, const char *host_ip, unsigned short lo,
 /* As fw_hostport_reserve (firewall/hostops.h), but 0..0 takes the first
  * free port from FAKE_EPHEMERAL_LO up instead of the kernel's pick. */
 static int
-fake_reserve(struct fw_hostports *hp, int family, int proto, const char *host_ip,
+fake_reserve(struct fw_hostports *hp, int family, int proto,
+    const struct prefix *host_ip,
     unsigned short lo, unsigned short hi, struct fw_resv *ret, char *err,
     size_t errlen)
 {

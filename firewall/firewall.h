@@ -22,14 +22,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "lib/prefix.h"
+
 #define FW_IFNAMSIZ	16
 #define FW_ID_LEN	64
 #define FW_COMMENT_PREFIX "cbridge:"
 
-#define FW_IPLEN	46	/* INET6_ADDRSTRLEN */
-#define FW_CIDRLEN	(FW_IPLEN + 4)
 #define FW_CHAINLEN	29	/* XT_EXTENSION_MAXNAMELEN: 28 + NUL */
-#define FW_TOLEN	(FW_IPLEN + 8)	/* "[addr]:port" */
 #define FW_COMMENTLEN	32
 #define FW_MAX_TRUSTED	16
 
@@ -41,8 +40,10 @@ enum fw_gw_mode {
 	FW_GW_ISOLATED,
 };
 
-/* What the firewall needs to know of one network.  Addresses are text as
- * inet_ntop writes them; subnets are masked "addr/len". */
+/* What the firewall needs to know of one network.  Addresses are binary
+ * (lib/prefix.h) and become text only where a library or a person reads
+ * them.  An optional address is unset while its family is 0; for a single
+ * address (not a subnet) plen is not looked at. */
 struct fw_net {
 	char	id[FW_ID_LEN + 1];
 	char	bridge[FW_IFNAMSIZ];
@@ -52,10 +53,10 @@ struct fw_net {
 	bool	internal;	/* --internal: nothing in or out */
 	bool	masquerade;	/* enable_ip_masquerade */
 	enum fw_gw_mode gw4, gw6;
-	char	subnet4[FW_CIDRLEN];
-	char	subnet6[FW_CIDRLEN];
-	char	snat4[FW_IPLEN];	/* host_ipv4: SNAT source, "" masquerade */
-	char	snat6[FW_IPLEN];	/* host_ipv6 */
+	struct prefix subnet4;	/* when ipv4; host bits are ignored */
+	struct prefix subnet6;	/* when ipv6 */
+	struct prefix snat4;	/* host_ipv4: SNAT source; unset masquerade */
+	struct prefix snat6;	/* host_ipv6 */
 	size_t	ntrusted;		/* trusted_host_interfaces */
 	char	trusted[FW_MAX_TRUSTED][FW_IFNAMSIZ];
 };
@@ -63,8 +64,8 @@ struct fw_net {
 /* An endpoint's addresses: the direct-routing protection needs them. */
 struct fw_ep {
 	char	net_id[FW_ID_LEN + 1];
-	char	addr4[FW_IPLEN];	/* "" none */
-	char	addr6[FW_IPLEN];
+	struct prefix addr4;	/* unset: none */
+	struct prefix addr6;
 };
 
 /* One published port, its host port already chosen. */
@@ -72,9 +73,9 @@ struct fw_port {
 	char		net_id[FW_ID_LEN + 1];
 	int		family;		/* of host_ip and cip */
 	int		proto;		/* IPPROTO_TCP, _UDP or _SCTP */
-	char		host_ip[FW_IPLEN];	/* "" any address */
+	struct prefix	host_ip;	/* unset: any address */
 	unsigned short	host_port;
-	char		cip[FW_IPLEN];
+	struct prefix	cip;
 	unsigned short	cport;
 };
 
@@ -87,6 +88,10 @@ struct fw_model {
 	const struct fw_port	*ports;
 	size_t			nports;
 	bool			wsl2;	/* loopback0 and an executable wslinfo */
+	/* Read every table back even where the plan is the one the backend
+	 * last applied or found: the periodic check.  Without it a sync
+	 * may trust its own record of a table whose plan did not change. */
+	bool			verify;
 };
 
 /*
@@ -114,7 +119,7 @@ struct fw_xrule {
 	char		chain[FW_CHAINLEN];
 	bool		head;		/* above the chain's other rules, else
 					 * appended below them */
-	char		src[FW_CIDRLEN], dst[FW_CIDRLEN];	/* "" any */
+	struct prefix	src, dst;	/* unset (family 0): any */
 	bool		src_inv, dst_inv;
 	char		iif[FW_IFNAMSIZ], oif[FW_IFNAMSIZ];	/* "" any */
 	bool		iif_inv, oif_inv;
@@ -126,8 +131,8 @@ struct fw_xrule {
 	bool		ct_dnat;	/* --ctstate DNAT */
 	enum fw_target	target;
 	char		jump[FW_CHAINLEN];	/* FW_JUMP */
-	char		to[FW_TOLEN];	/* SNAT "addr", DNAT "addr:port" or
-					 * "[addr6]:port" */
+	struct prefix	to;		/* SNAT and DNAT: the address */
+	unsigned short	to_port;	/* DNAT: the port */
 	char		comment[FW_COMMENTLEN];
 };
 
@@ -278,11 +283,11 @@ struct fw_hostports;
  * release run on the caller's thread, the flush may run on another.
  */
 struct fw_hostports_ops {
-	/* Binds a socket of proto on host_ip ("" any address of family) to
+	/* Binds a socket of proto on host_ip (NULL: any address of family) to
 	 * the first free port in lo..hi (0..0: any free port).  -EADDRINUSE
 	 * with a message naming the address and port(s) when none is free. */
 	int	(*reserve)(struct fw_hostports *hp, int family, int proto,
-		    const char *host_ip, unsigned short lo, unsigned short hi,
+		    const struct prefix *host_ip, unsigned short lo, unsigned short hi,
 		    struct fw_resv *ret, char *err, size_t errlen);
 	void	(*release)(struct fw_hostports *hp, struct fw_resv *r);
 	/* Deletes conntrack entries of UDP flows to these host ports, so

@@ -15,7 +15,7 @@
  * firewall/ports.c.  Holds a host port for a published port, as dockerd
  * does with userland-proxy=false: an open socket of family (AF_INET or
  * AF_INET6) and proto (IPPROTO_TCP, _UDP or _SCTP) bound to host_ip
- * ("" or NULL: any address of family only, so that an IPv4 and an IPv6
+ * (NULL: any address of family only, so that an IPv4 and an IPv6
  * reservation of one port coexist) and, for TCP and SCTP, listening, so
  * that `ss -l` shows it taken.  The socket drops every packet that
  * reaches it: the DNAT rules, not this socket, handle the port's traffic.
@@ -28,7 +28,7 @@
  * without it.  On success ret holds the fd and the port; on failure
  * ret is { -1, 0 } and nothing is left open.
  */
-int	fw_hostport_reserve(int family, int proto, const char *host_ip,
+int	fw_hostport_reserve(int family, int proto, const struct prefix *host_ip,
 	    unsigned short lo, unsigned short hi, struct fw_resv *ret,
 	    char *err, size_t errlen);
 /* Closes r's socket, if any, and resets r to { -1, 0 }: releasing twice

@@ -23,7 +23,6 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-#include <arpa/inet.h>
 #include <netinet/in.h>
 
 #include <libiptc/libiptc.h>
@@ -58,6 +57,12 @@ struct fw_iptc {
 	struct owned	*owned;
 	size_t		nowned;
 	bool		owned_dirty;
+	/* Per family and table, the hash of the plan the table was last
+	 * read or committed to match (0: unknown).  A sync without verify
+	 * leaves such a table unread; the periodic check reads them all, so
+	 * a table someone changed meanwhile is still repaired by the next
+	 * check. */
+	uint64_t	confirmed[2][FW_T_MAX];
 };
 
 /* The two libiptc flavours behind one table of calls. */
@@ -232,24 +237,19 @@ add_target(struct ebuf *b, const char *name, unsigned char rev,
 	return t->data;
 }
 
-/* "addr/len" into address and mask bytes. */
+/* A planned address into libiptc's address and mask bytes; the planner
+ * gives masked prefixes of the rule's family. */
 static int
-parse_cidr(int family, const char *text, void *addr, void *mask)
+set_addr(int family, const struct prefix *p, void *addr, void *mask)
 {
-	char ip[FW_CIDRLEN], *slash;
-	long plen;
-	int max = family == AF_INET ? 32 : 128;
+	unsigned int max = prefix_maxlen(family);
 	unsigned char *m = mask;
 
-	snprintf(ip, sizeof(ip), "%s", text);
-	if ((slash = strchr(ip, '/')) == NULL)
+	if (p->family != family || p->plen > max)
 		return -EINVAL;
-	*slash = '\0';
-	plen = strtol(slash + 1, NULL, 10);
-	if (plen < 0 || plen > max || inet_pton(family, ip, addr) != 1)
-		return -EINVAL;
-	memset(mask, 0, (size_t)max / 8);
-	for (long i = 0; i < plen; i++)
+	memcpy(addr, p->addr, max / 8);
+	memset(mask, 0, max / 8);
+	for (unsigned int i = 0; i < p->plen; i++)
 		m[i / 8] |= (unsigned char)(0x80 >> (i % 8));
 	return 0;
 }
@@ -264,32 +264,6 @@ set_iface(char *name, unsigned char *mask, const char *ifname)
 	memset(mask, 0xff, n + 1);
 }
 
-/* "addr:port" / "[addr6]:port" of a DNAT target. */
-static int
-parse_to(int family, const char *to, void *addr, uint16_t *port)
-{
-	char buf[FW_TOLEN], *colon, *a = buf;
-	long p;
-
-	snprintf(buf, sizeof(buf), "%s", to);
-	if ((colon = strrchr(buf, ':')) == NULL)
-		return -EINVAL;
-	*colon = '\0';
-	if (family == AF_INET6) {
-		size_t n = strlen(a);
-
-		if (n < 2 || a[0] != '[' || a[n - 1] != ']')
-			return -EINVAL;
-		a[n - 1] = '\0';
-		a++;
-	}
-	p = strtol(colon + 1, NULL, 10);
-	if (p <= 0 || p > 65535 || inet_pton(family, a, addr) != 1)
-		return -EINVAL;
-	*port = htons((uint16_t)p);
-	return 0;
-}
-
 static int
 add_nat_target(struct ebuf *b, const struct fw_xrule *r)
 {
@@ -299,9 +273,13 @@ add_nat_target(struct ebuf *b, const struct fw_xrule *r)
 	uint16_t port = 0;
 
 	memset(&a, 0, sizeof(a));
-	if (r->target == FW_SNAT && inet_pton(r->family, r->to, &a) != 1)
-		return -EINVAL;
-	if (r->target == FW_DNAT && parse_to(r->family, r->to, &a, &port) < 0)
+	if (r->target == FW_SNAT || r->target == FW_DNAT) {
+		if (r->to.family != r->family)
+			return -EINVAL;
+		memcpy(&a, r->to.addr, prefix_maxlen(r->family) / 8);
+		port = htons(r->to_port);
+	}
+	if (r->target == FW_DNAT && r->to_port == 0)
 		return -EINVAL;
 	if (r->target == FW_DNAT) {
 		/* Revision 2: what iptables 1.8 writes and can print back. */
@@ -409,9 +387,9 @@ build_entry(const struct fw_xrule *r, void **ret)
 		struct ipt_ip *ip = &((struct ipt_entry *)b.p)->ip;
 
 		e = -EINVAL;
-		if ((r->src[0] && parse_cidr(AF_INET, r->src, &ip->src,
-		    &ip->smsk) < 0) || (r->dst[0] && parse_cidr(AF_INET,
-		    r->dst, &ip->dst, &ip->dmsk) < 0))
+		if ((r->src.family && set_addr(AF_INET, &r->src, &ip->src,
+		    &ip->smsk) < 0) || (r->dst.family && set_addr(AF_INET,
+		    &r->dst, &ip->dst, &ip->dmsk) < 0))
 			goto fail;
 		if (r->iif[0])
 			set_iface(ip->iniface, ip->iniface_mask, r->iif);
@@ -426,9 +404,9 @@ build_entry(const struct fw_xrule *r, void **ret)
 		struct ip6t_ip6 *ip = &((struct ip6t_entry *)b.p)->ipv6;
 
 		e = -EINVAL;
-		if ((r->src[0] && parse_cidr(AF_INET6, r->src, &ip->src,
-		    &ip->smsk) < 0) || (r->dst[0] && parse_cidr(AF_INET6,
-		    r->dst, &ip->dst, &ip->dmsk) < 0))
+		if ((r->src.family && set_addr(AF_INET6, &r->src, &ip->src,
+		    &ip->smsk) < 0) || (r->dst.family && set_addr(AF_INET6,
+		    &r->dst, &ip->dst, &ip->dmsk) < 0))
 			goto fail;
 		if (r->iif[0])
 			set_iface(ip->iniface, ip->iniface_mask, r->iif);
@@ -919,25 +897,83 @@ to_iptc(struct fw *f)
 	return (struct fw_iptc *)f;
 }
 
+static uint64_t
+fnv64(uint64_t h, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ull;
+	}
+	/* A separator, so that "ab","c" and "a","bc" differ. */
+	return (h ^ 0xff) * 1099511628211ull;
+}
+
+/* What sync_table compares for one table: its chains, and per rule the
+ * chain, the place and the comment (which hashes the rule itself).
+ * Never 0. */
+static uint64_t
+plan_hash(const struct fw_ruleset *rs, int family, enum fw_table t)
+{
+	uint64_t h = 14695981039346656037ull;
+
+	for (size_t i = 0; i < rs->nchains; i++)
+		if (rs->chains[i].family == family && rs->chains[i].table == t)
+			h = fnv64(h, rs->chains[i].name);
+	for (size_t i = 0; i < rs->nrules; i++) {
+		const struct fw_xrule *r = &rs->rules[i];
+
+		if (r->family != family || r->table != t)
+			continue;
+		h = fnv64(fnv64(fnv64(h, r->chain), r->head ? "h" : "t"),
+		    r->comment);
+	}
+	return h | 1;
+}
+
 static int
 fw_iptc_sync(struct fw *f, const struct fw_model *m, char *err, size_t errlen)
 {
 	static const enum fw_table tables[] = { FW_T_RAW, FW_T_NAT,
 	    FW_T_FILTER };
+	struct fw_iptc *ipt = to_iptc(f);
 	struct fw_ruleset rs;
+	uint64_t want[2][FW_T_MAX];
+	bool any = false;
 	int r, lock;
 
 	if ((r = fw_rules_compute(m, &rs, err, errlen)) < 0)
 		return r;
-	if ((lock = lock_xtables(to_iptc(f)->lock_path, err, errlen)) < 0) {
+	for (int fi = 0; fi < 2; fi++)
+		for (size_t ti = 0; ti < 3; ti++) {
+			enum fw_table t = tables[ti];
+
+			want[fi][t] = plan_hash(&rs, fi == 0 ? AF_INET : AF_INET6,
+			    t);
+			any |= m->verify || want[fi][t] != ipt->confirmed[fi][t];
+		}
+	/* Nothing to read: not even the lock. */
+	if (!any) {
+		fw_ruleset_done(&rs);
+		return 0;
+	}
+	if ((lock = lock_xtables(ipt->lock_path, err, errlen)) < 0) {
 		fw_ruleset_done(&rs);
 		return lock;
 	}
 	r = 0;
 	for (int fi = 0; fi < 2 && r >= 0; fi++)
-		for (size_t ti = 0; ti < 3 && r >= 0; ti++)
-			r = sync_table(to_iptc(f), fi == 0 ? &tc4 : &tc6,
-			    tables[ti], &rs, err, errlen);
+		for (size_t ti = 0; ti < 3 && r >= 0; ti++) {
+			enum fw_table t = tables[ti];
+
+			if (!m->verify && want[fi][t] == ipt->confirmed[fi][t])
+				continue;
+			/* Unknown until this table is through. */
+			ipt->confirmed[fi][t] = 0;
+			r = sync_table(ipt, fi == 0 ? &tc4 : &tc6, t, &rs, err,
+			    errlen);
+			if (r >= 0)
+				ipt->confirmed[fi][t] = want[fi][t];
+		}
 	close(lock);
 	fw_ruleset_done(&rs);
 	/* Also after a failure: chains made by a table that committed. */

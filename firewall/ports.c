@@ -170,16 +170,15 @@ out:
 
 /* Checks the request and fills *w; -EINVAL with a message if it is bad. */
 static int
-parse_want(int family, int proto, const char *host_ip, unsigned short lo,
-    unsigned short hi, struct want *w, char *err, size_t errlen)
+parse_want(int family, int proto, const struct prefix *host_ip,
+    unsigned short lo, unsigned short hi, struct want *w, char *err,
+    size_t errlen)
 {
 	void *addr;
 
 	memset(w, 0, sizeof(*w));
 	w->family = family;
 	w->proto = proto;
-	if (host_ip == NULL)
-		host_ip = "";
 	if (family != AF_INET && family != AF_INET6) {
 		fw_seterr(err, errlen, "Failed to reserve a host port: "
 		    "address family %d is neither IPv4 nor IPv6", family);
@@ -211,12 +210,11 @@ parse_want(int family, int proto, const char *host_ip, unsigned short lo,
 		addr = &sin6->sin6_addr;
 		w->salen = sizeof(*sin6);
 	}
-	if (host_ip[0] != '\0' && inet_pton(family, host_ip, addr) != 1) {
-		fw_seterr(err, errlen, "Failed to reserve a host port: host "
-		    "IP '%.*s' is not an %s address", FW_IPLEN, host_ip,
-		    family == AF_INET ? "IPv4" : "IPv6");
+	if (host_ip != NULL && fw_check_host_ip(family, host_ip, err,
+	    errlen) < 0)
 		return -EINVAL;
-	}
+	if (host_ip != NULL)
+		memcpy(addr, host_ip->addr, prefix_maxlen(family) / 8);
 	/* Shown as the kernel (and `ss`) will: "0.0.0.0", "::", canonical. */
 	if (inet_ntop(family, addr, w->shown, sizeof(w->shown)) == NULL)
 		(void) snprintf(w->shown, sizeof(w->shown), "?");
@@ -224,7 +222,7 @@ parse_want(int family, int proto, const char *host_ip, unsigned short lo,
 }
 
 int
-fw_hostport_reserve(int family, int proto, const char *host_ip,
+fw_hostport_reserve(int family, int proto, const struct prefix *host_ip,
     unsigned short lo, unsigned short hi, struct fw_resv *ret, char *err,
     size_t errlen)
 {
@@ -289,7 +287,7 @@ fw_hostport_release(struct fw_resv *r)
  * shared with the rule backend or between threads. */
 static int
 hp_reserve(struct fw_hostports *hp, int family, int proto,
-    const char *host_ip, unsigned short lo, unsigned short hi,
+    const struct prefix *host_ip, unsigned short lo, unsigned short hi,
     struct fw_resv *ret, char *err, size_t errlen)
 {
 	(void) hp;

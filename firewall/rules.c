@@ -13,7 +13,6 @@
  * port published on another network through the host's address (Docker
  * does that with its proxy).
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -33,6 +32,12 @@
 #define C_ISO1		"DOCKER-ISOLATION-STAGE-1"
 #define C_ISO2		"DOCKER-ISOLATION-STAGE-2"
 #define C_USER		"DOCKER-USER"
+
+/* The wsl2 RETURN's 127.0.0.0/8 and the DNAT's "! -s fe80::/10". */
+static const struct prefix loopback4 = { .family = AF_INET,
+    .addr = { 127 }, .plen = 8 };
+static const struct prefix linklocal6 = { .family = AF_INET6,
+    .addr = { 0xfe, 0x80 }, .plen = 10 };
 
 static const char *const docker_chains[] = {
 	C_DOCKER, C_BRIDGE, C_CT, C_FORWARD, C_ISO1, C_ISO2, C_USER,
@@ -114,6 +119,16 @@ neg(bool inv)
 	return inv ? "! " : "";
 }
 
+/* An address of a rule: unset, or of the rule's family with a length
+ * that fits it. */
+static bool
+rule_addr_ok(const struct fw_xrule *r, const struct prefix *a, bool unset_ok)
+{
+	if (a->family == 0)
+		return unset_ok;
+	return a->family == r->family && a->plen <= prefix_maxlen(a->family);
+}
+
 /* The rule without its comment; with_comment adds it where iptables-save
  * shows it (the comment match is the rule's last). */
 static int
@@ -121,16 +136,21 @@ format_rule(const struct fw_xrule *r, bool with_comment, char *buf,
     size_t len)
 {
 	const char *pn = NULL, *tn;
+	char a[PREFIX_STRLEN];
 	size_t off = 0;
 	int e = 0;
 
 	if (r->proto != 0 && (pn = proto_name(r->family, r->proto)) == NULL)
 		return -EINVAL;
+	if (!rule_addr_ok(r, &r->src, true) || !rule_addr_ok(r, &r->dst, true))
+		return -EINVAL;
 	e |= put(buf, len, &off, "-A %s", r->chain);
-	if (r->src[0] != '\0')
-		e |= put(buf, len, &off, " %s-s %s", neg(r->src_inv), r->src);
-	if (r->dst[0] != '\0')
-		e |= put(buf, len, &off, " %s-d %s", neg(r->dst_inv), r->dst);
+	if (r->src.family != 0)
+		e |= put(buf, len, &off, " %s-s %s", neg(r->src_inv),
+		    prefix_format(&r->src, a, sizeof(a)));
+	if (r->dst.family != 0)
+		e |= put(buf, len, &off, " %s-d %s", neg(r->dst_inv),
+		    prefix_format(&r->dst, a, sizeof(a)));
 	if (r->iif[0] != '\0')
 		e |= put(buf, len, &off, " %s-i %s", neg(r->iif_inv), r->iif);
 	if (r->oif[0] != '\0')
@@ -164,11 +184,18 @@ format_rule(const struct fw_xrule *r, bool with_comment, char *buf,
 		if ((tn = target_name(r->target)) == NULL)
 			return -EINVAL;
 		e |= put(buf, len, &off, " -j %s", tn);
+		if ((r->target == FW_SNAT || r->target == FW_DNAT) &&
+		    !rule_addr_ok(r, &r->to, false))
+			return -EINVAL;
 		if (r->target == FW_SNAT)
-			e |= put(buf, len, &off, " --to-source %s", r->to);
+			e |= put(buf, len, &off, " --to-source %s",
+			    prefix_format_addr(&r->to, a, sizeof(a)));
 		else if (r->target == FW_DNAT)
-			e |= put(buf, len, &off, " --to-destination %s",
-			    r->to);
+			e |= put(buf, len, &off, r->family == AF_INET ?
+			    " --to-destination %s:%u" :
+			    " --to-destination [%s]:%u",
+			    prefix_format_addr(&r->to, a, sizeof(a)),
+			    (unsigned int)r->to_port);
 	}
 	return e < 0 ? -ENOSPC : 0;
 }
@@ -330,20 +357,21 @@ set_if(char *dst, const char *name)
 	snprintf(dst, FW_IFNAMSIZ, "%s", name);
 }
 
-/* "addr" of family → "addr/32" or "addr/128" into dst. */
+/* A single address: addr/32 or addr/128. */
 static void
-set_host(char *dst, int family, const char *addr)
+set_host(struct prefix *dst, const struct prefix *addr)
 {
-	snprintf(dst, FW_CIDRLEN, "%s/%d", addr, family == AF_INET ? 32 : 128);
+	*dst = *addr;
+	dst->plen = prefix_maxlen(addr->family);
 }
 
 /* NAT towards outside: SNAT to the configured source, else MASQUERADE. */
 static void
-set_nat_source(struct fw_xrule *r, const char *snat)
+set_nat_source(struct fw_xrule *r, const struct prefix *snat)
 {
-	if (snat[0] != '\0') {
+	if (snat->family != 0) {
 		r->target = FW_SNAT;
-		snprintf(r->to, sizeof(r->to), "%s", snat);
+		set_host(&r->to, snat);
 	} else {
 		r->target = FW_MASQUERADE;
 	}
@@ -401,7 +429,7 @@ plan_base(struct plan *p, int fam)
 		return e;
 	if (fam == AF_INET && p->m->wsl2) {
 		rule_init(&r, fam, FW_T_NAT, C_DOCKER, true, FW_RETURN);
-		snprintf(r.dst, sizeof(r.dst), "127.0.0.0/8");
+		r.dst = loopback4;
 		set_if(r.iif, "loopback0");
 		if ((e = add_rule(p, &r, "base")) < 0)
 			return e;
@@ -411,7 +439,7 @@ plan_base(struct plan *p, int fam)
 
 static int
 plan_internal(struct plan *p, int fam, const struct fw_net *n,
-    const char *sub)
+    const struct prefix *sub)
 {
 	struct fw_xrule r;
 	int e;
@@ -422,7 +450,7 @@ plan_internal(struct plan *p, int fam, const struct fw_net *n,
 		set_if(r.oif, n->bridge);
 		r.oif_inv = true;
 	}
-	snprintf(r.dst, sizeof(r.dst), "%s", sub);
+	r.dst = *sub;
 	r.dst_inv = true;
 	if ((e = add_rule(p, &r, n->id)) < 0)
 		return e;
@@ -432,7 +460,7 @@ plan_internal(struct plan *p, int fam, const struct fw_net *n,
 		r.iif_inv = true;
 	}
 	set_if(r.oif, n->bridge);
-	snprintf(r.src, sizeof(r.src), "%s", sub);
+	r.src = *sub;
 	r.src_inv = true;
 	if ((e = add_rule(p, &r, n->id)) < 0)
 		return e;
@@ -446,8 +474,8 @@ plan_internal(struct plan *p, int fam, const struct fw_net *n,
 static int
 plan_net(struct plan *p, int fam, const struct fw_net *n)
 {
-	const char *sub = fam == AF_INET ? n->subnet4 : n->subnet6;
-	const char *snat = fam == AF_INET ? n->snat4 : n->snat6;
+	const struct prefix *sub = fam == AF_INET ? &n->subnet4 : &n->subnet6;
+	const struct prefix *snat = fam == AF_INET ? &n->snat4 : &n->snat6;
 	enum fw_gw_mode mode = fam == AF_INET ? n->gw4 : n->gw6;
 	struct fw_xrule r;
 	int e;
@@ -457,7 +485,7 @@ plan_net(struct plan *p, int fam, const struct fw_net *n)
 
 	if (n->masquerade && mode != FW_GW_ROUTED) {
 		rule_init(&r, fam, FW_T_NAT, "POSTROUTING", true, FW_MASQUERADE);
-		snprintf(r.src, sizeof(r.src), "%s", sub);
+		r.src = *sub;
 		set_if(r.oif, n->bridge);
 		r.oif_inv = true;
 		set_nat_source(&r, snat);
@@ -539,35 +567,33 @@ plan_net(struct plan *p, int fam, const struct fw_net *n)
 /* Docker 28.2's direct-routing protection: a container address is only
  * reached through its bridge (or a trusted host interface). */
 static int
-plan_ep(struct plan *p, int fam, const struct fw_net *n, const char *addr)
+plan_ep(struct plan *p, int fam, const struct fw_net *n,
+    const struct prefix *addr)
 {
 	struct fw_xrule r;
 	int e;
 
 	for (size_t i = 0; i < n->ntrusted; i++) {
 		rule_init(&r, fam, FW_T_RAW, "PREROUTING", false, FW_ACCEPT);
-		set_host(r.dst, fam, addr);
+		set_host(&r.dst, addr);
 		set_if(r.iif, n->trusted[i]);
 		if ((e = add_rule(p, &r, n->id)) < 0)
 			return e;
 	}
 	rule_init(&r, fam, FW_T_RAW, "PREROUTING", false, FW_DROP);
-	set_host(r.dst, fam, addr);
+	set_host(&r.dst, addr);
 	set_if(r.iif, n->bridge);
 	r.iif_inv = true;
 	return add_rule(p, &r, n->id);
 }
 
 static bool
-is_loopback(int family, const char *addr)
+is_loopback(const struct prefix *a)
 {
-	unsigned char b[16];
-
-	if (addr[0] == '\0' || inet_pton(family, addr, b) != 1)
-		return false;
-	if (family == AF_INET)
-		return b[0] == 127;
-	return memcmp(b, &in6addr_loopback, 16) == 0;
+	if (a->family == AF_INET)
+		return a->addr[0] == 127;
+	return a->family == AF_INET6 &&
+	    memcmp(a->addr, &in6addr_loopback, 16) == 0;
 }
 
 static int
@@ -578,12 +604,12 @@ plan_port(struct plan *p, const struct fw_net *n, const struct fw_port *pt)
 	struct fw_xrule r;
 	int e;
 
-	if (is_loopback(fam, pt->host_ip)) {
+	if (is_loopback(&pt->host_ip)) {
 		/* A loopback binding is for this host only. */
 		if (fam == AF_INET && p->m->wsl2) {
 			rule_init(&r, fam, FW_T_RAW, "PREROUTING", false,
 			    FW_ACCEPT);
-			set_host(r.dst, fam, pt->host_ip);
+			set_host(&r.dst, &pt->host_ip);
 			set_if(r.iif, "loopback0");
 			r.proto = pt->proto;
 			r.dport = pt->host_port;
@@ -591,7 +617,7 @@ plan_port(struct plan *p, const struct fw_net *n, const struct fw_port *pt)
 				return e;
 		}
 		rule_init(&r, fam, FW_T_RAW, "PREROUTING", false, FW_DROP);
-		set_host(r.dst, fam, pt->host_ip);
+		set_host(&r.dst, &pt->host_ip);
 		set_if(r.iif, "lo");
 		r.iif_inv = true;
 		r.proto = pt->proto;
@@ -602,22 +628,22 @@ plan_port(struct plan *p, const struct fw_net *n, const struct fw_port *pt)
 	if (mode != FW_GW_ROUTED) {
 		rule_init(&r, fam, FW_T_NAT, C_DOCKER, false, FW_DNAT);
 		if (fam == AF_INET6) {
-			snprintf(r.src, sizeof(r.src), "fe80::/10");
+			r.src = linklocal6;
 			r.src_inv = true;
 		}
-		if (pt->host_ip[0] != '\0')
-			set_host(r.dst, fam, pt->host_ip);
+		if (pt->host_ip.family != 0)
+			set_host(&r.dst, &pt->host_ip);
 		r.proto = pt->proto;
 		r.dport = pt->host_port;
-		snprintf(r.to, sizeof(r.to), fam == AF_INET ? "%s:%u" :
-		    "[%s]:%u", pt->cip, (unsigned int)pt->cport);
+		set_host(&r.to, &pt->cip);
+		r.to_port = pt->cport;
 		if ((e = add_rule(p, &r, n->id)) < 0)
 			return e;
 	}
 	/* A container reaching its own published port through the host. */
 	rule_init(&r, fam, FW_T_NAT, "POSTROUTING", false, FW_MASQUERADE);
-	set_host(r.src, fam, pt->cip);
-	set_host(r.dst, fam, pt->cip);
+	set_host(&r.src, &pt->cip);
+	set_host(&r.dst, &pt->cip);
 	r.proto = pt->proto;
 	r.dport = pt->cport;
 	if ((e = add_rule(p, &r, n->id)) < 0)
@@ -625,7 +651,7 @@ plan_port(struct plan *p, const struct fw_net *n, const struct fw_port *pt)
 	if (mode == FW_GW_NAT_UNPROTECTED)
 		return 0;
 	rule_init(&r, fam, FW_T_FILTER, C_DOCKER, true, FW_ACCEPT);
-	set_host(r.dst, fam, pt->cip);
+	set_host(&r.dst, &pt->cip);
 	set_if(r.iif, n->bridge);
 	r.iif_inv = true;
 	set_if(r.oif, n->bridge);
@@ -634,51 +660,21 @@ plan_port(struct plan *p, const struct fw_net *n, const struct fw_port *pt)
 	return add_rule(p, &r, n->id);
 }
 
-/* Parses text as an address of family (plen < 0) or a prefix; rewrites
- * it canonically (masked for prefixes) as iptables-save prints it. */
+/* Checks that a is of family and puts it in canonical form: a subnet
+ * masked, a single address at full length; bytes past the family's
+ * length cleared so that equal values compare equal. */
 static bool
-canon_addr(int family, char *text, size_t size, bool prefix)
+canon_addr(int family, struct prefix *a, bool subnet)
 {
-	unsigned char b[16];
-	char ip[FW_IPLEN], *slash;
-	long plen = -1;
-	int max = family == AF_INET ? 32 : 128;
+	unsigned int max = prefix_maxlen(family);
 
-	if (memchr(text, '\0', size) == NULL)
+	if (a->family != family || a->plen > max)
 		return false;
-	if (snprintf(ip, sizeof(ip), "%s", text) >= (int)sizeof(ip))
-		return false;
-	slash = strchr(ip, '/');
-	if (prefix != (slash != NULL))
-		return false;
-	if (slash != NULL) {
-		char *end;
-
-		*slash = '\0';
-		plen = strtol(slash + 1, &end, 10);
-		if (*end != '\0' || slash[1] == '\0' || plen < 0 || plen > max)
-			return false;
-	}
-	if (inet_pton(family, ip, b) != 1)
-		return false;
-	if (prefix) {
-		int bytes = family == AF_INET ? 4 : 16;
-
-		for (int i = 0; i < bytes; i++) {
-			int keep = (int)plen - 8 * i;
-
-			if (keep <= 0)
-				b[i] = 0;
-			else if (keep < 8)
-				b[i] &= (unsigned char)(0xff << (8 - keep));
-		}
-	}
-	if (inet_ntop(family, b, ip, sizeof(ip)) == NULL)
-		return false;
-	if (prefix)
-		snprintf(text, size, "%s/%ld", ip, plen);
+	if (subnet)
+		prefix_mask(a);
 	else
-		snprintf(text, size, "%s", ip);
+		a->plen = max;
+	memset(a->addr + max / 8, 0, sizeof(a->addr) - max / 8);
 	return true;
 }
 
@@ -720,18 +716,16 @@ check_model(const struct fw_model *m, struct fw_net **rnets,
 		struct fw_net *n = &nets[i];
 
 		*n = m->nets[i];
-		if ((n->ipv4 && !canon_addr(AF_INET, n->subnet4,
-		    sizeof(n->subnet4), true)) ||
-		    (n->ipv6 && !canon_addr(AF_INET6, n->subnet6,
-		    sizeof(n->subnet6), true))) {
+		if ((n->ipv4 && !canon_addr(AF_INET, &n->subnet4, true)) ||
+		    (n->ipv6 && !canon_addr(AF_INET6, &n->subnet6, true))) {
 			fw_seterr(err, errlen, "Failed to plan the firewall for "
-			    "network '%.12s': a subnet is not a prefix", n->id);
+			    "network '%.12s': a subnet is missing or not a "
+			    "prefix of its family", n->id);
 			goto fail;
 		}
-		if ((n->snat4[0] && !canon_addr(AF_INET, n->snat4,
-		    sizeof(n->snat4), false)) ||
-		    (n->snat6[0] && !canon_addr(AF_INET6, n->snat6,
-		    sizeof(n->snat6), false))) {
+		if ((n->snat4.family != 0 && !canon_addr(AF_INET, &n->snat4,
+		    false)) || (n->snat6.family != 0 &&
+		    !canon_addr(AF_INET6, &n->snat6, false))) {
 			fw_seterr(err, errlen, "Failed to plan the firewall for "
 			    "network '%.12s': the SNAT source is not an "
 			    "address of its family", n->id);
@@ -758,10 +752,9 @@ check_model(const struct fw_model *m, struct fw_net **rnets,
 
 		*ep = m->eps[i];
 		if (!fw_valid_id(ep->net_id) || find_net(&cm, ep->net_id) ==
-		    NULL || (ep->addr4[0] && !canon_addr(AF_INET, ep->addr4,
-		    sizeof(ep->addr4), false)) || (ep->addr6[0] &&
-		    !canon_addr(AF_INET6, ep->addr6, sizeof(ep->addr6),
-		    false))) {
+		    NULL || (ep->addr4.family != 0 && !canon_addr(AF_INET,
+		    &ep->addr4, false)) || (ep->addr6.family != 0 &&
+		    !canon_addr(AF_INET6, &ep->addr6, false))) {
 			fw_seterr(err, errlen, "Failed to plan the firewall: "
 			    "endpoint %zu names an unknown network or a bad "
 			    "address", i);
@@ -776,9 +769,9 @@ check_model(const struct fw_model *m, struct fw_net **rnets,
 		    NULL || (pt->family != AF_INET && pt->family != AF_INET6) ||
 		    (pt->proto != IPPROTO_TCP && pt->proto != IPPROTO_UDP &&
 		    pt->proto != IPPROTO_SCTP) || pt->host_port == 0 ||
-		    pt->cport == 0 || (pt->host_ip[0] && !canon_addr(pt->family,
-		    pt->host_ip, sizeof(pt->host_ip), false)) ||
-		    !canon_addr(pt->family, pt->cip, sizeof(pt->cip), false)) {
+		    pt->cport == 0 || (pt->host_ip.family != 0 &&
+		    !canon_addr(pt->family, &pt->host_ip, false)) ||
+		    !canon_addr(pt->family, &pt->cip, false)) {
 			fw_seterr(err, errlen, "Failed to plan the firewall: "
 			    "published port %zu is malformed (network, family, "
 			    "protocol, port or address)", i);
@@ -844,10 +837,11 @@ fw_rules_compute(const struct fw_model *in, struct fw_ruleset *ret,
 		for (size_t i = 0; i < m.neps; i++) {
 			const struct fw_ep *ep = &m.eps[i];
 			const struct fw_net *n = find_net(&m, ep->net_id);
-			const char *a = fam == AF_INET ? ep->addr4 : ep->addr6;
+			const struct prefix *a = fam == AF_INET ? &ep->addr4 :
+			    &ep->addr6;
 			enum fw_gw_mode mode = fam == AF_INET ? n->gw4 : n->gw6;
 
-			if (a[0] == '\0' || n->internal || mode != FW_GW_NAT ||
+			if (a->family == 0 || n->internal || mode != FW_GW_NAT ||
 			    !(fam == AF_INET ? n->ipv4 : n->ipv6))
 				continue;
 			if ((e = plan_ep(&p, fam, n, a)) < 0)

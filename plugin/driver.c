@@ -183,8 +183,6 @@ fw_mode(enum gw_mode m)
 static void
 fill_fw_net(const struct net_cfg *n, struct fw_net *f)
 {
-	char buf[PREFIX_STRLEN];
-
 	memcpy(f->id, n->id, sizeof(f->id));
 	memcpy(f->bridge, n->bridge, sizeof(f->bridge));
 	f->ipv4 = n->has_v4;
@@ -195,17 +193,13 @@ fill_fw_net(const struct net_cfg *n, struct fw_net *f)
 	f->gw4 = fw_mode(n->opts.gw_mode_ipv4);
 	f->gw6 = fw_mode(n->opts.gw_mode_ipv6);
 	if (f->ipv4)
-		(void) snprintf(f->subnet4, sizeof(f->subnet4), "%s",
-		    prefix_format(&n->pool4, buf, sizeof(buf)));
+		f->subnet4 = n->pool4;
 	if (f->ipv6)
-		(void) snprintf(f->subnet6, sizeof(f->subnet6), "%s",
-		    prefix_format(&n->pool6, buf, sizeof(buf)));
+		f->subnet6 = n->pool6;
 	if (n->opts.has_host_ipv4)
-		(void) snprintf(f->snat4, sizeof(f->snat4), "%s",
-		    prefix_format_addr(&n->opts.host_ipv4, buf, sizeof(buf)));
+		f->snat4 = n->opts.host_ipv4;
 	if (n->opts.has_host_ipv6)
-		(void) snprintf(f->snat6, sizeof(f->snat6), "%s",
-		    prefix_format_addr(&n->opts.host_ipv6, buf, sizeof(buf)));
+		f->snat6 = n->opts.host_ipv6;
 	f->ntrusted = n->opts.ntrusted;
 	for (size_t t = 0; t < n->opts.ntrusted && t < FW_MAX_TRUSTED; t++)
 		memcpy(f->trusted[t], n->opts.trusted[t], sizeof(f->trusted[t]));
@@ -221,7 +215,6 @@ build_model(struct drv *d, struct fw_model *ret)
 	struct fw_ep *eps = NULL;
 	struct fw_port *ports = NULL;
 	size_t nports = 0;
-	char buf[PREFIX_STRLEN];
 
 	for (size_t i = 0; i < d->st.neps; i++)
 		nports += d->st.eps[i]->nports;
@@ -242,11 +235,9 @@ build_model(struct drv *d, struct fw_model *ret)
 
 		memcpy(fe->net_id, e->net_id, sizeof(fe->net_id));
 		if (e->has_addr4)
-			(void) snprintf(fe->addr4, sizeof(fe->addr4), "%s",
-			    prefix_format_addr(&e->addr4, buf, sizeof(buf)));
+			fe->addr4 = e->addr4;
 		if (e->has_addr6)
-			(void) snprintf(fe->addr6, sizeof(fe->addr6), "%s",
-			    prefix_format_addr(&e->addr6, buf, sizeof(buf)));
+			fe->addr6 = e->addr6;
 		for (size_t j = 0; j < e->nports; j++) {
 			const struct ep_port *p = &e->ports[j];
 			struct fw_port *fp = &ports[nports++];
@@ -255,12 +246,9 @@ build_model(struct drv *d, struct fw_model *ret)
 			fp->family = p->family;
 			fp->proto = p->proto;
 			if (p->has_host_ip)
-				(void) snprintf(fp->host_ip, sizeof(fp->host_ip),
-				    "%s", prefix_format_addr(&p->host_ip, buf,
-				    sizeof(buf)));
+				fp->host_ip = p->host_ip;
 			fp->host_port = p->host_port;
-			(void) snprintf(fp->cip, sizeof(fp->cip), "%s",
-			    p->family == AF_INET ? fe->addr4 : fe->addr6);
+			fp->cip = p->family == AF_INET ? fe->addr4 : fe->addr6;
 			fp->cport = p->cport;
 		}
 	}
@@ -1320,14 +1308,11 @@ reserve_one(struct drv *d, const struct drv_port_req *rq, int family,
     const struct prefix *host_ip, unsigned short lo, unsigned short hi,
     struct ep_port *ret, char *err, size_t errlen)
 {
-	char ip[PREFIX_STRLEN] = "";
 	struct fw_resv rv = { .fd = -1 };
 	int r;
 
-	if (host_ip != NULL)
-		(void) prefix_format_addr(host_ip, ip, sizeof(ip));
-	r = d->ports->ops->reserve(d->ports, family, rq->proto, ip, lo, hi, &rv,
-	    err, errlen);
+	r = d->ports->ops->reserve(d->ports, family, rq->proto, host_ip, lo, hi,
+	    &rv, err, errlen);
 	if (r < 0)
 		return r;
 	*ret = (struct ep_port){ .proto = rq->proto, .family = family,
@@ -1406,7 +1391,7 @@ fail:
 static void
 rereserve(struct drv *d, struct ep_cfg *e)
 {
-	char ip[PREFIX_STRLEN], err[256];
+	char err[256];
 
 	for (size_t i = 0; i < e->nports; i++) {
 		struct ep_port *p = &e->ports[i];
@@ -1414,11 +1399,8 @@ rereserve(struct drv *d, struct ep_cfg *e)
 
 		if (d->ports == NULL || p->fd >= 0)
 			continue;
-		ip[0] = '\0';
-		if (p->has_host_ip)
-			(void) prefix_format_addr(&p->host_ip, ip, sizeof(ip));
-		if (d->ports->ops->reserve(d->ports, p->family, p->proto, ip,
-		    p->host_port, p->host_port, &rv, err, sizeof(err)) < 0)
+		if (d->ports->ops->reserve(d->ports, p->family, p->proto,
+		    p->has_host_ip ? &p->host_ip : NULL, p->host_port, p->host_port, &rv, err, sizeof(err)) < 0)
 			log_error("endpoint %.12s: %s; the port stays "
 			    "published", e->id, err);
 		else
@@ -1889,6 +1871,7 @@ drv_tick(struct drv *d)
 		return;
 	}
 	op->tick = true;
+	op->job.model.verify = true;
 	(void) run_op(d, op, err, sizeof(err));
 }
 

@@ -75,8 +75,8 @@ sync_once(struct fw *f, const struct fw_net *nets, size_t n)
 	 * that it does not trip over it. */
 	static const struct fw_port port = { .net_id = "5f1c0a7e9b2d44c18e3f"
 	    "6a0b7c9d2e4f1a3b5c7d9e0f2a4b6c8d0e1f3a5b7c9d", .family = AF_INET,
-	    .proto = IPPROTO_TCP, .host_port = 8080, .cip = "10.98.0.2",
-	    .cport = 80 };
+	    .proto = IPPROTO_TCP, .host_port = 8080, .cip = { .family = AF_INET,
+	    .addr = { 10, 98, 0, 2 }, .plen = 32 }, .cport = 80 };
 	struct fw_model m = { .nets = nets, .nnets = n, .ports = &port,
 	    .nports = 1 };
 	char err[512] = "";

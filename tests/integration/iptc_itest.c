@@ -47,11 +47,13 @@ scale(struct fw *f, int n)
 		snprintf(nets[i].id, sizeof(nets[i].id), "%064x", i + 1);
 		snprintf(nets[i].bridge, sizeof(nets[i].bridge), "cbs%d", i);
 		nets[i].ipv4 = nets[i].icc = nets[i].masquerade = true;
-		snprintf(nets[i].subnet4, sizeof(nets[i].subnet4),
-		    "10.%d.%d.0/24", 100 + i / 256, i % 256);
+		nets[i].subnet4 = (struct prefix){ .family = AF_INET,
+		    .addr = { 10, (unsigned char)(100 + i / 256),
+		    (unsigned char)(i % 256), 0 }, .plen = 24 };
 		memcpy(eps[i].net_id, nets[i].id, sizeof(eps[i].net_id));
-		snprintf(eps[i].addr4, sizeof(eps[i].addr4), "10.%d.%d.2",
-		    100 + i / 256, i % 256);
+		eps[i].addr4 = nets[i].subnet4;
+		eps[i].addr4.addr[3] = 2;
+		eps[i].addr4.plen = 32;
 		for (int j = 0; j < 2; j++) {
 			struct fw_port *p = &ports[2 * i + j];
 
@@ -59,7 +61,7 @@ scale(struct fw *f, int n)
 			p->family = AF_INET;
 			p->proto = j ? IPPROTO_UDP : IPPROTO_TCP;
 			p->host_port = (unsigned short)(20000 + i);
-			memcpy(p->cip, eps[i].addr4, sizeof(p->cip));
+			p->cip = eps[i].addr4;
 			p->cport = 80;
 		}
 	}

@@ -512,7 +512,7 @@ START_TEST(published_ports)
 	struct drv_port_req pr[4];
 	const struct fw_port *fp;
 	const struct ep_cfg *e;
-	char err[256] = "";
+	char err[256] = "", a[PREFIX_STRLEN];
 
 	env.drv = drv_free(env.drv);
 	lnk_fake_set_forwarding_off(env.lnk, true);
@@ -539,8 +539,10 @@ START_TEST(published_ports)
 	ck_assert_uint_eq(fw_fake_reserved(hp), 4);
 	ck_assert_uint_eq(fw_fake_ports(fw, &fp), 4);
 	ck_assert_uint_eq(fp[0].host_port, 8080);
-	ck_assert_str_eq(fp[0].cip, "10.70.0.2");
-	ck_assert_str_eq(fp[1].host_ip, "127.0.0.1");
+	ck_assert_str_eq(prefix_format_addr(&fp[0].cip, a, sizeof(a)),
+	    "10.70.0.2");
+	ck_assert_str_eq(prefix_format_addr(&fp[1].host_ip, a, sizeof(a)),
+	    "127.0.0.1");
 	ck_assert_uint_ne(fp[1].host_port, 0);
 	ck_assert_uint_eq(fp[2].host_port, 9000);
 	ck_assert_int_eq(fp[3].proto, IPPROTO_SCTP);

@@ -30,6 +30,19 @@ static const struct fw_host BOTH = { .has_table = true,
 static const struct fw_host FWD_ONLY = { .has_table = true,
     .has_forward = true };
 
+/* Text as the binary value the model and the host-port calls take. */
+static struct prefix
+IP(const char *text)
+{
+	struct prefix p;
+
+	if (strchr(text, '/') != NULL)
+		ck_assert_int_eq(prefix_parse(text, &p), 0);
+	else
+		ck_assert_int_eq(prefix_parse_addr(text, &p), 0);
+	return p;
+}
+
 static struct fw_net
 N(const char *id, const char *br, bool v4, bool v6, bool icc)
 {
@@ -43,9 +56,9 @@ N(const char *id, const char *br, bool v4, bool v6, bool icc)
 	n.icc = icc;
 	/* What the iptables planner (and so the fake) wants of a network. */
 	if (v4)
-		(void) snprintf(n.subnet4, sizeof(n.subnet4), "172.30.0.0/24");
+		n.subnet4 = IP("172.30.0.0/24");
 	if (v6)
-		(void) snprintf(n.subnet6, sizeof(n.subnet6), "fd00:30::/64");
+		n.subnet6 = IP("fd00:30::/64");
 	return n;
 }
 
@@ -800,9 +813,10 @@ P(const char *id, int fam, int proto, const char *hip, unsigned short hport,
 	(void) snprintf(p.net_id, sizeof(p.net_id), "%s", id);
 	p.family = fam;
 	p.proto = proto;
-	(void) snprintf(p.host_ip, sizeof(p.host_ip), "%s", hip);
+	if (hip[0] != '\0')
+		p.host_ip = IP(hip);
 	p.host_port = hport;
-	(void) snprintf(p.cip, sizeof(p.cip), "%s", cip);
+	p.cip = IP(cip);
 	p.cport = cport;
 	return p;
 }
@@ -871,7 +885,7 @@ START_TEST(fake_records)
 	    -EINVAL);
 	ck_assert_int_eq(sync_model(f, nets, 1, NULL, 1, err, sizeof(err)),
 	    -EINVAL);
-	nets[0].subnet4[0] = '\0';
+	memset(&nets[0].subnet4, 0, sizeof(nets[0].subnet4));
 	ck_assert_int_eq(sync_model(f, nets, 1, NULL, 0, err, sizeof(err)),
 	    -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "subnet"));
@@ -929,6 +943,20 @@ START_TEST(fake_counters)
 }
 END_TEST
 
+/* The host IP a reserve call takes: NULL for "" or NULL, and for text
+ * that is no address a value of no family the calls accept, so that
+ * they still have to refuse it.  buf holds the value. */
+static const struct prefix *
+hip(const char *text, struct prefix *buf)
+{
+	if (text == NULL || text[0] == '\0')
+		return NULL;
+	if (prefix_parse_addr(text, buf) < 0)
+		*buf = (struct prefix){ .family = AF_UNIX };
+	return buf;
+}
+#define H(text)	hip((text), &(struct prefix){ .family = 0 })
+
 /* Reservations the helpers below made, newest last. */
 static struct fw_resv held[1 << 15];
 static size_t nheld;
@@ -942,7 +970,8 @@ reserve(struct fw_hostports *f, int fam, int proto, const char *ip,
 	char err[256] = "";
 	int r;
 
-	r = f->ops->reserve(f, fam, proto, ip, lo, hi, &rv, err, sizeof(err));
+	r = f->ops->reserve(f, fam, proto, H(ip), lo, hi, &rv, err,
+	    sizeof(err));
 	ck_assert_msg(r == want, "reserve %s %u-%u: %d, wanted %d (%s)",
 	    ip != NULL ? ip : "(null)", lo, hi, r, want, err);
 	if (r < 0) {
@@ -988,7 +1017,7 @@ START_TEST(fake_reserve_single)
 	ck_assert_ptr_nonnull(f);
 	ck_assert_uint_eq(reserve(f, AF_INET, IPPROTO_TCP, "", 8080, 8080, 0),
 	    8080);
-	ck_assert_int_eq(f->ops->reserve(f, AF_INET, IPPROTO_TCP, "", 8080,
+	ck_assert_int_eq(f->ops->reserve(f, AF_INET, IPPROTO_TCP, H(""), 8080,
 	    8080, &rv, err, sizeof(err)), -EADDRINUSE);
 	ck_assert_str_eq(err, "host port 8080/tcp on 0.0.0.0 is already in "
 	    "use by another program or container");
@@ -1001,10 +1030,10 @@ START_TEST(fake_reserve_single)
 	    0), 8080);
 	/* "" holds every address of the family. */
 	ck_assert_int_eq(f->ops->reserve(f, AF_INET, IPPROTO_TCP,
-	    "127.0.0.1", 8080, 8080, &rv, err, sizeof(err)), -EADDRINUSE);
+	    H("127.0.0.1"), 8080, 8080, &rv, err, sizeof(err)), -EADDRINUSE);
 	ck_assert_str_eq(err, "host port 8080/tcp on 127.0.0.1 is already "
 	    "in use by another program or container");
-	ck_assert_int_eq(f->ops->reserve(f, AF_INET6, IPPROTO_TCP, "::1",
+	ck_assert_int_eq(f->ops->reserve(f, AF_INET6, IPPROTO_TCP, H("::1"),
 	    8080, 8080, &rv, err, sizeof(err)), -EADDRINUSE);
 	ck_assert_str_eq(err, "host port 8080/tcp on ::1 is already in use "
 	    "by another program or container");
@@ -1035,7 +1064,7 @@ START_TEST(fake_reserve_overlap)
 	(void) reserve(f, AF_INET, IPPROTO_TCP, "10.0.0.2", 9000, 9000,
 	    -EADDRINUSE);
 	/* An address holds the port against "any", spelt either way. */
-	ck_assert_int_eq(f->ops->reserve(f, AF_INET, IPPROTO_TCP, "", 9000,
+	ck_assert_int_eq(f->ops->reserve(f, AF_INET, IPPROTO_TCP, H(""), 9000,
 	    9000, &rv, err, sizeof(err)), -EADDRINUSE);
 	ck_assert_str_eq(err, "host port 9000/tcp on 0.0.0.0 is already in "
 	    "use by another program or container");
@@ -1046,7 +1075,7 @@ START_TEST(fake_reserve_overlap)
 	/* Not against the other family's "any". */
 	ck_assert_uint_eq(reserve(f, AF_INET6, IPPROTO_TCP, "", 9000, 9000,
 	    0), 9000);
-	ck_assert_int_eq(f->ops->reserve(f, AF_INET6, IPPROTO_TCP, "fd00::1",
+	ck_assert_int_eq(f->ops->reserve(f, AF_INET6, IPPROTO_TCP, H("fd00::1"),
 	    9000, 9000, &rv, err, sizeof(err)), -EADDRINUSE);
 	ck_assert_str_eq(err, "host port 9000/tcp on fd00::1 is already in "
 	    "use by another program or container");
@@ -1055,7 +1084,7 @@ START_TEST(fake_reserve_overlap)
 	ck_assert_uint_eq(reserve(f, AF_INET6, IPPROTO_UDP, "fd00::1", 9001,
 	    9001, 0), 9001);
 	ck_assert_int_eq(f->ops->reserve(f, AF_INET6, IPPROTO_UDP,
-	    "fd00:0::0:1", 9001, 9001, &rv, err, sizeof(err)), -EADDRINUSE);
+	    H("fd00:0::0:1"), 9001, 9001, &rv, err, sizeof(err)), -EADDRINUSE);
 	/* Shown canonical, as the kernel and ss show it. */
 	ck_assert_str_eq(err, "host port 9001/udp on fd00::1 is already in "
 	    "use by another program or container");
@@ -1082,7 +1111,7 @@ START_TEST(fake_reserve_range)
 	    8001);
 	ck_assert_uint_eq(reserve(f, AF_INET, IPPROTO_TCP, "", 8000, 8002, 0),
 	    8002);
-	ck_assert_int_eq(f->ops->reserve(f, AF_INET, IPPROTO_TCP, "", 8000,
+	ck_assert_int_eq(f->ops->reserve(f, AF_INET, IPPROTO_TCP, H(""), 8000,
 	    8002, &rv, err, sizeof(err)), -EADDRINUSE);
 	ck_assert_str_eq(err, "no free host port in 8000-8002/tcp on 0.0.0.0: "
 	    "all are in use by other programs or containers");
@@ -1096,7 +1125,7 @@ START_TEST(fake_reserve_range)
 	    8004);
 	/* A specific address finds the range taken by "any". */
 	ck_assert_int_eq(f->ops->reserve(f, AF_INET, IPPROTO_TCP,
-	    "192.0.2.1", 8000, 8004, &rv, err, sizeof(err)), -EADDRINUSE);
+	    H("192.0.2.1"), 8000, 8004, &rv, err, sizeof(err)), -EADDRINUSE);
 	ck_assert_str_eq(err, "no free host port in 8000-8004/tcp on "
 	    "192.0.2.1: all are in use by other programs or containers");
 	/* Up to the last port there is. */
@@ -1137,7 +1166,7 @@ START_TEST(fake_reserve_any_port)
 	for (n = 4; n < NEPH; n++)
 		(void) reserve(f, AF_INET, IPPROTO_TCP, "", 0, 0, 0);
 	ck_assert_uint_eq(fw_fake_reserved(f), NEPH);
-	ck_assert_int_eq(f->ops->reserve(f, AF_INET, IPPROTO_TCP, "", 0, 0,
+	ck_assert_int_eq(f->ops->reserve(f, AF_INET, IPPROTO_TCP, H(""), 0, 0,
 	    &rv, err, sizeof(err)), -EADDRINUSE);
 	ck_assert_str_eq(err, "no free host port for tcp on 0.0.0.0: the fake "
 	    "found none in 49153-65535");
@@ -1175,12 +1204,12 @@ START_TEST(fake_reserve_invalid)
 	    -EINVAL);
 	(void) reserve(f, AF_INET, IPPROTO_TCP, "", 81, 80, -EINVAL);
 	(void) reserve(f, AF_INET, IPPROTO_TCP, "", 0, 80, -EINVAL);
-	ck_assert_int_eq(f->ops->reserve(f, AF_INET, IPPROTO_TCP, "", 80, 80,
+	ck_assert_int_eq(f->ops->reserve(f, AF_INET, IPPROTO_TCP, H(""), 80, 80,
 	    NULL, err, sizeof(err)), -EINVAL);
 	ck_assert_str_eq(err, "Failed to reserve a host port: nowhere to "
 	    "return it");
 	ck_assert_int_eq(f->ops->reserve(f, AF_INET6, IPPROTO_TCP,
-	    "127.0.0.1", 80, 80, &rv, err, sizeof(err)), -EINVAL);
+	    H("127.0.0.1"), 80, 80, &rv, err, sizeof(err)), -EINVAL);
 	ck_assert_str_eq(err, "Failed to reserve a host port: host IP "
 	    "'127.0.0.1' is not an IPv6 address");
 	ck_assert_int_eq(rv.fd, -1);

@@ -36,6 +36,19 @@ slurp(const char *path)
 	return buf;
 }
 
+/* "a.b.c.d/n" or a plain address as the binary value the model holds. */
+static struct prefix
+PX(const char *text)
+{
+	struct prefix p;
+
+	if (strchr(text, '/') != NULL)
+		ck_assert_int_eq(prefix_parse(text, &p), 0);
+	else
+		ck_assert_int_eq(prefix_parse_addr(text, &p), 0);
+	return p;
+}
+
 static char *
 plan_text(const struct fw_model *m)
 {
@@ -107,13 +120,13 @@ END_TEST
 START_TEST(equal_rules_once)
 {
 	struct fw_net n = { .id = "1111111111111111111111111111111111111111111111111111111111111111",
-	    .bridge = "br-n1", .ipv4 = true, .subnet4 = "172.30.0.9/24",
+	    .bridge = "br-n1", .ipv4 = true, .subnet4 = PX("172.30.0.9/24"),
 	    .icc = true, .masquerade = true };
 	struct fw_port p[2] = {
 		{ .family = AF_INET, .proto = IPPROTO_TCP, .host_port = 80,
-		  .cip = "172.30.0.2", .cport = 80 },
+		  .cip = PX("172.30.0.2"), .cport = 80 },
 		{ .family = AF_INET, .proto = IPPROTO_TCP, .host_port = 81,
-		  .cip = "172.30.0.2", .cport = 80 },
+		  .cip = PX("172.30.0.2"), .cport = 80 },
 	};
 	struct fw_model m = { .nets = &n, .nnets = 1, .ports = p, .nports = 2 };
 	char *text;
@@ -147,10 +160,10 @@ END_TEST
 START_TEST(bad_models_refused)
 {
 	struct fw_net n = { .id = "1111111111111111111111111111111111111111111111111111111111111111",
-	    .bridge = "br-n1", .ipv4 = true, .subnet4 = "172.30.0.0/24" };
+	    .bridge = "br-n1", .ipv4 = true, .subnet4 = PX("172.30.0.0/24") };
 	struct fw_port p = { .family = AF_INET, .proto = IPPROTO_TCP,
-	    .host_port = 80, .cip = "172.30.0.2", .cport = 80 };
-	struct fw_ep ep = { .addr4 = "172.30.0.2" };
+	    .host_port = 80, .cip = PX("172.30.0.2"), .cport = 80 };
+	struct fw_ep ep = { .addr4 = PX("172.30.0.2") };
 	struct fw_model m = { .nets = &n, .nnets = 1 };
 	struct fw_ruleset rs;
 	char err[256];
@@ -164,19 +177,21 @@ START_TEST(bad_models_refused)
 		ck_assert_msg(err[0] != '\0', "%s: no message", what); \
 		ck_assert_uint_eq(rs.nrules, 0); \
 	} while (0)
-	snprintf(n.subnet4, sizeof(n.subnet4), "172.30.0.0/33");
+	n.subnet4.plen = 33;
 	REFUSED("prefix length");
-	snprintf(n.subnet4, sizeof(n.subnet4), "172.30.0.0");
-	REFUSED("no length");
-	snprintf(n.subnet4, sizeof(n.subnet4), "fd00::/64");
+	memset(&n.subnet4, 0, sizeof(n.subnet4));
+	REFUSED("no subnet");
+	n.subnet4 = PX("fd00::/64");
 	REFUSED("wrong family");
-	snprintf(n.subnet4, sizeof(n.subnet4), "172.30.0.0/24");
+	n.subnet4 = PX("172.30.0.0/24");
 	snprintf(n.bridge, sizeof(n.bridge), "br\"x");
 	REFUSED("quote in bridge");
 	snprintf(n.bridge, sizeof(n.bridge), "br-n1");
-	snprintf(n.snat4, sizeof(n.snat4), "1.2.3.4.5");
+	n.snat4 = PX("fd00::5");
 	REFUSED("snat");
-	n.snat4[0] = '\0';
+	n.snat4.family = AF_UNIX;
+	REFUSED("snat family");
+	memset(&n.snat4, 0, sizeof(n.snat4));
 	m.ports = &p;
 	m.nports = 1;
 	p.host_port = 0;
@@ -185,17 +200,21 @@ START_TEST(bad_models_refused)
 	p.proto = IPPROTO_ICMP;
 	REFUSED("protocol");
 	p.proto = IPPROTO_TCP;
-	snprintf(p.cip, sizeof(p.cip), "fd00::2");
+	p.cip = PX("fd00::2");
 	REFUSED("container address family");
-	snprintf(p.cip, sizeof(p.cip), "172.30.0.2");
+	memset(&p.cip, 0, sizeof(p.cip));
+	REFUSED("no container address");
+	p.cip = PX("172.30.0.2");
 	p.net_id[0] = '2';
 	REFUSED("unknown network");
 	p.net_id[0] = '1';
 	m.eps = &ep;
 	m.neps = 1;
-	snprintf(ep.addr4, sizeof(ep.addr4), "172.30.0.256");
+	ep.addr4.family = 99;
 	REFUSED("endpoint address");
-	snprintf(ep.addr4, sizeof(ep.addr4), "172.30.0.2");
+	ep.addr4 = PX("fd00::2");
+	REFUSED("endpoint address family");
+	ep.addr4 = PX("172.30.0.2");
 	ck_assert_int_eq(fw_rules_compute(&m, &rs, err, sizeof(err)), 0);
 	fw_ruleset_done(&rs);
 #undef REFUSED
