@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "dns/conf.h"
+#include "dns/err.h"
 
 /* A resolv.conf is a few hundred bytes; anything near this is not one. */
 #define RESOLV_CONF_MAX		(64 * 1024)
@@ -29,9 +30,8 @@ struct token {
 	size_t		len;
 };
 
-__attribute__((format(printf, 3, 4)))
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
+void
+dns_seterr(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -370,7 +370,7 @@ dns_upstreams_parse(const char *text, size_t len, struct dns_upstreams *ret,
 	unsigned int ln = 0;
 
 	if (text == NULL && len > 0) {
-		seterr(err, errlen, "no resolv.conf text to parse");
+		dns_seterr(err, errlen, "no resolv.conf text to parse");
 		return -EINVAL;
 	}
 	init(&u);
@@ -470,7 +470,7 @@ dns_upstreams_from_env(const char *spec, struct dns_upstreams *ret,
 	const char *p = spec;
 
 	if (spec == NULL) {
-		seterr(err, errlen, "DNS_UPSTREAMS is not set");
+		dns_seterr(err, errlen, "DNS_UPSTREAMS is not set");
 		return -EINVAL;
 	}
 	init(&u);
@@ -485,7 +485,7 @@ dns_upstreams_from_env(const char *spec, struct dns_upstreams *ret,
 			break;
 		n = strcspn(p, ", \t\n");
 		if (n >= sizeof(e)) {
-			seterr(err, errlen, "DNS_UPSTREAMS entry '%.*s...' is "
+			dns_seterr(err, errlen, "DNS_UPSTREAMS entry '%.*s...' is "
 			    "too long for an address", 40, p);
 			return -EINVAL;
 		}
@@ -493,18 +493,18 @@ dns_upstreams_from_env(const char *spec, struct dns_upstreams *ret,
 		e[n] = '\0';
 		p += n;
 		if (parse_entry(e, &s, &why) < 0) {
-			seterr(err, errlen, "DNS_UPSTREAMS entry '%s' is %s; "
+			dns_seterr(err, errlen, "DNS_UPSTREAMS entry '%s' is %s; "
 			    "use 1.2.3.4, 1.2.3.4:53, [fd00::1]:53 or "
 			    "fe80::1%%eth0", e, why);
 			return -EINVAL;
 		}
 		if (has_server(&u, &s)) {
-			seterr(err, errlen, "DNS_UPSTREAMS lists '%s' twice",
+			dns_seterr(err, errlen, "DNS_UPSTREAMS lists '%s' twice",
 			    e);
 			return -EINVAL;
 		}
 		if (u.n == DNS_UPSTREAMS_MAX) {
-			seterr(err, errlen, "DNS_UPSTREAMS lists more than %d "
+			dns_seterr(err, errlen, "DNS_UPSTREAMS lists more than %d "
 			    "servers; remove '%s' and the ones after it",
 			    DNS_UPSTREAMS_MAX, e);
 			return -EINVAL;
@@ -512,7 +512,7 @@ dns_upstreams_from_env(const char *spec, struct dns_upstreams *ret,
 		u.srv[u.n++] = s;
 	}
 	if (u.n == 0) {
-		seterr(err, errlen, "DNS_UPSTREAMS is set but lists no server; "
+		dns_seterr(err, errlen, "DNS_UPSTREAMS is set but lists no server; "
 		    "unset it to use the host's resolv.conf");
 		return -EINVAL;
 	}
@@ -534,26 +534,26 @@ load_file(const char *path, struct dns_upstreams *ret, char *err,
 	if (fd < 0) {
 		r = -errno;
 		if (r != -ENOENT)
-			seterr(err, errlen, "Failed to open '%s': %s", path,
+			dns_seterr(err, errlen, "Failed to open '%s': %s", path,
 			    strerror(-r));
 		return r;
 	}
 	if (fstat(fd, &st) < 0) {
 		r = -errno;
-		seterr(err, errlen, "Failed to stat '%s': %s", path,
+		dns_seterr(err, errlen, "Failed to stat '%s': %s", path,
 		    strerror(-r));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		r = -EINVAL;
-		seterr(err, errlen, "'%s' is not a regular file", path);
+		dns_seterr(err, errlen, "'%s' is not a regular file", path);
 		goto out;
 	}
 	/* One byte more than the limit tells a file that grew since fstat. */
 	buf = malloc(RESOLV_CONF_MAX + 1);
 	if (buf == NULL) {
 		r = -ENOMEM;
-		seterr(err, errlen, "Failed to read '%s': out of memory", path);
+		dns_seterr(err, errlen, "Failed to read '%s': out of memory", path);
 		goto out;
 	}
 	for (;;) {
@@ -563,7 +563,7 @@ load_file(const char *path, struct dns_upstreams *ret, char *err,
 			continue;
 		if (n < 0) {
 			r = -errno;
-			seterr(err, errlen, "Failed to read '%s': %s", path,
+			dns_seterr(err, errlen, "Failed to read '%s': %s", path,
 			    strerror(-r));
 			goto out;
 		}
@@ -572,7 +572,7 @@ load_file(const char *path, struct dns_upstreams *ret, char *err,
 		len += (size_t)n;
 		if (len > RESOLV_CONF_MAX) {
 			r = -EFBIG;
-			seterr(err, errlen, "'%s' is larger than %d bytes; not "
+			dns_seterr(err, errlen, "'%s' is larger than %d bytes; not "
 			    "a resolv.conf", path, RESOLV_CONF_MAX);
 			goto out;
 		}

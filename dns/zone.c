@@ -9,12 +9,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "dns/answer.h"
-#include "plugin/errmsg.h"
+#include "dns/err.h"
 
 /* "name.network" text at most 253 bytes: 255 on the wire. */
 #define TEXT_MAX	(DNS_NAME_MAX - 2)
@@ -133,7 +134,7 @@ dns_zone_set_ttl(struct dns_zone *z, uint32_t ttl, char *err, size_t errlen)
 	if (z == NULL)
 		return -EINVAL;
 	if (ttl > DNS_TTL_MAX) {
-		ERR("DNS TTL %u is too large: use 0..%u seconds", ttl,
+		dns_seterr(err, errlen, "DNS TTL %u is too large: use 0..%u seconds", ttl,
 		    DNS_TTL_MAX);
 		return -EINVAL;
 	}
@@ -179,12 +180,12 @@ check_name(const char *what, const char *s, size_t max, char *low,
 	size_t len, label = 0;
 
 	if (s == NULL || *s == '\0') {
-		ERR("Empty DNS %s: give a non-empty name", what);
+		dns_seterr(err, errlen, "Empty DNS %s: give a non-empty name", what);
 		return -EINVAL;
 	}
 	len = strnlen(s, max + 1);
 	if (len > max) {
-		ERR("DNS %s '%.40s...' is longer than %zu bytes", what, s, max);
+		dns_seterr(err, errlen, "DNS %s '%.40s...' is longer than %zu bytes", what, s, max);
 		return -EINVAL;
 	}
 	for (size_t i = 0; i <= len; i++) {
@@ -195,18 +196,18 @@ check_name(const char *what, const char *s, size_t max, char *low,
 		low[i] = c;
 		if (c == '.' || c == '\0') {
 			if (label == 0) {
-				ERR("DNS %s '%s' has an empty label (leading, "
+				dns_seterr(err, errlen, "DNS %s '%s' has an empty label (leading, "
 				    "trailing or double dot)", what, s);
 				return -EINVAL;
 			}
 			if (label > DNS_LABEL_MAX) {
-				ERR("DNS %s '%s' has a label longer than %d "
+				dns_seterr(err, errlen, "DNS %s '%s' has a label longer than %d "
 				    "bytes", what, s, DNS_LABEL_MAX);
 				return -EINVAL;
 			}
 			label = 0;
 		} else if (!name_char(c)) {
-			ERR("DNS %s '%s' has a character other than letters, "
+			dns_seterr(err, errlen, "DNS %s '%s' has a character other than letters, "
 			    "digits, '-', '_' and '.'", what, s);
 			return -EINVAL;
 		} else {
@@ -231,7 +232,7 @@ dns_zone_add_network(struct dns_zone *z, const char *netname, char *err,
 	    errlen)) < 0)
 		return len;
 	if (z->nnets >= DNS_ZONE_NETS_MAX) {
-		ERR("Too many networks for one DNS view (at most %d)",
+		dns_seterr(err, errlen, "Too many networks for one DNS view (at most %d)",
 		    DNS_ZONE_NETS_MAX);
 		return -ENOSPC;
 	}
@@ -246,7 +247,7 @@ dns_zone_add_network(struct dns_zone *z, const char *netname, char *err,
 	z->nets[z->nnets] = (struct dz_net){ copy, (size_t)len };
 	return (int)z->nnets++;
 oom:
-	ERR("Out of memory adding DNS network '%s'", netname);
+	dns_seterr(err, errlen, "Out of memory adding DNS network '%s'", netname);
 	return -ENOMEM;
 }
 
@@ -426,17 +427,17 @@ dns_zone_add(struct dns_zone *z, size_t net, const char *const *names,
 	if (z == NULL || names == NULL)
 		return -EINVAL;
 	if (net >= z->nnets) {
-		ERR("Unknown DNS network index %zu (%zu networks)", net,
+		dns_seterr(err, errlen, "Unknown DNS network index %zu (%zu networks)", net,
 		    z->nnets);
 		return -EINVAL;
 	}
 	if (n == 0 || n > DNS_ZONE_NAMES_MAX) {
-		ERR("A DNS entry needs 1..%d names, not %zu",
+		dns_seterr(err, errlen, "A DNS entry needs 1..%d names, not %zu",
 		    DNS_ZONE_NAMES_MAX, n);
 		return -EINVAL;
 	}
 	if (a4 == NULL && a6 == NULL) {
-		ERR("DNS name '%s' has no address: give an IPv4 or IPv6 "
+		dns_seterr(err, errlen, "DNS name '%s' has no address: give an IPv4 or IPv6 "
 		    "address", names[0] != NULL ? names[0] : "");
 		return -EINVAL;
 	}
@@ -452,7 +453,7 @@ dns_zone_add(struct dns_zone *z, size_t net, const char *const *names,
 		    errlen)) < 0)
 			goto out;
 		if ((size_t)r + 1 + netlen > TEXT_MAX) {
-			ERR("DNS name '%.64s%s' on network '%.64s%s' is longer "
+			dns_seterr(err, errlen, "DNS name '%.64s%s' on network '%.64s%s' is longer "
 			    "than %d bytes as name.network: use a shorter name "
 			    "or network name", names[i], r > 64 ? "..." : "",
 			    z->nets[net].name, netlen > 64 ? "..." : "",
@@ -478,7 +479,7 @@ dns_zone_add(struct dns_zone *z, size_t net, const char *const *names,
 			goto oom;
 	}
 	if (z->nkeys + newkeys > DNS_ZONE_KEYS_MAX) {
-		ERR("Too many DNS names in one view (at most %d)",
+		dns_seterr(err, errlen, "Too many DNS names in one view (at most %d)",
 		    DNS_ZONE_KEYS_MAX);
 		r = -ENOSPC;
 		goto out;
@@ -557,7 +558,7 @@ dns_zone_add(struct dns_zone *z, size_t net, const char *const *names,
 	r = 0;
 	goto out;
 oom:
-	ERR("Out of memory adding DNS name '%s'", names[0]);
+	dns_seterr(err, errlen, "Out of memory adding DNS name '%s'", names[0]);
 	r = -ENOMEM;
 out:
 	add_tmp_done(&t);
