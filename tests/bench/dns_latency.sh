@@ -39,6 +39,9 @@
 # DNS_LAT_LOCK_SECONDS, DNS_LAT_LIMIT (whole run, seconds: 900).
 set -eu -o pipefail
 
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/../integration/lib.sh"
+
 if [ $# -lt 2 ] || [ $# -gt 3 ]; then
 	echo "usage: $0 path/to/cbridge path/to/dns_probe [path/to/http_client]" >&2
 	exit 2
@@ -91,15 +94,9 @@ pids=()
 watchdog=
 
 cleanup() {
-	local p n
-	# The children of subshells first (curl, sleep), by their parent.
-	for p in "${pids[@]}" $pid; do
-		pkill -TERM -P "$p" 2>/dev/null || true
-		kill "$p" 2>/dev/null || true
-	done
-	for p in "${pids[@]}" $pid; do
-		wait "$p" 2>/dev/null || true
-	done
+	local n
+	# shellcheck disable=SC2086
+	teardown_procs "${pids[@]}" $pid
 	[ -z "$watchdog" ] || kill "$watchdog" 2>/dev/null || true
 	for n in "$S" "$U" "$H"; do
 		ip netns delete "$n" 2>/dev/null || true

@@ -66,15 +66,9 @@ passed=0
 failed=0
 
 cleanup() {
-	local p n
-	# The children of subshells first (curl, sleep), by their parent.
-	for p in "${pids[@]}" $pid; do
-		pkill -TERM -P "$p" 2>/dev/null || true
-		kill "$p" 2>/dev/null || true
-	done
-	for p in "${pids[@]}" $pid; do
-		wait "$p" 2>/dev/null || true
-	done
+	local n
+	# shellcheck disable=SC2086
+	teardown_procs "${pids[@]}" $pid
 	[ -z "$watchdog" ] || kill "$watchdog" 2>/dev/null || true
 	for n in "$S" "$U" "$H"; do
 		ip netns delete "$n" 2>/dev/null || true

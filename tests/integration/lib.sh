@@ -87,3 +87,15 @@ call() {
 	    >"$tmp/code" || echo 000 >"$tmp/code"
 	echo "$(cat "$tmp/code") $(cat "$tmp/out")"
 }
+
+# teardown_procs PID...: each process's own children first (curl, sleep,
+# by their parent), then the process, and waits for them all.
+teardown_procs() {
+	for _p in "$@"; do
+		pkill -TERM -P "$_p" 2>/dev/null || true
+		kill "$_p" 2>/dev/null || true
+	done
+	for _p in "$@"; do
+		wait "$_p" 2>/dev/null || true
+	done
+}

@@ -15,6 +15,7 @@
 
 #include "firewall/common.h"
 #include "firewall/firewall.h"
+#include "tests/unit/helpers.h"
 #include "tests/unit/suites.h"
 
 #define ID1 "5f1c0a7e9b2d44c18e3f6a0b7c9d2e4f1a3b5c7d9e0f2a4b6c8d0e1f3a5b7c9d"
@@ -30,18 +31,7 @@ static const struct fw_host BOTH = { .has_table = true,
 static const struct fw_host FWD_ONLY = { .has_table = true,
     .has_forward = true };
 
-/* Text as the binary value the model and the host-port calls take. */
-static struct prefix
-IP(const char *text)
-{
-	struct prefix p;
-
-	if (strchr(text, '/') != NULL)
-		ck_assert_int_eq(prefix_parse(text, &p), 0);
-	else
-		ck_assert_int_eq(prefix_parse_addr(text, &p), 0);
-	return p;
-}
+#define IP(text)	th_prefix(text)
 
 static struct fw_net
 N(const char *id, const char *br, bool v4, bool v6, bool icc)

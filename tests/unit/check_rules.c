@@ -12,6 +12,7 @@
 
 #include "firewall/firewall.h"
 #include "tests/golden/cases.h"
+#include "tests/unit/helpers.h"
 #include "tests/unit/suites.h"
 
 static char *
@@ -36,18 +37,7 @@ slurp(const char *path)
 	return buf;
 }
 
-/* "a.b.c.d/n" or a plain address as the binary value the model holds. */
-static struct prefix
-PX(const char *text)
-{
-	struct prefix p;
-
-	if (strchr(text, '/') != NULL)
-		ck_assert_int_eq(prefix_parse(text, &p), 0);
-	else
-		ck_assert_int_eq(prefix_parse_addr(text, &p), 0);
-	return p;
-}
+#define PX(text)	th_prefix(text)
 
 static char *
 plan_text(const struct fw_model *m)

@@ -63,3 +63,15 @@ th_env_teardown(struct th_env *e)
 	e->lnk = lnk_free(e->lnk);
 	th_rmdir(e->dir);
 }
+
+struct prefix
+th_prefix(const char *text)
+{
+	struct prefix p;
+
+	if (strchr(text, '/') != NULL)
+		ck_assert_int_eq(prefix_parse(text, &p), 0);
+	else
+		ck_assert_int_eq(prefix_parse_addr(text, &p), 0);
+	return p;
+}
