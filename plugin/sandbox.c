@@ -122,7 +122,9 @@ static size_t
 containers_at(const struct sbx *s, const struct sandbox *sb,
     const struct eng_container **ret)
 {
-	return names_containers_at(s->names, sb->key, ret, CONTAINERS_MAX);
+	size_t n = names_containers_at(s->names, sb->key, ret, CONTAINERS_MAX);
+
+	return n < CONTAINERS_MAX ? n : CONTAINERS_MAX;
 }
 
 /* "web" or "web, db" for log lines: the sandbox's key when unknown. */
