@@ -182,9 +182,9 @@ int	eng_parse_list(const char *json, size_t len,
 /* One line of the /events stream: what to do, and about which container
  * (network connect/disconnect: Actor.Attributes.container; container
  * start, restart, die, rename: inspect Actor.ID; container destroy:
- * removed).  0, or -EINVAL
- * for a line that is not a JSON object or an event we act on without a
- * valid container ID; container_id is "" for ENG_EV_IGNORE. */
+ * removed).  0, or -EINVAL for a line that is not a JSON object or an
+ * event we act on without a valid container ID; container_id is "" for
+ * ENG_EV_IGNORE. */
 enum eng_event { ENG_EV_IGNORE, ENG_EV_INSPECT, ENG_EV_REMOVED };
 int	eng_parse_event(const char *json, size_t len, enum eng_event *ev,
 	    char container_id[ENG_ID_LEN + 1]);
