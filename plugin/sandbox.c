@@ -752,7 +752,7 @@ refresh(struct sbx *s)
 	struct zref *zs = NULL;
 	size_t nw = 0, nz = 0, k;
 
-	if (names_plan(s->d, &w, &nw) < 0) {
+	if (names_plan(s->names, s->d, &w, &nw) < 0) {
 		log_warnx("dns: out of memory planning the sandboxes");
 		return;
 	}
