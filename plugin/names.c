@@ -249,6 +249,12 @@ names_containers_at(const struct names *n, const char *key,
 	return k;
 }
 
+const struct eng_container *
+names_container(const struct names *n, size_t i)
+{
+	return n != NULL && i < n->n ? &n->ctrs[i].c : NULL;
+}
+
 void
 names_plan_free(struct sbx_want *w, size_t n)
 {

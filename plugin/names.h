@@ -67,6 +67,11 @@ const struct eng_endpoint *names_endpoint(const struct names *n,
 size_t	names_containers_at(const struct names *n, const char *key,
 	    const struct eng_container **ret, size_t cap);
 
+/* Every container known, by index 0 .. names_container_count() - 1;
+ * NULL past the end.  Borrowed, valid until the next names_apply(). */
+const struct eng_container *names_container(const struct names *n,
+	    size_t i);
+
 /* One network of a sandbox. */
 struct sbx_net {
 	const char	*net_id;	/* borrowed */

@@ -394,24 +394,33 @@ icpt_tick(struct sbx *s, struct sandbox *sb)
  * table.  Looked for once, after the first full sync with the Engine API,
  * in every running container that is not one of ours.
  */
+/* dockerd's key for --network host: the host's own namespace. */
+static bool
+host_sandbox(const char *key)
+{
+	size_t len = strlen(key);
+
+	return len >= 8 && strcmp(key + len - 8, "/default") == 0;
+}
+
 static void
 sweep(struct sbx *s)
 {
-	const struct eng_container **all = NULL;
-	size_t n;
+	const struct eng_container *c;
 
 	s->swept = true;
 	if (!s->intercept || s->work == NULL)
 		return;
-	n = names_containers_all(s->names, &all);
-	for (size_t i = 0; i < n; i++) {
-		const struct eng_container *c = all[i];
+	for (size_t i = 0; (c = names_container(s->names, i)) != NULL; i++) {
 		struct icpt_job *j;
 		char p[PATH_MAX];
 		int fd;
 
-		if (c->pid <= 0 || (c->sandbox_key[0] != '\0' &&
-		    find_sandbox(s, c->sandbox_key) != NULL))
+		/* Only a sandbox's owner: a container in another's network
+		 * namespace has no key, one in the host's the key "default". */
+		if (!c->running || c->pid <= 0 || c->sandbox_key[0] == '\0' ||
+		    host_sandbox(c->sandbox_key) ||
+		    find_sandbox(s, c->sandbox_key) != NULL)
 			continue;
 		if (snprintf(p, sizeof(p), "%s/%d/ns/net", s->set->proc_root,
 		    (int)c->pid) >= (int)sizeof(p))
@@ -433,7 +442,6 @@ sweep(struct sbx *s)
 			break;
 		}
 	}
-	free(all);
 }
 
 /* ---- failed forwards ---- */
