@@ -310,13 +310,18 @@ int
 dnsi_diag_scan(const void *buf, size_t len, int protocol,
     struct dnsi_found *f)
 {
-	const struct nlmsghdr *nh = buf;
-	/* NLMSG_OK and NLMSG_NEXT count in int. */
-	int left = len > (size_t)(1 << 30) ? 1 << 30 : (int)len;
+	size_t off = 0;
 
 	if (protocol != IPPROTO_UDP && protocol != IPPROTO_TCP)
 		return -EINVAL;
-	for (; NLMSG_OK(nh, left); nh = NLMSG_NEXT(nh, left)) {
+	/* By hand rather than NLMSG_OK/NLMSG_NEXT: their int arithmetic
+	 * does not mix with a size_t length. */
+	while (len - off >= sizeof(struct nlmsghdr)) {
+		const struct nlmsghdr *nh = (const void *)((const char *)buf +
+		    off);
+
+		if (nh->nlmsg_len < sizeof(*nh) || nh->nlmsg_len > len - off)
+			return -EBADMSG;
 		if (nh->nlmsg_type == NLMSG_DONE) {
 			int e = 0;
 
@@ -332,12 +337,17 @@ dnsi_diag_scan(const void *buf, size_t len, int protocol,
 				return -EBADMSG;
 			return e->error < 0 ? e->error : -EBADMSG;
 		}
-		if (nh->nlmsg_type != SOCK_DIAG_BY_FAMILY)
-			continue;
-		if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(struct inet_diag_msg)))
-			return -EBADMSG;
-		consider(NLMSG_DATA(nh), protocol, f);
+		if (nh->nlmsg_type == SOCK_DIAG_BY_FAMILY) {
+			if (nh->nlmsg_len <
+			    NLMSG_LENGTH(sizeof(struct inet_diag_msg)))
+				return -EBADMSG;
+			consider(NLMSG_DATA(nh), protocol, f);
+		}
+		/* The last message of a buffer may lack its padding. */
+		off += NLMSG_ALIGN(nh->nlmsg_len);
+		if (off > len)
+			off = len;
 	}
 	/* A message cut in the middle is not the end of a dump. */
-	return left == 0 ? 0 : -EBADMSG;
+	return off == len ? 0 : -EBADMSG;
 }
