@@ -36,9 +36,9 @@
  */
 
 /* A context in the namespace the thread is in now, with its output and
- * errors buffered; NULL with a message. */
-static struct nft_ctx *
-ctx_open(const char *what, char *err, size_t errlen)
+ * errors buffered, in *ret; 0 or -errno with a message. */
+static int
+ctx_open(struct nft_ctx **ret, const char *what, char *err, size_t errlen)
 {
 	struct nft_ctx *ctx;
 	int fd;
@@ -53,22 +53,23 @@ ctx_open(const char *what, char *err, size_t errlen)
 		    "netlink socket in the sandbox: %s%s", what, strerror(e),
 		    e == EPERM || e == EACCES ? " (cbridge needs "
 		    "CAP_NET_ADMIN)" : "");
-		return NULL;
+		return -e;
 	}
 	(void) close(fd);
 	if ((ctx = nft_ctx_new(NFT_CTX_DEFAULT)) == NULL) {
 		fw_seterr(err, errlen, "Failed to %s: libnftables could not "
 		    "create a context", what);
-		return NULL;
+		return -ENOMEM;
 	}
 	if (nft_ctx_buffer_output(ctx) != 0 ||
 	    nft_ctx_buffer_error(ctx) != 0) {
 		fw_seterr(err, errlen, "Failed to %s: libnftables could not "
 		    "buffer its output", what);
 		nft_ctx_free(ctx);
-		return NULL;
+		return -ENOMEM;
 	}
-	return ctx;
+	*ret = ctx;
+	return 0;
 }
 
 /* Runs cmd; with json, *ret_out is nft's JSON output, valid until the
@@ -108,10 +109,8 @@ run_in(int nsfd, const char *script, const char *what, char *err,
 	(void) inet_pton(AF_INET, DNSI_DOCKER_ADDR, docker.addr);
 	if ((r = netns_enter(nsfd, &home, err, errlen)) < 0)
 		return r;
-	if ((ctx = ctx_open(what, err, errlen)) == NULL) {
-		r = -EIO;
+	if ((r = ctx_open(&ctx, what, err, errlen)) < 0)
 		goto out;
-	}
 	r = run(ctx, script, false, NULL, what, err, errlen);
 	nft_ctx_free(ctx);
 	/* A client that keeps its source port would stay on the path its
@@ -175,10 +174,8 @@ dnsi_check(int nsfd, const struct in_addr *to, enum dnsi_state *ret,
 	}
 	if ((r = netns_enter(nsfd, &home, err, errlen)) < 0)
 		return r;
-	if ((ctx = ctx_open(what, err, errlen)) == NULL) {
-		r = -EIO;
+	if ((r = ctx_open(&ctx, what, err, errlen)) < 0)
 		goto out;
-	}
 	r = run(ctx, "list table ip " DNSI_TABLE, true, &out, what, err,
 	    errlen);
 	if (r == -ENOENT) {

@@ -50,7 +50,8 @@ int	dnsi_plan_remove(char *buf, size_t len);
  * other tables are not looked at) with the plan for to: DNSI_ABSENT
  * when nothing of our table is there, DNSI_OK when it holds exactly the
  * chain and the two rules of the plan (counter values aside) and nothing
- * else, else DNSI_DRIFTED.  0, or -EBADMSG when json is not nft's JSON document. */
+ * else, else DNSI_DRIFTED.  0, or -EBADMSG when json is not nft's JSON
+ * document. */
 int	dnsi_plan_check(const char *json, const struct in_addr *to,
 	    enum dnsi_state *ret);
 
