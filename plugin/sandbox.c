@@ -136,7 +136,7 @@ who(const struct sbx *s, const struct sandbox *sb, char *buf, size_t len)
 
 	buf[0] = '\0';
 	for (size_t i = 0; i < n && off < len; i++) {
-		int w = snprintf(buf + off, len - off, "%s%s", i ? ", " : "",
+		int w = snprintf(buf + off, len - off, "%s%.60s", i ? ", " : "",
 		    c[i]->name);
 
 		if (w < 0)
@@ -144,7 +144,7 @@ who(const struct sbx *s, const struct sandbox *sb, char *buf, size_t len)
 		off += (size_t)w;
 	}
 	if (buf[0] == '\0')
-		(void)snprintf(buf, len, "%s", sb->key);
+		(void)snprintf(buf, len, "%.100s", sb->key);
 	return buf;
 }
 
@@ -283,7 +283,7 @@ icpt_done(void *arg)
 	struct icpt_job *j = arg;
 	struct sbx *s = j->s;
 	struct sandbox *sb = find_sandbox(s, j->key);
-	char w[128];
+	char w[128], a[INET_ADDRSTRLEN];
 
 	if (j->op == ICPT_SWEEP) {
 		if (j->r < 0)
@@ -327,9 +327,9 @@ icpt_done(void *arg)
 			break;
 		sb->have_resolver = true;
 		sb->resolver = j->udp;
-		(void)inet_ntop(AF_INET, &j->udp.sin_addr, w, sizeof(w));
+		(void)inet_ntop(AF_INET, &j->udp.sin_addr, a, sizeof(a));
 		(void)snprintf(sb->resolver_str, sizeof(sb->resolver_str),
-		    "%s:%u", w, ntohs(j->udp.sin_port));
+		    "%s:%u", a, ntohs(j->udp.sin_port));
 		dns_srv_set_docker_resolver(sb->srv, &sb->resolver);
 		break;
 	default:
@@ -435,7 +435,7 @@ sweep(struct sbx *s)
 		j->op = ICPT_SWEEP;
 		j->nsfd = fd;
 		j->to = s->to;
-		(void)snprintf(j->who, sizeof(j->who), "%s", c->name);
+		(void)snprintf(j->who, sizeof(j->who), "%.120s", c->name);
 		if (loop_work_submit(s->work, icpt_run, icpt_done, j) < 0) {
 			(void)close(fd);
 			free(j);

@@ -21,5 +21,6 @@ Suite	*worker_suite(void);
 Suite	*sbxstate_suite(void);
 Suite	*dnsstats_suite(void);
 Suite	*settings_suite(void);
+Suite	*dnsiplan_suite(void);
 
 #endif
