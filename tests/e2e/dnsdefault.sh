@@ -324,7 +324,7 @@ n_took() {
 
 # n_names L: n1 (L is the label: n1, or n9 and n10 in their passes).
 n_names() {
-	local L=$1 t0 ipa s0 s1 out n
+	local L=$1 t0 ipa s0 s1 out n ms
 	t0=$(date +%s%N)
 	N_NET=${E2E_PREFIX}nn1
 	N_A=${E2E_PREFIX}n1a
@@ -343,8 +343,13 @@ n_names() {
 		"$(jq -r '.Intercept.Error // "(none)"' <<<"$s0")"
 	e2e_check_match "$L: dns-stats lists n1b's name for its sandbox" "\"/?$N_B\"" \
 		"$(jq -c '.Containers' <<<"$s0")"
-	e2e_check_match "$L: dns-stats: dockerd's resolver found in n1b's sandbox" \
-		'127\.0\.0\.11' "$(jq -r '.Intercept.DockerResolver' <<<"$s0")"
+	# Looked for when the responder starts, and again every second until
+	# dockerd has started it.
+	if ms=$(n_wait "$N_B" '.Intercept.DockerResolver | test("^127\\.0\\.0\\.11:[0-9]+$")' 5); then
+		e2e_pass "$L: dns-stats: dockerd's resolver found in n1b's sandbox (after $ms ms more)"
+	else
+		e2e_fail "$L: dns-stats: dockerd's resolver found in n1b's sandbox (within 5 s)" "$(n_sb "$N_B")"
+	fi
 	n=$(n_table_packets "$N_B")
 	n_nslookup "$L: nslookup $N_A in n1b (through resolv.conf)" "$N_B" "$N_A" "$ipa"
 	n_nslookup "$L: nslookup $N_A.$N_NET in n1b (through resolv.conf)" "$N_B" "$N_A.$N_NET" "$ipa"
