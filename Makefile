@@ -58,8 +58,10 @@ PURE_SRCS	:= lib/prefix.c plugin/log.c plugin/ipam.c plugin/options.c \
 		   plugin/fileutil.c netlink/common.c firewall/common.c \
 		   firewall/plan.c firewall/parse.c firewall/rules.c \
 		   firewall/job.c $(DNS_SRCS)
+PURE_SRCS	+= firewall/dnsiplan.c
 FW_HOST_SRCS	:= firewall/dockeraccept.c firewall/iptc.c firewall/host.c \
 		   firewall/ports.c firewall/conntrack.c
+FW_HOST_SRCS	+= firewall/dnsintercept.c
 # The event loop every fd and timer of the daemon registers with, and the
 # one thread that runs what may wait (firewall, the state file's fsync).
 LOOP_SRCS	:= loop/loop.c loop/work.c
@@ -130,6 +132,7 @@ IPTC_ITEST_SRCS	:= $(FW_HOST_SRCS) firewall/common.c firewall/plan.c \
 		   lib/prefix.c \
 		   firewall/parse.c firewall/rules.c tests/golden/cases.c \
 		   tests/integration/iptc_itest.c
+IPTC_ITEST_SRCS	+= firewall/dnsiplan.c $(LIB_HOST_SRCS)
 IPTC_ITEST_OBJS	:= $(IPTC_ITEST_SRCS:%.c=$(BUILD)/%.o)
 PORTS_ITEST_SRCS := firewall/ports.c firewall/conntrack.c firewall/common.c \
 		   lib/prefix.c \
@@ -144,6 +147,10 @@ DNS_SRV_ITEST_SRCS := $(DNS_HOST_SRCS) $(DNS_SRCS) $(LIB_HOST_SRCS) \
 DNS_SRV_ITEST_OBJS := $(DNS_SRV_ITEST_SRCS:%.c=$(BUILD)/%.o)
 ENGINE_ITEST_SRCS := $(ENGINE_SRCS) tests/integration/engine_itest.c
 ENGINE_ITEST_OBJS := $(ENGINE_ITEST_SRCS:%.c=$(BUILD)/%.o)
+DNSI_ITEST_SRCS	:= firewall/dnsintercept.c firewall/dnsiplan.c \
+		   firewall/conntrack.c firewall/common.c lib/prefix.c \
+		   $(LIB_HOST_SRCS) tests/integration/dnsi_itest.c
+DNSI_ITEST_OBJS	:= $(DNSI_ITEST_SRCS:%.c=$(BUILD)/%.o)
 DNS_BENCH_SRCS	:= $(DNS_HOST_SRCS) $(DNS_SRCS) $(LIB_HOST_SRCS) \
 		   $(LOOP_SRCS) \
 		   tests/bench/dns_srv_bench.c
@@ -157,6 +164,7 @@ PORTS_ITEST_BIN	:= $(BUILD)/ports_itest
 DNS_FWD_ITEST_BIN := $(BUILD)/dns_fwd_itest
 DNS_SRV_ITEST_BIN := $(BUILD)/dns_srv_itest
 ENGINE_ITEST_BIN := $(BUILD)/engine_itest
+DNSI_ITEST_BIN	:= $(BUILD)/dnsi_itest
 UNIT_BIN	:= $(BUILD)/check_cbridge
 BENCH_BIN	:= $(BUILD)/bench_cbridge
 CLIENT_BIN	:= $(BUILD)/http_client
@@ -202,6 +210,9 @@ $(DNS_SRV_ITEST_BIN): $(DNS_SRV_ITEST_OBJS)
 $(ENGINE_ITEST_BIN): $(ENGINE_ITEST_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+$(DNSI_ITEST_BIN): $(DNSI_ITEST_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
 # Integration tests use the daemon's libraries, not Check.
 $(BUILD)/tests/integration/%.o: tests/integration/%.c
 	@mkdir -p $(dir $@)
@@ -244,10 +255,12 @@ integration: deps
 	@scripts/deps.sh e2e
 	@$(MAKE) --no-print-directory $(BIN) $(ITEST_BIN) $(FW_ITEST_BIN) \
 		$(IPTC_ITEST_BIN) $(PORTS_ITEST_BIN) $(DNS_FWD_ITEST_BIN) \
-		$(DNS_SRV_ITEST_BIN) $(ENGINE_ITEST_BIN) $(PROBE_BIN)
+		$(DNS_SRV_ITEST_BIN) $(ENGINE_ITEST_BIN) $(PROBE_BIN) \
+		$(DNSI_ITEST_BIN)
 	tests/integration/run.sh $(BIN) $(ITEST_BIN) $(FW_ITEST_BIN) \
 		$(IPTC_ITEST_BIN) $(PORTS_ITEST_BIN) $(DNS_FWD_ITEST_BIN) \
-		$(DNS_SRV_ITEST_BIN) $(ENGINE_ITEST_BIN) $(PROBE_BIN)
+		$(DNS_SRV_ITEST_BIN) $(ENGINE_ITEST_BIN) $(PROBE_BIN) \
+		$(DNSI_ITEST_BIN)
 
 e2e: deps
 	@scripts/deps.sh e2e
@@ -361,3 +374,4 @@ clean:
 	$(BUILD)/tests/bench/dns_wait.d
 -include $(FUZZ_OBJS:.o=.d) $(REPLAY_OBJS:.o=.d)
 -include $(ENGINE_ITEST_OBJS:.o=.d)
+-include $(DNSI_ITEST_OBJS:.o=.d)

@@ -176,6 +176,25 @@ lookup_key(const struct dns_verdict *v)
 	return len;
 }
 
+/*
+ * Would Docker's resolver look lname (a lookup key of len > 0 bytes) up
+ * among its names: one label, or labels then a network of the zone?
+ */
+static bool
+looks_local(const struct dns_zone *z, const char *lname, size_t len)
+{
+	const char *dot = memchr(lname, '.', len);
+
+	if (dot == NULL)
+		return true;
+	/* Labels are never empty: the first has a byte, so has the last. */
+	for (size_t p = (size_t)(dot - lname); p < len; p++)
+		if (lname[p] == '.' &&
+		    dns_zone_has_network(z, lname + p + 1, len - p - 1))
+			return true;
+	return false;
+}
+
 int
 dns_answer(const struct dns_zone *z, const uint8_t *q, size_t qlen, bool tcp,
     uint8_t *out, size_t outcap, size_t *outlen, struct dns_verdict *v)
@@ -262,13 +281,17 @@ dns_answer(const struct dns_zone *z, const uint8_t *q, size_t qlen, bool tcp,
 			return write_answers(z, v, q, DNS_TYPE_MX, NULL, 0, 0,
 			    out, outlen);
 		}
+		/* Not in the zone (yet): Docker's resolver may know it. */
+		v->ask_docker = v->qtype != DNS_TYPE_MX && klen > 0 &&
+		    looks_local(z, v->qname, klen);
 		/* One label, not local, ndots given explicitly. */
 		if (v->qtype != DNS_TYPE_MX &&
 		    dns_zone_nodata_single_label(z) && v->qname_len > 2 &&
 		    v->qname_wire[0] + 2u == v->qname_len)
 			return write_answers(z, v, q, v->qtype, NULL, 0, 0, out,
 			    outlen);
-		return forward(v, "not a local name");
+		return forward(v, v->ask_docker ?
+		    "looks local, not in the zone" : "not a local name");
 	case DNS_TYPE_PTR:
 		if (klen > 0 &&
 		    (family = reverse_addr(v->qname, klen, addr)) != 0) {

@@ -42,7 +42,7 @@
  *    AXFR, IXFR, MAILA, MAILB: REFUSED (no zone transfers).  SRV, ANY and
  *    everything else: forwarded (Docker's SRV records exist only in its
  *    tests).  Names not in the zone: forwarded, except the single-label
- *    switch below.
+ *    switch below (dns_zone_set_nodata_single_label).
  *  - Rotation.  When a name has several addresses of a family, the
  *    answer starts at index (client ID mod count) and wraps: deterministic
  *    (testable, no state in a const zone), and as varied as clients' IDs,
@@ -69,6 +69,23 @@
  *    are added (labels <= 63 bytes, "name.network" <= 255 bytes on the
  *    wire), so a target Docker would answer SERVFAIL for cannot be
  *    stored: dns_zone_add refuses it with a message instead.
+ *  - Names Docker may know first (ask_docker).  Names come from the
+ *    Engine API a moment after a container starts; Docker's own resolver,
+ *    still running in the sandbox, knows them at once.  A query "looks
+ *    local" when all of these hold: QCLASS IN or ANY; QTYPE A or AAAA;
+ *    the name has only letters, digits, '-' and '_' in its labels (any
+ *    case, no escapes); it is one label ("web"), or ends in
+ *    ".<network>" for a network of the zone after at least one label
+ *    ("web.n1", "a.b.my.net"); and dns_zone_find() does not know it.
+ *    Such a verdict has ask_docker set and is otherwise what it was
+ *    without the flag: DNS_FORWARD, or the NODATA reply of the
+ *    single-label switch (which would deny a name Docker knows just as
+ *    NXDOMAIN would).  A caller without Docker's resolver ignores the
+ *    flag.  Not included: PTR (keyed by address, not by a name Docker
+ *    learns first), MX and other types (Docker answers them from no
+ *    name either), and dotted names without a network suffix
+ *    ("db.internal", possible as an alias): any external name has that
+ *    form, and each would cost a round trip to Docker first.
  */
 #ifndef CBRIDGE_DNS_ANSWER_H
 #define CBRIDGE_DNS_ANSWER_H
@@ -158,6 +175,10 @@ struct dns_verdict {
 	unsigned int	ancount;	/* answer RRs written */
 	bool		truncated;	/* TC set: answers were left out */
 	bool		local;		/* answered from the zone (or NODATA) */
+	/* DNS_FORWARD, or DNS_REPLY with the single-label NODATA: the name
+	 * looks local but is not in the zone (see the decisions); a caller
+	 * with Docker's resolver asks it before acting on the verdict. */
+	bool		ask_docker;
 	/* Short static reason for a drop, an error or a forward, for logs. */
 	const char	*why;
 	/* The question (has_question): the name on the wire as written (no
@@ -301,6 +322,9 @@ int	dns_zone_find(const struct dns_zone *z, const char *lname, size_t len,
 const uint8_t *dns_zone_find_ptr(const struct dns_zone *z, int family,
 	    const uint8_t *addr, size_t *ret_len);
 uint32_t dns_zone_ttl(const struct dns_zone *z);
+/* Is lname[0..len) (lower-case, no trailing dot) a network of z? */
+bool	dns_zone_has_network(const struct dns_zone *z, const char *lname,
+	    size_t len);
 bool	dns_zone_nodata_single_label(const struct dns_zone *z);
 
 #endif

@@ -6,7 +6,9 @@
  * for the connections' deadlines.  Connections have IDs that are never
  * reused (forward contexts name them by ID).  Forwards in flight are
  * struct srv_fwd contexts in a list, each the callback argument of one
- * dns_fwd_start().
+ * dns_fwd_start().  Asks to Docker's resolver are struct srv_ask in a
+ * list of their own, matched to replies by their ID; the connection
+ * timer also holds their deadlines.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -58,10 +61,27 @@ struct srv_fwd {
 	uint8_t			q[];
 };
 
+/* A query waiting for Docker's resolver. */
+struct srv_ask {
+	struct srv_ask		*prev, *next;
+	bool			tcp;
+	uint64_t		conn_id;	/* TCP */
+	struct sockaddr_storage	peer;		/* UDP */
+	socklen_t		peerlen;
+	size_t			limit;		/* the client's reply limit */
+	uint64_t		deadline;
+	uint16_t		id;		/* ours, on the relayed query */
+	uint16_t		qtype, qclass;
+	size_t			qname_len;
+	uint8_t			qname[DNS_NAME_MAX];
+	size_t			qlen;
+	uint8_t			q[];		/* the client's, its ID */
+};
+
 struct dns_srv {
 	struct loop		*loop;
-	int			ufd, lfd;
-	struct loop_fd		*wudp, *wlis;
+	int			ufd, lfd, dfd;	/* dfd: to Docker's resolver */
+	struct loop_fd		*wudp, *wlis, *wdock;
 	struct loop_timer	*timer;
 	const struct dns_zone	*zone;
 	struct dns_upstreams	ups;
@@ -71,6 +91,10 @@ struct dns_srv {
 	uint64_t		next_id;
 	struct srv_conn		**conns;	/* max_conns slots */
 	struct srv_fwd		*fwds;
+	struct srv_ask		*asks;
+	struct sockaddr_in	dock;		/* Docker's resolver */
+	bool			dock_set;	/* dock is to be asked */
+	bool			dock_connected;	/* dfd is connected to dock */
 	struct dns_srv_stats	st;
 	dns_srv_fail_cb		on_fail;
 	void			*fail_arg;
@@ -83,6 +107,10 @@ struct dns_srv {
  * costs no buffer of its own. */
 static struct dns_verdict	scratch_v;
 static uint8_t			scratch_out[DNS_TCP_MAX];
+/* Replies from Docker's resolver, and random bytes for the asks' IDs. */
+static uint8_t			dock_buf[DNS_TCP_MAX];
+static uint8_t			rnd_pool[128];
+static size_t			rnd_left;
 
 /* Makes the timer fire by deadline at the latest.  It may fire early (a
  * deadline moved later meanwhile): on_timer() then re-arms it. */
@@ -418,11 +446,19 @@ fwd_done(void *arg, int status, const uint8_t *msg, size_t len,
 	free(x);
 }
 
-/* One query from a client: UDP from peer, or TCP on connection c. */
+static int ask_start(struct dns_srv *s, const uint8_t *q, size_t qlen,
+    struct srv_conn *c, const struct sockaddr_storage *peer,
+    socklen_t peerlen, uint64_t now_ms);
+
+/*
+ * One query from a client: UDP from peer, or TCP on connection c.
+ * may_ask: Docker's resolver may be asked first (false when the query
+ * falls through after asking).
+ */
 static void
 handle_query(struct dns_srv *s, const uint8_t *q, size_t qlen,
     struct srv_conn *c, const struct sockaddr_storage *peer,
-    socklen_t peerlen, uint64_t now_ms)
+    socklen_t peerlen, bool may_ask, uint64_t now_ms)
 {
 	bool tcp = c != NULL;
 	uint64_t conn_id = c ? c->id : 0;
@@ -433,6 +469,10 @@ handle_query(struct dns_srv *s, const uint8_t *q, size_t qlen,
 
 	r = dns_answer(s->zone, q, qlen, tcp, scratch_out,
 	    sizeof(scratch_out), &olen, &scratch_v);
+	if (may_ask && s->dock_set && scratch_v.ask_docker &&
+	    (r == DNS_REPLY || r == DNS_FORWARD) &&
+	    ask_start(s, q, qlen, c, peer, peerlen, now_ms) == 0)
+		return;
 	if (r == DNS_REPLY) {
 		s->st.local++;
 		if (scratch_v.truncated)
@@ -506,6 +546,238 @@ handle_query(struct dns_srv *s, const uint8_t *q, size_t qlen,
 	s->st.forwarded++;
 }
 
+/* Wire names equal without ASCII case (both validated). */
+static bool
+name_eq(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+	if (alen != blen)
+		return false;
+	for (size_t i = 0; i < alen; i++) {
+		uint8_t x = a[i], y = b[i];
+
+		if (x >= 'A' && x <= 'Z')
+			x = (uint8_t)(x - 'A' + 'a');
+		if (y >= 'A' && y <= 'Z')
+			y = (uint8_t)(y - 'A' + 'a');
+		if (x != y)
+			return false;
+	}
+	return true;
+}
+
+static struct srv_ask *
+ask_find(const struct dns_srv *s, uint16_t id)
+{
+	for (struct srv_ask *x = s->asks; x; x = x->next)
+		if (x->id == id)
+			return x;
+	return NULL;
+}
+
+/* A random ID for a relayed query: not the client's (a reply that only
+ * echoes the query cannot match), not one waiting already.  0 or -errno. */
+static int
+ask_id(const struct dns_srv *s, uint16_t client_id, uint16_t *ret)
+{
+	for (;;) {
+		uint16_t id;
+
+		if (rnd_left < 2) {
+			ssize_t n = getrandom(rnd_pool, sizeof(rnd_pool), 0);
+
+			if (n != (ssize_t)sizeof(rnd_pool))
+				return n < 0 ? -errno : -EIO;
+			rnd_left = sizeof(rnd_pool);
+		}
+		rnd_left -= 2;
+		id = (uint16_t)(rnd_pool[rnd_left] << 8 |
+		    rnd_pool[rnd_left + 1]);
+		/* At most DNS_SRV_DOCKER_MAX of 65536 taken: this ends. */
+		if (id != client_id && ask_find(s, id) == NULL) {
+			*ret = id;
+			return 0;
+		}
+	}
+}
+
+/* Sends x's query to Docker's resolver with x's ID.  0 or -errno. */
+static int
+ask_send(struct dns_srv *s, struct srv_ask *x)
+{
+	uint8_t id0 = x->q[0], id1 = x->q[1];
+	ssize_t n;
+
+	if (!s->dock_connected) {
+		if (connect(s->dfd, (const struct sockaddr *)&s->dock,
+		    sizeof(s->dock)) < 0)
+			return -errno;
+		s->dock_connected = true;
+	}
+	x->q[0] = (uint8_t)(x->id >> 8);
+	x->q[1] = (uint8_t)x->id;
+	do
+		n = send(s->dfd, x->q, x->qlen, MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	x->q[0] = id0;
+	x->q[1] = id1;
+	if (n < 0)
+		return -errno;
+	return n == (ssize_t)x->qlen ? 0 : -EMSGSIZE;
+}
+
+/*
+ * Relays the query q (verdict in scratch_v) to Docker's resolver.  0 when
+ * it waits for the reply; -1 when the caller goes on without it (the
+ * question is with Docker already, too many wait, or it could not be
+ * sent), counted.
+ */
+static int
+ask_start(struct dns_srv *s, const uint8_t *q, size_t qlen,
+    struct srv_conn *c, const struct sockaddr_storage *peer,
+    socklen_t peerlen, uint64_t now_ms)
+{
+	struct srv_ask *x;
+
+	for (x = s->asks; x; x = x->next)
+		if (x->qtype == scratch_v.qtype &&
+		    name_eq(x->qname, x->qname_len, scratch_v.qname_wire,
+		    scratch_v.qname_len)) {
+			s->st.docker_loops++;
+			return -1;
+		}
+	if (s->st.docker_pending >= DNS_SRV_DOCKER_MAX) {
+		s->st.docker_busy++;
+		return -1;
+	}
+	s->st.docker_asked++;
+	x = calloc(1, sizeof(*x) + qlen);
+	if (x == NULL || ask_id(s, scratch_v.id, &x->id) < 0) {
+		free(x);
+		s->st.docker_fellthrough++;
+		return -1;
+	}
+	x->tcp = c != NULL;
+	if (c)
+		x->conn_id = c->id;
+	else {
+		x->peer = *peer;
+		x->peerlen = peerlen;
+	}
+	x->limit = scratch_v.limit;
+	x->deadline = now_ms + DNS_SRV_DOCKER_WAIT_MS;
+	x->qtype = scratch_v.qtype;
+	x->qclass = scratch_v.qclass;
+	x->qname_len = scratch_v.qname_len;
+	memcpy(x->qname, scratch_v.qname_wire, scratch_v.qname_len);
+	x->qlen = qlen;
+	memcpy(x->q, q, qlen);
+	if (ask_send(s, x) < 0) {
+		free(x);
+		s->st.docker_fellthrough++;
+		return -1;
+	}
+	x->next = s->asks;
+	if (s->asks)
+		s->asks->prev = x;
+	s->asks = x;
+	s->st.docker_pending++;
+	if (c)
+		c->pending++;
+	schedule(s, x->deadline);
+	return 0;
+}
+
+/*
+ * Ends x: msg[0..len) (Docker's reply, the client's ID restored) goes to
+ * the client, or with msg NULL the query falls through.  Then x is gone.
+ */
+static void
+ask_finish(struct dns_srv *s, struct srv_ask *x, const uint8_t *msg,
+    size_t len, uint64_t now_ms)
+{
+	struct srv_conn *c = NULL;
+
+	if (x->prev)
+		x->prev->next = x->next;
+	else
+		s->asks = x->next;
+	if (x->next)
+		x->next->prev = x->prev;
+	s->st.docker_pending--;
+	if (x->tcp && (c = conn_find(s, x->conn_id)) != NULL &&
+	    c->pending > 0 && --c->pending == 0)
+		wake(s);	/* it may be done */
+	if (msg != NULL)
+		reply(s, x->tcp, x->conn_id, &x->peer, x->peerlen, x->limit,
+		    x->q, x->qlen, msg, len, now_ms);
+	else if (x->tcp && c == NULL)
+		s->st.drops++;	/* the connection is gone */
+	else
+		handle_query(s, x->q, x->qlen, c, x->tcp ? NULL : &x->peer,
+		    x->peerlen, false, now_ms);
+	free(x);
+}
+
+/* Every ask falls through (Docker's resolver is not there). */
+static void
+ask_fail_all(struct dns_srv *s, uint64_t now_ms)
+{
+	/* Falling through never starts an ask: the list only shrinks. */
+	while (s->asks) {
+		s->st.docker_fellthrough++;
+		ask_finish(s, s->asks, NULL, 0, now_ms);
+	}
+}
+
+/* A datagram from Docker's resolver. */
+static void
+ask_reply(struct dns_srv *s, uint8_t *msg, size_t len, uint64_t now_ms)
+{
+	struct srv_ask *x;
+
+	if (len < DNS_HEADER_LEN ||
+	    (x = ask_find(s, (uint16_t)(msg[0] << 8 | msg[1]))) == NULL)
+		return;		/* late (given up on), or not ours */
+	if (!dns_question_match(msg, len, x->id, x->qname, x->qname_len,
+	    x->qtype, x->qclass) ||
+	    (msg[3] & 0x0f) != DNS_RCODE_NOERROR ||
+	    (x->tcp && (msg[2] & 0x02))) {
+		s->st.docker_fellthrough++;
+		ask_finish(s, x, NULL, 0, now_ms);
+		return;
+	}
+	s->st.docker_answered++;
+	msg[0] = x->q[0];
+	msg[1] = x->q[1];
+	ask_finish(s, x, msg, len, now_ms);
+}
+
+static void
+on_docker(void *arg, uint32_t events)
+{
+	struct dns_srv *s = arg;
+	uint64_t now_ms = loop_now_ms();
+
+	(void)events;	/* errors show in recv() */
+	for (int i = 0; i < DNS_SRV_UDP_BATCH; i++) {
+		ssize_t n = recv(s->dfd, dock_buf, sizeof(dock_buf),
+		    MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n < 0) {
+			/* ICMP port unreachable (ECONNREFUSED) and the like:
+			 * every ask went to the same place.  The error is
+			 * read, so the next recv() goes on. */
+			ask_fail_all(s, now_ms);
+			continue;
+		}
+		ask_reply(s, dock_buf, (size_t)n, now_ms);
+	}
+}
+
 /* Datagrams read with one recvmmsg(); a callback makes at most
  * DNS_SRV_UDP_BATCH / UDP_VLEN calls, stopping as soon as one comes back
  * short (the queue is empty: no extra call to learn EAGAIN). */
@@ -545,7 +817,7 @@ on_udp(struct dns_srv *s, uint64_t now_ms)
 				continue;
 			}
 			handle_query(s, udp_bufs[i], len, NULL, &udp_peers[i],
-			    udp_msgs[i].msg_hdr.msg_namelen, now_ms);
+			    udp_msgs[i].msg_hdr.msg_namelen, true, now_ms);
 		}
 		udp_flush(s);
 		out_batch.srv = NULL;
@@ -659,7 +931,8 @@ on_conn_read(struct dns_srv *s, struct srv_conn *c, uint64_t now_ms)
 		c->last_act = now_ms;
 		s->st.queries_tcp++;
 		if (c->rneed > 0)
-			handle_query(s, c->rbuf, c->rneed, c, NULL, 0, now_ms);
+			handle_query(s, c->rbuf, c->rneed, c, NULL, 0, true,
+			    now_ms);
 		else
 			s->st.drops++;
 		free(c->rbuf);
@@ -722,18 +995,30 @@ on_listener(void *arg, uint32_t events)
 }
 
 /* A deadline came (or a wake): every connection past its own closes,
- * then the timer holds the earliest one left. */
+ * every ask past its own falls through, then the timer holds the
+ * earliest deadline left. */
 static void
 on_timer(void *arg)
 {
 	struct dns_srv *s = arg;
 	uint64_t now_ms = loop_now_ms();
+	struct srv_ask *x, *next;
 
 	/* Fired: nothing is armed until conn_check() arms it again. */
 	s->armed = UINT64_MAX;
 	for (unsigned int i = 0; i < s->max_conns; i++)
 		if (s->conns[i] != NULL)
 			conn_check(s, s->conns[i], now_ms);
+	/* Falling through never starts an ask: next stays valid. */
+	for (x = s->asks; x; x = next) {
+		next = x->next;
+		if (x->deadline > now_ms) {
+			schedule(s, x->deadline);
+			continue;
+		}
+		s->st.docker_timeouts++;
+		ask_finish(s, x, NULL, 0, now_ms);
+	}
 }
 
 void
@@ -753,12 +1038,31 @@ dns_srv_set_upstreams(struct dns_srv *s, const struct dns_upstreams *ups)
 }
 
 void
+dns_srv_set_docker_resolver(struct dns_srv *s, const struct sockaddr_in *udp)
+{
+	if (udp == NULL || udp->sin_family != AF_INET || udp->sin_port == 0) {
+		s->dock_set = false;
+		return;
+	}
+	if (!s->dock_set || s->dock.sin_port != udp->sin_port ||
+	    s->dock.sin_addr.s_addr != udp->sin_addr.s_addr) {
+		memset(&s->dock, 0, sizeof(s->dock));
+		s->dock.sin_family = AF_INET;
+		s->dock.sin_port = udp->sin_port;
+		s->dock.sin_addr = udp->sin_addr;
+		s->dock_connected = false;
+	}
+	s->dock_set = true;
+}
+
+void
 dns_srv_stats(const struct dns_srv *s, struct dns_srv_stats *ret)
 {
 	*ret = s->st;
 }
 
-/* The UDP and TCP sockets, made in netns_fd (-1: here). */
+/* The UDP and TCP sockets and the UDP one to Docker's resolver, made in
+ * netns_fd (-1: here). */
 static int
 make_sockets(struct dns_srv *s, int netns_fd, int family, char *err,
     size_t errlen)
@@ -778,6 +1082,13 @@ make_sockets(struct dns_srv *s, int netns_fd, int family, char *err,
 		s->lfd = socket(family, SOCK_STREAM | SOCK_NONBLOCK |
 		    SOCK_CLOEXEC, 0);
 		if (s->lfd < 0)
+			e = errno;
+	}
+	/* Docker's resolver listens on 127.0.0.11 whatever our family. */
+	if (e == 0) {
+		s->dfd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, 0);
+		if (s->dfd < 0)
 			e = errno;
 	}
 	if (home >= 0)
@@ -808,7 +1119,7 @@ dns_srv_new(const struct dns_srv_params *p, char *err, size_t errlen)
 		snprintf(err, errlen, "dns server: out of memory");
 		return NULL;
 	}
-	s->ufd = s->lfd = -1;
+	s->ufd = s->lfd = s->dfd = -1;
 	s->loop = p->loop;
 	s->zone = p->zone;
 	dns_srv_set_upstreams(s, p->ups);
@@ -879,6 +1190,9 @@ dns_srv_new(const struct dns_srv_params *p, char *err, size_t errlen)
 	s->wlis = loop_fd_add(s->loop, s->lfd, EPOLLIN, on_listener, s);
 	if (s->wlis == NULL)
 		goto fail_loop;
+	s->wdock = loop_fd_add(s->loop, s->dfd, EPOLLIN, on_docker, s);
+	if (s->wdock == NULL)
+		goto fail_loop;
 	return s;
 fail_loop:
 	snprintf(err, errlen, "dns server: cannot watch a socket: %s",
@@ -899,6 +1213,12 @@ dns_srv_free(struct dns_srv *s)
 		s->fwds = x->next;
 		free(x);
 	}
+	while (s->asks) {
+		struct srv_ask *x = s->asks;
+
+		s->asks = x->next;
+		free(x);
+	}
 	if (s->conns) {
 		for (unsigned int i = 0; i < s->max_conns; i++)
 			conn_close(s, i);
@@ -907,11 +1227,14 @@ dns_srv_free(struct dns_srv *s)
 	/* The handles go before their fds are closed. */
 	loop_fd_free(s->wudp);
 	loop_fd_free(s->wlis);
+	loop_fd_free(s->wdock);
 	loop_timer_free(s->timer);
 	if (s->ufd >= 0)
 		close(s->ufd);
 	if (s->lfd >= 0)
 		close(s->lfd);
+	if (s->dfd >= 0)
+		close(s->dfd);
 	free(s);
 	return NULL;
 }

@@ -53,6 +53,42 @@
  *    TC=1 and no records, and retries over TCP, where the whole reply is
  *    sent.  Cutting a foreign reply would need re-encoding its names; a
  *    minimal TC reply is always valid.
+ *  - Docker's resolver (dns_srv_set_docker_resolver).  Docker's embedded
+ *    resolver may still run in the sandbox, on 127.0.0.11 and a random
+ *    port, and it knows a container's name before the Engine API tells
+ *    us.  A query whose verdict has ask_docker (a name that looks local
+ *    but is not in the zone: dns/answer.h) is relayed to it first, over
+ *    UDP, from one socket made in the sandbox by dns_srv_new() and
+ *    connect()ed to its address (the kernel drops datagrams from anyone
+ *    else; an ICMP port unreachable shows as an error on that socket).
+ *    It goes to the resolver's own port, not to 127.0.0.11:53, so
+ *    neither Docker's DNAT nor ours catches it.  The relayed query is the
+ *    client's with a fresh random ID (never the client's, never one in
+ *    use); a reply is taken when its ID and question match
+ *    (dns_question_match).  NOERROR, with answers or NODATA, goes to the
+ *    client with its ID restored (over UDP: cut to a minimal TC reply
+ *    when over the client's limit, as any foreign reply), and is not
+ *    cached: names come and go.  NXDOMAIN or any other rcode, a reply
+ *    with our ID that does not match, TC=1 for a TCP client (UDP clients
+ *    get it as Docker would have sent it), an error on the socket, or no
+ *    reply within DNS_SRV_DOCKER_WAIT_MS: the query falls through.
+ *    Falling through decides the query again from the zone as it is then
+ *    (the name may have arrived meanwhile) and goes the usual way: a
+ *    local answer, the single-label NODATA, or the cache and the
+ *    forwarder.  TCP clients are relayed over the same UDP socket.
+ *  - Loops.  A container whose --dns is our address makes Docker's
+ *    resolver forward names it does not know to us.  A query for a (name,
+ *    type) this server is already asking Docker is not asked again: it
+ *    falls through at once (counted in docker_loops), and its answer is
+ *    what Docker then relays to our pending ask.  The price: a client
+ *    that sends the same question twice while the first is with Docker
+ *    gets the second one answered the usual way.  At most
+ *    DNS_SRV_DOCKER_MAX asks wait at a time; beyond that queries fall
+ *    through at once (docker_busy).  One timer serves both the TCP
+ *    deadlines and the asks' (the same scan when it fires).  Falling
+ *    through after the full wait leaves the forwarder's budget to follow:
+ *    a client may give up first only when Docker's resolver is hung and
+ *    the upstreams are slow as well.
  *  - Lifetimes.  A forward's context holds the server, the client's
  *    address (UDP) or the connection's ID (TCP), never a pointer to the
  *    connection: a reply for a connection closed meanwhile is dropped.
@@ -61,6 +97,7 @@
  *    armed for it).  dns_srv_free() cancels this server's forwards in the
  *    shared forwarder (dns_fwd_cancel_owner), so no callback reaches
  *    freed memory, and frees its loop handles, so no event does either.
+ *    Asks to Docker are the server's own: freed with it, no callback.
  *
  * Not thread-safe; one owner, on the loop's thread, the same as the
  * forwarder's.
@@ -71,6 +108,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include "dns/answer.h"
@@ -88,6 +126,8 @@
 						 * callback */
 #define DNS_SRV_UDP_QUERY_MAX		4096	/* bytes; longer: dropped */
 #define DNS_SRV_TCP_WBUF_MAX		(256 * 1024)	/* queued reply bytes */
+#define DNS_SRV_DOCKER_WAIT_MS		1000	/* for Docker's resolver */
+#define DNS_SRV_DOCKER_MAX		256	/* asks waiting at a time */
 
 /* Called once per forward that ended without a reply: up is the last
  * upstream tried (NULL when none was), status and reason as the
@@ -149,6 +189,17 @@ struct dns_srv_stats {
 	 * the upstreams): its try timed out, or it failed otherwise. */
 	uint64_t	up_timeouts[DNS_UPSTREAMS_MAX];
 	uint64_t	up_failures[DNS_UPSTREAMS_MAX];
+	/* Docker's resolver.  Every ask ends in exactly one of answered,
+	 * fellthrough and timeouts (or is dropped by dns_srv_free). */
+	uint64_t	docker_asked;	/* queries relayed to it */
+	uint64_t	docker_answered; /* its NOERROR replies sent on */
+	uint64_t	docker_fellthrough; /* NXDOMAIN, other rcodes, bad or
+					 * TC replies, send or socket errors */
+	uint64_t	docker_timeouts; /* no reply within the wait */
+	uint64_t	docker_loops;	/* not asked: the same question was
+					 * with Docker already */
+	uint64_t	docker_busy;	/* not asked: DNS_SRV_DOCKER_MAX */
+	size_t		docker_pending;	/* asks waiting now */
 };
 
 struct dns_srv;
@@ -171,6 +222,15 @@ void	dns_srv_set_zone(struct dns_srv *s, const struct dns_zone *z);
  * forwards in flight keep the old ones. */
 void	dns_srv_set_upstreams(struct dns_srv *s,
 	    const struct dns_upstreams *ups);
+
+/* Docker's embedded resolver in the sandbox (127.0.0.11 and its UDP
+ * port), copied; NULL, or anything but AF_INET with a port, for none.
+ * With one set, queries whose verdict has ask_docker are relayed to it
+ * first (see the decisions).  The socket connects to a new address at
+ * the next ask; asks in flight then get no reply from the old one and
+ * fall through at their deadline.  With none, asks in flight finish. */
+void	dns_srv_set_docker_resolver(struct dns_srv *s,
+	    const struct sockaddr_in *udp);
 
 void	dns_srv_stats(const struct dns_srv *s, struct dns_srv_stats *ret);
 

@@ -161,6 +161,16 @@ dns_zone_nodata_single_label(const struct dns_zone *z)
 	return z->nodata_single;
 }
 
+bool
+dns_zone_has_network(const struct dns_zone *z, const char *lname, size_t len)
+{
+	for (size_t i = 0; i < z->nnets; i++)
+		if (z->nets[i].len == len &&
+		    memcmp(z->nets[i].name, lname, len) == 0)
+			return true;
+	return false;
+}
+
 static bool
 name_char(char c)
 {

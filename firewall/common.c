@@ -170,3 +170,49 @@ fw_check_host_ip(int family, const struct prefix *host_ip, char *err,
 		    host_ip->family, want);
 	return -EINVAL;
 }
+
+/* The errno whose text nft printed in msg (it prints strerror() of the
+ * kernel's answer), or EIO. */
+int
+fw_nft_errno(const char *msg)
+{
+	static const int known[] = { EPERM, EACCES, ENOENT, EEXIST, EBUSY,
+	    ENOMEM, ENOBUFS, ENOSPC, EOPNOTSUPP, EPROTONOSUPPORT,
+	    EAFNOSUPPORT, EINVAL, ERANGE, EMSGSIZE, EINTR, EAGAIN };
+
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strstr(msg, strerror(known[i])) != NULL)
+			return known[i];
+	return EIO;
+}
+
+/* nft's error output on one line: lines joined with "; ", the caret lines
+ * that point into the command left out. */
+void
+fw_nft_oneline(const char *msg, char *buf, size_t len)
+{
+	size_t o = 0;
+	const char *p = msg;
+
+	if (len == 0)
+		return;
+	buf[0] = '\0';
+	while (*p != '\0' && o + 1 < len) {
+		const char *nl = strchrnul(p, '\n');
+		size_t n = (size_t)(nl - p);
+
+		if (n != 0 && strspn(p, "^~ \t") < n) {
+			int w = snprintf(buf + o, len - o, "%s%.*s",
+			    o == 0 ? "" : "; ", (int)n, p);
+
+			if (w < 0)
+				break;
+			o += (size_t)w;
+			if (o >= len)
+				o = len - 1;
+		}
+		p = *nl == '\0' ? nl : nl + 1;
+	}
+	if (o == 0)
+		(void) snprintf(buf, len, "nft gave no reason");
+}

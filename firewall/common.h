@@ -46,6 +46,13 @@ const char *fw_family_name(int family);
 /* 0 for AF_INET, 1 for AF_INET6, -1 for anything else. */
 int	fw_family_index(int family);
 
+/* libnftables' error output: the errno whose text nft printed in msg
+ * (it prints strerror() of the kernel's answer), or EIO; and msg on one
+ * line in buf, lines joined with "; ", the caret lines that point into
+ * the command left out. */
+int	fw_nft_errno(const char *msg);
+void	fw_nft_oneline(const char *msg, char *buf, size_t len);
+
 /* Appends a copy of r; -ENOMEM leaves vec as it was. */
 int	fw_rule_vec_push(struct fw_rule_vec *vec, const struct fw_rule *r);
 void	fw_rule_vec_done(struct fw_rule_vec *vec);

@@ -1,7 +1,7 @@
 /*
  * Clearing the conntrack entries of UDP flows to newly published host
- * ports (see firewall/hostops.h), over ctnetlink in the caller's network
- * namespace.
+ * ports, or to one address and port (a sandbox's 127.0.0.11:53, see
+ * firewall/hostops.h), over ctnetlink in the caller's network namespace.
  *
  * Why libnl-nf-3: it is the libnl cbridge already links for routes, it
  * parses ctnetlink's dump messages into nfnl_ct objects, and nfnl_ct_del()
@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -94,6 +95,7 @@ struct ct_match {
 	int			family;
 	const unsigned short	*ports;
 	size_t			nports;
+	const struct prefix	*dst;	/* NULL: any destination */
 	struct nfnl_ct		**v;	/* references held */
 	size_t			n, cap;
 	int			error;	/* -errno, from the callback */
@@ -111,6 +113,16 @@ match_clear(struct ct_match *m)
 }
 
 static bool
+dst_is(struct nl_addr *a, const struct prefix *want)
+{
+	size_t len = want->family == AF_INET ? 4 : 16;
+
+	return nl_addr_get_family(a) == want->family &&
+	    nl_addr_get_len(a) == len &&
+	    memcmp(nl_addr_get_binary_addr(a), want->addr, len) == 0;
+}
+
+static bool
 wanted(const struct ct_match *m, const struct nfnl_ct *ct)
 {
 	uint16_t dport;
@@ -122,6 +134,8 @@ wanted(const struct ct_match *m, const struct nfnl_ct *ct)
 	/* A delete without an original tuple would flush the whole table:
 	 * only entries whose tuple libnl read in full are candidates. */
 	if (nfnl_ct_get_src(ct, 0) == NULL || nfnl_ct_get_dst(ct, 0) == NULL)
+		return false;
+	if (m->dst != NULL && !dst_is(nfnl_ct_get_dst(ct, 0), m->dst))
 		return false;
 	dport = nfnl_ct_get_dst_port(ct, 0);
 	for (size_t i = 0; i < m->nports; i++)
@@ -183,24 +197,13 @@ dump(struct nl_sock *sk, struct ct_match *m)
 	return r < 0 ? nl2errno(r) : 0;
 }
 
-int
-fw_conntrack_flush_udp(int family, const unsigned short *ports, size_t n,
-    char *err, size_t errlen)
+/* Deletes the entries m asks for; "to" names them in messages. */
+static int
+flush(struct ct_match *m, const char *to, char *err, size_t errlen)
 {
-	struct ct_match m = { .family = family, .ports = ports, .nports = n };
-	const char *fname = family == AF_INET ? "IPv4" : "IPv6";
+	const char *fname = m->family == AF_INET ? "IPv4" : "IPv6";
 	struct nl_sock *sk = NULL;
 	int r, first = 0;
-
-	if ((family != AF_INET && family != AF_INET6) ||
-	    (n != 0 && ports == NULL)) {
-		fw_seterr(err, errlen, "Failed to flush UDP conntrack "
-		    "entries: invalid request (family %d, %zu ports)", family,
-		    n);
-		return -EINVAL;
-	}
-	if (n == 0)
-		return 0;
 
 	/* A new socket per call: it belongs to the namespace the calling
 	 * thread is in now. */
@@ -218,8 +221,8 @@ fw_conntrack_flush_udp(int family, const unsigned short *ports, size_t n,
 		goto out;
 	}
 	for (int i = 0; i < DUMP_TRIES; i++) {
-		match_clear(&m);
-		if ((r = dump(sk, &m)) != -EAGAIN)
+		match_clear(m);
+		if ((r = dump(sk, m)) != -EAGAIN)
 			break;
 	}
 	if (r < 0) {
@@ -230,8 +233,8 @@ fw_conntrack_flush_udp(int family, const unsigned short *ports, size_t n,
 	}
 
 	/* Every match is tried; the first failure is reported. */
-	for (size_t i = 0; i < m.n; i++) {
-		r = nfnl_ct_del(sk, m.v[i], 0);
+	for (size_t i = 0; i < m->n; i++) {
+		r = nfnl_ct_del(sk, m->v[i], 0);
 		/* Expired or deleted by someone else since the dump. */
 		if (r == -NLE_OBJ_NOTFOUND || r >= 0)
 			continue;
@@ -239,14 +242,51 @@ fw_conntrack_flush_udp(int family, const unsigned short *ports, size_t n,
 		if (first == 0) {
 			first = r;
 			fw_seterr(err, errlen, "Failed to delete the %s "
-			    "conntrack entry of a UDP flow to host port %u: "
-			    "%s%s", fname, nfnl_ct_get_dst_port(m.v[i], 0),
+			    "conntrack entry of a UDP flow to %s %u: %s%s",
+			    fname, to, nfnl_ct_get_dst_port(m->v[i], 0),
 			    strerror(-r), hint(r));
 		}
 	}
 	r = first;
 out:
-	match_clear(&m);
+	match_clear(m);
 	nl_socket_free(sk);
 	return r;
+}
+
+int
+fw_conntrack_flush_udp(int family, const unsigned short *ports, size_t n,
+    char *err, size_t errlen)
+{
+	struct ct_match m = { .family = family, .ports = ports, .nports = n };
+
+	if ((family != AF_INET && family != AF_INET6) ||
+	    (n != 0 && ports == NULL)) {
+		fw_seterr(err, errlen, "Failed to flush UDP conntrack "
+		    "entries: invalid request (family %d, %zu ports)", family,
+		    n);
+		return -EINVAL;
+	}
+	if (n == 0)
+		return 0;
+	return flush(&m, "host port", err, errlen);
+}
+
+int
+fw_conntrack_flush_udp_to(const struct prefix *dst, unsigned short port,
+    char *err, size_t errlen)
+{
+	struct ct_match m = { .ports = &port, .nports = 1, .dst = dst };
+	char addr[PREFIX_STRLEN], to[PREFIX_STRLEN + 8];
+
+	if (dst == NULL || (dst->family != AF_INET &&
+	    dst->family != AF_INET6)) {
+		fw_seterr(err, errlen, "Failed to flush UDP conntrack "
+		    "entries: invalid destination");
+		return -EINVAL;
+	}
+	m.family = dst->family;
+	(void) snprintf(to, sizeof(to), "%s port", prefix_format_addr(dst,
+	    addr, sizeof(addr)));
+	return flush(&m, to, err, errlen);
 }

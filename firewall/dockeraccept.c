@@ -60,52 +60,6 @@ struct fw_dacc {
 
 static const struct fw_ops dacc_ops;
 
-/* The errno whose text nft printed in msg (it prints strerror() of the
- * kernel's answer), or EIO. */
-static int
-errno_from_msg(const char *msg)
-{
-	static const int known[] = { EPERM, EACCES, ENOENT, EEXIST, EBUSY,
-	    ENOMEM, ENOBUFS, ENOSPC, EOPNOTSUPP, EPROTONOSUPPORT,
-	    EAFNOSUPPORT, EINVAL, ERANGE, EMSGSIZE, EINTR, EAGAIN };
-
-	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-		if (strstr(msg, strerror(known[i])) != NULL)
-			return known[i];
-	return EIO;
-}
-
-/* nft's error output on one line: lines joined with "; ", the caret lines
- * that point into the command left out. */
-static void
-squash_msg(const char *msg, char *buf, size_t len)
-{
-	size_t o = 0;
-	const char *p = msg;
-
-	if (len == 0)
-		return;
-	buf[0] = '\0';
-	while (*p != '\0' && o + 1 < len) {
-		const char *nl = strchrnul(p, '\n');
-		size_t n = (size_t)(nl - p);
-
-		if (n != 0 && strspn(p, "^~ \t") < n) {
-			int w = snprintf(buf + o, len - o, "%s%.*s",
-			    o == 0 ? "" : "; ", (int)n, p);
-
-			if (w < 0)
-				break;
-			o += (size_t)w;
-			if (o >= len)
-				o = len - 1;
-		}
-		p = *nl == '\0' ? nl : nl + 1;
-	}
-	if (o == 0)
-		(void) snprintf(buf, len, "nft gave no reason");
-}
-
 /* Runs cmd; with json, *ret_out is nft's JSON output, valid until the next
  * run.  On failure err says "Failed to <what>: <nft's message>". */
 static int
@@ -123,9 +77,9 @@ run(struct fw_dacc *n, const char *cmd, bool json, const char **ret_out,
 	out = nft_ctx_get_output_buffer(n->ctx);
 	emsg = nft_ctx_get_error_buffer(n->ctx);
 	if (rc != 0) {
-		squash_msg(emsg != NULL ? emsg : "", reason, sizeof(reason));
+		fw_nft_oneline(emsg != NULL ? emsg : "", reason, sizeof(reason));
 		fw_seterr(err, errlen, "Failed to %s: %s", what, reason);
-		return -errno_from_msg(reason);
+		return -fw_nft_errno(reason);
 	}
 	if (ret_out != NULL)
 		*ret_out = out != NULL ? out : "";

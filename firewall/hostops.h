@@ -46,5 +46,10 @@ void	fw_hostport_release(struct fw_resv *r);
  */
 int	fw_conntrack_flush_udp(int family, const unsigned short *ports,
 	    size_t n, char *err, size_t errlen);
+/* The same for the entries whose original-direction destination is
+ * dst's address (IPv4 or IPv6) and port (e.g. a sandbox's flows to
+ * 127.0.0.11:53 once the NAT in front of it changed). */
+int	fw_conntrack_flush_udp_to(const struct prefix *dst, unsigned short port,
+	    char *err, size_t errlen);
 
 #endif

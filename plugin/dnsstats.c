@@ -38,8 +38,10 @@ dnsstats_sandbox_json(const struct dnsstats_sandbox *sb,
 	static const struct dns_srv_stats none;
 	const struct dns_srv_stats *st = sb->srv ? sb->srv : &none;
 	char buf[DNS_UPSTREAM_STRLEN];
-	json_t *o, *per;
+	json_t *o, *per, *names, *icpt;
 
+	if (sb->own_ups != NULL)
+		ups = sb->own_ups;
 	per = json_array();
 	for (unsigned int i = 0; per != NULL && i < ups->n; i++)
 		(void)json_array_append_new(per, json_pack("{s:s, s:I, s:I}",
@@ -68,9 +70,31 @@ dnsstats_sandbox_json(const struct dnsstats_sandbox *sb,
 	    "TcpOpen", (json_int_t)st->tcp_open,
 	    "Inflight", (json_int_t)st->inflight,
 	    "Upstreams", per ? per : json_array());
-	if (o != NULL && sb->fwd != NULL)
+	if (o == NULL)
+		return NULL;
+	if (sb->fwd != NULL)
 		(void)json_object_set_new(o, "SandboxUpstreams",
 		    ups_json(ups, sb->fwd));
+	(void)json_object_set_new(o, "OwnUpstreams",
+	    json_boolean(sb->own_ups != NULL));
+	names = json_array();
+	for (size_t i = 0; names != NULL && i < sb->ncontainers; i++)
+		(void)json_array_append_new(names,
+		    json_string(sb->containers[i]));
+	(void)json_object_set_new(o, "Containers",
+	    names ? names : json_array());
+	icpt = json_pack("{s:b, s:b, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I}",
+	    "Enabled", sb->intercept,
+	    "Redirected", sb->redirected,
+	    "Error", sb->intercept_err ? sb->intercept_err : "",
+	    "DockerResolver", sb->docker_resolver ? sb->docker_resolver : "",
+	    "DockerAsked", (json_int_t)st->docker_asked,
+	    "DockerAnswered", (json_int_t)st->docker_answered,
+	    "DockerFellThrough", (json_int_t)st->docker_fellthrough,
+	    "DockerTimeouts", (json_int_t)st->docker_timeouts,
+	    "DockerLoops", (json_int_t)st->docker_loops,
+	    "DockerBusy", (json_int_t)st->docker_busy);
+	(void)json_object_set_new(o, "Intercept", icpt ? icpt : json_object());
 	return o;
 }
 
@@ -82,8 +106,9 @@ dnsstats_json(const struct dnsstats *st, json_t *sandboxes)
 	const struct dns_cache_stats *cs = st->cache ? st->cache : &no_cache;
 	const struct dns_fwd_stats *fs = st->fwd ? st->fwd : &no_fwd;
 
-	return json_pack("{s:s, s:s, s:s, s:o, s:{s:b, s:s, s:s, s:I}, "
+	return json_pack("{s:s, s:s, s:s, s:s, s:o, s:{s:b, s:s, s:s, s:I}, "
 	    "s:{s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I, s:I}, s:o}",
+	    "Mode", st->mode ? st->mode : "",
 	    "Address", st->address,
 	    "ForwardFrom", st->forward_from,
 	    "UpstreamsFrom", st->upstreams_from,

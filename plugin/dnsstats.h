@@ -24,12 +24,25 @@ struct dnsstats_sandbox {
 	bool		forwarding;
 	const struct dns_srv_stats *srv;	/* NULL: no responder */
 	const struct dns_fwd_stats *fwd;	/* its own forwarder
-						 * (DNS_FORWARD_FROM=sandbox),
-						 * NULL: none */
+						 * (DNS_FORWARD_FROM=sandbox,
+						 * or own_ups), NULL: none */
+	/* The container names in the sandbox, as the Engine API knows
+	 * them (none while it has not told). */
+	const char *const *containers;
+	size_t		ncontainers;
+	/* The container's own --dns servers, forwarded from the sandbox:
+	 * NULL when it has none (the daemon's upstreams are used). */
+	const struct dns_upstreams *own_ups;
+	/* DNS_MODE=intercept: the 127.0.0.11 redirect. */
+	bool		intercept;
+	bool		redirected;	/* in place now */
+	const char	*intercept_err;	/* "" when none */
+	const char	*docker_resolver; /* "127.0.0.11:PORT", "" unknown */
 };
 
 /* The whole daemon; pointers borrowed for the call. */
 struct dnsstats {
+	const char	*mode;		/* DNS_MODE */
 	const char	*address;	/* DNS_ADDRESS as given */
 	const char	*forward_from;	/* "host" or "sandbox" */
 	const char	*upstreams_from;

@@ -3,8 +3,10 @@
  * an HTTP/1.1 response reader) and the worker thread that uses them.  See
  * engine.h for the decisions.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -27,7 +29,8 @@
 /* The events we act on; anything else would only wake us up. */
 #define EVENTS_PATH "/events?filters=%7B%22type%22%3A%5B%22network%22%2C" \
 	"%22container%22%5D%2C%22event%22%3A%5B%22connect%22%2C" \
-	"%22disconnect%22%2C%22rename%22%2C%22destroy%22%5D%7D"
+	"%22disconnect%22%2C%22start%22%2C%22restart%22%2C%22die%22%2C" \
+	"%22rename%22%2C%22destroy%22%5D%7D"
 
 static const char *const kind_str[ENG_KIND_MAX] = {
 	[ENG_CONTAINER] = "container",
@@ -84,6 +87,22 @@ get_str(json_t *obj, const char *key, size_t *ret_len, bool *bad)
 	return json_string_value(v);
 }
 
+/* A member that must be an object when present: NULL when absent or
+ * null, *bad on any other type. */
+static json_t *
+get_obj(json_t *obj, const char *key, bool *bad)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (v == NULL || json_is_null(v))
+		return NULL;
+	if (!json_is_object(v)) {
+		*bad = true;
+		return NULL;
+	}
+	return v;
+}
+
 static void
 endpoint_done(struct eng_endpoint *ep)
 {
@@ -92,6 +111,13 @@ endpoint_done(struct eng_endpoint *ep)
 	free(ep->names);
 	ep->names = NULL;
 	ep->nnames = 0;
+	for (size_t i = 0; i < ep->nlinks; i++) {
+		free(ep->links[i].target);
+		free(ep->links[i].alias);
+	}
+	free(ep->links);
+	ep->links = NULL;
+	ep->nlinks = 0;
 }
 
 void
@@ -159,6 +185,100 @@ add_names(struct eng_endpoint *ep, json_t *net, const char *key,
 	return 0;
 }
 
+/* Appends the link s[0..len) to ep's, read as dockerd reads links:
+ * "target:alias", "target" (alias the same), or "/target:/me/alias" as
+ * HostConfig.Links shows the default bridge's (alias the last path
+ * component).  Malformed ones and those beyond the cap are left out.
+ * -ENOMEM. */
+static int
+add_link(struct eng_endpoint *ep, const char *s, size_t len)
+{
+	const char *colon, *t = s, *a = s, *slash;
+	size_t tlen = len, alen = len;
+	struct eng_link *l;
+
+	if (ep->nlinks >= ENG_LINKS_MAX || len == 0 ||
+	    memchr(s, '\0', len) != NULL)
+		return 0;
+	if ((colon = memchr(s, ':', len)) != NULL) {
+		tlen = (size_t)(colon - s);
+		a = colon + 1;
+		alen = len - tlen - 1;
+		if (memchr(a, ':', alen) != NULL)
+			return 0;
+		if (tlen > 0 && t[0] == '/') {
+			t++;
+			tlen--;
+			if ((slash = memrchr(a, '/', alen)) != NULL) {
+				alen -= (size_t)(slash + 1 - a);
+				a = slash + 1;
+			}
+		}
+	}
+	if (tlen == 0 || alen == 0 || tlen > ENG_NAME_MAX ||
+	    alen > ENG_NAME_MAX)
+		return 0;
+	if (ep->links == NULL &&
+	    (ep->links = calloc(ENG_LINKS_MAX, sizeof(*ep->links))) == NULL)
+		return -ENOMEM;
+	l = &ep->links[ep->nlinks];
+	if ((l->target = strndup(t, tlen)) == NULL ||
+	    (l->alias = strndup(a, alen)) == NULL) {
+		free(l->target);
+		l->target = NULL;
+		return -ENOMEM;
+	}
+	ep->nlinks++;
+	return 0;
+}
+
+/* The links of arr (absent or null: none) into ep, or only checked when
+ * ep is NULL; what names arr in messages. */
+static int
+add_links(struct eng_endpoint *ep, json_t *arr, const char *what,
+    const char *netname, char *err, size_t errlen)
+{
+	json_t *v;
+	size_t i;
+	int r;
+
+	if (arr == NULL || json_is_null(arr))
+		return 0;
+	if (!json_is_array(arr)) {
+		ERR("%s%.64s%s is not an array", what, netname,
+		    netname[0] != '\0' ? ".Links" : "");
+		return -EINVAL;
+	}
+	json_array_foreach(arr, i, v) {
+		if (!json_is_string(v)) {
+			ERR("%s%.64s%s[%zu] is not a string", what, netname,
+			    netname[0] != '\0' ? ".Links" : "", i);
+			return -EINVAL;
+		}
+		if (ep != NULL && (r = add_link(ep, json_string_value(v),
+		    json_string_length(v))) < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* An address member of the family af into *ret; false when there is
+ * none (absent, null, "", or text that is not such an address). */
+static bool
+get_addr(json_t *obj, const char *key, int af, void *ret, bool *bad)
+{
+	char buf[INET6_ADDRSTRLEN];
+	const char *s;
+	size_t len;
+
+	s = get_str(obj, key, &len, bad);
+	if (s == NULL || len == 0 || len >= sizeof(buf))
+		return false;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	return inet_pton(af, buf, ret) == 1;
+}
+
 /* One NetworkSettings.Networks member into *ep; 1 when it is to be left
  * out (not attached, odd IDs). */
 static int
@@ -192,12 +312,22 @@ parse_endpoint(json_t *net, const char *netname, const char *name,
 	if (nid != NULL)
 		memcpy(ep->net_id, nid, nidlen);
 	(void) snprintf(ep->net_name, sizeof(ep->net_name), "%s", netname);
+	ep->has_addr4 = get_addr(net, "IPAddress", AF_INET, &ep->addr4, &bad);
+	ep->has_addr6 = get_addr(net, "GlobalIPv6Address", AF_INET6,
+	    &ep->addr6, &bad);
+	if (bad) {
+		ERR("NetworkSettings.Networks.%.64s: IPAddress or "
+		    "GlobalIPv6Address is not a string", netname);
+		return -EINVAL;
+	}
 
 	if ((r = add_name(ep, name, namelen)) < 0 ||
 	    (r = add_names(ep, net, "Aliases", netname, err, errlen)) < 0 ||
 	    (r = add_names(ep, net, "DNSNames", netname, err, errlen)) < 0 ||
 	    (r = add_name(ep, id, strlen(id) >= 12 ? 12 : 0)) < 0 ||
-	    (r = add_name(ep, host, hostlen)) < 0) {
+	    (r = add_name(ep, host, hostlen)) < 0 ||
+	    (r = add_links(ep, json_object_get(net, "Links"),
+	    "NetworkSettings.Networks.", netname, err, errlen)) < 0) {
 		if (r == -ENOMEM)
 			ERR("out of memory");
 		endpoint_done(ep);
@@ -206,14 +336,117 @@ parse_endpoint(json_t *net, const char *netname, const char *name,
 	return 0;
 }
 
+/* State.Running and State.Pid into c. */
+static int
+parse_state(json_t *root, struct eng_container *c, char *err, size_t errlen)
+{
+	json_t *st, *run, *pid;
+	bool bad = false;
+
+	if ((st = get_obj(root, "State", &bad)) == NULL) {
+		if (bad)
+			ERR("container %.12s: State is not an object", c->id);
+		return bad ? -EINVAL : 0;
+	}
+	run = json_object_get(st, "Running");
+	if (run != NULL && !json_is_null(run) && !json_is_boolean(run)) {
+		ERR("container %.12s: State.Running is not true or false",
+		    c->id);
+		return -EINVAL;
+	}
+	c->running = json_is_true(run);
+	pid = json_object_get(st, "Pid");
+	if (pid != NULL && !json_is_null(pid) && (!json_is_integer(pid) ||
+	    json_integer_value(pid) < 0 ||
+	    json_integer_value(pid) > INT_MAX)) {
+		ERR("container %.12s: State.Pid is not a process ID", c->id);
+		return -EINVAL;
+	}
+	if (c->running && json_is_integer(pid))
+		c->pid = (int)json_integer_value(pid);
+	return 0;
+}
+
+/* HostConfig.Dns: the first ENG_DNS_MAX address literals into c. */
+static int
+parse_dns(json_t *hc, struct eng_container *c, char *err, size_t errlen)
+{
+	unsigned char bin[sizeof(struct in6_addr)];
+	json_t *arr = json_object_get(hc, "Dns"), *v;
+	const char *s;
+	size_t i, len;
+
+	if (arr == NULL || json_is_null(arr))
+		return 0;
+	if (!json_is_array(arr)) {
+		ERR("container %.12s: HostConfig.Dns is not an array", c->id);
+		return -EINVAL;
+	}
+	json_array_foreach(arr, i, v) {
+		if (!json_is_string(v)) {
+			ERR("container %.12s: HostConfig.Dns[%zu] is not a "
+			    "string", c->id, i);
+			return -EINVAL;
+		}
+		s = json_string_value(v);
+		len = json_string_length(v);
+		if (c->ndns >= ENG_DNS_MAX || len == 0 ||
+		    len >= sizeof(c->dns[0]) || strlen(s) != len)
+			continue;
+		if (inet_pton(AF_INET, s, bin) != 1 &&
+		    inet_pton(AF_INET6, s, bin) != 1)
+			continue;
+		memcpy(c->dns[c->ndns++], s, len + 1);
+	}
+	return 0;
+}
+
+/* HostConfig: NetworkMode and Dns into c; *ret_links its Links (absent
+ * or null: NULL), checked. */
+static int
+parse_hostconfig(json_t *root, struct eng_container *c, json_t **ret_links,
+    char *err, size_t errlen)
+{
+	static const char pfx[] = "container:";
+	const char *mode;
+	json_t *hc;
+	size_t len;
+	bool bad = false;
+	int r;
+
+	*ret_links = NULL;
+	if ((hc = get_obj(root, "HostConfig", &bad)) == NULL) {
+		if (bad)
+			ERR("container %.12s: HostConfig is not an object",
+			    c->id);
+		return bad ? -EINVAL : 0;
+	}
+	mode = get_str(hc, "NetworkMode", &len, &bad);
+	if (bad) {
+		ERR("container %.12s: HostConfig.NetworkMode is not a string",
+		    c->id);
+		return -EINVAL;
+	}
+	if (mode != NULL && len > sizeof(pfx) - 1 &&
+	    len - (sizeof(pfx) - 1) <= ENG_NAME_MAX &&
+	    strncmp(mode, pfx, sizeof(pfx) - 1) == 0 && strlen(mode) == len)
+		memcpy(c->net_container, mode + sizeof(pfx) - 1,
+		    len - (sizeof(pfx) - 1) + 1);
+	if ((r = parse_dns(hc, c, err, errlen)) < 0)
+		return r;
+	*ret_links = json_object_get(hc, "Links");
+	return add_links(NULL, *ret_links, "HostConfig.Links", "", err,
+	    errlen);
+}
+
 int
 eng_parse_container(const char *json, size_t len, struct eng_container *ret,
     char *err, size_t errlen)
 {
 	struct eng_container c = { .id = "" };
-	json_t *root, *cfg, *ns, *nets = NULL, *net;
-	const char *id, *name, *host = NULL, *key;
-	size_t idlen, namelen, hostlen = 0;
+	json_t *root, *cfg, *ns, *nets = NULL, *net, *hlinks = NULL;
+	const char *id, *name, *host = NULL, *key, *sbx = NULL;
+	size_t idlen, namelen, hostlen = 0, sbxlen = 0;
 	bool bad = false;
 	int r = -EINVAL;
 
@@ -233,6 +466,13 @@ eng_parse_container(const char *json, size_t len, struct eng_container *ret,
 	name = get_str(root, "Name", &namelen, &bad);
 	if (name != NULL && namelen > 0 && name[0] == '/')
 		name++, namelen--;
+	if (name != NULL && namelen <= ENG_NAME_MAX &&
+	    memchr(name, '\0', namelen) == NULL)
+		memcpy(c.name, name, namelen);
+	if ((r = parse_state(root, &c, err, errlen)) < 0 ||
+	    (r = parse_hostconfig(root, &c, &hlinks, err, errlen)) < 0)
+		goto out;
+	r = -EINVAL;
 	cfg = json_object_get(root, "Config");
 	if (cfg != NULL && !json_is_null(cfg)) {
 		if (!json_is_object(cfg)) {
@@ -256,12 +496,16 @@ eng_parse_container(const char *json, size_t len, struct eng_container *ret,
 			    "an object", c.id);
 			goto out;
 		}
+		sbx = get_str(ns, "SandboxKey", &sbxlen, &bad);
 	}
 	if (bad) {
-		ERR("container %.12s: Name or Config.Hostname is not a string",
-		    c.id);
+		ERR("container %.12s: Name, Config.Hostname or "
+		    "NetworkSettings.SandboxKey is not a string", c.id);
 		goto out;
 	}
+	if (sbx != NULL && sbxlen <= ENG_KEY_MAX &&
+	    memchr(sbx, '\0', sbxlen) == NULL)
+		memcpy(c.sandbox_key, sbx, sbxlen);
 	if (nets != NULL && json_object_size(nets) > 0) {
 		size_t n = json_object_size(nets);
 
@@ -279,8 +523,18 @@ eng_parse_container(const char *json, size_t len, struct eng_container *ret,
 			    hostlen, &c.eps[c.neps], err, errlen);
 			if (r < 0)
 				goto out;
-			if (r == 0)
-				c.neps++;
+			if (r == 1)
+				continue;
+			/* The default bridge's links are the legacy ones. */
+			if (strcmp(key, "bridge") == 0 &&
+			    (r = add_links(&c.eps[c.neps], hlinks, "", "",
+			    err, errlen)) < 0) {
+				endpoint_done(&c.eps[c.neps]);
+				if (r == -ENOMEM)
+					ERR("out of memory");
+				goto out;
+			}
+			c.neps++;
 		}
 	}
 	r = 0;
@@ -370,10 +624,13 @@ eng_parse_event(const char *json, size_t len, enum eng_event *ev,
 			id = get_str(attrs, "container", &idlen, &bad);
 		*ev = ENG_EV_INSPECT;
 	} else if (strcmp(type, "container") == 0 &&
-	    (strcmp(action, "rename") == 0 || strcmp(action, "destroy") == 0)) {
+	    (strcmp(action, "start") == 0 || strcmp(action, "restart") == 0 ||
+	    strcmp(action, "die") == 0 || strcmp(action, "rename") == 0 ||
+	    strcmp(action, "destroy") == 0)) {
 		if (json_is_object(actor))
 			id = get_str(actor, "ID", &idlen, &bad);
-		*ev = action[0] == 'r' ? ENG_EV_INSPECT : ENG_EV_REMOVED;
+		*ev = strcmp(action, "destroy") == 0 ? ENG_EV_REMOVED :
+		    ENG_EV_INSPECT;
 	} else
 		goto out;
 	if (id == NULL || !eng_id_valid(id, idlen)) {
@@ -828,9 +1085,15 @@ update_size(const struct eng_update *u)
 	size_t n = sizeof(*u);
 
 	for (size_t i = 0; i < u->c.neps; i++) {
-		n += sizeof(u->c.eps[i]);
-		for (size_t j = 0; j < u->c.eps[i].nnames; j++)
-			n += strlen(u->c.eps[i].names[j]) + 1 + sizeof(char *);
+		const struct eng_endpoint *ep = &u->c.eps[i];
+
+		n += sizeof(*ep);
+		for (size_t j = 0; j < ep->nnames; j++)
+			n += strlen(ep->names[j]) + 1 + sizeof(char *);
+		for (size_t j = 0; j < ep->nlinks; j++)
+			n += strlen(ep->links[j].target) +
+			    strlen(ep->links[j].alias) + 2 +
+			    sizeof(ep->links[j]);
 	}
 	return n;
 }

@@ -19,11 +19,16 @@
  *    container whose inspect fails otherwise (HTTP 500, a body that does
  *    not parse) is skipped, not sent: within a sync it is then forgotten.
  *  - Bounded: response bodies (4 MiB per inspect, 16 MiB for the list),
- *    event lines (64 KiB, longer ones skipped), names and networks kept
- *    (ENG_NAMES_MAX, ENG_NETS_MAX; names over ENG_NAME_MAX bytes skipped)
- *    and the queue (ENG_QUEUE_MAX updates or ENG_QUEUE_BYTES): when the
- *    loop does not drain it, everything queued is dropped and a full sync
- *    follows once the loop has taken from the queue again.
+ *    event lines (64 KiB, longer ones skipped), names, links and networks
+ *    kept (ENG_NAMES_MAX, ENG_LINKS_MAX, ENG_NETS_MAX; names over
+ *    ENG_NAME_MAX bytes skipped), a SandboxKey (ENG_KEY_MAX) and own DNS
+ *    servers (ENG_DNS_MAX), and the queue (ENG_QUEUE_MAX updates or
+ *    ENG_QUEUE_BYTES): when the loop does not drain it, everything queued
+ *    is dropped and a full sync follows once the loop has taken from the
+ *    queue again.
+ *  - Events followed: network connect and disconnect, container start,
+ *    restart, die (the process, its namespace and addresses change),
+ *    rename (inspected again) and destroy (forgotten).
  *
  * What the consumer must accept: a SYNC_BEGIN may follow another without
  * a SYNC_END (a sync cut short by an outage or an overflow): start over.
@@ -32,6 +37,7 @@
 #ifndef CBRIDGE_ENGINE_H
 #define CBRIDGE_ENGINE_H
 
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -40,6 +46,9 @@
 #define ENG_NAME_MAX	255		/* bytes of one name */
 #define ENG_NAMES_MAX	64		/* names per endpoint kept */
 #define ENG_NETS_MAX	64		/* networks per container kept */
+#define ENG_LINKS_MAX	64		/* links per endpoint kept */
+#define ENG_KEY_MAX	256		/* bytes of a SandboxKey */
+#define ENG_DNS_MAX	3		/* HostConfig.Dns servers kept */
 #define ENG_SOCK_DEFAULT "/var/run/docker.sock"
 
 #define ENG_TIMEOUT_MS		10000	/* one request, connect to last byte */
@@ -51,6 +60,16 @@
 #define ENG_BACKOFF_MIN_MS	1000
 #define ENG_BACKOFF_MAX_MS	30000
 
+/* A link: alias stands for the container named target.  On a
+ * user-defined network (its Links, "target:alias" or "target") Docker's
+ * resolver answers alias for the container that declared it only; on the
+ * default bridge (HostConfig.Links, "/target:/me/alias") it lives in
+ * /etc/hosts, not in DNS. */
+struct eng_link {
+	char	*target;		/* owned, without '/' */
+	char	*alias;			/* owned */
+};
+
 struct eng_endpoint {			/* one network attachment */
 	char	net_id[ENG_ID_LEN + 1];	/* .Networks.<name>.NetworkID */
 	char	net_name[ENG_NAME_MAX + 1];	/* <name>, cut if longer */
@@ -61,10 +80,35 @@ struct eng_endpoint {			/* one network attachment */
 	 * left out. */
 	char	**names;
 	size_t	nnames;
+	/* .IPAddress, .GlobalIPv6Address: absent, "" or not an address of
+	 * the family is none. */
+	bool		has_addr4, has_addr6;
+	struct in_addr	addr4;
+	struct in6_addr	addr6;
+	/* Owned.  This network's Links; on the network named "bridge" (the
+	 * default bridge) HostConfig.Links.  Entries of more than two ':'
+	 * parts, or with an empty or over-long part, left out. */
+	struct eng_link	*links;
+	size_t		nlinks;
 };
 
 struct eng_container {
 	char			id[ENG_ID_LEN + 1];
+	char			name[ENG_NAME_MAX + 1];	/* Name without '/';
+					 * "" when none or over-long */
+	bool			running;	/* State.Running */
+	int			pid;	/* State.Pid; 0 when not running */
+	/* NetworkSettings.SandboxKey, the network namespace's path; "" when
+	 * none or longer than ENG_KEY_MAX. */
+	char			sandbox_key[ENG_KEY_MAX + 1];
+	/* HostConfig.NetworkMode "container:<ref>": the name or ID (maybe
+	 * shortened) of the container whose namespace this one shares; ""
+	 * for any other mode. */
+	char			net_container[ENG_NAME_MAX + 1];
+	/* HostConfig.Dns (the container's --dns): the first ENG_DNS_MAX that
+	 * are IPv4 or IPv6 literals, as text; others skipped. */
+	char			dns[ENG_DNS_MAX][INET6_ADDRSTRLEN];
+	size_t			ndns;
 	struct eng_endpoint	*eps;	/* owned */
 	size_t			neps;
 };
@@ -118,10 +162,11 @@ const char	*eng_kind_str(enum eng_kind k);
  * success; the caller frees it with eng_container_done()).  Endpoints
  * with an empty EndpointID (not attached) are left out, as are those
  * with an ID over ENG_ID_LEN; network names are cut, names over
- * ENG_NAME_MAX skipped, names and networks beyond the caps dropped.
- * -EINVAL with a message in err for anything else odd: not JSON (a NUL
- * byte, \u0000, included), wrong types, Id missing or not 1..64 hex
- * digits. */
+ * ENG_NAME_MAX skipped, names, links and networks beyond the caps
+ * dropped, text that is no address taken as none.  -EINVAL with a
+ * message in err for anything else odd: not JSON (a NUL byte, \u0000,
+ * included), wrong types, Id missing or not 1..64 hex digits, State.Pid
+ * not an integer of 0..INT_MAX. */
 int	eng_parse_container(const char *json, size_t len,
 	    struct eng_container *ret, char *err, size_t errlen);
 void	eng_container_done(struct eng_container *c);
@@ -136,9 +181,10 @@ int	eng_parse_list(const char *json, size_t len,
 
 /* One line of the /events stream: what to do, and about which container
  * (network connect/disconnect: Actor.Attributes.container; container
- * rename: inspect Actor.ID; container destroy: removed).  0, or -EINVAL
- * for a line that is not a JSON object or an event we act on without a
- * valid container ID; container_id is "" for ENG_EV_IGNORE. */
+ * start, restart, die, rename: inspect Actor.ID; container destroy:
+ * removed).  0, or -EINVAL for a line that is not a JSON object or an
+ * event we act on without a valid container ID; container_id is "" for
+ * ENG_EV_IGNORE. */
 enum eng_event { ENG_EV_IGNORE, ENG_EV_INSPECT, ENG_EV_REMOVED };
 int	eng_parse_event(const char *json, size_t len, enum eng_event *ev,
 	    char container_id[ENG_ID_LEN + 1]);

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 #include <errno.h>
 
 #include "log.h"
@@ -53,7 +54,8 @@ log_enabled(enum log_level l)
 void
 log_msg(enum log_level l, const char *fmt, ...)
 {
-	char line[1024];
+	char line[1024], out[1100];
+	int n;
 	struct timespec ts;
 	struct tm tm;
 	va_list ap;
@@ -69,9 +71,21 @@ log_msg(enum log_level l, const char *fmt, ...)
 			*c = '?';
 	(void) clock_gettime(CLOCK_REALTIME, &ts);
 	(void) gmtime_r(&ts.tv_sec, &tm);
-	/* One write per line so concurrent writers do not interleave. */
-	fprintf(stderr, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s %s\n",
+	/* One write per line so concurrent writers do not interleave.
+	 * Warnings and errors go to stderr, the rest to stdout: dockerd
+	 * logs a managed plugin's stderr at level=error and its stdout at
+	 * level=info. */
+	n = snprintf(out, sizeof(out),
+	    "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s %s\n",
 	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 	    tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000,
 	    level_names[l], line);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(out)) {
+		n = sizeof(out) - 1;
+		out[n - 1] = '\n';
+	}
+	(void) write(l <= LOG_LVL_WARN ? STDERR_FILENO : STDOUT_FILENO,
+	    out, (size_t)n);
 }

@@ -1,5 +1,7 @@
 /*
- * Leveled logging to stderr.  One line per event; the level is taken from
+ * Leveled logging: warnings and errors to stderr, info and debug to
+ * stdout (dockerd logs a managed plugin's stderr at level=error).  One
+ * line per event; the level is taken from
  * LOG_LEVEL (error, warn, info, debug) by log_init().  Arguments are not
  * formatted when the level is filtered out.
  */

@@ -297,7 +297,7 @@ main(int argc, char *argv[])
 		dm.sbx = sbx;
 		api_set_dns_stats(api, dns_stats, sbx);
 	} else
-		log_info("dns: DNS_ADDRESS is off: no responder in sandboxes");
+		log_info("dns: DNS_MODE=off: no responder in sandboxes");
 	lfd = open_socket(set.socket_path, err, sizeof(err));
 	if (lfd < 0) {
 		log_error("%s", err[0] ? err : strerror(-lfd));

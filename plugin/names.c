@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "plugin/names.h"
 
@@ -179,11 +180,87 @@ names_endpoint(const struct names *n, const char *ep_id)
 	return hit ? hit->ep : NULL;
 }
 
+/* Whether ref (NetworkMode's container:<ref>) names c: its name, its
+ * ID or a prefix of it, as dockerd looks containers up. */
+static bool
+refers_to(const char *ref, const struct eng_container *c)
+{
+	size_t len = strlen(ref);
+
+	return strcmp(ref, c->name) == 0 || (eng_id_valid(ref, len) &&
+	    strncasecmp(c->id, ref, len) == 0);
+}
+
+static bool
+at_key(const struct eng_container *c, const char *key)
+{
+	return c->running && strcmp(c->sandbox_key, key) == 0;
+}
+
+/* Whether c shares the namespace of a container at key; own[0..nown)
+ * are those, unless there are more (then all are looked at). */
+static bool
+shares(const struct names *n, const struct eng_container *c,
+    const char *key, const struct eng_container *const *own, size_t nown,
+    size_t max)
+{
+	if (!c->running || c->net_container[0] == '\0' || at_key(c, key))
+		return false;
+	if (nown <= max) {
+		for (size_t j = 0; j < nown; j++)
+			if (refers_to(c->net_container, own[j]))
+				return true;
+		return false;
+	}
+	for (size_t j = 0; j < n->n; j++)
+		if (at_key(&n->ctrs[j].c, key) &&
+		    refers_to(c->net_container, &n->ctrs[j].c))
+			return true;
+	return false;
+}
+
+size_t
+names_containers_at(const struct names *n, const char *key,
+    const struct eng_container **ret, size_t cap)
+{
+	const struct eng_container *own[8];
+	size_t k = 0, nown;
+
+	if (n == NULL || key == NULL || key[0] == '\0')
+		return 0;
+	for (size_t i = 0; i < n->n; i++)
+		if (at_key(&n->ctrs[i].c, key)) {
+			if (k < sizeof(own) / sizeof(own[0]))
+				own[k] = &n->ctrs[i].c;
+			if (k < cap)
+				ret[k] = &n->ctrs[i].c;
+			k++;
+		}
+	/* Those in container network mode have no SandboxKey of their
+	 * own. */
+	nown = k;
+	for (size_t i = 0; nown > 0 && i < n->n; i++)
+		if (shares(n, &n->ctrs[i].c, key, own, nown,
+		    sizeof(own) / sizeof(own[0]))) {
+			if (k < cap)
+				ret[k] = &n->ctrs[i].c;
+			k++;
+		}
+	return k;
+}
+
+const struct eng_container *
+names_container(const struct names *n, size_t i)
+{
+	return n != NULL && i < n->n ? &n->ctrs[i].c : NULL;
+}
+
 void
 names_plan_free(struct sbx_want *w, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		free(w[i].eps);
+		free(w[i].nets);
 		free(w[i].sig);
 	}
 	free(w);
@@ -202,34 +279,160 @@ plan_add(struct sbx_want *w, const struct ep_cfg *e)
 	return 0;
 }
 
-static int
-plan_sig(struct sbx_want *w, const struct drv *d)
+/* The network's name as the Engine API reported it for any endpoint on
+ * it, NULL when none is known. */
+static const char *
+net_name(const struct names *n, const struct drv *d, const char *net_id)
 {
-	size_t k = 0;
+	size_t neps = drv_endpoint_count(d);
 
-	w->sig = malloc(w->neps * (NET_ID_LEN + 1) + 1);
-	if (w->sig == NULL)
+	for (size_t i = 0; i < neps; i++) {
+		const struct ep_cfg *e = drv_endpoint_at(d, i);
+		const struct eng_endpoint *x;
+
+		if (strcmp(e->net_id, net_id) != 0)
+			continue;
+		x = names_endpoint(n, e->id);
+		if (x != NULL && strcmp(x->net_id, net_id) == 0 &&
+		    names_valid(x->net_name))
+			return x->net_name;
+	}
+	return NULL;
+}
+
+static bool
+has_net(const struct sbx_want *w, const char *net_id)
+{
+	for (size_t i = 0; i < w->nnets; i++)
+		if (strcmp(w->nets[i].net_id, net_id) == 0)
+			return true;
+	return false;
+}
+
+static int
+net_add(struct sbx_want *w, const char *net_id, const char *name,
+    const struct ep_cfg *ep, const struct eng_endpoint *x)
+{
+	struct sbx_net *p;
+
+	p = realloc(w->nets, (w->nnets + 1) * sizeof(*p));
+	if (p == NULL)
 		return -ENOMEM;
+	w->nets = p;
+	w->nets[w->nnets++] = (struct sbx_net){ .net_id = net_id,
+	    .name = name, .ep = ep, .x = x };
+	return 0;
+}
+
+/* w's networks: cbridge's in endpoint order, then the others of the
+ * sandbox's containers.  Any of the latter is a way out as far as we
+ * know: the Engine API does not say whether it is --internal. */
+static int
+plan_nets(struct sbx_want *w, const struct names *n, const struct drv *d)
+{
 	w->internal_only = true;
 	for (size_t i = 0; i < w->neps; i++) {
-		const struct net_cfg *n = drv_network_get(d,
-		    w->eps[i]->net_id);
+		const struct ep_cfg *e = w->eps[i];
+		const struct net_cfg *nc = drv_network_get(d, e->net_id);
+		const struct eng_endpoint *x = names_endpoint(n, e->id);
 
-		if (n == NULL || !n->opts.internal)
+		if (nc == NULL || !nc->opts.internal)
 			w->internal_only = false;
-		memcpy(w->sig + k, w->eps[i]->net_id, NET_ID_LEN);
-		k += NET_ID_LEN;
-		w->sig[k++] = ',';
+		if (has_net(w, e->net_id))
+			continue;
+		if (x != NULL && strcmp(x->net_id, e->net_id) != 0)
+			x = NULL;
+		if (net_add(w, e->net_id, n != NULL ? net_name(n, d,
+		    e->net_id) : NULL, e, x) < 0)
+			return -ENOMEM;
+	}
+	for (size_t i = 0; n != NULL && i < n->n; i++) {
+		const struct eng_container *c = &n->ctrs[i].c;
+
+		if (!at_key(c, w->key))
+			continue;
+		for (size_t j = 0; j < c->neps; j++) {
+			const struct eng_endpoint *x = &c->eps[j];
+
+			/* A cbridge network the driver has no join on is
+			 * not the sandbox's yet (or any more).  IDs are hex,
+			 * which keeps the sig unambiguous. */
+			if (!eng_id_valid(x->net_id, strlen(x->net_id)) ||
+			    drv_network_get(d, x->net_id) != NULL ||
+			    has_net(w, x->net_id))
+				continue;
+			if (net_add(w, x->net_id, names_valid(x->net_name) ?
+			    x->net_name : NULL, NULL, x) < 0)
+				return -ENOMEM;
+			w->internal_only = false;
+		}
+	}
+	return 0;
+}
+
+/* Whether a network named name serves names: dockerd creates endpoints
+ * on the predefined networks without name resolution. */
+static bool
+net_served(const char *name)
+{
+	static const char *const predefined[] = { "bridge", "host", "none",
+	    "default" };
+
+	if (name == NULL || !names_valid(name))
+		return false;
+	for (size_t i = 0; i < sizeof(predefined) / sizeof(predefined[0]);
+	    i++)
+		if (strcmp(name, predefined[i]) == 0)
+			return false;
+	return true;
+}
+
+/* Whether a link is served: both its names can be. */
+static bool
+link_served(const struct eng_link *l)
+{
+	return names_valid(l->alias) && names_valid(l->target);
+}
+
+static int
+plan_sig(struct sbx_want *w)
+{
+	size_t len = 1, k = 0;
+
+	for (size_t i = 0; i < w->nnets; i++) {
+		const struct sbx_net *sn = &w->nets[i];
+
+		len += strlen(sn->net_id) + 1;
+		for (size_t j = 0; sn->x != NULL && net_served(sn->name) &&
+		    j < sn->x->nlinks; j++)
+			len += strlen(sn->x->links[j].alias) +
+			    strlen(sn->x->links[j].target) + 2;
+	}
+	if ((w->sig = malloc(len)) == NULL)
+		return -ENOMEM;
+	/* '/' and '=' are in neither IDs nor servable names. */
+	for (size_t i = 0; i < w->nnets; i++) {
+		const struct sbx_net *sn = &w->nets[i];
+
+		k += (size_t)snprintf(w->sig + k, len - k, "%s", sn->net_id);
+		for (size_t j = 0; sn->x != NULL && net_served(sn->name) &&
+		    j < sn->x->nlinks; j++)
+			if (link_served(&sn->x->links[j]))
+				k += (size_t)snprintf(w->sig + k, len - k,
+				    "/%s=%s", sn->x->links[j].alias,
+				    sn->x->links[j].target);
+		k += (size_t)snprintf(w->sig + k, len - k, ",");
 	}
 	w->sig[k] = '\0';
 	return 0;
 }
 
 int
-names_plan(const struct drv *d, struct sbx_want **ret, size_t *ret_n)
+names_plan(const struct names *n, const struct drv *d, struct sbx_want **ret,
+    size_t *ret_n)
 {
 	struct sbx_want *w = NULL;
-	size_t n = 0, neps = drv_endpoint_count(d);
+	size_t nw = 0, neps = drv_endpoint_count(d);
 
 	for (size_t i = 0; i < neps; i++) {
 		const struct ep_cfg *e = drv_endpoint_at(d, i);
@@ -237,29 +440,29 @@ names_plan(const struct drv *d, struct sbx_want **ret, size_t *ret_n)
 
 		if (!e->joined || e->sandbox[0] == '\0')
 			continue;
-		for (j = 0; j < n; j++)
+		for (j = 0; j < nw; j++)
 			if (strcmp(w[j].key, e->sandbox) == 0)
 				break;
-		if (j == n) {
-			struct sbx_want *p = realloc(w, (n + 1) * sizeof(*p));
+		if (j == nw) {
+			struct sbx_want *p = realloc(w, (nw + 1) * sizeof(*p));
 
 			if (p == NULL)
 				goto fail;
 			w = p;
-			memset(&w[n], 0, sizeof(w[n]));
-			w[n++].key = e->sandbox;
+			memset(&w[nw], 0, sizeof(w[nw]));
+			w[nw++].key = e->sandbox;
 		}
 		if (plan_add(&w[j], e) < 0)
 			goto fail;
 	}
-	for (size_t j = 0; j < n; j++)
-		if (plan_sig(&w[j], d) < 0)
+	for (size_t j = 0; j < nw; j++)
+		if (plan_nets(&w[j], n, d) < 0 || plan_sig(&w[j]) < 0)
 			goto fail;
 	*ret = w;
-	*ret_n = n;
+	*ret_n = nw;
 	return 0;
 fail:
-	names_plan_free(w, n);
+	names_plan_free(w, nw);
 	return -ENOMEM;
 }
 
@@ -322,56 +525,159 @@ names_valid(const char *name)
 	return label > 0;
 }
 
-/* The network's name as the Engine API reported it for any endpoint on
- * it, NULL when none is known. */
-static const char *
-net_name(const struct names *n, const struct drv *d, const char *net_id)
+/* One container on one network, as the zone gets it. */
+struct entry {
+	const struct eng_endpoint *x;	/* its names */
+	bool		has4, has6;
+	struct in_addr	a4;
+	struct in6_addr	a6;
+};
+
+struct entries {
+	struct entry	*e;
+	size_t		n, cap;
+};
+
+static int
+entry_add(struct entries *l, const struct eng_endpoint *x, bool has4,
+    const void *a4, bool has6, const void *a6)
 {
-	size_t neps = drv_endpoint_count(d);
+	struct entry *p;
 
-	for (size_t i = 0; i < neps; i++) {
-		const struct ep_cfg *e = drv_endpoint_at(d, i);
-		const struct eng_endpoint *x;
+	if (!has4 && !has6)
+		return 0;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
 
-		if (strcmp(e->net_id, net_id) != 0)
-			continue;
-		x = names_endpoint(n, e->id);
-		if (x != NULL && strcmp(x->net_id, net_id) == 0 &&
-		    names_valid(x->net_name))
-			return x->net_name;
+		if ((p = realloc(l->e, cap * sizeof(*p))) == NULL)
+			return -ENOMEM;
+		l->e = p;
+		l->cap = cap;
 	}
-	return NULL;
+	p = &l->e[l->n++];
+	memset(p, 0, sizeof(*p));
+	p->x = x;
+	p->has4 = has4;
+	p->has6 = has6;
+	if (has4)
+		memcpy(&p->a4, a4, sizeof(p->a4));
+	if (has6)
+		memcpy(&p->a6, a6, sizeof(p->a6));
+	return 0;
+}
+
+/* Every container known on sn's network with its addresses there. */
+static int
+net_entries(const struct names *n, const struct drv *d,
+    const struct sbx_net *sn, struct entries *l)
+{
+	if (sn->ep != NULL) {
+		size_t neps = drv_endpoint_count(d);
+
+		for (size_t k = 0; k < neps; k++) {
+			const struct ep_cfg *e = drv_endpoint_at(d, k);
+			const struct eng_endpoint *x;
+
+			if (!e->joined || strcmp(e->net_id, sn->net_id) != 0 ||
+			    (x = names_endpoint(n, e->id)) == NULL)
+				continue;
+			if (entry_add(l, x, e->has_addr4, e->addr4.addr,
+			    e->has_addr6, e->addr6.addr) < 0)
+				return -ENOMEM;
+		}
+		return 0;
+	}
+	for (size_t i = 0; n != NULL && i < n->n; i++) {
+		const struct eng_container *c = &n->ctrs[i].c;
+
+		for (size_t j = 0; j < c->neps; j++) {
+			const struct eng_endpoint *x = &c->eps[j];
+
+			if (strcmp(x->net_id, sn->net_id) != 0)
+				continue;
+			if (entry_add(l, x, x->has_addr4, &x->addr4,
+			    x->has_addr6, &x->addr6) < 0)
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/* Whether name is a served link alias of the sandbox's endpoint x. */
+static bool
+is_alias(const struct eng_endpoint *x, const char *name)
+{
+	for (size_t i = 0; x != NULL && i < x->nlinks; i++)
+		if (link_served(&x->links[i]) &&
+		    strcasecmp(x->links[i].alias, name) == 0)
+			return true;
+	return false;
+}
+
+static bool
+servable(const char *name, const char *netname)
+{
+	return names_valid(name) && strlen(name) + strlen(netname) + 1 <= 253;
 }
 
 static int
-add_endpoint(struct dns_zone *z, size_t net, const struct ep_cfg *e,
-    const struct eng_endpoint *x, char *err, size_t errlen)
+add_entry(struct dns_zone *z, size_t net, const struct entry *en,
+    const char *netname, const struct eng_endpoint *self, char *err,
+    size_t errlen)
 {
 	const char *keep[DNS_ZONE_NAMES_MAX];
-	struct in_addr a4;
-	struct in6_addr a6;
+	const struct eng_endpoint *x = en->x;
 	size_t k = 0;
 
 	for (size_t i = 0; i < x->nnames && k < DNS_ZONE_NAMES_MAX; i++)
-		if (names_valid(x->names[i]) && strlen(x->names[i]) +
-		    strlen(x->net_name) + 1 <= 253)
+		if (servable(x->names[i], netname) &&
+		    !is_alias(self, x->names[i]))
 			keep[k++] = x->names[i];
-	if (k == 0 || (!e->has_addr4 && !e->has_addr6))
+	if (k == 0)
 		return 0;
-	if (e->has_addr4)
-		memcpy(&a4, e->addr4.addr, sizeof(a4));
-	if (e->has_addr6)
-		memcpy(&a6, e->addr6.addr, sizeof(a6));
-	return dns_zone_add(z, net, keep, k, e->has_addr4 ? &a4 : NULL,
-	    e->has_addr6 ? &a6 : NULL, err, errlen);
+	return dns_zone_add(z, net, keep, k, en->has4 ? &en->a4 : NULL,
+	    en->has6 ? &en->a6 : NULL, err, errlen);
+}
+
+/* The sandbox's link aliases on the network: each with the addresses of
+ * the containers there that have the target's name. */
+static int
+add_links(struct dns_zone *z, size_t net, const struct entries *l,
+    const char *netname, const struct eng_endpoint *self, char *err,
+    size_t errlen)
+{
+	for (size_t i = 0; self != NULL && i < self->nlinks; i++) {
+		const struct eng_link *ln = &self->links[i];
+		const char *alias = ln->alias;
+
+		if (!link_served(ln) || !servable(alias, netname))
+			continue;
+		for (size_t j = 0; j < l->n; j++) {
+			const struct entry *en = &l->e[j];
+			bool match = false;
+			int r;
+
+			for (size_t k = 0; k < en->x->nnames && !match; k++)
+				match = strcasecmp(en->x->names[k],
+				    ln->target) == 0;
+			if (!match)
+				continue;
+			r = dns_zone_add(z, net, &alias, 1,
+			    en->has4 ? &en->a4 : NULL,
+			    en->has6 ? &en->a6 : NULL, err, errlen);
+			if (r == -ENOMEM)
+				return r;
+		}
+	}
+	return 0;
 }
 
 struct dns_zone *
 names_zone(const struct names *n, const struct drv *d,
     const struct sbx_want *w, uint32_t ttl, char *err, size_t errlen)
 {
+	struct entries l = { 0 };
 	struct dns_zone *z;
-	size_t neps = drv_endpoint_count(d);
 	int r;
 
 	if ((z = dns_zone_new()) == NULL) {
@@ -380,32 +686,39 @@ names_zone(const struct names *n, const struct drv *d,
 	}
 	if (dns_zone_set_ttl(z, ttl, err, errlen) < 0)
 		return dns_zone_free(z);
-	for (size_t i = 0; i < w->neps; i++) {
-		const char *net_id = w->eps[i]->net_id, *name;
+	for (size_t i = 0; i < w->nnets; i++) {
+		const struct sbx_net *sn = &w->nets[i];
 		bool dup = false;
 		int idx;
 
 		for (size_t j = 0; j < i; j++)
-			dup |= strcmp(w->eps[j]->net_id, net_id) == 0;
-		if (dup || (name = net_name(n, d, net_id)) == NULL)
+			dup |= strcmp(w->nets[j].net_id, sn->net_id) == 0;
+		if (dup || !net_served(sn->name))
 			continue;
-		idx = dns_zone_add_network(z, name, err, errlen);
+		idx = dns_zone_add_network(z, sn->name, err, errlen);
 		if (idx == -ENOMEM)
-			return dns_zone_free(z);
+			goto oom;
 		if (idx < 0)
 			continue;	/* over the limit: the first ones stay */
-		for (size_t k = 0; k < neps; k++) {
-			const struct ep_cfg *e = drv_endpoint_at(d, k);
-			const struct eng_endpoint *x;
-
-			if (!e->joined || strcmp(e->net_id, net_id) != 0 ||
-			    (x = names_endpoint(n, e->id)) == NULL)
-				continue;
-			r = add_endpoint(z, (size_t)idx, e, x, err, errlen);
+		l.n = 0;
+		if (net_entries(n, d, sn, &l) < 0)
+			goto oom;
+		/* Names first: an address's PTR is its container's name. */
+		for (size_t j = 0; j < l.n; j++) {
+			r = add_entry(z, (size_t)idx, &l.e[j], sn->name, sn->x,
+			    err, errlen);
 			if (r == -ENOMEM)
-				return dns_zone_free(z);
+				goto oom;
 			/* Other failures (a limit) leave that one out. */
 		}
+		if (add_links(z, (size_t)idx, &l, sn->name, sn->x, err,
+		    errlen) < 0)
+			goto oom;
 	}
+	free(l.e);
 	return z;
+oom:
+	snprintf(err, errlen, "out of memory");
+	free(l.e);
+	return dns_zone_free(z);
 }

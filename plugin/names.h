@@ -1,10 +1,35 @@
 /*
- * What the DNS responders should serve, computed without I/O:
- * the names learned from the Engine API (plugin/engine.h) kept by
- * container, the sandboxes that exist (joined endpoints grouped by
- * SandboxKey, in endpoint order), and each sandbox's zone.  Addresses
- * always come from the driver's endpoints, never from the Engine API:
- * the driver's are what the container really has.
+ * What the DNS responders should serve, computed without I/O: the
+ * containers learned from the Engine API (plugin/engine.h), the
+ * sandboxes that exist (cbridge's joined endpoints grouped by
+ * SandboxKey) with every network they are attached to, and each
+ * sandbox's zone: the names Docker's own resolver (20.10) answers there.
+ *
+ * Decisions:
+ *  - A sandbox exists while cbridge has a joined endpoint in it.  Its
+ *    networks: cbridge's in endpoint order, then the other networks of
+ *    the running containers whose SandboxKey it is, in the order the
+ *    Engine API lists them.
+ *  - Addresses on cbridge networks come from the driver's endpoints
+ *    (what the container really has), on the others from the Engine
+ *    API (IPAddress, GlobalIPv6Address).
+ *  - Per network, every container attached: its name, aliases, DNSNames,
+ *    short ID and hostname.  Networks that are not user-defined
+ *    ("bridge", the default bridge, and "host", "none", "default") serve
+ *    nothing: dockerd makes their endpoints without name resolution, and
+ *    legacy links live in /etc/hosts.
+ *  - Links of a user-defined network: the alias is served in the
+ *    sandbox of the container that declared it only, with the addresses
+ *    on that network of the containers that have the target's name; on
+ *    that network it hides a container named like the alias, as in
+ *    Docker.  So sandboxes on the same networks may differ: sbx_want's
+ *    sig says by what.
+ *  - Where we differ from Docker: the zone looks a name up network by
+ *    network, so a link alias on a later network does not win over a
+ *    container of that name on an earlier one (Docker tries every
+ *    network's aliases first); a container all of whose names on a
+ *    network are hidden by aliases has no PTR there; IPv6-only endpoints
+ *    are served (20.10 leaves them out).
  */
 #ifndef CBRIDGE_NAMES_H
 #define CBRIDGE_NAMES_H
@@ -35,20 +60,51 @@ size_t	names_container_count(const struct names *n);
 const struct eng_endpoint *names_endpoint(const struct names *n,
 	    const char *ep_id);
 
-/* A sandbox as the driver's endpoints describe it. */
+/* The running containers whose SandboxKey is key, then the running
+ * ones that share their network namespace (NetworkMode container:<name,
+ * ID or ID prefix of one of them>): how many there are, the first cap of
+ * them in ret.  Borrowed, valid until the next names_apply(). */
+size_t	names_containers_at(const struct names *n, const char *key,
+	    const struct eng_container **ret, size_t cap);
+
+/* Every container known, by index 0 .. names_container_count() - 1;
+ * NULL past the end.  Borrowed, valid until the next names_apply(). */
+const struct eng_container *names_container(const struct names *n,
+	    size_t i);
+
+/* One network of a sandbox. */
+struct sbx_net {
+	const char	*net_id;	/* borrowed */
+	const char	*name;		/* borrowed; NULL when unknown */
+	const struct ep_cfg *ep;	/* cbridge's endpoint on it; NULL for
+					 * other drivers' networks */
+	const struct eng_endpoint *x;	/* the Engine API's view of the
+					 * sandbox's endpoint there; NULL when
+					 * unknown */
+};
+
+/* A sandbox as the driver's endpoints and the Engine API describe it.
+ * Pointers into the driver and names are valid until either changes. */
 struct sbx_want {
 	const char	*key;		/* SandboxKey, borrowed from eps[0] */
 	const struct ep_cfg **eps;	/* owned array; endpoints borrowed */
 	size_t		neps;
-	bool		internal_only;	/* every network --internal: no
-					 * forwarding, DNS would be a way out */
-	char		*sig;		/* owned: the network IDs in order,
-					 * which is what the zone depends on */
+	struct sbx_net	*nets;		/* owned: every network once, in the
+					 * order names are looked up */
+	size_t		nnets;
+	bool		internal_only;	/* every network a cbridge --internal
+					 * one: no forwarding, DNS would be a
+					 * way out */
+	char		*sig;		/* owned: what the zone depends on,
+					 * the network IDs in order, each with
+					 * the link aliases served there */
 };
 
 /* The sandboxes: every joined endpoint with a SandboxKey, grouped by it,
- * in endpoint order.  -ENOMEM. */
-int	names_plan(const struct drv *d, struct sbx_want **ret, size_t *ret_n);
+ * in endpoint order, with their networks (n may be NULL: cbridge's
+ * only).  -ENOMEM. */
+int	names_plan(const struct names *n, const struct drv *d,
+	    struct sbx_want **ret, size_t *ret_n);
 void	names_plan_free(struct sbx_want *w, size_t n);
 
 /* Where to open a SandboxKey: key itself, or, when it lies under
@@ -62,10 +118,13 @@ int	names_sandbox_path(const char *key, const char *exec_root,
 bool	names_valid(const char *name);
 
 /*
- * The zone of a sandbox attached to the networks of w, in that order:
- * for each network that has a name, every joined endpoint on it whose
- * names are known, with the endpoint's addresses.  Names that cannot be
- * served are skipped.  NULL with a message on failure (out of memory).
+ * The zone of the sandbox w, its networks in w->nets' order: for each
+ * user-defined network that has a name, every container attached whose
+ * names are known (cbridge networks: the joined endpoints, with the
+ * driver's addresses; others: the Engine API's endpoints and addresses),
+ * then the link aliases of the sandbox's endpoint there.  Names that
+ * cannot be served are skipped.  NULL with a message on failure (out of
+ * memory).
  */
 struct dns_zone *names_zone(const struct names *n, const struct drv *d,
 	    const struct sbx_want *w, uint32_t ttl, char *err, size_t errlen);

@@ -3,6 +3,7 @@
  * the address on lo, the responders and forwarders, zones, the Engine API
  * client's updates and the failure log.  When to serve is sbxstate.c's.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -20,7 +21,9 @@
 #include "dns/conf.h"
 #include "dns/forward.h"
 #include "dns/server.h"
+#include "firewall/dnsintercept.h"
 #include "loop/loop.h"
+#include "loop/work.h"
 #include "plugin/dnsstats.h"
 #include "plugin/engine.h"
 #include "plugin/log.h"
@@ -33,6 +36,8 @@
 #define TICK_MS			1000	/* upstreams, namespaces */
 #define FAIL_LOG_QUIET_MS	60000	/* between warnings of failures */
 #define CACHE_BYTES_PER_ENTRY	1024
+#define REDIRECT_RETRY_MS	5000	/* a redirect that failed */
+#define CONTAINERS_MAX		8	/* named per sandbox */
 
 struct zref {
 	char		*sig;
@@ -52,6 +57,22 @@ struct sandbox {
 	struct loop_timer *retry;
 	bool		keep;
 	struct sbx	*owner;
+	char		nspath[PATH_MAX];	/* where the namespace was seen:
+					 * path, or /proc/PID/ns/net */
+	uint64_t	gen;		/* bumped at every (un)serve: a worker
+					 * reply for an older one is stale */
+	/* The container's own --dns servers (n == 0: none), forwarded from
+	 * the sandbox; the ones the responder was started with. */
+	struct dns_upstreams own, own_started;
+	/* DNS_MODE=intercept. */
+	bool		redirected;	/* the table is in place */
+	bool		applying;	/* an apply in flight */
+	uint64_t	apply_at;	/* after a failure: next try */
+	char		icpt_err[256];
+	bool		finding;	/* a resolver lookup in flight */
+	bool		have_resolver;
+	struct sockaddr_in resolver;
+	char		resolver_str[32];
 };
 
 struct sbx {
@@ -62,6 +83,12 @@ struct sbx {
 	int		mounts_fd;
 	struct loop_fd	*mounts_w, *eng_w;
 	struct loop_timer *tick;
+	struct loop_work *work;		/* the redirects, off the loop */
+	bool		intercept;	/* DNS_MODE=intercept */
+	struct in_addr	to;		/* the responder's IPv4 address */
+	uint64_t	gens;		/* the last sandbox generation given */
+	bool		swept;		/* leftovers of an earlier run looked
+					 * for, after the first full sync */
 	struct dns_fwd	*fwd;
 	struct dns_cache *cache;
 	struct eng	*eng;
@@ -90,6 +117,96 @@ ns_ready(const char *key)
 	    (unsigned long)st.f_type == NSFS_MAGIC_NUM;
 }
 
+/* The containers in a sandbox, as the Engine API told. */
+static size_t
+containers_at(const struct sbx *s, const struct sandbox *sb,
+    const struct eng_container **ret)
+{
+	size_t n = names_containers_at(s->names, sb->key, ret, CONTAINERS_MAX);
+
+	return n < CONTAINERS_MAX ? n : CONTAINERS_MAX;
+}
+
+/* "web" or "web, db" for log lines: the sandbox's key when unknown. */
+static const char *
+who(const struct sbx *s, const struct sandbox *sb, char *buf, size_t len)
+{
+	const struct eng_container *c[CONTAINERS_MAX];
+	size_t n = containers_at(s, sb, c), off = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && off < len; i++) {
+		int w = snprintf(buf + off, len - off, "%s%.60s", i ? ", " : "",
+		    c[i]->name);
+
+		if (w < 0)
+			break;
+		off += (size_t)w;
+	}
+	if (buf[0] == '\0')
+		(void)snprintf(buf, len, "%.100s", sb->key);
+	return buf;
+}
+
+/*
+ * Where the sandbox's namespace can be opened: its SandboxKey (under
+ * the exec root's mount in a managed plugin), or, when that mount is
+ * not visible here (dockerd's exec root on a private mount), the
+ * network namespace of its container's process.  False when neither
+ * is there (not yet, or no more).
+ */
+static bool
+ns_locate(const struct sbx *s, struct sandbox *sb)
+{
+	const struct eng_container *c[CONTAINERS_MAX];
+	size_t n;
+	char p[PATH_MAX];
+
+	if (ns_ready(sb->path)) {
+		(void)snprintf(sb->nspath, sizeof(sb->nspath), "%s", sb->path);
+		return true;
+	}
+	n = containers_at(s, sb, c);
+	for (size_t i = 0; i < n; i++) {
+		if (c[i]->pid <= 0)
+			continue;
+		if (snprintf(p, sizeof(p), "%s/%d/ns/net", s->set->proc_root,
+		    (int)c[i]->pid) >= (int)sizeof(p) || !ns_ready(p))
+			continue;
+		memcpy(sb->nspath, p, strlen(p) + 1);
+		return true;
+	}
+	return false;
+}
+
+/* The container's own --dns servers, less the responder itself and
+ * Docker's 127.0.0.11 (both would be a loop): u->n == 0 when none. */
+static void
+own_upstreams(const struct sbx *s, const struct sandbox *sb,
+    struct dns_upstreams *u)
+{
+	const struct eng_container *c[CONTAINERS_MAX];
+	struct sockaddr_storage docker = { 0 };
+	struct sockaddr_in *d4 = (struct sockaddr_in *)&docker;
+	char spec[3 * 64], e[256];
+	size_t n = containers_at(s, sb, c), off = 0;
+
+	memset(u, 0, sizeof(*u));
+	for (size_t i = 0; i < n && off == 0; i++)
+		for (size_t j = 0; j < c[i]->ndns; j++)
+			off += (size_t)snprintf(spec + off, sizeof(spec) - off,
+			    "%s%s", j ? "," : "", c[i]->dns[j]);
+	if (off == 0 || off >= sizeof(spec) ||
+	    dns_upstreams_from_env(spec, u, e, sizeof(e)) < 0) {
+		memset(u, 0, sizeof(*u));
+		return;
+	}
+	d4->sin_family = AF_INET;
+	d4->sin_addr.s_addr = htonl(0x7f00000b);	/* 127.0.0.11 */
+	(void)dns_upstreams_drop(u, &s->set->dns_addr);
+	(void)dns_upstreams_drop(u, &docker);
+}
+
 /* Adds or removes the responder's address on the lo of namespace fd. */
 static int
 dns_addr_set(struct sbx *s, int fd, bool add, char *err, size_t errlen)
@@ -108,6 +225,225 @@ dns_addr_set(struct sbx *s, int fd, bool add, char *err, size_t errlen)
 	return s->lnk->ops->sandbox_addr(s->lnk, fd, &p, add, err, errlen);
 }
 
+/* ---- the redirect of 127.0.0.11, on the worker ---- */
+
+/*
+ * Each job carries its own descriptor of the namespace (a dup: the
+ * sandbox may close its own meanwhile) and names its sandbox by key and
+ * generation, never by pointer: the sandbox may be gone, or serving
+ * again, when the reply comes back.  The worker runs jobs in order, so a
+ * removal queued after an apply runs after it.
+ */
+enum icpt_op { ICPT_APPLY, ICPT_REMOVE, ICPT_FIND, ICPT_SWEEP };
+
+struct icpt_job {
+	struct sbx	*s;
+	enum icpt_op	op;
+	char		key[ST_SANDBOX_MAX + 1];
+	char		who[128];	/* ICPT_SWEEP: for the log */
+	uint64_t	gen;
+	int		nsfd;		/* owned */
+	struct in_addr	to;
+	int		r;
+	enum dnsi_state	st;
+	struct sockaddr_in udp, tcp;
+	char		err[256];
+};
+
+static void
+icpt_run(void *arg)
+{
+	struct icpt_job *j = arg;
+
+	switch (j->op) {
+	case ICPT_APPLY:
+		j->r = dnsi_apply(j->nsfd, &j->to, j->err, sizeof(j->err));
+		break;
+	case ICPT_REMOVE:
+		j->r = dnsi_remove(j->nsfd, j->err, sizeof(j->err));
+		break;
+	case ICPT_FIND:
+		j->r = dnsi_docker_resolver(j->nsfd, &j->udp, &j->tcp, j->err,
+		    sizeof(j->err));
+		break;
+	case ICPT_SWEEP:
+		j->r = dnsi_check(j->nsfd, &j->to, &j->st, j->err,
+		    sizeof(j->err));
+		if (j->r == 0 && j->st != DNSI_ABSENT)
+			j->r = dnsi_remove(j->nsfd, j->err, sizeof(j->err));
+		break;
+	}
+}
+
+static struct sandbox *find_sandbox(struct sbx *s, const char *key);
+
+static void
+icpt_done(void *arg)
+{
+	struct icpt_job *j = arg;
+	struct sbx *s = j->s;
+	struct sandbox *sb = find_sandbox(s, j->key);
+	char w[128], a[INET_ADDRSTRLEN];
+
+	if (j->op == ICPT_SWEEP) {
+		if (j->r < 0)
+			log_debug("dns: looking for a redirect left in %s: %s",
+			    j->who, j->err);
+		else if (j->st != DNSI_ABSENT)
+			log_info("dns: removed the 127.0.0.11 redirect an "
+			    "earlier run left in container %s", j->who);
+		goto out;
+	}
+	if (sb == NULL || sb->gen != j->gen)
+		goto out;
+	if (j->op == ICPT_APPLY)
+		sb->applying = false;
+	if (j->op == ICPT_FIND)
+		sb->finding = false;
+	if (sb->srv == NULL)
+		goto out;
+	switch (j->op) {
+	case ICPT_APPLY:
+		if (j->r == 0) {
+			sb->redirected = true;
+			sb->icpt_err[0] = '\0';
+			log_debug("dns: sandbox %s (%s): 127.0.0.11 port 53 "
+			    "redirected to %s", sb->key, who(s, sb, w,
+			    sizeof(w)), s->set->dns_address);
+			break;
+		}
+		if (strcmp(sb->icpt_err, j->err) != 0)
+			log_warnx("dns: container %s: cannot redirect "
+			    "127.0.0.11 to cbridge's responder (dockerd's "
+			    "resolver answers it meanwhile): %s; retrying "
+			    "every %d s", who(s, sb, w, sizeof(w)), j->err,
+			    REDIRECT_RETRY_MS / 1000);
+		(void)snprintf(sb->icpt_err, sizeof(sb->icpt_err), "%s",
+		    j->err);
+		sb->apply_at = loop_now_ms() + REDIRECT_RETRY_MS;
+		break;
+	case ICPT_FIND:
+		if (j->r < 0)
+			break;
+		sb->have_resolver = true;
+		sb->resolver = j->udp;
+		(void)inet_ntop(AF_INET, &j->udp.sin_addr, a, sizeof(a));
+		(void)snprintf(sb->resolver_str, sizeof(sb->resolver_str),
+		    "%s:%u", a, ntohs(j->udp.sin_port));
+		dns_srv_set_docker_resolver(sb->srv, &sb->resolver);
+		break;
+	default:
+		break;
+	}
+out:
+	if (j->nsfd >= 0)
+		(void)close(j->nsfd);
+	free(j);
+}
+
+/* Queues op on the sandbox's namespace fd (duplicated).  False when it
+ * could not (out of memory, no descriptor): the caller's state says
+ * nothing happened. */
+static bool
+icpt_submit(struct sbx *s, struct sandbox *sb, enum icpt_op op, int fd)
+{
+	struct icpt_job *j;
+
+	if (s->work == NULL || fd < 0 || (j = calloc(1, sizeof(*j))) == NULL)
+		return false;
+	j->s = s;
+	j->op = op;
+	j->gen = sb->gen;
+	j->to = s->to;
+	memcpy(j->key, sb->key, strlen(sb->key) + 1);
+	if ((j->nsfd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0 ||
+	    loop_work_submit(s->work, icpt_run, icpt_done, j) < 0) {
+		log_warnx("dns: sandbox %s: cannot queue a redirect change: %s",
+		    sb->key, strerror(j->nsfd < 0 ? errno : ENOMEM));
+		if (j->nsfd >= 0)
+			(void)close(j->nsfd);
+		free(j);
+		return false;
+	}
+	if (op == ICPT_APPLY)
+		sb->applying = true;
+	if (op == ICPT_FIND)
+		sb->finding = true;
+	return true;
+}
+
+/* On the tick, for a serving sandbox: a failed redirect is tried again,
+ * dockerd's resolver looked for until found (dockerd may start it after
+ * cbridge's responder). */
+static void
+icpt_tick(struct sbx *s, struct sandbox *sb)
+{
+	if (!s->intercept || sb->srv == NULL || sb->nsfd < 0)
+		return;
+	if (!sb->redirected && !sb->applying &&
+	    loop_now_ms() >= sb->apply_at)
+		(void)icpt_submit(s, sb, ICPT_APPLY, sb->nsfd);
+	if (!sb->have_resolver && !sb->finding)
+		(void)icpt_submit(s, sb, ICPT_FIND, sb->nsfd);
+}
+
+/*
+ * Leftovers of an earlier run (killed, or a host that rebooted into the
+ * same containers is not one: namespaces die with them): a container
+ * whose sandbox has no cbridge endpoint any more but still carries the
+ * table.  Looked for once, after the first full sync with the Engine API,
+ * in every running container that is not one of ours.
+ */
+/* dockerd's key for --network host: the host's own namespace. */
+static bool
+host_sandbox(const char *key)
+{
+	size_t len = strlen(key);
+
+	return len >= 8 && strcmp(key + len - 8, "/default") == 0;
+}
+
+static void
+sweep(struct sbx *s)
+{
+	const struct eng_container *c;
+
+	s->swept = true;
+	if (!s->intercept || s->work == NULL)
+		return;
+	for (size_t i = 0; (c = names_container(s->names, i)) != NULL; i++) {
+		struct icpt_job *j;
+		char p[PATH_MAX];
+		int fd;
+
+		/* Only a sandbox's owner: a container in another's network
+		 * namespace has no key, one in the host's the key "default". */
+		if (!c->running || c->pid <= 0 || c->sandbox_key[0] == '\0' ||
+		    host_sandbox(c->sandbox_key) ||
+		    find_sandbox(s, c->sandbox_key) != NULL)
+			continue;
+		if (snprintf(p, sizeof(p), "%s/%d/ns/net", s->set->proc_root,
+		    (int)c->pid) >= (int)sizeof(p))
+			continue;
+		if ((fd = open(p, O_RDONLY | O_CLOEXEC)) < 0)
+			continue;
+		if ((j = calloc(1, sizeof(*j))) == NULL) {
+			(void)close(fd);
+			break;
+		}
+		j->s = s;
+		j->op = ICPT_SWEEP;
+		j->nsfd = fd;
+		j->to = s->to;
+		(void)snprintf(j->who, sizeof(j->who), "%.120s", c->name);
+		if (loop_work_submit(s->work, icpt_run, icpt_done, j) < 0) {
+			(void)close(fd);
+			free(j);
+			break;
+		}
+	}
+}
+
 /* ---- failed forwards ---- */
 
 static void
@@ -116,8 +452,9 @@ on_fail(void *arg, const struct dns_upstream *up, int status,
 {
 	struct sandbox *sb = arg;
 	struct sbx *s = sb->owner;
-	char ups[DNS_UPSTREAM_STRLEN] = "no upstream";
-	const char *from = s->set->dns_from_sandbox ? "sandbox" : "host";
+	char ups[DNS_UPSTREAM_STRLEN] = "no upstream", w[128];
+	const char *from = s->set->dns_from_sandbox || sb->own.n > 0 ?
+	    "sandbox" : "host";
 	uint64_t now = loop_now_ms();
 	bool warn;
 
@@ -130,9 +467,10 @@ on_fail(void *arg, const struct dns_upstream *up, int status,
 		(void)snprintf(scratch_v.qname, sizeof(scratch_v.qname), "?");
 	warn = s->fail_log_at == 0 || now - s->fail_log_at >= FAIL_LOG_QUIET_MS;
 	if (warn) {
-		log_warnx("dns: sandbox %s: forwarding %s (type %u) from the %s "
-		    "namespace to %s failed: %s (%lu more since the last "
-		    "warning; each is logged at debug level)", sb->key,
+		log_warnx("dns: container %s (sandbox %s): forwarding %s "
+		    "(type %u) from the %s namespace to %s failed: %s (%lu "
+		    "more since the last warning; each is logged at debug "
+		    "level)", who(s, sb, w, sizeof(w)), sb->key,
 		    scratch_v.qname, scratch_v.qtype, from, ups, reason,
 		    s->fail_quiet);
 		s->fail_log_at = now;
@@ -140,33 +478,52 @@ on_fail(void *arg, const struct dns_upstream *up, int status,
 		return;
 	}
 	s->fail_quiet++;
-	log_debug("dns: sandbox %s: forwarding %s (type %u) from the %s "
-	    "namespace to %s failed: %s", sb->key, scratch_v.qname,
+	log_debug("dns: container %s (sandbox %s): forwarding %s (type %u) "
+	    "from the %s namespace to %s failed: %s", who(s, sb, w,
+	    sizeof(w)), sb->key, scratch_v.qname,
 	    scratch_v.qtype, from, ups, reason);
 }
 
 /* ---- sandboxes ---- */
 
+/*
+ * Closes the responder.  With remove_addr (the sandbox leaves, the daemon
+ * stops, or the set-up failed) its address goes too, and so does the
+ * redirect (queued after any apply still in flight), so that dockerd's
+ * resolver answers 127.0.0.11 again.  Without it (a restart with new
+ * settings, or a namespace that vanished) both stay.
+ */
 static void
 unserve(struct sandbox *sb, bool remove_addr)
 {
+	struct sbx *s = sb->owner;
 	char e[256];
-	int fd;
+	int fd = sb->nsfd;
 
+	sb->gen = ++s->gens;
+	sb->applying = sb->finding = false;
 	sb->srv = dns_srv_free(sb->srv);
 	sb->fwd = dns_fwd_free(sb->fwd);
-	if (sb->nsfd >= 0) {
-		(void)close(sb->nsfd);
-		sb->nsfd = -1;
+	sb->have_resolver = false;
+	sb->resolver_str[0] = '\0';
+	sb->nsfd = -1;
+	if (remove_addr && fd < 0 && ns_locate(s, sb))
+		fd = open(sb->nspath, O_RDONLY | O_CLOEXEC);
+	if (remove_addr && fd >= 0) {
+		if (dns_addr_set(s, fd, false, e, sizeof(e)) < 0)
+			log_debug("dns: sandbox %s: %s", sb->key, e);
+		/* Also when no apply is known to have worked: one may be in
+		 * flight, or an earlier run's table may be there. */
+		if (s->intercept)
+			(void)icpt_submit(s, sb, ICPT_REMOVE, fd);
 	}
-	if (!remove_addr || !ns_ready(sb->path))
-		return;
-	fd = open(sb->path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	if (dns_addr_set(sb->owner, fd, false, e, sizeof(e)) < 0)
-		log_debug("dns: sandbox %s: %s", sb->key, e);
-	(void)close(fd);
+	if (remove_addr || fd < 0) {
+		sb->redirected = false;
+		sb->icpt_err[0] = '\0';
+		sb->apply_at = 0;
+	}
+	if (fd >= 0)
+		(void)close(fd);
 }
 
 /* Starts the responder, all or nothing: NULL, or why not (in e). */
@@ -177,10 +534,10 @@ start(struct sbx *s, struct sandbox *sb, char *e, size_t elen)
 	struct dns_fwd_params fp = { 0 };
 	int fd;
 
-	fd = open(sb->path, O_RDONLY | O_CLOEXEC);
+	fd = open(sb->nspath, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		(void)snprintf(e, elen, "cannot open the namespace %.150s: %s",
-		    sb->path, strerror(errno));
+		    sb->nspath, strerror(errno));
 		return e;
 	}
 	if (dns_addr_set(s, fd, true, e, elen) < 0) {
@@ -188,8 +545,19 @@ start(struct sbx *s, struct sandbox *sb, char *e, size_t elen)
 		return e;
 	}
 	sb->nsfd = fd;
+	sb->gen = ++s->gens;
+	sb->own_started = sb->own;
 	sp.fwd = sb->st.internal_only ? NULL : s->fwd;
-	if (!sb->st.internal_only && s->set->dns_from_sandbox) {
+	sp.ups = &s->ups.cur;
+	sp.cache = s->cache;
+	/* The container's own --dns: as Docker, from its namespace, and not
+	 * through the shared cache (other sandboxes ask other servers). */
+	if (sb->own.n > 0) {
+		sp.ups = &sb->own;
+		sp.cache = NULL;
+	}
+	if (!sb->st.internal_only &&
+	    (s->set->dns_from_sandbox || sb->own.n > 0)) {
 		fp.loop = s->loop;
 		fp.netns_fd = fd;
 		if ((sb->fwd = dns_fwd_new(&fp, e, elen)) == NULL)
@@ -200,15 +568,18 @@ start(struct sbx *s, struct sandbox *sb, char *e, size_t elen)
 	sp.netns_fd = fd;
 	sp.addr = s->set->dns_addr;
 	sp.zone = sb->zone ? sb->zone : s->empty;
-	sp.ups = &s->ups.cur;
-	sp.cache = s->cache;
 	sp.on_fail = on_fail;
 	sp.fail_arg = sb;
 	if ((sb->srv = dns_srv_new(&sp, e, elen)) == NULL)
 		goto fail;
-	if (sb->fwd == NULL) {
+	/* The redirect and the resolver lookup need the namespace later. */
+	if (sb->fwd == NULL && !s->intercept) {
 		(void)close(sb->nsfd);
 		sb->nsfd = -1;
+	}
+	if (s->intercept) {
+		(void)icpt_submit(s, sb, ICPT_APPLY, sb->nsfd);
+		(void)icpt_submit(s, sb, ICPT_FIND, sb->nsfd);
 	}
 	return NULL;
 fail:
@@ -243,13 +614,21 @@ apply(struct sbx *s, struct sandbox *sb, unsigned int a)
 		serve(s, sb);
 	if (a & SBS_A_ARM_RETRY)
 		loop_timer_arm_at(sb->retry, sb->st.retry_at);
-	if (a & SBS_A_LOG_FAILED)
-		log_warnx("dns: sandbox %s: %s; retrying every %d s", sb->key,
-		    sb->st.err, SBS_RETRY_MS / 1000);
+	if (a & SBS_A_LOG_FAILED) {
+		char w[128];
+
+		log_warnx("dns: container %s (sandbox %s): %s; retrying every "
+		    "%d s", who(s, sb, w, sizeof(w)), sb->key, sb->st.err,
+		    SBS_RETRY_MS / 1000);
+	}
 	if (a & SBS_A_LOG_SERVING) {
 		s->served_total++;
-		log_debug("dns: sandbox %s: serving on %s port 53%s", sb->key,
-		    s->set->dns_address, sb->st.internal_only ?
+		char w[128];
+
+		log_debug("dns: sandbox %s (%s): serving on %s port 53%s%s",
+		    sb->key, who(s, sb, w, sizeof(w)), s->set->dns_address,
+		    s->intercept ? " and 127.0.0.11 port 53" : "",
+		    sb->st.internal_only ?
 		    " (internal networks only: no forwarding)" : "");
 	}
 }
@@ -264,7 +643,7 @@ check_all(struct sbx *s, enum sbs_why why)
 		struct sandbox *sb = s->sbs[i];
 
 		if (sbs_check_due(&sb->st, why, now))
-			apply(s, sb, sbs_ns(&sb->st, ns_ready(sb->path), now));
+			apply(s, sb, sbs_ns(&sb->st, ns_locate(s, sb), now));
 	}
 }
 
@@ -275,7 +654,8 @@ on_retry(void *arg)
 	uint64_t now = loop_now_ms();
 
 	if (sbs_check_due(&sb->st, SBS_WHY_RETRY, now))
-		apply(sb->owner, sb, sbs_ns(&sb->st, ns_ready(sb->path), now));
+		apply(sb->owner, sb, sbs_ns(&sb->st, ns_locate(sb->owner, sb),
+		    now));
 }
 
 /* Carries out a is sbs_leave()'s or sbs_shutdown()'s actions. */
@@ -380,7 +760,7 @@ refresh(struct sbx *s)
 	struct zref *zs = NULL;
 	size_t nw = 0, nz = 0, k;
 
-	if (names_plan(s->d, &w, &nw) < 0) {
+	if (names_plan(s->names, s->d, &w, &nw) < 0) {
 		log_warnx("dns: out of memory planning the sandboxes");
 		return;
 	}
@@ -405,6 +785,9 @@ refresh(struct sbx *s)
 			}
 		}
 		apply(s, sb, sbs_want(&sb->st, w[i].internal_only));
+		own_upstreams(s, sb, &sb->own);
+		if (!dns_upstreams_equal(&sb->own, &sb->own_started))
+			apply(s, sb, sbs_reconfigure(&sb->st));
 		z = zone_for(s, &zs, &nz, &w[i]);
 		sb->zone = z ? z : s->empty;
 		if (sb->srv != NULL)
@@ -445,7 +828,7 @@ on_engine(void *arg, uint32_t events)
 {
 	struct sbx *s = arg;
 	struct eng_update *u, *list = eng_take(s->eng);
-	bool changed = false;
+	bool changed = false, synced = false;
 
 	(void)events;
 	for (u = list; u != NULL; u = u->next) {
@@ -462,11 +845,15 @@ on_engine(void *arg, uint32_t events)
 			s->eng_up = true;
 			s->eng_err[0] = '\0';
 		}
+		if (u->kind == ENG_SYNC_END)
+			synced = true;
 		changed |= names_apply(s->names, u);
 	}
 	eng_update_free(list);
 	if (changed)
 		refresh(s);
+	if (synced && !s->swept)
+		sweep(s);
 }
 
 /* dockerd mounted (or unmounted) something: maybe a sandbox's namespace. */
@@ -486,6 +873,8 @@ on_tick(void *arg)
 	if (upstreams_check(&s->ups, s->set))
 		upstreams_changed(s);
 	check_all(s, SBS_WHY_TICK);
+	for (size_t i = 0; i < s->nsbs; i++)
+		icpt_tick(s, s->sbs[i]);
 }
 
 void
@@ -534,6 +923,12 @@ sbx_new(const struct settings *set, struct lnk *lnk, const struct drv *d,
 	s->d = d;
 	s->loop = loop;
 	s->mounts_fd = -1;
+	s->intercept = set->dns_mode == DNS_MODE_INTERCEPT;
+	if (s->intercept) {
+		s->to = ((const struct sockaddr_in *)&set->dns_addr)->sin_addr;
+		if ((s->work = loop_work_new(loop, err, errlen)) == NULL)
+			goto fail;
+	}
 	if ((s->names = names_new()) == NULL ||
 	    (s->empty = dns_zone_new()) == NULL ||
 	    (s->tick = loop_timer_new(loop, on_tick, s)) == NULL) {
@@ -574,8 +969,11 @@ sbx_new(const struct settings *set, struct lnk *lnk, const struct drv *d,
 		upstreams_changed(s);
 	refresh(s);
 	loop_timer_arm(s->tick, TICK_MS);
-	log_info("dns: responders listen on %s port 53 in each sandbox, "
-	    "forwarding from the %s namespace", set->dns_address,
+	log_info("dns: DNS_MODE=%s: responders listen on %s port 53 in each "
+	    "sandbox%s, forwarding from the %s namespace",
+	    settings_dns_mode_str(set->dns_mode), set->dns_address,
+	    s->intercept ? " and answer what containers send to 127.0.0.11" :
+	    " (containers reach them with --dns)",
 	    set->dns_from_sandbox ? "sandbox's" : "host's");
 	return s;
 fail:
@@ -590,6 +988,10 @@ sbx_free(struct sbx *s)
 		return NULL;
 	for (size_t i = 0; i < s->nsbs; i++)
 		sandbox_free(s, s->sbs[i], sbs_shutdown(&s->sbs[i]->st));
+	s->nsbs = 0;
+	/* The removals just queued run to the end: dockerd's resolver
+	 * answers 127.0.0.11 again before the daemon is gone. */
+	loop_work_free(s->work);
 	free(s->sbs);
 	zones_free(s->zones, s->nzones);
 	loop_timer_free(s->tick);
@@ -619,7 +1021,20 @@ sandbox_json(const struct sbx *s, const struct sandbox *sb)
 		.err = sb->st.err,
 		.neps = sb->neps,
 		.forwarding = !sb->st.internal_only,
+		.own_ups = sb->own_started.n > 0 && sb->srv != NULL ?
+		    &sb->own_started : NULL,
+		.intercept = s->intercept,
+		.redirected = sb->redirected,
+		.intercept_err = sb->icpt_err,
+		.docker_resolver = sb->resolver_str,
 	};
+	const struct eng_container *c[CONTAINERS_MAX];
+	const char *names[CONTAINERS_MAX];
+
+	ds.ncontainers = containers_at(s, sb, c);
+	for (size_t i = 0; i < ds.ncontainers; i++)
+		names[i] = c[i]->name;
+	ds.containers = names;
 
 	if (sb->srv != NULL) {
 		dns_srv_stats(sb->srv, &st);
@@ -638,6 +1053,7 @@ sbx_stats_json(const struct sbx *s)
 	struct dns_cache_stats cs = { 0 };
 	struct dns_fwd_stats fs = { 0 };
 	struct dnsstats st = {
+		.mode = settings_dns_mode_str(s->set->dns_mode),
 		.address = s->set->dns_address,
 		.forward_from = s->set->dns_from_sandbox ? "sandbox" : "host",
 		.upstreams_from = upstreams_source(&s->ups, s->set),

@@ -42,6 +42,15 @@ sbs_want(struct sbs *sb, bool internal_only)
 }
 
 unsigned int
+sbs_reconfigure(struct sbs *sb)
+{
+	if (sb->left || sb->state != SBS_SERVING)
+		return 0;
+	sb->state = SBS_PENDING;
+	return SBS_A_UNSERVE;
+}
+
+unsigned int
 sbs_leave(struct sbs *sb)
 {
 	if (sb->left)

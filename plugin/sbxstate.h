@@ -9,7 +9,7 @@
  *                                       \-fails--> FAILED --retry due,
  *                                                   namespace seen--> (serve)
  *   SERVING --namespace vanished--> GONE (until the sandbox leaves)
- *   SERVING --forwarding switched on or off--> PENDING
+ *   SERVING --forwarding switched on or off, or reconfigured--> PENDING
  *   any     --leave or shutdown--> stopped, address removed
  *
  * The namespace is looked at (statfs, by the caller) only when
@@ -62,6 +62,9 @@ void		sbs_init(struct sbs *sb, bool internal_only);
 
 /* The sandbox is still wanted (the joins changed): whether it forwards. */
 unsigned int	sbs_want(struct sbs *sb, bool internal_only);
+/* What the responder was started with changed (the container's own
+ * upstreams): a serving responder restarts; the address stays. */
+unsigned int	sbs_reconfigure(struct sbs *sb);
 /* Its last endpoint left, or the daemon stops.  Final: later events
  * return nothing. */
 unsigned int	sbs_leave(struct sbs *sb);

@@ -30,6 +30,9 @@ settings_usage(void)
 	    "  XTABLES_LOCK           the iptables lock file (" SET_DEFAULT_XTABLES_LOCK ")\n"
 	    "  WSLINFO                WSL2's wslinfo, checked for mirrored networking\n"
 	    "                         (" SET_DEFAULT_WSLINFO ")\n"
+	    "  DNS_MODE               intercept (default): also answer what containers send\n"
+	    "                         to 127.0.0.11:53; address: only at DNS_ADDRESS\n"
+	    "                         (containers need --dns); off: no responder\n"
 	    "  DNS_ADDRESS            the DNS responder's address in every sandbox\n"
 	    "                         (" SET_DEFAULT_DNS_ADDRESS "), or 'off'\n"
 	    "  DNS_UPSTREAMS          up to 3 upstream servers, e.g. '192.0.2.1,[2001:db8::1]:53';\n"
@@ -90,6 +93,20 @@ parse_uint(const char *v, unsigned long max, unsigned long *ret)
 	return 0;
 }
 
+const char *
+settings_dns_mode_str(enum dns_mode m)
+{
+	switch (m) {
+	case DNS_MODE_OFF:
+		return "off";
+	case DNS_MODE_ADDRESS:
+		return "address";
+	case DNS_MODE_INTERCEPT:
+		return "intercept";
+	}
+	return "?";
+}
+
 static int
 dns_settings(settings_getenv get, struct settings *s, char *err,
     size_t errlen)
@@ -98,7 +115,7 @@ dns_settings(settings_getenv get, struct settings *s, char *err,
 	const char *from = get("DNS_FORWARD_FROM"), *ttl = get("DNS_TTL");
 	const char *cache = get("DNS_CACHE_SIZE"), *rc = get("DNS_RESOLV_CONF");
 	const char *src = get("DNS_SYSTEMD_RESOLV_CONF");
-	const char *dsock = get("DOCKER_SOCKET");
+	const char *dsock = get("DOCKER_SOCKET"), *mode = get("DNS_MODE");
 	struct sockaddr_in *s4 = (struct sockaddr_in *)&s->dns_addr;
 	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&s->dns_addr;
 	struct dns_upstreams u;
@@ -107,7 +124,23 @@ dns_settings(settings_getenv get, struct settings *s, char *err,
 
 	if (addr == NULL || *addr == '\0')
 		addr = SET_DEFAULT_DNS_ADDRESS;
-	s->dns_enabled = !is_off(addr);
+	if (mode == NULL || *mode == '\0')
+		s->dns_mode = DNS_MODE_INTERCEPT;
+	else if (strcmp(mode, "intercept") == 0)
+		s->dns_mode = DNS_MODE_INTERCEPT;
+	else if (strcmp(mode, "address") == 0)
+		s->dns_mode = DNS_MODE_ADDRESS;
+	else if (strcmp(mode, "off") == 0)
+		s->dns_mode = DNS_MODE_OFF;
+	else {
+		ERR("DNS_MODE '%s' is not 'intercept', 'address' or 'off'",
+		    mode);
+		return -EINVAL;
+	}
+	/* DNS_ADDRESS=off, the older switch, still turns the responder off. */
+	if (is_off(addr))
+		s->dns_mode = DNS_MODE_OFF;
+	s->dns_enabled = s->dns_mode != DNS_MODE_OFF;
 	if (s->dns_enabled) {
 		if (strlen(addr) >= sizeof(s->dns_address)) {
 			ERR("DNS_ADDRESS '%.64s...' is too long", addr);
@@ -133,6 +166,20 @@ dns_settings(settings_getenv get, struct settings *s, char *err,
 		    IN6_IS_ADDR_MULTICAST(&s6->sin6_addr)))) {
 			ERR("DNS_ADDRESS '%s' must be a unicast address", addr);
 			return -EINVAL;
+		}
+		/* The redirect is an IPv4 NAT rule (127.0.0.11 is IPv4): an
+		 * IPv6 responder can only be reached at its address. */
+		if (s6->sin6_family == AF_INET6 &&
+		    s->dns_mode == DNS_MODE_INTERCEPT) {
+			if (mode != NULL && *mode != '\0') {
+				ERR("DNS_MODE 'intercept' needs an IPv4 "
+				    "DNS_ADDRESS (127.0.0.11 is redirected "
+				    "with IPv4 NAT); '%s' is IPv6: set "
+				    "DNS_MODE=address or an IPv4 address",
+				    addr);
+				return -EINVAL;
+			}
+			s->dns_mode = DNS_MODE_ADDRESS;
 		}
 	}
 	if (ups != NULL && *ups != '\0') {

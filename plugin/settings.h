@@ -28,6 +28,13 @@
 #define SET_DEFAULT_DNS_CACHE	4096	/* entries */
 #define SET_DNS_CACHE_MAX	(1u << 20)
 
+/* How containers reach the responder (DNS_MODE). */
+enum dns_mode {
+	DNS_MODE_OFF,		/* no responder */
+	DNS_MODE_ADDRESS,	/* only at DNS_ADDRESS (containers need --dns) */
+	DNS_MODE_INTERCEPT,	/* also 127.0.0.11:53, redirected in each sandbox */
+};
+
 struct settings {
 	char		socket_path[SET_SOCKET_MAX + 1];
 	char		state_dir[PATH_MAX];
@@ -39,7 +46,8 @@ struct settings {
 	bool		obsolete_proxy;	/* USERLAND_PROXY was set: ignored */
 	/* DNS: the responder runs when dns_enabled, listening in every
 	 * sandbox on dns_addr (port 53). */
-	bool		dns_enabled;
+	bool		dns_enabled;	/* dns_mode != DNS_MODE_OFF */
+	enum dns_mode	dns_mode;
 	struct sockaddr_storage dns_addr;
 	char		dns_address[64];	/* as given, for messages */
 	const char	*dns_upstreams;	/* borrowed, validated; NULL or "":
@@ -63,6 +71,9 @@ struct settings {
 };
 
 typedef const char *(*settings_getenv)(const char *name);
+
+/* "off", "address", "intercept". */
+const char *settings_dns_mode_str(enum dns_mode m);
 
 int	settings_load(int argc, char *const argv[], settings_getenv get,
 	    struct settings *ret, char *err, size_t errlen);

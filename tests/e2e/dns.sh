@@ -34,13 +34,16 @@ D_UPPID=''
 D_SOCK=''	# the plugin's socket
 
 # d_plugin_set WORDS...: disable -f, set, enable (the containers keep
-# running; the plugin picks their sandboxes up from its state).
+# running; the plugin picks their sandboxes up from its state); enabled
+# again also when the set fails.
 d_plugin_set() {
-	dk plugin disable -f "$E2E_PLUGIN" >/dev/null &&
-		dk plugin set "$E2E_PLUGIN" "$@" &&
-		dk plugin enable "$E2E_PLUGIN" >/dev/null || return 1
+	local rc=0
+	dk plugin disable -f "$E2E_PLUGIN" >/dev/null || return 1
+	dk plugin set "$E2E_PLUGIN" "$@" || rc=1
+	dk plugin enable "$E2E_PLUGIN" >/dev/null || rc=1
 	PLUGIN_PID=$(e2e_plugin_pid)
 	D_SOCK=/run/docker/plugins/$(dk plugin inspect -f '{{.Id}}' "$E2E_PLUGIN")/cbridge.sock
+	return "$rc"
 }
 
 # d_stats: `cbridge dns-stats --json` of the running plugin.

@@ -38,6 +38,11 @@
 #   E2E_PLUGIN_SETTINGS  `docker plugin set` words for the plugin
 #   E2E_DOCKERD_IPTABLES nft (default: the machine's iptables) or legacy
 #                        (dockerd uses iptables-legacy; cbridge adds no nft rule)
+#   E2E_EXEC_ROOT_PRIVATE 1: dockerd's exec root is a private mount in its
+#                        mount namespace, so that the sandbox namespaces
+#                        mounted there later never reach the plugin's copy
+#                        of it (as on a host whose exec root is on a private
+#                        mount); by default it is a shared mount and they do
 #                        (default LOG_LEVEL=debug)
 #   E2E_LOG_LINES        dockerd log lines printed on failure (default 80)
 
@@ -292,12 +297,18 @@ e2e_start_dockerd() {
 			ln -sf "$(command -v "$t-legacy-restore")" "$d/legacy-bin/$t-restore"
 		done
 	fi
+	# The exec root shared with the plugin's rslave copy, or private.
+	local shared=$d/exec private=''
+	if [ "${E2E_EXEC_ROOT_PRIVATE:-0}" = 1 ]; then
+		shared=''
+		private=$d/exec
+	fi
 	# Word splitting of the argument strings is intended.
 	# shellcheck disable=SC2086
 	# A second socket in /run: the plugin reaches the Engine API there
 	# (DOCKER_SOCKET=/host/run/...), its view of the host's /run.
 	PATH=$([ "$E2E_DOCKERD_IPTABLES" = legacy ] && echo "$d/legacy-bin:")$PATH \
-	NETNS_EXEC_SHARED=$d/exec \
+	NETNS_EXEC_SHARED=$shared NETNS_EXEC_PRIVATE=$private \
 	"$BASH" "$E2E_TOP/tests/e2e/netns-exec.sh" "$E2E_NS" "$d/cgroup" \
 		dockerd --data-root "$d/data" --exec-root "$d/exec" \
 		-H "unix://$d/docker.sock" -H "unix://$E2E_RUN_SOCK" \

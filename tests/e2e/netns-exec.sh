@@ -48,6 +48,13 @@ case ${1:-} in
 		mount --bind "$NETNS_EXEC_SHARED" "$NETNS_EXEC_SHARED"
 		mount --make-shared "$NETNS_EXEC_SHARED"
 	fi
+	# NETNS_EXEC_PRIVATE=DIR: DIR becomes a private mount here: mounts
+	# made below it later stay invisible to any copy of it taken before
+	# (the plugin's), as on a host whose exec root is on a private mount.
+	if [ -n "${NETNS_EXEC_PRIVATE:-}" ]; then
+		mount --bind "$NETNS_EXEC_PRIVATE" "$NETNS_EXEC_PRIVATE"
+		mount --make-private "$NETNS_EXEC_PRIVATE"
+	fi
 	exec "$@"
 	;;
 esac

@@ -9,9 +9,11 @@
 # Prints TAP-like "ok N - ..." / "not ok N - ..." lines, the error messages
 # cbridge returned for bad input, and "N passed, M failed"; exits non-zero if
 # anything failed, 77 if not root. See tests/e2e/lib.sh for the environment
-# variables (DOCKERD_EXTRA_ARGS, E2E_DOCKER, E2E_PLUGIN_SETTINGS); E2E_ONLY
-# (words of "networks containers firewall dns") runs only those scenario sets
-# (default: all), e.g. E2E_ONLY=firewall.
+# variables (DOCKERD_EXTRA_ARGS, E2E_DOCKER, E2E_PLUGIN_SETTINGS,
+# E2E_DOCKERD_IPTABLES, E2E_EXEC_ROOT_PRIVATE); E2E_ONLY (words of
+# "networks containers firewall dns dnsdefault", separated by spaces or
+# commas) runs only those scenario sets (default: all), e.g.
+# E2E_ONLY=firewall,dnsdefault; an unknown word is an error.
 #
 # Scenarios, in the order they run: dockerd's firewall in its namespace;
 # networks: a explicit subnet, b automatic pool, c gateway/ip-range/
@@ -20,8 +22,9 @@
 # dockerd's namespace avoided, k DEFAULT_ADDRESS_POOLS, j state.json;
 # then the container scenarios of tests/e2e/containers.sh (c*), then the
 # firewall scenarios of tests/e2e/firewall.sh (f*), then the DNS
-# scenarios of tests/e2e/dns.sh (d*); at the end, the host is
-# as before the run.
+# scenarios of tests/e2e/dns.sh (d*), then those of containers without
+# --dns of tests/e2e/dnsdefault.sh (n*); at the end, the host is as before
+# the run.
 set -eu -o pipefail
 
 # shellcheck source=tests/e2e/lib.sh
@@ -32,11 +35,23 @@ set -eu -o pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/firewall.sh"
 # shellcheck source=tests/e2e/dns.sh
 . "$(dirname "${BASH_SOURCE[0]}")/dns.sh"
+# shellcheck source=tests/e2e/dnsdefault.sh
+. "$(dirname "${BASH_SOURCE[0]}")/dnsdefault.sh"
 
 if [ $# -ne 1 ]; then
 	echo "usage: $0 BIN" >&2
 	exit 2
 fi
+SETS="networks containers firewall dns dnsdefault"
+only_words=''
+for w in ${E2E_ONLY//,/ }; do
+	if [[ " $SETS " != *" $w "* ]]; then
+		echo "$0: E2E_ONLY: unknown scenario set '$w' (sets: $SETS)" >&2
+		exit 2
+	fi
+	only_words="$only_words $w"
+done
+E2E_ONLY=${only_words# }
 e2e_need_root
 bin=$(readlink -f "$1")
 
@@ -598,7 +613,7 @@ t_j() {
 
 # only SET: true if E2E_ONLY is empty or names SET.
 only() {
-	[ -z "${E2E_ONLY:-}" ] || [[ " $E2E_ONLY " == *" $1 "* ]]
+	[ -z "$E2E_ONLY" ] || [[ " $E2E_ONLY " == *" $1 "* ]]
 }
 
 # --------------------------------------------------------------------- main
@@ -652,6 +667,9 @@ if only firewall; then
 fi
 if only dns; then
 	d_all
+fi
+if only dnsdefault; then
+	n_all
 fi
 
 left=

@@ -11,6 +11,9 @@
  *   - a forward verdict carries a question that dns_question_match()
  *     accepts on the query itself (with QR set), a name of at most 255
  *     bytes, and a limit within [512, 1232] (UDP);
+ *   - ask_docker is set exactly when the definition in answer.h, written
+ *     out again here over the harness's networks, says so, the same over
+ *     UDP and TCP, and with the single-label NODATA switch on and off;
  *   - dns_reply_error() on the same bytes gives a reply ldns parses.
  * ldns parses only our own replies, never the input (ldns_wire2pkt leaks
  * on repeated TSIG records).
@@ -111,6 +114,68 @@ check_reply(const uint8_t *q, size_t qlen, const struct dns_verdict *v,
 	ldns_pkt_free(p);
 }
 
+/* The networks added in LLVMFuzzerInitialize. */
+static const char *const nets[] = { "n1", "n2", "my.net" };
+
+/*
+ * Should v have ask_docker?  Class IN or ANY, type A or AAAA, a name of
+ * [a-z0-9_-] labels that is one label or ends in ".<network>", and not in
+ * the zone.
+ */
+static bool
+want_ask(const struct dns_verdict *v)
+{
+	struct dns_addrs a;
+	size_t len = strlen(v->qname);
+
+	if (!v->has_question || (v->qtype != DNS_TYPE_A &&
+	    v->qtype != DNS_TYPE_AAAA) || (v->qclass != DNS_CLASS_IN &&
+	    v->qclass != DNS_CLASS_ANY) || len < 2)
+		return false;
+	len--;		/* the trailing dot */
+	for (size_t i = 0; i < len; i++) {
+		char c = v->qname[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '_' || c == '.'))
+			return false;
+	}
+	if (dns_zone_lookup(zone, v->qname, &a) == 0)
+		return false;
+	if (memchr(v->qname, '.', len) == NULL)
+		return true;
+	for (size_t i = 0; i < sizeof(nets) / sizeof(nets[0]); i++) {
+		size_t nl = strlen(nets[i]);
+
+		if (len > nl + 1 && v->qname[len - nl - 1] == '.' &&
+		    memcmp(v->qname + len - nl, nets[i], nl) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void
+check_ask(int r, const struct dns_verdict *v)
+{
+	bool want;
+
+	/* Drops and error replies are never asked about. */
+	if (r == DNS_DROP || (r == DNS_REPLY && v->rcode != 0)) {
+		FUZZ_CHECK(!v->ask_docker, "ask_docker on a %s, rcode %d",
+		    dns_verdict_str(r), v->rcode);
+		return;
+	}
+	/* A NOERROR reply is a local answer (the name is in the zone, or
+	 * the type is not A/AAAA) or the single-label NODATA. */
+	want = want_ask(v);
+	FUZZ_CHECK(v->ask_docker == want, "%s %s type %u class %u: "
+	    "ask_docker %d, want %d", dns_verdict_str(r), v->qname, v->qtype,
+	    v->qclass, v->ask_docker, want);
+	if (v->ask_docker && r == DNS_REPLY)
+		FUZZ_CHECK(dns_zone_nodata_single_label(zone) && v->local &&
+		    v->ancount == 0, "ask_docker on a reply with answers");
+}
+
 static int
 one(const uint8_t *q, size_t qlen, bool tcp, size_t cap,
     struct dns_verdict *v)
@@ -127,6 +192,7 @@ one(const uint8_t *q, size_t qlen, bool tcp, size_t cap,
 		check_reply(q, qlen, v, len, cap, tcp);
 	else
 		FUZZ_CHECK(len == 0, "length %zu without a reply", len);
+	check_ask(r, v);
 	if (r == DNS_FORWARD) {
 		uint8_t *copy = malloc(qlen);
 
@@ -160,8 +226,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rt = one(data, size, true, sizeof(out), &vt);
 	FUZZ_CHECK(ru == rt, "UDP %s, TCP %s", dns_verdict_str(ru),
 	    dns_verdict_str(rt));
+	FUZZ_CHECK(vu.ask_docker == vt.ask_docker, "ask_docker: UDP %d, "
+	    "TCP %d", vu.ask_docker, vt.ask_docker);
 	/* A buffer just big enough for UDP. */
 	(void) one(data, size, true, DNS_UDP_MIN, &vt);
+	/* The single-label NODATA switch on. */
+	dns_zone_set_nodata_single_label(zone, true);
+	(void) one(data, size, false, sizeof(out), &vu);
+	dns_zone_set_nodata_single_label(zone, false);
 
 	if (size >= DNS_HEADER_LEN) {
 		FUZZ_CHECK(dns_reply_error(data, size, DNS_RCODE_SERVFAIL, out,

@@ -5,13 +5,17 @@
  *     crash, -EINVAL or success, and on success the result keeps the
  *     promises of engine.h (IDs of 1..64 hex digits, endpoint IDs never
  *     empty, at most ENG_NETS_MAX networks and ENG_NAMES_MAX names of
- *     1..ENG_NAME_MAX bytes, no two names equal but for ASCII case).
+ *     1..ENG_NAME_MAX bytes, no two names equal but for ASCII case, at
+ *     most ENG_LINKS_MAX links of two 1..ENG_NAME_MAX byte parts, a
+ *     SandboxKey of at most ENG_KEY_MAX bytes, at most ENG_DNS_MAX DNS
+ *     servers that are address literals, no process ID unless running).
  *   - The HTTP reader (body cap 4096): fed whole, then in pieces of
  *     1..13 bytes (the first input byte picks the size); both give the
  *     same result, status and, unless an error cut it, the same body.
  *     The decoded body goes through the event line splitter and each line
  *     through eng_parse_event().
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>
@@ -51,6 +55,18 @@ check_container(const uint8_t *data, size_t size)
 		return;
 	}
 	check_id(c.id);
+	FUZZ_CHECK(strlen(c.name) <= ENG_NAME_MAX &&
+	    strlen(c.net_container) <= ENG_NAME_MAX &&
+	    strlen(c.sandbox_key) <= ENG_KEY_MAX, "container lengths");
+	FUZZ_CHECK(c.pid >= 0 && (c.running || c.pid == 0), "pid %d", c.pid);
+	FUZZ_CHECK(c.ndns <= ENG_DNS_MAX, "%zu DNS servers", c.ndns);
+	for (size_t i = 0; i < c.ndns; i++) {
+		unsigned char bin[sizeof(struct in6_addr)];
+
+		FUZZ_CHECK(inet_pton(AF_INET, c.dns[i], bin) == 1 ||
+		    inet_pton(AF_INET6, c.dns[i], bin) == 1, "DNS '%s'",
+		    c.dns[i]);
+	}
 	FUZZ_CHECK(c.neps <= ENG_NETS_MAX, "%zu networks", c.neps);
 	FUZZ_CHECK((c.neps == 0) == (c.eps == NULL), "eps");
 	for (size_t i = 0; i < c.neps; i++) {
@@ -70,6 +86,17 @@ check_container(const uint8_t *data, size_t size)
 			for (size_t k = 0; k < j; k++)
 				FUZZ_CHECK(strcasecmp(ep->names[j],
 				    ep->names[k]) != 0, "duplicate name");
+		}
+		FUZZ_CHECK(ep->nlinks <= ENG_LINKS_MAX &&
+		    (ep->nlinks == 0 || ep->links != NULL), "%zu links",
+		    ep->nlinks);
+		for (size_t j = 0; j < ep->nlinks; j++) {
+			size_t t = strlen(ep->links[j].target);
+			size_t a = strlen(ep->links[j].alias);
+
+			FUZZ_CHECK(t >= 1 && t <= ENG_NAME_MAX && a >= 1 &&
+			    a <= ENG_NAME_MAX && strchr(ep->links[j].alias,
+			    ':') == NULL, "link of %zu, %zu bytes", t, a);
 		}
 	}
 	eng_container_done(&c);

@@ -6,16 +6,21 @@
  * network ID, the asked family and chain, a handle, and one of the two
  * shapes cbridge writes (a valid iif or a valid oif, the other empty) or
  * neither (both empty); and that the planner takes every rule read and,
- * with no networks, deletes each.
+ * with no networks, deletes each.  The same input also goes to the check
+ * of the 127.0.0.11 redirect's table (firewall/dnsiplan.c), which must
+ * answer one of its three states or refuse the document.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
+#include <arpa/inet.h>
+
 #include <jansson.h>
 
 #include "firewall/common.h"
+#include "firewall/dnsintercept.h"
 #include "firewall/firewall.h"
 #include "tests/fuzz/fuzz.h"
 
@@ -125,6 +130,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    "a final return in a refused document");
 	else
 		(void) fw_parse_final_return(json);
+
+	{
+		struct in_addr to = { .s_addr = htonl(0xa9fe3535) };
+		enum dnsi_state st = (enum dnsi_state)-1;
+
+		r = dnsi_plan_check(json, &to, &st);
+		FUZZ_CHECK(r == 0 || r == -EBADMSG, "dnsi_plan_check: %d", r);
+		FUZZ_CHECK(r < 0 || st == DNSI_ABSENT || st == DNSI_OK ||
+		    st == DNSI_DRIFTED, "dnsi_plan_check: state %d", (int)st);
+		FUZZ_CHECK(r == 0 || st == (enum dnsi_state)-1,
+		    "dnsi_plan_check failed but set a state");
+	}
 
 	fw_rule_vec_done(&v);
 	free(json);

@@ -8,6 +8,9 @@
 #
 #   tests/integration/dns_server.sh path/to/dns_srv_itest
 #
+# ITEST_NS_PREFIX (default "cbd") starts the namespaces' names, so that
+# runs side by side on one machine can tell theirs apart.
+#
 # Exit status: the test's; 77 (skip) when not root.
 set -eu
 
@@ -39,8 +42,9 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-host=$(newns cbdh)
-sandbox=$(newns cbds)
+prefix=${ITEST_NS_PREFIX:-cbd}
+host=$(newns "${prefix}h")
+sandbox=$(newns "${prefix}s")
 ip netns exec "$host" ip link set lo up
 ip netns exec "$sandbox" ip link set lo up
 ip netns exec "$sandbox" ip addr add 169.254.53.53/32 dev lo

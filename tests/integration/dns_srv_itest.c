@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -38,6 +39,8 @@
 
 #define SANDBOX_IP	"169.254.53.53"
 #define NOFWD_PORT	5300	/* a second server without a forwarder */
+#define DOCKER_IP	"127.0.0.11"	/* the fake Docker resolver, in the */
+#define DOCKER_PORT	35353		/* sandbox; nothing on DOCKER_PORT+1 */
 #define TCP_CAP		4
 #define READ_MS		300
 #define IDLE_MS		600
@@ -141,6 +144,125 @@ fakes_ready(void *arg, uint32_t events)
 	serve_fakes();
 }
 
+/*
+ * A fake of Docker's embedded resolver, in the sandbox on
+ * DOCKER_IP:DOCKER_PORT, answering by the first label of the name:
+ *   newbie  A 10.0.0.77, AAAA NODATA (a container we have not learnt)
+ *   ghost, nx*  NXDOMAIN      sfail  SERVFAIL
+ *   bad     a reply for another question, with our ID
+ *   tcname  A 10.0.0.78 with TC=1
+ *   loopy   forwarded to our server (a container whose --dns is us), its
+ *           reply relayed back
+ *   anything else (slow*, late): never answered.
+ */
+static int dock_fd = -1;
+static int dock_nq;		/* queries seen */
+static uint16_t dock_last_id;	/* ID of the last query seen */
+static uint16_t loop_id;	/* the asker's ID of the query forwarded */
+static struct sockaddr_in loop_peer;
+static int loop_fwd;		/* queries forwarded to our server */
+
+static void
+dock_answer(const uint8_t *q, size_t qlen, size_t qend, int rc, bool tc,
+    const uint8_t *a4, const struct sockaddr_in *to)
+{
+	static const uint8_t rr[] = { 0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60,
+	    0, 4 };
+	uint8_t r[600];
+	size_t off = qend;
+
+	if (qlen > 500)
+		return;
+	memcpy(r, q, qend);
+	r[2] = (uint8_t)(0x80 | (q[2] & 0x01) | (tc ? 0x02 : 0));
+	r[3] = (uint8_t)(0x80 | rc);
+	r[6] = 0;
+	r[7] = a4 ? 1 : 0;
+	r[8] = r[9] = r[10] = r[11] = 0;
+	if (a4) {
+		memcpy(r + off, rr, sizeof(rr));
+		memcpy(r + off + sizeof(rr), a4, 4);
+		off += sizeof(rr) + 4;
+	}
+	(void)sendto(dock_fd, r, off, 0, (const struct sockaddr *)to,
+	    sizeof(*to));
+}
+
+static void
+serve_dock(void *arg, uint32_t events)
+{
+	static const uint8_t a77[] = { 10, 0, 0, 77 }, a78[] = { 10, 0, 0, 78 };
+	uint8_t q[600];
+	struct sockaddr_in from;
+	socklen_t flen;
+	ssize_t n;
+
+	(void)arg;
+	(void)events;
+	for (;;) {
+		size_t end = DNS_HEADER_LEN, l;
+		const char *lab;
+		uint16_t qtype;
+
+		flen = sizeof(from);
+		n = recvfrom(dock_fd, q, sizeof(q), MSG_DONTWAIT,
+		    (struct sockaddr *)&from, &flen);
+		if (n < 0)
+			return;
+		if (n < DNS_HEADER_LEN + 5)
+			continue;
+		if (q[2] & 0x80) {
+			/* Our server's reply to a query forwarded here. */
+			if (q[0] == 0x77 && q[1] == 0x77) {
+				q[0] = (uint8_t)(loop_id >> 8);
+				q[1] = (uint8_t)loop_id;
+				(void)sendto(dock_fd, q, (size_t)n, 0,
+				    (struct sockaddr *)&loop_peer,
+				    sizeof(loop_peer));
+			}
+			continue;
+		}
+		dock_nq++;
+		dock_last_id = (uint16_t)(q[0] << 8 | q[1]);
+		while (end < (size_t)n && q[end] != 0)
+			end += 1 + q[end];
+		if (end + 5 > (size_t)n)
+			continue;
+		end += 5;
+		qtype = (uint16_t)(q[end - 4] << 8 | q[end - 3]);
+		lab = (const char *)q + DNS_HEADER_LEN + 1;
+		l = q[DNS_HEADER_LEN];
+#define IS(w)	(l == strlen(w) && strncasecmp(lab, w, l) == 0)
+		if (IS("newbie"))
+			dock_answer(q, (size_t)n, end, 0, false,
+			    qtype == DNS_TYPE_A ? a77 : NULL, &from);
+		else if (IS("ghost") || (l >= 2 && strncmp(lab, "nx", 2) == 0))
+			dock_answer(q, (size_t)n, end, DNS_RCODE_NXDOMAIN,
+			    false, NULL, &from);
+		else if (IS("sfail"))
+			dock_answer(q, (size_t)n, end, DNS_RCODE_SERVFAIL,
+			    false, NULL, &from);
+		else if (IS("bad")) {
+			q[DNS_HEADER_LEN + 1] = 'x';	/* "xad" */
+			dock_answer(q, (size_t)n, end, 0, false, a77, &from);
+		} else if (IS("tcname"))
+			dock_answer(q, (size_t)n, end, 0, true, a78, &from);
+		else if (IS("loopy")) {
+			struct sockaddr_in us = { .sin_family = AF_INET,
+			    .sin_port = htons(DNS_SRV_PORT) };
+
+			inet_pton(AF_INET, SANDBOX_IP, &us.sin_addr);
+			loop_id = dock_last_id;
+			loop_peer = from;
+			q[0] = q[1] = 0x77;
+			loop_fwd++;
+			(void)sendto(dock_fd, q, (size_t)n, 0,
+			    (struct sockaddr *)&us, sizeof(us));
+		}
+#undef IS
+	}
+}
+
 /* One turn of the loop, waiting up to wait_ms for anything. */
 static void
 step(int wait_ms)
@@ -194,6 +316,26 @@ sandbox_socket(int type, int port)
 		fprintf(stderr, "sandbox socket: %s\n", strerror(errno));
 		exit(1);
 	}
+	return fd;
+}
+
+/* A UDP socket made in the sandbox, bound to ip:port. */
+static int
+sandbox_bind_udp(const char *ip, int port)
+{
+	int home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	int fd;
+
+	if (home < 0 || setns(sandbox_fd, CLONE_NEWNET) < 0) {
+		fprintf(stderr, "setns: %s\n", strerror(errno));
+		exit(1);
+	}
+	fd = bind_udp(ip, port);
+	if (setns(home, CLONE_NEWNET) < 0) {
+		fprintf(stderr, "setns back: %s\n", strerror(errno));
+		exit(1);
+	}
+	close(home);
 	return fd;
 }
 
@@ -606,6 +748,264 @@ new_srv(int port, struct dns_fwd *f, struct dns_cache *cache,
 	return s;
 }
 
+static struct sockaddr_in
+dock_addr(int port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+	    .sin_port = htons((uint16_t)port) };
+
+	inet_pton(AF_INET, DOCKER_IP, &sa.sin_addr);
+	return sa;
+}
+
+/* A reply over UDP to name/qtype from the server on port, with the
+ * time it took in *ret_ms. */
+static ssize_t
+timed_query(const char *name, uint16_t qtype, uint8_t *r, size_t cap,
+    uint64_t *ret_ms)
+{
+	uint64_t t0 = loop_now_ms();
+	ssize_t n = udp_query(name, qtype, DNS_SRV_PORT, r, cap);
+
+	*ret_ms = loop_now_ms() - t0;
+	return n;
+}
+
+/* Names the zone lacks, asked of Docker's resolver first. */
+static void
+test_docker(const struct dns_zone *z, const struct dns_zone *z2)
+{
+	struct sockaddr_in dk = dock_addr(DOCKER_PORT);
+	struct dns_srv_stats st0, st;
+	uint8_t q[512], r[2048];
+	char a[INET_ADDRSTRLEN];
+	uint64_t ms;
+	ssize_t n;
+	size_t ql;
+	int fd, nq0, dq0;
+
+	dns_srv_set_docker_resolver(srv, &dk);
+	st0 = stats(srv);
+	nq0 = good_nq;
+	dq0 = dock_nq;
+	n = udp_query("newbie", DNS_TYPE_A, DNS_SRV_PORT, r, sizeof(r));
+	st = stats(srv);
+	ok(n > 0 && rcode(r) == 0 && r[0] == 0x12 && r[1] == 0x34 &&
+	    strcmp(last_a(r, n, a), "10.0.0.77") == 0 &&
+	    dock_nq == dq0 + 1 && dock_last_id != 0x1234 && good_nq == nq0 &&
+	    st.docker_asked == st0.docker_asked + 1 &&
+	    st.docker_answered == st0.docker_answered + 1 &&
+	    st.docker_pending == 0,
+	    "a name the zone lacks: answered by Docker's resolver (%s), "
+	    "client's ID, not the upstream's", a);
+	n = udp_query("newbie", DNS_TYPE_AAAA, DNS_SRV_PORT, r, sizeof(r));
+	ok(n > 0 && rcode(r) == 0 && ancount(r) == 0 &&
+	    dock_nq == dq0 + 2 && good_nq == nq0,
+	    "Docker's NODATA is relayed");
+	n = udp_query("NewBie", DNS_TYPE_A, DNS_SRV_PORT, r, sizeof(r));
+	ok(n > 0 && strcmp(last_a(r, n, a), "10.0.0.77") == 0 &&
+	    dock_nq == dq0 + 3 && stats(srv).cache_hits == st0.cache_hits &&
+	    memcmp(r + DNS_HEADER_LEN, "\6NewBie", 7) == 0,
+	    "asked again, not cached; the client's case kept");
+	n = udp_query("newbie.n1", DNS_TYPE_A, DNS_SRV_PORT, r, sizeof(r));
+	ok(n > 0 && strcmp(last_a(r, n, a), "10.0.0.77") == 0 &&
+	    dock_nq == dq0 + 4, "name.network of the zone: asked too");
+	n = udp_query("web", DNS_TYPE_A, DNS_SRV_PORT, r, sizeof(r));
+	ok(n > 0 && strcmp(last_a(r, n, a), "10.0.0.5") == 0 &&
+	    dock_nq == dq0 + 4, "a name of the zone: never asked");
+	n = udp_query("newbie.example.org", DNS_TYPE_A, DNS_SRV_PORT, r,
+	    sizeof(r));
+	ok(n > 0 && strcmp(last_a(r, n, a), "192.0.2.1") == 0 &&
+	    dock_nq == dq0 + 4 && good_nq == nq0 + 1,
+	    "an external name: straight to the upstream");
+
+	/* Docker says no: on the usual path. */
+	st0 = stats(srv);
+	nq0 = good_nq;
+	n = udp_query("ghost", DNS_TYPE_A, DNS_SRV_PORT, r, sizeof(r));
+	ok(n > 0 && rcode(r) == 0 && strcmp(last_a(r, n, a), "192.0.2.1") ==
+	    0 && good_nq == nq0 + 1 &&
+	    stats(srv).docker_fellthrough == st0.docker_fellthrough + 1,
+	    "Docker's NXDOMAIN: on to the upstream, whose answer (%s) is "
+	    "sent", a);
+	n = udp_query("sfail", DNS_TYPE_A, DNS_SRV_PORT, r, sizeof(r));
+	ok(n > 0 && strcmp(last_a(r, n, a), "192.0.2.1") == 0 &&
+	    good_nq == nq0 + 2 &&
+	    stats(srv).docker_fellthrough == st0.docker_fellthrough + 2,
+	    "Docker's SERVFAIL: on to the upstream");
+	n = udp_query("bad", DNS_TYPE_A, DNS_SRV_PORT, r, sizeof(r));
+	ok(n > 0 && strcmp(last_a(r, n, a), "192.0.2.1") == 0 &&
+	    good_nq == nq0 + 3 &&
+	    stats(srv).docker_fellthrough == st0.docker_fellthrough + 3,
+	    "a reply for another question: on to the upstream");
+	n = udp_query("tcname", DNS_TYPE_A, DNS_SRV_PORT, r, sizeof(r));
+	ok(n > 0 && rcode(r) == 0 && (r[2] & 0x02) &&
+	    strcmp(last_a(r, n, a), "10.0.0.78") == 0 && good_nq == nq0 + 3,
+	    "UDP client: Docker's TC reply sent on as it is");
+
+	/* Docker silent: the upstream after the wait. */
+	st0 = stats(srv);
+	n = timed_query("slow", DNS_TYPE_A, r, sizeof(r), &ms);
+	st = stats(srv);
+	ok(n > 0 && strcmp(last_a(r, n, a), "192.0.2.1") == 0 &&
+	    ms >= DNS_SRV_DOCKER_WAIT_MS - 50 &&
+	    ms < DNS_SRV_DOCKER_WAIT_MS + 600 &&
+	    st.docker_timeouts == st0.docker_timeouts + 1 &&
+	    st.docker_pending == 0,
+	    "Docker silent: the upstream's answer after %llu ms, counted as "
+	    "a timeout", (unsigned long long)ms);
+
+	/* Docker forwards to us: the loop guard. */
+	st0 = stats(srv);
+	nq0 = good_nq;
+	n = udp_query("loopy", DNS_TYPE_A, DNS_SRV_PORT, r, sizeof(r));
+	st = stats(srv);
+	ok(n > 0 && r[0] == 0x12 && strcmp(last_a(r, n, a), "192.0.2.1") ==
+	    0 && loop_fwd == 1 && good_nq == nq0 + 1 &&
+	    st.docker_loops == st0.docker_loops + 1 &&
+	    st.docker_asked == st0.docker_asked + 1 &&
+	    st.docker_answered == st0.docker_answered + 1,
+	    "Docker forwarding back to us: not asked again (loops %llu), "
+	    "the upstream's answer comes back through Docker",
+	    (unsigned long long)(st.docker_loops - st0.docker_loops));
+
+	/* TCP clients, over the same UDP relay. */
+	st0 = stats(srv);
+	fd = sandbox_socket(SOCK_STREAM, DNS_SRV_PORT);
+	ok(tcp_connect(fd), "TCP connect");
+	ql = make_query(0x0e0e, "newbie", DNS_TYPE_A, q);
+	send_framed(fd, q, ql);
+	n = tcp_read_msg(fd, r, sizeof(r), 2000);
+	ok(n > 0 && r[0] == 0x0e && strcmp(last_a(r, n, a), "10.0.0.77") ==
+	    0 && stats(srv).docker_answered == st0.docker_answered + 1,
+	    "TCP client: answered by Docker's resolver (%s)", a);
+	ql = make_query(0x0f0f, "tcname", DNS_TYPE_A, q);
+	send_framed(fd, q, ql);
+	n = tcp_read_msg(fd, r, sizeof(r), 3000);
+	/* The fake upstream has no TCP: the forward ends in SERVFAIL. */
+	ok(n > 0 && r[0] == 0x0f && rcode(r) == DNS_RCODE_SERVFAIL &&
+	    stats(srv).docker_fellthrough == st0.docker_fellthrough + 1,
+	    "TCP client, Docker's reply truncated: falls through (to the "
+	    "forwarder over TCP)");
+	close(fd);
+
+	/* Nothing on the port: the ICMP error ends the wait at once. */
+	dk = dock_addr(DOCKER_PORT + 1);
+	dns_srv_set_docker_resolver(srv, &dk);
+	st0 = stats(srv);
+	n = timed_query("newbie", DNS_TYPE_A, r, sizeof(r), &ms);
+	st = stats(srv);
+	ok(n > 0 && strcmp(last_a(r, n, a), "192.0.2.1") == 0 && ms < 500 &&
+	    st.docker_asked == st0.docker_asked + 1 &&
+	    st.docker_fellthrough == st0.docker_fellthrough + 1,
+	    "no resolver on the port: the upstream after %llu ms",
+	    (unsigned long long)ms);
+	dk = dock_addr(DOCKER_PORT);
+	dns_srv_set_docker_resolver(srv, &dk);
+
+	/* The zone is looked at again when falling through: a name learnt
+	 * meanwhile, and the single-label NODATA (z2 has both). */
+	st0 = stats(srv);
+	nq0 = good_nq;
+	fd = sandbox_socket(SOCK_DGRAM, DNS_SRV_PORT);
+	ql = make_query(0x1111, "late", DNS_TYPE_A, q);
+	(void)send(fd, q, ql, 0);
+	(void)pump_until(-1, 0, 200);
+	dns_srv_set_zone(srv, z2);
+	n = pump_until(fd, POLLIN, 2000) ? recv(fd, r, sizeof(r), 0) : -1;
+	ok(n > 0 && r[0] == 0x11 && strcmp(last_a(r, n, a), "10.0.0.88") ==
+	    0 && good_nq == nq0 &&
+	    stats(srv).docker_timeouts == st0.docker_timeouts + 1,
+	    "learnt while Docker was asked: answered from the zone (%s)", a);
+	close(fd);
+	n = udp_query("nxsingle", DNS_TYPE_A, DNS_SRV_PORT, r, sizeof(r));
+	ok(n > 0 && rcode(r) == 0 && ancount(r) == 0 && good_nq == nq0 &&
+	    stats(srv).docker_fellthrough == st0.docker_fellthrough + 1,
+	    "single-label NODATA switch: Docker's NXDOMAIN gives our NODATA");
+	n = udp_query("newbie", DNS_TYPE_A, DNS_SRV_PORT, r, sizeof(r));
+	ok(n > 0 && strcmp(last_a(r, n, a), "10.0.0.77") == 0,
+	    "single-label NODATA switch: a name Docker knows is answered");
+	dns_srv_set_zone(srv, z);
+
+	/* The cap: one more than DNS_SRV_DOCKER_MAX silent names. */
+	{
+		int got = 0, late = 0;
+		uint64_t t0 = loop_now_ms();
+
+		st0 = stats(srv);
+		fd = sandbox_socket(SOCK_DGRAM, DNS_SRV_PORT);
+		for (int i = 0; i <= DNS_SRV_DOCKER_MAX; i++) {
+			char name[32];
+
+			snprintf(name, sizeof(name), "slow%d", i);
+			ql = make_query((uint16_t)i, name, DNS_TYPE_A, q);
+			(void)send(fd, q, ql, 0);
+			if (i % 32 == 31)
+				(void)pump_until(-1, 0, 10);
+		}
+		(void)pump_until(-1, 0, 200);
+		st = stats(srv);
+		while (recv(fd, r, sizeof(r), MSG_DONTWAIT) > 0)
+			got++;
+		ok(st.docker_pending == DNS_SRV_DOCKER_MAX &&
+		    st.docker_busy == st0.docker_busy + 1 && got == 1,
+		    "%d asks wait, one over the cap went on at once (%d "
+		    "replies)", DNS_SRV_DOCKER_MAX, got);
+		while (late < DNS_SRV_DOCKER_MAX &&
+		    loop_now_ms() - t0 < DNS_SRV_DOCKER_WAIT_MS + 2000) {
+			if (pump_until(fd, POLLIN, 100))
+				while (recv(fd, r, sizeof(r), MSG_DONTWAIT) > 0)
+					late++;
+		}
+		st = stats(srv);
+		ok(late == DNS_SRV_DOCKER_MAX && st.docker_pending == 0 &&
+		    st.docker_timeouts == st0.docker_timeouts +
+		    DNS_SRV_DOCKER_MAX,
+		    "then all of them answered after the wait (%d)", late);
+		close(fd);
+	}
+
+	/* No resolver: today's path. */
+	dns_srv_set_docker_resolver(srv, NULL);
+	dq0 = dock_nq;
+	n = udp_query("nxnone", DNS_TYPE_A, DNS_SRV_PORT, r, sizeof(r));
+	ok(n > 0 && strcmp(last_a(r, n, a), "192.0.2.1") == 0 &&
+	    dock_nq == dq0, "resolver unset: not asked");
+}
+
+/* Asks waiting when a server goes: freed with it, no callback. */
+static void
+test_docker_free(const struct dns_zone *z)
+{
+	struct sockaddr_in dk = dock_addr(DOCKER_PORT);
+	struct dns_upstreams good;
+	struct dns_srv *s;
+	uint8_t q[512];
+	char err[256];
+	size_t ql;
+	int u, t;
+
+	(void)dns_upstreams_from_env("127.0.0.4:5353", &good, err,
+	    sizeof(err));
+	s = new_srv(5302, fwd, NULL, z, &good);
+	dns_srv_set_docker_resolver(s, &dk);
+	u = sandbox_socket(SOCK_DGRAM, 5302);
+	t = sandbox_socket(SOCK_STREAM, 5302);
+	(void)tcp_connect(t);
+	ql = make_query(0x0b0b, "slowfree", DNS_TYPE_A, q);
+	(void)send(u, q, ql, 0);
+	ql = make_query(0x0c0c, "slowfree", DNS_TYPE_AAAA, q);
+	send_framed(t, q, ql);
+	(void)pump_until(-1, 0, 150);
+	ok(stats(s).docker_pending == 2, "two asks waiting (UDP and TCP)");
+	dns_srv_free(s);
+	(void)pump_until(-1, 0, DNS_SRV_DOCKER_WAIT_MS + 300);
+	ok(!pump_until(u, POLLIN, 10), "free: no reply, no callback after "
+	    "it (ASan would have stopped here)");
+	close(u);
+	close(t);
+}
+
 /* Forwards in flight when the server goes: UDP and a TCP connection
  * closed meanwhile; free cancels them without callbacks. */
 static void
@@ -677,8 +1077,11 @@ main(int argc, char **argv)
 	struct loop_fd *wgood = NULL, *wsilent = NULL;
 	struct in_addr web;
 	struct dns_upstreams good;
-	struct dns_zone *z;
+	struct dns_zone *z, *z2;
 	struct dns_cache *cache;
+	struct loop_fd *wdock;
+	struct in_addr late;
+	const char *late_names[] = { "late" };
 	struct stat a, b;
 	const char *names[] = { "web" };
 	char err[256];
@@ -709,7 +1112,9 @@ main(int argc, char **argv)
 	silent_lfd = listen_tcp("127.0.0.2", 5353);
 	wgood = loop_fd_add(lp, good_fd, EPOLLIN, fakes_ready, NULL);
 	wsilent = loop_fd_add(lp, silent_fd, EPOLLIN, fakes_ready, NULL);
-	if (wgood == NULL || wsilent == NULL) {
+	dock_fd = sandbox_bind_udp(DOCKER_IP, DOCKER_PORT);
+	wdock = loop_fd_add(lp, dock_fd, EPOLLIN, serve_dock, NULL);
+	if (wgood == NULL || wsilent == NULL || wdock == NULL) {
 		fprintf(stderr, "loop_fd_add: %s\n", strerror(errno));
 		return 1;
 	}
@@ -721,6 +1126,18 @@ main(int argc, char **argv)
 		fprintf(stderr, "zone: %s\n", err);
 		return 1;
 	}
+	/* z and "late" on n1, with the single-label NODATA switch. */
+	z2 = dns_zone_new();
+	inet_pton(AF_INET, "10.0.0.88", &late);
+	if (z2 == NULL ||
+	    dns_zone_add_network(z2, "n1", err, sizeof(err)) < 0 ||
+	    dns_zone_add(z2, 0, names, 1, &web, NULL, err, sizeof(err)) < 0 ||
+	    dns_zone_add(z2, 0, late_names, 1, &late, NULL, err,
+	    sizeof(err)) < 0) {
+		fprintf(stderr, "zone: %s\n", err);
+		return 1;
+	}
+	dns_zone_set_nodata_single_label(z2, true);
 	cache = dns_cache_new(1024, 1 << 20, NULL);
 	fwd = dns_fwd_new(&fp, err, sizeof(err));
 	if (cache == NULL || fwd == NULL) {
@@ -738,6 +1155,8 @@ main(int argc, char **argv)
 	test_hostile();
 	test_tcp_edges();
 	test_cap();
+	test_docker(z, z2);
+	test_docker_free(z);
 	srv_nofwd = dns_srv_free(srv_nofwd);
 	test_free_inflight(z);
 
@@ -745,6 +1164,9 @@ main(int argc, char **argv)
 	dns_fwd_free(fwd);
 	dns_cache_free(cache);
 	dns_zone_free(z);
+	dns_zone_free(z2);
+	loop_fd_free(wdock);
+	close(dock_fd);
 	loop_fd_free(wgood);
 	loop_fd_free(wsilent);
 	loop_free(lp);

@@ -473,6 +473,9 @@ test_sync_and_events(void)
 	    fk.nlist, fk.nevents, fk.ninspect);
 	ok(strncmp(fk.evpath, "/events?filters=", 16) == 0 &&
 	    strstr(fk.evpath, "%22destroy%22") != NULL &&
+	    strstr(fk.evpath, "%22start%22") != NULL &&
+	    strstr(fk.evpath, "%22restart%22") != NULL &&
+	    strstr(fk.evpath, "%22die%22") != NULL &&
 	    strstr(fk.evpath, "%22network%22") != NULL,
 	    "unversioned, filtered events: %s", fk.evpath);
 	pthread_mutex_unlock(&fk.mu);
@@ -509,6 +512,17 @@ test_sync_and_events(void)
 	    "\"ID\":\"" ID_B "\",\"Attributes\":{\"name\":\"beta\"}}}");
 	expect_free(e, ENG_CONTAINER, ID_B, 3000, "rename event after noise "
 	    "and an over-long line");
+	/* The process and its addresses change: inspected again. */
+	fake_push("{\"status\":\"die\",\"Type\":\"container\",\"Action\":"
+	    "\"die\",\"Actor\":{\"ID\":\"" ID_D "\",\"Attributes\":"
+	    "{\"exitCode\":\"0\",\"name\":\"delta\"}}}");
+	u = expect(e, ENG_CONTAINER, ID_D, 3000, "die event");
+	ok(u != NULL && strcmp(u->c.name, "delta") == 0 && u->c.running,
+	    "its name and state");
+	eng_update_free(u);
+	fake_push("{\"Type\":\"container\",\"Action\":\"start\",\"Actor\":{"
+	    "\"ID\":\"" ID_B "\"}}");
+	expect_free(e, ENG_CONTAINER, ID_B, 3000, "start event");
 
 	/* dockerd goes away: one DOWN over several failed retries. */
 	fake_stop();

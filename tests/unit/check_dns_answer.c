@@ -851,6 +851,150 @@ START_TEST(single_label)
 }
 END_TEST
 
+/* The verdict of name/type/class over UDP and TCP: the same kind and
+ * the same ask_docker both ways; returns the kind. */
+static int
+ask_verdict(const struct dns_zone *z, const char *name, uint16_t type,
+    uint16_t qclass, bool *ret_ask)
+{
+	struct q q;
+	ldns_pkt *p;
+	int ru, rt;
+	bool au;
+
+	mkq(&q, 0x2468, RD, name, type, qclass, -1);
+	ru = run(z, &q, false, &p);
+	ldns_pkt_free(p);
+	au = v.ask_docker;
+	if (au)
+		ck_assert(v.has_question);
+	rt = run(z, &q, true, &p);
+	ldns_pkt_free(p);
+	ck_assert_int_eq(ru, rt);
+	ck_assert_msg(au == v.ask_docker, "%s: ask_docker differs over TCP",
+	    name);
+	*ret_ask = au;
+	return ru;
+}
+
+static void
+expect_ask(const struct dns_zone *z, const char *name, uint16_t type,
+    uint16_t qclass, int kind, bool ask)
+{
+	bool got;
+	int r = ask_verdict(z, name, type, qclass, &got);
+
+	ck_assert_msg(r == kind, "%s type %u: %s, want %s", name, type,
+	    dns_verdict_str(r), dns_verdict_str(kind));
+	ck_assert_msg(got == ask, "%s type %u: ask_docker %d, want %d (%s)",
+	    name, type, got, ask, v.why ? v.why : "");
+}
+
+/* Which names not in the zone look local (answer.h, "Names Docker may
+ * know first"): the flag, with the verdict it would have had anyway. */
+START_TEST(ask_docker)
+{
+	static const char *const local[] = { "newbie", "NewBie.", "new-bie_2",
+	    "n1", "newbie.n1", "NEWBIE.N2.", "a.b.n1", "x.my.net",
+	    "a.b.my.net", "only2.n1", "c2.n2", "web.my.net", "net", NULL };
+	static const char *const other[] = { "newbie.example.com",
+	    "newbie.net", "newbie.n1.com", "newbie.n3", "my.net",
+	    "x.n1x", ".", NULL };
+	static const uint16_t types[] = { DNS_TYPE_MX, DNS_TYPE_TXT,
+	    DNS_TYPE_SRV, DNS_TYPE_CNAME, DNS_TYPE_ANY, DNS_TYPE_PTR };
+	struct dns_zone *empty;
+	struct q q;
+
+	for (size_t i = 0; local[i] != NULL; i++) {
+		expect_ask(zone, local[i], DNS_TYPE_A, DNS_CLASS_IN,
+		    DNS_FORWARD, true);
+		ck_assert_str_eq(v.why, "looks local, not in the zone");
+		expect_ask(zone, local[i], DNS_TYPE_AAAA, DNS_CLASS_IN,
+		    DNS_FORWARD, true);
+		expect_ask(zone, local[i], DNS_TYPE_A, DNS_CLASS_ANY,
+		    DNS_FORWARD, true);
+		/* Other classes are not Docker's names. */
+		expect_ask(zone, local[i], DNS_TYPE_A, DNS_CLASS_CH,
+		    DNS_FORWARD, false);
+		for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++)
+			expect_ask(zone, local[i], types[t], DNS_CLASS_IN,
+			    DNS_FORWARD, false);
+	}
+	for (size_t i = 0; other[i] != NULL; i++) {
+		expect_ask(zone, other[i], DNS_TYPE_A, DNS_CLASS_IN,
+		    DNS_FORWARD, false);
+		expect_ask(zone, other[i], DNS_TYPE_AAAA, DNS_CLASS_IN,
+		    DNS_FORWARD, false);
+	}
+	/* Names the zone answers, NODATA included, are never asked. */
+	expect_ask(zone, "web", DNS_TYPE_A, DNS_CLASS_IN, DNS_REPLY, false);
+	expect_ask(zone, "c2", DNS_TYPE_AAAA, DNS_CLASS_IN, DNS_REPLY, false);
+	expect_ask(zone, "dotted.my.net", DNS_TYPE_A, DNS_CLASS_IN, DNS_REPLY,
+	    false);
+	expect_ask(zone, "c1", DNS_TYPE_MX, DNS_CLASS_IN, DNS_REPLY, false);
+	/* Bytes no Docker name has: not local. */
+	put_header(&q, 1, RD, 1, 0, 0, 0);
+	put8(&q, 4);
+	put8(&q, 'n');
+	put8(&q, ' ');
+	put8(&q, 'e');
+	put8(&q, 'w');
+	put8(&q, 0);
+	put16(&q, DNS_TYPE_A);
+	put16(&q, DNS_CLASS_IN);
+	expect_forward(&q);
+	ck_assert(!v.ask_docker);
+	put_header(&q, 1, RD, 1, 0, 0, 0);
+	put8(&q, 5);
+	put8(&q, 'c');
+	put8(&q, '9');
+	put8(&q, '.');
+	put8(&q, 'n');
+	put8(&q, '1');
+	put8(&q, 0);
+	put16(&q, DNS_TYPE_A);
+	put16(&q, DNS_CLASS_IN);
+	expect_forward(&q);
+	ck_assert(!v.ask_docker);
+	/* Errors and refusals carry no flag. */
+	mkq(&q, 1, RD, "newbie", DNS_TYPE_AXFR, DNS_CLASS_IN, -1);
+	ldns_pkt_free(expect_reply(&q, false, DNS_RCODE_REFUSED));
+	ck_assert(!v.ask_docker);
+	put_header(&q, 1, RD, 1, 0, 0, 1);
+	put_name(&q, "newbie");
+	put16(&q, DNS_TYPE_A);
+	put16(&q, DNS_CLASS_IN);
+	put_opt(&q, 1232, 1, false);
+	ldns_pkt_free(expect_reply(&q, false, DNS_RCODE_BADVERS));
+	ck_assert(!v.ask_docker);
+
+	/* The single-label switch: the NODATA reply it makes is flagged,
+	 * since it would deny a name Docker knows as NXDOMAIN would. */
+	dns_zone_set_nodata_single_label(zone, true);
+	expect_ask(zone, "newbie", DNS_TYPE_A, DNS_CLASS_IN, DNS_REPLY, true);
+	ck_assert(v.local);
+	ck_assert_uint_eq(v.ancount, 0);
+	ck_assert_int_eq(v.rcode, DNS_RCODE_NOERROR);
+	expect_ask(zone, "newbie", DNS_TYPE_AAAA, DNS_CLASS_IN, DNS_REPLY,
+	    true);
+	expect_ask(zone, "newbie.n1", DNS_TYPE_A, DNS_CLASS_IN, DNS_FORWARD,
+	    true);
+	expect_ask(zone, "newbie.com", DNS_TYPE_A, DNS_CLASS_IN, DNS_FORWARD,
+	    false);
+	expect_ask(zone, "newbie", DNS_TYPE_MX, DNS_CLASS_IN, DNS_FORWARD,
+	    false);
+	expect_ask(zone, "web", DNS_TYPE_A, DNS_CLASS_IN, DNS_REPLY, false);
+
+	/* A zone without networks: one label only. */
+	empty = dns_zone_new();
+	ck_assert_ptr_nonnull(empty);
+	expect_ask(empty, "web", DNS_TYPE_A, DNS_CLASS_IN, DNS_FORWARD, true);
+	expect_ask(empty, "web.n1", DNS_TYPE_A, DNS_CLASS_IN, DNS_FORWARD,
+	    false);
+	dns_zone_free(empty);
+}
+END_TEST
+
 /* moby's TestReplySERVFAIL b/c: not local -> forward verdict with
  * everything the forwarder needs; its SERVFAIL comes from
  * dns_reply_error. */
@@ -862,6 +1006,7 @@ START_TEST(forward_verdict)
 	mkq(&q, 0xABCD, RD | CD, "WwW.Example.COM", DNS_TYPE_A, DNS_CLASS_IN,
 	    1400);
 	expect_forward(&q);
+	ck_assert(!v.ask_docker);
 	ck_assert_uint_eq(v.id, 0xABCD);
 	ck_assert(v.rd && v.cd);
 	ck_assert_uint_eq(v.qtype, DNS_TYPE_A);
@@ -1206,6 +1351,7 @@ dns_answer_suite(void)
 	tcase_add_test(tc, edns);
 	tcase_add_test(tc, truncation);
 	tcase_add_test(tc, single_label);
+	tcase_add_test(tc, ask_docker);
 	tcase_add_test(tc, forward_verdict);
 	tcase_add_test(tc, escaped_names);
 	tcase_add_test(tc, question_match);

@@ -80,6 +80,62 @@ START_TEST(sandbox_fields_and_values)
 }
 END_TEST
 
+START_TEST(sandbox_intercept_containers_and_own_upstreams)
+{
+	static const char *const names[] = { "web", "db" };
+	struct dns_upstreams u, own;
+	struct dns_srv_stats srv = { .docker_asked = 5, .docker_answered = 3,
+	    .docker_fellthrough = 1, .docker_timeouts = 1, .docker_loops = 2,
+	    .docker_busy = 0, .up_failures = { 8 } };
+	struct dnsstats_sandbox sb = { .key = "/var/run/docker/netns/abc",
+	    .state = "serving", .err = "", .neps = 1, .forwarding = true,
+	    .srv = &srv, .containers = names, .ncontainers = 2,
+	    .intercept = true, .redirected = true, .intercept_err = "",
+	    .docker_resolver = "127.0.0.11:40001" };
+	json_t *o, *i, *a;
+	char e[128];
+
+	ups(&u);
+	o = dnsstats_sandbox_json(&sb, &u);
+	ck_assert_ptr_nonnull(o);
+	a = json_object_get(o, "Containers");
+	ck_assert_uint_eq(json_array_size(a), 2);
+	ck_assert_str_eq(json_string_value(json_array_get(a, 1)), "db");
+	ck_assert(json_is_false(json_object_get(o, "OwnUpstreams")));
+	i = json_object_get(o, "Intercept");
+	ck_assert(json_is_true(json_object_get(i, "Enabled")));
+	ck_assert(json_is_true(json_object_get(i, "Redirected")));
+	ck_assert_str_eq(json_string_value(json_object_get(i,
+	    "DockerResolver")), "127.0.0.11:40001");
+	ck_assert_int_eq(num(i, "DockerAsked"), 5);
+	ck_assert_int_eq(num(i, "DockerAnswered"), 3);
+	ck_assert_int_eq(num(i, "DockerFellThrough"), 1);
+	ck_assert_int_eq(num(i, "DockerTimeouts"), 1);
+	ck_assert_int_eq(num(i, "DockerLoops"), 2);
+	json_decref(o);
+
+	/* Own upstreams: they, not the daemon's, are listed. */
+	ck_assert_int_eq(dns_upstreams_from_env("192.0.2.99", &own, e,
+	    sizeof(e)), 0);
+	sb.own_ups = &own;
+	sb.redirected = false;
+	sb.intercept_err = "cannot enter the namespace";
+	o = dnsstats_sandbox_json(&sb, &u);
+	ck_assert_ptr_nonnull(o);
+	ck_assert(json_is_true(json_object_get(o, "OwnUpstreams")));
+	a = json_object_get(o, "Upstreams");
+	ck_assert_uint_eq(json_array_size(a), 1);
+	ck_assert_str_eq(json_string_value(json_object_get(
+	    json_array_get(a, 0), "Address")), "192.0.2.99:53");
+	ck_assert_int_eq(num(json_array_get(a, 0), "Failures"), 8);
+	i = json_object_get(o, "Intercept");
+	ck_assert(json_is_false(json_object_get(i, "Redirected")));
+	ck_assert_str_eq(json_string_value(json_object_get(i, "Error")),
+	    "cannot enter the namespace");
+	json_decref(o);
+}
+END_TEST
+
 START_TEST(document_fields_and_values)
 {
 	static const char *const up_fields[] = { "Address", "Sent",
@@ -88,8 +144,8 @@ START_TEST(document_fields_and_values)
 	struct dns_upstreams u;
 	struct dns_cache_stats cs = { .hits = 11, .entries = 4 };
 	struct dns_fwd_stats fs = { .started = 12, .up = { { .replies = 6 } } };
-	struct dnsstats st = { .address = "169.254.53.53",
-	    .forward_from = "host", .upstreams_from = "/etc/resolv.conf",
+	struct dnsstats st = { .mode = "intercept",
+	    .address = "169.254.53.53", .forward_from = "host", .upstreams_from = "/etc/resolv.conf",
 	    .ups = &u, .fwd = &fs, .cache = &cs, .engine = true,
 	    .socket = "/var/run/docker.sock", .engine_err = "",
 	    .containers = 3 };
@@ -103,6 +159,8 @@ START_TEST(document_fields_and_values)
 	ck_assert_ptr_nonnull(d);
 	ck_assert_str_eq(json_string_value(json_object_get(d, "Address")),
 	    "169.254.53.53");
+	ck_assert_str_eq(json_string_value(json_object_get(d, "Mode")),
+	    "intercept");
 	ck_assert_str_eq(json_string_value(json_object_get(d,
 	    "ForwardFrom")), "host");
 	ck_assert_str_eq(json_string_value(json_object_get(d,
@@ -165,6 +223,7 @@ dnsstats_suite(void)
 	TCase *tc = tcase_create("dnsstats");
 
 	tcase_add_test(tc, sandbox_fields_and_values);
+	tcase_add_test(tc, sandbox_intercept_containers_and_own_upstreams);
 	tcase_add_test(tc, document_fields_and_values);
 	tcase_add_test(tc, document_without_cache_forwarder_or_sandboxes);
 	suite_add_tcase(s, tc);

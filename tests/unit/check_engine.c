@@ -2,6 +2,7 @@
  * lines), the HTTP/1.1 response reader and the event line splitter.  The
  * worker thread is tested against a fake engine by
  * tests/integration/engine_itest.c. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,6 +110,31 @@ names(const struct eng_container *c, size_t i)
 	return buf;
 }
 
+static const char *
+ntop(int af, const void *a)
+{
+	static char buf[INET6_ADDRSTRLEN];
+
+	ck_assert_ptr_nonnull(inet_ntop(af, a, buf, sizeof(buf)));
+	return buf;
+}
+
+/* The links of c's endpoint i as "target>alias" joined by spaces. */
+static const char *
+links(const struct eng_container *c, size_t i)
+{
+	static char buf[8192];
+	size_t off = 0;
+
+	ck_assert_uint_lt(i, c->neps);
+	buf[0] = '\0';
+	for (size_t j = 0; j < c->eps[i].nlinks; j++)
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off,
+		    "%s%s>%s", j > 0 ? " " : "", c->eps[i].links[j].target,
+		    c->eps[i].links[j].alias);
+	return buf;
+}
+
 START_TEST(inspect_real)
 {
 	struct eng_container c = parse_ok(inspect_2010);
@@ -125,6 +151,18 @@ START_TEST(inspect_real)
 	ck_assert_str_eq(c.eps[1].net_id, NET2);
 	ck_assert_str_eq(c.eps[1].ep_id, EP2);
 	ck_assert_str_eq(names(&c, 1), "web2 db 61b42c245bdb myhost");
+	ck_assert_str_eq(c.name, "web2");
+	ck_assert(c.running);
+	ck_assert_int_eq(c.pid, 32448);
+	ck_assert_str_eq(c.sandbox_key, "/tmp/engX/e/netns/f54d879381af");
+	ck_assert_str_eq(c.net_container, "");
+	ck_assert_uint_eq(c.ndns, 0);
+	ck_assert(c.eps[0].has_addr4);
+	ck_assert_str_eq(ntop(AF_INET, &c.eps[0].addr4), "172.17.0.2");
+	ck_assert(!c.eps[0].has_addr6);
+	ck_assert_str_eq(ntop(AF_INET, &c.eps[1].addr4), "172.18.0.2");
+	ck_assert_uint_eq(c.eps[0].nlinks, 0);
+	ck_assert_ptr_null(c.eps[0].links);
 	eng_container_done(&c);
 	ck_assert_ptr_null(c.eps);
 	eng_container_done(&c);		/* twice is harmless */
@@ -160,6 +198,81 @@ START_TEST(inspect_order_dedup)
 	ck_assert_str_eq(c.id, "abc");
 	ck_assert_uint_eq(c.eps[0].nnames, 0);
 	ck_assert_str_eq(c.eps[0].net_id, "");
+	eng_container_done(&c);
+}
+END_TEST
+
+/* As dockerd 20.10 shows `docker run --name web --hostname web --link
+ * db:dbalias --link /cache:/web/c --dns 192.0.2.53 --dns bad --dns
+ * 2001:db8::53 ...` on the default bridge, then `docker network connect
+ * --link db:d2 --link solo n1 web` (State, HostConfig and
+ * NetworkSettings trimmed to what is read). */
+static const char inspect_links[] = "{\"Id\":\"" ID1 "\","
+    "\"Name\":\"/web\",\"State\":{\"Status\":\"running\",\"Running\":true,"
+    "\"Paused\":false,\"Pid\":4242},\"HostConfig\":{\"NetworkMode\":"
+    "\"default\",\"Dns\":[\"192.0.2.53\",\"bad\",\"2001:db8::53\","
+    "\"fe80::1%eth0\",\"192.0.2.54\",\"192.0.2.55\"],\"Links\":"
+    "[\"/db:/web/dbalias\",\"/cache:/web/c\"]},\"Config\":{\"Hostname\":"
+    "\"web\"},\"NetworkSettings\":{\"SandboxKey\":"
+    "\"/var/run/docker/netns/0123456789ab\",\"Networks\":{\"bridge\":{"
+    "\"Links\":null,\"Aliases\":null,\"NetworkID\":\"" NET1 "\","
+    "\"EndpointID\":\"" EP1 "\",\"Gateway\":\"172.17.0.1\",\"IPAddress\":"
+    "\"172.17.0.3\",\"IPPrefixLen\":16,\"GlobalIPv6Address\":\"\"},"
+    "\"n1\":{\"Links\":[\"db:d2\",\"solo\",\"a:b:c\",\"\",\":x\",\"y:\"],"
+    "\"Aliases\":[\"0123456789ab\"],\"NetworkID\":\"" NET2 "\","
+    "\"EndpointID\":\"" EP2 "\",\"IPAddress\":\"not an address\","
+    "\"GlobalIPv6Address\":\"fd00:1::3\"}}}}";
+
+START_TEST(inspect_links_dns_state)
+{
+	struct eng_container c = parse_ok(inspect_links);
+
+	ck_assert_str_eq(c.name, "web");
+	ck_assert(c.running);
+	ck_assert_int_eq(c.pid, 4242);
+	ck_assert_str_eq(c.sandbox_key, "/var/run/docker/netns/0123456789ab");
+	ck_assert_str_eq(c.net_container, "");
+	/* Three valid literals kept, as written; the rest skipped. */
+	ck_assert_uint_eq(c.ndns, 3);
+	ck_assert_str_eq(c.dns[0], "192.0.2.53");
+	ck_assert_str_eq(c.dns[1], "2001:db8::53");
+	ck_assert_str_eq(c.dns[2], "192.0.2.54");
+	ck_assert_uint_eq(c.neps, 2);
+	/* The default bridge carries HostConfig.Links. */
+	ck_assert_str_eq(c.eps[0].net_name, "bridge");
+	ck_assert_str_eq(links(&c, 0), "db>dbalias cache>c");
+	ck_assert_str_eq(ntop(AF_INET, &c.eps[0].addr4), "172.17.0.3");
+	ck_assert(!c.eps[0].has_addr6);
+	/* n1: its own Links; malformed entries left out. */
+	ck_assert_str_eq(links(&c, 1), "db>d2 solo>solo");
+	ck_assert(!c.eps[1].has_addr4);
+	ck_assert(c.eps[1].has_addr6);
+	ck_assert_str_eq(ntop(AF_INET6, &c.eps[1].addr6), "fd00:1::3");
+	eng_container_done(&c);
+	ck_assert_ptr_null(c.eps);
+
+	/* Stopped: no process; sharing another's namespace. */
+	c = parse_ok("{\"Id\":\"" ID1 "\",\"State\":{\"Running\":false,"
+	    "\"Pid\":77},\"HostConfig\":{\"NetworkMode\":\"container:db\","
+	    "\"Dns\":null,\"Links\":null},\"NetworkSettings\":{"
+	    "\"SandboxKey\":\"\"}}");
+	ck_assert(!c.running);
+	ck_assert_int_eq(c.pid, 0);
+	ck_assert_str_eq(c.net_container, "db");
+	ck_assert_str_eq(c.sandbox_key, "");
+	ck_assert_str_eq(c.name, "");
+	eng_container_done(&c);
+
+	/* Without State or HostConfig; other network modes. */
+	c = parse_ok("{\"Id\":\"" ID1 "\",\"State\":null,\"HostConfig\":"
+	    "{\"NetworkMode\":\"container:\"}}");
+	ck_assert(!c.running);
+	ck_assert_int_eq(c.pid, 0);
+	ck_assert_str_eq(c.net_container, "");
+	eng_container_done(&c);
+	c = parse_ok("{\"Id\":\"" ID1 "\",\"HostConfig\":{\"NetworkMode\":"
+	    "\"n1\"}}");
+	ck_assert_str_eq(c.net_container, "");
 	eng_container_done(&c);
 }
 END_TEST
@@ -238,6 +351,32 @@ START_TEST(inspect_wrong_types)
 		    "{\"n\":{\"EndpointID\":\"e\",\"Aliases\":[\"a\",1]}}}}",
 		"{\"Id\":\"" ID1 "\",\"NetworkSettings\":{\"Networks\":"
 		    "{\"n\":{\"EndpointID\":\"e\",\"DNSNames\":{}}}}}",
+		"{\"Id\":\"" ID1 "\",\"State\":[]}",
+		"{\"Id\":\"" ID1 "\",\"State\":{\"Running\":\"yes\"}}",
+		"{\"Id\":\"" ID1 "\",\"State\":{\"Running\":1}}",
+		"{\"Id\":\"" ID1 "\",\"State\":{\"Pid\":\"12\"}}",
+		"{\"Id\":\"" ID1 "\",\"State\":{\"Pid\":-1}}",
+		"{\"Id\":\"" ID1 "\",\"State\":{\"Pid\":12.5}}",
+		"{\"Id\":\"" ID1 "\",\"State\":{\"Pid\":4294967296}}",
+		"{\"Id\":\"" ID1 "\",\"HostConfig\":\"x\"}",
+		"{\"Id\":\"" ID1 "\",\"HostConfig\":{\"NetworkMode\":5}}",
+		"{\"Id\":\"" ID1 "\",\"HostConfig\":{\"Dns\":\"1.1.1.1\"}}",
+		"{\"Id\":\"" ID1 "\",\"HostConfig\":{\"Dns\":[\"1.1.1.1\",1]}}",
+		"{\"Id\":\"" ID1 "\",\"HostConfig\":{\"Links\":{}}}",
+		"{\"Id\":\"" ID1 "\",\"HostConfig\":{\"Links\":[null]}}",
+		"{\"Id\":\"" ID1 "\",\"NetworkSettings\":{\"SandboxKey\":1}}",
+		"{\"Id\":\"" ID1 "\",\"NetworkSettings\":{\"Networks\":"
+		    "{\"n\":{\"EndpointID\":\"e\",\"IPAddress\":5}}}}",
+		"{\"Id\":\"" ID1 "\",\"NetworkSettings\":{\"Networks\":"
+		    "{\"n\":{\"EndpointID\":\"e\",\"GlobalIPv6Address\":[]}}}}",
+		"{\"Id\":\"" ID1 "\",\"NetworkSettings\":{\"Networks\":"
+		    "{\"n\":{\"EndpointID\":\"e\",\"Links\":\"a:b\"}}}}",
+		"{\"Id\":\"" ID1 "\",\"NetworkSettings\":{\"Networks\":"
+		    "{\"n\":{\"EndpointID\":\"e\",\"Links\":[\"a\",{}]}}}}",
+		/* HostConfig.Links is checked without a default bridge too. */
+		"{\"Id\":\"" ID1 "\",\"HostConfig\":{\"Links\":[7]},"
+		    "\"NetworkSettings\":{\"Networks\":{\"n\":{\"EndpointID\":"
+		    "\"e\"}}}}",
 		/* jansson refuses NUL bytes in strings. */
 		"{\"Id\":\"" ID1 "\",\"NetworkSettings\":{\"Networks\":"
 		    "{\"n\":{\"EndpointID\":\"e\",\"Aliases\":"
@@ -313,6 +452,8 @@ START_TEST(inspect_caps)
 	ck_assert_str_eq(c.eps[0].names[1], "al0");
 	ck_assert_str_eq(c.eps[0].names[63], "al62");
 	ck_assert_str_eq(c.eps[1].net_name, "net2");
+	/* The 256-byte container name is none. */
+	ck_assert_str_eq(c.name, "");
 	for (size_t i = 0; i < c.neps; i++)
 		for (size_t j = 0; j < c.eps[i].nnames; j++) {
 			p = c.eps[i].names[j];
@@ -324,6 +465,54 @@ START_TEST(inspect_caps)
 	free(n255);
 	free(n256);
 	free(n300);
+}
+END_TEST
+
+START_TEST(inspect_caps_keys_links)
+{
+	char *k256 = rep('k', ENG_KEY_MAX - 1), *k257 = rep('k', ENG_KEY_MAX);
+	char *n255 = rep('a', ENG_NAME_MAX), *n256 = rep('b', ENG_NAME_MAX + 1);
+	char *doc = malloc(1 << 16);
+	struct eng_container c;
+	size_t off = 0;
+
+	ck_assert_ptr_nonnull(doc);
+#define ADD(...) off += (size_t)snprintf(doc + off, (1 << 16) - off, \
+	__VA_ARGS__)
+	/* A key of exactly ENG_KEY_MAX bytes, a 255-byte name, 70 links (the
+	 * second with an over-long alias), a shared container's name of 255
+	 * bytes. */
+	ADD("{\"Id\":\"%s\",\"Name\":\"/%s\",\"HostConfig\":{\"NetworkMode\":"
+	    "\"container:%s\"},\"NetworkSettings\":{\"SandboxKey\":\"/%s\","
+	    "\"Networks\":{\"n\":{\"EndpointID\":\"e\",\"Links\":[", ID1, n255,
+	    n255, k256);
+	for (int i = 0; i < 70; i++)
+		ADD("%s\"t%d:%s\"", i > 0 ? "," : "", i, i == 1 ? n256 : "al");
+	ADD("]}}}}");
+	c = parse_ok(doc);
+	ck_assert_uint_eq(strlen(c.sandbox_key), ENG_KEY_MAX);
+	ck_assert_str_eq(c.name, n255);
+	ck_assert_str_eq(c.net_container, n255);
+	ck_assert_uint_eq(c.eps[0].nlinks, ENG_LINKS_MAX);
+	ck_assert_str_eq(c.eps[0].links[0].target, "t0");
+	ck_assert_str_eq(c.eps[0].links[1].target, "t2");
+	ck_assert_str_eq(c.eps[0].links[63].target, "t64");
+	eng_container_done(&c);
+
+	/* One byte more: the key and the shared container are none. */
+	off = 0;
+	ADD("{\"Id\":\"%s\",\"HostConfig\":{\"NetworkMode\":\"container:%s\"},"
+	    "\"NetworkSettings\":{\"SandboxKey\":\"/%s\"}}", ID1, n256, k257);
+#undef ADD
+	c = parse_ok(doc);
+	ck_assert_str_eq(c.sandbox_key, "");
+	ck_assert_str_eq(c.net_container, "");
+	eng_container_done(&c);
+	free(doc);
+	free(k256);
+	free(k257);
+	free(n255);
+	free(n256);
 }
 END_TEST
 
@@ -407,7 +596,27 @@ START_TEST(events)
 	ck_assert_str_eq(id, "");
 	ck_assert_int_eq(event("{\"Type\":\"network\",\"Action\":\"create\","
 	    "\"Actor\":{\"ID\":\"" NET1 "\"}}", 0, id), ENG_EV_IGNORE);
-	ck_assert_int_eq(event("{\"Type\":\"container\",\"Action\":\"start\","
+	/* Start, restart and die change the process and addresses. */
+	ck_assert_int_eq(event("{\"status\":\"start\",\"id\":\"" ID1 "\","
+	    "\"from\":\"bb\",\"Type\":\"container\",\"Action\":\"start\","
+	    "\"Actor\":{\"ID\":\"" ID1 "\",\"Attributes\":{\"image\":\"bb\","
+	    "\"name\":\"web2\"}},\"scope\":\"local\"}", 0, id), ENG_EV_INSPECT);
+	ck_assert_str_eq(id, ID1);
+	ck_assert_int_eq(event("{\"status\":\"die\",\"id\":\"" ID1 "\","
+	    "\"Type\":\"container\",\"Action\":\"die\",\"Actor\":{\"ID\":\""
+	    ID1 "\",\"Attributes\":{\"exitCode\":\"137\",\"image\":\"bb\","
+	    "\"name\":\"web2\"}}}", 0, id), ENG_EV_INSPECT);
+	ck_assert_str_eq(id, ID1);
+	ck_assert_int_eq(event("{\"Type\":\"container\",\"Action\":\"restart\","
+	    "\"Actor\":{\"ID\":\"" ID1 "\"}}", 0, id), ENG_EV_INSPECT);
+	ck_assert_int_eq(event("{\"Type\":\"container\",\"Action\":\"die\","
+	    "\"Actor\":{\"ID\":\"x\"}}", -EINVAL, id), ENG_EV_IGNORE);
+	ck_assert_str_eq(id, "");
+	ck_assert_int_eq(event("{\"Type\":\"container\",\"Action\":\"kill\","
+	    "\"Actor\":{\"ID\":\"" ID1 "\"}}", 0, id), ENG_EV_IGNORE);
+	ck_assert_int_eq(event("{\"Type\":\"network\",\"Action\":\"start\","
+	    "\"Actor\":{\"ID\":\"" ID1 "\"}}", 0, id), ENG_EV_IGNORE);
+	ck_assert_int_eq(event("{\"Type\":\"container\",\"Action\":\"started\","
 	    "\"Actor\":{\"ID\":\"" ID1 "\"}}", 0, id), ENG_EV_IGNORE);
 	ck_assert_int_eq(event("{\"Type\":\"container\"}", 0, id),
 	    ENG_EV_IGNORE);
@@ -734,10 +943,12 @@ engine_suite(void)
 
 	tcase_add_test(p, inspect_real);
 	tcase_add_test(p, inspect_order_dedup);
+	tcase_add_test(p, inspect_links_dns_state);
 	tcase_add_test(p, inspect_missing_fields);
 	tcase_add_test(p, inspect_skips_unattached);
 	tcase_add_test(p, inspect_wrong_types);
 	tcase_add_test(p, inspect_caps);
+	tcase_add_test(p, inspect_caps_keys_links);
 	tcase_add_test(p, list_parse);
 	tcase_add_test(p, events);
 	suite_add_tcase(s, p);

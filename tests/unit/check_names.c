@@ -7,6 +7,7 @@
 #include <check.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +25,16 @@
 #define CTR1 "1111111111111111111111111111111111111111111111111111111111111111"
 #define CTR2 "2222222222222222222222222222222222222222222222222222222222222222"
 #define CTR3 "3333333333333333333333333333333333333333333333333333333333333333"
+#define CTR4 "4444444444444444444444444444444444444444444444444444444444444444"
+#define CTR5 "5555555555555555555555555555555555555555555555555555555555555555"
+#define CTR6 "6666666666666666666666666666666666666666666666666666666666666666"
+#define CTR7 "7777777777777777777777777777777777777777777777777777777777777777"
+#define CTR8 "8888888888888888888888888888888888888888888888888888888888888888"
+/* Networks of other drivers: a user-defined one and the default bridge. */
+#define NETO "e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5"
+#define NETB "b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0"
+#define EPE "e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6"
+#define EPF "f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7"
 
 static struct th_env env;
 
@@ -121,6 +132,46 @@ ctr_update(struct eng_update *u, const char *id, ...)
 	va_end(ap);
 }
 
+/* u's container runs in the sandbox key; its name is its first one. */
+static void
+at(struct eng_update *u, const char *key)
+{
+	u->c.running = true;
+	u->c.pid = 4242;
+	(void) snprintf(u->c.sandbox_key, sizeof(u->c.sandbox_key), "%s", key);
+	if (u->c.neps > 0 && u->c.eps[0].nnames > 0)
+		(void) snprintf(u->c.name, sizeof(u->c.name), "%s",
+		    u->c.eps[0].names[0]);
+}
+
+/* The Engine API's addresses of u's endpoint i (NULL: none). */
+static void
+addrs(struct eng_update *u, size_t i, const char *a4, const char *a6)
+{
+	struct eng_endpoint *e = &u->c.eps[i];
+
+	ck_assert_uint_lt(i, u->c.neps);
+	e->has_addr4 = a4 != NULL;
+	e->has_addr6 = a6 != NULL;
+	if (a4 != NULL)
+		ck_assert_int_eq(inet_pton(AF_INET, a4, &e->addr4), 1);
+	if (a6 != NULL)
+		ck_assert_int_eq(inet_pton(AF_INET6, a6, &e->addr6), 1);
+}
+
+/* A link of u's endpoint i: alias stands for target. */
+static void
+link_to(struct eng_update *u, size_t i, const char *target,
+    const char *alias)
+{
+	struct eng_endpoint *e = &u->c.eps[i];
+
+	e->links = realloc(e->links, (e->nlinks + 1) * sizeof(*e->links));
+	ck_assert_ptr_nonnull(e->links);
+	e->links[e->nlinks].target = strdup(target);
+	e->links[e->nlinks++].alias = strdup(alias);
+}
+
 static void
 apply(struct names *n, struct eng_update *u, bool changed)
 {
@@ -173,7 +224,7 @@ START_TEST(plan_groups_joins_by_sandbox)
 	size_t n = 0;
 
 	topology();
-	ck_assert_int_eq(names_plan(env.drv, &w, &n), 0);
+	ck_assert_int_eq(names_plan(NULL, env.drv, &w, &n), 0);
 	ck_assert_uint_eq(n, 2);
 	ck_assert_str_eq(w[0].key, "/run/netns/a");
 	ck_assert_uint_eq(w[0].neps, 2);
@@ -199,7 +250,7 @@ START_TEST(plan_follows_leave)
 	    sizeof(err)), 0);
 	ck_assert_int_eq(drv_leave(env.drv, TH_NETID1, EPA, err,
 	    sizeof(err)), 0);
-	ck_assert_int_eq(names_plan(env.drv, &w, &n), 0);
+	ck_assert_int_eq(names_plan(NULL, env.drv, &w, &n), 0);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_uint_eq(w[0].neps, 1);
 	/* Only the internal network is left: no forwarding. */
@@ -219,7 +270,7 @@ START_TEST(zone_scoped_to_the_sandbox_networks)
 
 	topology();
 	nm = known_names();
-	ck_assert_int_eq(names_plan(env.drv, &w, &n), 0);
+	ck_assert_int_eq(names_plan(nm, env.drv, &w, &n), 0);
 	za = names_zone(nm, env.drv, &w[0], 60, err, sizeof(err));
 	zb = names_zone(nm, env.drv, &w[1], 60, err, sizeof(err));
 	ck_assert_ptr_nonnull(za);
@@ -268,7 +319,7 @@ START_TEST(zone_uses_the_driver_addresses)
 	ctr_update(&u, CTR2, TH_NETID1, "front", EPD, "c4", NULL,
 	    TH_NETID1, "front", "ffff", "ghost", NULL, NULL);
 	apply(nm, &u, true);
-	ck_assert_int_eq(names_plan(env.drv, &w, &n), 0);
+	ck_assert_int_eq(names_plan(nm, env.drv, &w, &n), 0);
 	z = names_zone(nm, env.drv, &w[0], 600, err, sizeof(err));
 	ck_assert_ptr_nonnull(z);
 	ck_assert_int_eq(dns_zone_lookup(z, "c4", &a), -ENOENT);
@@ -277,6 +328,306 @@ START_TEST(zone_uses_the_driver_addresses)
 	ck_assert_str_eq(addr4(z, "c1", buf), "none");
 	dns_zone_free(z);
 	names_plan_free(w, n);
+	names_free(nm);
+}
+END_TEST
+
+static const char *
+addr6(const struct dns_zone *z, const char *name, char *buf)
+{
+	struct dns_addrs a;
+
+	if (dns_zone_lookup(z, name, &a) < 0 || a.n6 == 0)
+		return "none";
+	return inet_ntop(AF_INET6, &a.a6[0], buf, INET6_ADDRSTRLEN);
+}
+
+/* The topology, and beyond cbridge: c1 (sandbox A) is also on "other"
+ * (another driver's user-defined network) and on the default bridge;
+ * c5 on "other" only and c6 on the bridge only, in sandboxes cbridge has
+ * no endpoint in. */
+static struct names *
+mixed_names(void)
+{
+	struct names *n = names_new();
+	struct eng_update u;
+
+	ck_assert_ptr_nonnull(n);
+	ctr_update(&u, CTR1, TH_NETID1, "front", EPA, "c1", "web", NULL,
+	    TH_NETID2, "back", EPB, "c1", NULL, NETO, "other", "o1", "c1",
+	    "111111111111", NULL, NETB, "bridge", "b1", "c1", NULL, NULL);
+	at(&u, "/run/netns/a");
+	addrs(&u, 2, "172.20.0.2", "fd00:20::2");
+	addrs(&u, 3, "172.17.0.2", NULL);
+	/* A legacy link: /etc/hosts only. */
+	link_to(&u, 3, "c6", "legacy");
+	apply(n, &u, true);
+	ctr_update(&u, CTR3, TH_NETID2, "back", EPC, "c3", NULL, NULL);
+	at(&u, "/run/netns/b");
+	apply(n, &u, true);
+	ctr_update(&u, CTR5, NETO, "other", "o5", "c5", "cache", NULL, NULL);
+	at(&u, "/run/netns/e");
+	addrs(&u, 0, "172.20.0.5", "fd00:20::5");
+	apply(n, &u, true);
+	ctr_update(&u, CTR6, NETB, "bridge", "b6", "c6", NULL, NULL);
+	at(&u, "/run/netns/f");
+	addrs(&u, 0, "172.17.0.6", NULL);
+	apply(n, &u, true);
+	return n;
+}
+
+START_TEST(zone_spans_other_drivers_networks)
+{
+	struct names *nm;
+	struct sbx_want *w = NULL;
+	struct dns_zone *za, *zb;
+	char err[256] = "", buf[INET6_ADDRSTRLEN];
+	struct in_addr ip;
+	size_t n = 0;
+
+	topology();
+	nm = mixed_names();
+	ck_assert_int_eq(names_plan(nm, env.drv, &w, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	/* cbridge's networks first, then the Engine API's others, once. */
+	ck_assert_uint_eq(w[0].neps, 2);
+	ck_assert_uint_eq(w[0].nnets, 4);
+	ck_assert_str_eq(w[0].nets[0].net_id, TH_NETID1);
+	ck_assert_str_eq(w[0].nets[0].name, "front");
+	ck_assert_ptr_eq(w[0].nets[0].ep, w[0].eps[0]);
+	ck_assert_str_eq(w[0].nets[0].x->ep_id, EPA);
+	ck_assert_str_eq(w[0].nets[1].name, "back");
+	ck_assert_str_eq(w[0].nets[2].net_id, NETO);
+	ck_assert_str_eq(w[0].nets[2].name, "other");
+	ck_assert_ptr_null(w[0].nets[2].ep);
+	ck_assert_str_eq(w[0].nets[2].x->ep_id, "o1");
+	ck_assert_str_eq(w[0].nets[3].name, "bridge");
+	ck_assert(!w[0].internal_only);
+	ck_assert_str_eq(w[0].sig, TH_NETID1 "," TH_NETID2 "," NETO "," NETB
+	    ",");
+	/* B: only the internal cbridge network, nothing else. */
+	ck_assert_uint_eq(w[1].nnets, 1);
+	ck_assert(w[1].internal_only);
+
+	za = names_zone(nm, env.drv, &w[0], 60, err, sizeof(err));
+	zb = names_zone(nm, env.drv, &w[1], 60, err, sizeof(err));
+	ck_assert_msg(za != NULL && zb != NULL, "%s", err);
+	/* cbridge networks: the driver's addresses, as before. */
+	ck_assert_str_eq(addr4(za, "c1", buf), "10.80.0.2");
+	ck_assert_str_eq(addr4(za, "c3", buf), "10.81.0.3");
+	/* The other driver's network: the Engine API's addresses. */
+	ck_assert_str_eq(addr4(za, "c5", buf), "172.20.0.5");
+	ck_assert_str_eq(addr6(za, "c5", buf), "fd00:20::5");
+	ck_assert_str_eq(addr4(za, "cache", buf), "172.20.0.5");
+	ck_assert_str_eq(addr4(za, "c5.other", buf), "172.20.0.5");
+	ck_assert_str_eq(addr4(za, "c1.other", buf), "172.20.0.2");
+	ck_assert_str_eq(addr6(za, "111111111111.other", buf), "fd00:20::2");
+	inet_pton(AF_INET, "172.20.0.5", &ip);
+	ck_assert_str_eq(dns_zone_ptr(za, AF_INET, &ip), "c5.other.");
+	/* The default bridge serves nothing, legacy links neither. */
+	ck_assert_str_eq(addr4(za, "c6", buf), "none");
+	ck_assert_str_eq(addr4(za, "c6.bridge", buf), "none");
+	ck_assert_str_eq(addr4(za, "c1.bridge", buf), "none");
+	ck_assert_str_eq(addr4(za, "legacy", buf), "none");
+	inet_pton(AF_INET, "172.17.0.6", &ip);
+	ck_assert_ptr_null(dns_zone_ptr(za, AF_INET, &ip));
+	/* B is not on "other". */
+	ck_assert_str_eq(addr4(zb, "c5", buf), "none");
+	ck_assert_str_eq(addr4(zb, "c1", buf), "10.81.0.2");
+	dns_zone_free(za);
+	dns_zone_free(zb);
+	names_plan_free(w, n);
+
+	/* c3 on the default bridge too: a way out that B's internal
+	 * network does not close, so B forwards. */
+	{
+		struct eng_update u;
+
+		ctr_update(&u, CTR3, TH_NETID2, "back", EPC, "c3", NULL, NETB,
+		    "bridge", "b3", "c3", NULL, NULL);
+		at(&u, "/run/netns/b");
+		apply(nm, &u, true);
+	}
+	ck_assert_int_eq(names_plan(nm, env.drv, &w, &n), 0);
+	ck_assert_uint_eq(w[1].nnets, 2);
+	ck_assert(!w[1].internal_only);
+	names_plan_free(w, n);
+	names_free(nm);
+}
+END_TEST
+
+START_TEST(engine_networks_need_a_running_container)
+{
+	struct names *nm = names_new();
+	struct sbx_want *w = NULL;
+	struct eng_update u;
+	size_t n = 0;
+
+	topology();
+	/* Stopped, its old key still set (dockerd 20.10 keeps it). */
+	ctr_update(&u, CTR3, TH_NETID2, "back", EPC, "c3", NULL, NETO,
+	    "other", "o3", "c3", NULL, NULL);
+	at(&u, "/run/netns/b");
+	u.c.running = false;
+	apply(nm, &u, true);
+	/* Another container claims a cbridge network of A in the Engine
+	 * API without a driver join there: not taken. */
+	ctr_update(&u, CTR4, TH_NETID1, "front", "x4", "c4", NULL, NULL);
+	at(&u, "/run/netns/b");
+	apply(nm, &u, true);
+	ck_assert_int_eq(names_plan(nm, env.drv, &w, &n), 0);
+	ck_assert_uint_eq(w[1].nnets, 1);
+	ck_assert_str_eq(w[1].nets[0].net_id, TH_NETID2);
+	ck_assert(w[1].internal_only);
+	names_plan_free(w, n);
+	names_free(nm);
+}
+END_TEST
+
+START_TEST(link_alias_only_where_declared)
+{
+	struct names *nm = names_new();
+	struct sbx_want *w = NULL;
+	struct dns_zone *za, *zc;
+	struct eng_update u;
+	struct in_addr ip;
+	char err[256] = "", buf[INET6_ADDRSTRLEN];
+	size_t n = 0;
+
+	topology();
+	/* Sandbox C on the same networks as A. */
+	ep(TH_NETID1, EPE, "10.80.0.5/24", "/run/netns/c");
+	ep(TH_NETID2, EPF, "10.81.0.5/24", "/run/netns/c");
+	/* c1 (A) links c3 as db and as c7 on back, and c3 as cache on front,
+	 * where c3 is not: nothing to answer, and it still hides the
+	 * container named cache there, as in Docker. */
+	ctr_update(&u, CTR1, TH_NETID1, "front", EPA, "c1", NULL, TH_NETID2,
+	    "back", EPB, "c1", NULL, NULL);
+	at(&u, "/run/netns/a");
+	link_to(&u, 1, "c3", "db");
+	link_to(&u, 1, "C3", "c7");
+	link_to(&u, 0, "c3", "cache");
+	link_to(&u, 0, "bad name", "x");
+	apply(nm, &u, true);
+	ctr_update(&u, CTR3, TH_NETID2, "back", EPC, "c3", NULL, NULL);
+	at(&u, "/run/netns/b");
+	apply(nm, &u, true);
+	/* c7 (C): cache on front, db on back. */
+	ctr_update(&u, CTR7, TH_NETID1, "front", EPE, "c7", "cache", NULL,
+	    TH_NETID2, "back", EPF, "c7", "db", NULL, NULL);
+	at(&u, "/run/netns/c");
+	apply(nm, &u, true);
+
+	ck_assert_int_eq(names_plan(nm, env.drv, &w, &n), 0);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_str_eq(w[0].key, "/run/netns/a");
+	ck_assert_str_eq(w[2].key, "/run/netns/c");
+	/* Same networks, different links: different zones. */
+	ck_assert_str_eq(w[0].sig, TH_NETID1 "/cache=c3," TH_NETID2
+	    "/db=c3/c7=C3,");
+	ck_assert_str_eq(w[2].sig, TH_NETID1 "," TH_NETID2 ",");
+	za = names_zone(nm, env.drv, &w[0], 60, err, sizeof(err));
+	zc = names_zone(nm, env.drv, &w[2], 60, err, sizeof(err));
+	ck_assert_msg(za != NULL && zc != NULL, "%s", err);
+	/* In A the aliases are c3's address on back, over c7's names; in C
+	 * they are c7's. */
+	ck_assert_str_eq(addr4(za, "db", buf), "10.81.0.3");
+	ck_assert_str_eq(addr4(za, "DB.back", buf), "10.81.0.3");
+	ck_assert_str_eq(addr4(za, "c7.back", buf), "10.81.0.3");
+	ck_assert_str_eq(addr4(zc, "db", buf), "10.81.0.5");
+	ck_assert_str_eq(addr4(zc, "c7.back", buf), "10.81.0.5");
+	/* PTR names stay the containers' own. */
+	inet_pton(AF_INET, "10.81.0.3", &ip);
+	ck_assert_str_eq(dns_zone_ptr(za, AF_INET, &ip), "c3.back.");
+	inet_pton(AF_INET, "10.81.0.5", &ip);
+	ck_assert_str_eq(dns_zone_ptr(zc, AF_INET, &ip), "c7.back.");
+	/* "cache": hidden in A by an alias without a target there. */
+	ck_assert_str_eq(addr4(za, "cache", buf), "none");
+	ck_assert_str_eq(addr4(za, "cache.front", buf), "none");
+	ck_assert_str_eq(addr4(zc, "cache", buf), "10.80.0.5");
+	ck_assert_str_eq(addr4(za, "x", buf), "none");
+	names_plan_free(w, n);
+	dns_zone_free(za);
+	dns_zone_free(zc);
+
+	/* c7 declares the same links: one zone for both again. */
+	ctr_update(&u, CTR7, TH_NETID1, "front", EPE, "c7", "cache", NULL,
+	    TH_NETID2, "back", EPF, "c7", "db", NULL, NULL);
+	at(&u, "/run/netns/c");
+	link_to(&u, 1, "c3", "db");
+	link_to(&u, 1, "C3", "c7");
+	link_to(&u, 0, "c3", "cache");
+	apply(nm, &u, true);
+	ck_assert_int_eq(names_plan(nm, env.drv, &w, &n), 0);
+	ck_assert_str_eq(w[0].sig, w[2].sig);
+	ck_assert_str_ne(w[0].sig, w[1].sig);
+	names_plan_free(w, n);
+	names_free(nm);
+}
+END_TEST
+
+START_TEST(containers_at_a_sandbox)
+{
+	struct names *nm = names_new();
+	const struct eng_container *got[4];
+	struct eng_update u;
+
+	ctr_update(&u, CTR1, NETO, "other", "o1", "c1", NULL, NULL);
+	at(&u, "/run/netns/a");
+	memcpy(u.c.dns[0], "192.0.2.53", 11);
+	u.c.ndns = 1;
+	apply(nm, &u, true);
+	/* Sharing c1's namespace by name and by ID prefix. */
+	ctr_update(&u, CTR2, NULL);
+	u.c.running = true;
+	memcpy(u.c.name, "s2", 3);
+	memcpy(u.c.net_container, "c1", 3);
+	apply(nm, &u, true);
+	ctr_update(&u, CTR3, NULL);
+	u.c.running = true;
+	memcpy(u.c.net_container, "1111111111", 11);
+	apply(nm, &u, true);
+	/* Stopped ones, at the key or sharing; a sharer of another. */
+	ctr_update(&u, CTR4, NULL);
+	at(&u, "/run/netns/a");
+	u.c.running = false;
+	apply(nm, &u, true);
+	ctr_update(&u, CTR5, NULL);
+	memcpy(u.c.net_container, "c1", 3);
+	apply(nm, &u, true);
+	ctr_update(&u, CTR6, NULL);
+	u.c.running = true;
+	memcpy(u.c.net_container, "c9", 3);
+	apply(nm, &u, true);
+	ctr_update(&u, CTR7, NULL);
+	at(&u, "/run/netns/b");
+	apply(nm, &u, true);
+
+	ck_assert_uint_eq(names_containers_at(nm, "/run/netns/a", got, 4), 3);
+	ck_assert_str_eq(got[0]->id, CTR1);
+	ck_assert_int_eq(got[0]->pid, 4242);
+	ck_assert_str_eq(got[0]->dns[0], "192.0.2.53");
+	ck_assert_str_eq(got[1]->name, "s2");
+	ck_assert_str_eq(got[2]->id, CTR3);
+	/* The count even when ret is too small. */
+	got[1] = NULL;
+	ck_assert_uint_eq(names_containers_at(nm, "/run/netns/a", got, 1), 3);
+	ck_assert_ptr_null(got[1]);
+	ck_assert_uint_eq(names_containers_at(nm, "/run/netns/b", got, 4), 1);
+	ck_assert_str_eq(got[0]->id, CTR7);
+	ck_assert_uint_eq(names_containers_at(nm, "/run/netns/x", got, 4), 0);
+	ck_assert_uint_eq(names_containers_at(nm, "", got, 4), 0);
+	ck_assert_uint_eq(names_containers_at(NULL, "/run/netns/a", got, 4),
+	    0);
+	/* An update replaces; a removal forgets. */
+	ctr_update(&u, CTR1, NULL);
+	at(&u, "/run/netns/z");
+	memcpy(u.c.name, "c1", 3);
+	apply(nm, &u, true);
+	ck_assert_uint_eq(names_containers_at(nm, "/run/netns/a", got, 4), 0);
+	ck_assert_uint_eq(names_containers_at(nm, "/run/netns/z", got, 4), 3);
+	simple(nm, ENG_REMOVED, CTR2, true);
+	ck_assert_uint_eq(names_containers_at(nm, "/run/netns/z", got, 4), 2);
 	names_free(nm);
 }
 END_TEST
@@ -464,6 +815,10 @@ names_suite(void)
 	tcase_add_test(tc, plan_follows_leave);
 	tcase_add_test(tc, zone_scoped_to_the_sandbox_networks);
 	tcase_add_test(tc, zone_uses_the_driver_addresses);
+	tcase_add_test(tc, zone_spans_other_drivers_networks);
+	tcase_add_test(tc, engine_networks_need_a_running_container);
+	tcase_add_test(tc, link_alias_only_where_declared);
+	tcase_add_test(tc, containers_at_a_sandbox);
 	tcase_add_test(tc, apply_sync_forgets_the_unlisted);
 	tcase_add_test(tc, valid_names);
 	tcase_add_test(tc, sandbox_paths);

@@ -187,6 +187,28 @@ START_TEST(forwarding_switch_when_not_serving)
 }
 END_TEST
 
+START_TEST(reconfigure_restarts_only_a_serving_responder)
+{
+	static const enum sbs_state sts[] = { SBS_PENDING, SBS_FAILED,
+	    SBS_GONE };
+	struct sbs sb;
+
+	make(&sb, SBS_SERVING);
+	ck_assert_uint_eq(sbs_reconfigure(&sb), SBS_A_UNSERVE);
+	ck_assert_int_eq(sb.state, SBS_PENDING);
+	ck_assert(sbs_check_due(&sb, SBS_WHY_MOUNTS, T0));
+	ck_assert_uint_eq(sbs_ns(&sb, true, T0), SBS_A_SERVE);
+	for (size_t i = 0; i < sizeof(sts) / sizeof(sts[0]); i++) {
+		make(&sb, sts[i]);
+		ck_assert_uint_eq(sbs_reconfigure(&sb), 0);
+		ck_assert_int_eq(sb.state, sts[i]);
+	}
+	make(&sb, SBS_SERVING);
+	(void)sbs_leave(&sb);
+	ck_assert_uint_eq(sbs_reconfigure(&sb), 0);
+}
+END_TEST
+
 START_TEST(leave_in_every_state)
 {
 	static const enum sbs_state sts[] = { SBS_PENDING, SBS_SERVING,
@@ -268,6 +290,7 @@ sbxstate_suite(void)
 	tcase_add_test(tc, namespace_vanishes_while_serving);
 	tcase_add_test(tc, forwarding_switch_restarts_the_responder);
 	tcase_add_test(tc, forwarding_switch_when_not_serving);
+	tcase_add_test(tc, reconfigure_restarts_only_a_serving_responder);
 	tcase_add_test(tc, leave_in_every_state);
 	tcase_add_test(tc, leave_while_pending);
 	tcase_add_test(tc, shutdown_in_every_state);

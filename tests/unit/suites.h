@@ -20,5 +20,7 @@ Suite	*loop_suite(void);
 Suite	*worker_suite(void);
 Suite	*sbxstate_suite(void);
 Suite	*dnsstats_suite(void);
+Suite	*settings_suite(void);
+Suite	*dnsiplan_suite(void);
 
 #endif
