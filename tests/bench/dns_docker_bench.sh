@@ -222,14 +222,17 @@ for i in $(seq 0 $((names - 1))); do
 	echo "h$i.hit.test A"
 done >"$T/ext.txt"
 
-# cb_counters: "QUERIES ASKED ANSWERED" from cbridge's dns-stats: the
-# queries of every sandbox, and the questions it passed on to dockerd and
-# dockerd answered (Intercept; -1 when dns-stats has no such counters).
+# cb_counters: "QUERIES ASKED ANSWERED" from cbridge's dns-stats, summed
+# over the sandboxes: the queries, and the ones it asked of dockerd's
+# resolver and dockerd answered (Intercept; -1 when dns-stats has no such
+# counters).
 cb_counters() {
 	"$bin" dns-stats --socket "$sock" --json |
 		jq -r '[([.Sandboxes[] | .QueriesUdp + .QueriesTcp] | add // 0),
-			(.Intercept.DockerAsked // -1),
-			(.Intercept.DockerAnswered // -1)] | @tsv'
+			([.Sandboxes[] | .Intercept.DockerAsked // empty] |
+				if length == 0 then -1 else add end),
+			([.Sandboxes[] | .Intercept.DockerAnswered // empty] |
+				if length == 0 then -1 else add end)] | @tsv'
 }
 
 # cpu_ticks PID: utime + stime of every thread, in clock ticks.
@@ -243,6 +246,7 @@ dnsperf_field() {
 	sent) awk '/Queries sent:/ { print $3 }' "$1" ;;
 	completed) awk '/Queries completed:/ { print $3 }' "$1" ;;
 	qps) awk '/Queries per second:/ { print $4 }' "$1" ;;
+	lat) awk '/Average Latency/ { print $4 }' "$1" ;;
 	noerror) awk '/Response codes:/ { for (i = 3; i <= NF; i++) if ($i == "NOERROR") { gsub(/,/, "", $(i + 1)); print $(i + 1) } }' "$1" ;;
 	esac
 }
@@ -283,7 +287,7 @@ answer_of() {
 
 # measure KIND QUERIES: one dnsperf run in KIND's client on CPU 0; appends
 # "qps sent completed noerror serve_ticks other_ticks cb_queries up_answered
-# client_cpu%" to $T/KIND.QUERIES.rows (serve: the plugin for cb, dockerd
+# client_cpu% latency_s" to $T/KIND.QUERIES.rows (serve: the plugin for cb, dockerd
 # for br; other: the other one).
 measure() {
 	local k=$1 qf=$2 f n=0 serve other s0 s1 o0 o1 q0 q1 u0 u1 real user sys
@@ -311,7 +315,7 @@ measure() {
 		"$(dnsperf_field "$f" completed) $(dnsperf_field "$f" noerror)" \
 		"$((s1 - s0)) $((o1 - o0)) $((q1 - q0)) $((u1 - u0))" \
 		"$(awk -v r="$real" -v u="$user" -v s="$sys" 'BEGIN { printf "%.0f", (u + s) * 100 / r }')" \
-		>>"$T/$k.$qf.rows"
+		"$(dnsperf_field "$f" lat)" >>"$T/$k.$qf.rows"
 }
 
 for k in cb br; do
@@ -336,7 +340,7 @@ taskset -a -p -c "$all_cpus" "$dk_pid" >/dev/null
 taskset -a -p -c "$all_cpus" "$cb_pid" >/dev/null
 
 # summary KIND QUERIES: "qps qps_lo qps_hi us us_lo us_hi lost% other_us
-# cb_per_reply up_per_reply client%": medians and ranges over the rounds
+# cb_per_reply up_per_reply client% latency_ms server_busy%": medians and ranges over the rounds
 # of qps and server CPU per reply; lost, the other server's CPU, the
 # counters per reply and the client's CPU over all rounds together.
 summary() {
@@ -349,17 +353,18 @@ summary() {
 		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
 	}
 	{
-		q[NR] = $1; us[NR] = $3 ? $5 * 1e6 / hz / $3 : 0
+		q[NR] = $1; us[NR] = $3 ? $5 * 1e6 / hz / $3 : 0; lat[NR] = $10 * 1e3
+		busy[NR] = us[NR] * $1 / 1e4
 		sent += $2; done += $3; st += $5; ot += $6; cq += $7; up += $8
 		cl += $9
 	}
 	END {
 		mq = med(q, NR); lq = q[1]; hq = q[NR]
 		mu = med(us, NR); lu = us[1]; hu = us[NR]
-		printf "%.0f %.0f %.0f %.2f %.2f %.2f %.2f %.2f %.3f %.3f %.0f\n",
+		printf "%.0f %.0f %.0f %.2f %.2f %.2f %.2f %.2f %.3f %.3f %.0f %.3f %.0f\n",
 		    mq, lq, hq, mu, lu, hu, sent ? (sent - done) * 100 / sent : 100,
 		    done ? ot * 1e6 / hz / done : 0, done ? cq / done : 0,
-		    done ? up / done : 0, cl / NR
+		    done ? up / done : 0, cl / NR, med(lat, NR), med(busy, NR)
 	}' "$T/$1.$2.rows"
 }
 
@@ -367,15 +372,20 @@ summary() {
 
 # first_answer KIND I: a new container PREFIX{KIND}wI on KIND's network,
 # dns_wait asking for its name in KIND's client from before `docker run
-# -d` until the first answer.  Appends "ms_after_return run_ms ttl
-# asked answered addr_ok ms_after_start" to $T/KIND.wait (asked and
-# answered: cbridge's Intercept counters, 0 for br, -1 without them), or
-# the failure to $T/KIND.werr.
+# -d` until the first answer (on cbridge's network: until the first one
+# from cbridge's own names, TTL CB_TTL).  Appends "ms_after_return run_ms
+# ttl asked answered addr_ok ms_after_start own_ms_after_return" to
+# $T/KIND.wait (asked and answered: cbridge's Intercept counters, 0 for
+# br, -1 without them; own: -1 for br), or the failure to $T/KIND.werr.
 first_answer() {
 	local k=$1 name=${E2E_PREFIX}${1}w$2 out=$T/wait.out wp t0 t1 line
-	local a0=0 d0=0 a1=0 d1=0 first ip ttl
-	[ "$k" = br ] || read -r _ a0 d0 <<<"$(cb_counters)"
-	in_ct "$k" timeout 20 "$wait_bin" -i 1 -t 10 "$name" 127.0.0.11 >"$out" 2>&1 &
+	local a0=0 d0=0 a1=0 d1=0 first ip ttl own=-1 want=()
+	[ "$k" = br ] || {
+		read -r _ a0 d0 <<<"$(cb_counters)"
+		want=(-T "$CB_TTL")
+	}
+	in_ct "$k" timeout 20 "$wait_bin" -i 1 -t 10 "${want[@]}" "$name" \
+		127.0.0.11 >"$out" 2>&1 &
 	wp=$!
 	for _ in $(seq 500); do
 		grep -q '^started_ns=' "$out" && break
@@ -399,13 +409,21 @@ first_answer() {
 		echo "no answer: ${line:-$(head -n 2 "$out")}" >>"$T/$k.werr"
 		return 0
 	fi
+	if [ "$k" = cb ]; then
+		own=$(sed -n 's/.* match_ns=\([0-9]*\).*/\1/p' <<<"$line")
+		if [ "${own:-0}" = 0 ]; then
+			echo "cbridge's own names did not answer within 10 s: $line" >>"$T/$k.werr"
+			return 0
+		fi
+	fi
 	ip=$(dk inspect -f "{{(index .NetworkSettings.Networks \"${E2E_PREFIX}$k\").IPAddress}}" "$name")
 	ttl=$(sed -n 's/.* ttl=\([0-9]*\).*/\1/p' <<<"$line")
-	awk -v f="$first" -v t0="$t0" -v t1="$t1" -v ttl="$ttl" \
+	awk -v f="$first" -v t0="$t0" -v t1="$t1" -v ttl="$ttl" -v own="$own" \
 		-v a=$((a0 < 0 ? -1 : a1 - a0)) -v d=$((d0 < 0 ? -1 : d1 - d0)) \
 		-v ok="$([ "$(sed -n 's/.* addr=\([^ ]*\).*/\1/p' <<<"$line")" = "$ip" ] && echo 1 || echo 0)" \
-		'BEGIN { printf "%.1f %.1f %s %d %d %d %.1f\n", f / 1e6 - t1 / 1e3,
-		    (t1 - t0) / 1e3, ttl, a, d, ok, f / 1e6 - t0 / 1e3 }' >>"$T/$k.wait"
+		'BEGIN { printf "%.1f %.1f %s %d %d %d %.1f %.1f\n", f / 1e6 - t1 / 1e3,
+		    (t1 - t0) / 1e3, ttl, a, d, ok, f / 1e6 - t0 / 1e3,
+		    own < 0 ? -1 : own / 1e6 - t1 / 1e3 }' >>"$T/$k.wait"
 }
 
 for k in cb br; do
@@ -425,35 +443,40 @@ for i in $(seq "$runs"); do
 	first_answer br "$i"
 done
 cb_stats=$("$bin" dns-stats --socket "$sock" --json)
+# One call for the new containers (teardown would take one per container).
+mapfile -t made < <(dk ps -aq --filter "name=${E2E_PREFIX}cbw" --filter "name=${E2E_PREFIX}brw")
+[ ${#made[@]} -eq 0 ] || dk rm -f "${made[@]}" >/dev/null
 
 # ------------------------------------------------------------ the report
 
 ver=$(dk version --format '{{.Server.Version}}')
-echo "127.0.0.11 in a container: cbridge (intercept) vs dockerd $ver's resolver," \
+echo "127.0.0.11 in a container: cbridge (DNS_MODE $(jq -r '.Mode // "?"' <<<"$cb_stats")) vs dockerd $ver's resolver," \
 	"dnsperf $(dnsperf -h 2>&1 | awk '/^Version/ { print $2 }' | head -n 1)" \
 	"-c 4 -q 200 -l $secs from the container's namespace, $rounds rounds," \
 	"kernel $(uname -r), $(nproc) CPUs (servers on CPU 1, dnsperf on CPU 0)"
 echo
-echo "| server | query kind | qps (range) | µs CPU/query (range) | lost | other server µs/q | client CPU | cbridge/dockerd | target ≥ 3× |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "| server | query kind | qps (range) | µs CPU/query (range) | lost | latency ms | server busy | other server µs/q | client CPU | cbridge/dockerd | target ≥ 3× |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
 bad=()
 for qf in names ext; do
-	read -r cq cql cqh cu cul cuh cl cother ccb cup ccl <<<"$(summary cb "$qf")"
-	read -r dq dql dqh du dul duh dl dother dcb dup dcl <<<"$(summary br "$qf")"
+	read -r cq cql cqh cu cul cuh cl cother ccb cup ccl clat cbusy <<<"$(summary cb "$qf")"
+	read -r dq dql dqh du dul duh dl dother dcb dup dcl dlat dbusy <<<"$(summary br "$qf")"
 	if [ "$qf" = names ]; then
 		label="container name ($names aliases)"
 	else
 		label="external name, cached by cbridge ($names names)"
 	fi
 	ratio=$(awk -v a="$cq" -v b="$dq" -v u="$cu" -v v="$du" 'BEGIN {
-		printf "qps %.2f×, CPU/query 1/%.1f", b ? a / b : 0, u ? v / u : 0 }')
-	verdict=$(awk -v a="$cq" -v b="$dq" -v u="$cu" -v v="$du" 'BEGIN {
-		printf "qps %s, CPU %s", (a >= 3 * b ? "met" : "MISSED"),
+		printf "qps %.2f×, µs/q %.2f× (%.1f× less)", b ? a / b : 0,
+		    v ? u / v : 0, u ? v / u : 0 }')
+	verdict=$(awk -v a="$cq" -v b="$dq" -v u="$cu" -v v="$du" -v busy="$cbusy" 'BEGIN {
+		printf "qps %s, CPU %s", (a >= 3 * b ? "met" : \
+		    (busy < 90 ? "MISSED (cbridge not saturated: client-bound)" : "MISSED")),
 		    (u > 0 && v >= 3 * u ? "met" : "MISSED") }')
-	printf '| cbridge | %s | %s (%s–%s) | %s (%s–%s) | %s%% | dockerd %s | %s%% | %s | %s |\n' \
-		"$label" "$cq" "$cql" "$cqh" "$cu" "$cul" "$cuh" "$cl" "$cother" "$ccl" "$ratio" "$verdict"
-	printf '| dockerd | %s | %s (%s–%s) | %s (%s–%s) | %s%% | cbridge %s | %s%% | | |\n' \
-		"$label" "$dq" "$dql" "$dqh" "$du" "$dul" "$duh" "$dl" "$dother" "$dcl"
+	printf '| cbridge | %s | %s (%s–%s) | %s (%s–%s) | %s%% | %s | %s%% | dockerd %s | %s%% | %s | %s |\n' \
+		"$label" "$cq" "$cql" "$cqh" "$cu" "$cul" "$cuh" "$cl" "$clat" "$cbusy" "$cother" "$ccl" "$ratio" "$verdict"
+	printf '| dockerd | %s | %s (%s–%s) | %s (%s–%s) | %s%% | %s | %s%% | cbridge %s | %s%% | | |\n' \
+		"$label" "$dq" "$dql" "$dqh" "$du" "$dul" "$duh" "$dl" "$dlat" "$dbusy" "$dother" "$dcl"
 	# Who really answered: cbridge's counters per reply on its side
 	# (about 1), not on dockerd's (0); the upstream per reply: 0 for
 	# cbridge's cache, about 1 for dockerd's forwards of ext.
@@ -472,11 +495,13 @@ for qf in names ext; do
 		bad+=("$qf: more than 1% lost (cbridge $cl%, dockerd $dl%): see the dnsperf reports")
 done
 echo
-echo "qps and µs/q: medians of $rounds runs of $secs s (range: lowest–highest). µs CPU/query:"
+echo "qps, µs/q and latency (dnsperf's average): medians of $rounds runs of $secs s (range:"
+echo "lowest–highest); lost: over all runs. µs CPU/query:"
 echo "user+system time of the serving process (cbridge: the plugin's process; dockerd:"
 echo "the daemon, every thread) per reply; other server: the same for the other process"
-echo "during these runs. client CPU: dnsperf's; near 100% means the client was the"
-echo "bottleneck and qps is a lower bound (compare µs/q)."
+echo "during these runs. server busy: µs/q × qps, the share of one CPU the serving process"
+echo "used (100%: saturated); client CPU: dnsperf's. A server well below 100% was not the"
+echo "bottleneck: its qps is a lower bound (compare µs/q)."
 sed 's/^/- /' "$T/notes"
 echo "- answers to dnsdk-t0: $cb_addr TTL $cb_ttl on the cbridge network, $br_addr TTL $br_ttl on the bridge network (cbridge answers with TTL $CB_TTL, dockerd with 600)"
 [ "$cb_ttl" = "$CB_TTL" ] ||
@@ -487,10 +512,11 @@ echo "- answers to dnsdk-t0: $cb_addr TTL $cb_ttl on the cbridge network, $br_ad
 echo
 echo "Time from \`docker run -d\` returning to the first answer for the new container's"
 echo "name, asked every 1 ms from another container on the network via 127.0.0.11"
-echo "($runs containers in a row per network; negative: answered before \`docker run\` returned)"
+echo "($runs containers in a row per network; negative: answered before \`docker run\` returned;"
+echo "cbridge's own names: the first answer with cbridge's TTL, after \`docker run\` returned)"
 echo
-echo "| network | n | median ms | max ms | median ms from \`docker run\` start | \`docker run -d\` median ms | first answer from |"
-echo "|---|---|---|---|---|---|---|"
+echo "| network | n | median ms | max ms | median ms from \`docker run\` start | \`docker run -d\` median ms | first answer from | cbridge's own names: median, max ms |"
+echo "|---|---|---|---|---|---|---|---|"
 # column_median N FILE: the median of column N of FILE.
 column_median() {
 	awk -v c="$1" '{ print $c }' "$2" | sort -g | awk '{ v[NR] = $1 } END {
@@ -499,7 +525,7 @@ column_median() {
 for k in cb br; do
 	n=$(grep -c . "$T/$k.wait" || true)
 	if [ "$n" -eq 0 ]; then
-		printf '| %s | 0 | | | | | %s |\n' "$([ "$k" = cb ] && echo cbridge || echo bridge)" \
+		printf '| %s | 0 | | | | | %s | |\n' "$([ "$k" = cb ] && echo cbridge || echo bridge)" \
 			"no answer: $(head -n 1 "$T/$k.werr")"
 		bad+=("$k: no container's name was answered")
 		continue
@@ -512,17 +538,27 @@ for k in cb br; do
 			if ($4 < 0) none = 1; a += $4; d += $5 }
 		END { printf "cbridge'"'"'s names %d, dockerd %d (TTL)", own, dk
 		      if (!none) printf "; meanwhile cbridge asked dockerd %d times, it answered %d", a, d }' "$T/$k.wait")
-	[ "$k" = br ] && from="dockerd (built-in resolver)"
-	printf '| %s | %d | %s | %s | %s | %s | %s |\n' \
+	own=$(awk '{ print $8 }' "$T/$k.wait" | sort -g | awk '{ v[NR] = $1 } END {
+		printf "%.1f, %.1f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2, v[NR] }')
+	if [ "$k" = br ]; then
+		from="dockerd (built-in resolver)"
+		own=
+	fi
+	printf '| %s | %d | %s | %s | %s | %s | %s | %s |\n' \
 		"$([ "$k" = cb ] && echo cbridge || echo bridge)" "$n" "$med" "$max" \
-		"$from_start" "$run" "$from"
+		"$from_start" "$run" "$from" "$own"
 	if [ -s "$T/$k.werr" ]; then
 		bad+=("$k: $(grep -c . "$T/$k.werr") containers without an answer: $(head -n 1 "$T/$k.werr")")
 	fi
 	awk '$6 != 1 { bad++ } END { exit !bad }' "$T/$k.wait" &&
 		bad+=("$k: an answer with another address than the new container's")
+	# A first answer with dockerd's TTL on cbridge's side came through
+	# cbridge's ask of dockerd: its counter must show it.
+	[ "$k" = cb ] && awk -v cbttl="$CB_TTL" '$3 != cbttl && $4 >= 0 && $5 < 1 { bad++ }
+		END { exit !bad }' "$T/$k.wait" &&
+		bad+=("cb: a first answer with dockerd's TTL while cbridge's DockerAnswered did not move")
 done
-if [ "$(jq -r '.Intercept.DockerAsked // "none"' <<<"$cb_stats")" = none ]; then
+if [ "$(jq -r '[.Sandboxes[] | .Intercept.DockerAsked // empty] | length' <<<"$cb_stats")" = 0 ]; then
 	echo "- cbridge's dns-stats has no Intercept counters: which server answered comes from the TTL only"
 fi
 for f in "$T"/*.dnsperf; do

@@ -21,11 +21,15 @@
  * question.  Nothing is retried: a query without a reply is simply
  * followed by the next one.
  *
- *   dns_wait [-i INTERVAL_MS] [-t TIMEOUT_S] NAME ADDR [PORT]
+ * With -T TTL it goes on asking after the first answer until an answer
+ * whose A record has that TTL (the one server that answers with it), and
+ * the line ends with match_ns=N, that answer's receive time.
  *
- * Defaults: 1 ms, 30 s, port 53.  Exit status: 0 when the name resolved,
- * 1 when it did not within the timeout (the line then has first_ns=0) or
- * on a socket error, 2 on a usage error.
+ *   dns_wait [-i INTERVAL_MS] [-t TIMEOUT_S] [-T TTL] NAME ADDR [PORT]
+ *
+ * Defaults: 1 ms, 30 s, port 53.  Exit status: 0 when the name resolved
+ * (with -T: also with that TTL), 1 when it did not within the timeout
+ * (first_ns=0, or match_ns=0) or on a socket error, 2 on a usage error.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -56,8 +60,8 @@ enum verdict {
 static void
 usage(const char *prog)
 {
-	fprintf(stderr, "usage: %s [-i INTERVAL_MS] [-t TIMEOUT_S] NAME ADDR "
-	    "[PORT]\n", prog);
+	fprintf(stderr, "usage: %s [-i INTERVAL_MS] [-t TIMEOUT_S] [-T TTL] "
+	    "NAME ADDR [PORT]\n", prog);
 	exit(2);
 }
 
@@ -203,6 +207,9 @@ main(int argc, char *argv[])
 {
 	const char *prog = argv[0], *name;
 	double interval = 1, timeout = 30, start, next, *sent_at = NULL;
+	double match_rx = 0;
+	long want_ttl = -1;
+	char first[256] = "";	/* the line's start, once answered */
 	unsigned port = 53;
 	unsigned char q[12 + QMAX], r[RMAX];
 	size_t qlen, nsent = 0, replies = 0, nx = 0, nodata = 0, other = 0;
@@ -210,10 +217,12 @@ main(int argc, char *argv[])
 	int c, fd = -1, on = 1, rc = 1;
 	uint16_t id0;
 
-	while ((c = getopt(argc, argv, "i:t:")) != -1) {
+	while ((c = getopt(argc, argv, "i:t:T:")) != -1) {
 		switch (c) {
 		case 'i': interval = number(prog, optarg, 0.05, 1000); break;
 		case 't': timeout = number(prog, optarg, 0.001, 600); break;
+		case 'T': want_ttl = (long)number(prog, optarg, 0, 2147483647);
+			break;
 		default: usage(prog);
 		}
 	}
@@ -326,16 +335,22 @@ main(int argc, char *argv[])
 			case REPLY_INVALID:
 				continue;
 			case REPLY_A:
-				replies++;
-				printf("first_ns=%.0f addr=%s ttl=%u "
-				    "rtt_ms=%.3f sent=%zu replies=%zu "
-				    "nxdomain=%zu nodata=%zu other=%zu\n", rx,
-				    inet_ntop(AF_INET, &a, abuf, sizeof(abuf)),
-				    (unsigned)ttl, (rx - sent_at[id]) / 1e6,
-				    nsent, replies,
-				    nx, nodata, other);
-				rc = 0;
-				goto out;
+				if (first[0] == '\0')
+					(void) snprintf(first, sizeof(first),
+					    "first_ns=%.0f addr=%s ttl=%u "
+					    "rtt_ms=%.3f sent=%zu replies=%zu "
+					    "nxdomain=%zu nodata=%zu other=%zu",
+					    rx, inet_ntop(AF_INET, &a, abuf,
+					    sizeof(abuf)), (unsigned)ttl,
+					    (rx - sent_at[id]) / 1e6, nsent,
+					    replies + 1, nx, nodata, other);
+				if (want_ttl < 0)
+					goto done;
+				if ((long)ttl == want_ttl) {
+					match_rx = rx;
+					goto done;
+				}
+				break;
 			case REPLY_NODATA: nodata++; break;
 			case REPLY_NXDOMAIN: nx++; break;
 			case REPLY_OTHER: other++; break;
@@ -344,8 +359,17 @@ main(int argc, char *argv[])
 			sent_at[id] = 0;
 		}
 	}
-	printf("first_ns=0 addr=- ttl=0 rtt_ms=0 sent=%zu replies=%zu nxdomain=%zu "
-	    "nodata=%zu other=%zu\n", nsent, replies, nx, nodata, other);
+done:
+	if (first[0] == '\0')
+		printf("first_ns=0 addr=- ttl=0 rtt_ms=0 sent=%zu replies=%zu "
+		    "nxdomain=%zu nodata=%zu other=%zu", nsent, replies, nx,
+		    nodata, other);
+	else
+		printf("%s", first);
+	if (want_ttl >= 0)
+		printf(" match_ns=%.0f", match_rx);
+	printf("\n");
+	rc = first[0] != '\0' && (want_ttl < 0 || match_rx != 0) ? 0 : 1;
 out:
 	if (fd >= 0)
 		close(fd);
