@@ -267,8 +267,12 @@ e2e: deps
 	@$(MAKE) --no-print-directory $(BIN)
 	tests/e2e/run.sh $(BIN)
 	# Again with dockerd on the legacy backend: its chains then share the
-	# legacy tables with cbridge's (and it flushes them at its start).
-	E2E_DOCKERD_IPTABLES=legacy E2E_ONLY=firewall tests/e2e/run.sh $(BIN)
+	# legacy tables with cbridge's (and it flushes them at its start), and
+	# its NAT rules for 127.0.0.11 in the containers are legacy ones.
+	E2E_DOCKERD_IPTABLES=legacy E2E_ONLY=firewall,dnsdefault tests/e2e/run.sh $(BIN)
+	# The DNS of containers without --dns with dockerd's exec root on a
+	# private mount: the plugin never sees the sandboxes' mounts.
+	E2E_EXEC_ROOT_PRIVATE=1 E2E_ONLY=dnsdefault tests/e2e/run.sh $(BIN)
 
 # Every test: unit, namespace integration, end-to-end with a private
 # dockerd, then all three again under ASan+UBSan, then lint.

@@ -5,6 +5,8 @@
 #ifndef CBRIDGE_DNS_BYTES_H
 #define CBRIDGE_DNS_BYTES_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 static inline uint16_t
@@ -41,6 +43,17 @@ static inline uint8_t
 dns_lower(uint8_t ch)
 {
 	return ch >= 'A' && ch <= 'Z' ? (uint8_t)(ch + 32) : ch;
+}
+
+/* Two wire names of len bytes each, without case; length bytes are
+ * <= 63, so folding them too is harmless. */
+static inline bool
+dns_wire_eq_nocase(const uint8_t *a, const uint8_t *b, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (dns_lower(a[i]) != dns_lower(b[i]))
+			return false;
+	return true;
 }
 
 #endif

@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "dns/bytes.h"
 #include "dns/server.h"
 #include "lib/netns.h"
 #include "loop/loop.h"
@@ -547,24 +548,6 @@ handle_query(struct dns_srv *s, const uint8_t *q, size_t qlen,
 }
 
 /* Wire names equal without ASCII case (both validated). */
-static bool
-name_eq(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
-{
-	if (alen != blen)
-		return false;
-	for (size_t i = 0; i < alen; i++) {
-		uint8_t x = a[i], y = b[i];
-
-		if (x >= 'A' && x <= 'Z')
-			x = (uint8_t)(x - 'A' + 'a');
-		if (y >= 'A' && y <= 'Z')
-			y = (uint8_t)(y - 'A' + 'a');
-		if (x != y)
-			return false;
-	}
-	return true;
-}
-
 static struct srv_ask *
 ask_find(const struct dns_srv *s, uint16_t id)
 {
@@ -640,8 +623,9 @@ ask_start(struct dns_srv *s, const uint8_t *q, size_t qlen,
 
 	for (x = s->asks; x; x = x->next)
 		if (x->qtype == scratch_v.qtype &&
-		    name_eq(x->qname, x->qname_len, scratch_v.qname_wire,
-		    scratch_v.qname_len)) {
+		    x->qname_len == scratch_v.qname_len &&
+		    dns_wire_eq_nocase(x->qname, scratch_v.qname_wire,
+		    x->qname_len)) {
 			s->st.docker_loops++;
 			return -1;
 		}

@@ -290,23 +290,6 @@ dns_reply_error(const uint8_t *q, size_t qlen, int rcode, uint8_t *out,
 	return 0;
 }
 
-static bool
-name_eq_nocase(const uint8_t *a, const uint8_t *b, size_t len)
-{
-	for (size_t i = 0; i < len; i++) {
-		uint8_t x = a[i], y = b[i];
-
-		/* Length bytes are <= 63, so folding them is harmless. */
-		if (x >= 'A' && x <= 'Z')
-			x = (uint8_t)(x - 'A' + 'a');
-		if (y >= 'A' && y <= 'Z')
-			y = (uint8_t)(y - 'A' + 'a');
-		if (x != y)
-			return false;
-	}
-	return true;
-}
-
 int
 dns_question_match(const uint8_t *msg, size_t len, uint16_t id,
     const uint8_t *qname, size_t qname_len, uint16_t qtype, uint16_t qclass)
@@ -322,7 +305,7 @@ dns_question_match(const uint8_t *msg, size_t len, uint16_t id,
 		return 0;
 	/* Both are valid uncompressed names of equal length, so the label
 	 * structure lines up byte for byte. */
-	if (!name_eq_nocase(msg + DNS_HEADER_LEN, qname, nlen))
+	if (!dns_wire_eq_nocase(msg + DNS_HEADER_LEN, qname, nlen))
 		return 0;
 	return rd16(msg + off) == qtype && rd16(msg + off + 2) == qclass;
 }

@@ -120,8 +120,14 @@ print_table(json_t *doc)
 	json_t *cache = json_object_get(doc, "Cache");
 	size_t i;
 
-	printf("responder address %s, forwarding from the %s namespace\n",
-	    str(doc, "Address"), str(doc, "ForwardFrom"));
+	if (strcmp(str(doc, "Mode"), "off") == 0) {
+		printf("DNS_MODE off: no responder\n");
+		return;
+	}
+	printf("DNS_MODE %s: responder address %s%s, forwarding from the %s "
+	    "namespace\n", str(doc, "Mode"), str(doc, "Address"),
+	    strcmp(str(doc, "Mode"), "intercept") == 0 ?
+	    " and 127.0.0.11 in each sandbox" : "", str(doc, "ForwardFrom"));
 	printf("upstreams (from %s):\n", str(doc, "UpstreamsFrom"));
 	if (json_array_size(ups) == 0)
 		printf("  none: only container names are answered\n");
@@ -144,6 +150,7 @@ print_table(json_t *doc)
 	    "servfail", "trunc", "drops");
 	json_array_foreach(sbs, i, v) {
 		json_t *per = json_object_get(v, "Upstreams"), *u;
+		json_t *icpt = json_object_get(v, "Intercept"), *c;
 		size_t j;
 
 		printf("%-40s %-8s %8lld %8lld %8lld %8lld %8lld %8lld %6lld "
@@ -156,6 +163,25 @@ print_table(json_t *doc)
 		    "Forwarding")) ? "  (internal: no forwarding)" : "");
 		if (*str(v, "Error"))
 			printf("    error: %s\n", str(v, "Error"));
+		printf("    containers:");
+		json_array_foreach(json_object_get(v, "Containers"), j, c)
+			printf(" %s", json_string_value(c) ?
+			    json_string_value(c) : "?");
+		printf("%s%s\n", json_array_size(json_object_get(v,
+		    "Containers")) ? "" : " (not known yet)",
+		    json_is_true(json_object_get(v, "OwnUpstreams")) ?
+		    "; their own --dns servers" : "");
+		if (json_is_true(json_object_get(icpt, "Enabled")))
+			printf("    redirect of 127.0.0.11: %s%s%s; dockerd's "
+			    "resolver %s: asked %lld, answered %lld, fell "
+			    "through %lld, timeouts %lld, loops %lld\n",
+			    json_is_true(json_object_get(icpt, "Redirected")) ?
+			    "yes" : "no", *str(icpt, "Error") ? ": " : "",
+			    str(icpt, "Error"), *str(icpt, "DockerResolver") ?
+			    str(icpt, "DockerResolver") : "not found",
+			    num(icpt, "DockerAsked"), num(icpt, "DockerAnswered"),
+			    num(icpt, "DockerFellThrough"),
+			    num(icpt, "DockerTimeouts"), num(icpt, "DockerLoops"));
 		json_array_foreach(per, j, u)
 			if (num(u, "Timeouts") || num(u, "Failures"))
 				printf("    upstream %s: %lld timeouts, %lld "

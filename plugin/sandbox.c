@@ -38,6 +38,7 @@
 #define CACHE_BYTES_PER_ENTRY	1024
 #define REDIRECT_RETRY_MS	5000	/* a redirect that failed */
 #define CONTAINERS_MAX		8	/* named per sandbox */
+#define WHO_MAX			512	/* a sandbox's name in the log */
 
 struct zref {
 	char		*sig;
@@ -127,24 +128,27 @@ containers_at(const struct sbx *s, const struct sandbox *sb,
 	return n < CONTAINERS_MAX ? n : CONTAINERS_MAX;
 }
 
-/* "web" or "web, db" for log lines: the sandbox's key when unknown. */
+/* For log lines: "container web (sandbox KEY)", "container web, db
+ * (sandbox KEY)", or "sandbox KEY" while the names are not known. */
 static const char *
 who(const struct sbx *s, const struct sandbox *sb, char *buf, size_t len)
 {
 	const struct eng_container *c[CONTAINERS_MAX];
 	size_t n = containers_at(s, sb, c), off = 0;
+	int w;
 
-	buf[0] = '\0';
 	for (size_t i = 0; i < n && off < len; i++) {
-		int w = snprintf(buf + off, len - off, "%s%.60s", i ? ", " : "",
-		    c[i]->name);
-
+		w = snprintf(buf + off, len - off, "%s%.60s",
+		    i ? ", " : "container ", c[i]->name);
 		if (w < 0)
 			break;
 		off += (size_t)w;
 	}
-	if (buf[0] == '\0')
-		(void)snprintf(buf, len, "%.100s", sb->key);
+	if (off == 0)
+		(void)snprintf(buf, len, "sandbox %.200s", sb->key);
+	else if (off < len)
+		(void)snprintf(buf + off, len - off, " (sandbox %.200s)",
+		    sb->key);
 	return buf;
 }
 
@@ -283,7 +287,7 @@ icpt_done(void *arg)
 	struct icpt_job *j = arg;
 	struct sbx *s = j->s;
 	struct sandbox *sb = find_sandbox(s, j->key);
-	char w[128], a[INET_ADDRSTRLEN];
+	char w[WHO_MAX], a[INET_ADDRSTRLEN];
 
 	if (j->op == ICPT_SWEEP) {
 		if (j->r < 0)
@@ -307,13 +311,13 @@ icpt_done(void *arg)
 		if (j->r == 0) {
 			sb->redirected = true;
 			sb->icpt_err[0] = '\0';
-			log_debug("dns: sandbox %s (%s): 127.0.0.11 port 53 "
-			    "redirected to %s", sb->key, who(s, sb, w,
+			log_debug("dns: %s: 127.0.0.11 port 53 "
+			    "redirected to %s", who(s, sb, w,
 			    sizeof(w)), s->set->dns_address);
 			break;
 		}
 		if (strcmp(sb->icpt_err, j->err) != 0)
-			log_warnx("dns: container %s: cannot redirect "
+			log_warnx("dns: %s: cannot redirect "
 			    "127.0.0.11 to cbridge's responder (dockerd's "
 			    "resolver answers it meanwhile): %s; retrying "
 			    "every %d s", who(s, sb, w, sizeof(w)), j->err,
@@ -467,10 +471,10 @@ on_fail(void *arg, const struct dns_upstream *up, int status,
 		(void)snprintf(scratch_v.qname, sizeof(scratch_v.qname), "?");
 	warn = s->fail_log_at == 0 || now - s->fail_log_at >= FAIL_LOG_QUIET_MS;
 	if (warn) {
-		log_warnx("dns: container %s (sandbox %s): forwarding %s "
+		log_warnx("dns: %s: forwarding %s "
 		    "(type %u) from the %s namespace to %s failed: %s (%lu "
 		    "more since the last warning; each is logged at debug "
-		    "level)", who(s, sb, w, sizeof(w)), sb->key,
+		    "level)", who(s, sb, w, sizeof(w)),
 		    scratch_v.qname, scratch_v.qtype, from, ups, reason,
 		    s->fail_quiet);
 		s->fail_log_at = now;
@@ -478,9 +482,9 @@ on_fail(void *arg, const struct dns_upstream *up, int status,
 		return;
 	}
 	s->fail_quiet++;
-	log_debug("dns: container %s (sandbox %s): forwarding %s (type %u) "
+	log_debug("dns: %s: forwarding %s (type %u) "
 	    "from the %s namespace to %s failed: %s", who(s, sb, w,
-	    sizeof(w)), sb->key, scratch_v.qname,
+	    sizeof(w)), scratch_v.qname,
 	    scratch_v.qtype, from, ups, reason);
 }
 
@@ -615,18 +619,18 @@ apply(struct sbx *s, struct sandbox *sb, unsigned int a)
 	if (a & SBS_A_ARM_RETRY)
 		loop_timer_arm_at(sb->retry, sb->st.retry_at);
 	if (a & SBS_A_LOG_FAILED) {
-		char w[128];
+		char w[WHO_MAX];
 
-		log_warnx("dns: container %s (sandbox %s): %s; retrying every "
-		    "%d s", who(s, sb, w, sizeof(w)), sb->key, sb->st.err,
+		log_warnx("dns: %s: %s; retrying every "
+		    "%d s", who(s, sb, w, sizeof(w)), sb->st.err,
 		    SBS_RETRY_MS / 1000);
 	}
 	if (a & SBS_A_LOG_SERVING) {
 		s->served_total++;
-		char w[128];
+		char w[WHO_MAX];
 
-		log_debug("dns: sandbox %s (%s): serving on %s port 53%s%s",
-		    sb->key, who(s, sb, w, sizeof(w)), s->set->dns_address,
+		log_debug("dns: %s: serving on %s port 53%s%s",
+		    who(s, sb, w, sizeof(w)), s->set->dns_address,
 		    s->intercept ? " and 127.0.0.11 port 53" : "",
 		    sb->st.internal_only ?
 		    " (internal networks only: no forwarding)" : "");

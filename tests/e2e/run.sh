@@ -44,6 +44,7 @@ if [ $# -ne 1 ]; then
 fi
 SETS="networks containers firewall dns dnsdefault"
 only_words=''
+E2E_ONLY=${E2E_ONLY:-}
 for w in ${E2E_ONLY//,/ }; do
 	if [[ " $SETS " != *" $w "* ]]; then
 		echo "$0: E2E_ONLY: unknown scenario set '$w' (sets: $SETS)" >&2

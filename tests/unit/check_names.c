@@ -13,7 +13,6 @@
 
 #include "dns/answer.h"
 #include "plugin/names.h"
-#include "plugin/settings.h"
 #include "tests/unit/helpers.h"
 #include "tests/unit/suites.h"
 
@@ -715,95 +714,6 @@ START_TEST(sandbox_paths)
 }
 END_TEST
 
-static const char *const *test_env;
-
-static const char *
-getenv_test(const char *name)
-{
-	for (size_t i = 0; test_env[i] != NULL; i += 2)
-		if (strcmp(test_env[i], name) == 0)
-			return test_env[i + 1];
-	return NULL;
-}
-
-static int
-load(const char *const *vars, struct settings *s, char *err, size_t errlen)
-{
-	char *argv[] = { "cbridge", NULL };
-
-	test_env = vars;
-	return settings_load(1, argv, getenv_test, s, err, errlen);
-}
-
-START_TEST(dns_settings_defaults_and_values)
-{
-	static const char *const none[] = { NULL };
-	static const char *const some[] = { "DNS_ADDRESS", "fd00:53::53",
-	    "DNS_UPSTREAMS", "192.0.2.1, [2001:db8::1]:5353",
-	    "DNS_FORWARD_FROM", "sandbox", "DNS_TTL", "0",
-	    "DNS_CACHE_SIZE", "0", "DOCKER_SOCKET", "off",
-	    "DOCKER_EXEC_ROOT", "/var/run/docker/",
-	    "DOCKER_EXEC_ROOT_MOUNT", "/host/docker-exec", NULL };
-	static const char *const off[] = { "DNS_ADDRESS", "off", NULL };
-	struct settings s;
-	char err[256] = "";
-
-	ck_assert_int_eq(load(none, &s, err, sizeof(err)), 0);
-	ck_assert(s.dns_enabled);
-	ck_assert_str_eq(s.dns_address, "169.254.53.53");
-	ck_assert_int_eq(s.dns_addr.ss_family, AF_INET);
-	ck_assert_ptr_null(s.dns_upstreams);
-	ck_assert(!s.dns_from_sandbox);
-	ck_assert_uint_eq(s.dns_ttl, 600);
-	ck_assert_uint_eq(s.dns_cache, SET_DEFAULT_DNS_CACHE);
-	ck_assert_str_eq(s.resolv_conf, "/etc/resolv.conf");
-	ck_assert_str_eq(s.docker_socket, "/var/run/docker.sock");
-	ck_assert_str_eq(s.exec_root, "");
-	ck_assert_int_eq(load(some, &s, err, sizeof(err)), 0);
-	ck_assert_int_eq(s.dns_addr.ss_family, AF_INET6);
-	ck_assert_uint_eq(ntohs(((struct sockaddr_in6 *)&s.dns_addr)->
-	    sin6_port), 53);
-	ck_assert(s.dns_from_sandbox);
-	ck_assert_uint_eq(s.dns_ttl, 0);
-	ck_assert_uint_eq(s.dns_cache, 0);
-	ck_assert_str_eq(s.docker_socket, "");
-	ck_assert_str_eq(s.exec_root, "/var/run/docker");
-	ck_assert_int_eq(load(off, &s, err, sizeof(err)), 0);
-	ck_assert(!s.dns_enabled);
-}
-END_TEST
-
-START_TEST(dns_settings_refused)
-{
-	static const char *const bad[][3] = {
-		{ "DNS_ADDRESS", "169.254.53", "not an IPv4 or IPv6" },
-		{ "DNS_ADDRESS", "0.0.0.0", "unicast" },
-		{ "DNS_ADDRESS", "ff02::1", "unicast" },
-		{ "DNS_UPSTREAMS", "resolver.example", "not an IP address" },
-		{ "DNS_UPSTREAMS", "1.1.1.1,2.2.2.2,3.3.3.3,4.4.4.4", "3" },
-		{ "DNS_FORWARD_FROM", "container", "'host' or 'sandbox'" },
-		{ "DNS_TTL", "-1", "DNS_TTL" },
-		{ "DNS_TTL", "2147483648", "DNS_TTL" },
-		{ "DNS_CACHE_SIZE", "lots", "DNS_CACHE_SIZE" },
-		{ "DNS_RESOLV_CONF", "etc/resolv.conf", "absolute" },
-		{ "DOCKER_EXEC_ROOT", "/var/run/docker", "go together" },
-	};
-	struct settings s;
-	char err[256];
-
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		const char *vars[] = { bad[i][0], bad[i][1], NULL };
-
-		err[0] = '\0';
-		ck_assert_msg(load(vars, &s, err, sizeof(err)) == -EINVAL,
-		    "%s=%s accepted", bad[i][0], bad[i][1]);
-		ck_assert_msg(strstr(err, bad[i][2]) != NULL,
-		    "%s=%s: '%s' lacks '%s'", bad[i][0], bad[i][1], err,
-		    bad[i][2]);
-	}
-}
-END_TEST
-
 Suite *
 names_suite(void)
 {
@@ -822,8 +732,6 @@ names_suite(void)
 	tcase_add_test(tc, apply_sync_forgets_the_unlisted);
 	tcase_add_test(tc, valid_names);
 	tcase_add_test(tc, sandbox_paths);
-	tcase_add_test(tc, dns_settings_defaults_and_values);
-	tcase_add_test(tc, dns_settings_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }

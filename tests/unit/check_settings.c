@@ -1,6 +1,8 @@
 /*
- * DNS_MODE: how containers reach the responder.
+ * The DNS settings: DNS_ADDRESS, upstreams, TTL, cache, paths, and
+ * DNS_MODE (how containers reach the responder).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,26 +12,94 @@
 #include "plugin/settings.h"
 #include "tests/unit/suites.h"
 
-static const char *const *env;
+static const char *const *test_env;
 
 static const char *
-getenv_fake(const char *name)
+getenv_test(const char *name)
 {
-	for (size_t i = 0; env[i] != NULL; i += 2)
-		if (strcmp(env[i], name) == 0)
-			return env[i + 1];
+	for (size_t i = 0; test_env[i] != NULL; i += 2)
+		if (strcmp(test_env[i], name) == 0)
+			return test_env[i + 1];
 	return NULL;
 }
 
 static int
-load_env(const char *const *vars, struct settings *s, char *err,
-    size_t errlen)
+load(const char *const *vars, struct settings *s, char *err, size_t errlen)
 {
 	char *argv[] = { "cbridge", NULL };
 
-	env = vars;
-	return settings_load(1, argv, getenv_fake, s, err, errlen);
+	test_env = vars;
+	return settings_load(1, argv, getenv_test, s, err, errlen);
 }
+
+START_TEST(dns_settings_defaults_and_values)
+{
+	static const char *const none[] = { NULL };
+	static const char *const some[] = { "DNS_ADDRESS", "fd00:53::53",
+	    "DNS_UPSTREAMS", "192.0.2.1, [2001:db8::1]:5353",
+	    "DNS_FORWARD_FROM", "sandbox", "DNS_TTL", "0",
+	    "DNS_CACHE_SIZE", "0", "DOCKER_SOCKET", "off",
+	    "DOCKER_EXEC_ROOT", "/var/run/docker/",
+	    "DOCKER_EXEC_ROOT_MOUNT", "/host/docker-exec", NULL };
+	static const char *const off[] = { "DNS_ADDRESS", "off", NULL };
+	struct settings s;
+	char err[256] = "";
+
+	ck_assert_int_eq(load(none, &s, err, sizeof(err)), 0);
+	ck_assert(s.dns_enabled);
+	ck_assert_str_eq(s.dns_address, "169.254.53.53");
+	ck_assert_int_eq(s.dns_addr.ss_family, AF_INET);
+	ck_assert_ptr_null(s.dns_upstreams);
+	ck_assert(!s.dns_from_sandbox);
+	ck_assert_uint_eq(s.dns_ttl, 600);
+	ck_assert_uint_eq(s.dns_cache, SET_DEFAULT_DNS_CACHE);
+	ck_assert_str_eq(s.resolv_conf, "/etc/resolv.conf");
+	ck_assert_str_eq(s.docker_socket, "/var/run/docker.sock");
+	ck_assert_str_eq(s.exec_root, "");
+	ck_assert_int_eq(load(some, &s, err, sizeof(err)), 0);
+	ck_assert_int_eq(s.dns_addr.ss_family, AF_INET6);
+	ck_assert_uint_eq(ntohs(((struct sockaddr_in6 *)&s.dns_addr)->
+	    sin6_port), 53);
+	ck_assert(s.dns_from_sandbox);
+	ck_assert_uint_eq(s.dns_ttl, 0);
+	ck_assert_uint_eq(s.dns_cache, 0);
+	ck_assert_str_eq(s.docker_socket, "");
+	ck_assert_str_eq(s.exec_root, "/var/run/docker");
+	ck_assert_int_eq(load(off, &s, err, sizeof(err)), 0);
+	ck_assert(!s.dns_enabled);
+}
+END_TEST
+
+START_TEST(dns_settings_refused)
+{
+	static const char *const bad[][3] = {
+		{ "DNS_ADDRESS", "169.254.53", "not an IPv4 or IPv6" },
+		{ "DNS_ADDRESS", "0.0.0.0", "unicast" },
+		{ "DNS_ADDRESS", "ff02::1", "unicast" },
+		{ "DNS_UPSTREAMS", "resolver.example", "not an IP address" },
+		{ "DNS_UPSTREAMS", "1.1.1.1,2.2.2.2,3.3.3.3,4.4.4.4", "3" },
+		{ "DNS_FORWARD_FROM", "container", "'host' or 'sandbox'" },
+		{ "DNS_TTL", "-1", "DNS_TTL" },
+		{ "DNS_TTL", "2147483648", "DNS_TTL" },
+		{ "DNS_CACHE_SIZE", "lots", "DNS_CACHE_SIZE" },
+		{ "DNS_RESOLV_CONF", "etc/resolv.conf", "absolute" },
+		{ "DOCKER_EXEC_ROOT", "/var/run/docker", "go together" },
+	};
+	struct settings s;
+	char err[256];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *vars[] = { bad[i][0], bad[i][1], NULL };
+
+		err[0] = '\0';
+		ck_assert_msg(load(vars, &s, err, sizeof(err)) == -EINVAL,
+		    "%s=%s accepted", bad[i][0], bad[i][1]);
+		ck_assert_msg(strstr(err, bad[i][2]) != NULL,
+		    "%s=%s: '%s' lacks '%s'", bad[i][0], bad[i][1], err,
+		    bad[i][2]);
+	}
+}
+END_TEST
 
 START_TEST(dns_mode_values)
 {
@@ -56,7 +126,7 @@ START_TEST(dns_mode_values)
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		err[0] = '\0';
-		ck_assert_msg(load_env(cases[i].vars, &s, err, sizeof(err)) ==
+		ck_assert_msg(load(cases[i].vars, &s, err, sizeof(err)) ==
 		    0, "case %zu: %s", i, err);
 		ck_assert_msg(s.dns_mode == cases[i].want, "case %zu: %s", i,
 		    settings_dns_mode_str(s.dns_mode));
@@ -85,7 +155,7 @@ START_TEST(dns_mode_refused)
 		    bad[i][3], NULL };
 
 		err[0] = '\0';
-		ck_assert_msg(load_env(vars, &s, err, sizeof(err)) == -EINVAL,
+		ck_assert_msg(load(vars, &s, err, sizeof(err)) == -EINVAL,
 		    "case %zu accepted", i);
 		ck_assert_msg(strstr(err, bad[i][4]) != NULL,
 		    "case %zu: '%s' lacks '%s'", i, err, bad[i][4]);
@@ -97,8 +167,10 @@ Suite *
 settings_suite(void)
 {
 	Suite *s = suite_create("settings");
-	TCase *tc = tcase_create("dns_mode");
+	TCase *tc = tcase_create("dns");
 
+	tcase_add_test(tc, dns_settings_defaults_and_values);
+	tcase_add_test(tc, dns_settings_refused);
 	tcase_add_test(tc, dns_mode_values);
 	tcase_add_test(tc, dns_mode_refused);
 	suite_add_tcase(s, tc);
