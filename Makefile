@@ -171,6 +171,7 @@ CLIENT_BIN	:= $(BUILD)/http_client
 DNS_BENCH_BIN	:= $(BUILD)/dns_srv_bench
 REFLECTOR_BIN	:= $(BUILD)/dns_reflector
 PROBE_BIN	:= $(BUILD)/dns_probe
+WAIT_BIN	:= $(BUILD)/dns_wait
 
 .PHONY: all deps check test integration e2e plugin bench lint clean \
 	fuzz fuzz-build fuzz-deps fuzz-replay
@@ -309,18 +310,24 @@ $(REFLECTOR_BIN): $(BUILD)/tests/bench/dns_reflector.o
 $(PROBE_BIN): $(BUILD)/tests/bench/dns_probe.o
 	$(CC) $(LDFLAGS) -o $@ $^
 
+# The time until a new container's name resolves
+# (tests/bench/dns_docker_bench.sh): libc only.
+$(WAIT_BIN): $(BUILD)/tests/bench/dns_wait.o
+	$(CC) $(LDFLAGS) -o $@ $^
+
 # Speed and memory figures; see README.  The docker comparisons need root
 # and start a private dockerd.
 bench: deps
 	@scripts/deps.sh bench
 	@$(MAKE) --no-print-directory $(BENCH_BIN) $(BIN) $(CLIENT_BIN) \
-		$(DNS_BENCH_BIN) $(REFLECTOR_BIN) $(PROBE_BIN)
+		$(DNS_BENCH_BIN) $(REFLECTOR_BIN) $(PROBE_BIN) $(WAIT_BIN)
 	$(BENCH_BIN)
 	tests/bench/http_bench.sh $(BIN) $(CLIENT_BIN)
 	tests/bench/docker_bench.sh $(BIN)
 	tests/bench/dns_bench.sh $(DNS_BENCH_BIN) $(REFLECTOR_BIN) $(BIN)
 	tests/bench/dns_mem.sh $(BIN) 500
 	tests/bench/dns_latency.sh $(BIN) $(PROBE_BIN) $(CLIENT_BIN)
+	tests/bench/dns_docker_bench.sh $(BIN) $(WAIT_BIN)
 
 lint:
 	scripts/lint.sh
@@ -367,7 +374,8 @@ clean:
 	$(ITEST_OBJS:.o=.d) $(FW_ITEST_OBJS:.o=.d) $(IPTC_ITEST_OBJS:.o=.d) \
 	$(PORTS_ITEST_OBJS:.o=.d) $(DNS_FWD_ITEST_OBJS:.o=.d) \
 	$(DNS_SRV_ITEST_OBJS:.o=.d) $(DNS_BENCH_OBJS:.o=.d) \
-	$(BUILD)/tests/bench/dns_reflector.d $(BUILD)/tests/bench/dns_probe.d
+	$(BUILD)/tests/bench/dns_reflector.d $(BUILD)/tests/bench/dns_probe.d \
+	$(BUILD)/tests/bench/dns_wait.d
 -include $(FUZZ_OBJS:.o=.d) $(REPLAY_OBJS:.o=.d)
 -include $(ENGINE_ITEST_OBJS:.o=.d)
 -include $(DNSI_ITEST_OBJS:.o=.d)
