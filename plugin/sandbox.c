@@ -37,6 +37,10 @@
 #define FAIL_LOG_QUIET_MS	60000	/* between warnings of failures */
 #define CACHE_BYTES_PER_ENTRY	1024
 #define REDIRECT_RETRY_MS	5000	/* a redirect that failed */
+/* dockerd may start its resolver a moment after cbridge's responder:
+ * looked for again this often, this many times, then once a second. */
+#define FIND_RETRY_MS		100
+#define FIND_FAST_TRIES		30
 #define CONTAINERS_MAX		8	/* named per sandbox */
 #define WHO_MAX			512	/* a sandbox's name in the log */
 
@@ -71,6 +75,8 @@ struct sandbox {
 	uint64_t	apply_at;	/* after a failure: next try */
 	char		icpt_err[256];
 	bool		finding;	/* a resolver lookup in flight */
+	unsigned int	find_tries;	/* since the responder started */
+	struct loop_timer *find_t;	/* the next quick look */
 	bool		have_resolver;
 	struct sockaddr_in resolver;
 	char		resolver_str[32];
@@ -327,8 +333,11 @@ icpt_done(void *arg)
 		sb->apply_at = loop_now_ms() + REDIRECT_RETRY_MS;
 		break;
 	case ICPT_FIND:
-		if (j->r < 0)
+		if (j->r < 0) {
+			if (++sb->find_tries < FIND_FAST_TRIES)
+				loop_timer_arm(sb->find_t, FIND_RETRY_MS);
 			break;
+		}
 		sb->have_resolver = true;
 		sb->resolver = j->udp;
 		(void)inet_ntop(AF_INET, &j->udp.sin_addr, a, sizeof(a));
@@ -374,6 +383,16 @@ icpt_submit(struct sbx *s, struct sandbox *sb, enum icpt_op op, int fd)
 	if (op == ICPT_FIND)
 		sb->finding = true;
 	return true;
+}
+
+static void
+on_find(void *arg)
+{
+	struct sandbox *sb = arg;
+
+	if (sb->srv != NULL && sb->nsfd >= 0 && !sb->have_resolver &&
+	    !sb->finding)
+		(void)icpt_submit(sb->owner, sb, ICPT_FIND, sb->nsfd);
 }
 
 /* On the tick, for a serving sandbox: a failed redirect is tried again,
@@ -506,6 +525,7 @@ unserve(struct sandbox *sb, bool remove_addr)
 
 	sb->gen = ++s->gens;
 	sb->applying = sb->finding = false;
+	loop_timer_disarm(sb->find_t);
 	sb->srv = dns_srv_free(sb->srv);
 	sb->fwd = dns_fwd_free(sb->fwd);
 	sb->have_resolver = false;
@@ -550,6 +570,7 @@ start(struct sbx *s, struct sandbox *sb, char *e, size_t elen)
 	}
 	sb->nsfd = fd;
 	sb->gen = ++s->gens;
+	sb->find_tries = 0;
 	sb->own_started = sb->own;
 	sp.fwd = sb->st.internal_only ? NULL : s->fwd;
 	sp.ups = &s->ups.cur;
@@ -670,6 +691,7 @@ sandbox_free(struct sbx *s, struct sandbox *sb, unsigned int a)
 		return NULL;
 	apply(s, sb, a);
 	loop_timer_free(sb->retry);
+	loop_timer_free(sb->find_t);
 	free(sb->sig);
 	free(sb);
 	return NULL;
@@ -697,7 +719,9 @@ sandbox_new(struct sbx *s, const struct sbx_want *w)
 	s->sbs = p;
 	if ((sb = calloc(1, sizeof(*sb))) == NULL)
 		return NULL;
-	if ((sb->retry = loop_timer_new(s->loop, on_retry, sb)) == NULL) {
+	if ((sb->retry = loop_timer_new(s->loop, on_retry, sb)) == NULL ||
+	    (sb->find_t = loop_timer_new(s->loop, on_find, sb)) == NULL) {
+		loop_timer_free(sb->retry);
 		free(sb);
 		return NULL;
 	}
