@@ -241,7 +241,8 @@ $(BUILD)/%.o: %.c
 
 check: deps
 	@$(MAKE) --no-print-directory $(UNIT_BIN) $(REPLAY_BINS)
-	$(UNIT_BIN)
+	# Check's 4 s per test is tight for the sanitizer build on a busy machine.
+	CK_DEFAULT_TIMEOUT=$${CK_DEFAULT_TIMEOUT:-60} $(UNIT_BIN)
 	@$(MAKE) --no-print-directory fuzz-replay
 
 # Every committed corpus file through its harness (part of check).

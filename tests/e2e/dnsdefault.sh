@@ -57,6 +57,8 @@
 #         the responder at DNS_ADDRESS still answers (and they move)
 #     n12 DNS_MODE=off: no table, no responder at DNS_ADDRESS, dockerd
 #         answers; back to intercept: the running sandbox is redirected
+#     n13 a table left in a sandbox without a cbridge endpoint is removed
+#         after a restart; the others' are adopted.
 #   E2E_DOCKERD_IPTABLES=legacy
 #     n9  n1, n2 (DOCKER-USER of the legacy tables), n3 and n7 with
 #         dockerd's NAT rules for 127.0.0.11 in the legacy tables
@@ -660,6 +662,43 @@ n_12() {
 	n_took "$L" "$t0"
 }
 
+# n13: a table left by an earlier run in a sandbox that has no cbridge
+# endpoint (n3b, on the bridge network only) is removed after the
+# plugin's first sync with the Engine API; n1b's is adopted.
+n_13() {
+	local L=n13 t0 d=${E2E_PREFIX}n3b pid i gone=''
+	t0=$(date +%s%N)
+	pid=$(f_pid "$d")
+	if [ -z "$pid" ] || [ "$pid" = 0 ]; then
+		e2e_fail "$L: n3b runs"
+		return 0
+	fi
+	e2e_check "$L: a leftover cbridge table made by hand in n3b's namespace" \
+		timeout 10 nsenter -t "$pid" -n nft add table ip cbridge-dns
+	e2e_check "$L: n_table sees it" n_table "$d"
+	n_set "$L" DNS_MODE=intercept
+	for i in $(seq 100); do
+		if ! n_table "$d" >/dev/null 2>&1; then
+			gone=$i
+			break
+		fi
+		sleep 0.1
+	done
+	if [ -n "$gone" ]; then
+		e2e_pass "$L: the plugin removed n3b's leftover table ($((gone * 100)) ms after enable)"
+	else
+		e2e_fail "$L: the plugin removed n3b's leftover table within 10 s of enable"
+	fi
+	n_no_table "$L: no cbridge table in n3b's namespace" "$d"
+	e2e_check "$L: the plugin logged it at level=info, naming n3b" grep -q \
+		"level=info.*removed the 127.0.0.11 redirect an earlier run left in container $d" \
+		"$E2E_TMP/dockerd.log"
+	n_redirected "$L: n1b's redirect is back" "$N_B"
+	n_answer "$L: n3b: n3a answered by dockerd's resolver (no redirect there)" \
+		"$d" "${E2E_PREFIX}n3a" "$(d_ip "${E2E_PREFIX}n3a" "${E2E_PREFIX}nn3")" "$N_DOCKERD_TTL"
+	n_took "$L" "$t0"
+}
+
 # n10: the exec root is a mount the plugin cannot see into.
 n_10() {
 	local L=n10 c=${E2E_PREFIX}n10c out
@@ -730,6 +769,7 @@ n_all() {
 			n_8
 			n_11
 			n_12
+			n_13
 		fi
 	fi
 	n_trap DEL "$N_SUB" >/dev/null 2>&1 || true
