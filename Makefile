@@ -306,14 +306,20 @@ $(BUILD)/tests/bench/dns_%.o: tests/bench/dns_%.c
 $(REFLECTOR_BIN): $(BUILD)/tests/bench/dns_reflector.o
 	$(CC) $(LDFLAGS) -o $@ $^
 
+# What the two DNS clients below share (tests/bench/dnsq.h): libc only,
+# so no library flags.  (The dns_% rule above does not match dnsq.)
+$(BUILD)/tests/bench/dnsq.o: tests/bench/dnsq.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
 # DNS latency under load (tests/bench/dns_latency.sh and the integration
 # test tests/integration/dns_lock.sh): libc only.
-$(PROBE_BIN): $(BUILD)/tests/bench/dns_probe.o
+$(PROBE_BIN): $(BUILD)/tests/bench/dns_probe.o $(BUILD)/tests/bench/dnsq.o
 	$(CC) $(LDFLAGS) -o $@ $^
 
 # The time until a new container's name resolves
 # (tests/bench/dns_docker_bench.sh): libc only.
-$(WAIT_BIN): $(BUILD)/tests/bench/dns_wait.o
+$(WAIT_BIN): $(BUILD)/tests/bench/dns_wait.o $(BUILD)/tests/bench/dnsq.o
 	$(CC) $(LDFLAGS) -o $@ $^
 
 # Speed and memory figures; see README.  The docker comparisons need root
@@ -376,7 +382,7 @@ clean:
 	$(PORTS_ITEST_OBJS:.o=.d) $(DNS_FWD_ITEST_OBJS:.o=.d) \
 	$(DNS_SRV_ITEST_OBJS:.o=.d) $(DNS_BENCH_OBJS:.o=.d) \
 	$(BUILD)/tests/bench/dns_reflector.d $(BUILD)/tests/bench/dns_probe.d \
-	$(BUILD)/tests/bench/dns_wait.d
+	$(BUILD)/tests/bench/dns_wait.d $(BUILD)/tests/bench/dnsq.d
 -include $(FUZZ_OBJS:.o=.d) $(REPLAY_OBJS:.o=.d)
 -include $(ENGINE_ITEST_OBJS:.o=.d)
 -include $(DNSI_ITEST_OBJS:.o=.d)

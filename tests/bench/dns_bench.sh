@@ -39,6 +39,8 @@ set -eu -o pipefail
 
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../e2e/lib.sh"
+# shellcheck source=tests/bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 if [ $# -ne 2 ] && [ $# -ne 3 ]; then
 	echo "usage: $0 path/to/dns_srv_bench path/to/dns_reflector [path/to/cbridge]" >&2
@@ -52,18 +54,8 @@ secs=${DNS_BENCH_SECONDS:-5}
 rounds=${DNS_BENCH_ROUNDS:-3}
 names=${DNS_BENCH_NAMES:-50}
 with_docker=${DNS_BENCH_DOCKER:-1}
-for t in dnsperf dnsmasq taskset nsenter ip awk; do
-	if ! command -v "$t" >/dev/null; then
-		echo "SKIP: $t is not installed (scripts/deps.sh bench)"
-		exit 77
-	fi
-done
-for b in "$srv_bin" "$refl_bin"; do
-	[ -x "$b" ] || {
-		echo "$0: $b is not built (make bench)" >&2
-		exit 2
-	}
-done
+bench_need_tools dnsperf dnsmasq taskset nsenter ip awk
+bench_need_built "$srv_bin" "$refl_bin"
 if [ "$(nproc)" -lt 2 ]; then
 	echo "$0: needs 2 CPUs (server on CPU 1, dnsperf on CPU 0)" >&2
 	exit 77
@@ -78,24 +70,11 @@ UP_IP=203.0.113.2
 DNSPERF_ARGS=(-c 4 -q 200 -t 2)
 
 pids=()
-# dns_stop: our processes and our veth (lib.sh's teardown reports links
-# named after the run that are still there, as the plugin's leftovers).
-dns_stop() {
-	local p
-	for p in "${pids[@]}"; do
-		kill "$p" 2>/dev/null || true
-	done
-	for p in "${pids[@]}"; do
-		wait "$p" 2>/dev/null || true
-	done
-	pids=()
-	ip -n "$E2E_NS" link delete "${E2E_PREFIX}h" 2>/dev/null || true
-}
 
 E2E_PLUGIN_SETTINGS=${E2E_PLUGIN_SETTINGS-LOG_LEVEL=info}
 e2e_init >/dev/null
 # Our processes first, then lib.sh's teardown (dockerd, namespaces).
-trap 'rc=$?; set +e; dns_stop; (exit $rc); e2e_cleanup' EXIT
+trap 'rc=$?; set +e; bench_stop; (exit $rc); e2e_cleanup' EXIT
 # Also when our output goes away (| head): the default action would kill
 # the shell without running the EXIT trap.
 trap 'exit 129' HUP
@@ -105,31 +84,14 @@ SB=${E2E_PREFIX}sb
 OUT=${E2E_PREFIX}out
 
 e2e_make_ns
-# A fresh source port per forwarded query (cbridge's and Docker's) makes
-# one conntrack entry each wherever NAT rules are loaded (E2E_NS once
-# dockerd runs, the container's namespace for 127.0.0.11).  At 10-40 k
-# misses per second, the default 30 s lifetime fills the kernel's table
-# (nf_conntrack_max, counted across namespaces here) within the run, and
-# new flows are dropped: the rows would measure the table, not the
-# resolvers.  Two seconds, in our namespaces only.
-conntrack_short() {
-	"$@" sysctl -qw net.netfilter.nf_conntrack_udp_timeout=2 \
-		net.netfilter.nf_conntrack_udp_timeout_stream=2 2>/dev/null || true
-}
-conntrack_short ip netns exec "$E2E_NS"
+# Short UDP conntrack timeouts (why: tests/bench/lib.sh).
+bench_conntrack_short ip netns exec "$E2E_NS"
 ip netns add "$SB"
 ip -n "$SB" link set lo up
 for a in $SB_IP $DM_IP $RF_IP; do
 	ip -n "$SB" addr add "$a/32" dev lo
 done
-ip netns add "$OUT"
-ip -n "$OUT" link set lo up
-ip -n "$E2E_NS" link add "${E2E_PREFIX}h" type veth peer name \
-	"${E2E_PREFIX}o" netns "$OUT"
-ip -n "$E2E_NS" addr add "$UP_HOST/30" dev "${E2E_PREFIX}h"
-ip -n "$OUT" addr add "$UP_IP/30" dev "${E2E_PREFIX}o"
-ip -n "$E2E_NS" link set "${E2E_PREFIX}h" up
-ip -n "$OUT" link set "${E2E_PREFIX}o" up
+bench_upstream "$OUT" "$UP_HOST" "$UP_IP"
 
 # Query files.
 for i in $(seq 0 $((names - 1))); do
@@ -162,17 +124,6 @@ wait_ready() {
 	return 1
 }
 
-# wait_udp NS IP: until something listens on IP:53 in NS (5 s).
-wait_udp() {
-	local i
-	for i in $(seq 100); do
-		ip netns exec "$1" ss -Hlnu "src $2:53" | grep -q . && return 0
-		sleep 0.05
-	done
-	echo "$0: nothing listens on $2:53" >&2
-	return 1
-}
-
 dnsmasq_args=(-k -C /dev/null --user=root --bind-interfaces --no-resolv
 	--no-hosts --local-ttl=600 --log-facility=-)
 
@@ -182,7 +133,7 @@ ip netns exec "$OUT" taskset -c 0 dnsmasq "${dnsmasq_args[@]}" \
 	--address=/hit.test/192.0.2.2 --address=/miss.test/192.0.2.1 \
 	>"$T/up.log" 2>&1 &
 pids+=($!)
-wait_udp "$OUT" "$UP_IP"
+bench_wait_udp "$OUT" "$UP_IP"
 
 # The servers under test, on CPU 1.
 ip netns exec "$E2E_NS" taskset -c 1 "$srv_bin" -n "$names" \
@@ -195,7 +146,7 @@ ip netns exec "$SB" taskset -c 1 dnsmasq "${dnsmasq_args[@]}" \
 	--addn-hosts="$T/hosts" >"$T/dm.log" 2>&1 &
 dm_pid=$!
 pids+=("$dm_pid")
-wait_udp "$SB" "$DM_IP"
+bench_wait_udp "$SB" "$DM_IP"
 ip netns exec "$SB" taskset -c 1 "$refl_bin" "$RF_IP" 53 >"$T/rf.out" 2>&1 &
 rf_pid=$!
 pids+=("$rf_pid")
@@ -225,36 +176,13 @@ if [ -n "$cb_bin" ]; then
 	cb_call NetworkDriver.CreateNetwork "{\"NetworkID\":\"$cb_net\",\"Options\":{},\"IPv4Data\":[{\"Pool\":\"10.253.0.0/24\",\"Gateway\":\"10.253.0.1/24\"}]}"
 	cb_call NetworkDriver.CreateEndpoint "{\"NetworkID\":\"$cb_net\",\"EndpointID\":\"$cb_ep\",\"Interface\":{\"Address\":\"10.253.0.2/24\"},\"Options\":{}}"
 	cb_call NetworkDriver.Join "{\"NetworkID\":\"$cb_net\",\"EndpointID\":\"$cb_ep\",\"SandboxKey\":\"/run/netns/$SB\",\"Options\":{}}"
-	wait_udp "$SB" "$CB_IP"
+	bench_wait_udp "$SB" "$CB_IP"
 fi
-
-# cpu_ticks PID: utime + stime of every thread, in clock ticks.
-cpu_ticks() {
-	sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
-}
 
 # srv_stat KEY: the harness's counter KEY, fresh (SIGUSR1).
 srv_stat() {
-	local n0 i
-	n0=$(grep -c '^\.$' "$T/srv.out" || true)
-	kill -USR1 "$srv_pid"
-	for i in $(seq 100); do
-		[ "$(grep -c '^\.$' "$T/srv.out" || true)" -gt "$n0" ] && break
-		sleep 0.02
-	done
+	bench_usr1_dump "$srv_pid" "$T/srv.out" '^\.$'
 	awk -v k="$1" '$1 == k { v = $2 } END { print v + 0 }' "$T/srv.out"
-}
-
-# dnsperf_field FILE KEY: a number from dnsperf's report.
-dnsperf_field() {
-	case $2 in
-	sent) awk '/Queries sent:/ { print $3 }' "$1" ;;
-	completed) awk '/Queries completed:/ { print $3 }' "$1" ;;
-	lost) awk '/Queries lost:/ { print $3 }' "$1" ;;
-	qps) awk '/Queries per second:/ { print $4 }' "$1" ;;
-	lat) awk '/Average Latency/ { print $4 }' "$1" ;;
-	noerror) awk '/Response codes:/ { for (i = 3; i <= NF; i++) if ($i == "NOERROR") { gsub(/,/, "", $(i + 1)); print $(i + 1) } }' "$1" ;;
-	esac
 }
 
 # measure KEY PID ADDR FILE [-n 1] -- RUNNER...: dnsperf through RUNNER
@@ -272,18 +200,18 @@ measure() {
 	done
 	shift
 	hz=$(getconf CLK_TCK)
-	c0=$(cpu_ticks "$pid")
+	c0=$(bench_cpu_ticks "$pid")
 	TIMEFORMAT='%R %U %S'
 	{ time "$@" taskset -c 0 dnsperf -s "$addr" -p 53 -d "$file" \
 		-l "$secs" "${DNSPERF_ARGS[@]}" "${extra[@]}" >"$f" 2>&1; } \
 		2>"$T/$key.time"
-	c1=$(cpu_ticks "$pid")
+	c1=$(bench_cpu_ticks "$pid")
 	read -r real user sys <"$T/$key.time"
-	awk -v qps="$(dnsperf_field "$f" qps)" \
-		-v sent="$(dnsperf_field "$f" sent)" \
-		-v done="$(dnsperf_field "$f" completed)" \
-		-v lat="$(dnsperf_field "$f" lat)" \
-		-v noerr="$(dnsperf_field "$f" noerror)" \
+	awk -v qps="$(bench_dnsperf_field "$f" qps)" \
+		-v sent="$(bench_dnsperf_field "$f" sent)" \
+		-v done="$(bench_dnsperf_field "$f" completed)" \
+		-v lat="$(bench_dnsperf_field "$f" lat)" \
+		-v noerr="$(bench_dnsperf_field "$f" noerror)" \
 		-v dc=$((c1 - c0)) -v hz="$hz" -v r="$real" -v u="$user" -v s="$sys" \
 		'BEGIN {
 			if (done == "" || done == 0) { print "0 100 0 0 0 0 0"; exit }
@@ -320,28 +248,15 @@ aggregate() {
 	}' "$T/$1.rows" >"$T/$1.row"
 }
 
-# check_reachable LABEL FILE -- RUNNER...: every query of FILE answered.
-check_reachable() {
-	local label=$1 addr=$2 file=$3 f=$T/check.dnsperf
-	shift 4
-	"$@" dnsperf -s "$addr" -p 53 -d "$file" -n 1 -t 2 >"$f" 2>&1 || true
-	if [ "$(dnsperf_field "$f" completed)" != "$(wc -l <"$file")" ] ||
-		[ "$(dnsperf_field "$f" noerror)" != "$(wc -l <"$file")" ]; then
-		echo "$0: $label: not every warm-up query got a NOERROR answer:" >&2
-		sed 's/^/  /' "$f" >&2
-		return 1
-	fi
-}
-
 in_sb=(ip netns exec "$SB")
 echo "DNS responders under dnsperf $(dnsperf -h 2>&1 | awk '/^Version/ { print $2 }' | head -n 1)," \
 	"kernel $(uname -r), $(nproc) CPUs: servers on CPU 1, dnsperf on CPU 0," \
 	"-c 4 -q 200 -l $secs, $rounds rounds, $names local names"
 
 # Forwarding: the cache warmed with every hit name, then only hits.
-check_reachable "cbridge to the upstream" "$SB_IP" "$T/hit.txt" -- "${in_sb[@]}"
-[ -z "$cb_pid" ] || check_reachable "the cbridge daemon to the upstream" \
-	"$CB_IP" "$T/hit.txt" -- "${in_sb[@]}"
+bench_all_answered "cbridge to the upstream" "$SB_IP" "$T/hit.txt" "${in_sb[@]}"
+[ -z "$cb_pid" ] || bench_all_answered "the cbridge daemon to the upstream" \
+	"$CB_IP" "$T/hit.txt" "${in_sb[@]}"
 fw0=$(srv_stat forwarded)
 for r in $(seq "$rounds"); do
 	measure local "$srv_pid" "$SB_IP" "$T/local.txt" -- "${in_sb[@]}"
@@ -379,12 +294,12 @@ if [ "$with_docker" = 1 ]; then
 	dk run -d --name "${E2E_PREFIX}c" --network "${E2E_PREFIX}dns" \
 		--dns "$UP_IP" "$E2E_IMAGE" sleep 1d >/dev/null
 	cpid=$(dk inspect -f '{{.State.Pid}}' "${E2E_PREFIX}c")
-	conntrack_short nsenter "--net=/proc/$cpid/ns/net"
+	bench_conntrack_short nsenter "--net=/proc/$cpid/ns/net"
 	dpid=$(cat "$T/dockerd.pid")
 	taskset -a -p -c 1 "$dpid" >/dev/null
 	in_ct=(nsenter "--net=/proc/$cpid/ns/net")
-	check_reachable "dockerd's resolver to the upstream" 127.0.0.11 \
-		"$T/warm.txt" -- "${in_ct[@]}"
+	bench_all_answered "dockerd's resolver to the upstream" 127.0.0.11 \
+		"$T/warm.txt" "${in_ct[@]}"
 	dver=$(dk version --format '{{.Server.Version}}')
 fi
 for r in $(seq "$rounds"); do
@@ -469,7 +384,7 @@ for key in local dnsmasq refl hit dhit miss docker; do
 done
 
 set +e
-dns_stop
+bench_stop
 trap - EXIT INT TERM
 e2e_teardown
 host=$(e2e_check_host_unchanged)

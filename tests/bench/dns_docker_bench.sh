@@ -45,7 +45,7 @@
 # upstream on CPU 0 (taskset); rows interleaved, ROUNDS rounds, medians
 # and ranges.  A fresh source port per forwarded query makes a conntrack
 # entry each; UDP conntrack timeouts are 2 s in our namespaces, as in
-# tests/bench/dns_bench.sh.
+# tests/bench/dns_bench.sh (tests/bench/lib.sh says why).
 #
 # Environment: DNS_DOCKER_SECONDS (4, per dnsperf run), DNS_DOCKER_ROUNDS
 # (3), DNS_DOCKER_NAMES (10), DNS_DOCKER_RUNS (10), DNS_DOCKER_LIMIT
@@ -55,6 +55,8 @@ set -eu -o pipefail
 
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../e2e/lib.sh"
+# shellcheck source=tests/bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 if [ $# -ne 2 ]; then
 	echo "usage: $0 path/to/cbridge path/to/dns_wait" >&2
@@ -63,18 +65,8 @@ fi
 e2e_need_root
 bin=$(readlink -f "$1")
 wait_bin=$(readlink -f "$2")
-for b in "$bin" "$wait_bin"; do
-	[ -x "$b" ] || {
-		echo "$0: $b is not built (make bench)" >&2
-		exit 2
-	}
-done
-for t in dnsperf dnsmasq taskset nsenter ip awk jq; do
-	if ! command -v "$t" >/dev/null; then
-		echo "SKIP: $t is not installed (scripts/deps.sh bench)"
-		exit 77
-	fi
-done
+bench_need_built "$bin" "$wait_bin"
+bench_need_tools dnsperf dnsmasq taskset nsenter ip awk jq
 if [ "$(nproc)" -lt 2 ]; then
 	echo "$0: needs 2 CPUs (servers on CPU 1, dnsperf on CPU 0)" >&2
 	exit 77
@@ -92,20 +84,6 @@ DNSPERF_ARGS=(-c 4 -q 200 -t 2)
 
 pids=()
 watchdog=
-# bench_stop: our processes and our veth (lib.sh's teardown reports links
-# named after the run that are still there, as the plugin's leftovers).
-bench_stop() {
-	local p
-	[ -z "$watchdog" ] || kill "$watchdog" 2>/dev/null || true
-	for p in "${pids[@]}"; do
-		kill "$p" 2>/dev/null || true
-	done
-	for p in "${pids[@]}"; do
-		wait "$p" 2>/dev/null || true
-	done
-	pids=()
-	[ -z "$E2E_NS" ] || ip -n "$E2E_NS" link delete "${E2E_PREFIX}h" 2>/dev/null || true
-}
 
 # The plugin's upstream is the test's, never the machine's resolver; so is
 # dockerd's (--dns), which its resolver forwards to.
@@ -115,36 +93,16 @@ e2e_init >/dev/null
 trap 'rc=$?; set +e; bench_stop; (exit $rc); e2e_cleanup' EXIT
 trap 'exit 129' HUP
 trap 'exit 141' PIPE
-# The whole run within DNS_DOCKER_LIMIT seconds: then the EXIT trap cleans
-# up.  (Its sleep goes with it.)
-(
-	trap 'kill "$s" 2>/dev/null; exit 0' TERM
-	sleep "$limit" &
-	s=$!
-	wait "$s"
-	echo "$0: over $limit s, stopping" >&2
-	kill -TERM $$
-) &
-watchdog=$!
+# The whole run within DNS_DOCKER_LIMIT seconds.
+bench_watchdog "$limit"
 T=$E2E_TMP
 OUT=${E2E_PREFIX}out
 
 # ------------------------------------------------------------ the upstream
 
 e2e_make_ns
-conntrack_short() {
-	"$@" sysctl -qw net.netfilter.nf_conntrack_udp_timeout=2 \
-		net.netfilter.nf_conntrack_udp_timeout_stream=2 2>/dev/null || true
-}
-conntrack_short ip netns exec "$E2E_NS"
-ip netns add "$OUT"
-ip -n "$OUT" link set lo up
-ip -n "$E2E_NS" link add "${E2E_PREFIX}h" type veth peer name \
-	"${E2E_PREFIX}o" netns "$OUT"
-ip -n "$E2E_NS" addr add "$UP_HOST/30" dev "${E2E_PREFIX}h"
-ip -n "$OUT" addr add "$UP_IP/30" dev "${E2E_PREFIX}o"
-ip -n "$E2E_NS" link set "${E2E_PREFIX}h" up
-ip -n "$OUT" link set "${E2E_PREFIX}o" up
+bench_conntrack_short ip netns exec "$E2E_NS"
+bench_upstream "$OUT" "$UP_HOST" "$UP_IP"
 
 ip netns exec "$OUT" taskset -c 0 dnsmasq -k -C /dev/null --user=root \
 	--bind-interfaces --no-resolv --no-hosts --local-ttl=600 \
@@ -152,21 +110,12 @@ ip netns exec "$OUT" taskset -c 0 dnsmasq -k -C /dev/null --user=root \
 	--address=/hit.test/192.0.2.2 >"$T/up.out" 2>&1 &
 up_pid=$!
 pids+=("$up_pid")
-for _ in $(seq 100); do
-	ip netns exec "$OUT" ss -Hlnu "src $UP_IP:53" | grep -q . && break
-	sleep 0.05
-done
+bench_wait_udp "$OUT" "$UP_IP"
 
 # up_answered: the upstream's "queries answered locally", fresh (SIGUSR1
 # makes dnsmasq log its counters).
 up_answered() {
-	local n0 i
-	n0=$(grep -c 'queries answered locally' "$T/up.log" || true)
-	kill -USR1 "$up_pid"
-	for i in $(seq 100); do
-		[ "$(grep -c 'queries answered locally' "$T/up.log" || true)" -gt "$n0" ] && break
-		sleep 0.02
-	done
+	bench_usr1_dump "$up_pid" "$T/up.log" 'queries answered locally'
 	awk '/queries answered locally/ { v = $NF } END { print v + 0 }' "$T/up.log"
 }
 
@@ -209,8 +158,8 @@ for k in cb br; do
 done
 cb_cpid=$(dk inspect -f '{{.State.Pid}}' "${E2E_PREFIX}cbc")
 br_cpid=$(dk inspect -f '{{.State.Pid}}' "${E2E_PREFIX}brc")
-conntrack_short nsenter "--net=/proc/$cb_cpid/ns/net"
-conntrack_short nsenter "--net=/proc/$br_cpid/ns/net"
+bench_conntrack_short nsenter "--net=/proc/$cb_cpid/ns/net"
+bench_conntrack_short nsenter "--net=/proc/$br_cpid/ns/net"
 cb_t_ip=$(dk inspect -f "{{(index .NetworkSettings.Networks \"${E2E_PREFIX}cb\").IPAddress}}" "${E2E_PREFIX}cbt")
 br_t_ip=$(dk inspect -f "{{(index .NetworkSettings.Networks \"${E2E_PREFIX}br\").IPAddress}}" "${E2E_PREFIX}brt")
 
@@ -241,22 +190,6 @@ cpu0_ticks() {
 	awk '$1 == "cpu0" { print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6 }' /proc/stat
 }
 
-# cpu_ticks PID: utime + stime of every thread, in clock ticks.
-cpu_ticks() {
-	sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
-}
-
-# dnsperf_field FILE KEY: a number from dnsperf's report.
-dnsperf_field() {
-	case $2 in
-	sent) awk '/Queries sent:/ { print $3 }' "$1" ;;
-	completed) awk '/Queries completed:/ { print $3 }' "$1" ;;
-	qps) awk '/Queries per second:/ { print $4 }' "$1" ;;
-	lat) awk '/Average Latency/ { print $4 }' "$1" ;;
-	noerror) awk '/Response codes:/ { for (i = 3; i <= NF; i++) if ($i == "NOERROR") { gsub(/,/, "", $(i + 1)); print $(i + 1) } }' "$1" ;;
-	esac
-}
-
 # in_ct KIND CMD...: CMD in KIND's (cb, br) client container's namespace.
 in_ct() {
 	local k=$1
@@ -265,20 +198,6 @@ in_ct() {
 		nsenter "--net=/proc/$cb_cpid/ns/net" "$@"
 	else
 		nsenter "--net=/proc/$br_cpid/ns/net" "$@"
-	fi
-}
-
-# check_answered KIND FILE: every query of FILE answered NOERROR through
-# 127.0.0.11 in KIND's client (also the warm-up of cbridge's cache).
-check_answered() {
-	local f=$T/check.dnsperf n
-	n=$(wc -l <"$2")
-	in_ct "$1" dnsperf -s 127.0.0.11 -p 53 -d "$2" -n 1 -t 2 >"$f" 2>&1 || true
-	if [ "$(dnsperf_field "$f" completed)" != "$n" ] ||
-		[ "$(dnsperf_field "$f" noerror)" != "$n" ]; then
-		echo "$0: $1: not every query of $2 got a NOERROR answer:" >&2
-		sed 's/^/  /' "$f" >&2
-		return 1
 	fi
 }
 
@@ -307,31 +226,33 @@ measure() {
 	fi
 	read -r q0 _ _ <<<"$(cb_counters)"
 	u0=$(up_answered)
-	s0=$(cpu_ticks "$serve")
-	o0=$(cpu_ticks "$other")
+	s0=$(bench_cpu_ticks "$serve")
+	o0=$(bench_cpu_ticks "$other")
 	read -r b0 i0 <<<"$(cpu0_ticks)"
 	TIMEFORMAT='%R %U %S'
 	{ time in_ct "$k" taskset -c 0 dnsperf -s 127.0.0.11 -p 53 \
 		-d "$T/$qf.txt" -l "$secs" "${DNSPERF_ARGS[@]}" >"$f" 2>&1; } \
 		2>"$T/time"
 	read -r b1 i1 <<<"$(cpu0_ticks)"
-	s1=$(cpu_ticks "$serve")
-	o1=$(cpu_ticks "$other")
+	s1=$(bench_cpu_ticks "$serve")
+	o1=$(bench_cpu_ticks "$other")
 	u1=$(up_answered)
 	read -r q1 _ _ <<<"$(cb_counters)"
 	read -r real user sys <"$T/time"
-	echo "$(dnsperf_field "$f" qps) $(dnsperf_field "$f" sent)" \
-		"$(dnsperf_field "$f" completed) $(dnsperf_field "$f" noerror)" \
+	echo "$(bench_dnsperf_field "$f" qps) $(bench_dnsperf_field "$f" sent)" \
+		"$(bench_dnsperf_field "$f" completed) $(bench_dnsperf_field "$f" noerror)" \
 		"$((s1 - s0)) $((o1 - o0)) $((q1 - q0)) $((u1 - u0))" \
 		"$(awk -v r="$real" -v u="$user" -v s="$sys" 'BEGIN { printf "%.0f", (u + s) * 100 / r }')" \
-		"$(dnsperf_field "$f" lat)" \
+		"$(bench_dnsperf_field "$f" lat)" \
 		"$(((b1 - b0) * 100 / (b1 - b0 + i1 - i0 > 0 ? b1 - b0 + i1 - i0 : 1)))" \
 		>>"$T/$k.$qf.rows"
 }
 
+# Every query answered NOERROR through 127.0.0.11 in each client (also
+# the warm-up of cbridge's cache).
 for k in cb br; do
-	check_answered "$k" "$T/names.txt"
-	check_answered "$k" "$T/ext.txt"
+	bench_all_answered "$k" 127.0.0.11 "$T/names.txt" in_ct "$k"
+	bench_all_answered "$k" 127.0.0.11 "$T/ext.txt" in_ct "$k"
 done
 read -r cb_addr cb_ttl <<<"$(answer_of cb dnsdk-t0)"
 read -r br_addr br_ttl <<<"$(answer_of br dnsdk-t0)"
@@ -578,8 +499,8 @@ if [ "$(jq -r '[.Sandboxes[] | .Intercept.DockerAsked // empty] | length' <<<"$c
 fi
 for f in "$T"/*.dnsperf; do
 	[ -f "$f" ] || continue
-	d=$(dnsperf_field "$f" completed)
-	e=$(dnsperf_field "$f" noerror)
+	d=$(bench_dnsperf_field "$f" completed)
+	e=$(bench_dnsperf_field "$f" noerror)
 	[ "$d" = "$e" ] || bad+=("$(basename "$f"): $d replies, only $e NOERROR")
 done
 

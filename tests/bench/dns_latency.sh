@@ -41,6 +41,8 @@ set -eu -o pipefail
 
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/../integration/lib.sh"
+# shellcheck source=tests/bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 if [ $# -lt 2 ] || [ $# -gt 3 ]; then
 	echo "usage: $0 path/to/cbridge path/to/dns_probe [path/to/http_client]" >&2
@@ -49,12 +51,7 @@ fi
 bin=$(readlink -f "$1")
 probe=$(readlink -f "$2")
 client=$(readlink -f "${3:-$(dirname "$2")/http_client}")
-for b in "$bin" "$probe" "$client"; do
-	if [ ! -x "$b" ]; then
-		echo "$0: $b is not built (make bench)" >&2
-		exit 2
-	fi
-done
+bench_need_built "$bin" "$probe" "$client"
 if [ "$(id -u)" -ne 0 ]; then
 	echo "$0: skipped, needs root" >&2
 	exit 77
@@ -114,17 +111,8 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
 trap 'exit 141' PIPE
-# The whole run within DNS_LAT_LIMIT seconds: then the EXIT trap cleans up.
-# (Its sleep goes with it: nothing is left behind when it is stopped.)
-(
-	trap 'kill "$s" 2>/dev/null; exit 0' TERM
-	sleep "$limit" &
-	s=$!
-	wait "$s"
-	echo "$0: over $limit s, stopping" >&2
-	kill -TERM $$
-) &
-watchdog=$!
+# The whole run within DNS_LAT_LIMIT seconds.
+bench_watchdog "$limit"
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 die() { echo "$0: $*" >&2; [ ! -f "$tmp/daemon.log" ] || tail -20 "$tmp/daemon.log" >&2; exit 1; }
@@ -146,15 +134,7 @@ ip netns exec "$U" dnsmasq -k -C /dev/null --user=root --port=53 \
     --pid-file= --local-ttl=600 --address="/$NAME/192.0.2.7" \
     --log-facility="$tmp/dnsmasq.log" >"$tmp/dnsmasq.out" 2>&1 &
 pids+=($!)
-# wait_udp NS IP: until something listens on IP:53 in NS (5 s).
-wait_udp() {
-	for _ in $(seq 100); do
-		ip netns exec "$1" ss -Hlnu "src $2:53" | grep -q . && return 0
-		sleep 0.05
-	done
-	return 1
-}
-wait_udp "$U" "$UP" || die "dnsmasq did not start: $(cat "$tmp/dnsmasq.out")"
+bench_wait_udp "$U" "$UP" || die "dnsmasq did not start: $(cat "$tmp/dnsmasq.out")"
 
 # ---- the daemon, after S exists (its mount namespace sees /run/netns/S) ----
 
@@ -185,7 +165,7 @@ SBEP=$(printf '5e%062d' 1)
 api NetworkDriver.CreateNetwork "{\"NetworkID\":\"$SBNET\",\"Options\":{},\"IPv4Data\":[{\"AddressSpace\":\"LocalDefault\",\"Pool\":\"10.253.55.0/24\",\"Gateway\":\"10.253.55.1/24\"}],\"IPv6Data\":[]}"
 api NetworkDriver.CreateEndpoint "{\"NetworkID\":\"$SBNET\",\"EndpointID\":\"$SBEP\",\"Interface\":{\"Address\":\"10.253.55.2/24\",\"AddressIPv6\":\"\",\"MacAddress\":\"\"},\"Options\":{}}"
 api NetworkDriver.Join "{\"NetworkID\":\"$SBNET\",\"EndpointID\":\"$SBEP\",\"SandboxKey\":\"/run/netns/$S\",\"Options\":{}}"
-wait_udp "$S" "$DNS" || die "no responder at $DNS in the sandbox"
+bench_wait_udp "$S" "$DNS" || die "no responder at $DNS in the sandbox"
 
 # probe SECONDS: dns_probe from the sandbox; its one line on stdout.
 probe() {

@@ -32,22 +32,17 @@
  * Exit status: 0 when it ran (whatever was lost), 1 on a socket error, 2
  * on a usage error.
  */
-#include <arpa/inet.h>
-#include <ctype.h>
-#include <errno.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "tests/bench/dnsq.h"
+
 #define NIDS		65536
-#define QMAX		300
 #define RMAX		4096
 
 static volatile sig_atomic_t stop_sending;
@@ -57,86 +52,6 @@ on_signal(int sig)
 {
 	(void) sig;
 	stop_sending = 1;
-}
-
-static void
-usage(const char *prog)
-{
-	fprintf(stderr, "usage: %s [-r RATE] [-d SECONDS] [-t TIMEOUT_S] "
-	    "[-n NAME] [-q TYPE] ADDR [PORT]\n", prog);
-	exit(2);
-}
-
-static double
-mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static double
-real_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-/* A positive number from s, within [lo, hi], or exit 2. */
-static double
-number(const char *prog, const char *s, double lo, double hi)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno != 0 || end == s || *end != '\0' || !(v >= lo && v <= hi))
-		usage(prog);
-	return v;
-}
-
-/* The question section for name and type into q; its length, or 0. */
-static size_t
-question(const char *name, unsigned type, unsigned char *q, size_t qlen)
-{
-	size_t o = 0;
-	const char *p = name;
-
-	while (*p != '\0') {
-		const char *dot = strchr(p, '.');
-		size_t l = dot ? (size_t)(dot - p) : strlen(p);
-
-		if (l == 0 || l > 63 || o + 1 + l + 5 > qlen)
-			return 0;
-		q[o++] = (unsigned char)l;
-		memcpy(q + o, p, l);
-		o += l;
-		p += l;
-		if (*p == '.')
-			p++;
-	}
-	if (o + 5 > qlen || o + 1 > 255)
-		return 0;
-	q[o++] = 0;
-	q[o++] = (unsigned char)(type >> 8);
-	q[o++] = (unsigned char)type;
-	q[o++] = 0;
-	q[o++] = 1;	/* IN */
-	return o;
-}
-
-/* memcmp, ignoring the case of ASCII letters (names in any case). */
-static int
-same_ci(const unsigned char *a, const unsigned char *b, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (tolower(a[i]) != tolower(b[i]))
-			return 0;
-	return 1;
 }
 
 static int
@@ -150,62 +65,47 @@ cmp(const void *a, const void *b)
 int
 main(int argc, char *argv[])
 {
+	const struct dnsq_cli cli = { argv[0], "[-r RATE] [-d SECONDS] "
+	    "[-t TIMEOUT_S] [-n NAME] [-q TYPE] ADDR [PORT]" };
 	const char *prog = argv[0], *name = "probe.test";
 	double rate = 2000, secs = 10, timeout = 2, tx0, *lat, *sent_at;
 	double interval_ns, timeout_ns, start, end, last_rx = 0, gap = 0;
 	double last_tx;
 	unsigned type = 1, port = 53;
-	unsigned char q[12 + QMAX], r[RMAX];
+	unsigned char q[DNSQ_QUERY_MAX], r[RMAX];
 	size_t qlen, total, nsent = 0, answered = 0, late = 0, rcode_err = 0;
-	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_storage ss;
 	socklen_t sslen;
-	int c, fd, on = 1, rcvbuf = 4 << 20;
+	int c, fd, rcvbuf = 4 << 20;
 	uint16_t id0;
 
 	while ((c = getopt(argc, argv, "r:d:t:n:q:")) != -1) {
 		switch (c) {
-		case 'r': rate = number(prog, optarg, 1, 1e6); break;
-		case 'd': secs = number(prog, optarg, 0.001, 86400); break;
-		case 't': timeout = number(prog, optarg, 0.001, 60); break;
+		case 'r': rate = dnsq_number(&cli, optarg, 1, 1e6); break;
+		case 'd': secs = dnsq_number(&cli, optarg, 0.001, 86400); break;
+		case 't': timeout = dnsq_number(&cli, optarg, 0.001, 60); break;
 		case 'n': name = optarg; break;
-		case 'q': type = (unsigned)number(prog, optarg, 1, 65535); break;
-		default: usage(prog);
+		case 'q':
+			type = (unsigned)dnsq_number(&cli, optarg, 1, 65535);
+			break;
+		default: dnsq_usage(&cli);
 		}
 	}
 	if (argc - optind < 1 || argc - optind > 2)
-		usage(prog);
+		dnsq_usage(&cli);
 	if (argc - optind == 2)
-		port = (unsigned)number(prog, argv[optind + 1], 1, 65535);
+		port = (unsigned)dnsq_number(&cli, argv[optind + 1], 1, 65535);
 	if (rate * timeout >= NIDS) {
 		fprintf(stderr, "%s: RATE x TIMEOUT must stay below %d "
 		    "(the query IDs)\n", prog, NIDS);
 		return 2;
 	}
-	{
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-
-		if (inet_pton(AF_INET, argv[optind], &s4->sin_addr) == 1) {
-			s4->sin_family = AF_INET;
-			s4->sin_port = htons((uint16_t)port);
-			sslen = sizeof(*s4);
-		} else if (inet_pton(AF_INET6, argv[optind],
-		    &s6->sin6_addr) == 1) {
-			s6->sin6_family = AF_INET6;
-			s6->sin6_port = htons((uint16_t)port);
-			sslen = sizeof(*s6);
-		} else
-			usage(prog);
-	}
-	/* The header (ID filled per query, RD set, one question). */
-	memset(q, 0, 12);
-	q[2] = 0x01;
-	q[5] = 1;
-	if ((qlen = question(name, type, q + 12, QMAX)) == 0) {
+	if (dnsq_addr(argv[optind], port, &ss, &sslen) < 0)
+		dnsq_usage(&cli);
+	if ((qlen = dnsq_query(name, type, q, sizeof(q))) == 0) {
 		fprintf(stderr, "%s: bad name '%s'\n", prog, name);
 		return 2;
 	}
-	qlen += 12;
 
 	total = (size_t)(rate * secs + 0.5);
 	if (total == 0)
@@ -216,10 +116,7 @@ main(int argc, char *argv[])
 		fprintf(stderr, "%s: out of memory\n", prog);
 		return 1;
 	}
-	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-	    0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&ss, sslen) < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on)) < 0) {
+	if ((fd = dnsq_connect(&ss, sslen)) < 0) {
 		perror("socket");
 		return 1;
 	}
@@ -241,12 +138,11 @@ main(int argc, char *argv[])
 	}
 	interval_ns = 1e9 / rate;
 	timeout_ns = timeout * 1e9;
-	start = last_tx = mono_ns();
+	start = last_tx = dnsq_mono_ns();
 	end = start + (double)(total - 1) * interval_ns + timeout_ns;
 	for (;;) {
-		double now = mono_ns(), wait_ns;
-		struct timespec tmo;
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		double now = dnsq_mono_ns(), rx;
+		ssize_t n;
 
 		if (stop_sending && nsent < total) {
 			total = nsent;
@@ -256,65 +152,29 @@ main(int argc, char *argv[])
 		while (nsent < total && start + nsent * interval_ns <= now) {
 			uint16_t id = (uint16_t)(id0 + nsent);
 
-			q[0] = (unsigned char)(id >> 8);
-			q[1] = (unsigned char)id;
-			tx0 = real_ns();
-			if (send(fd, q, qlen, 0) < 0 && errno != EAGAIN &&
-			    errno != ECONNREFUSED && errno != ENOBUFS) {
+			tx0 = dnsq_real_ns();
+			if (dnsq_send(fd, q, qlen, id) < 0) {
 				perror("send");
 				return 1;
 			}
 			/* A query that could not leave is lost, as any. */
 			sent_at[id] = tx0;
 			nsent++;
-			last_tx = mono_ns();
+			last_tx = dnsq_mono_ns();
 		}
 		if (now >= end)
 			break;
-		wait_ns = nsent < total ? start + nsent * interval_ns - now :
-		    end - now;
-		if (wait_ns < 0)
-			wait_ns = 0;
-		tmo.tv_sec = (time_t)(wait_ns / 1e9);
-		tmo.tv_nsec = (long)(wait_ns - tmo.tv_sec * 1e9);
-		if (ppoll(&pfd, 1, &tmo, NULL) < 0 && errno != EINTR) {
+		if (dnsq_wait(fd, nsent < total ?
+		    start + nsent * interval_ns - now : end - now) < 0) {
 			perror("ppoll");
 			return 1;
 		}
-		for (;;) {
-			char cbuf[CMSG_SPACE(sizeof(struct timespec))];
-			struct iovec iov = { r, sizeof(r) };
-			struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-			    .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
-			struct cmsghdr *cm;
-			double rx = 0;
-			ssize_t n = recvmsg(fd, &mh, 0);
-			uint16_t id;
+		/* Every reply that is there. */
+		while ((n = dnsq_recv(fd, r, sizeof(r), &rx)) > 0) {
+			uint16_t id = (uint16_t)(r[0] << 8 | r[1]);
 
-			if (n < 0) {
-				if (errno == EAGAIN || errno == EINTR)
-					break;
-				if (errno == ECONNREFUSED)
-					continue;	/* nothing listening */
-				perror("recvmsg");
-				return 1;
-			}
-			for (cm = CMSG_FIRSTHDR(&mh); cm != NULL;
-			    cm = CMSG_NXTHDR(&mh, cm))
-				if (cm->cmsg_level == SOL_SOCKET &&
-				    cm->cmsg_type == SCM_TIMESTAMPNS) {
-					struct timespec ts;
-
-					memcpy(&ts, CMSG_DATA(cm), sizeof(ts));
-					rx = ts.tv_sec * 1e9 + ts.tv_nsec;
-				}
-			if (rx == 0)
-				rx = real_ns();
-			/* QR, one question, the same question (any case). */
-			if ((size_t)n < qlen || !(r[2] & 0x80) || r[4] != 0 ||
-			    r[5] != 1 || !same_ci(r + 12, q + 12, qlen - 12))
+			if (!dnsq_is_reply(r, (size_t)n, q, qlen))
 				continue;
-			id = (uint16_t)(r[0] << 8 | r[1]);
 			if (sent_at[id] == 0)
 				continue;	/* a duplicate, or not ours */
 			if (rx - sent_at[id] > timeout_ns) {
@@ -330,6 +190,10 @@ main(int argc, char *argv[])
 				gap = rx - last_rx;
 			if (rx > last_rx)
 				last_rx = rx;
+		}
+		if (n < 0) {
+			perror("recvmsg");
+			return 1;
 		}
 	}
 	{

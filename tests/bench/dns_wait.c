@@ -27,25 +27,23 @@
  *
  *   dns_wait [-i INTERVAL_MS] [-t TIMEOUT_S] [-T TTL] NAME ADDR [PORT]
  *
- * Defaults: 1 ms, 30 s, port 53.  Exit status: 0 when the name resolved
- * (with -T: also with that TTL), 1 when it did not within the timeout
- * (first_ns=0, or match_ns=0) or on a socket error, 2 on a usage error.
+ * ADDR is an IPv4 address.  Defaults: 1 ms, 30 s, port 53.  Exit status:
+ * 0 when the name resolved (with -T: also with that TTL), 1 when it did
+ * not within the timeout (first_ns=0, or match_ns=0) or on a socket
+ * error, 2 on a usage error.
  */
 #include <arpa/inet.h>
-#include <ctype.h>
-#include <errno.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "tests/bench/dnsq.h"
+
 #define NIDS		65536
-#define QMAX		300
 #define RMAX		4096
 
 /* What a valid reply says. */
@@ -56,77 +54,6 @@ enum verdict {
 	REPLY_NXDOMAIN,
 	REPLY_OTHER		/* any other rcode */
 };
-
-static void
-usage(const char *prog)
-{
-	fprintf(stderr, "usage: %s [-i INTERVAL_MS] [-t TIMEOUT_S] [-T TTL] "
-	    "NAME ADDR [PORT]\n", prog);
-	exit(2);
-}
-
-static double
-mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static double
-real_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-/* A number from s within [lo, hi], or exit 2. */
-static double
-number(const char *prog, const char *s, double lo, double hi)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno != 0 || end == s || *end != '\0' || !(v >= lo && v <= hi))
-		usage(prog);
-	return v;
-}
-
-/* The question section for name, type A, class IN, into q; its length,
- * or 0 if the name does not fit or has an empty label. */
-static size_t
-question(const char *name, unsigned char *q, size_t qlen)
-{
-	size_t o = 0;
-	const char *p = name;
-
-	while (*p != '\0') {
-		const char *dot = strchr(p, '.');
-		size_t l = dot ? (size_t)(dot - p) : strlen(p);
-
-		if (l == 0 || l > 63 || o + 1 + l + 5 > qlen)
-			return 0;
-		q[o++] = (unsigned char)l;
-		memcpy(q + o, p, l);
-		o += l;
-		p += l;
-		if (*p == '.')
-			p++;
-	}
-	if (o + 5 > qlen || o + 1 > 255)
-		return 0;
-	q[o++] = 0;
-	q[o++] = 0;
-	q[o++] = 1;	/* A */
-	q[o++] = 0;
-	q[o++] = 1;	/* IN */
-	return o;
-}
 
 /* Offset just past the (possibly compressed) name at off in r[0..n), or
  * 0 if it runs past the end.  A pointer ends the name, so no loop. */
@@ -147,16 +74,6 @@ skip_name(const unsigned char *r, size_t n, size_t off)
 	return 0;
 }
 
-/* memcmp, ignoring the case of ASCII letters (servers may change it). */
-static int
-same_ci(const unsigned char *a, const unsigned char *b, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (tolower(a[i]) != tolower(b[i]))
-			return 0;
-	return 1;
-}
-
 /*
  * What reply r[0..n) to the question q[0..qlen) (header included) says;
  * with REPLY_A, the first A record's address and TTL go to *ret_a and
@@ -169,8 +86,7 @@ classify(const unsigned char *r, size_t n, const unsigned char *q,
 	unsigned rcode, an;
 	size_t off;
 
-	if (n < qlen || !(r[2] & 0x80) || r[4] != 0 || r[5] != 1 ||
-	    !same_ci(r + 12, q + 12, qlen - 12))
+	if (!dnsq_is_reply(r, n, q, qlen))
 		return REPLY_INVALID;
 	rcode = r[3] & 0x0f;
 	if (rcode == 3)
@@ -205,67 +121,70 @@ classify(const unsigned char *r, size_t n, const unsigned char *q,
 int
 main(int argc, char *argv[])
 {
+	const struct dnsq_cli cli = { argv[0],
+	    "[-i INTERVAL_MS] [-t TIMEOUT_S] [-T TTL] NAME ADDR [PORT]" };
 	const char *prog = argv[0], *name;
 	double interval = 1, timeout = 30, start, next, *sent_at = NULL;
 	double match_rx = 0;
 	long want_ttl = -1;
 	char first[256] = "";	/* the line's start, once answered */
 	unsigned port = 53;
-	unsigned char q[12 + QMAX], r[RMAX];
+	unsigned char q[DNSQ_QUERY_MAX], r[RMAX];
 	size_t qlen, nsent = 0, replies = 0, nx = 0, nodata = 0, other = 0;
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	int c, fd = -1, on = 1, rc = 1;
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	int c, fd = -1, rc = 1;
 	uint16_t id0;
 
 	while ((c = getopt(argc, argv, "i:t:T:")) != -1) {
 		switch (c) {
-		case 'i': interval = number(prog, optarg, 0.05, 1000); break;
-		case 't': timeout = number(prog, optarg, 0.001, 600); break;
-		case 'T': want_ttl = (long)number(prog, optarg, 0, 2147483647);
+		case 'i':
+			interval = dnsq_number(&cli, optarg, 0.05, 1000);
 			break;
-		default: usage(prog);
+		case 't':
+			timeout = dnsq_number(&cli, optarg, 0.001, 600);
+			break;
+		case 'T':
+			want_ttl = (long)dnsq_number(&cli, optarg, 0,
+			    INT32_MAX);
+			break;
+		default: dnsq_usage(&cli);
 		}
 	}
 	if (argc - optind < 2 || argc - optind > 3)
-		usage(prog);
+		dnsq_usage(&cli);
 	name = argv[optind];
-	if (inet_pton(AF_INET, argv[optind + 1], &sa.sin_addr) != 1)
-		usage(prog);
 	if (argc - optind == 3)
-		port = (unsigned)number(prog, argv[optind + 2], 1, 65535);
-	sa.sin_port = htons((uint16_t)port);
+		port = (unsigned)dnsq_number(&cli, argv[optind + 2], 1, 65535);
+	/* dnsq_addr() also takes IPv6; ADDR is IPv4 (see above). */
+	if (dnsq_addr(argv[optind + 1], port, &ss, &sslen) < 0 ||
+	    ss.ss_family != AF_INET)
+		dnsq_usage(&cli);
 	if (timeout * 1e3 / interval >= NIDS) {
 		fprintf(stderr, "%s: TIMEOUT / INTERVAL must stay below %d "
 		    "(the query IDs)\n", prog, NIDS);
 		return 2;
 	}
-	memset(q, 0, 12);
-	q[2] = 0x01;	/* RD */
-	q[5] = 1;	/* one question */
-	if ((qlen = question(name, q + 12, QMAX)) == 0) {
+	if ((qlen = dnsq_query(name, 1, q, sizeof(q))) == 0) {	/* A */
 		fprintf(stderr, "%s: bad name '%s'\n", prog, name);
 		return 2;
 	}
-	qlen += 12;
 	if ((sent_at = calloc(NIDS, sizeof(*sent_at))) == NULL) {
 		fprintf(stderr, "%s: out of memory\n", prog);
 		goto out;
 	}
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on)) < 0) {
+	if ((fd = dnsq_connect(&ss, sslen)) < 0) {
 		perror("socket");
 		goto out;
 	}
-	id0 = (uint16_t)((uint64_t)real_ns() ^ (uint64_t)getpid());
-	printf("started_ns=%.0f\n", real_ns());
+	id0 = (uint16_t)((uint64_t)dnsq_real_ns() ^ (uint64_t)getpid());
+	printf("started_ns=%.0f\n", dnsq_real_ns());
 	fflush(stdout);
 
-	start = next = mono_ns();
+	start = next = dnsq_mono_ns();
 	for (;;) {
-		double now = mono_ns(), wait_ns;
-		struct timespec tmo;
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		double now = dnsq_mono_ns(), rx;
+		ssize_t n;
 
 		if (now - start >= timeout * 1e9)
 			break;
@@ -274,11 +193,8 @@ main(int argc, char *argv[])
 		if (next <= now) {
 			uint16_t id = (uint16_t)(id0 + nsent);
 
-			q[0] = (unsigned char)(id >> 8);
-			q[1] = (unsigned char)id;
-			sent_at[id] = real_ns();
-			if (send(fd, q, qlen, 0) < 0 && errno != EAGAIN &&
-			    errno != ECONNREFUSED && errno != ENOBUFS) {
+			sent_at[id] = dnsq_real_ns();
+			if (dnsq_send(fd, q, qlen, id) < 0) {
 				perror("send");
 				goto out;
 			}
@@ -287,49 +203,18 @@ main(int argc, char *argv[])
 			if (next < now)
 				next = now + interval * 1e6;
 		}
-		wait_ns = next - mono_ns();
-		if (wait_ns < 0)
-			wait_ns = 0;
-		tmo.tv_sec = (time_t)(wait_ns / 1e9);
-		tmo.tv_nsec = (long)(wait_ns - tmo.tv_sec * 1e9);
-		if (ppoll(&pfd, 1, &tmo, NULL) < 0 && errno != EINTR) {
+		if (dnsq_wait(fd, next - dnsq_mono_ns()) < 0) {
 			perror("ppoll");
 			goto out;
 		}
-		for (;;) {
-			char cbuf[CMSG_SPACE(sizeof(struct timespec))];
-			struct iovec iov = { r, sizeof(r) };
-			struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-			    .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
-			struct cmsghdr *cm;
+		/* Every reply that is there. */
+		while ((n = dnsq_recv(fd, r, sizeof(r), &rx)) > 0) {
 			struct in_addr a;
 			uint32_t ttl = 0;
 			char abuf[INET_ADDRSTRLEN];
-			double rx = 0;
-			ssize_t n = recvmsg(fd, &mh, 0);
-			uint16_t id;
+			uint16_t id = (uint16_t)(r[0] << 8 | r[1]);
 
-			if (n < 0) {
-				if (errno == EAGAIN || errno == EINTR)
-					break;
-				if (errno == ECONNREFUSED)
-					continue;	/* nothing listening */
-				perror("recvmsg");
-				goto out;
-			}
-			for (cm = CMSG_FIRSTHDR(&mh); cm != NULL;
-			    cm = CMSG_NXTHDR(&mh, cm))
-				if (cm->cmsg_level == SOL_SOCKET &&
-				    cm->cmsg_type == SCM_TIMESTAMPNS) {
-					struct timespec ts;
-
-					memcpy(&ts, CMSG_DATA(cm), sizeof(ts));
-					rx = ts.tv_sec * 1e9 + ts.tv_nsec;
-				}
-			if (rx == 0)
-				rx = real_ns();
-			id = (uint16_t)(r[0] << 8 | r[1]);
-			if ((size_t)n < 12 || sent_at[id] == 0)
+			if (sent_at[id] == 0)
 				continue;	/* a duplicate, or not ours */
 			switch (classify(r, (size_t)n, q, qlen, &a, &ttl)) {
 			case REPLY_INVALID:
@@ -357,6 +242,10 @@ main(int argc, char *argv[])
 			}
 			replies++;
 			sent_at[id] = 0;
+		}
+		if (n < 0) {
+			perror("recvmsg");
+			goto out;
 		}
 	}
 done:
