@@ -7,8 +7,9 @@
  * The layout is Docker 28.3's (the "DOCKER-FORWARD" chain and its
  * per-port rules) in its userland-proxy=false form, because cbridge runs no
  * proxy: host-local traffic into a bridge is masqueraded, OUTPUT jumps to
- * nat DOCKER without excluding 127.0.0.0/8, DNAT has no "! -i BR" and the
- * per-port hairpin MASQUERADE is always there.  One addition: stage 2 of
+ * nat DOCKER without excluding 127.0.0.0/8, DNAT has no "! -i BR", the
+ * per-port hairpin MASQUERADE is there whenever ports are mapped (not in
+ * routed mode), and WSL2 mirrored mode gets no loopback0 RETURN.  One addition: stage 2 of
  * the isolation lets DNAT'd connections through, so a container reaches a
  * port published on another network through the host's address (Docker
  * does that with its proxy).
@@ -33,9 +34,7 @@
 #define C_ISO2		"DOCKER-ISOLATION-STAGE-2"
 #define C_USER		"DOCKER-USER"
 
-/* The wsl2 RETURN's 127.0.0.0/8 and the DNAT's "! -s fe80::/10". */
-static const struct prefix loopback4 = { .family = AF_INET,
-    .addr = { 127 }, .plen = 8 };
+/* The DNAT's "! -s fe80::/10". */
 static const struct prefix linklocal6 = { .family = AF_INET6,
     .addr = { 0xfe, 0x80 }, .plen = 10 };
 
@@ -425,16 +424,11 @@ plan_base(struct plan *p, int fam)
 	rule_init(&r, fam, FW_T_NAT, "OUTPUT", false, FW_JUMP);
 	r.dst_local = true;
 	set_jump(&r, C_DOCKER);
-	if ((e = add_rule(p, &r, "base")) < 0)
-		return e;
-	if (fam == AF_INET && p->m->wsl2) {
-		rule_init(&r, fam, FW_T_NAT, C_DOCKER, true, FW_RETURN);
-		r.dst = loopback4;
-		set_if(r.iif, "loopback0");
-		if ((e = add_rule(p, &r, "base")) < 0)
-			return e;
-	}
-	return 0;
+	/* No WSL2 "-i loopback0 -d 127.0.0.0/8 -j RETURN" in nat DOCKER:
+	 * Docker writes it only to leave such traffic to its userland
+	 * proxy.  Without a proxy it would make Windows' localhost:PORT
+	 * skip the DNAT and reach nothing. */
+	return add_rule(p, &r, "base");
 }
 
 static int
@@ -640,14 +634,19 @@ plan_port(struct plan *p, const struct fw_net *n, const struct fw_port *pt)
 		if ((e = add_rule(p, &r, n->id)) < 0)
 			return e;
 	}
-	/* A container reaching its own published port through the host. */
-	rule_init(&r, fam, FW_T_NAT, "POSTROUTING", false, FW_MASQUERADE);
-	set_host(&r.src, &pt->cip);
-	set_host(&r.dst, &pt->cip);
-	r.proto = pt->proto;
-	r.dport = pt->cport;
-	if ((e = add_rule(p, &r, n->id)) < 0)
-		return e;
+	/* A container reaching its own published port through the host.
+	 * Routed mode maps no ports (no DNAT), so there is no hairpin to
+	 * masquerade either, as in Docker. */
+	if (mode != FW_GW_ROUTED) {
+		rule_init(&r, fam, FW_T_NAT, "POSTROUTING", false,
+		    FW_MASQUERADE);
+		set_host(&r.src, &pt->cip);
+		set_host(&r.dst, &pt->cip);
+		r.proto = pt->proto;
+		r.dport = pt->cport;
+		if ((e = add_rule(p, &r, n->id)) < 0)
+			return e;
+	}
 	if (mode == FW_GW_NAT_UNPROTECTED)
 		return 0;
 	rule_init(&r, fam, FW_T_FILTER, C_DOCKER, true, FW_ACCEPT);
