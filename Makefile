@@ -2,7 +2,7 @@
 #
 #   make            build ./cbridge (installs missing Debian packages first)
 #   make check      unit tests, no root
-#   make test       check + namespace integration + end-to-end (root)
+#   make test       check + namespace integration + end-to-end + lint (root)
 #   make plugin     build the managed plugin and enable it in the local engine
 #   make bench      latency benchmarks
 #   make fuzz       libFuzzer harnesses (clang) run FUZZ_SECONDS each
@@ -18,13 +18,31 @@ PKGS		:= libmicrohttpd jansson libnl-3.0 libnl-route-3.0 libiptc \
 WERROR		?= 1
 SANITIZER	?=
 
+# Every test target runs as a stage: under a time limit in seconds, with
+# its duration printed (scripts/stage.sh).  The limits are at least five
+# times what each stage takes on a 2-core machine (package check and
+# build included), one and a half times that under the sanitizers.
+STAGE		:= scripts/stage.sh
+LIMIT_DEPS	:= 900
+LIMIT_LINT	:= 300
+
 ifeq ($(SANITIZER),)
 BUILD		:= build
 SANFLAGS	:=
+STAGE_SUFFIX	:=
+LIMIT_CHECK	:= 600
+LIMIT_INTEG	:= 900
+LIMIT_E2E	:= 1200
+LIMIT_E2E_PASS	:= 600
 else
 BUILD		:= build-san
 SANFLAGS	:= -fsanitize=$(SANITIZER) -fno-sanitize-recover=all \
 		   -fno-omit-frame-pointer
+STAGE_SUFFIX	:= -san
+LIMIT_CHECK	:= 900
+LIMIT_INTEG	:= 1350
+LIMIT_E2E	:= 1800
+LIMIT_E2E_PASS	:= 900
 endif
 
 WARN		:= -Wall -Wextra -Wshadow -Wstrict-prototypes \
@@ -174,7 +192,8 @@ PROBE_BIN	:= $(BUILD)/dns_probe
 WAIT_BIN	:= $(BUILD)/dns_wait
 
 .PHONY: all deps check test integration e2e plugin bench lint clean \
-	fuzz fuzz-build fuzz-deps fuzz-replay
+	fuzz fuzz-build fuzz-deps fuzz-replay check-run integration-run \
+	e2e-run lint-run
 
 all: deps
 	@$(MAKE) --no-print-directory $(BIN)
@@ -239,20 +258,37 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c -o $@ $<
 
-check: deps
+# A stage's step (what scripts/stage.sh prints when the stage hits its
+# limit) goes to the file $STAGE_STEP names, when it is run as one.
+check:
+	@$(STAGE) check$(STAGE_SUFFIX) $(LIMIT_CHECK) \
+	    $(MAKE) --no-print-directory check-run
+
+check-run: deps
 	@$(MAKE) --no-print-directory $(UNIT_BIN) $(REPLAY_BINS)
+	@echo "unit tests: $(UNIT_BIN)" >"$${STAGE_STEP:-/dev/null}"
 	# Check's 4 s per test is tight for the sanitizer build on a busy machine.
 	CK_DEFAULT_TIMEOUT=$${CK_DEFAULT_TIMEOUT:-60} $(UNIT_BIN)
 	@$(MAKE) --no-print-directory fuzz-replay
+ifeq ($(SANITIZER),)
+	@echo "tests/ci/stage_test.sh" >"$${STAGE_STEP:-/dev/null}"
+	# The time limit of the stages (a script: not again under sanitizers).
+	tests/ci/stage_test.sh
+endif
 
 # Every committed corpus file through its harness (part of check).
 fuzz-replay: $(REPLAY_BINS)
 	@for t in $(FUZZ_TARGETS); do \
 		echo "$(BUILD)/replay/$$t tests/fuzz/$$t"; \
+		echo "fuzz replay: $$t" >"$${STAGE_STEP:-/dev/null}"; \
 		$(BUILD)/replay/$$t tests/fuzz/$$t || exit 1; \
 	done
 
-integration: deps
+integration:
+	@$(STAGE) integration$(STAGE_SUFFIX) $(LIMIT_INTEG) \
+	    $(MAKE) --no-print-directory integration-run
+
+integration-run: deps
 	@scripts/deps.sh e2e
 	@$(MAKE) --no-print-directory $(BIN) $(ITEST_BIN) $(FW_ITEST_BIN) \
 		$(IPTC_ITEST_BIN) $(PORTS_ITEST_BIN) $(DNS_FWD_ITEST_BIN) \
@@ -263,27 +299,43 @@ integration: deps
 		$(DNS_SRV_ITEST_BIN) $(ENGINE_ITEST_BIN) $(PROBE_BIN) \
 		$(DNSI_ITEST_BIN)
 
-e2e: deps
-	@scripts/deps.sh e2e
-	@$(MAKE) --no-print-directory $(BIN)
-	tests/e2e/run.sh $(BIN)
+# Three passes, a stage each.
+e2e:
+	@$(STAGE) e2e$(STAGE_SUFFIX) $(LIMIT_E2E) \
+	    $(MAKE) --no-print-directory e2e-run
 	# Again with dockerd on the legacy backend: its chains then share the
 	# legacy tables with cbridge's (and it flushes them at its start), and
 	# its NAT rules for 127.0.0.11 in the containers are legacy ones.
-	E2E_DOCKERD_IPTABLES=legacy E2E_ONLY=firewall,dnsdefault tests/e2e/run.sh $(BIN)
+	@$(STAGE) e2e-legacy$(STAGE_SUFFIX) $(LIMIT_E2E_PASS) \
+	    env E2E_DOCKERD_IPTABLES=legacy E2E_ONLY=firewall,dnsdefault \
+	    $(MAKE) --no-print-directory e2e-run
 	# The DNS of containers without --dns with dockerd's exec root on a
 	# private mount: the plugin never sees the sandboxes' mounts.
-	E2E_EXEC_ROOT_PRIVATE=1 E2E_ONLY=dnsdefault tests/e2e/run.sh $(BIN)
+	@$(STAGE) e2e-private$(STAGE_SUFFIX) $(LIMIT_E2E_PASS) \
+	    env E2E_EXEC_ROOT_PRIVATE=1 E2E_ONLY=dnsdefault \
+	    $(MAKE) --no-print-directory e2e-run
 
-# Every test: unit, namespace integration, end-to-end with a private
-# dockerd, then all three again under ASan+UBSan, then lint.
-test: deps
+e2e-run: deps
 	@scripts/deps.sh e2e
-	@$(MAKE) --no-print-directory check
-	@$(MAKE) --no-print-directory integration
-	@$(MAKE) --no-print-directory e2e
-	@$(MAKE) --no-print-directory SANITIZER=address,undefined check integration e2e
-	@$(MAKE) --no-print-directory lint
+	@$(MAKE) --no-print-directory $(BIN)
+	tests/e2e/run.sh $(BIN)
+
+# Every test: the Debian packages, unit, namespace integration,
+# end-to-end with a private dockerd, then all three again under
+# ASan+UBSan, then lint; it stops at the first stage that fails.  Then a
+# table of the stages, their durations and exit statuses (kept in
+# build/stages for .ci/run).
+test:
+	@mkdir -p build && : >build/stages && \
+	export STAGE_SUMMARY=$(CURDIR)/build/stages && \
+	$(STAGE) deps $(LIMIT_DEPS) scripts/deps.sh test && \
+	$(MAKE) --no-print-directory check && \
+	$(MAKE) --no-print-directory integration && \
+	$(MAKE) --no-print-directory e2e && \
+	$(MAKE) --no-print-directory SANITIZER=address,undefined check \
+	    integration e2e && \
+	$(MAKE) --no-print-directory lint; \
+	rc=$$?; $(STAGE) --summary build/stages; exit $$rc
 
 plugin: deps
 	@scripts/deps.sh plugin
@@ -337,9 +389,14 @@ bench: deps
 	tests/bench/dns_docker_bench.sh $(BIN) $(WAIT_BIN)
 
 lint:
+	@$(STAGE) lint $(LIMIT_LINT) $(MAKE) --no-print-directory lint-run
+
+lint-run:
+	@scripts/deps.sh lint
 	scripts/lint.sh
 
 fuzz-deps: deps
+	@scripts/deps.sh fuzz
 	@command -v $(FUZZ_CC) >/dev/null 2>&1 || { echo "make fuzz needs" \
 	    "clang: apt-get install clang" >&2; exit 1; }
 	@echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n)' \

@@ -1,22 +1,32 @@
 #!/bin/sh
 # Installs the Debian packages a target needs, only those missing.
-#   scripts/deps.sh build|e2e|plugin|bench
+#   scripts/deps.sh build|e2e|plugin|bench|lint|fuzz|test
 set -eu
 
 build="gcc make pkg-config libmicrohttpd-dev libjansson-dev libnl-3-dev
 libnl-route-3-dev libnl-nf-3-dev libiptc-dev libldns-dev libnftables-dev check"
-runtime="iproute2 curl jq nftables iptables busybox-static"
+# procps: ps, pgrep and sysctl in the tests; kmod: modprobe, which loads
+# br_netfilter (tests/br_netfilter.sh).
+runtime="iproute2 curl jq nftables iptables busybox-static procps kmod"
 # dnsmasq-base (the DNS tests' upstream), not dnsmasq: the binary without
 # a system service.
 e2e="docker.io dnsmasq-base"
 bench="dnsperf"
+# scripts/lint.sh lists the files to check with git.
+lint="shellcheck git"
+# libFuzzer's runtime is packaged apart from clang, per clang version:
+# 14 is Debian 12's clang.
+fuzz="clang libclang-rt-14-dev"
 
 case "${1:-build}" in
 build)	want="$build" ;;
 e2e)	want="$build $runtime $e2e" ;;
 plugin)	want="$build $runtime docker.io" ;;
 bench)	want="$build $runtime $e2e $bench" ;;
-*)	echo "usage: $0 build|e2e|plugin|bench" >&2; exit 2 ;;
+lint)	want="$lint" ;;
+fuzz)	want="$build $fuzz" ;;
+test)	want="$build $runtime $e2e $lint" ;;
+*)	echo "usage: $0 build|e2e|plugin|bench|lint|fuzz|test" >&2; exit 2 ;;
 esac
 
 missing=""
@@ -28,7 +38,7 @@ done
 [ -z "$missing" ] && exit 0
 
 if [ "$(id -u)" != 0 ]; then
-	echo "missing Debian packages:$missing (run 'make deps' as root)" >&2
+	echo "missing Debian packages:$missing (run '$0 ${1:-build}' as root)" >&2
 	exit 1
 fi
 echo "installing:$missing"

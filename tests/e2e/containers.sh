@@ -641,16 +641,16 @@ c_z() {
 }
 
 c_all() {
-	c_e
-	c_a
-	c_b
-	c_c
-	c_d
-	c_f
-	c_j
-	c_h
-	c_i
-	c_g
-	c_z
+	e2e_scenario c_e
+	e2e_scenario c_a
+	e2e_scenario c_b
+	e2e_scenario c_c
+	e2e_scenario c_d
+	e2e_scenario c_f
+	e2e_scenario c_j
+	e2e_scenario c_h
+	e2e_scenario c_i
+	e2e_scenario c_g
+	e2e_scenario c_z
 	plugin_alive containers
 }

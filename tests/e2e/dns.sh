@@ -260,11 +260,11 @@ d_all() {
 	else
 		e2e_fail "dns: plugin set DNS_UPSTREAMS=$F_OUT4 DNS_FORWARD_FROM=host"
 	fi
-	d_b
+	e2e_scenario d_b
 	f_reset db
-	d_a
-	d_c
-	d_d
+	e2e_scenario d_a
+	e2e_scenario d_c
+	e2e_scenario d_d
 	d_trap DEL >/dev/null 2>&1 || true
 	f_reset da
 	e2e_check_eq "dns: no sandbox left in dns-stats" 0 "$(d_stats | jq '.Sandboxes | length')"

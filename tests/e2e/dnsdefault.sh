@@ -752,24 +752,24 @@ n_all() {
 	fi
 	if n_outside_up; then
 		if [ "$private" = 1 ]; then
-			n_10
+			e2e_scenario n_10
 		elif [ "$E2E_DOCKERD_IPTABLES" = legacy ]; then
-			if n_names n9; then
-				n_trapped n9
-				n_two n9
-				n_tcp n9
+			if e2e_scenario n_names n9; then
+				e2e_scenario n_trapped n9
+				e2e_scenario n_two n9
+				e2e_scenario n_tcp n9
 			fi
-		elif n_names n1; then
-			n_trapped n2
-			n_two n3
-			n_4
-			n_5
-			n_6
-			n_tcp n7
-			n_8
-			n_11
-			n_12
-			n_13
+		elif e2e_scenario n_names n1; then
+			e2e_scenario n_trapped n2
+			e2e_scenario n_two n3
+			e2e_scenario n_4
+			e2e_scenario n_5
+			e2e_scenario n_6
+			e2e_scenario n_tcp n7
+			e2e_scenario n_8
+			e2e_scenario n_11
+			e2e_scenario n_12
+			e2e_scenario n_13
 		fi
 	fi
 	n_trap DEL "$N_SUB" >/dev/null 2>&1 || true

@@ -778,19 +778,19 @@ f_all() {
 	f_serve fa out "$F_OUT4" 9000 outside
 	F_OUTSRV=${F_PIDS[*]}
 	F_PIDS=()
-	f_a
+	e2e_scenario f_a
 	f_reset fa
-	f_b
+	e2e_scenario f_b
 	f_reset fb
-	f_c
+	e2e_scenario f_c
 	f_reset fc
-	f_d
+	e2e_scenario f_d
 	f_reset fd
-	f_e
+	e2e_scenario f_e
 	f_reset fe
-	f_g
+	e2e_scenario f_g
 	f_reset fg
-	f_f
+	e2e_scenario f_f
 	f_outside_down
 	plugin_alive firewall
 }

@@ -8,6 +8,7 @@
 #   e2e_start_dockerd       # network namespace E2E_NS + dockerd in it
 #   e2e_plugin_install BIN
 #   e2e_build_image         # cbtest/busybox:latest (E2E_IMAGE), no registry
+#   e2e_scenario FUNC ARGS... # runs a scenario, named as the step
 #   ... e2e_check / e2e_pass / e2e_fail ...
 #   e2e_finish              # teardown, host unchanged?, "N passed, M failed"
 #
@@ -68,18 +69,44 @@ E2E_HOST_BEFORE=
 E2E_DOCKERD_PID=
 E2E_NET_ID=
 E2E_OUT=
+E2E_STEP=setup
+E2E_LAST=
 
 # ---------------------------------------------------------------- assertions
+
+# Under scripts/stage.sh, the file $STAGE_STEP holds the scenario running
+# and the last check it made: what the stage prints if it hits its limit.
+e2e_step_write() {
+	echo "tests/e2e: $E2E_STEP${E2E_LAST:+, after check $E2E_LAST}" \
+		>"${STAGE_STEP:-/dev/null}"
+}
+
+# e2e_step NAME: NAME is what runs from now on.
+e2e_step() {
+	E2E_STEP=$1
+	E2E_LAST=
+	e2e_step_write
+}
+
+# e2e_scenario FUNC ARGS...: runs FUNC ARGS as the step "scenario FUNC ARGS".
+e2e_scenario() {
+	e2e_step "scenario $*"
+	"$@"
+}
 
 e2e_pass() {
 	E2E_PASS=$((E2E_PASS + 1))
 	echo "ok $((E2E_PASS + E2E_FAIL)) - $1"
+	E2E_LAST="$((E2E_PASS + E2E_FAIL)) ($1)"
+	e2e_step_write
 }
 
 # e2e_fail DESC [DETAIL...]: DETAIL lines are printed as "# " comments.
 e2e_fail() {
 	E2E_FAIL=$((E2E_FAIL + 1))
 	echo "not ok $((E2E_PASS + E2E_FAIL)) - $1"
+	E2E_LAST="$((E2E_PASS + E2E_FAIL)) ($1)"
+	e2e_step_write
 	shift
 	local l
 	for l in "$@"; do
@@ -138,7 +165,9 @@ e2e_need_root() {
 	fi
 }
 
-# e2e_init: checks root and tools, makes the run dir, installs the trap.
+# e2e_init: checks root and tools, loads br_netfilter before the host's
+# sysctls are noted (tests/br_netfilter.sh), makes the run dir, installs
+# the trap.
 e2e_init() {
 	local t
 	e2e_need_root
@@ -148,6 +177,7 @@ e2e_init() {
 			exit 77
 		fi
 	done
+	"$E2E_TOP/tests/br_netfilter.sh" || exit 1
 	E2E_TMP=$(mktemp -d "/tmp/cbe2e.$$.XXXX")
 	E2E_PREFIX=cbe$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n' | cut -c1-5)
 	E2E_NS=${E2E_PREFIX}ns

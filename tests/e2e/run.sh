@@ -24,7 +24,11 @@
 # firewall scenarios of tests/e2e/firewall.sh (f*), then the DNS
 # scenarios of tests/e2e/dns.sh (d*), then those of containers without
 # --dns of tests/e2e/dnsdefault.sh (n*); at the end, the host is as before
-# the run.
+# the run.  Under scripts/stage.sh, the scenario running and its last
+# check are the stage's step.
+#
+# The scenarios run through e2e_scenario, which shellcheck cannot follow:
+# shellcheck disable=SC2317
 set -eu -o pipefail
 
 # shellcheck source=tests/e2e/lib.sh
@@ -574,7 +578,7 @@ t_k() {
 			e2e_fail "k: no free 10.X.0.0/16 for the pool test"
 			return 0
 		fi
-		if [ $form = json ]; then
+		if [ "$form" = json ]; then
 			setting="[{\"base\":\"$base\",\"size\":26}]"
 		else
 			setting="base=$base,size=26"
@@ -647,32 +651,33 @@ else
 fi
 
 if only networks; then
-	t_a
-	t_b
-	t_c
-	t_d
-	t_e
-	t_f
-	t_h
-	t_g
-	t_i
-	t_l
-	t_k
-	t_j
+	e2e_scenario t_a
+	e2e_scenario t_b
+	e2e_scenario t_c
+	e2e_scenario t_d
+	e2e_scenario t_e
+	e2e_scenario t_f
+	e2e_scenario t_h
+	e2e_scenario t_g
+	e2e_scenario t_i
+	e2e_scenario t_l
+	e2e_scenario t_k
+	e2e_scenario t_j
 fi
 if only containers; then
-	c_all
+	e2e_scenario c_all
 fi
 if only firewall; then
-	f_all
+	e2e_scenario f_all
 fi
 if only dns; then
-	d_all
+	e2e_scenario d_all
 fi
 if only dnsdefault; then
-	n_all
+	e2e_scenario n_all
 fi
 
+e2e_step end
 left=
 while read -r b; do
 	[ -n "$b" ] || continue

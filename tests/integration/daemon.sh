@@ -15,6 +15,7 @@ if [ "$(id -u)" -ne 0 ]; then
 	echo "$0: skipped, needs root" >&2
 	exit 77
 fi
+itest_br_netfilter
 
 run=cbt-d$$-$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
 ns=$run

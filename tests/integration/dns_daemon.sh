@@ -36,6 +36,7 @@ if [ "$(id -u)" -ne 0 ]; then
 	echo "$0: skipped, needs root" >&2
 	exit 77
 fi
+itest_br_netfilter
 for t in dnsmasq nsenter busybox perl curl jq iptables; do
 	if ! command -v "$t" >/dev/null; then
 		echo "$0: needs $t (dnsmasq: apt-get install dnsmasq-base)" >&2

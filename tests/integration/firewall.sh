@@ -12,8 +12,9 @@
 #
 #   tests/integration/firewall.sh path/to/fw_itest
 #
-# Exit status: 0, 1 when a check failed, 77 (skip) when not root or when
-# bridge netfilter is not available per namespace.
+# Exit status: 0, 1 when a check failed or br_netfilter cannot be loaded,
+# 77 (skip) when not root or when bridge netfilter is not available per
+# namespace.
 set -eu -o pipefail
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -87,12 +88,13 @@ fw() { in_ns "$bin" "$@" 2>>"$tmp/fw.err"; }
 
 fails() { ! "$@"; }
 
-# Bridge netfilter: its sysctls are per namespace since Linux 5.3, and
-# only then can the test turn it on without touching the host.  Never
-# load br_netfilter here: on the host that would filter every bridge.
-if [ ! -e /proc/sys/net/bridge/bridge-nf-call-iptables ] ||
-    ! in_ns test -e /proc/sys/net/bridge/bridge-nf-call-iptables; then
-	echo "$0: skipped, br_netfilter is not loaded" >&2
+# Bridge netfilter: loaded as dockerd loads it (tests/br_netfilter.sh);
+# its sysctls are per namespace since Linux 5.3, and only then can the
+# test turn them on without touching the host's.
+itest_br_netfilter
+if ! in_ns test -e /proc/sys/net/bridge/bridge-nf-call-iptables; then
+	echo "$0: skipped, the bridge-nf sysctls are not per namespace" \
+	    "(Linux before 5.3)" >&2
 	exit 77
 fi
 host_brnf=$(cat /proc/sys/net/bridge/bridge-nf-call-iptables \

@@ -23,6 +23,12 @@ itest_bin() {
 	fi
 }
 
+# itest_br_netfilter: loads br_netfilter if it is not (the daemon sets
+# the bridge-nf sysctls and fails without them); exit 1 if it cannot.
+itest_br_netfilter() {
+	"$(dirname "$0")/../br_netfilter.sh" || exit 1
+}
+
 # itest_netns PREFIX: makes a network namespace PREFIX-<pid>-<random> (a
 # name no one else uses: `ip netns add` fails rather than reuse one), sets
 # $ns to it and removes it on exit, also on failure or a signal.

@@ -13,17 +13,34 @@
 #       path/to/fw_itest path/to/iptc_itest path/to/ports_itest \
 #       path/to/dns_fwd_itest path/to/dns_srv_itest path/to/engine_itest \
 #       path/to/dns_probe path/to/dnsi_itest
+#
+# br_netfilter is loaded first (tests/br_netfilter.sh).  Under
+# scripts/stage.sh, the script running is the stage's step.
 set -eu
 
 here=$(dirname "$0")
-"$here/netlink.sh" "$2"
-"$here/firewall.sh" "$3"
-"$here/iptables.sh" "$4"
-"$here/ports.sh" "$5"
-"$here/dns_forward.sh" "$6"
-"$here/dns_server.sh" "$7"
-"$here/engine.sh" "$8"
-"$here/daemon.sh" "$1"
-"$here/dns_daemon.sh" "$1"
-"$here/dns_lock.sh" "$1" "$9"
-"$here/dns_intercept.sh" "${10}"
+if [ "$#" -ne 10 ]; then
+	echo "usage: $0 cbridge lnk_itest fw_itest iptc_itest ports_itest" \
+	    "dns_fwd_itest dns_srv_itest engine_itest dns_probe dnsi_itest" >&2
+	exit 2
+fi
+"$here/../br_netfilter.sh"
+
+# run SCRIPT ARGS...: one test script, recorded as the step.
+run() {
+	echo "tests/integration/$1" >"${STAGE_STEP:-/dev/null}"
+	_s=$1
+	shift
+	"$here/$_s" "$@"
+}
+run netlink.sh "$2"
+run firewall.sh "$3"
+run iptables.sh "$4"
+run ports.sh "$5"
+run dns_forward.sh "$6"
+run dns_server.sh "$7"
+run engine.sh "$8"
+run daemon.sh "$1"
+run dns_daemon.sh "$1"
+run dns_lock.sh "$1" "$9"
+run dns_intercept.sh "${10}"
