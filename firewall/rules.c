@@ -582,12 +582,9 @@ plan_ep(struct plan *p, int fam, const struct fw_net *n,
 }
 
 static bool
-is_loopback(const struct prefix *a)
+is_loopback4(const struct prefix *a)
 {
-	if (a->family == AF_INET)
-		return a->addr[0] == 127;
-	return a->family == AF_INET6 &&
-	    memcmp(a->addr, &in6addr_loopback, 16) == 0;
+	return a->family == AF_INET && a->addr[0] == 127;
 }
 
 static int
@@ -598,9 +595,12 @@ plan_port(struct plan *p, const struct fw_net *n, const struct fw_port *pt)
 	struct fw_xrule r;
 	int e;
 
-	if (is_loopback(&pt->host_ip)) {
-		/* A loopback binding is for this host only. */
-		if (fam == AF_INET && p->m->wsl2) {
+	/* A loopback binding is for this host only.  IPv4 only, as Docker's
+	 * filterPortMappedOnLoopback: the kernel itself drops ::1 arriving on
+	 * any other interface.  Not in routed mode: nothing is mapped from
+	 * the host's address there (Docker ignores it and the host port). */
+	if (mode != FW_GW_ROUTED && is_loopback4(&pt->host_ip)) {
+		if (p->m->wsl2) {
 			rule_init(&r, fam, FW_T_RAW, "PREROUTING", false,
 			    FW_ACCEPT);
 			set_host(&r.dst, &pt->host_ip);

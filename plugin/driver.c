@@ -1301,6 +1301,17 @@ release_list(struct drv *d, struct ep_port *v, size_t n)
 	release_ports(d, &tmp);
 }
 
+/* Routed mode maps no host port: Docker ignores the host address and
+ * port of a binding there ("Host port ignored, because NAT is disabled")
+ * and only opens the container's port, so there is nothing to reserve
+ * and no NAT'd flow to flush. */
+static bool
+maps_host_port(const struct net_cfg *n, int family)
+{
+	return (family == AF_INET ? n->opts.gw_mode_ipv4 :
+	    n->opts.gw_mode_ipv6) != GW_MODE_ROUTED;
+}
+
 /* Reserves the host port of one binding for one family; lo..hi is the
  * range asked for (0..0 any). */
 static int
@@ -1369,6 +1380,14 @@ reserve_all(struct drv *d, const struct net_cfg *n, const struct ep_cfg *e,
 				r = -EINVAL;
 				goto fail;
 			}
+			if (!maps_host_port(n, fams[f])) {
+				/* The state wants a port: the one the
+				 * binding is reached at. */
+				v[nv++] = (struct ep_port){ .proto = rq->proto,
+				    .family = fams[f], .host_port = rq->cport,
+				    .cport = rq->cport, .fd = -1 };
+				continue;
+			}
 			if ((r = reserve_one(d, rq, fams[f], hip, lo, hi,
 			    &v[nv], err, errlen)) < 0)
 				goto fail;
@@ -1391,13 +1410,15 @@ fail:
 static void
 rereserve(struct drv *d, struct ep_cfg *e)
 {
+	const struct net_cfg *n = find_net(d, e->net_id, NULL);
 	char err[256];
 
 	for (size_t i = 0; i < e->nports; i++) {
 		struct ep_port *p = &e->ports[i];
 		struct fw_resv rv = { .fd = -1 };
 
-		if (d->ports == NULL || p->fd >= 0)
+		if (d->ports == NULL || p->fd >= 0 ||
+		    (n != NULL && !maps_host_port(n, p->family)))
 			continue;
 		if (d->ports->ops->reserve(d->ports, p->family, p->proto,
 		    p->has_host_ip ? &p->host_ip : NULL, p->host_port, p->host_port, &rv, err, sizeof(err)) < 0)
@@ -1412,7 +1433,8 @@ rereserve(struct drv *d, struct ep_cfg *e)
  * going to the host instead of the container: the job flushes them once
  * the rules are in. */
 static int
-stage_ct(const struct ep_cfg *e, struct fw_job *job)
+stage_ct(const struct net_cfg *net, const struct ep_cfg *e,
+    struct fw_job *job)
 {
 	struct fw_ct_port *ct;
 	size_t n = 0;
@@ -1420,7 +1442,8 @@ stage_ct(const struct ep_cfg *e, struct fw_job *job)
 	if ((ct = calloc(e->nports + 1, sizeof(*ct))) == NULL)
 		return -ENOMEM;
 	for (size_t i = 0; i < e->nports; i++)
-		if (e->ports[i].proto == IPPROTO_UDP)
+		if (e->ports[i].proto == IPPROTO_UDP &&
+		    maps_host_port(net, e->ports[i].family))
 			ct[n++] = (struct fw_ct_port){ e->ports[i].family,
 			    e->ports[i].host_port };
 	free((void *)job->ct);
@@ -1472,7 +1495,7 @@ drv_program_external(struct drv *d, const char *net_id, const char *ep_id,
 	e->ports = nv;
 	e->nports = nnv;
 	if ((r = stage_state(d, op, true, err, errlen)) < 0 ||
-	    (r = stage_fw(d, op)) < 0 || (r = stage_ct(e, &op->job)) < 0) {
+	    (r = stage_fw(d, op)) < 0 || (r = stage_ct(n, e, &op->job)) < 0) {
 		op->save_r = r;
 		(void) snprintf(op->save_err, sizeof(op->save_err), "%s", err);
 		(void) finish_ports(d, op, err, errlen);

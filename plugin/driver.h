@@ -171,7 +171,10 @@ int	drv_leave(struct drv *d, const char *net_id, const char *ep_id,
  * one per address family the container has (host_binding_ipv4, when set,
  * stands in for IPv4's "any").  Host ports are reserved before any rule
  * is written; if one is taken, nothing is published and the error names
- * it.  Ports on an --internal network are refused. */
+ * it.  In a family whose gateway mode is routed, as in Docker, the host
+ * address and port are ignored: nothing is reserved and the binding is
+ * kept as the container's port (host_port = cport, no host_ip).  Ports
+ * on an --internal network are refused. */
 int	drv_program_external(struct drv *d, const char *net_id,
 	    const char *ep_id, const struct drv_port_req *ports, size_t n,
 	    char *err, size_t errlen);

@@ -602,6 +602,93 @@ START_TEST(published_ports)
 }
 END_TEST
 
+/* Routed mode maps no host port (Docker ignores it): a routed family
+ * reserves nothing, not even after a restart, and flushes no conntrack
+ * entry; the other family of the same network still does both. */
+START_TEST(routed_ports_unreserved)
+{
+	struct fw *fw = fw_fake_new();
+	struct fw_hostports *hp = fw_hostports_fake_new();
+	struct drv_params p = { .state_dir = env.dir, .lnk = env.lnk, .fw = fw,
+	    .ports = hp };
+	struct opt_kvlist g = { 0 };
+	struct drv_net_req r;
+	struct drv_ep_req q = ep_req(EP1, "10.70.0.2/24");
+	struct drv_ep_reply rep;
+	struct drv_port_req pr[3];
+	struct fw_resv taken = { .fd = -1 };
+	const struct fw_port *fp;
+	const struct ep_cfg *e;
+	char err[256] = "";
+
+	env.drv = drv_free(env.drv);
+	ck_assert_int_eq(drv_new(&p, &env.drv, err, sizeof(err)), 0);
+	ck_assert_int_eq(opt_kvlist_add(&g, OPT_BRIDGE_PREFIX
+	    "gateway_mode_ipv4", "routed"), 0);
+	req_v4(&r, TH_NETID1, "10.70.0.0/24", "10.70.0.1/24", &g);
+	r.enable_ipv6 = true;
+	r.nv6 = 1;
+	r.v6[0].pool = P("fd00:70::/64");
+	r.v6[0].has_gw = true;
+	r.v6[0].gw = P("fd00:70::1/64");
+	ck_assert_msg(drv_create_network(env.drv, &r, err, sizeof(err)) == 0,
+	    "%s", err);
+	opt_kvlist_done(&g);
+	q.has_addr6 = true;
+	q.addr6 = P("fd00:70::2/64");
+	ck_assert_int_eq(drv_create_endpoint(env.drv, &q, &rep, err,
+	    sizeof(err)), 0);
+
+	/* Someone else holds 127.0.0.1:8080: no matter in routed mode. */
+	ck_assert_int_eq(hp->ops->reserve(hp, AF_INET, IPPROTO_TCP,
+	    &(struct prefix){ .family = AF_INET, .addr = { 127, 0, 0, 1 },
+	    .plen = 32 }, 8080, 8080, &taken, err, sizeof(err)), 0);
+	pr[0] = port_req(IPPROTO_TCP, "127.0.0.1", 80, 8080, 8080);
+	pr[1] = port_req(IPPROTO_TCP, NULL, 443, 9443, 9443);
+	pr[2] = port_req(IPPROTO_UDP, NULL, 53, 0, 0);
+	ck_assert_msg(drv_program_external(env.drv, TH_NETID1, EP1, pr, 3, err,
+	    sizeof(err)) == 0, "%s", err);
+	/* IPv6 (nat) reserved 9443/tcp and a UDP port; IPv4 nothing. */
+	ck_assert_uint_eq(fw_fake_reserved(hp), 3);
+	ck_assert_uint_eq(fw_fake_conntrack_flushes(hp, AF_INET), 0);
+	ck_assert_uint_eq(fw_fake_conntrack_flushes(hp, AF_INET6), 1);
+	e = drv_endpoint_get(env.drv, TH_NETID1, EP1);
+	ck_assert_uint_eq(e->nports, 5);
+	for (size_t i = 0; i < e->nports; i++) {
+		const struct ep_port *ep = &e->ports[i];
+
+		if (ep->family == AF_INET) {
+			/* The host address and port are dropped. */
+			ck_assert_int_lt(ep->fd, 0);
+			ck_assert(!ep->has_host_ip);
+			ck_assert_uint_eq(ep->host_port, ep->cport);
+		} else {
+			ck_assert_int_ge(ep->fd, 0);
+			if (ep->proto == IPPROTO_TCP)
+				ck_assert_uint_eq(ep->host_port, 9443);
+		}
+	}
+	ck_assert_uint_eq(fw_fake_ports(fw, &fp), 5);
+
+	/* After a restart only the IPv6 ports are reserved again. */
+	env.drv = drv_free(env.drv);
+	ck_assert_uint_eq(fw_fake_reserved(hp), 1);
+	ck_assert_int_eq(drv_new(&p, &env.drv, err, sizeof(err)), 0);
+	ck_assert_uint_eq(fw_fake_reserved(hp), 3);
+	ck_assert_uint_eq(fw_fake_ports(fw, &fp), 5);
+	ck_assert_int_eq(drv_revoke_external(env.drv, TH_NETID1, EP1, err,
+	    sizeof(err)), 0);
+	ck_assert_uint_eq(fw_fake_reserved(hp), 1);
+	hp->ops->release(hp, &taken);
+	ck_assert_uint_eq(fw_fake_reserved(hp), 0);
+	env.drv = drv_free(env.drv);
+	fw_free(fw);
+	fw_hostports_free(hp);
+	ck_assert_int_eq(drv_new(&(struct drv_params){ .state_dir = env.dir,
+	    .lnk = env.lnk }, &env.drv, err, sizeof(err)), 0);
+}
+END_TEST
+
 Suite *
 driver_suite(void)
 {
@@ -625,6 +712,7 @@ driver_suite(void)
 	tcase_add_test(tc, network_delete_drops_stale_endpoints);
 	tcase_add_test(tc, firewall_follows_networks);
 	tcase_add_test(tc, published_ports);
+	tcase_add_test(tc, routed_ports_unreserved);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -22,5 +22,6 @@ Suite	*sbxstate_suite(void);
 Suite	*dnsstats_suite(void);
 Suite	*settings_suite(void);
 Suite	*dnsiplan_suite(void);
+Suite	*dockergolden_suite(void);
 
 #endif
