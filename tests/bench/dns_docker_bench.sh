@@ -38,27 +38,27 @@
 #              10.201.2.0/24 bridge), PREFIXh 203.0.113.1/30;
 #   PREFIXout  the upstream: dnsmasq at 203.0.113.2, *.hit.test is
 #              192.0.2.2 (TTL 600), nothing else is known (REFUSED).
-#   The containers: PREFIXcbc and PREFIXbrc (dnsperf and dns_wait run in
-#   their namespaces), PREFIXcbt and PREFIXbrt (the aliases), the new
+#   The containers: PREFIXcbc and PREFIXbrc (the load clients and
+#   dns_wait run in their namespaces), PREFIXcbt and PREFIXbrt (the aliases), the new
 #   ones PREFIXcbwI and PREFIXbrwI.
 # The plugin's DNS_TTL is 300 (dockerd's resolver answers with 600): the
 # TTL of an answer tells which server made it.  Its counters (`cbridge
-# dns-stats --json`) must move by the replies dnsperf got on cbridge's
-# side (with either client), and the upstream's (dnsmasq, SIGUSR1) by
-# those dockerd forwarded:
-# when they do not, the figures are not what they say, and the run fails
-# after printing them.  A missed target does not fail the run.
+# dns-stats --json`) must move by the replies the load client got on
+# cbridge's side (either client), and the upstream's (dnsmasq, SIGUSR1)
+# by those dockerd forwarded: when they do not, the figures are not what
+# they say, and the run fails after printing them.  A missed target does
+# not fail the run.
 #
 # For part 1, both servers (every thread) run on CPU 1, the load client
 # and the upstream on CPU 0 (taskset); rows interleaved, ROUNDS rounds,
-# medians and ranges.  A fresh source port per forwarded query makes a conntrack
-# entry each; UDP conntrack timeouts are 2 s in our namespaces, as in
-# tests/bench/dns_bench.sh (tests/bench/lib.sh says why).
+# medians and ranges.  A fresh source port per forwarded query makes a
+# conntrack entry each; UDP conntrack timeouts are 2 s in our namespaces,
+# as in tests/bench/dns_bench.sh (tests/bench/lib.sh says why).
 #
-# Environment: DNS_DOCKER_SECONDS (4, per load client run), DNS_DOCKER_ROUNDS
-# (3), DNS_DOCKER_NAMES (10), DNS_DOCKER_RUNS (10), DNS_DOCKER_LIMIT
-# (whole run, 400 s), and those of tests/e2e/run.sh (DOCKERD_EXTRA_ARGS,
-# E2E_DOCKER).
+# Environment: DNS_DOCKER_SECONDS (4, per load client run),
+# DNS_DOCKER_ROUNDS (3), DNS_DOCKER_NAMES (10), DNS_DOCKER_RUNS (10),
+# DNS_DOCKER_LIMIT (whole run, 400 s), and those of tests/e2e/run.sh
+# (DOCKERD_EXTRA_ARGS, E2E_DOCKER).
 set -eu -o pipefail
 
 # shellcheck source=tests/e2e/lib.sh
