@@ -190,6 +190,7 @@ DNS_BENCH_BIN	:= $(BUILD)/dns_srv_bench
 REFLECTOR_BIN	:= $(BUILD)/dns_reflector
 PROBE_BIN	:= $(BUILD)/dns_probe
 WAIT_BIN	:= $(BUILD)/dns_wait
+BLAST_BIN	:= $(BUILD)/dns_blast
 
 .PHONY: all deps check test integration e2e plugin bench lint clean \
 	fuzz fuzz-build fuzz-deps fuzz-replay check-run integration-run \
@@ -358,7 +359,7 @@ $(BUILD)/tests/bench/dns_%.o: tests/bench/dns_%.c
 $(REFLECTOR_BIN): $(BUILD)/tests/bench/dns_reflector.o
 	$(CC) $(LDFLAGS) -o $@ $^
 
-# What the two DNS clients below share (tests/bench/dnsq.h): libc only,
+# What the DNS clients below share (tests/bench/dnsq.h): libc only,
 # so no library flags.  (The dns_% rule above does not match dnsq.)
 $(BUILD)/tests/bench/dnsq.o: tests/bench/dnsq.c
 	@mkdir -p $(dir $@)
@@ -374,19 +375,25 @@ $(PROBE_BIN): $(BUILD)/tests/bench/dns_probe.o $(BUILD)/tests/bench/dnsq.o
 $(WAIT_BIN): $(BUILD)/tests/bench/dns_wait.o $(BUILD)/tests/bench/dnsq.o
 	$(CC) $(LDFLAGS) -o $@ $^
 
+# A lean closed-loop load client, so that the server saturates before the
+# client does (tests/bench/dns_docker_bench.sh): libc only.
+$(BLAST_BIN): $(BUILD)/tests/bench/dns_blast.o $(BUILD)/tests/bench/dnsq.o
+	$(CC) $(LDFLAGS) -o $@ $^
+
 # Speed and memory figures; see README.  The docker comparisons need root
 # and start a private dockerd.
 bench: deps
 	@scripts/deps.sh bench
 	@$(MAKE) --no-print-directory $(BENCH_BIN) $(BIN) $(CLIENT_BIN) \
-		$(DNS_BENCH_BIN) $(REFLECTOR_BIN) $(PROBE_BIN) $(WAIT_BIN)
+		$(DNS_BENCH_BIN) $(REFLECTOR_BIN) $(PROBE_BIN) $(WAIT_BIN) \
+		$(BLAST_BIN)
 	$(BENCH_BIN)
 	tests/bench/http_bench.sh $(BIN) $(CLIENT_BIN)
 	tests/bench/docker_bench.sh $(BIN)
 	tests/bench/dns_bench.sh $(DNS_BENCH_BIN) $(REFLECTOR_BIN) $(BIN)
 	tests/bench/dns_mem.sh $(BIN) 500
 	tests/bench/dns_latency.sh $(BIN) $(PROBE_BIN) $(CLIENT_BIN)
-	tests/bench/dns_docker_bench.sh $(BIN) $(WAIT_BIN)
+	tests/bench/dns_docker_bench.sh $(BIN) $(WAIT_BIN) $(BLAST_BIN)
 
 lint:
 	@$(STAGE) lint $(LIMIT_LINT) $(MAKE) --no-print-directory lint-run
@@ -439,7 +446,8 @@ clean:
 	$(PORTS_ITEST_OBJS:.o=.d) $(DNS_FWD_ITEST_OBJS:.o=.d) \
 	$(DNS_SRV_ITEST_OBJS:.o=.d) $(DNS_BENCH_OBJS:.o=.d) \
 	$(BUILD)/tests/bench/dns_reflector.d $(BUILD)/tests/bench/dns_probe.d \
-	$(BUILD)/tests/bench/dns_wait.d $(BUILD)/tests/bench/dnsq.d
+	$(BUILD)/tests/bench/dns_wait.d $(BUILD)/tests/bench/dnsq.d \
+	$(BUILD)/tests/bench/dns_blast.d
 -include $(FUZZ_OBJS:.o=.d) $(REPLAY_OBJS:.o=.d)
 -include $(ENGINE_ITEST_OBJS:.o=.d)
 -include $(DNSI_ITEST_OBJS:.o=.d)

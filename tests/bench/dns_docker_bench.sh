@@ -4,9 +4,14 @@
 # dockerd's embedded resolver (a network of the built-in bridge driver), in
 # one run with one private dockerd (tests/e2e/lib.sh):
 #
-#   1. dnsperf from inside a container's network namespace (nsenter into
-#      the namespace of its State.Pid; dnsperf is the host's, the image
-#      has no DNS tools), no --dns flag, the same query files for both:
+#   1. Two load clients from inside a container's network namespace
+#      (nsenter into the namespace of its State.Pid; both are the host's,
+#      the image has no DNS tools), no --dns flag, the same query files
+#      for both servers and both clients, 200 queries outstanding:
+#      dnsperf (-c 4 -q 200), and build/dns_blast (-w 200: one thread,
+#      sendmmsg/recvmmsg in batches), which costs less CPU per query, so
+#      that on a fast server the server rather than the client's CPU
+#      saturates.  The query files:
 #        names  NAMES network aliases of another container, dnsdk-t0...,
 #               repeated (answered from the server's own names);
 #        ext    NAMES names of hit.test, repeated, answered by the test's
@@ -15,14 +20,16 @@
 #      qps, lost, and the serving process's CPU time per reply: utime +
 #      stime of every thread (/proc/PID/stat) around the run, divided by
 #      the replies; the plugin's process for cbridge, dockerd for its
-#      resolver.  Target: cbridge 3x dockerd (qps, and CPU per query).
+#      resolver; and how busy CPU 0 (the client's) and CPU 1 (the
+#      servers') were, to tell which side saturated.  Target: cbridge 3x
+#      dockerd (qps, and CPU per query), each client against itself.
 #   2. The time from `docker run -d` returning until another running
 #      container on the same network gets its first answer for the new
 #      container's name (dns_wait from the observer's namespace, a query
 #      to 127.0.0.11 every millisecond), RUNS containers in a row per
 #      network: median and max, and which server gave the first answer.
 #
-#   tests/bench/dns_docker_bench.sh build/cbridge build/dns_wait
+#   tests/bench/dns_docker_bench.sh build/cbridge build/dns_wait build/dns_blast
 #
 # Layout, every name after the run (E2E_PREFIX, see tests/e2e/lib.sh):
 #   E2E_NS     dockerd (`--dns 203.0.113.2`, for its resolver's forwards),
@@ -31,26 +38,27 @@
 #              10.201.2.0/24 bridge), PREFIXh 203.0.113.1/30;
 #   PREFIXout  the upstream: dnsmasq at 203.0.113.2, *.hit.test is
 #              192.0.2.2 (TTL 600), nothing else is known (REFUSED).
-#   The containers: PREFIXcbc and PREFIXbrc (dnsperf and dns_wait run in
-#   their namespaces), PREFIXcbt and PREFIXbrt (the aliases), the new
+#   The containers: PREFIXcbc and PREFIXbrc (the load clients and
+#   dns_wait run in their namespaces), PREFIXcbt and PREFIXbrt (the aliases), the new
 #   ones PREFIXcbwI and PREFIXbrwI.
 # The plugin's DNS_TTL is 300 (dockerd's resolver answers with 600): the
 # TTL of an answer tells which server made it.  Its counters (`cbridge
-# dns-stats --json`) must move by the replies dnsperf got on cbridge's
-# side, and the upstream's (dnsmasq, SIGUSR1) by those dockerd forwarded:
-# when they do not, the figures are not what they say, and the run fails
-# after printing them.  A missed target does not fail the run.
+# dns-stats --json`) must move by the replies the load client got on
+# cbridge's side (either client), and the upstream's (dnsmasq, SIGUSR1)
+# by those dockerd forwarded: when they do not, the figures are not what
+# they say, and the run fails after printing them.  A missed target does
+# not fail the run.
 #
-# For part 1, both servers (every thread) run on CPU 1, dnsperf and the
-# upstream on CPU 0 (taskset); rows interleaved, ROUNDS rounds, medians
-# and ranges.  A fresh source port per forwarded query makes a conntrack
-# entry each; UDP conntrack timeouts are 2 s in our namespaces, as in
-# tests/bench/dns_bench.sh (tests/bench/lib.sh says why).
+# For part 1, both servers (every thread) run on CPU 1, the load client
+# and the upstream on CPU 0 (taskset); rows interleaved, ROUNDS rounds,
+# medians and ranges.  A fresh source port per forwarded query makes a
+# conntrack entry each; UDP conntrack timeouts are 2 s in our namespaces,
+# as in tests/bench/dns_bench.sh (tests/bench/lib.sh says why).
 #
-# Environment: DNS_DOCKER_SECONDS (4, per dnsperf run), DNS_DOCKER_ROUNDS
-# (3), DNS_DOCKER_NAMES (10), DNS_DOCKER_RUNS (10), DNS_DOCKER_LIMIT
-# (whole run, 400 s), and those of tests/e2e/run.sh (DOCKERD_EXTRA_ARGS,
-# E2E_DOCKER).
+# Environment: DNS_DOCKER_SECONDS (4, per load client run),
+# DNS_DOCKER_ROUNDS (3), DNS_DOCKER_NAMES (10), DNS_DOCKER_RUNS (10),
+# DNS_DOCKER_LIMIT (whole run, 400 s), and those of tests/e2e/run.sh
+# (DOCKERD_EXTRA_ARGS, E2E_DOCKER).
 set -eu -o pipefail
 
 # shellcheck source=tests/e2e/lib.sh
@@ -58,17 +66,18 @@ set -eu -o pipefail
 # shellcheck source=tests/bench/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-if [ $# -ne 2 ]; then
-	echo "usage: $0 path/to/cbridge path/to/dns_wait" >&2
+if [ $# -ne 3 ]; then
+	echo "usage: $0 path/to/cbridge path/to/dns_wait path/to/dns_blast" >&2
 	exit 2
 fi
 e2e_need_root
 bin=$(readlink -f "$1")
 wait_bin=$(readlink -f "$2")
-bench_need_built "$bin" "$wait_bin"
+blast_bin=$(readlink -f "$3")
+bench_need_built "$bin" "$wait_bin" "$blast_bin"
 bench_need_tools dnsperf dnsmasq taskset nsenter ip awk jq
 if [ "$(nproc)" -lt 2 ]; then
-	echo "$0: needs 2 CPUs (servers on CPU 1, dnsperf on CPU 0)" >&2
+	echo "$0: needs 2 CPUs (servers on CPU 1, the load client on CPU 0)" >&2
 	exit 77
 fi
 secs=${DNS_DOCKER_SECONDS:-4}
@@ -81,6 +90,7 @@ UP_HOST=203.0.113.1
 UP_IP=203.0.113.2
 CB_TTL=300
 DNSPERF_ARGS=(-c 4 -q 200 -t 2)
+BLAST_ARGS=(-w 200 -t 2)
 
 pids=()
 watchdog=
@@ -184,10 +194,39 @@ cb_counters() {
 				if length == 0 then -1 else add end)] | @tsv'
 }
 
-# cpu0_ticks: "BUSY IDLE" clock ticks of CPU 0 (the client's), whoever
-# used it (softirqs of the client's packets, other processes).
-cpu0_ticks() {
-	awk '$1 == "cpu0" { print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6 }' /proc/stat
+# cpu_ticks: "BUSY0 IDLE0 BUSY1 IDLE1" clock ticks of CPU 0 (the
+# client's) and CPU 1 (the servers'), whoever used them (the softirqs of
+# the packets each side sends, which the kernel may not count in the
+# sender's own time; other processes).
+cpu_ticks() {
+	awk '$1 == "cpu0" { b0 = $2 + $3 + $4 + $7 + $8 + $9; i0 = $5 + $6 }
+		$1 == "cpu1" { b1 = $2 + $3 + $4 + $7 + $8 + $9; i1 = $5 + $6 }
+		END { print b0, i0, b1, i1 }' /proc/stat
+}
+
+# busy_pct B0 I0 B1 I1: the busy share of the ticks between two counts.
+busy_pct() {
+	awk -v b="$(($3 - $1))" -v i="$(($4 - $2))" \
+		'BEGIN { printf "%.0f", (b + i > 0 ? b * 100 / (b + i) : 0) }'
+}
+
+# num S: S, or 0 when S is empty.
+num() {
+	echo "${1:-0}"
+}
+
+# client_field CLIENT FILE KEY: qps, sent, completed, noerror or lat
+# (average, seconds) from CLIENT's (dnsperf, blast) report FILE.
+client_field() {
+	if [ "$1" = dnsperf ]; then
+		bench_dnsperf_field "$2" "$3"
+		return
+	fi
+	case $3 in
+	completed) bench_blast_field "$2" answered ;;
+	lat) awk -v ms="$(bench_blast_field "$2" latency_ms)" 'BEGIN { print ms / 1e3 }' ;;
+	*) bench_blast_field "$2" "$3" ;;
+	esac
 }
 
 # in_ct KIND CMD...: CMD in KIND's (cb, br) client container's namespace.
@@ -208,17 +247,19 @@ answer_of() {
 		sed -n 's/.* addr=\([^ ]*\) ttl=\([0-9]*\).*/\1 \2/p'
 }
 
-# --------------------------------------------------- part 1: dnsperf
+# ----------------------------------------- part 1: dnsperf, dns_blast
 
-# measure KIND QUERIES: one dnsperf run in KIND's client on CPU 0; appends
-# "qps sent completed noerror serve_ticks other_ticks cb_queries up_answered
-# client_cpu% latency_s cpu0_busy%" to $T/KIND.QUERIES.rows (serve: the plugin for cb, dockerd
-# for br; other: the other one).
+# measure CLIENT KIND QUERIES: one run of CLIENT (dnsperf, or blast:
+# dns_blast) in KIND's client on CPU 0; its report goes to
+# $T/KIND.QUERIES.N.CLIENT, and "qps sent completed noerror serve_ticks
+# other_ticks cb_queries up_answered client_cpu% latency_s cpu0_busy%
+# cpu1_busy%" is appended to $T/CLIENT.KIND.QUERIES.rows (serve: the
+# plugin for cb, dockerd for br; other: the other one).
 measure() {
-	local k=$1 qf=$2 f n=0 serve other s0 s1 o0 o1 q0 q1 u0 u1 real user sys
-	local b0 i0 b1 i1
-	[ -f "$T/$k.$qf.rows" ] && n=$(wc -l <"$T/$k.$qf.rows")
-	f=$T/$k.$qf.$((n + 1)).dnsperf
+	local c=$1 k=$2 qf=$3 rows=$T/$1.$2.$3.rows f n=0 serve other s0 s1
+	local o0 o1 q0 q1 u0 u1 real user sys b00 i00 b10 i10 b01 i01 b11 i11
+	[ -f "$rows" ] && n=$(wc -l <"$rows")
+	f=$T/$k.$qf.$((n + 1)).$c
 	if [ "$k" = cb ]; then
 		serve=$cb_pid other=$dk_pid
 	else
@@ -228,24 +269,33 @@ measure() {
 	u0=$(up_answered)
 	s0=$(bench_cpu_ticks "$serve")
 	o0=$(bench_cpu_ticks "$other")
-	read -r b0 i0 <<<"$(cpu0_ticks)"
+	read -r b00 i00 b10 i10 <<<"$(cpu_ticks)"
 	TIMEFORMAT='%R %U %S'
-	{ time in_ct "$k" taskset -c 0 dnsperf -s 127.0.0.11 -p 53 \
-		-d "$T/$qf.txt" -l "$secs" "${DNSPERF_ARGS[@]}" >"$f" 2>&1; } \
-		2>"$T/time"
-	read -r b1 i1 <<<"$(cpu0_ticks)"
+	if [ "$c" = dnsperf ]; then
+		{ time in_ct "$k" taskset -c 0 dnsperf -s 127.0.0.11 -p 53 \
+			-d "$T/$qf.txt" -l "$secs" "${DNSPERF_ARGS[@]}" >"$f" 2>&1; } \
+			2>"$T/time"
+	else
+		# Its exit status 1 (nothing answered) shows in the checks.
+		{ time in_ct "$k" taskset -c 0 "$blast_bin" "${BLAST_ARGS[@]}" \
+			-l "$secs" -f "$T/$qf.txt" 127.0.0.11 >"$f" 2>&1 || true; } \
+			2>"$T/time"
+	fi
+	read -r b01 i01 b11 i11 <<<"$(cpu_ticks)"
 	s1=$(bench_cpu_ticks "$serve")
 	o1=$(bench_cpu_ticks "$other")
 	u1=$(up_answered)
 	read -r q1 _ _ <<<"$(cb_counters)"
 	read -r real user sys <"$T/time"
-	echo "$(bench_dnsperf_field "$f" qps) $(bench_dnsperf_field "$f" sent)" \
-		"$(bench_dnsperf_field "$f" completed) $(bench_dnsperf_field "$f" noerror)" \
+	# A field the report lacks (a client that failed) is 0, in its place.
+	echo "$(num "$(client_field "$c" "$f" qps)") $(num "$(client_field "$c" "$f" sent)")" \
+		"$(num "$(client_field "$c" "$f" completed)") $(num "$(client_field "$c" "$f" noerror)")" \
 		"$((s1 - s0)) $((o1 - o0)) $((q1 - q0)) $((u1 - u0))" \
 		"$(awk -v r="$real" -v u="$user" -v s="$sys" 'BEGIN { printf "%.0f", (u + s) * 100 / r }')" \
-		"$(bench_dnsperf_field "$f" lat)" \
-		"$(((b1 - b0) * 100 / (b1 - b0 + i1 - i0 > 0 ? b1 - b0 + i1 - i0 : 1)))" \
-		>>"$T/$k.$qf.rows"
+		"$(num "$(client_field "$c" "$f" lat)")" \
+		"$(busy_pct "$b00" "$i00" "$b01" "$i01")" \
+		"$(busy_pct "$b10" "$i10" "$b11" "$i11")" \
+		>>"$rows"
 }
 
 # Every query answered NOERROR through 127.0.0.11 in each client (also
@@ -264,18 +314,21 @@ taskset -a -p -c 1 "$dk_pid" >/dev/null
 taskset -a -p -c 1 "$cb_pid" >/dev/null
 for r in $(seq "$rounds"); do
 	for qf in names ext; do
-		measure cb "$qf"
-		measure br "$qf"
+		for c in dnsperf blast; do
+			measure "$c" cb "$qf"
+			measure "$c" br "$qf"
+		done
 	done
 done
 taskset -a -p -c "$all_cpus" "$dk_pid" >/dev/null
 taskset -a -p -c "$all_cpus" "$cb_pid" >/dev/null
 
-# summary KIND QUERIES: "qps qps_lo qps_hi us us_lo us_hi lost% other_us
-# cb_per_reply up_per_reply client% latency_ms server_busy% cpu0_busy%":
-# medians and ranges over the rounds
-# of qps and server CPU per reply; lost, the other server's CPU, the
-# counters per reply and the client's CPU over all rounds together.
+# summary CLIENT KIND QUERIES: "qps qps_lo qps_hi us us_lo us_hi lost%
+# other_us cb_per_reply up_per_reply client% latency_ms server_busy%
+# cpu0_busy% cpu1_busy%": medians and ranges over the rounds of qps and
+# server CPU per reply; lost, the other server's CPU, the counters per
+# reply, the client's CPU and the CPUs' busy shares over all rounds
+# together.
 summary() {
 	awk -v hz="$(getconf CLK_TCK)" '
 	function med(a, n,   j, k, t) {
@@ -289,16 +342,17 @@ summary() {
 		q[NR] = $1; us[NR] = $3 ? $5 * 1e6 / hz / $3 : 0; lat[NR] = $10 * 1e3
 		busy[NR] = us[NR] * $1 / 1e4
 		sent += $2; done += $3; st += $5; ot += $6; cq += $7; up += $8
-		cl += $9; c0 += $11
+		cl += $9; c0 += $11; c1 += $12
 	}
 	END {
 		mq = med(q, NR); lq = q[1]; hq = q[NR]
 		mu = med(us, NR); lu = us[1]; hu = us[NR]
-		printf "%.0f %.0f %.0f %.2f %.2f %.2f %.2f %.2f %.3f %.3f %.0f %.3f %.0f %.0f\n",
+		printf "%.0f %.0f %.0f %.2f %.2f %.2f %.2f %.2f %.3f %.3f %.0f %.3f %.0f %.0f %.0f\n",
 		    mq, lq, hq, mu, lu, hu, sent ? (sent - done) * 100 / sent : 100,
 		    done ? ot * 1e6 / hz / done : 0, done ? cq / done : 0,
-		    done ? up / done : 0, cl / NR, med(lat, NR), med(busy, NR), c0 / NR
-	}' "$T/$1.$2.rows"
+		    done ? up / done : 0, cl / NR, med(lat, NR), med(busy, NR), c0 / NR,
+		    c1 / NR
+	}' "$T/$1.$2.$3.rows"
 }
 
 # ------------------------------------------- part 2: first answer
@@ -384,60 +438,88 @@ mapfile -t made < <(dk ps -aq --filter "name=${E2E_PREFIX}cbw" --filter "name=${
 
 ver=$(dk version --format '{{.Server.Version}}')
 echo "127.0.0.11 in a container: cbridge (DNS_MODE $(jq -r '.Mode // "?"' <<<"$cb_stats")) vs dockerd $ver's resolver," \
-	"dnsperf $(dnsperf -h 2>&1 | awk '/^Version/ { print $2 }' | head -n 1)" \
-	"-c 4 -q 200 -l $secs from the container's namespace, $rounds rounds," \
-	"kernel $(uname -r), $(nproc) CPUs (servers on CPU 1, dnsperf on CPU 0)"
+	"dnsperf $(dnsperf -h 2>&1 | awk '/^Version/ { print $2 }' | head -n 1) ${DNSPERF_ARGS[*]} and dns_blast ${BLAST_ARGS[*]}," \
+	"-l $secs from the container's namespace, $rounds rounds," \
+	"kernel $(uname -r), $(nproc) CPUs (servers on CPU 1, the client on CPU 0)"
 echo
-echo "| server | query kind | qps (range) | µs CPU/query (range) | lost | latency ms | server busy | other server µs/q | client CPU (CPU 0 busy) | cbridge/dockerd | target ≥ 3× |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| server | query kind | client | qps (range) | µs CPU/query (range) | lost | latency ms | server busy (CPU 1 busy) | other server µs/q | client CPU (CPU 0 busy) | saturated | cbridge/dockerd | target ≥ 3× |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 bad=()
+# saturated CPU0% CPU1%: which side's CPU was saturated (90% busy or more).
+saturated() {
+	awk -v c0="$1" -v c1="$2" 'BEGIN {
+		if (c0 >= 90 && c1 >= 90) print "both CPUs"
+		else if (c1 >= 90) print "server (CPU 1)"
+		else if (c0 >= 90) print "client (CPU 0)"
+		else print "neither" }'
+}
 for qf in names ext; do
-	read -r cq cql cqh cu cul cuh cl cother ccb cup ccl clat cbusy cc0 <<<"$(summary cb "$qf")"
-	read -r dq dql dqh du dul duh dl dother dcb dup dcl dlat dbusy dc0 <<<"$(summary br "$qf")"
 	if [ "$qf" = names ]; then
 		label="container name ($names aliases)"
 	else
 		label="external name, cached by cbridge ($names names)"
 	fi
-	ratio=$(awk -v a="$cq" -v b="$dq" -v u="$cu" -v v="$du" 'BEGIN {
-		printf "qps %.2f×, µs/q %.2f× (%.1f× less)", b ? a / b : 0,
-		    v ? u / v : 0, u ? v / u : 0 }')
-	verdict=$(awk -v a="$cq" -v b="$dq" -v u="$cu" -v v="$du" -v busy="$cbusy" \
-		-v c0="$cc0" 'BEGIN {
-		why = busy >= 90 ? "" : c0 >= 90 ? " (cbridge not saturated: CPU 0, the client'"'"'s, was)" : \
-		    " (cbridge not saturated)"
-		printf "qps %s, CPU %s", (a >= 3 * b ? "met" : "MISSED" why),
-		    (u > 0 && v >= 3 * u ? "met" : "MISSED") }')
-	printf '| cbridge | %s | %s (%s–%s) | %s (%s–%s) | %s%% | %s | %s%% | dockerd %s | %s%% (%s%%) | %s | %s |\n' \
-		"$label" "$cq" "$cql" "$cqh" "$cu" "$cul" "$cuh" "$cl" "$clat" "$cbusy" "$cother" "$ccl" "$cc0" "$ratio" "$verdict"
-	printf '| dockerd | %s | %s (%s–%s) | %s (%s–%s) | %s%% | %s | %s%% | cbridge %s | %s%% (%s%%) | | |\n' \
-		"$label" "$dq" "$dql" "$dqh" "$du" "$dul" "$duh" "$dl" "$dlat" "$dbusy" "$dother" "$dcl" "$dc0"
-	# Who really answered: cbridge's counters per reply on its side
-	# (about 1), not on dockerd's (0); the upstream per reply: 0 for
-	# cbridge's cache, about 1 for dockerd's forwards of ext.
-	echo "$qf: cbridge's counters moved $ccb per reply on its side, $dcb on dockerd's; the upstream answered $cup per reply on cbridge's side, $dup on dockerd's" >>"$T/notes"
-	awk -v x="$ccb" 'BEGIN { exit !(x < 0.95 || x > 1.05) }' &&
-		bad+=("$qf: cbridge's counters moved $ccb per dnsperf reply on cbridge's side (not about 1): 127.0.0.11 was not answered by cbridge")
-	awk -v x="$dcb" 'BEGIN { exit !(x > 0.05) }' &&
-		bad+=("$qf: cbridge's counters moved $dcb per reply on dockerd's side (expected 0)")
-	if [ "$qf" = ext ]; then
-		awk -v x="$cup" 'BEGIN { exit !(x > 0.05) }' &&
-			bad+=("ext: the upstream answered $cup per reply on cbridge's side: not served from cbridge's cache")
-		awk -v x="$dup" 'BEGIN { exit !(x < 0.95 || x > 1.05) }' &&
-			bad+=("ext: the upstream answered $dup per reply on dockerd's side (expected about 1, a forward each)")
-	fi
-	awk -v l="$cl" -v m="$dl" 'BEGIN { exit !(l > 1 || m > 1) }' &&
-		bad+=("$qf: more than 1% lost (cbridge $cl%, dockerd $dl%): see the dnsperf reports")
+	for c in dnsperf blast; do
+		read -r cq cql cqh cu cul cuh cl cother ccb cup ccl clat cbusy cc0 cc1 <<<"$(summary "$c" cb "$qf")"
+		read -r dq dql dqh du dul duh dl dother dcb dup dcl dlat dbusy dc0 dc1 <<<"$(summary "$c" br "$qf")"
+		cname=$([ "$c" = dnsperf ] && echo dnsperf || echo dns_blast)
+		ratio=$(awk -v a="$cq" -v b="$dq" -v u="$cu" -v v="$du" 'BEGIN {
+			printf "qps %.2f×, µs/q %.2f× (%.1f× less)", b ? a / b : 0,
+			    v ? u / v : 0, u ? v / u : 0 }')
+		verdict=$(awk -v a="$cq" -v b="$dq" -v u="$cu" -v v="$du" \
+			-v c0="$cc0" -v c1="$cc1" 'BEGIN {
+			why = c1 >= 90 && c0 >= 90 ? " (both CPUs saturated)" : \
+			    c1 >= 90 ? "" : \
+			    c0 >= 90 ? " (cbridge'"'"'s CPU 1 not saturated: CPU 0, the client'"'"'s, was)" : \
+			    " (neither CPU saturated)"
+			printf "qps %s, CPU %s", (a >= 3 * b ? "met" : "MISSED" why),
+			    (u > 0 && v >= 3 * u ? "met" : "MISSED") }')
+		printf '| cbridge | %s | %s | %s (%s–%s) | %s (%s–%s) | %s%% | %s | %s%% (%s%%) | dockerd %s | %s%% (%s%%) | %s | %s | %s |\n' \
+			"$label" "$cname" "$cq" "$cql" "$cqh" "$cu" "$cul" "$cuh" "$cl" "$clat" "$cbusy" "$cc1" \
+			"$cother" "$ccl" "$cc0" "$(saturated "$cc0" "$cc1")" "$ratio" "$verdict"
+		printf '| dockerd | %s | %s | %s (%s–%s) | %s (%s–%s) | %s%% | %s | %s%% (%s%%) | cbridge %s | %s%% (%s%%) | %s | | |\n' \
+			"$label" "$cname" "$dq" "$dql" "$dqh" "$du" "$dul" "$duh" "$dl" "$dlat" "$dbusy" "$dc1" \
+			"$dother" "$dcl" "$dc0" "$(saturated "$dc0" "$dc1")"
+		# Which side limited cbridge's figure, in words.
+		awk -v q="$qf" -v c="$cname" -v c0="$cc0" -v c1="$cc1" -v busy="$cbusy" 'BEGIN {
+			printf "%s, %s: on cbridge'"'"'s side CPU 0 (the client'"'"'s) was %d%% busy, CPU 1 %d%% (the plugin'"'"'s process %d%%): ", q, c, c0, c1, busy
+			if (c0 >= 90 && c1 >= 90) print "both saturated, the qps is what the pair allows"
+			else if (c1 >= 90) print "the server saturated first: its qps is cbridge'"'"'s own limit here"
+			else if (c0 >= 90) print "the client saturated first: cbridge'"'"'s qps is a lower bound"
+			else print "neither saturated: latency bound, the qps is a lower bound" }' >>"$T/notes"
+		# Who really answered: cbridge's counters per reply on its side
+		# (about 1), not on dockerd's (0); the upstream per reply: 0 for
+		# cbridge's cache, about 1 for dockerd's forwards of ext.
+		echo "$qf, $cname: cbridge's counters moved $ccb per reply on its side, $dcb on dockerd's; the upstream answered $cup per reply on cbridge's side, $dup on dockerd's" >>"$T/notes"
+		awk -v x="$ccb" 'BEGIN { exit !(x < 0.95 || x > 1.05) }' &&
+			bad+=("$qf, $cname: cbridge's counters moved $ccb per reply on cbridge's side (not about 1): 127.0.0.11 was not answered by cbridge")
+		awk -v x="$dcb" 'BEGIN { exit !(x > 0.05) }' &&
+			bad+=("$qf, $cname: cbridge's counters moved $dcb per reply on dockerd's side (expected 0)")
+		if [ "$qf" = ext ]; then
+			awk -v x="$cup" 'BEGIN { exit !(x > 0.05) }' &&
+				bad+=("ext, $cname: the upstream answered $cup per reply on cbridge's side: not served from cbridge's cache")
+			awk -v x="$dup" 'BEGIN { exit !(x < 0.95 || x > 1.05) }' &&
+				bad+=("ext, $cname: the upstream answered $dup per reply on dockerd's side (expected about 1, a forward each)")
+		fi
+		awk -v l="$cl" -v m="$dl" 'BEGIN { exit !(l > 1 || m > 1) }' &&
+			bad+=("$qf, $cname: more than 1% lost (cbridge $cl%, dockerd $dl%): see the client's reports")
+	done
 done
 echo
-echo "qps, µs/q and latency (dnsperf's average): medians of $rounds runs of $secs s (range:"
-echo "lowest–highest); lost: over all runs. µs CPU/query:"
-echo "user+system time of the serving process (cbridge: the plugin's process; dockerd:"
-echo "the daemon, every thread) per reply; other server: the same for the other process"
-echo "during these runs. server busy: µs/q × qps, the share of one CPU the serving process"
-echo "used (100%: saturated); client CPU: dnsperf's, and how busy CPU 0 was (its packets'"
-echo "softirqs, the upstream, anything else on the machine). A server well below 100% was"
-echo "not the bottleneck: its qps is a lower bound (compare µs/q)."
+echo "qps, µs/q and latency (the client's average): medians of $rounds runs of $secs s (range:"
+echo "lowest–highest); lost: over all runs. Both clients keep 200 queries outstanding, on"
+echo "CPU 0: dnsperf ${DNSPERF_ARGS[*]}, and dns_blast ${BLAST_ARGS[*]} (one thread, sendmmsg and"
+echo "recvmmsg in batches: less CPU per query than dnsperf, so that the server saturates"
+echo "first); cbridge/dockerd and the target compare each client's rows with each other."
+echo "µs CPU/query: user+system time of the serving process (cbridge: the plugin's process;"
+echo "dockerd: the daemon, every thread) per reply; other server: the same for the other"
+echo "process during these runs. server busy: µs/q × qps, the share of one CPU the serving"
+echo "process used; CPU 1 busy: the servers' CPU as a whole (with the softirqs of the replies"
+echo "it sends, which the kernel need not count in the process's time); client CPU: the"
+echo "client's own, and how busy CPU 0 was (the softirqs of the queries it sends, the"
+echo "upstream, anything else on the machine). saturated: the CPU that was 90% busy or more"
+echo "on average. Where only the client's CPU 0 saturated, the client was the bottleneck"
+echo "and the server's qps is a lower bound (compare µs/q)."
 sed 's/^/- /' "$T/notes"
 echo "- answers to dnsdk-t0: $cb_addr TTL $cb_ttl on the cbridge network, $br_addr TTL $br_ttl on the bridge network (cbridge answers with TTL $CB_TTL, dockerd with 600)"
 [ "$cb_ttl" = "$CB_TTL" ] ||
@@ -502,6 +584,16 @@ for f in "$T"/*.dnsperf; do
 	d=$(bench_dnsperf_field "$f" completed)
 	e=$(bench_dnsperf_field "$f" noerror)
 	[ "$d" = "$e" ] || bad+=("$(basename "$f"): $d replies, only $e NOERROR")
+done
+for f in "$T"/*.blast; do
+	[ -f "$f" ] || continue
+	d=$(bench_blast_field "$f" answered)
+	e=$(bench_blast_field "$f" noerror)
+	if [ -z "$d" ] || [ "$d" = 0 ]; then
+		bad+=("$(basename "$f"): dns_blast got no answer: $(head -n 1 "$f")")
+	elif [ "$d" != "$e" ]; then
+		bad+=("$(basename "$f"): $d replies, only $e NOERROR")
+	fi
 done
 
 status=0

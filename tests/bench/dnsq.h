@@ -1,9 +1,10 @@
 /*
- * What the two DNS clients of the benchmarks (dns_probe, dns_wait) have
- * in common: their clocks and command-line parsing, the query they send
- * (header and one question), the check that a reply answers it, and the
- * UDP socket with kernel receive times they send it on.  One copy, so
- * that the two measure alike.  libc only.
+ * What the DNS clients of the benchmarks (dns_probe, dns_wait,
+ * dns_blast) have in common: their clocks and command-line parsing, the
+ * query they send (header and one question), the check that a reply
+ * answers it, and the UDP socket with kernel receive times they send it
+ * on (dns_blast opens its own: no timestamps, batched I/O).  One copy,
+ * so that they measure alike.  libc only.
  */
 #ifndef CBRIDGE_TESTS_BENCH_DNSQ_H
 #define CBRIDGE_TESTS_BENCH_DNSQ_H

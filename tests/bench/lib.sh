@@ -149,3 +149,8 @@ bench_dnsperf_field() {
 	noerror) awk '/Response codes:/ { for (i = 3; i <= NF; i++) if ($i == "NOERROR") { gsub(/,/, "", $(i + 1)); print $(i + 1) } }' "$1" ;;
 	esac
 }
+
+# bench_blast_field FILE KEY: a number from dns_blast's line (KEY=N).
+bench_blast_field() {
+	awk -v k="$2" '{ for (i = 1; i <= NF; i++) if (index($i, k "=") == 1) print substr($i, length(k) + 2) }' "$1"
+}
