@@ -249,12 +249,14 @@ check "bridge gone" in_ns sh -c "! ip link show $BR1 2>/dev/null"
 expect "ReleasePool" IpamDriver.ReleasePool "{\"PoolID\":\"$pool\"}" 200
 
 echo "# corrupt state refuses to start"
-stop || true
+check "SIGTERM exits 0 (the restarted daemon)" stop
 echo '{"version":1,"networks":[{"id":"nope"}],"ipam":{}}' >"$state/state.json"
 rc=0
 in_ns "$bin" --socket "$sock" --state-dir "$state" >"$tmp/corrupt" 2>&1 || rc=$?
 check "corrupt state: exit non-zero" test "$rc" -ne 0
 check "corrupt state: message names the file" grep -q "state.json' is corrupt" "$tmp/corrupt"
+check "no sanitizer report or crash in the daemon's logs" \
+    no_sanitizer_report "$tmp/log" "$tmp/second" "$tmp/corrupt"
 
 keep_log
 echo "$passed passed, $failed failed"
