@@ -685,8 +685,13 @@ e2e_has_addr() {
 	return 1
 }
 
-# e2e_no_link LINK: there is no LINK in E2E_NS.
+# e2e_no_link LINK: there is no LINK in E2E_NS; proven able to tell
+# first: the same command shows E2E_NS's lo.
 e2e_no_link() {
+	if ! ip -n "$E2E_NS" link show dev lo >/dev/null 2>&1; then
+		echo "probe: ip -n $E2E_NS link show dev lo fails: $(ip -n "$E2E_NS" link show dev lo 2>&1)"
+		return 1
+	fi
 	if ip -n "$E2E_NS" link show dev "$1" >/dev/null 2>&1; then
 		echo "link $1 still exists: $(ip -n "$E2E_NS" -d link show dev "$1")"
 		return 1
