@@ -248,15 +248,16 @@ c_fw_rule() {
 c_no_fw_rule() {
 	local du='' fw rules
 	if e2e_dockerd_drops; then
-		du=$(e2e_nsx iptables-nft -S DOCKER-USER 2>&1) && grep -qx -- '-N DOCKER-USER' <<<"$du" || {
+		if ! du=$(e2e_nsx iptables-nft -S DOCKER-USER 2>&1) ||
+			! grep -qx -- '-N DOCKER-USER' <<<"$du"; then
 			echo "probe: iptables-nft -S DOCKER-USER in $E2E_NS: $du"
 			return 1
-		}
+		fi
 	fi
-	fw=$(e2e_nsx iptables-nft -S FORWARD 2>&1) && grep -q -- '^-P FORWARD ' <<<"$fw" || {
+	if ! fw=$(e2e_nsx iptables-nft -S FORWARD 2>&1) || ! grep -q -- '^-P FORWARD ' <<<"$fw"; then
 		echo "probe: iptables-nft -S FORWARD in $E2E_NS: $fw"
 		return 1
-	}
+	fi
 	rules=$(grep -F "cbridge:$1" <<<"$du"$'\n'"$fw") || true
 	[ -z "$rules" ] || {
 		echo "left: $rules"
@@ -269,15 +270,15 @@ c_no_fw_rule() {
 # the link list E2E_NS's lo.
 c_no_gwbridge() {
 	local nets links
-	nets=$(dk network ls --format '{{.Name}}' 2>&1) && grep -qx host <<<"$nets" &&
-		grep -qx none <<<"$nets" || {
+	if ! nets=$(dk network ls --format '{{.Name}}' 2>&1) || ! grep -qx host <<<"$nets" ||
+		! grep -qx none <<<"$nets"; then
 		echo "probe: docker network ls: $nets"
 		return 1
-	}
-	links=$(e2e_links 2>&1) && grep -qx lo <<<"$links" || {
+	fi
+	if ! links=$(e2e_links 2>&1) || ! grep -qx lo <<<"$links"; then
 		echo "probe: the links of $E2E_NS: $links"
 		return 1
-	}
+	fi
 	! grep -x docker_gwbridge <<<"$nets"$'\n'"$links"
 }
 
