@@ -546,7 +546,12 @@ c_j_without_rule() {
 			return 0
 		fi
 	done
-	if out=$(dk exec ctr-peer ping -c1 -W2 "$C_A_IP" 2>&1); then
+	# Proven able to tell: the same ping in ctr-peer reaches its gateway
+	# (not forwarded, so no rule of n1's needed).
+	if ! out=$(c_retry 2 dk exec ctr-peer ping -c1 -W2 "$C_N1_GW"); then
+		e2e_fail "cj: without n1's rule, ctr-peer cannot ping ctr-a (FORWARD DROP applies)" \
+			"probe: ctr-peer's ping of its gateway $C_N1_GW got no answer:" "$out"
+	elif out=$(dk exec ctr-peer ping -c1 -W2 "$C_A_IP" 2>&1); then
 		e2e_fail "cj: without n1's rule, ctr-peer cannot ping ctr-a (FORWARD DROP applies)" "$out"
 	else
 		e2e_pass "cj: without n1's rule, ctr-peer cannot ping ctr-a (FORWARD DROP applies)"
