@@ -263,7 +263,7 @@ check "with a clear message" grep -q "another cbridge" "$tmp/second"
 
 echo "# delete"
 expect "DeleteNetwork" NetworkDriver.DeleteNetwork "{\"NetworkID\":\"$ID1\"}" 200
-check "bridge gone" lacks "ip link show" ' lo: ' " $BR1[@:]"
+check "bridge gone" lacks "ip link show" ' lo: ' " ${BR1}[@:]"
 expect "ReleasePool" IpamDriver.ReleasePool "{\"PoolID\":\"$pool\"}" 200
 
 echo "# corrupt state refuses to start"
