@@ -202,6 +202,24 @@ c_state_has() {
 	' "$E2E_STATE_DIR/state.json" >/dev/null 2>&1
 }
 
+# c_state_lacks DESC TEXT CONTROL: state.json no longer mentions TEXT (an
+# address or an ID that was released), proven able to tell first: it is
+# read and mentions CONTROL, something the scenario still holds. An empty
+# TEXT or CONTROL (not found earlier) fails too.
+c_state_lacks() {
+	local desc=$1 text=$2 ctl=$3
+	if [ -z "$text" ] || [ -z "$ctl" ]; then
+		e2e_fail "$desc" "nothing to look for: '$text', control '$ctl'"
+	elif ! c_state_has "$ctl"; then
+		e2e_fail "$desc" "probe: state.json does not show $ctl, which is still in use:" \
+			"$(c_state_extra)"
+	elif c_state_has "$text"; then
+		e2e_fail "$desc" "$(c_state_extra)"
+	else
+		e2e_pass "$desc"
+	fi
+}
+
 # c_docker_user: the DOCKER-USER chain in E2E_NS as iptables-nft -S shows it.
 c_docker_user() {
 	e2e_nsx iptables-nft -S DOCKER-USER 2>&1 || true
@@ -224,17 +242,44 @@ c_fw_rule() {
 	return 1
 }
 
-# c_no_fw_rule ID: no rule in DOCKER-USER or FORWARD names cbridge:ID.
+# c_no_fw_rule ID: no rule in DOCKER-USER or FORWARD names cbridge:ID
+# (ID empty: no cbridge rule at all); proven able to tell first: both
+# chains are listed (DOCKER-USER only where dockerd makes it).
 c_no_fw_rule() {
-	local rules
-	rules=$({
-		c_docker_user
-		e2e_nsx iptables-nft -S FORWARD 2>&1
-	} | grep -F "cbridge:$1") || true
+	local du='' fw rules
+	if e2e_dockerd_drops; then
+		if ! du=$(e2e_nsx iptables-nft -S DOCKER-USER 2>&1) ||
+			! grep -qx -- '-N DOCKER-USER' <<<"$du"; then
+			echo "probe: iptables-nft -S DOCKER-USER in $E2E_NS: $du"
+			return 1
+		fi
+	fi
+	if ! fw=$(e2e_nsx iptables-nft -S FORWARD 2>&1) || ! grep -q -- '^-P FORWARD ' <<<"$fw"; then
+		echo "probe: iptables-nft -S FORWARD in $E2E_NS: $fw"
+		return 1
+	fi
+	rules=$(grep -F "cbridge:$1" <<<"$du"$'\n'"$fw") || true
 	[ -z "$rules" ] || {
 		echo "left: $rules"
 		return 1
 	}
+}
+
+# c_no_gwbridge: no network and no link named docker_gwbridge; proven able
+# to tell first: the network list shows dockerd's own "host" and "none",
+# the link list E2E_NS's lo.
+c_no_gwbridge() {
+	local nets links
+	if ! nets=$(dk network ls --format '{{.Name}}' 2>&1) || ! grep -qx host <<<"$nets" ||
+		! grep -qx none <<<"$nets"; then
+		echo "probe: docker network ls: $nets"
+		return 1
+	fi
+	if ! links=$(e2e_links 2>&1) || ! grep -qx lo <<<"$links"; then
+		echo "probe: the links of $E2E_NS: $links"
+		return 1
+	fi
+	! grep -x docker_gwbridge <<<"$nets"$'\n'"$links"
 }
 
 # -------------------------------------------------------------- scenarios
@@ -248,15 +293,14 @@ c_e() {
 	ip1=$(c_addr4 ctr-int nint)
 	e2e_check_match "ce: ctr-int has an address in $sub" "^$(re_quote "${sub%.0/24}")\\.[0-9]+$" "$ip1"
 	c_ping_new "ce: a new container on nint pings ctr-int ($ip1)" nint "$ip1"
-	e2e_check_eq "ce: no docker_gwbridge network" "" \
-		"$(dk network ls --format '{{.Name}}' | grep -x docker_gwbridge || true)"
-	e2e_check "ce: no docker_gwbridge interface in $E2E_NS" e2e_no_link docker_gwbridge
+	e2e_check "ce: no docker_gwbridge network or interface in $E2E_NS" c_no_gwbridge
 	e2e_check_eq "ce: ctr-int has only eth0 and lo" "eth0 lo" "$(c_ifaces ctr-int)"
+	# Proven able to tell: the same listing shows the subnet's route.
 	r=$(dk exec ctr-int ip route 2>&1) || true
-	if grep -q '^default' <<<"$r"; then
-		e2e_fail "ce: ctr-int has no default route" "$r"
+	if ! grep -q "^$(re_quote "$sub") dev eth0" <<<"$r" || grep -q '^default' <<<"$r"; then
+		e2e_fail "ce: ctr-int has its subnet's route and no default route" "$r"
 	else
-		e2e_pass "ce: ctr-int has no default route"
+		e2e_pass "ce: ctr-int has its subnet's route and no default route"
 	fi
 	e2e_check "ce: ctr-int's eth0 pairs with a veth on nint's bridge" \
 		c_veth_on "$(c_host_veth ctr-int eth0)" "$(e2e_net_bridge nint)"
@@ -419,25 +463,22 @@ c_d() {
 	c_ping "cd: ctr-a still pings ctr-peer on n1" ctr-a "$C_PEER_IP"
 
 	e2e_check "cd: docker network disconnect n2 ctr-a" dk network disconnect n2 ctr-a || return 0
-	if out=$(dk exec ctr-a ip link show eth1 2>&1); then
-		e2e_fail "cd: ctr-a's eth1 is gone" "$out"
+	# Proven able to tell: the same command shows eth0.
+	if ! out=$(dk exec ctr-a ip link show eth0 2>&1); then
+		e2e_fail "cd: ctr-a's eth1 is gone (and eth0 is there)" "probe: $out"
+	elif out=$(dk exec ctr-a ip link show eth1 2>&1); then
+		e2e_fail "cd: ctr-a's eth1 is gone (and eth0 is there)" "$out"
 	else
-		e2e_pass "cd: ctr-a's eth1 is gone"
+		e2e_pass "cd: ctr-a's eth1 is gone (and eth0 is there)"
 	fi
 	e2e_check_eq "cd: ctr-a has eth0 and lo" "eth0 lo" "$(c_ifaces ctr-a)"
 	c_ping "cd: ctr-a still pings ctr-peer on n1" ctr-a "$C_PEER_IP"
 	[ -z "$veth" ] || e2e_check "cd: the veth $veth of ctr-a's n2 endpoint is gone from $E2E_NS" e2e_no_link "$veth"
 	e2e_check_eq "cd: $C_N2_BR has only ctr-n2's port again" "$ports_before" "$(c_ports "$C_N2_BR")"
-	if [ -n "$ep" ] && c_state_has "$ep"; then
-		e2e_fail "cd: state.json has no endpoint ${ep:0:12} any more" "$(c_state_extra)"
-	else
-		e2e_pass "cd: state.json has no endpoint ${ep:0:12} any more"
-	fi
-	if [ -n "$a2" ] && c_state_has "$a2"; then
-		e2e_fail "cd: $a2 is released in state.json" "$(c_state_extra)"
-	else
-		e2e_pass "cd: $a2 is released in state.json"
-	fi
+	c_state_lacks "cd: state.json has no endpoint ${ep:0:12} any more (ctr-a's n1 endpoint stays)" \
+		"$ep" "$C_A_EP"
+	c_state_lacks "cd: $a2 is released in state.json (ctr-n2's $C_N2PEER_IP stays)" \
+		"$a2" "$C_N2PEER_IP"
 }
 
 # cf. one container on two networks
@@ -505,7 +546,12 @@ c_j_without_rule() {
 			return 0
 		fi
 	done
-	if out=$(dk exec ctr-peer ping -c1 -W2 "$C_A_IP" 2>&1); then
+	# Proven able to tell: the same ping in ctr-peer reaches its gateway
+	# (not forwarded, so no rule of n1's needed).
+	if ! out=$(c_retry 2 dk exec ctr-peer ping -c1 -W2 "$C_N1_GW"); then
+		e2e_fail "cj: without n1's rule, ctr-peer cannot ping ctr-a (FORWARD DROP applies)" \
+			"probe: ctr-peer's ping of its gateway $C_N1_GW got no answer:" "$out"
+	elif out=$(dk exec ctr-peer ping -c1 -W2 "$C_A_IP" 2>&1); then
 		e2e_fail "cj: without n1's rule, ctr-peer cannot ping ctr-a (FORWARD DROP applies)" "$out"
 	else
 		e2e_pass "cj: without n1's rule, ctr-peer cannot ping ctr-a (FORWARD DROP applies)"
@@ -599,16 +645,10 @@ c_g() {
 	else
 		e2e_fail "cg: ctr-a's veth is gone (its name was not found)"
 	fi
-	if c_state_has "$C_A_IP"; then
-		e2e_fail "cg: $C_A_IP is released in state.json" "$(c_state_extra)"
-	else
-		e2e_pass "cg: $C_A_IP is released in state.json"
-	fi
-	if [ -n "$C_A_EP" ] && c_state_has "$C_A_EP"; then
-		e2e_fail "cg: endpoint ${C_A_EP:0:12} is gone from state.json" "$(c_state_extra)"
-	else
-		e2e_pass "cg: endpoint ${C_A_EP:0:12} is gone from state.json"
-	fi
+	c_state_lacks "cg: $C_A_IP is released in state.json (ctr-peer's $C_PEER_IP stays)" \
+		"$C_A_IP" "$C_PEER_IP"
+	c_state_lacks "cg: endpoint ${C_A_EP:0:12} is gone from state.json (ctr-peer's stays)" \
+		"$C_A_EP" "$(c_net_field ctr-peer n1 EndpointID)"
 }
 
 # cz. remove everything
@@ -634,10 +674,8 @@ c_z() {
 			e2e_check "cz: n1's rule is still there after n2's removal" c_fw_rule "$C_N1_ID" "$C_N1_BR"
 		fi
 	done
-	e2e_check_eq "cz: no cbridge rule left in DOCKER-USER or FORWARD" "" \
-		"$({ c_docker_user; e2e_nsx iptables-nft -S FORWARD; } 2>&1 | grep -F 'cbridge:' || true)"
-	e2e_check_eq "cz: no docker_gwbridge appeared during the run" "" \
-		"$({ dk network ls --format '{{.Name}}'; e2e_links; } | grep -x docker_gwbridge || true)"
+	e2e_check "cz: no cbridge rule left in DOCKER-USER or FORWARD" c_no_fw_rule ''
+	e2e_check "cz: no docker_gwbridge appeared during the run" c_no_gwbridge
 }
 
 c_all() {

@@ -41,8 +41,10 @@
 #       as before too, but for FORWARD DROP in a family whose forwarding
 #       cbridge turned on meanwhile (dockerd does the same, and neither
 #       turns it back)
-# Each negative check has a positive one against the same server, so that
-# it cannot pass because the server is not there.
+# Each negative check first proves that its probe works: the same client
+# from the same place gets an answer from a control server (or a ping
+# answer from a control address), and a snapshot that could not be taken
+# fails, so that a broken probe never passes as "blocked" or "gone".
 
 F_OUT=''
 F_VH=''		# veth end in E2E_NS
@@ -83,12 +85,17 @@ f_bg() {
 }
 
 # f_legacy: the legacy tables of E2E_NS as iptables-legacy-save and
-# ip6tables-legacy-save show them, without comment lines and counters.
+# ip6tables-legacy-save show them, without comment lines and counters (a
+# save that fails: e2e_probe_failed's line).
 f_legacy() {
-	local t
+	local t out
 	for t in iptables-legacy-save ip6tables-legacy-save; do
 		echo "== $t"
-		e2e_nsx "$t" 2>&1 | grep -v '^#' | sed -E 's/ \[[0-9]+:[0-9]+\]$//' || true
+		if out=$(e2e_nsx "$t" 2>&1); then
+			grep -v '^#' <<<"$out" | sed -E 's/ \[[0-9]+:[0-9]+\]$//' || true
+		else
+			e2e_probe_failed "$t in $E2E_NS: $out"
+		fi
 	done
 }
 
@@ -115,7 +122,12 @@ f_norm() {
 # in name order (a dockerd restart re-creates them in another order; the
 # rules inside a chain keep theirs).
 f_nft() {
-	{ e2e_nsx nft -s list ruleset 2>&1 || true; } | awk '
+	local out
+	out=$(e2e_nsx nft -s list ruleset 2>&1) || {
+		e2e_probe_failed "nft -s list ruleset in $E2E_NS: $out"
+		return 0
+	}
+	awk '
 		/^table / { tbl = $0; next }
 		/^\tchain / { ch = $2; key = tbl " " ch; keys[++n] = key; next }
 		/^\t}/ { ch = ""; next }
@@ -126,7 +138,7 @@ f_nft() {
 				while (j > 0 && keys[j] > k) { keys[j + 1] = keys[j]; j-- }
 				keys[j + 1] = k }
 			for (i = 1; i <= n; i++) printf "%s\n%s", keys[i], body[keys[i]]
-		}'
+		}' <<<"$out"
 }
 
 # f_snapshot: f_legacy and f_nft.
@@ -134,6 +146,29 @@ f_snapshot() {
 	f_legacy
 	echo "== nft -s list ruleset"
 	f_nft
+}
+
+# f_probe_failed SNAPSHOT...: the lines of the snapshots that say they
+# could not be taken; false if there are none.
+f_probe_failed() {
+	printf '%s\n' "$@" | grep '^!! probe failed'
+}
+
+# f_snapshot_lacks DESC ERE [CONTROL]: no line of f_snapshot matches ERE;
+# proven able to tell first: the snapshot was taken whole and, with
+# CONTROL (an ERE), shows a rule that is still there.
+f_snapshot_lacks() {
+	local snap bad
+	snap=$(f_snapshot)
+	if bad=$(f_probe_failed "$snap"); then
+		e2e_fail "$1" "$bad"
+	elif [ -n "${3:-}" ] && ! grep -qE -- "$3" <<<"$snap"; then
+		e2e_fail "$1" "probe: the rules do not show /$3/, which is still there:" "$snap"
+	elif bad=$(grep -E -- "$2" <<<"$snap"); then
+		e2e_fail "$1" "$bad"
+	else
+		e2e_pass "$1"
+	fi
 }
 
 # f_forwarding: "ipv4 0|1" and "ipv6 0|1", forwarding in E2E_NS.
@@ -190,23 +225,38 @@ f_reach() {
 	e2e_fail "$desc" "client: $2 from $1 to $3 port $4, 3 tries; the last printed:" "${out:-(nothing)}"
 }
 
-# f_blocked DESC PLACE PROTO HOST PORT: a client in PLACE gets no answer
-# from HOST:PORT within 1 s.
+# f_blocked DESC PLACE PROTO HOST PORT CNAME CHOST CPORT: a client in
+# PLACE gets no answer from HOST:PORT within 1 s. Proven able to tell
+# first: the same client in PLACE gets the answer of the control server
+# CNAME at CHOST:CPORT over PROTO (3 tries, 0.3 s apart).
 f_blocked() {
-	local desc=$1 out
-	shift
-	out=$(f_client "$@" 1 2>&1) || true
+	local desc=$1 place=$2 proto=$3 host=$4 port=$5 cname=$6 chost=$7 cport=$8 i out=''
+	for i in 1 2 3; do
+		out=$(f_client "$place" "$proto" "$chost" "$cport" 2>&1) || true
+		! f_has "$cname" "$out" || break
+		sleep 0.3
+	done
+	if ! f_has "$cname" "$out"; then
+		e2e_fail "$desc" "probe: the client in $place got no answer from the control $cname at $chost:$cport/$proto:" \
+			"${out:-(nothing)}"
+		return 0
+	fi
+	out=$(f_client "$place" "$proto" "$host" "$port" 1 2>&1) || true
 	if grep -q 'cbtok-' <<<"$out"; then
-		e2e_fail "$desc" "client: $2 from $1 to $3 port $4 got an answer:" "$out"
+		e2e_fail "$desc" "client: $proto from $place to $host port $port got an answer:" "$out"
 	else
 		e2e_pass "$desc"
 	fi
 }
 
-# f_no_ping DESC CTR ADDR: CTR gets no ping answer from ADDR within 1 s.
+# f_no_ping DESC CTR ADDR CONTROL: CTR gets no ping answer from ADDR
+# within 1 s. Proven able to tell first: the same ping in CTR gets an
+# answer from CONTROL (one retry).
 f_no_ping() {
 	local out
-	if out=$(dk exec "$2" ping -c1 -W1 "$3" 2>&1); then
+	if ! out=$(c_retry 2 dk exec "$2" ping -c1 -W1 "$4"); then
+		e2e_fail "$1" "probe: docker exec $2 ping -c1 -W1 $4 (the control) got no answer:" "$out"
+	elif out=$(dk exec "$2" ping -c1 -W1 "$3" 2>&1); then
 		e2e_fail "$1" "command: docker exec $2 ping -c1 -W1 $3" "$out"
 	else
 		e2e_pass "$1"
@@ -313,7 +363,7 @@ f_listening() {
 # f_reset LABEL: removes the scenario's processes, containers and
 # networks; the networks' bridges and rules must be gone.
 f_reset() {
-	local label=$1 p c n id br ids='' ctrs=() left
+	local label=$1 p c n id br ids='' ctrs=()
 	for p in "${F_PIDS[@]}"; do
 		kill "$p" 2>/dev/null || true
 		wait "$p" 2>/dev/null || true
@@ -335,8 +385,7 @@ f_reset() {
 	done
 	F_NETS=()
 	[ -n "$ids" ] || return 0
-	left=$(f_snapshot | grep -E "cbridge:(${ids#|})" || true)
-	e2e_check_eq "$label: no rule of its networks is left (legacy tables, nft)" "" "$left"
+	f_snapshot_lacks "$label: no rule of its networks is left (legacy tables, nft)" "cbridge:(${ids#|})"
 }
 
 # ------------------------------------------------------------------- set-up
@@ -408,7 +457,7 @@ f_a() {
 	fi
 	f_web fa ctr-fa "$ip" 8080 fa
 	f_blocked "fa: the outside (default route via the host) cannot reach ctr-fa's $ip:8080 (not published)" \
-		out tcp "$ip" 8080
+		out tcp "$ip" 8080 outside "$F_OUT4" 9000
 }
 
 # fb. two networks are isolated from each other
@@ -424,10 +473,12 @@ f_b() {
 	f_web fb ctr-fb2 "$ip2" 8080 fb2
 	c_ping "fb: ctr-fb1 pings its gateway $(f_gw fb1)" ctr-fb1 "$(f_gw fb1)"
 	c_ping "fb: ctr-fb2 pings its gateway $(f_gw fb2)" ctr-fb2 "$(f_gw fb2)"
-	f_no_ping "fb: ctr-fb1 cannot ping ctr-fb2 ($ip2) on fb2" ctr-fb1 "$ip2"
-	f_no_ping "fb: ctr-fb2 cannot ping ctr-fb1 ($ip1) on fb1" ctr-fb2 "$ip1"
-	f_blocked "fb: ctr-fb1 cannot reach ctr-fb2's $ip2:8080/tcp" ctr-fb1 tcp "$ip2" 8080
-	f_blocked "fb: ctr-fb2 cannot reach ctr-fb1's $ip1:8080/tcp" ctr-fb2 tcp "$ip1" 8080
+	f_no_ping "fb: ctr-fb1 cannot ping ctr-fb2 ($ip2) on fb2" ctr-fb1 "$ip2" "$(f_gw fb1)"
+	f_no_ping "fb: ctr-fb2 cannot ping ctr-fb1 ($ip1) on fb1" ctr-fb2 "$ip1" "$(f_gw fb2)"
+	f_blocked "fb: ctr-fb1 cannot reach ctr-fb2's $ip2:8080/tcp" ctr-fb1 tcp "$ip2" 8080 \
+		outside "$F_OUT4" 9000
+	f_blocked "fb: ctr-fb2 cannot reach ctr-fb1's $ip1:8080/tcp" ctr-fb2 tcp "$ip1" 8080 \
+		outside "$F_OUT4" 9000
 	f_reach "fb: ctr-fb1 still reaches the outside" outside ctr-fb1 tcp "$F_OUT4" 9000
 }
 
@@ -445,9 +496,10 @@ f_c() {
 	on2=$(c_addr4 ctr-fc-on2 fc-on)
 	f_web fc ctr-fc-off2 "$off2" 8080 fcoff2
 	f_web fc ctr-fc-on2 "$on2" 8080 fcon2
-	f_no_ping "fc: ICC off: ctr-fc-off1 cannot ping ctr-fc-off2 ($off2)" ctr-fc-off1 "$off2"
+	f_no_ping "fc: ICC off: ctr-fc-off1 cannot ping ctr-fc-off2 ($off2)" ctr-fc-off1 "$off2" \
+		"$(f_gw fc-off)"
 	f_blocked "fc: ICC off: ctr-fc-off1 cannot reach ctr-fc-off2's $off2:8080/tcp" \
-		ctr-fc-off1 tcp "$off2" 8080
+		ctr-fc-off1 tcp "$off2" 8080 outside "$F_OUT4" 9000
 	c_ping "fc: ICC off: ctr-fc-off1 still pings its gateway" ctr-fc-off1 "$(f_gw fc-off)"
 	f_reach "fc: ICC off: ctr-fc-off1 still reaches the outside" outside ctr-fc-off1 tcp "$F_OUT4" 9000
 	c_ping "fc: ICC on: ctr-fc-on1 pings ctr-fc-on2 ($on2)" ctr-fc-on1 "$on2"
@@ -467,6 +519,7 @@ f_d() {
 	e=$(c_addr4 ctr-fd-e fd-ext)
 	gw=$(f_gw fd-int)
 	f_web fd ctr-fd-i2 "$i2" 8080 fdi2
+	f_serve fd ctr-fd-i2 "$i2" 9000 fdi2u
 	f_web fd ctr-fd-e "$e" 8080 fde
 	c_ping "fd: ctr-fd-i1 pings ctr-fd-i2 ($i2) on fd-int" ctr-fd-i1 "$i2"
 	f_reach "fd: ctr-fd-i1 reaches ctr-fd-i2's $i2:8080/tcp" fdi2 ctr-fd-i1 tcp "$i2" 8080
@@ -477,14 +530,19 @@ f_d() {
 	else
 		e2e_fail "fd: ctr-fd-i1 gets a default route via $gw (nsenter ip route add)" "$out"
 	fi
-	f_blocked "fd: ctr-fd-i1 cannot reach the outside $F_OUT4:9000/tcp" ctr-fd-i1 tcp "$F_OUT4" 9000
-	f_blocked "fd: ctr-fd-i1 cannot reach the outside $F_OUT4:9000/udp" ctr-fd-i1 udp "$F_OUT4" 9000
-	f_no_ping "fd: ctr-fd-i1 cannot ping the outside $F_OUT4" ctr-fd-i1 "$F_OUT4"
-	f_no_ping "fd: ctr-fd-i1 cannot ping ctr-fd-e ($e) on fd-ext" ctr-fd-i1 "$e"
-	f_blocked "fd: ctr-fd-i1 cannot reach ctr-fd-e's $e:8080/tcp" ctr-fd-i1 tcp "$e" 8080
-	f_no_ping "fd: ctr-fd-e cannot ping ctr-fd-i2 ($i2) on fd-int" ctr-fd-e "$i2"
-	f_blocked "fd: ctr-fd-e cannot reach ctr-fd-i2's $i2:8080/tcp" ctr-fd-e tcp "$i2" 8080
-	f_blocked "fd: the outside cannot reach ctr-fd-i2's $i2:8080/tcp" out tcp "$i2" 8080
+	f_blocked "fd: ctr-fd-i1 cannot reach the outside $F_OUT4:9000/tcp" ctr-fd-i1 tcp "$F_OUT4" 9000 \
+		fdi2 "$i2" 8080
+	f_blocked "fd: ctr-fd-i1 cannot reach the outside $F_OUT4:9000/udp" ctr-fd-i1 udp "$F_OUT4" 9000 \
+		fdi2u "$i2" 9000
+	f_no_ping "fd: ctr-fd-i1 cannot ping the outside $F_OUT4" ctr-fd-i1 "$F_OUT4" "$i2"
+	f_no_ping "fd: ctr-fd-i1 cannot ping ctr-fd-e ($e) on fd-ext" ctr-fd-i1 "$e" "$i2"
+	f_blocked "fd: ctr-fd-i1 cannot reach ctr-fd-e's $e:8080/tcp" ctr-fd-i1 tcp "$e" 8080 \
+		fdi2 "$i2" 8080
+	f_no_ping "fd: ctr-fd-e cannot ping ctr-fd-i2 ($i2) on fd-int" ctr-fd-e "$i2" "$(f_gw fd-ext)"
+	f_blocked "fd: ctr-fd-e cannot reach ctr-fd-i2's $i2:8080/tcp" ctr-fd-e tcp "$i2" 8080 \
+		outside "$F_OUT4" 9000
+	f_blocked "fd: the outside cannot reach ctr-fd-i2's $i2:8080/tcp" out tcp "$i2" 8080 \
+		outside "$F_OUT4" 9000
 	f_reach "fd: ctr-fd-e reaches the outside (the server is up)" outside ctr-fd-e tcp "$F_OUT4" 9000
 }
 
@@ -578,15 +636,15 @@ f_e() {
 		e2e_check_match "fe: the error names the port 18081" '18081' "$(cli_error "$out")"
 	fi
 	dk rm -f ctr-fe-busy >/dev/null 2>&1 || true
-	e2e_check_eq "fe: no rule for 18081 in the legacy tables" "" \
-		"$(f_legacy | grep -E -- '--dport 18081( |$)' || true)"
+	f_snapshot_lacks "fe: no rule for 18081 in the legacy tables (18080's are there)" \
+		'--dport 18081( |$)' '--dport 18080( |$)'
 
 	# Gone with the container: the reservation and the rules.
 	e2e_check "fe: docker rm -f ctr-fe-web" dk rm -f ctr-fe-web
 	e2e_check_eq "fe: host port 18080/tcp is free again" "" "$(f_listening tcp 18080)"
 	e2e_check_eq "fe: host port 15353/udp is free again" "" "$(f_listening udp 15353)"
-	e2e_check_eq "fe: no rule for 18080 or 15353 in the legacy tables" "" \
-		"$(f_legacy | grep -E -- '--dport (18080|15353)( |$)' || true)"
+	f_snapshot_lacks "fe: no rule for 18080 or 15353 in the legacy tables (19010's are there)" \
+		'--dport (18080|15353)( |$)' '--dport 19010( |$)'
 }
 
 # fg. rules flushed by someone else come back
@@ -611,7 +669,8 @@ f_g() {
 	if [ "$E2E_DOCKERD_IPTABLES" = legacy ]; then
 		# dockerd's chains are in the legacy tables: nothing of
 		# cbridge's belongs in nft.
-		e2e_check_eq "fg: no nft accept of fg (dockerd uses legacy iptables)" "" "$hs"
+		f_snapshot_lacks "fg: no nft accept of fg (dockerd uses legacy iptables; its legacy rules are there)" \
+			"\"cbridge:$id\"" "cbridge:${id:0:12}:"
 	elif [ -z "$hs" ]; then
 		e2e_fail "fg: cbridge's nft accepts of fg found in DOCKER-USER, to delete them" \
 			"$(e2e_nsx nft -a list chain ip filter DOCKER-USER 2>&1)"
@@ -715,10 +774,15 @@ f_dockerd_restart() {
 # differ in one way: FORWARD DROP in the family whose forwarding cbridge
 # turned on meanwhile (as dockerd does; neither turns it back).
 f_f() {
-	local legacy nft b a d l fam bad='' fwd
+	local legacy nft b a d l fam bad='' fwd pf
 	legacy=$(f_legacy)
 	nft=$(f_nft)
 	fwd=$(f_forwarding)
+	# Two snapshots that could not be taken would compare equal.
+	if pf=$(f_probe_failed "$F_LEGACY0" "$legacy" "$F_NFT0" "$nft"); then
+		e2e_fail "ff: the legacy tables and the nft ruleset of $E2E_NS could be read, before fa and now" "$pf"
+		return 0
+	fi
 	b=$(f_norm <<<"$F_LEGACY0" | awk '$3 != "=policy"')
 	a=$(f_norm <<<"$legacy" | awk '$3 != "=policy"')
 	if [ "$a" = "$b" ]; then

@@ -18,7 +18,8 @@
 # the FORWARD policy DROP it sets when it turns ip_forward on, its bridges
 # and everything the plugin makes (the managed plugin shares dockerd's
 # network namespace) stay in E2E_NS, and the host's namespace is left
-# exactly as it was; e2e_finish checks that. E2E_NS starts with ip_forward
+# exactly as it was (links, addresses, routes, nft ruleset, legacy
+# iptables tables, sysctls, mounts); e2e_finish checks that. E2E_NS starts with ip_forward
 # 0 (a new namespace copies the host's IPv4 settings), so dockerd really
 # turns it on and sets DROP, as on a fresh host. dockerd also gets a private
 # mount namespace: its mounts are invisible from here and go away with its
@@ -171,7 +172,8 @@ e2e_need_root() {
 e2e_init() {
 	local t
 	e2e_need_root
-	for t in dockerd "$E2E_DOCKER" ctr jq ip unshare mountpoint nft iptables-nft; do
+	for t in dockerd "$E2E_DOCKER" ctr jq ip unshare mountpoint nft iptables-nft \
+		iptables-legacy-save ip6tables-legacy-save; do
 		if ! command -v "$t" >/dev/null; then
 			echo "SKIP: $t is not installed (make deps / scripts/deps.sh e2e)"
 			exit 77
@@ -226,12 +228,46 @@ e2e_ip() {
 	ip -n "$E2E_NS" "$@"
 }
 
+# e2e_probe_failed WHAT: marks a snapshot that could not be taken;
+# e2e_check_host_unchanged fails on it, so that two equal failed
+# snapshots never pass as "unchanged".
+e2e_probe_failed() {
+	echo "!! probe failed: $*"
+}
+
+# e2e_host_legacy: the host's legacy iptables tables filter, nat, raw and
+# mangle, IPv4 and IPv6, as ip(6)tables-legacy-save shows them, without
+# counters. Only a table the kernel lists in /proc/net/ip(6)_tables_names
+# is saved (naming one that does not exist would make the kernel create
+# it in the host's namespace); the others show as absent, so that one
+# appearing during the run shows too.
+e2e_host_legacy() {
+	local fam save names t out
+	for fam in ip ip6; do
+		save=${fam}tables-legacy-save
+		names=/proc/net/${fam}_tables_names
+		for t in filter nat raw mangle; do
+			if [ ! -e "$names" ]; then
+				echo "== $save -t $t: absent (no $names)"
+			elif ! grep -qx -- "$t" "$names"; then
+				echo "== $save -t $t: absent"
+			elif out=$("$save" -t "$t" 2>&1); then
+				echo "== $save -t $t"
+				grep -v '^#' <<<"$out" | sed -E 's/ \[[0-9]+:[0-9]+\]$//'
+			else
+				e2e_probe_failed "$save -t $t: $out"
+			fi
+		done
+	done
+}
+
 # e2e_host_state: what a run must not change in the host's namespaces:
-# links, addresses, routes, the nft ruleset (without counters), forwarding
-# and bridge-netfilter sysctls, and mounts or namespaces named after the
-# run. Lifetimes and counters, which move on their own, are left out.
+# links, addresses, routes, the nft ruleset (without counters), the legacy
+# iptables tables (without counters), forwarding and bridge-netfilter
+# sysctls, and mounts or namespaces named after the run. Lifetimes and
+# counters, which move on their own, are left out.
 e2e_host_state() {
-	local k
+	local k out
 	echo "== ip link"
 	ip -o link show
 	echo "== ip addr"
@@ -240,7 +276,9 @@ e2e_host_state() {
 	ip route show table all | sed -E 's/ expires [0-9]+sec//'
 	ip -6 route show table all | sed -E 's/ expires [0-9]+sec//'
 	echo "== nft -s list ruleset"
-	nft -s list ruleset 2>&1
+	out=$(nft -s list ruleset 2>&1) || e2e_probe_failed "nft -s list ruleset: $out"
+	echo "$out"
+	e2e_host_legacy
 	echo "== sysctl"
 	for k in net/ipv4/ip_forward net/ipv6/conf/all/forwarding \
 		net/ipv6/conf/default/forwarding net/bridge/bridge-nf-call-iptables \
@@ -262,19 +300,27 @@ e2e_host_state() {
 	fi
 }
 
-# e2e_check_host_unchanged: compares the host with e2e_init's snapshot.
+# e2e_check_host_unchanged: compares the host with e2e_init's snapshot;
+# a snapshot that could not be taken whole fails.
 e2e_check_host_unchanged() {
-	local after d
+	local after d desc failed
+	desc="host: links, addresses, routes, nft ruleset, legacy iptables, forwarding sysctls and mounts as before the run"
 	[ -n "$E2E_HOST_BEFORE" ] || return 0
 	after=$(e2e_host_state)
 	e2e_note "host: ip_forward $(cat /proc/sys/net/ipv4/ip_forward)," \
 		"$(ip -o link show | grep -c .) links," \
-		"nft ruleset $(nft -s list ruleset | grep -c .) lines (before and after the run)"
-	if [ "$E2E_HOST_BEFORE" = "$after" ]; then
-		e2e_pass "host: links, addresses, routes, nft ruleset, forwarding sysctls and mounts as before the run"
+		"nft ruleset $(nft -s list ruleset | grep -c .) lines," \
+		"legacy tables: $(grep -E '^== ip6?tables-legacy-save -t [a-z]+$' <<<"$after" |
+			awk '{ printf "%s%s %s", (n++ ? ", " : ""), $2, $4 } END { if (!n) printf "none" }')" \
+		"(before and after the run)"
+	failed=$(grep -h '^!! probe failed' <<<"$E2E_HOST_BEFORE"$'\n'"$after") || true
+	if [ -n "$failed" ]; then
+		e2e_fail "$desc" "a snapshot could not be taken:" "$failed"
+	elif [ "$E2E_HOST_BEFORE" = "$after" ]; then
+		e2e_pass "$desc"
 	else
 		d=$(diff <(echo "$E2E_HOST_BEFORE") <(echo "$after") | head -n 60) || true
-		e2e_fail "host: links, addresses, routes, nft ruleset, forwarding sysctls and mounts as before the run" "$d"
+		e2e_fail "$desc" "$d"
 	fi
 }
 
@@ -669,8 +715,13 @@ e2e_has_addr() {
 	return 1
 }
 
-# e2e_no_link LINK: there is no LINK in E2E_NS.
+# e2e_no_link LINK: there is no LINK in E2E_NS; proven able to tell
+# first: the same command shows E2E_NS's lo.
 e2e_no_link() {
+	if ! ip -n "$E2E_NS" link show dev lo >/dev/null 2>&1; then
+		echo "probe: ip -n $E2E_NS link show dev lo fails: $(ip -n "$E2E_NS" link show dev lo 2>&1)"
+		return 1
+	fi
 	if ip -n "$E2E_NS" link show dev "$1" >/dev/null 2>&1; then
 		echo "link $1 still exists: $(ip -n "$E2E_NS" -d link show dev "$1")"
 		return 1

@@ -105,6 +105,25 @@ gateway4() {
 	echo "$gw/${sub#*/}"
 }
 
+# ip6_hex ADDR: the IPv6 address as 32 hex digits ("::" expanded).
+ip6_hex() {
+	local a=$1 head tail g out='' n=0 i h=() t=()
+	if [[ $a == *::* ]]; then
+		head=${a%%::*}
+		tail=${a#*::}
+	else
+		head=$a
+		tail=''
+	fi
+	IFS=: read -ra h <<<"$head"
+	IFS=: read -ra t <<<"$tail"
+	[[ $a != *::* ]] || n=$((8 - ${#h[@]} - ${#t[@]}))
+	for g in "${h[@]}"; do out+=$(printf '%04x' "0x$g" 2>/dev/null); done
+	for ((i = 0; i < n; i++)); do out+=0000; done
+	for g in "${t[@]}"; do out+=$(printf '%04x' "0x$g" 2>/dev/null); done
+	echo "$out"
+}
+
 int_ip4() {
 	echo "$((($1 >> 24) & 255)).$((($1 >> 16) & 255)).$((($1 >> 8) & 255)).$(($1 & 255))"
 }
@@ -302,36 +321,52 @@ t_d() {
 			"$(e2e_nsx cat "/proc/sys/net/ipv6/conf/$br/disable_ipv6" 2>&1)"
 	fi
 
-	# --ipv6 with no IPv6 subnet: an automatic v6 pool, or a clear error.
-	local before after new msg
-	before=$(e2e_links)
-	if e2e_net_create nd2 --ipv6; then
-		sub6=$(subnets6 nd2)
-		e2e_note "d: --ipv6 without a subnet WORKS: automatic v6 pool '$sub6'"
-		e2e_check_match "d: automatic v6 subnet shown" '^[0-9a-f:]+/[0-9]+$' "$sub6"
-		br=cb-${E2E_NET_ID:0:12}
-		local gw
-		# dockerd 20.10 shows an IPAM-chosen v6 gateway with its length.
-		gw=$(ipam nd2 | jq -r '.[] | select(.Subnet | contains(":")) | .Gateway // ""')
-		gw=${gw%/*}
-		e2e_check_match "d: automatic v6 gateway shown" '^[0-9a-f:]+$' "$gw"
-		e2e_check "d: $br has $gw/${sub6#*/}" e2e_has_addr "$br" "$gw/${sub6#*/}"
-		rm_net d nd2
-	else
-		msg=$(cli_error "$E2E_OUT")
-		MSGS+=("d: --ipv6 without a v6 subnet: $msg")
-		e2e_note "d: --ipv6 without a subnet is REFUSED: $msg"
-		e2e_check_match "d: --ipv6 without a subnet: cbridge message" \
-			'(NetworkDriver|IpamDriver)\.[A-Za-z]+: .' "$msg"
-		if grep -Eqi 'EOF|connection (refused|reset)|broken pipe|deadline|timeout|plugin not found' <<<"$msg"; then
-			e2e_fail "d: --ipv6 without a subnet: not a transport error" "$msg"
-		else
-			e2e_pass "d: --ipv6 without a subnet: not a transport error"
-		fi
-		after=$(e2e_links)
-		new=$(comm -13 <(echo "$before") <(echo "$after") | our_links)
-		e2e_check_eq "d: --ipv6 without a subnet: no link left behind" "" "$new"
+	# --ipv6 with no IPv6 subnet: as the README promises, a /64 from the
+	# host's random ULA /48 (fdXX:XXXX:XXXX::/48), which state.json keeps;
+	# a second network gets another /64 of the same /48.
+	local ula ulah sub6b sh gw
+	if ! e2e_net_create nd2 --ipv6; then
+		e2e_fail "d: create nd2 --ipv6 (no subnet): an automatic v6 pool" "$E2E_OUT"
+		MSGS+=("d: --ipv6 without a v6 subnet: $(cli_error "$E2E_OUT")")
+		plugin_alive d
+		return 0
 	fi
+	e2e_pass "d: create nd2 --ipv6 (no subnet): an automatic v6 pool"
+	br=cb-${E2E_NET_ID:0:12}
+	sub6=$(subnets6 nd2)
+	ula=$(jq -r '.ula // ""' "$E2E_STATE_DIR/state.json" 2>&1)
+	ulah=$(ip6_hex "${ula%/*}")
+	sh=$(ip6_hex "${sub6%/*}")
+	e2e_note "d: nd2's automatic v6 subnet '$sub6', the host's ULA '$ula'"
+	e2e_check_match "d: state.json keeps the host's ULA, an fdXX:XXXX:XXXX::/48 ($ula)" \
+		'^fd[0-9a-f]{2}(:[0-9a-f]{1,4}){0,2}::/48$' "$ula"
+	e2e_check_match "d: the ULA is fd00::/8 and a /48 ($ulah)" '^fd[0-9a-f]{10}0{20}$' "$ulah"
+	e2e_check_match "d: nd2's v6 subnet is one /64 ($sub6)" '^[0-9a-f:]+/64$' "$sub6"
+	e2e_check_eq "d: nd2's /64 lies in the ULA /48, host bits zero ($sub6 in $ula)" \
+		"${ulah:0:12} 0000000000000000" "${sh:0:12} ${sh:16:16}"
+	# dockerd 20.10 shows an IPAM-chosen v6 gateway with its length.
+	gw=$(ipam nd2 | jq -r '.[] | select(.Subnet | contains(":")) | .Gateway // ""')
+	gw=${gw%/*}
+	e2e_check_eq "d: nd2's v6 gateway ($gw) is in its /64" "${sh:0:16}" "$(ip6_hex "$gw" | cut -c1-16)"
+	e2e_check "d: $br has $gw/64" e2e_has_addr "$br" "$gw/64"
+	if e2e_net_create nd3 --ipv6; then
+		sub6b=$(subnets6 nd3)
+		e2e_pass "d: create nd3 --ipv6 (no subnet): $sub6b"
+		sh=$(ip6_hex "${sub6b%/*}")
+		e2e_check_eq "d: nd3's /64 ($sub6b) lies in the same ULA /48" \
+			"${ulah:0:12} 64" "${sh:0:12} ${sub6b#*/}"
+		if [ "$sub6b" != "$sub6" ]; then
+			e2e_pass "d: nd3's /64 is not nd2's ($sub6b, $sub6)"
+		else
+			e2e_fail "d: nd3's /64 is not nd2's" "both $sub6"
+		fi
+		e2e_check_eq "d: state.json's ULA did not change" "$ula" \
+			"$(jq -r '.ula // ""' "$E2E_STATE_DIR/state.json" 2>&1)"
+		rm_net d nd3
+	else
+		e2e_fail "d: create nd3 --ipv6 (no subnet)" "$E2E_OUT"
+	fi
+	rm_net d nd2
 	plugin_alive d
 }
 

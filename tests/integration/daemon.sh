@@ -67,6 +67,21 @@ expect() {
 
 jget() { jq -r "$1" <<<"${2#* }"; }
 
+# lacks CMD CONTROL ERE: CMD (a shell command run in the namespace)
+# prints nothing matching ERE.  Proven able to tell first: CMD succeeds
+# and its output matches CONTROL, something known to be there.
+lacks() {
+	if ! in_ns sh -c "$1" >"$tmp/lacks" 2>&1; then
+		echo "# probe: '$1' failed: $(head -n 3 "$tmp/lacks")"
+		return 1
+	fi
+	if ! grep -qE -- "$2" "$tmp/lacks"; then
+		echo "# probe: '$1' does not show /$2/"
+		return 1
+	fi
+	! grep -E -- "$3" "$tmp/lacks"
+}
+
 ID1=5f1c0a7e9b2d44c18e3f6a0b7c9d2e4f1a3b5c7d9e0f2a4b6c8d0e1f3a5b7c9d
 ID2=a3e900000000000000000000000000000000000000000000000000000000071b
 BR1=cb-${ID1:0:12}
@@ -165,18 +180,21 @@ check "udp on 127.0.0.1 got a free port ($uport) and a DNAT" in_ns sh -c "
 EP2=e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2
 call NetworkDriver.CreateEndpoint "{\"NetworkID\":\"$ID1\",\"EndpointID\":\"$EP2\",\"Interface\":{\"Address\":\"172.30.0.6/24\"},\"Options\":{}}" >/dev/null
 expect "a host port already taken" NetworkDriver.ProgramExternalConnectivity "{\"NetworkID\":\"$ID1\",\"EndpointID\":\"$EP2\",\"Options\":{$PM}}" 409 "18080/tcp"
-check "nothing of the refused publication stays" in_ns sh -c "! iptables-legacy-save | grep -q 172.30.0.6:"
+check "nothing of the refused publication stays (the first's is there)" \
+    lacks iptables-legacy-save '172\.30\.0\.5:80' '172\.30\.0\.6:'
 expect "bad protocol" NetworkDriver.ProgramExternalConnectivity "{\"NetworkID\":\"$ID1\",\"EndpointID\":\"$EP2\",\"Options\":{\"com.docker.network.portmap\":[{\"Proto\":1,\"Port\":80}]}}" 400 "Proto"
 expect "bad host port" NetworkDriver.ProgramExternalConnectivity "{\"NetworkID\":\"$ID1\",\"EndpointID\":\"$EP2\",\"Options\":{\"com.docker.network.portmap\":[{\"Proto\":6,\"Port\":80,\"HostPort\":70000}]}}" 400 "HostPort"
 expect "bad host address" NetworkDriver.ProgramExternalConnectivity "{\"NetworkID\":\"$ID1\",\"EndpointID\":\"$EP2\",\"Options\":{\"com.docker.network.portmap\":[{\"Proto\":6,\"Port\":80,\"HostIP\":\"1.2.3\"}]}}" 400 "HostIP"
 expect "IPv6 host address for an IPv4-only container" NetworkDriver.ProgramExternalConnectivity "{\"NetworkID\":\"$ID1\",\"EndpointID\":\"$EP2\",\"Options\":{\"com.docker.network.portmap\":[{\"Proto\":6,\"Port\":80,\"HostIP\":\"::1\",\"HostPort\":18081}]}}" 400 "no IPv6 address"
 expect "DeleteEndpoint of the second" NetworkDriver.DeleteEndpoint "{\"NetworkID\":\"$ID1\",\"EndpointID\":\"$EP2\"}" 200
 expect "RevokeExternalConnectivity" NetworkDriver.RevokeExternalConnectivity "{\"NetworkID\":\"$ID1\",\"EndpointID\":\"$EP\"}" 200
-check "revoked: port released and rules gone" in_ns sh -c "
-	test \$(ss -Hltn 'sport = :18080' | wc -l) = 0 && ! iptables-legacy-save | grep -q -- '--dport 18080'"
+check "revoked: port released (the daemon's socket is listed)" \
+    lacks "ss -Hln" 'cbridge\.sock' ':18080 '
+check "revoked: rules gone (the network's masquerade stays)" \
+    lacks iptables-legacy-save '^-A POSTROUTING -s 172\.30\.0\.0/24 ' '--dport 18080( |$)'
 expect "Leave" NetworkDriver.Leave "{\"NetworkID\":\"$ID1\",\"EndpointID\":\"$EP\"}" 200
 expect "DeleteEndpoint" NetworkDriver.DeleteEndpoint "{\"NetworkID\":\"$ID1\",\"EndpointID\":\"$EP\"}" 200
-check "veth pair gone" in_ns sh -c "! ip link show cbv${EP:0:12} 2>/dev/null && ! ip link show cbp${EP:0:12} 2>/dev/null"
+check "veth pair gone" lacks "ip link show" " $BR1: " " cb[vp]${EP:0:12}[@:]"
 
 echo "# bad input: the right error, and the daemon keeps serving"
 expect "malformed JSON" NetworkDriver.CreateNetwork '{"NetworkID":' 400 "malformed JSON"
@@ -200,7 +218,7 @@ check "huge body refused with 413" test "${got##* }" = 413
 printf '%*s' 5000 '' | tr ' ' '[' >"$tmp/deep"
 expect "deep nesting" IpamDriver.RequestPool "$(cat "$tmp/deep")" 400 "malformed JSON"
 expect "still serving after all that" Plugin.Activate '' 200
-check "no bridge from refused requests" in_ns sh -c "! ip link show | grep -q cb-a3e9"
+check "no bridge from refused requests" lacks "ip link show" " $BR1: " cb-a3e9
 
 echo "# concurrency: 30 automatic pools at once"
 for i in $(seq 30); do
@@ -246,16 +264,18 @@ check "with a clear message" grep -q "another cbridge" "$tmp/second"
 
 echo "# delete"
 expect "DeleteNetwork" NetworkDriver.DeleteNetwork "{\"NetworkID\":\"$ID1\"}" 200
-check "bridge gone" in_ns sh -c "! ip link show $BR1 2>/dev/null"
+check "bridge gone" lacks "ip link show" ' lo: ' " ${BR1}[@:]"
 expect "ReleasePool" IpamDriver.ReleasePool "{\"PoolID\":\"$pool\"}" 200
 
 echo "# corrupt state refuses to start"
-stop || true
+check "SIGTERM exits 0 (the restarted daemon)" stop
 echo '{"version":1,"networks":[{"id":"nope"}],"ipam":{}}' >"$state/state.json"
 rc=0
 in_ns "$bin" --socket "$sock" --state-dir "$state" >"$tmp/corrupt" 2>&1 || rc=$?
 check "corrupt state: exit non-zero" test "$rc" -ne 0
 check "corrupt state: message names the file" grep -q "state.json' is corrupt" "$tmp/corrupt"
+check "no sanitizer report or crash in the daemon's logs" \
+    no_sanitizer_report "$tmp/log" "$tmp/second" "$tmp/corrupt"
 
 keep_log
 echo "$passed passed, $failed failed"

@@ -294,7 +294,7 @@ probe_checks "20 networks created and deleted" "$tmp/b.probe"
 
 check "the daemon exits 0 on SIGTERM" stop
 check "no sanitizer report or crash in the daemon's log" \
-    eval "! grep -qE 'ERROR: AddressSanitizer|runtime error:|LeakSanitizer' '$log'"
+    no_sanitizer_report "$log"
 if [ "$failed" -ne 0 ]; then
 	echo "# the daemon's log, last lines:"
 	sed 's/^/# /' "$log" | tail -20

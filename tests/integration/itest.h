@@ -1,6 +1,7 @@
 /*
  * Shared by the namespace itests: the TAP-like lines they print ("ok N -
- * ..." or "not ok N - ...", counted in npass / nfail for the summary) and
+ * ..." or "not ok N - ...", counted in npass / nfail for the summary;
+ * "ok N - ... # SKIP why" counted apart in nskip, never as a pass) and
  * the check that they run in a throwaway namespace.
  */
 #ifndef CBRIDGE_TEST_ITEST_H
@@ -12,9 +13,11 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-static int npass, nfail;
+static int npass, nfail, nskip;
 
 static void	ok(int cond, const char *fmt, ...)
+		    __attribute__((format(printf, 2, 3), unused));
+static void	skip(const char *why, const char *fmt, ...)
 		    __attribute__((format(printf, 2, 3), unused));
 
 static void
@@ -26,11 +29,28 @@ ok(int cond, const char *fmt, ...)
 		npass++;
 	else
 		nfail++;
-	printf("%sok %d - ", cond ? "" : "not ", npass + nfail);
+	printf("%sok %d - ", cond ? "" : "not ", npass + nfail + nskip);
 	va_start(ap, fmt);
 	vprintf(fmt, ap);
 	va_end(ap);
 	putchar('\n');
+	fflush(stdout);
+}
+
+/* A check that could not run here, for a reason the caller has proven
+ * (say, the kernel has no IPv6 at all): a numbered TAP line with the SKIP
+ * directive, counted in nskip and so never taken for a pass. */
+static void
+skip(const char *why, const char *fmt, ...)
+{
+	va_list ap;
+
+	nskip++;
+	printf("ok %d - ", npass + nfail + nskip);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf(" # SKIP %s\n", why);
 	fflush(stdout);
 }
 

@@ -85,6 +85,31 @@ stop() {
 	return $_rc
 }
 
+# no_sanitizer_report LOG...: none of the daemon's logs holds a sanitizer
+# report (ASan, LeakSanitizer, UBSan's "runtime error:") or the like, and
+# each of them could be read and holds something (a daemon that ran has
+# logged at least its start; what could not be read never passes).
+# Prints what it found, as "# " lines.
+no_sanitizer_report() {
+	if [ "$#" -eq 0 ]; then
+		echo "# no log to scan"
+		return 1
+	fi
+	for _f in "$@"; do
+		if [ ! -f "$_f" ] || [ ! -r "$_f" ] || [ ! -s "$_f" ]; then
+			echo "# $_f: no log, or empty, or unreadable: nothing to scan"
+			return 1
+		fi
+	done
+	_rc=0
+	_hits=$(grep -HE 'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|ThreadSanitizer|runtime error:' "$@") || _rc=$?
+	if [ "$_rc" -eq 1 ]; then
+		return 0
+	fi
+	echo "$_hits" | head -n 20 | sed 's/^/# /'
+	return 1
+}
+
 # call ROUTE BODY: POSTs BODY to the daemon; prints "STATUS BODY".
 # shellcheck disable=SC2154
 call() {
