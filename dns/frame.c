@@ -27,7 +27,8 @@ dns_frame_want(struct dns_frame *f, uint8_t **ret_dst)
 		return 2 - f->got;
 	}
 	if (whole(f)) {
-		*ret_dst = NULL;	/* not buf + 0: buf is NULL when empty */
+		/* Not buf + 0: buf is NULL for an empty message. */
+		*ret_dst = NULL;
 		return 0;
 	}
 	*ret_dst = f->buf + (f->got - 2);

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs the Debian packages a target needs, only those missing.
-#   scripts/deps.sh build|e2e|plugin|bench
+#   scripts/deps.sh build|e2e|plugin|bench|fuzz
 set -eu
 
 build="gcc make pkg-config libmicrohttpd-dev libjansson-dev libnl-3-dev
@@ -10,13 +10,16 @@ runtime="iproute2 curl jq nftables iptables busybox-static"
 # a system service.
 e2e="docker.io dnsmasq-base"
 bench="dnsperf"
+# clang's libFuzzer runtime (make fuzz): the one of Debian's default clang.
+fuzz="clang libclang-rt-dev"
 
 case "${1:-build}" in
 build)	want="$build" ;;
 e2e)	want="$build $runtime $e2e" ;;
 plugin)	want="$build $runtime docker.io" ;;
 bench)	want="$build $runtime $e2e $bench" ;;
-*)	echo "usage: $0 build|e2e|plugin|bench" >&2; exit 2 ;;
+fuzz)	want="$build $fuzz" ;;
+*)	echo "usage: $0 build|e2e|plugin|bench|fuzz" >&2; exit 2 ;;
 esac
 
 missing=""

@@ -1338,7 +1338,7 @@ START_TEST(upstream_action)
 		{ QR | 5, true, DNS_UP_NEXT },			/* REFUSED */
 		{ QR | TC, false, DNS_UP_RETRY_TCP },
 		{ QR | TC | 2, false, DNS_UP_RETRY_TCP },	/* TC first */
-		{ QR | TC, true, DNS_UP_TAKE },			/* TC over TCP */
+		{ QR | TC, true, DNS_UP_TAKE },		/* TC over TCP */
 		{ QR | TC | 5, true, DNS_UP_NEXT },
 		{ RD, false, DNS_UP_IGNORE },			/* a query */
 		{ TC | 2, true, DNS_UP_IGNORE },
