@@ -28,7 +28,9 @@
  *     one (capped as cache.c says) less the whole seconds elapsed and
  *     never below 1; a miss at the expiry, for other DO/CD bits or
  *     type; -ENOBUFS for a buffer one byte short, the entry kept; the
- *     counters add up; nothing leaks (the cache is freed per input).
+ *     counters add up; nothing leaks (the cache is freed per input);
+ *   - under its four keys (DO, CD) in a cache with room for two entries
+ *     (by count, then by bytes) the least recently used go first.
  */
 #include <errno.h>
 #include <string.h>
@@ -320,6 +322,53 @@ check_hit(const uint8_t *m, size_t len, const struct walk *w,
 	FUZZ_CHECK(t == w->nttl, "TTL %zu of %zu not seen", t, w->nttl);
 }
 
+static bool
+has(struct dns_cache *c, const struct question *q, unsigned int flags,
+    uint64_t now)
+{
+	static uint8_t out[65536];
+	size_t n;
+
+	return dns_cache_get(c, q->name, q->len, q->type, q->class, flags, now,
+	    1, out, sizeof(out), &n) == 1;
+}
+
+/*
+ * The same reply under its four keys (DO and CD) in a cache with room for
+ * two, by entries or by bytes: the least recently used goes first, a hit
+ * makes an entry the most recent, and the counters add up.
+ */
+static void
+check_lru(const uint8_t *m, size_t len, const struct question *q,
+    uint64_t t0, size_t entries, size_t bytes)
+{
+	static const unsigned char key[16] = "fuzz_reply key!";
+	struct dns_cache_stats st;
+	struct dns_cache *c;
+
+	if ((c = dns_cache_new(entries, bytes, key)) == NULL)
+		abort();
+	for (unsigned int f = 0; f < 4; f++)
+		FUZZ_CHECK(dns_cache_put(c, q->name, q->len, q->type, q->class,
+		    f, m, len, t0) == 1, "put with flags %u", f);
+	FUZZ_CHECK(!has(c, q, 0, t0) && !has(c, q, 1, t0) && has(c, q, 3, t0)
+	    && has(c, q, 2, t0), "not the two most recent");
+	/* 2 is the most recent now: 3 goes. */
+	FUZZ_CHECK(dns_cache_put(c, q->name, q->len, q->type, q->class, 0, m,
+	    len, t0) == 1, "put again");
+	FUZZ_CHECK(!has(c, q, 3, t0) && has(c, q, 2, t0) && has(c, q, 0, t0),
+	    "the most recent evicted");
+	dns_cache_stats(c, &st);
+	FUZZ_CHECK(st.entries == 2 && st.evictions == 3 && st.inserts == 5 &&
+	    st.bytes <= bytes, "%zu entries, %llu evictions", st.entries,
+	    (unsigned long long)st.evictions);
+	dns_cache_flush(c);
+	dns_cache_stats(c, &st);
+	FUZZ_CHECK(st.entries == 0 && st.bytes == 0 && !has(c, q, 0, t0),
+	    "flush");
+	(void) dns_cache_free(c);
+}
+
 static void
 check_cache(const uint8_t *m, size_t len, const struct question *q,
     unsigned int mode, unsigned int mode2)
@@ -336,7 +385,7 @@ check_cache(const uint8_t *m, size_t len, const struct question *q,
 	uint64_t t0 = 5000, el;
 	uint8_t cname[DNS_NAME_MAX];
 	uint16_t id = (uint16_t)(0x5a5a ^ len);
-	size_t n = 0;
+	size_t n = 0, size;
 	bool walked;
 	int r, want;
 
@@ -414,10 +463,13 @@ check_cache(const uint8_t *m, size_t len, const struct question *q,
 	FUZZ_CHECK(dns_cache_get(c, cname, q->len, q->type, q->class, flags,
 	    t0 + (uint64_t)ttl * 1000, id, out, sizeof(out), &n) == 0,
 	    "a hit at the expiry, TTL %u", ttl);
+	size = st.bytes;
 	dns_cache_stats(c, &st);
 	FUZZ_CHECK(st.expired == 1 && st.entries == 0 && st.bytes == 0,
 	    "expired entry kept");
 	(void) dns_cache_free(c);
+	check_lru(m, len, q, t0, 2, 1u << 20);
+	check_lru(m, len, q, t0, 16, 2 * size + size / 2);
 }
 
 static void
