@@ -115,9 +115,14 @@ BENCH_OBJS	:= $(BENCH_SRCS:%.c=$(BUILD)/%.o)
 # entries go to build-fuzz/corpus/<target>/, crashes to build-fuzz/artifacts/
 # (replay one with build/replay/<target> FILE).  FUZZ_FLAGS adds libFuzzer
 # options, e.g. "-fork=1 -ignore_crashes=1" to go on past a known crash.
+# `make fuzz-ci` runs every harness for FUZZ_CI_SECONDS, one after another
+# (10 harnesses: about 5 minutes at the default 30), for CI; a finding in
+# one does not stop the others, and fails the target.
 FUZZ_TARGETS	:= fuzz_api fuzz_state fuzz_ipam fuzz_nftjson fuzz_dns \
-		   fuzz_engine
+		   fuzz_engine fuzz_reply fuzz_tcpframe fuzz_resolvconf \
+		   fuzz_events
 FUZZ_SECONDS	?= 60
+FUZZ_CI_SECONDS	?= 30
 FUZZ_FLAGS	?=
 FUZZ_CC		?= clang
 FUZZ_BUILD	:= build-fuzz
@@ -193,8 +198,8 @@ WAIT_BIN	:= $(BUILD)/dns_wait
 BLAST_BIN	:= $(BUILD)/dns_blast
 
 .PHONY: all deps check test integration e2e plugin bench lint clean \
-	fuzz fuzz-build fuzz-deps fuzz-replay check-run integration-run \
-	e2e-run lint-run
+	fuzz fuzz-build fuzz-deps fuzz-replay fuzz-ci check-run \
+	integration-run e2e-run lint-run
 
 all: deps
 	@$(MAKE) --no-print-directory $(BIN)
@@ -418,6 +423,10 @@ fuzz-build: fuzz-deps
 
 fuzz: fuzz-build
 	@$(MAKE) --no-print-directory $(FUZZ_TARGETS:%=fuzz-run-%)
+
+fuzz-ci: fuzz-build
+	@$(MAKE) --no-print-directory -k FUZZ_SECONDS=$(FUZZ_CI_SECONDS) \
+	    $(FUZZ_TARGETS:%=fuzz-run-%)
 
 # Seeds come from tests/fuzz/<target>/ (read only): commit there, by hand,
 # each fixed crash and the few inputs that add coverage (`-merge=1`).

@@ -277,6 +277,25 @@ int	dns_question_match(const uint8_t *msg, size_t len, uint16_t id,
 	    const uint8_t *qname, size_t qname_len, uint16_t qtype,
 	    uint16_t qclass);
 
+/*
+ * What the forwarder (dns/forward.c) does with a message read from the
+ * current try's socket, the rules of dns/forward.h in one pure function:
+ * DNS_UP_IGNORE when dns_question_match() refuses it (keep waiting);
+ * else DNS_UP_RETRY_TCP for TC=1 when the try was over UDP (tcp false);
+ * else DNS_UP_NEXT for SERVFAIL or REFUSED; else DNS_UP_TAKE, whatever
+ * the rest of the reply holds (it is relayed as it is).
+ */
+enum dns_up_action {
+	DNS_UP_IGNORE,
+	DNS_UP_RETRY_TCP,
+	DNS_UP_NEXT,
+	DNS_UP_TAKE,
+};
+
+enum dns_up_action dns_upstream_action(const uint8_t *msg, size_t len,
+	    uint16_t id, const uint8_t *qname, size_t qname_len,
+	    uint16_t qtype, uint16_t qclass, bool tcp);
+
 /* "drop", "reply", "forward"; "?" for anything else. */
 const char *dns_verdict_str(int verdict);
 

@@ -32,8 +32,10 @@
 #define NAME_MAX_WIRE	255
 /* An RR is at least 11 bytes (root name and fixed header). */
 #define RRS_MAX		(MSG_MAX / 11 + 1)
-/* Compression pointers followed in one name; strictly backward pointers
- * already bound this, the cap only makes it obvious. */
+/* Compression pointers followed in one name.  Strictly backward pointers
+ * rule out loops but not long chains (each pointing two bytes before
+ * itself, thousands in a big message); real names need a few, so a name
+ * with more is refused as malformed, which bounds the walk. */
 #define PTR_HOPS_MAX	128
 #define ENTRIES_CAP	(1u << 24)
 

@@ -344,16 +344,16 @@ handle_reply(struct dns_fwd *f, struct fwd_query *q, uint8_t *msg,
     size_t len, uint64_t now_ms)
 {
 	struct dns_fwd_upstream_stats *us = &f->st.up[q->cur];
-	int rcode;
+	enum dns_up_action act;
 
-	if (!dns_question_match(msg, len, q->our_id, q->qname, q->qname_len,
-	    q->qtype, q->qclass)) {
+	act = dns_upstream_action(msg, len, q->our_id, q->qname, q->qname_len,
+	    q->qtype, q->qclass, q->tcp);
+	if (act == DNS_UP_IGNORE) {
 		us->mismatched++;
 		return 0;
 	}
 	us->replies++;
-	rcode = msg[3] & 0x0f;
-	if (!q->tcp && (msg[2] & 0x02)) {
+	if (act == DNS_UP_RETRY_TCP) {
 		us->tc_retries++;
 		q->reason = "truncated";
 		close_try(q);
@@ -361,10 +361,10 @@ handle_reply(struct dns_fwd *f, struct fwd_query *q, uint8_t *msg,
 		start_try(f, q, now_ms);
 		return 1;
 	}
-	if (rcode == DNS_RCODE_SERVFAIL || rcode == DNS_RCODE_REFUSED) {
+	if (act == DNS_UP_NEXT) {
 		us->failures++;
-		next_upstream(f, q, rcode == DNS_RCODE_SERVFAIL ? "servfail" :
-		    "refused", now_ms);
+		next_upstream(f, q, (msg[3] & 0x0f) == DNS_RCODE_SERVFAIL ?
+		    "servfail" : "refused", now_ms);
 		return 1;
 	}
 	msg[0] = (uint8_t)(q->client_id >> 8);

@@ -87,7 +87,10 @@ tok_show(const struct token *t, char *buf, size_t size)
 }
 
 /* The kernel's dev_valid_name(): 1 to 15 bytes, not "." or "..", no '/',
- * ':' or blanks.  Also printable ASCII, since it ends up in logs. */
+ * ':' or blanks.  Also printable ASCII, since it ends up in logs, and none
+ * of the bytes that delimit a DNS_UPSTREAMS entry (",[]%"), so that what
+ * dns_upstream_format() writes parses again ("[fe80::1%a]b]:53" would
+ * not); no interface is named so in practice. */
 static bool
 valid_ifname(const char *s)
 {
@@ -97,7 +100,8 @@ valid_ifname(const char *s)
 	    strcmp(s, "..") == 0)
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (s[i] <= ' ' || s[i] >= 0x7f || s[i] == '/' || s[i] == ':')
+		if (s[i] <= ' ' || s[i] >= 0x7f || strchr("/:,[]%", s[i]) !=
+		    NULL)
 			return false;
 	return true;
 }
@@ -152,9 +156,17 @@ parse_addr(const char *a, struct dns_upstream *ret, const char **why)
 			return -EINVAL;
 		}
 		(void) snprintf(s.zone, sizeof(s.zone), "%s", pct + 1);
-		if (all_digits(s.zone))
-			sin6->sin6_scope_id = (uint32_t)strtoul(s.zone, NULL,
-			    10);
+		if (all_digits(s.zone)) {
+			/* At most 15 digits: no overflow in 64 bits. */
+			unsigned long long v = strtoull(s.zone, NULL, 10);
+
+			if (v > UINT32_MAX) {
+				*why = "the zone after '%' is an interface index "
+				    "over 4294967295";
+				return -EINVAL;
+			}
+			sin6->sin6_scope_id = (uint32_t)v;
+		}
 	} else if (IN6_IS_ADDR_LINKLOCAL(&sin6->sin6_addr)) {
 		/* It can only be dialled through one interface. */
 		*why = "a link-local address needs a zone, as in fe80::1%eth0";

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "dns/bytes.h"
+#include "dns/frame.h"
 #include "dns/server.h"
 #include "lib/netns.h"
 #include "loop/loop.h"
@@ -42,10 +43,7 @@ struct srv_conn {
 	uint64_t	msg_start;	/* first byte of the partial message */
 	uint64_t	last_act;	/* last message or reply */
 	uint64_t	last_write;	/* last write progress */
-	uint8_t		rhdr[2];
-	size_t		rgot;		/* prefix + body bytes read */
-	size_t		rneed;		/* body length from the prefix */
-	uint8_t		*rbuf;
+	struct dns_frame rd;		/* the message being read */
 	uint8_t		*wbuf;		/* framed replies not yet sent */
 	size_t		wlen, woff;
 };
@@ -150,7 +148,7 @@ conn_close(struct dns_srv *s, unsigned int slot)
 		return;
 	loop_fd_free(c->w);
 	close(c->fd);
-	free(c->rbuf);
+	dns_frame_reset(&c->rd);
 	free(c->wbuf);
 	free(c);
 	s->conns[slot] = NULL;
@@ -180,7 +178,7 @@ conn_deadline(const struct dns_srv *s, const struct srv_conn *c)
 		return 0;
 	if (c->wlen > c->woff)
 		return c->last_write + s->read_ms;
-	if (c->rgot > 0 && !c->eof)
+	if (dns_frame_started(&c->rd) && !c->eof)
 		return c->msg_start + s->read_ms;
 	if (c->pending > 0)
 		return UINT64_MAX;
@@ -837,6 +835,7 @@ on_accept(struct dns_srv *s, uint64_t now_ms)
 		}
 		c->srv = s;
 		c->slot = slot;
+		dns_frame_init(&c->rd);
 		c->fd = fd;
 		c->id = s->next_id++;
 		c->last_act = now_ms;
@@ -862,17 +861,13 @@ on_conn_read(struct dns_srv *s, struct srv_conn *c, uint64_t now_ms)
 	unsigned int handled = 0;
 
 	while (!c->dead && !c->eof && handled < DNS_SRV_TCP_BATCH) {
+		const uint8_t *msg;
 		uint8_t *dst;
-		size_t want;
+		size_t want, len;
 		ssize_t n;
+		int r;
 
-		if (c->rgot < 2) {
-			dst = c->rhdr + c->rgot;
-			want = 2 - c->rgot;
-		} else {
-			dst = c->rbuf + (c->rgot - 2);
-			want = c->rneed - (c->rgot - 2);
-		}
+		want = dns_frame_want(&c->rd, &dst);
 		n = recv(c->fd, dst, want, MSG_DONTWAIT);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -887,41 +882,31 @@ on_conn_read(struct dns_srv *s, struct srv_conn *c, uint64_t now_ms)
 			 * level-triggered fd would spin.  A partial message
 			 * is dropped. */
 			c->eof = true;
-			if (c->rgot > 0)
+			if (dns_frame_started(&c->rd))
 				s->st.drops++;
-			free(c->rbuf);
-			c->rbuf = NULL;
-			c->rgot = c->rneed = 0;
+			dns_frame_reset(&c->rd);
 			break;
 		}
-		if (c->rgot == 0)
+		if (!dns_frame_started(&c->rd))
 			c->msg_start = now_ms;
-		c->rgot += (size_t)n;
-		if (c->rgot == 2) {
-			c->rneed = (size_t)c->rhdr[0] << 8 | c->rhdr[1];
-			if (c->rneed > 0) {
-				c->rbuf = malloc(c->rneed);
-				if (c->rbuf == NULL) {
-					c->dead = true;
-					break;
-				}
-			}
+		r = dns_frame_got(&c->rd, (size_t)n);
+		if (r < 0) {
+			c->dead = true;
+			break;
 		}
-		if (c->rgot < 2 || c->rgot - 2 < c->rneed)
+		if (r == DNS_FRAME_MORE)
 			continue;
 		/* A whole message. */
 		handled++;
 		c->nq++;
 		c->last_act = now_ms;
 		s->st.queries_tcp++;
-		if (c->rneed > 0)
-			handle_query(s, c->rbuf, c->rneed, c, NULL, 0, true,
-			    now_ms);
+		msg = dns_frame_msg(&c->rd, &len);
+		if (len > 0)
+			handle_query(s, msg, len, c, NULL, 0, true, now_ms);
 		else
 			s->st.drops++;
-		free(c->rbuf);
-		c->rbuf = NULL;
-		c->rgot = c->rneed = 0;
+		dns_frame_reset(&c->rd);
 		if (c->nq >= s->max_queries)
 			c->eof = true;	/* the cap: finish and close */
 	}

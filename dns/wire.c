@@ -321,3 +321,20 @@ dns_verdict_str(int verdict)
 
 	return verdict >= 0 && verdict < DNS_VERDICT_MAX ? names[verdict] : "?";
 }
+
+enum dns_up_action
+dns_upstream_action(const uint8_t *msg, size_t len, uint16_t id,
+    const uint8_t *qname, size_t qname_len, uint16_t qtype, uint16_t qclass,
+    bool tcp)
+{
+	int rcode;
+
+	if (!dns_question_match(msg, len, id, qname, qname_len, qtype, qclass))
+		return DNS_UP_IGNORE;
+	if (!tcp && (rd16(msg + 2) & F_TC))
+		return DNS_UP_RETRY_TCP;
+	rcode = msg[3] & 0x0f;
+	if (rcode == DNS_RCODE_SERVFAIL || rcode == DNS_RCODE_REFUSED)
+		return DNS_UP_NEXT;
+	return DNS_UP_TAKE;
+}

@@ -12,8 +12,8 @@
  *   - The HTTP reader (body cap 4096): fed whole, then in pieces of
  *     1..13 bytes (the first input byte picks the size); both give the
  *     same result, status and, unless an error cut it, the same body.
- *     The decoded body goes through the event line splitter and each line
- *     through eng_parse_event().
+ * The /events stream (the reader without a cap, in pieces of every size,
+ * the line splitter, each line's event) is fuzz_events.c's.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -123,15 +123,14 @@ check_list(const uint8_t *data, size_t size)
 	free(ids);
 }
 
-static int
-check_event(void *arg, const char *line, size_t len)
+static void
+check_event(const uint8_t *data, size_t size)
 {
 	char id[ENG_ID_LEN + 1];
 	enum eng_event ev;
 	int r;
 
-	(void) arg;
-	r = eng_parse_event(line, len, &ev, id);
+	r = eng_parse_event((const char *)data, size, &ev, id);
 	FUZZ_CHECK(r == 0 || r == -EINVAL, "eng_parse_event: %d", r);
 	FUZZ_CHECK(ev == ENG_EV_IGNORE || ev == ENG_EV_INSPECT ||
 	    ev == ENG_EV_REMOVED, "event %d", (int)ev);
@@ -140,13 +139,11 @@ check_event(void *arg, const char *line, size_t len)
 	else
 		check_id(id);
 	FUZZ_CHECK(r == 0 || ev == ENG_EV_IGNORE, "event on error");
-	return 0;
 }
 
 struct body {
 	char		buf[BODY_CAP];
 	size_t		len;
-	struct eng_lines *lines;
 };
 
 static int
@@ -157,19 +154,18 @@ on_body(void *arg, const char *data, size_t len)
 	FUZZ_CHECK(len <= BODY_CAP - b->len, "body over the cap");
 	memcpy(b->buf + b->len, data, len);
 	b->len += len;
-	return b->lines != NULL ? eng_lines_feed(b->lines, data, len) : 0;
+	return 0;
 }
 
 /* Feeds data in pieces of step bytes (0: whole); the final result. */
 static int
 http(const uint8_t *data, size_t size, size_t step, struct eng_http *h,
-    struct body *b, struct eng_lines *lines)
+    struct body *b)
 {
 	size_t off = 0, n;
 	int r = 0;
 
-	memset(b, 0, offsetof(struct body, lines));
-	b->lines = lines;
+	b->len = 0;
 	eng_http_init(h, BODY_CAP, on_body, b);
 	while (r == 0 && off < size) {
 		n = step == 0 || step > size - off ? size - off : step;
@@ -190,21 +186,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct eng_http h1, h2;
 	static struct body b1, b2;
-	struct eng_lines lines;
 	int r1, r2;
 
 	if (size > FUZZ_MAX_INPUT)
 		return 0;
 	check_container(data, size);
 	check_list(data, size);
-	(void) check_event(NULL, (const char *)data, size);
+	check_event(data, size);
 
-	if (eng_lines_init(&lines, check_event, NULL) < 0)
-		abort();
-	r1 = http(data, size, 0, &h1, &b1, &lines);
-	eng_lines_done(&lines);
-	r2 = http(data, size, size > 0 ? data[0] % 13 + 1 : 1, &h2, &b2,
-	    NULL);
+	r1 = http(data, size, 0, &h1, &b1);
+	r2 = http(data, size, size > 0 ? data[0] % 13 + 1 : 1, &h2, &b2);
 	FUZZ_CHECK(r1 == r2, "whole %d, in pieces %d", r1, r2);
 	FUZZ_CHECK(h1.status == h2.status, "status %d, %d", h1.status,
 	    h2.status);

@@ -1322,6 +1322,50 @@ START_TEST(question_match)
 }
 END_TEST
 
+/* The forwarder's reading of an upstream's message (dns/forward.h). */
+START_TEST(upstream_action)
+{
+	static const struct {
+		uint16_t	flags;
+		bool		tcp;
+		enum dns_up_action want;
+	} cases[] = {
+		{ QR | RD | RA, false, DNS_UP_TAKE },
+		{ QR | RA | 3, false, DNS_UP_TAKE },		/* NXDOMAIN */
+		{ QR | 1, true, DNS_UP_TAKE },			/* FORMERR */
+		{ QR | 4, false, DNS_UP_TAKE },			/* NOTIMP */
+		{ QR | 2, false, DNS_UP_NEXT },			/* SERVFAIL */
+		{ QR | 5, true, DNS_UP_NEXT },			/* REFUSED */
+		{ QR | TC, false, DNS_UP_RETRY_TCP },
+		{ QR | TC | 2, false, DNS_UP_RETRY_TCP },	/* TC first */
+		{ QR | TC, true, DNS_UP_TAKE },		/* TC over TCP */
+		{ QR | TC | 5, true, DNS_UP_NEXT },
+		{ RD, false, DNS_UP_IGNORE },			/* a query */
+		{ TC | 2, true, DNS_UP_IGNORE },
+	};
+	uint8_t name[] = { 3, 'w', 'w', 'w', 2, 'e', 'x', 0 };
+	struct q q;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		mkq(&q, 0x2222, cases[i].flags, "www.EX", DNS_TYPE_AAAA,
+		    DNS_CLASS_IN, 1232);
+		ck_assert_msg(dns_upstream_action(q.b, q.n, 0x2222, name,
+		    sizeof(name), DNS_TYPE_AAAA, DNS_CLASS_IN, cases[i].tcp) ==
+		    cases[i].want, "case %zu", i);
+		/* Not our question or ID: ignored whatever the flags. */
+		ck_assert_int_eq(dns_upstream_action(q.b, q.n, 0x2223, name,
+		    sizeof(name), DNS_TYPE_AAAA, DNS_CLASS_IN, cases[i].tcp),
+		    DNS_UP_IGNORE);
+		ck_assert_int_eq(dns_upstream_action(q.b, q.n, 0x2222, name,
+		    sizeof(name), DNS_TYPE_A, DNS_CLASS_IN, cases[i].tcp),
+		    DNS_UP_IGNORE);
+		ck_assert_int_eq(dns_upstream_action(q.b, 11, 0x2222, name,
+		    sizeof(name), DNS_TYPE_AAAA, DNS_CLASS_IN, cases[i].tcp),
+		    DNS_UP_IGNORE);
+	}
+}
+END_TEST
+
 Suite *
 dns_answer_suite(void)
 {
@@ -1355,6 +1399,7 @@ dns_answer_suite(void)
 	tcase_add_test(tc, forward_verdict);
 	tcase_add_test(tc, escaped_names);
 	tcase_add_test(tc, question_match);
+	tcase_add_test(tc, upstream_action);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("hostile");

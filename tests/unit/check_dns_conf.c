@@ -114,6 +114,8 @@ START_TEST(rc_ipv6_zone)
 	    "nameserver fe80::2%3\n"
 	    "nameserver fe80::3\n"		/* no zone: cannot be dialled */
 	    "nameserver fe80::4%a/b\n"		/* not an interface name */
+	    "nameserver fe80::6%a,b\n"		/* a DNS_UPSTREAMS delimiter */
+	    "nameserver fe80::7%4294967296\n"	/* index over 32 bits */
 	    "nameserver fe80::5%0123456789abcdef\n"	/* 16 bytes */
 	    "nameserver 192.0.2.1%eth0\n");
 	const struct sockaddr_in6 *a, *b;
@@ -128,7 +130,7 @@ START_TEST(rc_ipv6_zone)
 	ck_assert_str_eq(u.srv[1].zone, "3");
 	ck_assert_uint_eq(b->sin6_scope_id, 3);
 	ck_assert_str_eq(srv(&u, 0), "[fe80::1%eth0]:53");
-	ck_assert_uint_eq(u.warnings, 4);
+	ck_assert_uint_eq(u.warnings, 6);
 	ck_assert_msg(strstr(u.warning, "line 3") != NULL &&
 	    strstr(u.warning, "zone") != NULL, "%s", u.warning);
 }
@@ -327,6 +329,12 @@ START_TEST(env_bad)
 		{ "fe80::1", "zone" },
 		{ "fe80::1%", "'fe80::1%'" },
 		{ "fe80::1%a:b", "'fe80::1%a:b'" },
+		/* Would not parse again once formatted: "[fe80::1%a]b]:53". */
+		{ "fe80::1%a]b", "'fe80::1%a]b'" },
+		{ "fe80::1%a[b", "'fe80::1%a[b'" },
+		{ "fe80::1%a%b", "'fe80::1%a%b'" },
+		/* An index that does not fit sin6_scope_id (not cut to 1). */
+		{ "fe80::1%4294967297", "index" },
 		{ "256.0.0.1", "'256.0.0.1'" },
 		{ "192.0.2.1 192.0.2.1", "twice" },
 		{ "192.0.2.1 192.0.2.2 192.0.2.3 192.0.2.4", "'192.0.2.4'" },

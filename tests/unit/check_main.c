@@ -30,6 +30,7 @@ main(void)
 	srunner_add_suite(sr, rules_suite());
 	srunner_add_suite(sr, dns_answer_suite());
 	srunner_add_suite(sr, dns_conf_suite());
+	srunner_add_suite(sr, dns_frame_suite());
 	srunner_add_suite(sr, engine_suite());
 	srunner_add_suite(sr, names_suite());
 	srunner_add_suite(sr, loop_suite());

@@ -14,6 +14,7 @@ Suite	*firewall_suite(void);
 Suite	*rules_suite(void);
 Suite	*dns_answer_suite(void);
 Suite	*dns_conf_suite(void);
+Suite	*dns_frame_suite(void);
 Suite	*engine_suite(void);
 Suite	*names_suite(void);
 Suite	*loop_suite(void);
