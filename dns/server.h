@@ -15,7 +15,10 @@
  *    to go back aborts, since the daemon's next sockets and its netlink
  *    would land in the sandbox).  Bound to the given address (port 53
  *    when 0), which the caller has configured in the sandbox, so no
- *    IP_FREEBIND.  Non-blocking, CLOEXEC, SO_REUSEADDR on TCP.
+ *    IP_FREEBIND.  Non-blocking, CLOEXEC, SO_REUSEADDR on TCP, and a UDP
+ *    receive buffer of DNS_SRV_UDP_RCVBUF (forced past rmem_max with
+ *    CAP_NET_ADMIN), so a burst while the daemon waits for a CPU is
+ *    queued, not dropped.
  *  - Fairness.  One loop callback reads at most DNS_SRV_UDP_BATCH
  *    datagrams (recvmmsg, replies sent together with sendmmsg) or
  *    DNS_SRV_TCP_BATCH messages of one connection; the fds are
@@ -125,6 +128,7 @@
 #define DNS_SRV_TCP_BATCH		16	/* messages per connection per
 						 * callback */
 #define DNS_SRV_UDP_QUERY_MAX		4096	/* bytes; longer: dropped */
+#define DNS_SRV_UDP_RCVBUF		(2 << 20)	/* bytes, for bursts */
 #define DNS_SRV_TCP_WBUF_MAX		(256 * 1024)	/* queued reply bytes */
 #define DNS_SRV_DOCKER_WAIT_MS		1000	/* for Docker's resolver */
 #define DNS_SRV_DOCKER_MAX		256	/* asks waiting at a time */
