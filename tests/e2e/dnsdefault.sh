@@ -235,9 +235,14 @@ n_redirected() {
 	e2e_check "$1: cbridge's table ip cbridge-dns is in $2's namespace" n_table "$2"
 }
 
-# n_delta S0 S1 FIELD: S1.FIELD - S0.FIELD of two n_sb snapshots.
+# n_delta S0 S1 FIELD: S1.FIELD - S0.FIELD of two n_sb snapshots; "?"
+# unless both hold FIELD (a sandbox that was not listed counts as
+# nothing, never as 0).
 n_delta() {
-	jq -n --argjson a "$1" --argjson b "$2" --arg f "$3" '($b[$f] // 0) - ($a[$f] // 0)' 2>/dev/null || echo "?"
+	jq -rn --argjson a "$1" --argjson b "$2" --arg f "$3" '
+		if ($a | type) == "object" and ($b | type) == "object" and
+		   ($a[$f] | type) == "number" and ($b[$f] | type) == "number"
+		then $b[$f] - $a[$f] else "?" end' 2>/dev/null || echo "?"
 }
 
 # n_moved DESC S0 S1 FIELD MIN: FIELD grew by at least MIN.
