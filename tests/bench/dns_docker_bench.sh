@@ -445,11 +445,14 @@ echo
 echo "| server | query kind | client | qps (range) | µs CPU/query (range) | lost | latency ms | server busy (CPU 1 busy) | other server µs/q | client CPU (CPU 0 busy) | saturated | cbridge/dockerd | target ≥ 3× |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 bad=()
-# saturated CPU0% CPU1%: which side's CPU was saturated (90% busy or more).
+# saturated CPU0% CPU1% SERVER%: which side was saturated, 90% busy or
+# more: the server's side when CPU 1 or the serving process alone was,
+# the client's when CPU 0 was.
 saturated() {
-	awk -v c0="$1" -v c1="$2" 'BEGIN {
-		if (c0 >= 90 && c1 >= 90) print "both CPUs"
-		else if (c1 >= 90) print "server (CPU 1)"
+	awk -v c0="$1" -v c1="$2" -v sv="$3" 'BEGIN {
+		s = c1 >= 90 || sv >= 90
+		if (c0 >= 90 && s) print "both sides"
+		else if (s) print "server"
 		else if (c0 >= 90) print "client (CPU 0)"
 		else print "neither" }'
 }
@@ -467,24 +470,26 @@ for qf in names ext; do
 			printf "qps %.2f×, µs/q %.2f× (%.1f× less)", b ? a / b : 0,
 			    v ? u / v : 0, u ? v / u : 0 }')
 		verdict=$(awk -v a="$cq" -v b="$dq" -v u="$cu" -v v="$du" \
-			-v c0="$cc0" -v c1="$cc1" 'BEGIN {
-			why = c1 >= 90 && c0 >= 90 ? " (both CPUs saturated)" : \
-			    c1 >= 90 ? "" : \
+			-v c0="$cc0" -v c1="$cc1" -v sv="$cbusy" 'BEGIN {
+			s = c1 >= 90 || sv >= 90
+			why = s && c0 >= 90 ? " (both sides saturated)" : \
+			    s ? "" : \
 			    c0 >= 90 ? " (cbridge'"'"'s CPU 1 not saturated: CPU 0, the client'"'"'s, was)" : \
 			    " (neither CPU saturated)"
 			printf "qps %s, CPU %s", (a >= 3 * b ? "met" : "MISSED" why),
 			    (u > 0 && v >= 3 * u ? "met" : "MISSED") }')
 		printf '| cbridge | %s | %s | %s (%s–%s) | %s (%s–%s) | %s%% | %s | %s%% (%s%%) | dockerd %s | %s%% (%s%%) | %s | %s | %s |\n' \
 			"$label" "$cname" "$cq" "$cql" "$cqh" "$cu" "$cul" "$cuh" "$cl" "$clat" "$cbusy" "$cc1" \
-			"$cother" "$ccl" "$cc0" "$(saturated "$cc0" "$cc1")" "$ratio" "$verdict"
+			"$cother" "$ccl" "$cc0" "$(saturated "$cc0" "$cc1" "$cbusy")" "$ratio" "$verdict"
 		printf '| dockerd | %s | %s | %s (%s–%s) | %s (%s–%s) | %s%% | %s | %s%% (%s%%) | cbridge %s | %s%% (%s%%) | %s | | |\n' \
 			"$label" "$cname" "$dq" "$dql" "$dqh" "$du" "$dul" "$duh" "$dl" "$dlat" "$dbusy" "$dc1" \
-			"$dother" "$dcl" "$dc0" "$(saturated "$dc0" "$dc1")"
+			"$dother" "$dcl" "$dc0" "$(saturated "$dc0" "$dc1" "$dbusy")"
 		# Which side limited cbridge's figure, in words.
 		awk -v q="$qf" -v c="$cname" -v c0="$cc0" -v c1="$cc1" -v busy="$cbusy" 'BEGIN {
 			printf "%s, %s: on cbridge'"'"'s side CPU 0 (the client'"'"'s) was %d%% busy, CPU 1 %d%% (the plugin'"'"'s process %d%%): ", q, c, c0, c1, busy
-			if (c0 >= 90 && c1 >= 90) print "both saturated, the qps is what the pair allows"
-			else if (c1 >= 90) print "the server saturated first: its qps is cbridge'"'"'s own limit here"
+			s = c1 >= 90 || busy >= 90
+			if (c0 >= 90 && s) print "both saturated, the qps is what the pair allows"
+			else if (s) print "the server saturated first: its qps is cbridge'"'"'s own limit here"
 			else if (c0 >= 90) print "the client saturated first: cbridge'"'"'s qps is a lower bound"
 			else print "neither saturated: latency bound, the qps is a lower bound" }' >>"$T/notes"
 		# Who really answered: cbridge's counters per reply on its side
@@ -517,9 +522,11 @@ echo "process during these runs. server busy: µs/q × qps, the share of one CPU
 echo "process used; CPU 1 busy: the servers' CPU as a whole (with the softirqs of the replies"
 echo "it sends, which the kernel need not count in the process's time); client CPU: the"
 echo "client's own, and how busy CPU 0 was (the softirqs of the queries it sends, the"
-echo "upstream, anything else on the machine). saturated: the CPU that was 90% busy or more"
-echo "on average. Where only the client's CPU 0 saturated, the client was the bottleneck"
-echo "and the server's qps is a lower bound (compare µs/q)."
+echo "upstream, anything else on the machine). saturated: the side that was 90% busy or"
+echo "more on average (the server: CPU 1 or the serving process; the client: CPU 0)."
+echo "Where only the client's CPU 0 saturated, the client was the bottleneck and the"
+echo "server's qps is a lower bound (compare µs/q); where neither did, the two sides"
+echo "waited for each other (wakeups, the window) and the qps is a lower bound too."
 sed 's/^/- /' "$T/notes"
 echo "- answers to dnsdk-t0: $cb_addr TTL $cb_ttl on the cbridge network, $br_addr TTL $br_ttl on the bridge network (cbridge answers with TTL $CB_TTL, dockerd with 600)"
 [ "$cb_ttl" = "$CB_TTL" ] ||
