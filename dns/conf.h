@@ -98,6 +98,9 @@ unsigned int dns_upstreams_try_ms(const struct dns_upstreams *u,
 /* Same servers in the same order (addresses, ports, zones), same ndots
  * (and whether explicit) and same search list.  Diagnostics (warnings,
  * extra, from_systemd) are not compared. */
+/* One server: same family, address, port and zone. */
+bool	dns_upstream_equal(const struct dns_upstream *a,
+	    const struct dns_upstream *b);
 bool	dns_upstreams_equal(const struct dns_upstreams *a,
 	    const struct dns_upstreams *b);
 

@@ -176,8 +176,8 @@ parse_addr(const char *a, struct dns_upstream *ret, const char **why)
 	return 0;
 }
 
-static bool
-same_server(const struct dns_upstream *a, const struct dns_upstream *b)
+bool
+dns_upstream_equal(const struct dns_upstream *a, const struct dns_upstream *b)
 {
 	const struct sockaddr_in *a4 = (const void *)&a->addr;
 	const struct sockaddr_in *b4 = (const void *)&b->addr;
@@ -199,7 +199,7 @@ static bool
 has_server(const struct dns_upstreams *u, const struct dns_upstream *s)
 {
 	for (unsigned int i = 0; i < u->n; i++)
-		if (same_server(&u->srv[i], s))
+		if (dns_upstream_equal(&u->srv[i], s))
 			return true;
 	return false;
 }
@@ -696,7 +696,7 @@ dns_upstreams_equal(const struct dns_upstreams *a,
 	    a->ndots_set != b->ndots_set || a->nsearch != b->nsearch)
 		return false;
 	for (unsigned int i = 0; i < a->n; i++)
-		if (!same_server(&a->srv[i], &b->srv[i]))
+		if (!dns_upstream_equal(&a->srv[i], &b->srv[i]))
 			return false;
 	for (unsigned int i = 0; i < a->nsearch; i++)
 		if (strcmp(a->search[i], b->search[i]) != 0)

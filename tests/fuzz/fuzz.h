@@ -61,4 +61,15 @@ fuzz_fail(const char *file, int line, const char *fmt, ...)
 #define FUZZ_CHECK(cond, ...) do { if (!(cond)) \
 	fuzz_fail(__FILE__, __LINE__, __VA_ARGS__); } while (0)
 
+/* xorshift32: a reproducible stream (piece sizes, choices) from a seed
+ * the input gives; *s must not be 0. */
+static inline uint32_t
+fuzz_next(uint32_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 17;
+	*s ^= *s << 5;
+	return *s;
+}
+
 #endif

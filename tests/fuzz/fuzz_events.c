@@ -46,15 +46,6 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-static uint32_t
-next(uint32_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 17;
-	*s ^= *s << 5;
-	return *s;
-}
-
 /* A growing buffer; { NULL, 0, 0 } is empty.  The harness's buffers are
  * static and keep their room from one input to the next: fresh pages for
  * each input made the page faults cost more than the code under test. */
@@ -160,7 +151,7 @@ run(struct run *x, const struct buf *s, uint32_t *seed)
 		size_t n = s->len - off;
 
 		if (seed != NULL) {
-			uint32_t r = next(seed);
+			uint32_t r = fuzz_next(seed);
 			size_t p = (r & 3) == 0 ? 1 + (r >> 8) % PIECE_MAX :
 			    1 + (r >> 8) % 32;
 
@@ -253,7 +244,7 @@ make_response(const struct buf *body, unsigned int mode, uint32_t seed,
 	adds(ret, "HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nTransfer-Encoding: "
 	    "chunked\r\n\r\n");
 	while (off < body->len) {
-		uint32_t r = next(&seed);
+		uint32_t r = fuzz_next(&seed);
 		size_t n = (r & 7) == 0 ? 1 + (r >> 8) % 70000 :
 		    1 + (r >> 8) % 300;
 

@@ -39,25 +39,6 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-static bool
-same_srv(const struct dns_upstream *a, const struct dns_upstream *b)
-{
-	const struct sockaddr_in *a4 = (const void *)&a->addr;
-	const struct sockaddr_in *b4 = (const void *)&b->addr;
-	const struct sockaddr_in6 *a6 = (const void *)&a->addr;
-	const struct sockaddr_in6 *b6 = (const void *)&b->addr;
-
-	if (a->addr.ss_family != b->addr.ss_family ||
-	    strcmp(a->zone, b->zone) != 0)
-		return false;
-	if (a->addr.ss_family == AF_INET)
-		return a4->sin_port == b4->sin_port &&
-		    a4->sin_addr.s_addr == b4->sin_addr.s_addr;
-	return a6->sin6_port == b6->sin6_port &&
-	    a6->sin6_scope_id == b6->sin6_scope_id &&
-	    memcmp(&a6->sin6_addr, &b6->sin6_addr, 16) == 0;
-}
-
 /* A server as both parsers promise it; port 0 means any but 0. */
 static void
 check_server(const struct dns_upstream *s, unsigned int port)
@@ -110,7 +91,7 @@ check_servers(const struct dns_upstreams *u, unsigned int port)
 	for (unsigned int i = 0; i < u->n; i++) {
 		check_server(&u->srv[i], port);
 		for (unsigned int j = 0; j < i; j++)
-			FUZZ_CHECK(!same_srv(&u->srv[i], &u->srv[j]),
+			FUZZ_CHECK(!dns_upstream_equal(&u->srv[i], &u->srv[j]),
 			    "server %u twice", j);
 	}
 }
@@ -169,7 +150,7 @@ check_format(const struct dns_upstreams *u)
 		FUZZ_CHECK(strlen(buf) < sizeof(buf) - 1, "'%s' cut", buf);
 		err[0] = '\0';
 		r = dns_upstreams_from_env(buf, &back, err, sizeof(err));
-		FUZZ_CHECK(r == 0 && back.n == 1 && same_srv(&back.srv[0],
+		FUZZ_CHECK(r == 0 && back.n == 1 && dns_upstream_equal(&back.srv[0],
 		    &u->srv[i]), "'%s' does not parse back: %d %s", buf, r,
 		    err);
 		off += (size_t)snprintf(spec + off, sizeof(spec) - off, "%s%s",
@@ -180,7 +161,7 @@ check_format(const struct dns_upstreams *u)
 	r = dns_upstreams_from_env(spec, &back, err, sizeof(err));
 	FUZZ_CHECK(r == 0 && back.n == u->n, "'%s': %d %s", spec, r, err);
 	for (unsigned int i = 0; i < u->n; i++)
-		FUZZ_CHECK(same_srv(&back.srv[i], &u->srv[i]), "'%s': server "
+		FUZZ_CHECK(dns_upstream_equal(&back.srv[i], &u->srv[i]), "'%s': server "
 		    "%u", spec, i);
 }
 
@@ -216,7 +197,7 @@ check_drop(const struct dns_upstreams *u)
 		    ((const struct sockaddr_in6 *)self)->sin6_port);
 
 		if (!same) {
-			FUZZ_CHECK(t < d.n && same_srv(&d.srv[t], &u->srv[i]),
+			FUZZ_CHECK(t < d.n && dns_upstream_equal(&d.srv[t], &u->srv[i]),
 			    "server %u not kept in place", i);
 			t++;
 		}

@@ -26,21 +26,11 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-/* xorshift32: segment sizes from the first input byte. */
-static uint32_t
-next(uint32_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 17;
-	*s ^= *s << 5;
-	return *s;
-}
-
 /* Segment sizes: mostly small, sometimes a whole buffer. */
 static size_t
 segment(uint32_t *s)
 {
-	uint32_t r = next(s);
+	uint32_t r = fuzz_next(s);
 
 	return (r & 3) == 0 ? 1 + (r >> 8) % 4096 : 1 + (r >> 8) % 16;
 }
@@ -96,7 +86,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    dst == f.hdr + (off - msg_start), "prefix: want "
 			    "%zu", want);
 		n = want < arrived - off ? want : arrived - off;
-		if ((next(&seed) & 15) == 0) {
+		if ((fuzz_next(&seed) & 15) == 0) {
 			FUZZ_CHECK(dns_frame_got(&f, 0) == -EINVAL &&
 			    dns_frame_got(&f, want + 1) == -EINVAL,
 			    "a wrong size taken");
