@@ -354,28 +354,51 @@ out:
 	free(j);
 }
 
+/* Queues op on namespace fd nsfd, which the job then owns (closed here
+ * on failure).  key and gen name the sandbox (none for a sweep), who the
+ * container for the log.  0, or -errno. */
+static int
+icpt_queue(struct sbx *s, enum icpt_op op, int nsfd, const char *key,
+    uint64_t gen, const char *who)
+{
+	struct icpt_job *j;
+
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		(void)close(nsfd);
+		return -ENOMEM;
+	}
+	j->s = s;
+	j->op = op;
+	j->gen = gen;
+	j->to = s->to;
+	j->nsfd = nsfd;
+	(void)snprintf(j->key, sizeof(j->key), "%s", key);
+	(void)snprintf(j->who, sizeof(j->who), "%.120s", who);
+	if (loop_work_submit(s->work, icpt_run, icpt_done, j) < 0) {
+		(void)close(nsfd);
+		free(j);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 /* Queues op on the sandbox's namespace fd (duplicated).  False when it
  * could not (out of memory, no descriptor): the caller's state says
  * nothing happened. */
 static bool
 icpt_submit(struct sbx *s, struct sandbox *sb, enum icpt_op op, int fd)
 {
-	struct icpt_job *j;
+	int dup, r;
 
-	if (s->work == NULL || fd < 0 || (j = calloc(1, sizeof(*j))) == NULL)
+	if (s->work == NULL || fd < 0)
 		return false;
-	j->s = s;
-	j->op = op;
-	j->gen = sb->gen;
-	j->to = s->to;
-	memcpy(j->key, sb->key, strlen(sb->key) + 1);
-	if ((j->nsfd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0 ||
-	    loop_work_submit(s->work, icpt_run, icpt_done, j) < 0) {
+	if ((dup = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0)
+		r = -errno;
+	else
+		r = icpt_queue(s, op, dup, sb->key, sb->gen, "");
+	if (r < 0) {
 		log_warnx("dns: sandbox %s: cannot queue a redirect change: %s",
-		    sb->key, strerror(j->nsfd < 0 ? errno : ENOMEM));
-		if (j->nsfd >= 0)
-			(void)close(j->nsfd);
-		free(j);
+		    sb->key, strerror(-r));
 		return false;
 	}
 	if (op == ICPT_APPLY)
@@ -435,7 +458,6 @@ sweep(struct sbx *s)
 	if (!s->intercept || s->work == NULL)
 		return;
 	for (size_t i = 0; (c = names_container(s->names, i)) != NULL; i++) {
-		struct icpt_job *j;
 		char p[PATH_MAX];
 		int fd;
 
@@ -450,20 +472,8 @@ sweep(struct sbx *s)
 			continue;
 		if ((fd = open(p, O_RDONLY | O_CLOEXEC)) < 0)
 			continue;
-		if ((j = calloc(1, sizeof(*j))) == NULL) {
-			(void)close(fd);
+		if (icpt_queue(s, ICPT_SWEEP, fd, "", 0, c->name) < 0)
 			break;
-		}
-		j->s = s;
-		j->op = ICPT_SWEEP;
-		j->nsfd = fd;
-		j->to = s->to;
-		(void)snprintf(j->who, sizeof(j->who), "%.120s", c->name);
-		if (loop_work_submit(s->work, icpt_run, icpt_done, j) < 0) {
-			(void)close(fd);
-			free(j);
-			break;
-		}
 	}
 }
 
