@@ -2,7 +2,8 @@
 #
 #   make            build ./cbridge (installs missing Debian packages first)
 #   make check      unit tests, no root
-#   make test       check + namespace integration + end-to-end + lint (root)
+#   make test       check + fuzzing + namespace integration + end-to-end +
+#                   lint (root)
 #   make plugin     build the managed plugin and enable it in the local engine
 #   make bench      latency benchmarks
 #   make fuzz       libFuzzer harnesses (clang) run FUZZ_SECONDS each
@@ -25,6 +26,7 @@ SANITIZER	?=
 STAGE		:= scripts/stage.sh
 LIMIT_DEPS	:= 900
 LIMIT_LINT	:= 300
+LIMIT_FUZZ	:= 1200
 
 ifeq ($(SANITIZER),)
 BUILD		:= build
@@ -326,9 +328,11 @@ e2e-run: deps
 	@$(MAKE) --no-print-directory $(BIN)
 	tests/e2e/run.sh $(BIN)
 
-# Every test: the Debian packages, unit, namespace integration,
-# end-to-end with a private dockerd, then all three again under
-# ASan+UBSan, then lint; it stops at the first stage that fails.  Then a
+# Every test: the Debian packages, unit, every fuzzer for
+# FUZZ_CI_SECONDS, namespace integration, end-to-end with a private
+# dockerd, then unit, integration and end-to-end again under ASan+UBSan
+# (the unit stage replays every fuzz corpus), then lint; it stops at the
+# first stage that fails.  Then a
 # table of the stages, their durations and exit statuses (kept in
 # build/stages for .ci/run).
 test:
@@ -336,6 +340,7 @@ test:
 	export STAGE_SUMMARY=$(CURDIR)/build/stages && \
 	$(STAGE) deps $(LIMIT_DEPS) scripts/deps.sh test && \
 	$(MAKE) --no-print-directory check && \
+	$(STAGE) fuzz $(LIMIT_FUZZ) $(MAKE) --no-print-directory fuzz-ci && \
 	$(MAKE) --no-print-directory integration && \
 	$(MAKE) --no-print-directory e2e && \
 	$(MAKE) --no-print-directory SANITIZER=address,undefined check \
@@ -432,6 +437,7 @@ fuzz-ci: fuzz-build
 # each fixed crash and the few inputs that add coverage (`-merge=1`).
 fuzz-run-%: $(FUZZ_BUILD)/%
 	@mkdir -p $(FUZZ_BUILD)/corpus/$* $(FUZZ_BUILD)/artifacts
+	@echo "fuzzing $* for $(FUZZ_SECONDS) s" >"$${STAGE_STEP:-/dev/null}"
 	UBSAN_OPTIONS=print_stacktrace=1 \
 	    $(FUZZ_BUILD)/$* -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
 	    -timeout=10 -rss_limit_mb=2048 -close_fd_mask=2 \

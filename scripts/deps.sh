@@ -25,7 +25,7 @@ plugin)	want="$build $runtime docker.io" ;;
 bench)	want="$build $runtime $e2e $bench" ;;
 lint)	want="$lint" ;;
 fuzz)	want="$build $fuzz" ;;
-test)	want="$build $runtime $e2e $lint" ;;
+test)	want="$build $runtime $e2e $lint $fuzz" ;;
 *)	echo "usage: $0 build|e2e|plugin|bench|lint|fuzz|test" >&2; exit 2 ;;
 esac
 
