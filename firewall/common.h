@@ -13,6 +13,7 @@
 
 #define FW_CHAIN_DOCKER_USER	"DOCKER-USER"
 #define FW_CHAIN_FORWARD	"FORWARD"
+#define FW_CHAIN_ISOLATION	"DOCKER-ISOLATION-STAGE-1"
 #define FW_TABLE		"filter"
 /* "cbridge:" and 64 hex digits. */
 #define FW_COMMENT_LEN		(sizeof(FW_COMMENT_PREFIX) - 1 + FW_ID_LEN)
@@ -62,7 +63,8 @@ void	fw_rule_vec_done(struct fw_rule_vec *vec);
  * Readers of `nft -j -a list ...` output (firewall/parse.c, pure).
  * Both return -EBADMSG when json is not nft's JSON document.
  */
-/* Sets has_table, has_docker_user and has_forward in *host4 / *host6
+/* Sets has_table, has_docker_user, has_forward and has_isolation in
+ * *host4 / *host6
  * (never clears them) from the table and chain objects in json: the
  * output of `list tables` or `list chains`. */
 int	fw_parse_host(const char *json, struct fw_host *host4,
@@ -76,6 +78,13 @@ int	fw_parse_host(const char *json, struct fw_host *host4,
  * out. */
 int	fw_parse_rules(const char *json, int family, const char *chain,
 	    struct fw_rule_vec *vec);
+/* Appends to names, once each, the bridges that dockerd's rules in chain
+ * <family> filter DOCKER-ISOLATION-STAGE-1 of json start with (iifname
+ * "X" or oifname "X" == as the first match; rules with a comment are
+ * not dockerd's and are skipped).  -ENOMEM leaves names as it was. */
+int	fw_parse_docker_bridges(const char *json, int family,
+	    struct fw_ifnames *names);
+void	fw_ifnames_done(struct fw_ifnames *names);
 /* The handle of the chain's last rule that is exactly "return" (no
  * comment, no match: dockerd's), else 0; json as for fw_parse_rules. */
 unsigned long long fw_parse_final_return(const char *json);

@@ -56,6 +56,10 @@ struct fw_dacc {
 	bool		have_last;
 	uint32_t	last_gen;
 	uint32_t	last_key;
+	/* dockerd's bridges and the generation they were read at. */
+	bool		have_bridges;
+	uint32_t	bridges_gen;
+	struct fw_ifnames bridges4, bridges6;
 };
 
 static const struct fw_ops dacc_ops;
@@ -379,6 +383,60 @@ out:
 	return r;
 }
 
+int
+fw_dacc_docker_bridges(struct fw *f, const struct fw_ifnames **ret4,
+    const struct fw_ifnames **ret6, char *err, size_t errlen)
+{
+	static const int families[] = { AF_INET, AF_INET6 };
+	struct fw_dacc *n = to_dacc(f);
+	struct fw_host host4, host6;
+	struct fw_ifnames b[2] = { { 0 }, { 0 } };
+	uint32_t gen = 0;
+	bool have_gen;
+	int r;
+
+	have_gen = read_gen(n, &gen) == 0;
+	if (n->have_bridges && have_gen && gen == n->bridges_gen)
+		goto done;
+	n->have_bridges = false;
+	if ((r = read_host(n, &host4, &host6, err, errlen)) < 0)
+		goto fail;
+	for (size_t i = 0; i < 2; i++) {
+		const struct fw_host *h = i == 0 ? &host4 : &host6;
+		const char *fam = fw_family_name(families[i]), *out;
+		char cmd[CMD_LINE_MAX];
+
+		if (!h->has_isolation)
+			continue;
+		(void) snprintf(cmd, sizeof(cmd), "list chain %s %s %s", fam,
+		    FW_TABLE, FW_CHAIN_ISOLATION);
+		if ((r = run(n, cmd, true, &out, "list dockerd's isolation "
+		    "chain", err, errlen)) < 0)
+			goto fail;
+		if ((r = fw_parse_docker_bridges(out, families[i],
+		    &b[i])) < 0) {
+			fw_seterr(err, errlen, "Failed to read dockerd's "
+			    "isolation chain: %s", r == -ENOMEM ? "out of "
+			    "memory" : "cannot read nft's JSON output");
+			goto fail;
+		}
+	}
+	fw_ifnames_done(&n->bridges4);
+	fw_ifnames_done(&n->bridges6);
+	n->bridges4 = b[0];
+	n->bridges6 = b[1];
+	n->have_bridges = have_gen;
+	n->bridges_gen = gen;
+done:
+	*ret4 = &n->bridges4;
+	*ret6 = &n->bridges6;
+	return 0;
+fail:
+	fw_ifnames_done(&b[0]);
+	fw_ifnames_done(&b[1]);
+	return r;
+}
+
 /* dockerd owns the policies of its nft tables: nothing to do. */
 static int
 dacc_forward_drop(struct fw *f, int family, char *err, size_t errlen)
@@ -392,6 +450,8 @@ dacc_free(struct fw *f)
 {
 	struct fw_dacc *n = to_dacc(f);
 
+	fw_ifnames_done(&n->bridges4);
+	fw_ifnames_done(&n->bridges6);
 	if (n->ctx != NULL)
 		nft_ctx_free(n->ctx);
 	if (n->gen_fd >= 0)

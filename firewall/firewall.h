@@ -79,6 +79,12 @@ struct fw_port {
 	unsigned short	cport;
 };
 
+/* A list of interface names. */
+struct fw_ifnames {
+	char	(*v)[FW_IFNAMSIZ];
+	size_t	n;
+};
+
 /* Everything the rules are computed from. */
 struct fw_model {
 	const struct fw_net	*nets;
@@ -88,6 +94,11 @@ struct fw_model {
 	const struct fw_port	*ports;
 	size_t			nports;
 	bool			wsl2;	/* loopback0 and an executable wslinfo */
+	/* dockerd's own bridges per family where its chains are in nft (its
+	 * isolation chain names them there), so that the legacy tables keep
+	 * them apart from cbridge's and never drop what dockerd accepts.
+	 * Empty where dockerd shares the legacy tables: its own rules do it. */
+	struct fw_ifnames	docker4, docker6;
 	/* Read every table back even where the plan is the one the backend
 	 * last applied or found: the periodic check.  Without it a sync
 	 * may trust its own record of a table whose plan did not change. */
@@ -185,6 +196,7 @@ struct fw_host {
 	bool	has_table;
 	bool	has_docker_user;
 	bool	has_forward;
+	bool	has_isolation;	/* dockerd's DOCKER-ISOLATION-STAGE-1 */
 	/* Handle of dockerd's final plain "return" in DOCKER-USER (0: none,
 	 * as from Docker 28.3).  Rules go just before it, so an admin's own
 	 * rules at the top of DOCKER-USER still come first. */
@@ -245,6 +257,12 @@ struct fw	*fw_iptc_new(const char *lock_path, const char *chains_path,
 /* The accepts for cbridge's bridges in dockerd's nft DOCKER-USER (or
  * FORWARD) chains (firewall/dockeraccept.c). */
 struct fw	*fw_dacc_new(char *err, size_t errlen);
+/* dockerd's bridges in its nft isolation chains, per family: read again
+ * when the ruleset changed since the last call.  *ret4 and *ret6 are
+ * borrowed until the next call. */
+int		fw_dacc_docker_bridges(struct fw *f,
+		    const struct fw_ifnames **ret4,
+		    const struct fw_ifnames **ret6, char *err, size_t errlen);
 /* In-memory fake: records the last synced model. */
 struct fw	*fw_fake_new(void);
 /* Networks passed to the last successful sync (a failed one, injected or

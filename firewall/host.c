@@ -47,10 +47,15 @@ static int
 host_sync(struct fw *f, const struct fw_model *m, char *err, size_t errlen)
 {
 	struct fw_hostfw *h = to_host(f);
+	const struct fw_ifnames *b4, *b6;
 	struct fw_model mm = *m;
 	int r;
 
 	mm.wsl2 = wsl2_mirrored(h->wslinfo);
+	if ((r = fw_dacc_docker_bridges(h->dacc, &b4, &b6, err, errlen)) < 0)
+		return r;
+	mm.docker4 = *b4;
+	mm.docker6 = *b6;
 	if ((r = h->iptc->ops->sync(h->iptc, &mm, err, errlen)) < 0)
 		return r;
 	return h->dacc->ops->sync(h->dacc, &mm, err, errlen);

@@ -6,6 +6,7 @@
  * skipped: newer nft versions add some.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -87,6 +88,8 @@ fw_parse_host(const char *json, struct fw_host *host4, struct fw_host *host6)
 				h->has_docker_user = true;
 			else if (str_is(c, "name", FW_CHAIN_FORWARD))
 				h->has_forward = true;
+			else if (str_is(c, "name", FW_CHAIN_ISOLATION))
+				h->has_isolation = true;
 		}
 	}
 	json_decref(root);
@@ -204,6 +207,70 @@ out:
 		vec->n = n0;
 	json_decref(root);
 	return r;
+}
+
+static bool
+has_name(const struct fw_ifnames *names, const char *name)
+{
+	for (size_t i = 0; i < names->n; i++)
+		if (strcmp(names->v[i], name) == 0)
+			return true;
+	return false;
+}
+
+int
+fw_parse_docker_bridges(const char *json, int family,
+    struct fw_ifnames *names)
+{
+	const char *fam = fw_family_name(family);
+	json_t *root = NULL, *arr, *item;
+	size_t i, n0 = names->n;
+	int r = 0;
+
+	if (fam == NULL)
+		return -EINVAL;
+	if ((arr = load_array(json, &root)) == NULL)
+		return -EBADMSG;
+	json_array_foreach(arr, i, item) {
+		const json_t *o = json_object_get(item, "rule");
+		const json_t *first;
+		char name[FW_IFNAMSIZ];
+		void *v;
+
+		if (!json_is_object(o) || !str_is(o, "family", fam) ||
+		    !str_is(o, "table", FW_TABLE) ||
+		    !str_is(o, "chain", FW_CHAIN_ISOLATION) ||
+		    json_object_get(o, "comment") != NULL)
+			continue;
+		first = json_array_get(json_object_get(o, "expr"), 0);
+		if (!ifname_match(first, "iifname", name, sizeof(name)) &&
+		    !ifname_match(first, "oifname", name, sizeof(name)))
+			continue;
+		if (has_name(names, name))
+			continue;
+		if ((v = realloc(names->v, (names->n + 1) *
+		    sizeof(names->v[0]))) == NULL) {
+			r = -ENOMEM;
+			goto out;
+		}
+		names->v = v;
+		memcpy(names->v[names->n++], name, sizeof(name));
+	}
+out:
+	if (r < 0)
+		names->n = n0;
+	json_decref(root);
+	return r;
+}
+
+void
+fw_ifnames_done(struct fw_ifnames *names)
+{
+	if (names == NULL)
+		return;
+	free(names->v);
+	names->v = NULL;
+	names->n = 0;
 }
 
 /* Is rule o exactly a "return" (counters aside), without a comment? */

@@ -558,6 +558,48 @@ plan_net(struct plan *p, int fam, const struct fw_net *n)
 	return add_rule(p, &r, n->id);
 }
 
+/* One of dockerd's bridges, where dockerd's chains are in nft and the
+ * legacy tables are cbridge's alone: isolated from cbridge's bridges as
+ * dockerd's bridges are from each other, and otherwise accepted, so that
+ * dockerd's nft rules decide about its traffic whatever the legacy
+ * FORWARD policy is (cbridge sets DROP when it turned forwarding on
+ * before dockerd). */
+static int
+plan_docker_bridge(struct plan *p, int fam, const char *name)
+{
+	struct fw_xrule r;
+	int e;
+
+	rule_init(&r, fam, FW_T_FILTER, C_ISO1, false, FW_JUMP);
+	set_if(r.iif, name);
+	set_if(r.oif, name);
+	r.oif_inv = true;
+	set_jump(&r, C_ISO2);
+	if ((e = add_rule(p, &r, "base")) < 0)
+		return e;
+	rule_init(&r, fam, FW_T_FILTER, C_ISO2, true, FW_DROP);
+	set_if(r.oif, name);
+	if ((e = add_rule(p, &r, "base")) < 0)
+		return e;
+	rule_init(&r, fam, FW_T_FILTER, C_FORWARD, false, FW_ACCEPT);
+	set_if(r.iif, name);
+	if ((e = add_rule(p, &r, "base")) < 0)
+		return e;
+	rule_init(&r, fam, FW_T_FILTER, C_FORWARD, false, FW_ACCEPT);
+	set_if(r.oif, name);
+	return add_rule(p, &r, "base");
+}
+
+/* Is name the bridge of one of cbridge's networks? */
+static bool
+is_our_bridge(const struct fw_model *m, const char *name)
+{
+	for (size_t i = 0; i < m->nnets; i++)
+		if (strcmp(m->nets[i].bridge, name) == 0)
+			return true;
+	return false;
+}
+
 /* Docker 28.2's direct-routing protection: a container address is only
  * reached through its bridge (or a trusted host interface). */
 static int
@@ -705,6 +747,22 @@ check_model(const struct fw_model *m, struct fw_net **rnets,
 	}
 	if ((e = fw_check_nets(m->nets, m->nnets, err, errlen)) < 0)
 		return e;
+	for (size_t f = 0; f < 2; f++) {
+		const struct fw_ifnames *d = f == 0 ? &m->docker4 : &m->docker6;
+
+		if (d->n != 0 && d->v == NULL) {
+			fw_seterr(err, errlen, "Failed to plan the firewall: "
+			    "a list is missing");
+			return -EINVAL;
+		}
+		for (size_t i = 0; i < d->n; i++)
+			if (!fw_valid_ifname(d->v[i])) {
+				fw_seterr(err, errlen, "Failed to plan the "
+				    "firewall: dockerd's bridge name %zu is "
+				    "not valid", i);
+				return -EINVAL;
+			}
+	}
 	e = -ENOMEM;
 	if ((m->nnets && (nets = calloc(m->nnets, sizeof(*nets))) == NULL) ||
 	    (m->neps && (eps = calloc(m->neps, sizeof(*eps))) == NULL) ||
@@ -831,6 +889,16 @@ fw_rules_compute(const struct fw_model *in, struct fw_ruleset *ret,
 			if (!(fam == AF_INET ? n->ipv4 : n->ipv6))
 				continue;
 			if ((e = plan_net(&p, fam, n)) < 0)
+				goto fail;
+		}
+		for (size_t i = 0; i < (f == 0 ? m.docker4.n : m.docker6.n);
+		    i++) {
+			const char *name = f == 0 ? m.docker4.v[i] :
+			    m.docker6.v[i];
+
+			if (is_our_bridge(&m, name))
+				continue;
+			if ((e = plan_docker_bridge(&p, fam, name)) < 0)
 				goto fail;
 		}
 		for (size_t i = 0; i < m.neps; i++) {

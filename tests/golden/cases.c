@@ -90,6 +90,8 @@ static const struct fw_ep ep_two[] = {
 	{ .net_id = ID2, .addr4 = A4(172, 31, 0, 2) },
 };
 
+static char d_bridges[][FW_IFNAMSIZ] = { "docker0", "br-0a1b2c3d4e5f" };
+
 const struct golden_case golden_cases[] = {
 	{ "default",		MODEL(n_default, ep1, p8080) },
 	{ "icc_off",		MODEL(n_icc_off, ep1, p8080) },
@@ -108,6 +110,10 @@ const struct golden_case golden_cases[] = {
 				  .neps = 2 } },
 	{ "routed",		MODEL(n_routed, ep1, p8080) },
 	{ "nat_unprotected",	MODEL(n_unprot, ep1, p8080) },
+	/* dockerd's bridges named by its nft isolation chain. */
+	{ "docker_bridges",	{ .nets = n_default, .nnets = 1, .eps = ep1,
+				  .neps = 1, .ports = p8080, .nports = 1,
+				  .docker4 = { d_bridges, 2 } } },
 	{ "trusted_interface",	{ .nets = n_trusted, .nnets = 1, .eps = ep1,
 				  .neps = 1 } },
 	{ NULL,			{ 0 } },

@@ -238,6 +238,22 @@ check "host backend next to iptables-nft chains: apply" apply "$ns" -host apply 
 check "... iptables-nft -S still works and shows the accepts" sh -c "
 	ip netns exec $ns iptables-nft -S DOCKER-USER | grep -c 'cbridge:' | grep -qx 2"
 check "... the legacy tables hold the full model" same_as_golden "$ns" default
+# dockerd's bridges, as its isolation chain names them in nft: the legacy
+# tables keep them apart from cbridge's and accept the rest of their
+# traffic (the docker_bridges model is default plus those two names).
+ip netns exec "$ns" sh -e -c '
+	iptables-nft -N DOCKER-ISOLATION-STAGE-1
+	iptables-nft -N DOCKER-ISOLATION-STAGE-2
+	iptables-nft -A DOCKER-ISOLATION-STAGE-1 -i docker0 ! -o docker0 -j DOCKER-ISOLATION-STAGE-2
+	iptables-nft -A DOCKER-ISOLATION-STAGE-1 -i br-0a1b2c3d4e5f ! -o br-0a1b2c3d4e5f -j DOCKER-ISOLATION-STAGE-2
+	iptables-nft -A DOCKER-ISOLATION-STAGE-1 -j RETURN
+	iptables-nft -A FORWARD -j DOCKER-ISOLATION-STAGE-1'
+check "host backend with dockerd's bridges in nft: apply" apply "$ns" -host apply default
+check "... the legacy tables isolate and accept dockerd's bridges" same_as_golden "$ns" docker_bridges
+ip netns exec "$ns" iptables-nft -D DOCKER-ISOLATION-STAGE-1 -i docker0 ! -o docker0 -j DOCKER-ISOLATION-STAGE-2
+ip netns exec "$ns" iptables-nft -D DOCKER-ISOLATION-STAGE-1 -i br-0a1b2c3d4e5f ! -o br-0a1b2c3d4e5f -j DOCKER-ISOLATION-STAGE-2
+check "dockerd's networks gone: apply" apply "$ns" -host apply default
+check "... their rules are gone from the legacy tables" same_as_golden "$ns" default
 check "host backend: clear" apply "$ns" -host clear
 check "... no cbridge rule left in nft" sh -c "! ip netns exec $ns nft list ruleset | grep -q cbridge"
 ip netns del "$ns"

@@ -15,6 +15,7 @@
 
 #include "firewall/common.h"
 #include "firewall/firewall.h"
+#include "tests/golden/cases.h"
 #include "tests/unit/helpers.h"
 #include "tests/unit/suites.h"
 
@@ -717,6 +718,104 @@ START_TEST(parse_rules)
 }
 END_TEST
 
+/* dockerd 20.10's DOCKER-ISOLATION-STAGE-1 through iptables-nft, as nft
+ * -j -a lists it: a network's jump, an internal network's two drops, the
+ * final return, and rules that name no bridge of dockerd's. */
+#define ISO_RULE(h) "{\"rule\": {\"family\": \"ip\", \"table\": " \
+    "\"filter\", \"chain\": \"DOCKER-ISOLATION-STAGE-1\", \"handle\": " \
+    #h ", "
+#define META(op, key, name) "{\"match\": {\"op\": \"" op "\", \"left\": " \
+    "{\"meta\": {\"key\": \"" key "\"}}, \"right\": \"" name "\"}}"
+#define SADDR_NOT "{\"match\": {\"op\": \"!=\", \"left\": {\"payload\": " \
+    "{\"protocol\": \"ip\", \"field\": \"saddr\"}}, \"right\": " \
+    "{\"prefix\": {\"addr\": \"172.30.153.0\", \"len\": 24}}}}"
+#define ISO_COUNTER "{\"counter\": {\"packets\": 0, \"bytes\": 0}}"
+static const char LIST_ISOLATION[] =
+    "{\"nftables\": [{\"metainfo\": {\"json_schema_version\": 1}}, "
+    "{\"chain\": {\"family\": \"ip\", \"table\": \"filter\", \"name\": "
+    "\"DOCKER-ISOLATION-STAGE-1\", \"handle\": 2}}, "
+    ISO_RULE(69) "\"expr\": [" META("==", "iifname", "br-ab1fcafffbca") ", "
+    META("!=", "oifname", "br-ab1fcafffbca") ", " ISO_COUNTER ", "
+    "{\"jump\": {\"target\": \"DOCKER-ISOLATION-STAGE-2\"}}]}}, "
+    ISO_RULE(60) "\"expr\": [" META("==", "oifname", "br-5dfe5b0ee584") ", "
+    SADDR_NOT ", " ISO_COUNTER ", {\"drop\": null}]}}, "
+    ISO_RULE(59) "\"expr\": [" META("==", "iifname", "br-5dfe5b0ee584") ", "
+    SADDR_NOT ", " ISO_COUNTER ", {\"drop\": null}]}}, "
+    ISO_RULE(5) "\"expr\": [" META("==", "iifname", "docker0") ", "
+    META("!=", "oifname", "docker0") ", " ISO_COUNTER ", "
+    "{\"jump\": {\"target\": \"DOCKER-ISOLATION-STAGE-2\"}}]}}, "
+    /* Not dockerd's: a comment, a wildcard, a negated first match. */
+    ISO_RULE(6) "\"comment\": \"admin\", \"expr\": ["
+    META("==", "iifname", "lan0") ", " ISO_COUNTER ", {\"drop\": null}]}}, "
+    ISO_RULE(7) "\"expr\": [" META("==", "iifname", "veth*") ", "
+    ISO_COUNTER ", {\"drop\": null}]}}, "
+    ISO_RULE(8) "\"expr\": [" META("!=", "iifname", "lan1") ", "
+    ISO_COUNTER ", {\"drop\": null}]}}, "
+    ISO_RULE(4) "\"expr\": [" ISO_COUNTER ", {\"return\": null}]}}]}\n";
+
+START_TEST(parse_docker_bridges)
+{
+	struct fw_ifnames n = { 0 };
+
+	ck_assert_int_eq(fw_parse_docker_bridges(LIST_ISOLATION, AF_INET, &n),
+	    0);
+	ck_assert_uint_eq(n.n, 3);
+	ck_assert_str_eq(n.v[0], "br-ab1fcafffbca");
+	ck_assert_str_eq(n.v[1], "br-5dfe5b0ee584");
+	ck_assert_str_eq(n.v[2], "docker0");
+	/* Read again: no name twice; the other family has none. */
+	ck_assert_int_eq(fw_parse_docker_bridges(LIST_ISOLATION, AF_INET, &n),
+	    0);
+	ck_assert_int_eq(fw_parse_docker_bridges(LIST_ISOLATION, AF_INET6,
+	    &n), 0);
+	ck_assert_uint_eq(n.n, 3);
+	ck_assert_int_eq(fw_parse_docker_bridges("not json", AF_INET, &n),
+	    -EBADMSG);
+	ck_assert_int_eq(fw_parse_docker_bridges(LIST_ISOLATION, AF_UNIX, &n),
+	    -EINVAL);
+	ck_assert_uint_eq(n.n, 3);
+	fw_ifnames_done(&n);
+	ck_assert_ptr_null(n.v);
+}
+END_TEST
+
+/* The planner keeps dockerd's bridges apart from cbridge's and refuses a
+ * name that could not go into a rule. */
+START_TEST(rules_docker_bridges)
+{
+	const struct golden_case *c = golden_find("docker_bridges");
+	char bad[][FW_IFNAMSIZ] = { "bad name" }, own[][FW_IFNAMSIZ] = {
+	    "br-n1" };
+	struct fw_model m;
+	struct fw_ruleset rs;
+	char err[256] = "", *text = NULL;
+
+	ck_assert_ptr_nonnull(c);
+	m = c->model;
+	ck_assert_int_eq(fw_rules_compute(&m, &rs, err, sizeof(err)), 0);
+	ck_assert_int_eq(fw_ruleset_format(&rs, &text), 0);
+	ck_assert_ptr_nonnull(strstr(text, "-A DOCKER-ISOLATION-STAGE-2 -o "
+	    "docker0 -m comment"));
+	ck_assert_ptr_nonnull(strstr(text, "-A DOCKER-ISOLATION-STAGE-1 -i "
+	    "docker0 ! -o docker0 -m comment"));
+	free(text);
+	fw_ruleset_done(&rs);
+	/* A name of cbridge's own is not dockerd's. */
+	ck_assert_str_eq(m.nets[0].bridge, own[0]);
+	m.docker4.v = own;
+	m.docker4.n = 1;
+	ck_assert_int_eq(fw_rules_compute(&m, &rs, err, sizeof(err)), 0);
+	ck_assert_int_eq(fw_ruleset_format(&rs, &text), 0);
+	ck_assert_ptr_nonnull(strstr(text, "-A DOCKER-FORWARD -i br-n1"));
+	ck_assert_ptr_null(strstr(text, "-A DOCKER-FORWARD -o br-n1"));
+	free(text);
+	fw_ruleset_done(&rs);
+	m.docker4.v = bad;
+	ck_assert_int_eq(fw_rules_compute(&m, &rs, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "dockerd's bridge name 0"));
+}
+END_TEST
+
 /* What the planner asks for, read back: the planned pair for each
  * network is found again, and a second plan is empty. */
 START_TEST(parse_plan_round_trip)
@@ -1274,6 +1373,8 @@ firewall_suite(void)
 	suite_add_tcase(s, tp);
 	tcase_add_test(tj, parse_host);
 	tcase_add_test(tj, parse_rules);
+	tcase_add_test(tj, parse_docker_bridges);
+	tcase_add_test(tj, rules_docker_bridges);
 	tcase_add_test(tj, parse_rejects);
 	tcase_add_test(tj, parse_final_return);
 	tcase_add_test(tj, parse_plan_round_trip);
