@@ -546,13 +546,6 @@ plan_net(struct plan *p, int fam, const struct fw_net *n)
 		if ((e = add_rule(p, &r, n->id)) < 0)
 			return e;
 	}
-	rule_init(&r, fam, FW_T_FILTER, C_ISO1, false, FW_JUMP);
-	set_if(r.iif, n->bridge);
-	set_if(r.oif, n->bridge);
-	r.oif_inv = true;
-	set_jump(&r, C_ISO2);
-	if ((e = add_rule(p, &r, n->id)) < 0)
-		return e;
 	rule_init(&r, fam, FW_T_FILTER, C_ISO2, true, FW_DROP);
 	set_if(r.oif, n->bridge);
 	return add_rule(p, &r, n->id);
@@ -587,6 +580,41 @@ plan_docker_bridge(struct plan *p, int fam, const char *name)
 		return e;
 	rule_init(&r, fam, FW_T_FILTER, C_FORWARD, false, FW_ACCEPT);
 	set_if(r.oif, name);
+	return add_rule(p, &r, "base");
+}
+
+/* A network's way into the second stage of isolation.  At the top, but
+ * below every network's other rules there (the internal networks' drops
+ * come first, as in Docker): where dockerd shares the legacy tables, its
+ * chain ends in a RETURN that would skip a rule appended after it. */
+static int
+plan_iso_jump(struct plan *p, int fam, const struct fw_net *n)
+{
+	struct fw_xrule r;
+
+	rule_init(&r, fam, FW_T_FILTER, C_ISO1, true, FW_JUMP);
+	set_if(r.iif, n->bridge);
+	set_if(r.oif, n->bridge);
+	r.oif_inv = true;
+	set_jump(&r, C_ISO2);
+	return add_rule(p, &r, n->id);
+}
+
+/* Below cbridge's own DNATs in nat DOCKER: the rest of the loopback
+ * traffic its OUTPUT jump sends there leaves the chain, so that it never
+ * meets the DNATs of a dockerd that shares the legacy nat table (dockerd
+ * jumps there without loopback, which is its userland proxy's). */
+static int
+plan_loopback_return(struct plan *p, int fam)
+{
+	static const struct prefix lo4 = { .family = AF_INET,
+	    .addr = { 127 }, .plen = 8 };
+	static const struct prefix lo6 = { .family = AF_INET6,
+	    .addr = { [15] = 1 }, .plen = 128 };
+	struct fw_xrule r;
+
+	rule_init(&r, fam, FW_T_NAT, C_DOCKER, true, FW_RETURN);
+	r.dst = fam == AF_INET ? lo4 : lo6;
 	return add_rule(p, &r, "base");
 }
 
@@ -662,7 +690,10 @@ plan_port(struct plan *p, const struct fw_net *n, const struct fw_port *pt)
 			return e;
 	}
 	if (mode != FW_GW_ROUTED) {
-		rule_init(&r, fam, FW_T_NAT, C_DOCKER, false, FW_DNAT);
+		/* At the top: where dockerd shares the legacy nat table, its
+		 * "-i BR -j RETURN" there would keep its containers from
+		 * cbridge's ports. */
+		rule_init(&r, fam, FW_T_NAT, C_DOCKER, true, FW_DNAT);
 		if (fam == AF_INET6) {
 			r.src = linklocal6;
 			r.src_inv = true;
@@ -891,6 +922,15 @@ fw_rules_compute(const struct fw_model *in, struct fw_ruleset *ret,
 			if ((e = plan_net(&p, fam, n)) < 0)
 				goto fail;
 		}
+		for (size_t i = 0; i < m.nnets; i++) {
+			const struct fw_net *n = &m.nets[i];
+
+			if (!(fam == AF_INET ? n->ipv4 : n->ipv6) ||
+			    n->internal)
+				continue;
+			if ((e = plan_iso_jump(&p, fam, n)) < 0)
+				goto fail;
+		}
 		for (size_t i = 0; i < (f == 0 ? m.docker4.n : m.docker6.n);
 		    i++) {
 			const char *name = f == 0 ? m.docker4.v[i] :
@@ -924,6 +964,8 @@ fw_rules_compute(const struct fw_model *in, struct fw_ruleset *ret,
 			if ((e = plan_port(&p, n, pt)) < 0)
 				goto fail;
 		}
+		if ((e = plan_loopback_return(&p, fam)) < 0)
+			goto fail;
 	}
 	e = 0;
 	goto out;

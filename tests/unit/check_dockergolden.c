@@ -56,6 +56,10 @@ static const struct dg_exception exceptions[] = {
 	  " -m comment --comment \"" FW_COMMENT_PREFIX },
 	{ "isolation_dnat_return", DG_EXTRA, false, true, "filter", 0,
 	  "-A DOCKER-ISOLATION-STAGE-2 -m conntrack --ctstate DNAT -j RETURN" },
+	{ "loopback_return", DG_EXTRA, false, true, "nat", AF_INET,
+	  "-A DOCKER -d 127.0.0.0/8 -j RETURN" },
+	{ "loopback_return", DG_EXTRA, false, false, "nat", AF_INET6,
+	  "-A DOCKER -d ::1/128 -j RETURN" },
 	{ "no_proxy", DG_PROXY, false, true, "nat", AF_INET,
 	  "-A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER" },
 	{ "no_proxy", DG_PROXY, false, true, "nat", AF_INET6,
@@ -192,14 +196,14 @@ struct dg_scenario {
 
 static const struct dg_scenario scenarios[] = {
 	{ "default", "nat", "default", NULL, DG_V4, { NULL } },
-	{ "ipv6", "nat", "ipv6", NULL, DG_V4 | DG_V6, { NULL } },
+	{ "ipv6", "nat", "ipv6", NULL, DG_V4 | DG_V6, { "loopback_return", NULL } },
 	{ "wsl2_any_address", "nat", NULL, &m_wsl2_any, DG_V4, { NULL } },
 	{ "icc_off", "icc_off", "icc_off", NULL, DG_V4, { NULL } },
 	{ "masquerade_off", "masquerade_off", "masquerade_off", NULL, DG_V4,
 	  { NULL } },
 	{ "host_ipv4_snat", "snat", "host_ipv4_snat", NULL, DG_V4, { NULL } },
 	{ "host_ipv4_ipv6_snat", "snat", NULL, &m_snat46, DG_V4 | DG_V6,
-	  { NULL } },
+	  { "loopback_return", NULL } },
 	{ "snat_masquerade_off", "snat_masquerade_off", NULL, &m_snat_nomasq,
 	  DG_V4, { NULL } },
 	{ "nat_unprotected", "nat_unprotected", "nat_unprotected", NULL, DG_V4,
@@ -208,17 +212,17 @@ static const struct dg_scenario scenarios[] = {
 	  &m_unprot_lo, DG_V4, { NULL } },
 	{ "routed", "routed", "routed", NULL, DG_V4, { NULL } },
 	{ "routed_ipv6", "routed", NULL, &m_routed46, DG_V4 | DG_V6,
-	  { NULL } },
+	  { "loopback_return", NULL } },
 	{ "routed_loopback", "routed", NULL, &m_routed_lo, DG_V4, { NULL } },
 	{ "routed_loopback_wsl2", "routed", NULL, &m_routed_lo_wsl2, DG_V4,
 	  { NULL } },
-	{ "loopback", "loopback", NULL, &m_lo46, DG_V4 | DG_V6, { NULL } },
+	{ "loopback", "loopback", NULL, &m_lo46, DG_V4 | DG_V6, { "loopback_return", NULL } },
 	{ "wsl2", "wsl2", "wsl2", NULL, DG_V4, { NULL } },
 	{ "internal", "internal", "internal", NULL, DG_V4, { NULL } },
 	{ "internal_ipv6", "internal", "internal_ipv6", NULL, DG_V4 | DG_V6,
-	  { NULL } },
+	  { "loopback_return", NULL } },
 	{ "internal_icc_off", "internal_icc_off", NULL, &m_internal_nicc,
-	  DG_V4 | DG_V6, { NULL } },
+	  DG_V4 | DG_V6, { "loopback_return", NULL } },
 	{ "two_networks", "two_networks", NULL, &m_two, DG_V4, { NULL } },
 	{ "internal_networks", "internal_networks", NULL, &m_internals, DG_V4,
 	  { NULL } },
@@ -969,9 +973,9 @@ START_TEST(differences_found)
 	    false, "raw", AF_INET6, "-A PREROUTING -d ::1/128 ! -i lo -p tcp "
 	    "-m tcp --dport 8080 -j DROP" };
 	static const struct dg_scenario unlisted = { "unlisted", "loopback",
-	    NULL, &m_lo46, DG_V4 | DG_V6, { NULL } };
+	    NULL, &m_lo46, DG_V4 | DG_V6, { "loopback_return", NULL } };
 	static const struct dg_scenario stale = { "stale", "loopback", NULL,
-	    &m_lo46, DG_V4 | DG_V6, { "fixed_bug", NULL } };
+	    &m_lo46, DG_V4 | DG_V6, { "fixed_bug", "loopback_return", NULL } };
 	struct dg_exception v[NEXC + 1];
 	struct dg_exctab t = { v, NEXC + 1 };
 	char *buf = NULL;
