@@ -105,9 +105,11 @@ l_plugin_back() {
 # false if dockerd did not come back (it is then started with the run's
 # flags, so that the run can go on and clean up).
 l_restart() {
-	local label=$1 desc
+	local label=$1 desc flags
 	shift
-	desc="$label: dockerd restarted${*:+ with $*}${E2E_DOCKERD_DEFAULT_ARGS:+ after $E2E_DOCKERD_DEFAULT_ARGS}"
+	flags="$E2E_DOCKERD_DEFAULT_ARGS ${DOCKERD_EXTRA_ARGS:-} $*"
+	flags=$(xargs <<<"$flags")
+	desc="$label: dockerd restarted with ${flags:-no flags}"
 	if e2e_restart_dockerd "$@" 2>"$E2E_TMP/lf-restart.err"; then
 		e2e_pass "$desc"
 		l_plugin_back "$label"
