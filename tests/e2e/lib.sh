@@ -9,7 +9,9 @@
 #   e2e_plugin_install BIN
 #   e2e_build_image         # cbtest/busybox:latest (E2E_IMAGE), no registry
 #   e2e_scenario FUNC ARGS... # runs a scenario, named as the step
-#   ... e2e_check / e2e_pass / e2e_fail ...
+#   ... e2e_check / e2e_pass / e2e_fail / e2e_known_bug ...
+#   e2e_restart_dockerd ARGS... # dockerd stopped (containers, networks and
+#                           # plugin kept) and started again with ARGS
 #   e2e_finish              # teardown, host unchanged?, "N passed, M failed"
 #
 # The private dockerd runs in a network namespace of its own, E2E_NS

@@ -121,15 +121,30 @@ l_restart() {
 	return 1
 }
 
-# l_dockerd_down: dockerd's socket answers nothing (and its process is
-# gone); proven able to tell first: the socket file is the one the CLI
-# uses.
+# l_dockerd_down PID: dockerd's process PID (taken while it ran) is gone
+# and the CLI gets no answer from its socket.
 l_dockerd_down() {
-	if [ "$DOCKER_HOST" != "unix://$E2E_TMP/docker.sock" ]; then
-		echo "probe: DOCKER_HOST is $DOCKER_HOST"
+	if [ -z "$1" ]; then
+		echo "probe: no pid of dockerd taken while it ran"
+		return 1
+	fi
+	if kill -0 "$1" 2>/dev/null; then
+		echo "dockerd $1 still runs"
 		return 1
 	fi
 	! timeout 10 "$E2E_DOCKER" version --format '{{.Server.Version}}'
+}
+
+# l_alive PID...: every PID (none empty) is a running process.
+l_alive() {
+	local p
+	[ $# -gt 0 ] || return 1
+	for p in "$@"; do
+		[ -n "$p" ] && [ "$p" != 0 ] && kill -0 "$p" || {
+			echo "pid '$p' does not run"
+			return 1
+		}
+	done
 }
 
 # l_running CTR OLDPID: waits (<= 30 s) until CTR runs with a pid other
@@ -575,7 +590,7 @@ l_upgrade() {
 
 # ll. dockerd restarted with --live-restore
 l_live() {
-	local L=ll ipa ipb pa pb pp id state rules nft out got
+	local L=ll ipa ipb pa pb pp id state rules nft out got dpid
 	l_restart "$L" --live-restore || return 0
 	e2e_check_eq "$L: docker info: LiveRestoreEnabled" true "$(dk info -f '{{.LiveRestoreEnabled}}' 2>&1)"
 	f_net "$L: create lf-l" lf-l --subnet "$(pick4)" || return 0
@@ -592,12 +607,13 @@ l_live() {
 	state=$(c_state_extra)
 	rules=$(l_cb_rules)
 	nft=$(f_nft_rules "$id")
+	dpid=$E2E_DOCKERD_PID
 	e2e_hold_mount_ns
 	e2e_halt_dockerd
 
-	e2e_check "$L: dockerd is down" l_dockerd_down
-	e2e_check "$L: while it is down, lf-l-a (pid $pa) and lf-l-b (pid $pb) run" kill -0 "$pa" "$pb"
-	e2e_check "$L: while it is down, the plugin (pid ${pp:-none}) runs" kill -0 "${pp:-0}"
+	e2e_check "$L: dockerd (pid $dpid) is down" l_dockerd_down "$dpid"
+	e2e_check "$L: while it is down, lf-l-a (pid $pa) and lf-l-b (pid $pb) run" l_alive "$pa" "$pb"
+	e2e_check "$L: while it is down, the plugin (pid ${pp:-none}) runs" l_alive "$pp"
 	e2e_check "$L: while it is down, lf-l-a pings lf-l-b (nsenter)" \
 		nsenter -t "$pa" -n busybox ping -c1 -W2 "$ipb"
 	f_reach "$L: while it is down, the outside reaches lf-l-b at $F_HOST4:18640" lf-l-b out tcp "$F_HOST4" 18640
@@ -722,7 +738,7 @@ l_docker0_end() {
 
 # lr. a reboot, dockerd with docker0 (its defaults, as on most hosts)
 l_reboot() {
-	local L=lr ipa ipb pa pb p0 id br gw rules b bridges out
+	local L=lr ipa ipb pa pb p0 id br gw rules b bridges out dpid
 	L_POLICIES=$(l_policies)
 	if ! e2e_is_bridge_up docker0 >/dev/null; then
 		E2E_DOCKERD_DEFAULT_ARGS='' l_restart "$L" || return 0
@@ -748,9 +764,10 @@ l_reboot() {
 	e2e_note "$L: before: IPv4 FORWARD policies $(l_policies)"
 	bridges="$(l_bridges) docker0"
 
+	dpid=$E2E_DOCKERD_PID
 	e2e_halt_dockerd
 	e2e_release_mount_ns
-	e2e_check "$L: dockerd is down" l_dockerd_down
+	e2e_check "$L: dockerd (pid $dpid) is down" l_dockerd_down "$dpid"
 	for b in $bridges; do
 		e2e_check "$L: ip link del $b" e2e_ip link del "$b"
 	done
