@@ -140,10 +140,10 @@ l_alive() {
 	local p
 	[ $# -gt 0 ] || return 1
 	for p in "$@"; do
-		[ -n "$p" ] && [ "$p" != 0 ] && kill -0 "$p" || {
+		if [ -z "$p" ] || [ "$p" = 0 ] || ! kill -0 "$p"; then
 			echo "pid '$p' does not run"
 			return 1
-		}
+		fi
 	done
 }
 
