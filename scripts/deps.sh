@@ -9,8 +9,10 @@ libnl-route-3-dev libnl-nf-3-dev libiptc-dev libldns-dev libnftables-dev check"
 # br_netfilter (tests/br_netfilter.sh).
 runtime="iproute2 curl jq nftables iptables busybox-static procps kmod"
 # dnsmasq-base (the DNS tests' upstream), not dnsmasq: the binary without
-# a system service.
-e2e="docker.io dnsmasq-base"
+# a system service. docker-registry: the registry `docker plugin upgrade`
+# pulls from (tests/e2e/life.sh runs its own, on loopback in dockerd's
+# namespace; the package's service is never used).
+e2e="docker.io dnsmasq-base docker-registry"
 bench="dnsperf"
 # scripts/lint.sh lists the files to check with git.
 lint="shellcheck git"

@@ -724,20 +724,13 @@ f_ours() {
 # working, dockerd comes back with the plugin, and network fg (ID) works
 # again with its accepts in place.
 f_dockerd_restart() {
-	local id=$1 pid=$E2E_DOCKERD_PID i out want
+	local id=$1 i out want
 	# cbridge's rules of the network itself (ctr-fg and its ports go with
 	# dockerd's stop), in order.
 	F_LEGACY_FG=$(f_ours "$id" "$2")
 	e2e_check "fg: iptables-nft -S reads the table with cbridge's accepts" \
 		e2e_nsx iptables-nft -S
-	kill -TERM "$pid" 2>/dev/null || true
-	for i in $(seq 60); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.5
-	done
-	wait "$pid" 2>/dev/null || true
-	E2E_DOCKERD_PID=
-	if ! e2e_start_dockerd >/dev/null; then
+	if ! e2e_restart_dockerd; then
 		e2e_fail "fg: dockerd starts again" "$(e2e_dockerd_log_tail 20)"
 		return 0
 	fi
