@@ -83,8 +83,8 @@ M_EXPECTED=(
 	"*|masq-off|ctr-out-src|own|n/a|deliberate|raw drop also meets unmasqueraded replies"
 	"*|masq-off|drv-pub/tcp|blocked|reach|deliberate|raw drop also meets unmasqueraded replies"
 	"*|default icc-off host-bind lo-ports|ctr-drv/tcp|blocked|reach|bug|cbridge accepts into dockerd's bridges"
-	"legacy|default icc-off masq-off lo-ports|host-lo-pub/tcp|reach|blocked|bug|cbridge's OUTPUT jump breaks dockerd's 127.0.0.1"
-	"legacy|default icc-off masq-off lo-ports|host-lo-pub/udp|reach|blocked|bug|cbridge's OUTPUT jump breaks dockerd's 127.0.0.1"
+	"legacy|default icc-off masq-off lo-ports|host-lo-pub/tcp|blocked|reach|bug|cbridge's OUTPUT jump breaks dockerd's 127.0.0.1"
+	"legacy|default icc-off masq-off lo-ports|host-lo-pub/udp|blocked|reach|bug|cbridge's OUTPUT jump breaks dockerd's 127.0.0.1"
 	"legacy|default icc-off host-bind|drv-pub/tcp|reach|blocked|bug|dockerd's nat RETURN skips cbridge's DNAT"
 )
 
@@ -359,13 +359,13 @@ m_measure() {
 # (arrays, by name) and passes or fails it (DESCS), with its output (the
 # file OUTS names) on failure; false if one failed.
 m_judge_bg() {
-	local -n pids=$1 descs=$2 outs=$3
+	local -n mj_pids=$1 mj_descs=$2 mj_outs=$3
 	local i ok=0
-	for i in "${!pids[@]}"; do
-		if wait "${pids[$i]}"; then
-			e2e_pass "${descs[$i]}"
+	for i in "${!mj_pids[@]}"; do
+		if wait "${mj_pids[$i]}"; then
+			e2e_pass "${mj_descs[$i]}"
 		else
-			e2e_fail "${descs[$i]}" "$(cat "${outs[$i]}" 2>&1)"
+			e2e_fail "${mj_descs[$i]}" "$(cat "${mj_outs[$i]}" 2>&1)"
 			ok=1
 		fi
 	done
