@@ -51,7 +51,7 @@ M_DUMPED=''	# option sets whose rules were printed after a failure
 declare -A M_HP=()	# host port of driver b or c in this set
 declare -A M_PID=()	# container -> pid
 declare -A M_IP=()	# container -> IPv4 address
-declare -A M_GW=()	# container -> its network's gateway
+declare -A M_GW=()	# container or network -> the network's gateway
 declare -A M_SEEN=()	# "SET|PROBE" measured -> "BRIDGE|CBRIDGE"
 
 # The probes, in table order; what each one does is in m_specs.
@@ -91,20 +91,24 @@ M_EXPECTED=(
 # ------------------------------------------------------------------ helpers
 
 # m_ctr_info CTR NET: records the container's pid, address and gateway
-# (3 tries: an inspect may fail while dockerd is busy); false without them.
+# (one inspect each, 3 tries: one may fail while dockerd is busy); false
+# without them.
 m_ctr_info() {
-	local i
+	local i j=''
 	for i in 1 2 3; do
-		M_PID[$1]=$(f_pid "$1")
-		M_IP[$1]=$(c_addr4 "$1" "$2")
-		M_GW[$1]=$(f_gw "$2")
+		j=$(dk inspect "$1" 2>&1) || true
+		M_PID[$1]=$(jq -r '.[0].State.Pid // ""' <<<"$j" 2>/dev/null) || true
+		M_IP[$1]=$(jq -r --arg n "$2" '.[0].NetworkSettings.Networks[$n].IPAddress // ""' <<<"$j" 2>/dev/null) || true
+		[ -n "${M_GW[$2]:-}" ] || M_GW[$2]=$(f_gw "$2")
+		M_GW[$1]=${M_GW[$2]}
 		if [[ ${M_PID[$1]} =~ ^[1-9][0-9]*$ ]] && [ -n "${M_IP[$1]}" ] && [ -n "${M_GW[$1]}" ]; then
 			return 0
 		fi
+		M_GW[$2]=''
 		sleep 0.5
 	done
 	e2e_fail "mx $M_SET: pid, address and gateway of $1 on $2" \
-		"pid '${M_PID[$1]}', address '${M_IP[$1]}', gateway '${M_GW[$1]}'"
+		"pid '${M_PID[$1]}', address '${M_IP[$1]}', gateway '${M_GW[$1]}'" "${j:0:2000}"
 	return 1
 }
 
@@ -419,7 +423,7 @@ m_ctrs_up() {
 			ports=()
 			[ "$c" != srv ] || ports=(-p "$bind$hp:9000/tcp" -p "$bind$hp:9000/udp")
 			F_CTRS+=("mx-$d-$c")
-			descs+=("mx $set: docker run -d --name mx-$d-$c --network $net ${ports[*]}")
+			descs+=("mx $set: docker run -d --name mx-$d-$c --network $net${ports[*]:+ ${ports[*]}}")
 			outs+=("$E2E_TMP/mx-out-mx-$d-$c")
 			dk run -d --name "mx-$d-$c" --network "$net" "${ports[@]}" "$E2E_IMAGE" sleep 1d \
 				>"$E2E_TMP/mx-out-mx-$d-$c" 2>&1 </dev/null 8>&- 9>&- &
@@ -441,6 +445,9 @@ m_set() {
 	shift 2
 	t0=$SECONDS
 	M_SET=$set
+	M_PID=()
+	M_IP=()
+	M_GW=()
 	M_NSET=$((M_NSET + 1))
 	[ "$pub" = all ] || bind=127.0.0.1:
 	m_nets_up "$set" "$@" || return 0
