@@ -315,7 +315,7 @@ e2e:
 	# legacy tables with cbridge's (and it flushes them at its start), and
 	# its NAT rules for 127.0.0.11 in the containers are legacy ones.
 	@$(STAGE) e2e-legacy$(STAGE_SUFFIX) $(LIMIT_E2E_PASS) \
-	    env E2E_DOCKERD_IPTABLES=legacy E2E_ONLY=firewall,dnsdefault \
+	    env E2E_DOCKERD_IPTABLES=legacy E2E_ONLY=firewall,dnsdefault,matrix \
 	    $(MAKE) --no-print-directory e2e-run
 	# The DNS of containers without --dns with dockerd's exec root on a
 	# private mount: the plugin never sees the sandboxes' mounts.

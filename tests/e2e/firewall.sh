@@ -185,14 +185,18 @@ f_nft_rules() {
 }
 
 # f_client PLACE PROTO HOST PORT [SEC]: one client, from PLACE ("out",
-# "host" or a container): busybox nc for tcp, peer.pl for udp (from the
-# host in the container's network namespace); prints the answer. SEC is
-# the connect or answer timeout (default 2).
+# "host", a container, or "pid:PID", the network namespace of a
+# container's process PID, entered from the host, which saves a docker
+# exec): busybox nc for tcp, peer.pl for udp (from the host in the
+# container's network namespace); prints the answer. SEC is the connect
+# or answer timeout (default 2).
 f_client() {
 	local place=$1 proto=$2 host=$3 port=$4 sec=${5:-2}
 	case $proto:$place in
 	tcp:host) e2e_nsx timeout 5 busybox nc -w "$sec" "$host" "$port" </dev/null ;;
 	tcp:out) f_out timeout 5 busybox nc -w "$sec" "$host" "$port" </dev/null ;;
+	tcp:pid:*) nsenter -t "${place#pid:}" -n timeout 5 busybox nc -w "$sec" "$host" "$port" </dev/null ;;
+	udp:pid:*) nsenter -t "${place#pid:}" -n perl "$F_PEER" udp "$host" "$port" "$sec" ;;
 	tcp:*) dk exec "$place" busybox timeout 5 nc -w "$sec" "$host" "$port" ;;
 	udp:host) e2e_nsx perl "$F_PEER" udp "$host" "$port" "$sec" ;;
 	udp:out) f_out perl "$F_PEER" udp "$host" "$port" "$sec" ;;

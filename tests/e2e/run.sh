@@ -11,8 +11,8 @@
 # anything failed, 77 if not root. See tests/e2e/lib.sh for the environment
 # variables (DOCKERD_EXTRA_ARGS, E2E_DOCKER, E2E_PLUGIN_SETTINGS,
 # E2E_DOCKERD_IPTABLES, E2E_EXEC_ROOT_PRIVATE); E2E_ONLY (words of
-# "networks containers firewall dns dnsdefault life", separated by spaces
-# or commas) runs only those scenario sets (default: all), e.g.
+# "networks containers firewall dns dnsdefault matrix life", separated by
+# spaces or commas) runs only those scenario sets (default: all), e.g.
 # E2E_ONLY=firewall,dnsdefault; an unknown word is an error.
 #
 # Scenarios, in the order they run: dockerd's firewall in its namespace;
@@ -23,11 +23,13 @@
 # then the container scenarios of tests/e2e/containers.sh (c*), then the
 # firewall scenarios of tests/e2e/firewall.sh (f*), then the DNS
 # scenarios of tests/e2e/dns.sh (d*), then those of containers without
-# --dns of tests/e2e/dnsdefault.sh (n*), then the restarts, reboot,
-# plugin kill and replacement and docker0 of tests/e2e/life.sh (l*, last:
-# they restart dockerd, and leave it with the run's flags); at the end,
-# the host is as before the run.  Under scripts/stage.sh, the scenario
-# running and its last check are the stage's step.
+# --dns of tests/e2e/dnsdefault.sh (n*), then the reachability matrix of
+# tests/e2e/matrix.sh (m*: dockerd's bridge driver next to cbridge, option
+# set by option set), then the restarts, reboot, plugin kill and
+# replacement and docker0 of tests/e2e/life.sh (l*, last: they restart
+# dockerd, and leave it with the run's flags); at the end, the host is as
+# before the run.  Under scripts/stage.sh, the scenario running and its
+# last check are the stage's step.
 #
 # The scenarios run through e2e_scenario, which shellcheck cannot follow:
 # shellcheck disable=SC2317
@@ -43,6 +45,8 @@ set -eu -o pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/dns.sh"
 # shellcheck source=tests/e2e/dnsdefault.sh
 . "$(dirname "${BASH_SOURCE[0]}")/dnsdefault.sh"
+# shellcheck source=tests/e2e/matrix.sh
+. "$(dirname "${BASH_SOURCE[0]}")/matrix.sh"
 # shellcheck source=tests/e2e/life.sh
 . "$(dirname "${BASH_SOURCE[0]}")/life.sh"
 
@@ -50,7 +54,7 @@ if [ $# -ne 1 ]; then
 	echo "usage: $0 BIN" >&2
 	exit 2
 fi
-SETS="networks containers firewall dns dnsdefault life"
+SETS="networks containers firewall dns dnsdefault matrix life"
 only_words=''
 E2E_ONLY=${E2E_ONLY:-}
 for w in ${E2E_ONLY//,/ }; do
@@ -714,6 +718,9 @@ if only dns; then
 fi
 if only dnsdefault; then
 	e2e_scenario n_all
+fi
+if only matrix; then
+	e2e_scenario m_all
 fi
 if only life; then
 	e2e_scenario l_all
