@@ -9,8 +9,9 @@ libnl-route-3-dev libnl-nf-3-dev libiptc-dev libldns-dev libnftables-dev check"
 # br_netfilter (tests/br_netfilter.sh).
 runtime="iproute2 curl jq nftables iptables busybox-static procps kmod"
 # dnsmasq-base (the DNS tests' upstream), not dnsmasq: the binary without
-# a system service.
-e2e="docker.io dnsmasq-base"
+# a system service. docker-compose (1.29, Python, Engine API): the scale
+# set's compose project.
+e2e="docker.io dnsmasq-base docker-compose"
 bench="dnsperf"
 # scripts/lint.sh lists the files to check with git.
 lint="shellcheck git"

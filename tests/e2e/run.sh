@@ -11,7 +11,7 @@
 # anything failed, 77 if not root. See tests/e2e/lib.sh for the environment
 # variables (DOCKERD_EXTRA_ARGS, E2E_DOCKER, E2E_PLUGIN_SETTINGS,
 # E2E_DOCKERD_IPTABLES, E2E_EXEC_ROOT_PRIVATE); E2E_ONLY (words of
-# "networks containers firewall dns dnsdefault", separated by spaces or
+# "networks containers firewall dns dnsdefault scale", separated by spaces or
 # commas) runs only those scenario sets (default: all), e.g.
 # E2E_ONLY=firewall,dnsdefault; an unknown word is an error.
 #
@@ -23,8 +23,10 @@
 # then the container scenarios of tests/e2e/containers.sh (c*), then the
 # firewall scenarios of tests/e2e/firewall.sh (f*), then the DNS
 # scenarios of tests/e2e/dns.sh (d*), then those of containers without
-# --dns of tests/e2e/dnsdefault.sh (n*); at the end, the host is as before
-# the run.  Under scripts/stage.sh, the scenario running and its last
+# --dns of tests/e2e/dnsdefault.sh (n*), then the scale and concurrency
+# scenarios of tests/e2e/scale.sh (s*: a docker-compose project, 300
+# networks with a container each, concurrent create and rm); at the end,
+# the host is as before the run.  Under scripts/stage.sh, the scenario running and its last
 # check are the stage's step.
 #
 # The scenarios run through e2e_scenario, which shellcheck cannot follow:
@@ -41,12 +43,14 @@ set -eu -o pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/dns.sh"
 # shellcheck source=tests/e2e/dnsdefault.sh
 . "$(dirname "${BASH_SOURCE[0]}")/dnsdefault.sh"
+# shellcheck source=tests/e2e/scale.sh
+. "$(dirname "${BASH_SOURCE[0]}")/scale.sh"
 
 if [ $# -ne 1 ]; then
 	echo "usage: $0 BIN" >&2
 	exit 2
 fi
-SETS="networks containers firewall dns dnsdefault"
+SETS="networks containers firewall dns dnsdefault scale"
 only_words=''
 E2E_ONLY=${E2E_ONLY:-}
 for w in ${E2E_ONLY//,/ }; do
@@ -710,6 +714,9 @@ if only dns; then
 fi
 if only dnsdefault; then
 	e2e_scenario n_all
+fi
+if only scale; then
+	e2e_scenario s_all
 fi
 
 e2e_step end
