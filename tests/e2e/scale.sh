@@ -665,7 +665,9 @@ s_b() {
 	s_gone "sb: no bridge, legacy rule, nft accept, state.json network, endpoint or pool of them left" \
 		"$ids" "$(cut -d' ' -f2 <<<"$subs")"
 	e2e_note "sb: the dockerd log since the scenario began: $(s_log_errors "$logfrom" | grep -c . || true) errors," \
-		"$(s_log_errors "$logfrom" | grep -c 'warn  dns: Docker Engine API.*no answer within' || true) of them the plugin's Engine API timeouts"
+		"$(s_log_errors "$logfrom" | grep -c 'warn  dns: Docker Engine API.*no answer within' || true) of them the plugin's Engine API timeouts;" \
+		"most frequent: $(s_log_errors "$logfrom" | sed -nE 's/.* msg="(.{0,70}).*/\1/p' | sed -E 's/[0-9a-f]{12,64}/ID/g' |
+			sort | uniq -c | sort -rn | head -n 3 | awk '{ $1 = $1 " x"; print }' | paste -sd';')"
 	e2e_check_eq "sb: the dockerd log holds no error or warning of the plugin or about its calls since the scenario began" "" \
 		"$(s_log_cbridge "$logfrom" | head -n 30)"
 	e2e_note "sb: plugin VmRSS $(s_rss) after the removal; the scenario took $(s_ms "$t0") ms from the first create"
