@@ -67,8 +67,9 @@ CHECK_LIBS	= $(shell $(PKG_CONFIG) --libs check jansson ldns 2>/dev/null)
 # The DNS responder's pure part (packets, records, configuration), and
 # the part that uses sockets (daemon and integration tests only).
 DNS_HOST_SRCS	:= dns/forward.c dns/server.c
-# Shared helpers of lib/ that make syscalls (entering a namespace).
-LIB_HOST_SRCS	:= lib/netns.c
+# Shared helpers of lib/ that make syscalls (entering a namespace, moving
+# a descriptor above FD_SETSIZE).
+LIB_HOST_SRCS	:= lib/netns.c lib/fd.c
 DNS_SRCS	:= $(filter-out $(DNS_HOST_SRCS),$(sort $(wildcard dns/*.c)))
 
 # Pure code: no syscalls beyond files, linked into both the daemon and the
@@ -100,7 +101,7 @@ DAEMON_SRCS	:= $(PURE_SRCS) $(LIB_HOST_SRCS) $(LOOP_SRCS) plugin/main.c \
 		   $(NAMES_SRCS) $(SANDBOX_SRCS) plugin/cli.c
 UNIT_SRCS	:= $(PURE_SRCS) $(LOOP_SRCS) $(ENGINE_SRCS) $(NAMES_SRCS) \
 		   $(SANDBOX_PURE_SRCS) netlink/fake.c firewall/fake.c \
-		   firewall/fakeports.c \
+		   firewall/fakeports.c lib/fd.c \
 		   tests/golden/cases.c $(wildcard tests/unit/*.c)
 BENCH_SRCS	:= $(PURE_SRCS) $(LOOP_SRCS) netlink/fake.c firewall/fake.c \
 		   firewall/fakeports.c tests/bench/bench.c
@@ -160,7 +161,7 @@ IPTC_ITEST_SRCS	:= $(FW_HOST_SRCS) firewall/common.c firewall/plan.c \
 IPTC_ITEST_SRCS	+= firewall/dnsiplan.c $(LIB_HOST_SRCS)
 IPTC_ITEST_OBJS	:= $(IPTC_ITEST_SRCS:%.c=$(BUILD)/%.o)
 PORTS_ITEST_SRCS := firewall/ports.c firewall/conntrack.c firewall/common.c \
-		   lib/prefix.c \
+		   lib/prefix.c lib/fd.c \
 		   tests/integration/ports_itest.c
 PORTS_ITEST_OBJS := $(PORTS_ITEST_SRCS:%.c=$(BUILD)/%.o)
 DNS_FWD_ITEST_SRCS := $(DNS_HOST_SRCS) $(DNS_SRCS) $(LIB_HOST_SRCS) \

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "dns/answer.h"
+#include "lib/fd.h"
 #include "lib/netns.h"
 #include "dns/forward.h"
 #include "loop/loop.h"
@@ -112,8 +113,8 @@ dns_fwd_new(const struct dns_fwd_params *p, char *err, size_t errlen)
 	if (p->netns_fd >= 0) {
 		f->netns_fd = p->netns_fd;
 		/* The way back after each socket made in netns_fd. */
-		f->home_fd = open("/proc/thread-self/ns/net",
-		    O_RDONLY | O_CLOEXEC);
+		f->home_fd = fd_move_high(open("/proc/thread-self/ns/net",
+		    O_RDONLY | O_CLOEXEC));
 		if (f->home_fd < 0) {
 			snprintf(err, errlen, "dns forwarder: cannot open "
 			    "/proc/thread-self/ns/net: %s (is /proc mounted?)",
@@ -218,8 +219,10 @@ dial_socket(struct dns_fwd *f, const struct dns_upstream *srv, bool tcp,
 
 	if (f->netns_fd >= 0 && (r = netns_switch(f->netns_fd, NULL, 0)) < 0)
 		return r;
-	fd = socket(sa.ss_family, (tcp ? SOCK_STREAM : SOCK_DGRAM) |
-	    SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	/* Up to the in-flight cap of them: above the numbers select() can
+	 * take (lib/fd.h). */
+	fd = fd_move_high(socket(sa.ss_family, (tcp ? SOCK_STREAM :
+	    SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
 	if (fd < 0)
 		r = -errno;
 	if (r == 0 && sa.ss_family == AF_INET6 && srv->zone[0] != '\0') {

@@ -26,6 +26,7 @@
 #include "dns/bytes.h"
 #include "dns/frame.h"
 #include "dns/server.h"
+#include "lib/fd.h"
 #include "lib/netns.h"
 #include "loop/loop.h"
 
@@ -818,7 +819,8 @@ on_accept(struct dns_srv *s, uint64_t now_ms)
 		unsigned int slot;
 		int fd;
 
-		fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		fd = fd_move_high(accept4(s->lfd, NULL, NULL,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC));
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
@@ -1044,7 +1046,10 @@ make_sockets(struct dns_srv *s, int netns_fd, int family, char *err,
 		snprintf(err, errlen, "dns server: %s", why);
 		return -1;
 	}
-	s->ufd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	/* Each responder's sockets live as long as it does: above the
+	 * numbers select() can take (lib/fd.h). */
+	s->ufd = fd_move_high(socket(family, SOCK_DGRAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0));
 	if (s->ufd < 0)
 		e = errno;
 	else {
@@ -1061,15 +1066,15 @@ make_sockets(struct dns_srv *s, int netns_fd, int family, char *err,
 			    sizeof(rb));
 	}
 	if (e == 0) {
-		s->lfd = socket(family, SOCK_STREAM | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, 0);
+		s->lfd = fd_move_high(socket(family, SOCK_STREAM |
+		    SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
 		if (s->lfd < 0)
 			e = errno;
 	}
 	/* Docker's resolver listens on 127.0.0.11 whatever our family. */
 	if (e == 0) {
-		s->dfd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, 0);
+		s->dfd = fd_move_high(socket(AF_INET, SOCK_DGRAM |
+		    SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
 		if (s->dfd < 0)
 			e = errno;
 	}

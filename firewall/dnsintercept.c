@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -56,6 +57,14 @@ ctx_open(struct nft_ctx **ret, const char *what, char *err, size_t errlen)
 		return -e;
 	}
 	(void) close(fd);
+	/* libnftables waits for the kernel's answer with select() on its
+	 * socket, which gets the number this one had: at FD_SETSIZE or
+	 * above, glibc would abort the daemon (lib/fd.h). */
+	if (fd >= FD_SETSIZE) {
+		fw_seterr(err, errlen, "Failed to %s: no descriptor below %d is "
+		    "free, and libnftables needs one", what, FD_SETSIZE);
+		return -EMFILE;
+	}
 	if ((ctx = nft_ctx_new(NFT_CTX_DEFAULT)) == NULL) {
 		fw_seterr(err, errlen, "Failed to %s: libnftables could not "
 		    "create a context", what);

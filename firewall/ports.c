@@ -22,6 +22,7 @@
 
 #include "firewall/common.h"
 #include "firewall/hostops.h"
+#include "lib/fd.h"
 
 /* Tries of a 0..0 reservation whose kernel-picked port cannot be listened
  * on (a TCP socket with SO_REUSEADDR can be given a port that another
@@ -81,7 +82,9 @@ open_one(const struct want *w, unsigned short port, int *ret_fd,
 		    w->pname, w->shown);
 
 	stype = w->proto == IPPROTO_UDP ? SOCK_DGRAM : SOCK_STREAM;
-	fd = socket(w->family, stype | SOCK_CLOEXEC, w->proto);
+	/* Held as long as the port is published: above the numbers
+	 * select() can take (lib/fd.h). */
+	fd = fd_move_high(socket(w->family, stype | SOCK_CLOEXEC, w->proto));
 	if (fd < 0) {
 		r = -errno;
 		if (r == -EPROTONOSUPPORT && w->proto == IPPROTO_SCTP)

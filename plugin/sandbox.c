@@ -22,6 +22,7 @@
 #include "dns/forward.h"
 #include "dns/server.h"
 #include "firewall/dnsintercept.h"
+#include "lib/fd.h"
 #include "loop/loop.h"
 #include "loop/work.h"
 #include "plugin/dnsstats.h"
@@ -574,6 +575,8 @@ start(struct sbx *s, struct sandbox *sb, char *e, size_t elen)
 		    sb->nspath, strerror(errno));
 		return e;
 	}
+	/* Kept while it serves: above the numbers select() can take. */
+	fd = fd_move_high(fd);
 	if (dns_addr_set(s, fd, true, e, elen) < 0) {
 		(void)close(fd);
 		return e;

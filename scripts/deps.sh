@@ -11,8 +11,9 @@ runtime="iproute2 curl jq nftables iptables busybox-static procps kmod"
 # dnsmasq-base (the DNS tests' upstream), not dnsmasq: the binary without
 # a system service. docker-registry: the registry `docker plugin upgrade`
 # pulls from (tests/e2e/life.sh runs its own, on loopback in dockerd's
-# namespace; the package's service is never used).
-e2e="docker.io dnsmasq-base docker-registry"
+# namespace; the package's service is never used). docker-compose (1.29,
+# Python, Engine API): the scale set's compose project.
+e2e="docker.io dnsmasq-base docker-registry docker-compose"
 bench="dnsperf"
 # scripts/lint.sh lists the files to check with git.
 lint="shellcheck git"

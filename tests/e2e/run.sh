@@ -11,8 +11,9 @@
 # anything failed, 77 if not root. See tests/e2e/lib.sh for the environment
 # variables (DOCKERD_EXTRA_ARGS, E2E_DOCKER, E2E_PLUGIN_SETTINGS,
 # E2E_DOCKERD_IPTABLES, E2E_EXEC_ROOT_PRIVATE); E2E_ONLY (words of
-# "networks containers firewall dns dnsdefault matrix life", separated by
-# spaces or commas) runs only those scenario sets (default: all), e.g.
+# "networks containers firewall dns dnsdefault matrix scale life",
+# separated by spaces or commas) runs only those scenario sets (default:
+# all), e.g.
 # E2E_ONLY=firewall,dnsdefault; an unknown word is an error.
 #
 # Scenarios, in the order they run: dockerd's firewall in its namespace;
@@ -25,11 +26,13 @@
 # scenarios of tests/e2e/dns.sh (d*), then those of containers without
 # --dns of tests/e2e/dnsdefault.sh (n*), then the reachability matrix of
 # tests/e2e/matrix.sh (m*: dockerd's bridge driver next to cbridge, option
-# set by option set), then the restarts, reboot, plugin kill and
-# replacement and docker0 of tests/e2e/life.sh (l*, last: they restart
-# dockerd, and leave it with the run's flags); at the end, the host is as
-# before the run.  Under scripts/stage.sh, the scenario running and its
-# last check are the stage's step.
+# set by option set), then the scale and concurrency scenarios of
+# tests/e2e/scale.sh (s*: a docker-compose project, 300 networks with a
+# container each, concurrent create and rm), then the restarts, reboot,
+# plugin kill and replacement and docker0 of tests/e2e/life.sh (l*, last:
+# they restart dockerd, and leave it with the run's flags); at the end,
+# the host is as before the run.  Under scripts/stage.sh, the scenario
+# running and its last check are the stage's step.
 #
 # The scenarios run through e2e_scenario, which shellcheck cannot follow:
 # shellcheck disable=SC2317
@@ -47,6 +50,8 @@ set -eu -o pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/dnsdefault.sh"
 # shellcheck source=tests/e2e/matrix.sh
 . "$(dirname "${BASH_SOURCE[0]}")/matrix.sh"
+# shellcheck source=tests/e2e/scale.sh
+. "$(dirname "${BASH_SOURCE[0]}")/scale.sh"
 # shellcheck source=tests/e2e/life.sh
 . "$(dirname "${BASH_SOURCE[0]}")/life.sh"
 
@@ -54,7 +59,7 @@ if [ $# -ne 1 ]; then
 	echo "usage: $0 BIN" >&2
 	exit 2
 fi
-SETS="networks containers firewall dns dnsdefault matrix life"
+SETS="networks containers firewall dns dnsdefault matrix scale life"
 only_words=''
 E2E_ONLY=${E2E_ONLY:-}
 for w in ${E2E_ONLY//,/ }; do
@@ -721,6 +726,9 @@ if only dnsdefault; then
 fi
 if only matrix; then
 	e2e_scenario m_all
+fi
+if only scale; then
+	e2e_scenario s_all
 fi
 if only life; then
 	e2e_scenario l_all
