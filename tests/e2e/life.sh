@@ -53,12 +53,12 @@
 #       docker0 reaches the outside and the FORWARD policies are those of
 #       the run's start; then dockerd with --bridge=none again: docker0
 #       and its rules gone
-# Checks that known bugs of cbridge break (in one iptables mode or the
-# other; the README's Tests section) go through e2e_known_bug.
+# Checks that a known bug of cbridge would break go through
+# l_check_or_known; none is known now (the bugs this set found are fixed).
 
 L_REG_PORT=5000		# docker-registry, on 127.0.0.1 in E2E_NS
 L_DEFAULT_ARGS=''	# E2E_DOCKERD_DEFAULT_ARGS as the run started
-L_BUG_DOCKER0=''	# known bugs (l_all sets them per mode)
+L_BUG_DOCKER0=''	# known bugs: words that say which, or empty
 L_BUG_POLICY=''
 L_BUG_PORT0=''
 L_RULES0=''		# ld: dockerd's rules before lf-d
@@ -862,13 +862,6 @@ l_all() {
 		return 0
 	fi
 	L_DEFAULT_ARGS=$E2E_DOCKERD_DEFAULT_ARGS
-	if [ "$E2E_DOCKERD_IPTABLES" = legacy ]; then
-		L_BUG_DOCKER0="legacy mode: cbridge appends its DOCKER-ISOLATION-STAGE-1 jump after dockerd's final RETURN"
-		L_BUG_PORT0="legacy mode: dockerd's nat DOCKER -i docker0 -j RETURN comes before cbridge's DNAT"
-	else
-		L_BUG_DOCKER0="nft mode: cbridge's DOCKER-USER accepts come before dockerd's isolation chains"
-		L_BUG_POLICY="nft mode: at boot cbridge turns forwarding on first: legacy FORWARD DROP, dockerd's nft policy left ACCEPT"
-	fi
 	[ -n "$F_PEER" ] || {
 		F_PEER=$E2E_TMP/peer.pl
 		cp "$E2E_TOP/tests/e2e/peer.pl" "$F_PEER"

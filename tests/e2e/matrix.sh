@@ -82,10 +82,6 @@ M_EXPECTED=(
 	"*|masq-off|ctr-out/udp|reach|blocked|deliberate|raw drop also meets unmasqueraded replies"
 	"*|masq-off|ctr-out-src|own|n/a|deliberate|raw drop also meets unmasqueraded replies"
 	"*|masq-off|drv-pub/tcp|blocked|reach|deliberate|raw drop also meets unmasqueraded replies"
-	"*|default icc-off host-bind lo-ports|ctr-drv/tcp|blocked|reach|bug|cbridge accepts into dockerd's bridges"
-	"legacy|default icc-off masq-off lo-ports|host-lo-pub/tcp|blocked|reach|bug|cbridge's OUTPUT jump breaks dockerd's 127.0.0.1"
-	"legacy|default icc-off masq-off lo-ports|host-lo-pub/udp|blocked|reach|bug|cbridge's OUTPUT jump breaks dockerd's 127.0.0.1"
-	"legacy|default icc-off host-bind|drv-pub/tcp|reach|blocked|bug|dockerd's nat RETURN skips cbridge's DNAT"
 )
 
 # ------------------------------------------------------------------ helpers
