@@ -34,8 +34,8 @@ SANFLAGS	:=
 STAGE_SUFFIX	:=
 LIMIT_CHECK	:= 600
 LIMIT_INTEG	:= 900
-LIMIT_E2E	:= 1200
-LIMIT_E2E_PASS	:= 600
+LIMIT_E2E	:= 1800
+LIMIT_E2E_PASS	:= 900
 else
 BUILD		:= build-san
 SANFLAGS	:= -fsanitize=$(SANITIZER) -fno-sanitize-recover=all \
