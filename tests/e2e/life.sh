@@ -499,12 +499,7 @@ l_replace() {
 		e2e_fail "$L: a new plugin ID" "old: $old" "new: $new"
 	fi
 	l_plugin_back "$L: after the new install"
-	l_works "$L: after the new install" lf-p-a "$ipb" lf-p-b 18630
-	l_held "$L: after the new install" 18630
-	f_start "$L: a new container lf-p-c on lf-p" lf-p-c lf-p || return 0
-	c_ping "$L: lf-p-c pings lf-p-a" lf-p-c "$ipa"
-	l_resolves "$L: lf-p-a resolves lf-p-c" lf-p-a lf-p-c "$(c_addr4 lf-p-c lf-p)"
-	l_check_addrs "$L: after the new install" lf-p 3
+	l_still_serves "$L: after the new install" lf-p "$ipa" "$ipb" 18630 lf-p-c 3 || return 0
 	l_upgrade "$L" "$ipa" "$ipb"
 }
 
@@ -580,12 +575,21 @@ l_upgrade() {
 		"$(dk plugin inspect -f '{{.PluginReference}}' "$E2E_PLUGIN" 2>&1)"
 	e2e_check_eq "$L: the running plugin is the new build (/etc/cbridge-build in its root)" "$tok" \
 		"$(cat "/proc/${pid:-0}/root/etc/cbridge-build" 2>&1)"
-	l_works "$L: after the upgrade" lf-p-a "$ipb" lf-p-b 18630
-	l_held "$L: after the upgrade" 18630
-	f_start "$L: a new container lf-p-d on lf-p after the upgrade" lf-p-d lf-p || return 0
-	c_ping "$L: lf-p-d pings lf-p-a" lf-p-d "$ipa"
-	l_resolves "$L: lf-p-a resolves lf-p-d" lf-p-a lf-p-d "$(c_addr4 lf-p-d lf-p)"
-	l_check_addrs "$L: after the upgrade" lf-p 4
+	l_still_serves "$L: after the upgrade" lf-p "$ipa" "$ipb" 18630 lf-p-d 4
+}
+
+# l_still_serves WHEN NET IPA IPB PORT NEW N: NET's NET-a and NET-b (at IPA
+# and IPB) still talk, ports and names work and PORT is held; a new
+# container NEW joins NET, pings NET-a and is resolved by it; NET has N
+# addresses allocated.  False when NEW does not start.
+l_still_serves() {
+	local when=$1 net=$2 ipa=$3 ipb=$4 port=$5 new=$6 n=$7
+	l_works "$when" "$net-a" "$ipb" "$net-b" "$port"
+	l_held "$when" "$port"
+	f_start "$when: a new container $new joins $net" "$new" "$net" || return 1
+	c_ping "$when: $new pings $net-a" "$new" "$ipa"
+	l_resolves "$when: $net-a resolves $new" "$net-a" "$new" "$(c_addr4 "$new" "$net")"
+	l_check_addrs "$when" "$net" "$n"
 }
 
 # ll. dockerd restarted with --live-restore
@@ -639,12 +643,7 @@ l_live() {
 	e2e_check_eq "$L: state.json's endpoints and allocations as before" "$state" "$(c_state_extra)"
 	l_wait_same "$L: cbridge's legacy rules as before (within 5 s)" "$rules" 5 l_cb_rules
 	l_wait_same "$L: cbridge's nft accepts of lf-l as before (within 5 s)" "$nft" 5 f_nft_rules "$id"
-	l_works "$L: after the restart" lf-l-a "$ipb" lf-l-b 18640
-	l_held "$L: after the restart" 18640
-	f_start "$L: a new container lf-l-c joins lf-l" lf-l-c lf-l || return 0
-	c_ping "$L: lf-l-c pings lf-l-a" lf-l-c "$ipa"
-	l_resolves "$L: lf-l-a resolves lf-l-c" lf-l-a lf-l-c "$(c_addr4 lf-l-c lf-l)"
-	l_check_addrs "$L: after the restart" lf-l 3
+	l_still_serves "$L: after the restart" lf-l "$ipa" "$ipb" 18640 lf-l-c 3
 }
 
 # ll's end: its containers and network removed, dockerd back to the run's
