@@ -80,7 +80,7 @@ PURE_SRCS	:= lib/prefix.c plugin/log.c plugin/ipam.c plugin/options.c \
 		   firewall/plan.c firewall/parse.c firewall/rules.c \
 		   firewall/job.c $(DNS_SRCS)
 PURE_SRCS	+= firewall/dnsiplan.c
-FW_HOST_SRCS	:= firewall/dockeraccept.c firewall/iptc.c firewall/host.c \
+FW_HOST_SRCS	:= firewall/nftio.c firewall/dockeraccept.c firewall/iptc.c firewall/host.c \
 		   firewall/ports.c firewall/conntrack.c
 FW_HOST_SRCS	+= firewall/dnsintercept.c
 # The event loop every fd and timer of the daemon registers with, and the
@@ -150,7 +150,7 @@ REPLAY_BINS	:= $(FUZZ_TARGETS:%=$(BUILD)/replay/%)
 ITEST_SRCS	:= netlink/link.c netlink/common.c lib/prefix.c $(LIB_HOST_SRCS) \
 		   tests/integration/lnk_itest.c
 ITEST_OBJS	:= $(ITEST_SRCS:%.c=$(BUILD)/%.o)
-FW_ITEST_SRCS	:= firewall/dockeraccept.c firewall/common.c firewall/plan.c \
+FW_ITEST_SRCS	:= firewall/nftio.c firewall/dockeraccept.c firewall/common.c firewall/plan.c \
 		   lib/prefix.c \
 		   firewall/parse.c tests/integration/fw_itest.c
 FW_ITEST_OBJS	:= $(FW_ITEST_SRCS:%.c=$(BUILD)/%.o)

@@ -24,16 +24,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include <linux/netfilter/nf_tables.h>
-#include <linux/netfilter/nfnetlink.h>
-#include <linux/netlink.h>
-#include <nftables/libnftables.h>
 
 #include "firewall/common.h"
 #include "firewall/firewall.h"
+#include "firewall/nftio.h"
 
 /* Longest line of a transaction: "insert rule ip6 filter DOCKER-USER
  * position <20> iifname "<15>" counter accept comment "cbridge:<64>"". */
@@ -41,14 +36,11 @@
 
 struct fw_dacc {
 	struct fw	fw;		/* first: the ops table */
-	/* Opens its netlink socket when created, so it stays in the
-	 * network namespace fw_dacc_new ran in. */
-	struct nft_ctx	*ctx;
+	struct fw_nftio	io;
 	/* The ruleset's generation after the last sync that succeeded, and
 	 * a hash of the networks it was for: while neither changes, the
 	 * once-a-second check has nothing to read (listing a large ruleset
 	 * costs tens of milliseconds). */
-	int		gen_fd;		/* NETLINK_NETFILTER, -1 if none */
 	/* Whether FORWARD may hold rules of ours: until a read found none
 	 * there, and after cbridge put some there (DOCKER-USER missing).
 	 * dockerd's FORWARD is long; reading it for nothing is slow. */
@@ -64,80 +56,17 @@ struct fw_dacc {
 
 static const struct fw_ops dacc_ops;
 
-/* Runs cmd; with json, *ret_out is nft's JSON output, valid until the next
- * run.  On failure err says "Failed to <what>: <nft's message>". */
 static int
 run(struct fw_dacc *n, const char *cmd, bool json, const char **ret_out,
     const char *what, char *err, size_t errlen)
 {
-	const char *out, *emsg;
-	char reason[512];
-	int rc;
-
-	nft_ctx_output_set_flags(n->ctx, json ?
-	    NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE : 0);
-	rc = nft_run_cmd_from_buffer(n->ctx, cmd);
-	/* Fetching a buffer also empties it for the next run. */
-	out = nft_ctx_get_output_buffer(n->ctx);
-	emsg = nft_ctx_get_error_buffer(n->ctx);
-	if (rc != 0) {
-		fw_nft_oneline(emsg != NULL ? emsg : "", reason, sizeof(reason));
-		fw_seterr(err, errlen, "Failed to %s: %s", what, reason);
-		return -fw_nft_errno(reason);
-	}
-	if (ret_out != NULL)
-		*ret_out = out != NULL ? out : "";
-	return 0;
+	return fw_nftio_run(&n->io, cmd, json, ret_out, what, err, errlen);
 }
 
-/* The nftables ruleset's generation ID (NFT_MSG_GETGEN): it changes with
- * every transaction, whoever makes it.  0 or -errno. */
 static int
 read_gen(struct fw_dacc *n, uint32_t *ret)
 {
-	struct {
-		struct nlmsghdr	nh;
-		struct nfgenmsg	nfg;
-	} req = {
-		.nh = { .nlmsg_len = sizeof(req),
-		    .nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETGEN,
-		    .nlmsg_flags = NLM_F_REQUEST, .nlmsg_seq = 1 },
-		.nfg = { .nfgen_family = AF_UNSPEC, .version = NFNETLINK_V0 },
-	};
-	union {
-		struct nlmsghdr	nh;
-		char		buf[512];
-	} rsp;
-	ssize_t len;
-
-	if (n->gen_fd < 0)
-		return -EBADF;
-	if (send(n->gen_fd, &req, sizeof(req), 0) < 0)
-		return -errno;
-	len = recv(n->gen_fd, &rsp, sizeof(rsp), 0);
-	if (len < (ssize_t)(NLMSG_HDRLEN + sizeof(struct nfgenmsg)) ||
-	    !NLMSG_OK(&rsp.nh, (unsigned int)len) ||
-	    rsp.nh.nlmsg_type != ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWGEN))
-		return -EBADMSG;
-	{
-		size_t off = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(struct nfgenmsg));
-
-		while (off + sizeof(struct nlattr) <= rsp.nh.nlmsg_len) {
-			const struct nlattr *a = (const void *)(rsp.buf + off);
-
-			if (a->nla_len < sizeof(*a) ||
-			    off + a->nla_len > rsp.nh.nlmsg_len)
-				break;
-			if ((a->nla_type & NLA_TYPE_MASK) == NFTA_GEN_ID &&
-			    a->nla_len >= NLA_HDRLEN + sizeof(uint32_t)) {
-				memcpy(ret, (const char *)a + NLA_HDRLEN,
-				    sizeof(*ret));
-				return 0;
-			}
-			off += NLA_ALIGN(a->nla_len);
-		}
-	}
-	return -EBADMSG;
+	return fw_nftio_gen(&n->io, ret);
 }
 
 /* What of the networks the nft rules depend on. */
@@ -452,10 +381,7 @@ dacc_free(struct fw *f)
 
 	fw_ifnames_done(&n->bridges4);
 	fw_ifnames_done(&n->bridges6);
-	if (n->ctx != NULL)
-		nft_ctx_free(n->ctx);
-	if (n->gen_fd >= 0)
-		(void) close(n->gen_fd);
+	fw_nftio_close(&n->io);
 	free(n);
 }
 
@@ -469,7 +395,6 @@ struct fw *
 fw_dacc_new(char *err, size_t errlen)
 {
 	struct fw_dacc *n;
-	int fd;
 
 	if ((n = calloc(1, sizeof(*n))) == NULL) {
 		fw_seterr(err, errlen, "Failed to set up nftables: %s",
@@ -477,29 +402,10 @@ fw_dacc_new(char *err, size_t errlen)
 		return NULL;
 	}
 	n->fw.ops = &dacc_ops;
-	n->gen_fd = -1;
+	n->io.gen_fd = -1;
 	n->forward_maybe = true;
-	/* libnftables opens its NETLINK_NETFILTER socket in nft_ctx_new and
-	 * calls exit() when that fails; fail here instead, with a reason.
-	 * The socket stays, for the generation ID. */
-	if ((fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC,
-	    NETLINK_NETFILTER)) < 0) {
-		fw_seterr(err, errlen, "Failed to set up nftables: cannot "
-		    "open a netfilter netlink socket: %s", strerror(errno));
+	if (fw_nftio_open(&n->io, err, errlen) < 0)
 		goto fail;
-	}
-	n->gen_fd = fd;
-	if ((n->ctx = nft_ctx_new(NFT_CTX_DEFAULT)) == NULL) {
-		fw_seterr(err, errlen, "Failed to set up nftables: "
-		    "libnftables could not create a context");
-		goto fail;
-	}
-	if (nft_ctx_buffer_output(n->ctx) != 0 ||
-	    nft_ctx_buffer_error(n->ctx) != 0) {
-		fw_seterr(err, errlen, "Failed to set up nftables: "
-		    "libnftables could not buffer its output");
-		goto fail;
-	}
 	return &n->fw;
 fail:
 	dacc_free(&n->fw);

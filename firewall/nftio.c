@@ -1,0 +1,131 @@
+/*
+ * One libnftables context plus a netlink socket of our own for the
+ * generation ID (libnftables has no call for it).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netlink.h>
+#include <nftables/libnftables.h>
+
+#include "firewall/common.h"
+#include "firewall/nftio.h"
+
+int
+fw_nftio_open(struct fw_nftio *io, char *err, size_t errlen)
+{
+	int r;
+
+	io->ctx = NULL;
+	/* libnftables opens its NETLINK_NETFILTER socket in nft_ctx_new and
+	 * calls exit() when that fails; fail here instead, with a reason.
+	 * The socket stays, for the generation ID. */
+	if ((io->gen_fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC,
+	    NETLINK_NETFILTER)) < 0) {
+		r = -errno;
+		fw_seterr(err, errlen, "Failed to set up nftables: cannot "
+		    "open a netfilter netlink socket: %s", strerror(errno));
+		return r;
+	}
+	if ((io->ctx = nft_ctx_new(NFT_CTX_DEFAULT)) == NULL) {
+		fw_seterr(err, errlen, "Failed to set up nftables: "
+		    "libnftables could not create a context");
+		r = -ENOMEM;
+		goto fail;
+	}
+	if (nft_ctx_buffer_output(io->ctx) != 0 ||
+	    nft_ctx_buffer_error(io->ctx) != 0) {
+		fw_seterr(err, errlen, "Failed to set up nftables: "
+		    "libnftables could not buffer its output");
+		r = -ENOMEM;
+		goto fail;
+	}
+	return 0;
+fail:
+	fw_nftio_close(io);
+	return r;
+}
+
+void
+fw_nftio_close(struct fw_nftio *io)
+{
+	if (io->ctx != NULL)
+		nft_ctx_free(io->ctx);
+	io->ctx = NULL;
+	if (io->gen_fd >= 0)
+		(void) close(io->gen_fd);
+	io->gen_fd = -1;
+}
+
+int
+fw_nftio_run(struct fw_nftio *io, const char *cmd, bool json,
+    const char **ret_out, const char *what, char *err, size_t errlen)
+{
+	const char *out, *emsg;
+	char reason[512];
+	int rc;
+
+	nft_ctx_output_set_flags(io->ctx, json ?
+	    NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE : 0);
+	rc = nft_run_cmd_from_buffer(io->ctx, cmd);
+	/* Fetching a buffer also empties it for the next run. */
+	out = nft_ctx_get_output_buffer(io->ctx);
+	emsg = nft_ctx_get_error_buffer(io->ctx);
+	if (rc != 0) {
+		fw_nft_oneline(emsg != NULL ? emsg : "", reason, sizeof(reason));
+		fw_seterr(err, errlen, "Failed to %s: %s", what, reason);
+		return -fw_nft_errno(reason);
+	}
+	if (ret_out != NULL)
+		*ret_out = out != NULL ? out : "";
+	return 0;
+}
+
+int
+fw_nftio_gen(struct fw_nftio *io, uint32_t *ret)
+{
+	struct {
+		struct nlmsghdr	nh;
+		struct nfgenmsg	nfg;
+	} req = {
+		.nh = { .nlmsg_len = sizeof(req),
+		    .nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETGEN,
+		    .nlmsg_flags = NLM_F_REQUEST, .nlmsg_seq = 1 },
+		.nfg = { .nfgen_family = AF_UNSPEC, .version = NFNETLINK_V0 },
+	};
+	union {
+		struct nlmsghdr	nh;
+		char		buf[512];
+	} rsp;
+	size_t off;
+	ssize_t len;
+
+	if (io->gen_fd < 0)
+		return -EBADF;
+	if (send(io->gen_fd, &req, sizeof(req), 0) < 0)
+		return -errno;
+	len = recv(io->gen_fd, &rsp, sizeof(rsp), 0);
+	if (len < (ssize_t)(NLMSG_HDRLEN + sizeof(struct nfgenmsg)) ||
+	    !NLMSG_OK(&rsp.nh, (unsigned int)len) ||
+	    rsp.nh.nlmsg_type != ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWGEN))
+		return -EBADMSG;
+	off = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(struct nfgenmsg));
+	while (off + sizeof(struct nlattr) <= rsp.nh.nlmsg_len) {
+		const struct nlattr *a = (const void *)(rsp.buf + off);
+
+		if (a->nla_len < sizeof(*a) || off + a->nla_len > rsp.nh.nlmsg_len)
+			break;
+		if ((a->nla_type & NLA_TYPE_MASK) == NFTA_GEN_ID &&
+		    a->nla_len >= NLA_HDRLEN + sizeof(uint32_t)) {
+			memcpy(ret, (const char *)a + NLA_HDRLEN, sizeof(*ret));
+			return 0;
+		}
+		off += NLA_ALIGN(a->nla_len);
+	}
+	return -EBADMSG;
+}
