@@ -85,6 +85,9 @@ int	fw_parse_rules(const char *json, int family, const char *chain,
 int	fw_parse_docker_bridges(const char *json, int family,
 	    struct fw_ifnames *names);
 void	fw_ifnames_done(struct fw_ifnames *names);
+/* Whether json (`list tables`) holds an ip or ip6 table called name;
+ * false also for what is not nft's JSON. */
+bool	fw_parse_has_table(const char *json, const char *name);
 /* The handle of the chain's last rule that is exactly "return" (no
  * comment, no match: dockerd's), else 0; json as for fw_parse_rules. */
 unsigned long long fw_parse_final_return(const char *json);

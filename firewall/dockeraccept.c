@@ -366,6 +366,20 @@ fail:
 	return r;
 }
 
+int
+fw_dacc_docker_nft(struct fw *f, bool *ret, char *err, size_t errlen)
+{
+	struct fw_dacc *n = to_dacc(f);
+	const char *out;
+	int r;
+
+	if ((r = run(n, "list tables", true, &out, "list the nftables "
+	    "tables", err, errlen)) < 0)
+		return r;
+	*ret = fw_parse_has_table(out, "docker-bridges");
+	return 0;
+}
+
 /* dockerd owns the policies of its nft tables: nothing to do. */
 static int
 dacc_forward_drop(struct fw *f, int family, char *err, size_t errlen)

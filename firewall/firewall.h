@@ -242,21 +242,61 @@ struct fw {
 	const struct fw_ops *ops;
 };
 
-/* The real firewall of the caller's network namespace: libiptc for the
- * full rule model in the legacy tables (holding the xtables lock at
- * lock_path, NULL: /run/xtables.lock), plus libnftables accepts where
- * dockerd's nft tables would drop cbridge's traffic.  wslinfo (NULL:
- * /usr/bin/wslinfo) is checked for WSL2's mirrored mode.  chains_path
- * records the chains cbridge created, the only ones it ever deletes (NULL:
- * kept in memory only, so none made before a restart is deleted). */
-struct fw	*fw_host_new(const char *lock_path, const char *wslinfo,
-		    const char *chains_path, char *err, size_t errlen);
+/* Which rule backend holds the model (FIREWALL_BACKEND). */
+enum fw_backend {
+	FW_BACKEND_AUTO,
+	FW_BACKEND_IPTABLES,	/* libiptc, the legacy tables */
+	FW_BACKEND_NFTABLES,	/* libnftables, cbridge's own tables */
+};
+
+/* "auto", "iptables", "nftables". */
+const char *fw_backend_name(enum fw_backend b);
+/* The reverse; 0 or -EINVAL. */
+int	fw_backend_parse(const char *s, enum fw_backend *ret);
+/* What the host offers that the choice depends on. */
+struct fw_backend_probe {
+	bool	legacy;		/* the kernel has legacy x_tables (ip_tables) */
+	bool	docker_nft;	/* dockerd's nftables backend: a table
+				 * "docker-bridges" exists */
+};
+/* Pure: the backend for want given the probe (want itself unless it is
+ * auto), and in why one sentence saying why, for the log and the status
+ * route. */
+enum fw_backend fw_backend_choose(enum fw_backend want,
+	    const struct fw_backend_probe *probe, char *why, size_t whylen);
+
+struct fw_host_params {
+	const char	*lock_path;	/* xtables lock; NULL: /run/xtables.lock */
+	const char	*wslinfo;	/* NULL: /usr/bin/wslinfo */
+	const char	*chains_path;	/* chains cbridge created; NULL: memory */
+	enum fw_backend	backend;
+};
+
+/* The real firewall of the caller's network namespace: the chosen rule
+ * backend for the full rule model (libiptc in the legacy tables, holding
+ * the xtables lock at lock_path; or libnftables in cbridge's own tables),
+ * plus libnftables accepts where dockerd's nft tables would drop
+ * cbridge's traffic.  wslinfo is checked for WSL2's mirrored mode.
+ * chains_path records the iptables chains cbridge created, the only ones
+ * it ever deletes (NULL: kept in memory only, so none made before a
+ * restart is deleted). */
+struct fw	*fw_host_new(const struct fw_host_params *p, char *err,
+		    size_t errlen);
+/* The backend fw_host_new chose for f, and why (borrowed for f's life). */
+enum fw_backend	fw_host_backend(struct fw *f, const char **why);
 /* The two halves alone (tests). */
 struct fw	*fw_iptc_new(const char *lock_path, const char *chains_path,
 		    char *err, size_t errlen);
+/* The nftables backend: the whole model in cbridge's own tables "ip
+ * cbridge" and "ip6 cbridge" (firewall/nft.c). */
+struct fw	*fw_nft_new(char *err, size_t errlen);
 /* The accepts for cbridge's bridges in dockerd's nft DOCKER-USER (or
  * FORWARD) chains (firewall/dockeraccept.c). */
 struct fw	*fw_dacc_new(char *err, size_t errlen);
+/* Whether dockerd runs its nftables backend: a table "docker-bridges"
+ * exists (ip or ip6). */
+int		fw_dacc_docker_nft(struct fw *f, bool *ret, char *err,
+		    size_t errlen);
 /* dockerd's bridges in its nft isolation chains, per family: read again
  * when the ruleset changed since the last call.  *ret4 and *ret6 are
  * borrowed until the next call. */

@@ -1,9 +1,10 @@
 /*
- * The host's firewall: the libiptc backend holds the full rule model in
- * the legacy tables; where dockerd keeps its chains in nft (iptables-nft,
- * FORWARD policy DROP), the docker-accept shim (firewall/dockeraccept.c)
- * adds the accepts cbridge's bridges need there, and adds nothing on a
- * legacy-only host.  Host ports and
+ * The host's firewall: the chosen rule backend holds the full rule model
+ * (libiptc in the legacy tables, or libnftables in cbridge's own tables);
+ * where dockerd keeps its chains in nft (iptables-nft with its FORWARD
+ * policy DROP, or its own nftables backend), the docker-accept shim
+ * (firewall/dockeraccept.c) adds the accepts cbridge's bridges need
+ * there, and adds nothing on a legacy-only host.  Host ports and
  * conntrack are not here: they are fw_hostports (firewall/ports.c).
  */
 #include <errno.h>
@@ -12,16 +13,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <netinet/in.h>
+
+#include <linux/netfilter_ipv4/ip_tables.h>
 
 #include "firewall/common.h"
 #include "firewall/firewall.h"
 
 struct fw_hostfw {
 	struct fw	fw;		/* first: the ops table */
-	struct fw	*iptc;
+	struct fw	*rules;		/* the chosen backend */
 	struct fw	*dacc;
+	enum fw_backend	backend;
+	char		why[160];
 	char		wslinfo[PATH_MAX];
 };
 
@@ -56,7 +63,7 @@ host_sync(struct fw *f, const struct fw_model *m, char *err, size_t errlen)
 		return r;
 	mm.docker4 = *b4;
 	mm.docker6 = *b6;
-	if ((r = h->iptc->ops->sync(h->iptc, &mm, err, errlen)) < 0)
+	if ((r = h->rules->ops->sync(h->rules, &mm, err, errlen)) < 0)
 		return r;
 	return h->dacc->ops->sync(h->dacc, &mm, err, errlen);
 }
@@ -66,7 +73,7 @@ host_forward_drop(struct fw *f, int family, char *err, size_t errlen)
 {
 	struct fw_hostfw *h = to_host(f);
 
-	return h->iptc->ops->forward_drop(h->iptc, family, err, errlen);
+	return h->rules->ops->forward_drop(h->rules, family, err, errlen);
 }
 
 static void
@@ -74,7 +81,7 @@ host_free(struct fw *f)
 {
 	struct fw_hostfw *h = to_host(f);
 
-	fw_free(h->iptc);
+	fw_free(h->rules);
 	fw_free(h->dacc);
 	free(h);
 }
@@ -85,10 +92,49 @@ static const struct fw_ops host_ops = {
 	.free			= host_free,
 };
 
-struct fw *
-fw_host_new(const char *lock_path, const char *wslinfo,
-    const char *chains_path, char *err, size_t errlen)
+/* Legacy x_tables in this kernel: ip_tables is loaded (it lists its
+ * tables in /proc), or answers a get-info for "filter".  Nothing is
+ * loaded or created here: ENOPROTOOPT means no ip_tables at all. */
+static bool
+have_legacy(void)
 {
+	struct ipt_getinfo info;
+	socklen_t len = sizeof(info);
+	int fd;
+	bool ok;
+
+	if (access("/proc/net/ip_tables_names", F_OK) == 0)
+		return true;
+	if ((fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW)) < 0)
+		return false;
+	memset(&info, 0, sizeof(info));
+	(void) snprintf(info.name, sizeof(info.name), "filter");
+	ok = getsockopt(fd, IPPROTO_IP, IPT_SO_GET_INFO, &info, &len) == 0 ||
+	    errno != ENOPROTOOPT;
+	(void) close(fd);
+	return ok;
+}
+
+static int
+choose(struct fw_hostfw *h, enum fw_backend want, char *err, size_t errlen)
+{
+	struct fw_backend_probe p = { 0 };
+	int r;
+
+	if (want == FW_BACKEND_AUTO) {
+		p.legacy = have_legacy();
+		if ((r = fw_dacc_docker_nft(h->dacc, &p.docker_nft, err,
+		    errlen)) < 0)
+			return r;
+	}
+	h->backend = fw_backend_choose(want, &p, h->why, sizeof(h->why));
+	return 0;
+}
+
+struct fw *
+fw_host_new(const struct fw_host_params *p, char *err, size_t errlen)
+{
+	const char *wslinfo = p->wslinfo;
 	struct fw_hostfw *h;
 
 	if (wslinfo == NULL || *wslinfo == '\0')
@@ -103,12 +149,28 @@ fw_host_new(const char *lock_path, const char *wslinfo,
 		fw_seterr(err, errlen, "wslinfo path '%s' is too long", wslinfo);
 		goto fail;
 	}
-	if ((h->iptc = fw_iptc_new(lock_path, chains_path, err,
-	    errlen)) == NULL ||
-	    (h->dacc = fw_dacc_new(err, errlen)) == NULL)
+	if ((h->dacc = fw_dacc_new(err, errlen)) == NULL ||
+	    choose(h, p->backend, err, errlen) < 0)
+		goto fail;
+	if (h->backend == FW_BACKEND_NFTABLES)
+		h->rules = fw_nft_new(err, errlen);
+	else
+		h->rules = fw_iptc_new(p->lock_path, p->chains_path, err,
+		    errlen);
+	if (h->rules == NULL)
 		goto fail;
 	return &h->fw;
 fail:
 	host_free(&h->fw);
 	return NULL;
+}
+
+enum fw_backend
+fw_host_backend(struct fw *f, const char **why)
+{
+	struct fw_hostfw *h = to_host(f);
+
+	if (why != NULL)
+		*why = h->why;
+	return h->backend;
 }

@@ -311,3 +311,23 @@ fw_parse_final_return(const char *json)
 	json_decref(root);
 	return handle;
 }
+
+bool
+fw_parse_has_table(const char *json, const char *name)
+{
+	json_t *root = NULL, *arr, *item;
+	bool found = false;
+	size_t i;
+
+	if ((arr = load_array(json, &root)) == NULL)
+		return false;
+	json_array_foreach(arr, i, item) {
+		const json_t *t = json_object_get(item, "table");
+
+		if (json_is_object(t) && str_is(t, "name", name) &&
+		    (str_is(t, "family", "ip") || str_is(t, "family", "ip6")))
+			found = true;
+	}
+	json_decref(root);
+	return found;
+}

@@ -264,7 +264,9 @@ main(int argc, char *argv[])
 		    "--userland-proxy=false");
 	(void) snprintf(chains, sizeof(chains), "%s/firewall-chains",
 	    set.state_dir);
-	fw = fw_host_new(set.xtables_lock, set.wslinfo, chains, err,
+	fw = fw_host_new(&(struct fw_host_params){
+	    .lock_path = set.xtables_lock, .wslinfo = set.wslinfo,
+	    .chains_path = chains, .backend = FW_BACKEND_AUTO }, err,
 	    sizeof(err));
 	if (fw == NULL) {
 		log_error("Failed to set up the firewall: %s", err);

@@ -127,8 +127,10 @@ main(int argc, char **argv)
 		fw_ruleset_done(&rs);
 		return 0;
 	}
-	f = host ? fw_host_new(getenv("XTABLES_LOCK"), getenv("WSLINFO"),
-	    getenv("FW_CHAINS"), err, sizeof(err)) :
+	f = host ? fw_host_new(&(struct fw_host_params){
+	    .lock_path = getenv("XTABLES_LOCK"), .wslinfo = getenv("WSLINFO"),
+	    .chains_path = getenv("FW_CHAINS"),
+	    .backend = FW_BACKEND_IPTABLES }, err, sizeof(err)) :
 	    fw_iptc_new(getenv("XTABLES_LOCK"), getenv("FW_CHAINS"), err,
 	    sizeof(err));
 	if (f == NULL) {
