@@ -78,7 +78,7 @@ PURE_SRCS	:= lib/prefix.c plugin/log.c plugin/ipam.c plugin/options.c \
 		   plugin/state.c plugin/api.c plugin/driver.c plugin/settings.c \
 		   plugin/fileutil.c netlink/common.c firewall/common.c \
 		   firewall/plan.c firewall/parse.c firewall/rules.c \
-		   firewall/job.c firewall/select.c $(DNS_SRCS)
+		   firewall/job.c firewall/select.c firewall/nftrules.c firewall/nftstate.c $(DNS_SRCS)
 PURE_SRCS	+= firewall/dnsiplan.c
 FW_HOST_SRCS	:= firewall/nftio.c firewall/nft.c firewall/dockeraccept.c firewall/iptc.c firewall/host.c \
 		   firewall/ports.c firewall/conntrack.c
@@ -156,7 +156,8 @@ FW_ITEST_SRCS	:= firewall/nftio.c firewall/dockeraccept.c firewall/common.c fire
 FW_ITEST_OBJS	:= $(FW_ITEST_SRCS:%.c=$(BUILD)/%.o)
 IPTC_ITEST_SRCS	:= $(FW_HOST_SRCS) firewall/common.c firewall/plan.c \
 		   lib/prefix.c \
-		   firewall/parse.c firewall/rules.c firewall/select.c tests/golden/cases.c \
+		   firewall/parse.c firewall/rules.c firewall/select.c \
+		   firewall/nftrules.c firewall/nftstate.c tests/golden/cases.c \
 		   tests/integration/iptc_itest.c
 IPTC_ITEST_SRCS	+= firewall/dnsiplan.c $(LIB_HOST_SRCS)
 IPTC_ITEST_OBJS	:= $(IPTC_ITEST_SRCS:%.c=$(BUILD)/%.o)

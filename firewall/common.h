@@ -38,6 +38,12 @@ bool	fw_valid_id(const char *id);
  * message naming it: nothing from nets reaches a command unchecked. */
 int	fw_check_nets(const struct fw_net *nets, size_t n, char *err,
 	    size_t errlen);
+/* Validates a model into canonical copies of its lists (subnets masked,
+ * addresses at full length), owned by the caller; nothing of m reaches a
+ * rule unchecked.  Both planners start here (firewall/rules.c). */
+int	fw_model_check(const struct fw_model *m, struct fw_net **rnets,
+	    struct fw_ep **reps, struct fw_port **rports, char *err,
+	    size_t errlen);
 /* Refuses a host IP to bind that is not an address of family, with the
  * message both host-port implementations give. */
 int	fw_check_host_ip(int family, const struct prefix *host_ip, char *err,

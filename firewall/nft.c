@@ -1,16 +1,198 @@
 /*
- * The nftables backend (being written).
+ * The nftables backend: cbridge's whole rule model in its own tables
+ * "ip cbridge" and "ip6 cbridge", through libnftables.  The planner
+ * (nftrules.c) says what should exist, nftstate.c what differs; this file
+ * reads and writes.
+ *
+ * What the tables hold is remembered with every rule's handle, together
+ * with the ruleset's generation after the last read or write: while the
+ * generation is unchanged nobody touched any table, so a sync diffs the
+ * plan against memory and writes only the difference, and the periodic
+ * check costs one generation read.  When the generation moved, both
+ * tables are read again.  Each write is one transaction for both
+ * families, after which the tables are what was planned.
  */
 #include <errno.h>
-#include <stddef.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
 
 #include "firewall/common.h"
 #include "firewall/firewall.h"
+#include "firewall/nftio.h"
+#include "firewall/nftplan.h"
+
+struct fw_nft {
+	struct fw		fw;	/* first: the ops table */
+	struct fw_nftio		io;
+	bool			drop[2];	/* forward policy drop */
+	bool			have[2];	/* found[] is what the kernel has */
+	struct fw_nfound	found[2];
+	bool			have_gen;
+	uint32_t		gen;	/* after the last read or write */
+};
+
+static const struct fw_ops nft_ops;
+static const int families[2] = { AF_INET, AF_INET6 };
+
+static struct fw_nft *
+to_nft(struct fw *f)
+{
+	if (f == NULL || f->ops != &nft_ops) {
+		fprintf(stderr, "fw nft: not an nftables fw\n");
+		abort();
+	}
+	return (struct fw_nft *)f;
+}
+
+/* Reads the family's table into n->found[fi]. */
+static int
+read_table(struct fw_nft *n, size_t fi, char *err, size_t errlen)
+{
+	const char *fam = fw_family_name(families[fi]), *out = "";
+	char cmd[64], what[96];
+	int r;
+
+	n->have[fi] = false;
+	fw_nft_found_done(&n->found[fi]);
+	(void) snprintf(cmd, sizeof(cmd), "list table %s %s", fam,
+	    FW_NFT_TABLE);
+	(void) snprintf(what, sizeof(what), "list table '%s %s'", fam,
+	    FW_NFT_TABLE);
+	r = fw_nftio_run(&n->io, cmd, true, &out, what, err, errlen);
+	if (r == -ENOENT)
+		out = "";
+	else if (r < 0)
+		return r;
+	if ((r = fw_nft_parse(out, families[fi], &n->found[fi])) < 0) {
+		fw_seterr(err, errlen, "Failed to %s: %s", what, r == -ENOMEM ?
+		    "out of memory" : "cannot read nft's JSON output");
+		return r;
+	}
+	/* A drop policy found stays: it was set because cbridge turned
+	 * forwarding on, maybe before a restart. */
+	for (size_t i = 0; i < n->found[fi].nchains; i++)
+		if (strcmp(n->found[fi].chains[i].hook, "forward") == 0 &&
+		    n->found[fi].chains[i].drop)
+			n->drop[fi] = true;
+	n->have[fi] = true;
+	return 0;
+}
+
+static int
+nft_sync(struct fw *f, const struct fw_model *m, char *err, size_t errlen)
+{
+	struct fw_nft *n = to_nft(f);
+	struct fw_nplan plan;
+	char *script[2] = { NULL, NULL }, *all = NULL;
+	uint32_t gen;
+	bool fresh;
+	size_t len;
+	int r;
+
+	if (m == NULL) {
+		fw_seterr(err, errlen, "Failed to set up the firewall: no "
+		    "model given");
+		return -EINVAL;
+	}
+	/* Someone wrote a transaction since ours: read both tables. */
+	fresh = n->have_gen && fw_nftio_gen(&n->io, &gen) == 0 &&
+	    gen == n->gen;
+	for (size_t fi = 0; fi < 2; fi++)
+		if ((!fresh || !n->have[fi]) &&
+		    (r = read_table(n, fi, err, errlen)) < 0)
+			return r;
+	if ((r = fw_nft_compute(m, n->drop[0], n->drop[1], &plan, err,
+	    errlen)) < 0)
+		return r;
+	for (size_t fi = 0; fi < 2; fi++)
+		if ((r = fw_nft_diff(&plan, families[fi], &n->found[fi],
+		    &script[fi])) < 0) {
+			fw_seterr(err, errlen, "Failed to update the nftables "
+			    "rules: %s", r == -ENOMEM ? "out of memory" :
+			    "the plan cannot be written");
+			goto out;
+		}
+	len = strlen(script[0]) + strlen(script[1]);
+	if (len != 0) {
+		if ((all = malloc(len + 1)) == NULL) {
+			r = -ENOMEM;
+			fw_seterr(err, errlen, "Failed to update the nftables "
+			    "rules: out of memory");
+			goto out;
+		}
+		(void) snprintf(all, len + 1, "%s%s", script[0], script[1]);
+		if ((r = fw_nftio_run(&n->io, all, false, NULL, "update "
+		    "cbridge's nftables tables", err, errlen)) < 0) {
+			n->have[0] = n->have[1] = false;
+			goto out;
+		}
+		for (size_t fi = 0; fi < 2; fi++)
+			if (fw_nft_found_update(&n->found[fi], &plan,
+			    families[fi]) < 0)
+				n->have[fi] = false;
+	}
+	n->have_gen = fw_nftio_gen(&n->io, &n->gen) == 0;
+	r = 0;
+out:
+	free(all);
+	free(script[0]);
+	free(script[1]);
+	fw_nft_plan_done(&plan);
+	return r;
+}
+
+/* Kept for the next sync, which writes it (the job syncs right after). */
+static int
+nft_forward_drop(struct fw *f, int family, char *err, size_t errlen)
+{
+	struct fw_nft *n = to_nft(f);
+	int fi = fw_family_index(family);
+
+	if (fi < 0) {
+		fw_seterr(err, errlen, "Failed to set the forward policy: "
+		    "unknown family %d", family);
+		return -EINVAL;
+	}
+	n->drop[fi] = true;
+	return 0;
+}
+
+static void
+nft_free(struct fw *f)
+{
+	struct fw_nft *n = to_nft(f);
+
+	fw_nft_found_done(&n->found[0]);
+	fw_nft_found_done(&n->found[1]);
+	fw_nftio_close(&n->io);
+	free(n);
+}
+
+static const struct fw_ops nft_ops = {
+	.sync		= nft_sync,
+	.forward_drop	= nft_forward_drop,
+	.free		= nft_free,
+};
 
 struct fw *
 fw_nft_new(char *err, size_t errlen)
 {
-	fw_seterr(err, errlen, "FIREWALL_BACKEND=nftables is not "
-	    "implemented yet");
-	return NULL;
+	struct fw_nft *n;
+
+	if ((n = calloc(1, sizeof(*n))) == NULL) {
+		fw_seterr(err, errlen, "Failed to set up nftables: out of "
+		    "memory");
+		return NULL;
+	}
+	n->fw.ops = &nft_ops;
+	n->io.gen_fd = -1;
+	if (fw_nftio_open(&n->io, err, errlen) < 0) {
+		free(n);
+		return NULL;
+	}
+	return &n->fw;
 }

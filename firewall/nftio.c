@@ -62,16 +62,15 @@ fw_nftio_close(struct fw_nftio *io)
 	io->gen_fd = -1;
 }
 
-int
-fw_nftio_run(struct fw_nftio *io, const char *cmd, bool json,
+static int
+run(struct fw_nftio *io, const char *cmd, unsigned int flags,
     const char **ret_out, const char *what, char *err, size_t errlen)
 {
 	const char *out, *emsg;
 	char reason[512];
 	int rc;
 
-	nft_ctx_output_set_flags(io->ctx, json ?
-	    NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE : 0);
+	nft_ctx_output_set_flags(io->ctx, flags);
 	rc = nft_run_cmd_from_buffer(io->ctx, cmd);
 	/* Fetching a buffer also empties it for the next run. */
 	out = nft_ctx_get_output_buffer(io->ctx);
@@ -84,6 +83,22 @@ fw_nftio_run(struct fw_nftio *io, const char *cmd, bool json,
 	if (ret_out != NULL)
 		*ret_out = out != NULL ? out : "";
 	return 0;
+}
+
+int
+fw_nftio_run(struct fw_nftio *io, const char *cmd, bool json,
+    const char **ret_out, const char *what, char *err, size_t errlen)
+{
+	return run(io, cmd, json ? NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE :
+	    0, ret_out, what, err, errlen);
+}
+
+int
+fw_nftio_echo(struct fw_nftio *io, const char *cmd, const char **ret_out,
+    const char *what, char *err, size_t errlen)
+{
+	return run(io, cmd, NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE |
+	    NFT_CTX_OUTPUT_ECHO, ret_out, what, err, errlen);
 }
 
 int

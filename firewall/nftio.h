@@ -29,6 +29,10 @@ void	fw_nftio_close(struct fw_nftio *io);
  * errno nft printed is returned negated. */
 int	fw_nftio_run(struct fw_nftio *io, const char *cmd, bool json,
 	    const char **ret_out, const char *what, char *err, size_t errlen);
+/* Runs cmd as fw_nftio_run does, and *ret_out is nft's echo of it as
+ * JSON: every object it added, with its handle. */
+int	fw_nftio_echo(struct fw_nftio *io, const char *cmd,
+	    const char **ret_out, const char *what, char *err, size_t errlen);
 /* The ruleset's generation ID (NFT_MSG_GETGEN): it changes with every
  * transaction, whoever makes it.  0 or -errno. */
 int	fw_nftio_gen(struct fw_nftio *io, uint32_t *ret);

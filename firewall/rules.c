@@ -759,9 +759,8 @@ find_net(const struct fw_model *m, const char *id)
 	return NULL;
 }
 
-/* Validates m into canonical copies; nothing of m reaches a rule unchecked. */
-static int
-check_model(const struct fw_model *m, struct fw_net **rnets,
+int
+fw_model_check(const struct fw_model *m, struct fw_net **rnets,
     struct fw_ep **reps, struct fw_port **rports, char *err, size_t errlen)
 {
 	struct fw_net *nets = NULL;
@@ -892,7 +891,7 @@ fw_rules_compute(const struct fw_model *in, struct fw_ruleset *ret,
 	if (in == NULL || ret == NULL)
 		return -EINVAL;
 	memset(ret, 0, sizeof(*ret));
-	if ((e = check_model(in, &nets, &eps, &ports, err, errlen)) < 0)
+	if ((e = fw_model_check(in, &nets, &eps, &ports, err, errlen)) < 0)
 		return e;
 	m = *in;
 	m.nets = nets;

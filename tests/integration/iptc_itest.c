@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "firewall/firewall.h"
+#include "firewall/nftplan.h"
 #include "tests/golden/cases.h"
 
 static double
@@ -38,13 +39,15 @@ scale(struct fw *f, int n)
 	    .neps = (size_t)n, .ports = ports, .nports = 2 * (size_t)n };
 	struct fw_model empty = { 0 };
 	char err[512] = "";
-	double t0, t1, t2, t3;
+	double t0, t1, t2, t3, t4, t5;
 	int r = 1;
 
 	if (nets == NULL || eps == NULL || ports == NULL)
 		goto out;
 	for (int i = 0; i < n; i++) {
-		snprintf(nets[i].id, sizeof(nets[i].id), "%064x", i + 1);
+		/* IDs that differ early, as dockerd's random ones do. */
+		snprintf(nets[i].id, sizeof(nets[i].id), "%08x%056x",
+		    (unsigned int)(i + 1) * 2654435761u, i + 1);
 		snprintf(nets[i].bridge, sizeof(nets[i].bridge), "cbs%d", i);
 		nets[i].ipv4 = nets[i].icc = nets[i].masquerade = true;
 		nets[i].subnet4 = (struct prefix){ .family = AF_INET,
@@ -72,11 +75,25 @@ scale(struct fw *f, int n)
 	if (f->ops->sync(f, &m, err, sizeof(err)) < 0)
 		goto out;
 	t2 = now_ms();
-	if (f->ops->sync(f, &empty, err, sizeof(err)) < 0)
+	/* One network (its container and ports) less, and back. */
+	m.nnets--;
+	m.neps--;
+	m.nports -= 2;
+	if (f->ops->sync(f, &m, err, sizeof(err)) < 0)
 		goto out;
 	t3 = now_ms();
+	m.nnets++;
+	m.neps++;
+	m.nports += 2;
+	if (f->ops->sync(f, &m, err, sizeof(err)) < 0)
+		goto out;
+	t4 = now_ms();
+	if (f->ops->sync(f, &empty, err, sizeof(err)) < 0)
+		goto out;
+	t5 = now_ms();
 	printf("networks %d: first sync %.1f ms, unchanged sync %.2f ms, "
-	    "clearing sync %.1f ms\n", n, t1 - t0, t2 - t1, t3 - t2);
+	    "one network removed %.2f ms, added %.2f ms, clearing sync "
+	    "%.1f ms\n", n, t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4);
 	r = 0;
 out:
 	if (r != 0)
@@ -94,24 +111,50 @@ main(int argc, char **argv)
 	struct fw_model empty = { 0 };
 	struct fw *f;
 	char err[512] = "";
-	bool host = false;
+	bool host = false, nft = false;
 	int r;
 
 	if (argc > 1 && strcmp(argv[1], "-host") == 0) {
 		host = true;
 		argv++;
 		argc--;
+	} else if (argc > 1 && strcmp(argv[1], "-nft") == 0) {
+		nft = true;
+		argv++;
+		argc--;
 	}
 	if (argc < 2) {
-		fprintf(stderr, "usage: iptc_itest [-host] apply CASE | clear | "
-		    "show CASE | forward-drop 4|6\n");
+		fprintf(stderr, "usage: iptc_itest [-host|-nft] apply CASE | "
+		    "clear | show CASE | seq CASE... | forward-drop 4|6 | "
+		    "scale N\n");
 		return 2;
 	}
 	if (argc > 2 && strcmp(argv[1], "forward-drop") != 0 &&
-	    strcmp(argv[1], "scale") != 0 &&
+	    strcmp(argv[1], "scale") != 0 && strcmp(argv[1], "seq") != 0 &&
 	    (c = golden_find(argv[2])) == NULL) {
 		fprintf(stderr, "no golden case '%s'\n", argv[2]);
 		return 2;
+	}
+	if (strcmp(argv[1], "show") == 0 && c != NULL && nft) {
+		struct fw_nplan np;
+		char *text;
+
+		if (fw_nft_compute(&c->model, false, false, &np, err,
+		    sizeof(err)) < 0) {
+			fprintf(stderr, "%s\n", err);
+			return 1;
+		}
+		for (int fi = 0; fi < 2; fi++) {
+			if (!np.family[fi])
+				continue;
+			if (fw_nft_format(&np, fi ? AF_INET6 : AF_INET,
+			    &text) < 0)
+				return 1;
+			fputs(text, stdout);
+			free(text);
+		}
+		fw_nft_plan_done(&np);
+		return 0;
 	}
 	if (strcmp(argv[1], "show") == 0 && c != NULL) {
 		struct fw_ruleset rs;
@@ -127,7 +170,7 @@ main(int argc, char **argv)
 		fw_ruleset_done(&rs);
 		return 0;
 	}
-	f = host ? fw_host_new(&(struct fw_host_params){
+	f = nft ? fw_nft_new(err, sizeof(err)) : host ? fw_host_new(&(struct fw_host_params){
 	    .lock_path = getenv("XTABLES_LOCK"), .wslinfo = getenv("WSLINFO"),
 	    .chains_path = getenv("FW_CHAINS"),
 	    .backend = FW_BACKEND_IPTABLES }, err, sizeof(err)) :
@@ -139,7 +182,20 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "apply") == 0 && c != NULL)
 		r = f->ops->sync(f, &c->model, err, sizeof(err));
-	else if (strcmp(argv[1], "clear") == 0)
+	else if (strcmp(argv[1], "seq") == 0) {
+		/* One process, one backend: each case in turn, then the
+		 * table as nft lists it (the caller compares). */
+		r = 0;
+		for (int i = 2; i < argc && r == 0; i++) {
+			const struct golden_case *sc = golden_find(argv[i]);
+
+			if (sc == NULL) {
+				fprintf(stderr, "no golden case '%s'\n", argv[i]);
+				r = -1;
+			} else
+				r = f->ops->sync(f, &sc->model, err, sizeof(err));
+		}
+	} else if (strcmp(argv[1], "clear") == 0)
 		r = f->ops->sync(f, &empty, err, sizeof(err));
 	else if (strcmp(argv[1], "scale") == 0 && argc > 2)
 		r = scale(f, (int)strtol(argv[2], NULL, 10)) == 0 ? 0 : -1;

@@ -1,0 +1,642 @@
+/*
+ * What cbridge's nftables table holds (read from nft's JSON), and the
+ * transaction that makes it match the plan.  Pure: the backend
+ * (firewall/nft.c) lists and applies.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <jansson.h>
+
+#include "firewall/common.h"
+#include "firewall/nftplan.h"
+
+void
+fw_nft_found_done(struct fw_nfound *f)
+{
+	if (f == NULL)
+		return;
+	for (size_t i = 0; i < f->nchains; i++)
+		free(f->chains[i].rules);
+	free(f->chains);
+	free(f->elems);
+	free(f->maps);
+	memset(f, 0, sizeof(*f));
+}
+
+static int
+grow(void *pv, size_t n, size_t *cap, size_t size)
+{
+	void **p = pv, *v;
+	size_t c;
+
+	if (n < *cap)
+		return 0;
+	c = *cap ? 2 * *cap : 16;
+	if ((v = realloc(*p, c * size)) == NULL)
+		return -ENOMEM;
+	*p = v;
+	*cap = c;
+	return 0;
+}
+
+static bool
+copy(char *dst, size_t len, const char *src)
+{
+	return src != NULL && snprintf(dst, len, "%s", src) < (int)len;
+}
+
+/* Lookups start where the last one matched: the plan and what was
+ * found are mostly in the same order, so a diff stays linear in the
+ * number of chains and elements. */
+static struct fw_nfound_chain *
+found_chain(const struct fw_nfound *f, const char *name)
+{
+	static _Thread_local size_t hint;
+
+	for (size_t k = 0; k < f->nchains; k++) {
+		size_t i = (hint + k) % f->nchains;
+
+		if (strcmp(f->chains[i].name, name) == 0) {
+			hint = i + 1;
+			return &f->chains[i];
+		}
+	}
+	return NULL;
+}
+
+static const struct fw_nmapdef *
+mapdef(const char *name)
+{
+	for (size_t i = 0; i < fw_nft_nmaps; i++)
+		if (strcmp(fw_nft_maps[i].name, name) == 0)
+			return &fw_nft_maps[i];
+	return NULL;
+}
+
+static int
+push_rule(struct fw_nfound_chain *c, const char *comment,
+    unsigned long long handle)
+{
+	struct fw_nfound_rule *r;
+
+	if (grow(&c->rules, c->nrules, &c->cap, sizeof(*c->rules)) < 0)
+		return -ENOMEM;
+	r = &c->rules[c->nrules++];
+	memset(r, 0, sizeof(*r));
+	/* A comment that is not one of ours reads as none. */
+	if (comment != NULL && strncmp(comment, FW_COMMENT_PREFIX,
+	    sizeof(FW_COMMENT_PREFIX) - 1) == 0)
+		(void) copy(r->comment, sizeof(r->comment), comment);
+	r->handle = handle;
+	return 0;
+}
+
+/* A key or type as nft writes it: a string, a number, or a
+ * concatenation of them joined by " . ".  false when it does not fit. */
+static bool
+render(const json_t *v, char *buf, size_t len)
+{
+	const json_t *parts = json_is_array(v) ? v :
+	    json_object_get(v, "concat");
+	size_t off = 0, i;
+	const json_t *x;
+	int n;
+
+	if (json_is_string(v))
+		return copy(buf, len, json_string_value(v));
+	if (json_is_integer(v))
+		return snprintf(buf, len, "%lld",
+		    (long long)json_integer_value(v)) < (int)len;
+	if (!json_is_array(parts) || json_array_size(parts) == 0)
+		return false;
+	json_array_foreach(parts, i, x) {
+		if (json_is_array(x) || json_is_object(x))
+			return false;
+		if (i > 0) {
+			if (off + 3 >= len)
+				return false;
+			memcpy(buf + off, " . ", 4);
+			off += 3;
+		}
+		if (!render(x, buf + off, len - off))
+			return false;
+		off += strlen(buf + off);
+	}
+	n = (int)off;
+	return n >= 0;
+}
+
+static int
+parse_map(struct fw_nfound *f, int family, const json_t *m, const char *name,
+    bool set, size_t *ecap, size_t *mcap)
+{
+	const struct fw_nmapdef *d = mapdef(name);
+	const json_t *elem = json_object_get(m, "elem"), *el;
+	const char *vt = json_string_value(json_object_get(m, "map"));
+	char type[64], want[64];
+	size_t i;
+
+	if (grow(&f->maps, f->nmaps, mcap, sizeof(*f->maps)) < 0)
+		return -ENOMEM;
+	if (!copy(f->maps[f->nmaps], FW_NFT_NAMELEN, name))
+		return -EBADMSG;
+	f->nmaps++;
+	if (d == NULL) {
+		/* Not one of ours: it goes with the whole table. */
+		f->odd = true;
+		return 0;
+	}
+	/* One of ours of another kind or type cannot be changed in place. */
+	fw_nft_map_type(d, family, want, sizeof(want));
+	if (d->set != set || !render(json_object_get(m, "type"), type,
+	    sizeof(type)) || strcmp(type, want) != 0 || (!set && (vt == NULL ||
+	    strcmp(vt, "verdict") != 0)) || json_object_get(m, "flags")) {
+		f->odd = true;
+		return 0;
+	}
+	if (elem == NULL)
+		return 0;
+	if (!json_is_array(elem)) {
+		f->odd = true;
+		return 0;
+	}
+	json_array_foreach(elem, i, el) {
+		struct fw_nelem e = { 0 };
+		const char *target = "";
+		const json_t *key = el;
+
+		if (!set) {
+			const json_t *v = json_array_get(el, 1);
+			const json_t *j = json_object_get(v, "jump");
+
+			key = json_array_get(el, 0);
+			target = json_string_value(json_object_get(j,
+			    "target"));
+		}
+		if (target == NULL || !render(key, e.key, sizeof(e.key)) ||
+		    !copy(e.chain, sizeof(e.chain), target)) {
+			/* Not an element of the form we write: it goes with
+			 * the whole table. */
+			f->odd = true;
+			return 0;
+		}
+		(void) copy(e.map, sizeof(e.map), name);
+		e.family = family;
+		if (grow(&f->elems, f->nelems, ecap, sizeof(*f->elems)) < 0)
+			return -ENOMEM;
+		f->elems[f->nelems++] = e;
+	}
+	return 0;
+}
+
+int
+fw_nft_parse(const char *json, int family, struct fw_nfound *ret)
+{
+	const char *fam = fw_family_name(family);
+	json_t *root = NULL, *arr, *item;
+	json_error_t jerr;
+	size_t i, ccap = 0, ecap = 0, mcap = 0;
+	int e = -EBADMSG;
+
+	memset(ret, 0, sizeof(*ret));
+	if (fam == NULL)
+		return -EINVAL;
+	if (json == NULL || *json == '\0')
+		return 0;
+	if ((root = json_loads(json, JSON_REJECT_DUPLICATES, &jerr)) == NULL ||
+	    !json_is_array(arr = json_object_get(root, "nftables")))
+		goto out;
+	/* Chains first: rules name them, and nft lists them in any order. */
+	for (int pass = 0; pass < 2; pass++)
+		json_array_foreach(arr, i, item) {
+			const char *kind;
+			json_t *o;
+			void *it = json_object_iter(item);
+
+			if (it == NULL)
+				goto out;
+			kind = json_object_iter_key(it);
+			o = json_object_iter_value(it);
+			if (strcmp(kind, "metainfo") == 0)
+				continue;
+			if (!json_is_object(o))
+				goto out;
+			/* Only our table is listed; anything else is not
+			 * what was asked for. */
+			if (strcmp(kind, "table") != 0 && (!json_is_string(
+			    json_object_get(o, "table")) || strcmp(
+			    json_string_value(json_object_get(o, "table")),
+			    FW_NFT_TABLE) != 0))
+				goto out;
+			if (pass == 0 && strcmp(kind, "table") == 0) {
+				ret->table = true;
+				if (json_object_get(o, "flags") != NULL)
+					ret->odd = true;	/* dormant */
+			} else if (pass == 0 && strcmp(kind, "chain") == 0) {
+				struct fw_nfound_chain *c;
+				const char *pol;
+
+				if (grow(&ret->chains, ret->nchains, &ccap,
+				    sizeof(*ret->chains)) < 0) {
+					e = -ENOMEM;
+					goto out;
+				}
+				c = &ret->chains[ret->nchains];
+				memset(c, 0, sizeof(*c));
+				if (!copy(c->name, sizeof(c->name),
+				    json_string_value(json_object_get(o,
+				    "name"))))
+					goto out;
+				ret->nchains++;
+				if (json_object_get(o, "hook") != NULL) {
+					if (!copy(c->type, sizeof(c->type),
+					    json_string_value(json_object_get(o,
+					    "type"))) || !copy(c->hook,
+					    sizeof(c->hook), json_string_value(
+					    json_object_get(o, "hook"))))
+						ret->odd = true;
+					c->prio = (int)json_integer_value(
+					    json_object_get(o, "prio"));
+					pol = json_string_value(json_object_get(o,
+					    "policy"));
+					c->drop = pol != NULL &&
+					    strcmp(pol, "drop") == 0;
+				}
+			} else if (pass == 0 && (strcmp(kind, "map") == 0 ||
+			    strcmp(kind, "set") == 0)) {
+				const char *name = json_string_value(
+				    json_object_get(o, "name"));
+
+				if (name == NULL)
+					goto out;
+				if ((e = parse_map(ret, family, o, name, strcmp(kind,
+				    "set") == 0, &ecap, &mcap)) < 0)
+					goto out;
+				e = -EBADMSG;
+			} else if (pass == 1 && strcmp(kind, "rule") == 0) {
+				struct fw_nfound_chain *c = found_chain(ret,
+				    json_string_value(json_object_get(o,
+				    "chain")) ?: "");
+				json_int_t h = json_integer_value(
+				    json_object_get(o, "handle"));
+
+				if (c == NULL || h <= 0)
+					goto out;
+				if (push_rule(c, json_string_value(
+				    json_object_get(o, "comment")),
+				    (unsigned long long)h) < 0) {
+					e = -ENOMEM;
+					goto out;
+				}
+			} else if (pass == 0 && strcmp(kind, "rule") != 0)
+				ret->odd = true;	/* flowtable, counter... */
+		}
+	e = 0;
+out:
+	json_decref(root);
+	if (e < 0)
+		fw_nft_found_done(ret);
+	return e;
+}
+
+/* The transaction being written. */
+struct txn {
+	char	*s;
+	size_t	n, cap;
+	int	e;
+	const char *fam;
+};
+
+static void __attribute__((format(printf, 2, 3)))
+put(struct txn *t, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (t->e != 0)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(t->s ? t->s + t->n : NULL, t->s ? t->cap - t->n :
+		    0, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			t->e = -EINVAL;
+			return;
+		}
+		if (t->s != NULL && t->n + (size_t)n < t->cap) {
+			t->n += (size_t)n;
+			return;
+		}
+		{
+			size_t cap = t->cap ? t->cap : 4096;
+			char *v;
+
+			while (cap <= t->n + (size_t)n)
+				cap *= 2;
+			if ((v = realloc(t->s, cap)) == NULL) {
+				t->e = -ENOMEM;
+				return;
+			}
+			t->s = v;
+			t->cap = cap;
+		}
+	}
+}
+
+static const struct fw_nchain *
+plan_chain(const struct fw_nplan *p, int family, const char *name)
+{
+	static _Thread_local size_t hint;
+
+	for (size_t k = 0; k < p->nchains; k++) {
+		size_t i = (hint + k) % p->nchains;
+
+		if (p->chains[i].family == family &&
+		    strcmp(p->chains[i].name, name) == 0) {
+			hint = i + 1;
+			return &p->chains[i];
+		}
+	}
+	return NULL;
+}
+
+static bool
+elem_eq(const struct fw_nelem *a, const struct fw_nelem *b)
+{
+	return a->family == b->family && strcmp(a->key, b->key) == 0 &&
+	    strcmp(a->map, b->map) == 0 && strcmp(a->chain, b->chain) == 0;
+}
+
+static bool
+elem_in(const struct fw_nelem *v, size_t n, const struct fw_nelem *e,
+    size_t *hint)
+{
+	for (size_t k = 0; k < n; k++) {
+		size_t i = (*hint + k) % n;
+
+		if (elem_eq(&v[i], e)) {
+			*hint = i + 1;
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool
+elem_planned(const struct fw_nplan *p, const struct fw_nelem *e)
+{
+	static _Thread_local size_t hint;
+
+	return elem_in(p->elems, p->nelems, e, &hint);
+}
+
+static bool
+elem_found(const struct fw_nfound *f, const struct fw_nelem *e)
+{
+	static _Thread_local size_t hint;
+
+	return elem_in(f->elems, f->nelems, e, &hint);
+}
+
+static void
+put_chain_spec(struct txn *t, const struct fw_nchain *c)
+{
+	put(t, "add chain %s %s %s", t->fam, FW_NFT_TABLE, c->name);
+	if (c->hook != NULL)
+		put(t, " { type %s hook %s priority %d; policy %s; }",
+		    c->type, c->hook, c->prio, c->drop ? "drop" : "accept");
+	put(t, "\n");
+}
+
+/* Whether a found base chain is what c plans (policy aside). */
+static bool
+same_hook(const struct fw_nchain *c, const struct fw_nfound_chain *fc)
+{
+	if (c->hook == NULL)
+		return fc->hook[0] == '\0';
+	return strcmp(fc->type, c->type) == 0 && strcmp(fc->hook,
+	    c->hook) == 0 && fc->prio == c->prio;
+}
+
+/* A chain: exactly the planned rules in order (by comment), or written
+ * whole after a flush. */
+static void
+diff_rules(const struct fw_nplan *p, const struct fw_nchain *c,
+    const struct fw_nfound_chain *fc, struct txn *add)
+{
+	const struct fw_nrule *pr = &p->rules[c->first];
+	bool same = (fc != NULL ? fc->nrules : 0) == c->n;
+
+	for (size_t j = 0; same && j < c->n; j++)
+		same = strcmp(fc->rules[j].comment, pr[j].comment) == 0;
+	if (same)
+		return;
+	if (fc != NULL && fc->nrules != 0)
+		put(add, "flush chain %s %s %s\n", add->fam, FW_NFT_TABLE,
+		    c->name);
+	for (size_t j = 0; j < c->n; j++)
+		put(add, "add rule %s %s %s %s\n", add->fam, FW_NFT_TABLE,
+		    c->name, pr[j].text);
+}
+
+/* Everything in one table block: after "add table" and "delete table",
+ * the same transaction loads the plan whole. */
+static int
+full(const struct fw_nplan *p, int family, struct txn *t)
+{
+	char *s;
+	int e;
+
+	if ((e = fw_nft_format(p, family, &s)) < 0)
+		return e;
+	put(t, "add table %s %s\ndelete table %s %s\n%s", t->fam, FW_NFT_TABLE,
+	    t->fam, FW_NFT_TABLE, s);
+	free(s);
+	return 0;
+}
+
+int
+fw_nft_diff(const struct fw_nplan *p, int family, const struct fw_nfound *f,
+    char **ret)
+{
+	int fi = fw_family_index(family);
+	struct txn del = { .fam = fw_family_name(family) };
+	struct txn add = { .fam = del.fam };
+	struct txn gone = { .fam = del.fam };
+	struct txn all = { .fam = del.fam };
+	int e = 0;
+
+	*ret = NULL;
+	if (fi < 0)
+		return -EINVAL;
+	if (!p->family[fi]) {
+		/* No network of this family: no table. */
+		if (f->table)
+			put(&all, "delete table %s %s\n", all.fam,
+			    FW_NFT_TABLE);
+		goto done;
+	}
+	if (!f->table || f->odd) {
+		e = full(p, family, &all);
+		goto done;
+	}
+	for (size_t i = 0; i < f->nchains; i++) {
+		const struct fw_nfound_chain *fc = &f->chains[i];
+		const struct fw_nchain *c = plan_chain(p, family, fc->name);
+
+		if (c != NULL && !same_hook(c, fc)) {
+			e = full(p, family, &all);
+			goto done;
+		}
+	}
+	/* Maps and sets first (a chain's rules may name them). */
+	for (size_t i = 0; i < fw_nft_nmaps; i++) {
+		bool have = false;
+
+		for (size_t k = 0; k < f->nmaps; k++)
+			have |= strcmp(f->maps[k], fw_nft_maps[i].name) == 0;
+		if (!have) {
+			char type[64];
+
+			fw_nft_map_type(&fw_nft_maps[i], family, type,
+			    sizeof(type));
+			put(&add, "add %s %s %s %s { type %s%s; }\n",
+			    fw_nft_maps[i].set ? "set" : "map", add.fam,
+			    FW_NFT_TABLE, fw_nft_maps[i].name, type,
+			    fw_nft_maps[i].set ? "" : " : verdict");
+		}
+	}
+	for (size_t i = 0; i < p->nchains; i++) {
+		const struct fw_nchain *c = &p->chains[i];
+		const struct fw_nfound_chain *fc;
+
+		if (c->family != family)
+			continue;
+		fc = found_chain(f, c->name);
+		if (fc == NULL || (c->hook != NULL && fc->drop != c->drop))
+			put_chain_spec(&add, c);
+	}
+	for (size_t i = 0; i < p->nchains; i++) {
+		const struct fw_nchain *c = &p->chains[i];
+
+		if (c->family != family)
+			continue;
+		diff_rules(p, c, found_chain(f, c->name), &add);
+	}
+	/* Elements: wrong ones out, missing ones in (after the chains they
+	 * jump to exist). */
+	for (size_t i = 0; i < f->nelems; i++) {
+		const struct fw_nelem *el = &f->elems[i];
+
+		const char *q = fw_nft_map_quoted(mapdef(el->map)) ? "\"" : "";
+
+		if (!elem_planned(p, el))
+			put(&gone, "delete element %s %s %s { %s%s%s }\n",
+			    gone.fam, FW_NFT_TABLE, el->map, q, el->key, q);
+	}
+	for (size_t i = 0; i < p->nelems; i++) {
+		const struct fw_nelem *el = &p->elems[i];
+
+		const char *q;
+
+		if (el->family != family || elem_found(f, el))
+			continue;
+		q = fw_nft_map_quoted(mapdef(el->map)) ? "\"" : "";
+		if (el->chain[0] != '\0')
+			put(&add, "add element %s %s %s { %s%s%s : jump %s }\n",
+			    add.fam, FW_NFT_TABLE, el->map, q, el->key, q,
+			    el->chain);
+		else
+			put(&add, "add element %s %s %s { %s%s%s }\n", add.fam,
+			    FW_NFT_TABLE, el->map, q, el->key, q);
+	}
+	/* Chains the plan does not hold: after the elements that jump to
+	 * them.  (A map or set that is not ours made the table odd.) */
+	for (size_t i = 0; i < f->nchains; i++)
+		if (plan_chain(p, family, f->chains[i].name) == NULL)
+			put(&gone, "flush chain %s %s %s\ndelete chain %s %s %s\n",
+			    gone.fam, FW_NFT_TABLE, f->chains[i].name,
+			    gone.fam, FW_NFT_TABLE, f->chains[i].name);
+	/* Deleted rules first (a flush later may take the same), then
+	 * elements and unplanned objects, then what is added. */
+	put(&all, "%s%s%s", del.s ? del.s : "", gone.s ? gone.s : "",
+	    add.s ? add.s : "");
+	e = del.e ? del.e : gone.e ? gone.e : add.e;
+done:
+	free(del.s);
+	free(add.s);
+	free(gone.s);
+	if (e == 0)
+		e = all.e;
+	if (e < 0) {
+		free(all.s);
+		return e;
+	}
+	if (all.s == NULL && (all.s = strdup("")) == NULL)
+		return -ENOMEM;
+	*ret = all.s;
+	return 0;
+}
+
+int
+fw_nft_found_update(struct fw_nfound *f, const struct fw_nplan *p,
+    int family)
+{
+	struct fw_nfound nf = { 0 };
+	size_t ccap = 0, ecap = 0, mcap = 0;
+	int fi = fw_family_index(family), e = -ENOMEM;
+
+	if (fi < 0)
+		return -EINVAL;
+	if (!p->family[fi]) {
+		fw_nft_found_done(f);
+		return 0;
+	}
+	nf.table = true;
+	for (size_t i = 0; i < fw_nft_nmaps; i++) {
+		if (grow(&nf.maps, nf.nmaps, &mcap, sizeof(*nf.maps)) < 0)
+			goto fail;
+		(void) copy(nf.maps[nf.nmaps++], FW_NFT_NAMELEN,
+		    fw_nft_maps[i].name);
+	}
+	for (size_t i = 0; i < p->nelems; i++) {
+		if (p->elems[i].family != family)
+			continue;
+		if (grow(&nf.elems, nf.nelems, &ecap, sizeof(*nf.elems)) < 0)
+			goto fail;
+		nf.elems[nf.nelems++] = p->elems[i];
+	}
+	for (size_t i = 0; i < p->nchains; i++) {
+		const struct fw_nchain *c = &p->chains[i];
+		struct fw_nfound_chain *nc;
+
+		if (c->family != family)
+			continue;
+		if (grow(&nf.chains, nf.nchains, &ccap, sizeof(*nf.chains)) < 0)
+			goto fail;
+		nc = &nf.chains[nf.nchains++];
+		memset(nc, 0, sizeof(*nc));
+		(void) copy(nc->name, sizeof(nc->name), c->name);
+		if (c->hook != NULL) {
+			(void) copy(nc->type, sizeof(nc->type), c->type);
+			(void) copy(nc->hook, sizeof(nc->hook), c->hook);
+		}
+		nc->prio = c->prio;
+		nc->drop = c->drop;
+		for (size_t j = c->first; j < c->first + c->n; j++)
+			if (push_rule(nc, p->rules[j].comment, 0) < 0)
+				goto fail;
+	}
+	fw_nft_found_done(f);
+	*f = nf;
+	return 0;
+fail:
+	fw_nft_found_done(&nf);
+	return e;
+}
