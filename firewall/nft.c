@@ -35,13 +35,13 @@ struct fw_nft {
 	uint32_t		gen;	/* after the last read or write */
 };
 
-static const struct fw_ops nft_ops;
+static const struct fw_ops nftb_ops;
 static const int families[2] = { AF_INET, AF_INET6 };
 
 static struct fw_nft *
-to_nft(struct fw *f)
+to_nftb(struct fw *f)
 {
-	if (f == NULL || f->ops != &nft_ops) {
+	if (f == NULL || f->ops != &nftb_ops) {
 		fprintf(stderr, "fw nft: not an nftables fw\n");
 		abort();
 	}
@@ -83,9 +83,9 @@ read_table(struct fw_nft *n, size_t fi, char *err, size_t errlen)
 }
 
 static int
-nft_sync(struct fw *f, const struct fw_model *m, char *err, size_t errlen)
+nftb_sync(struct fw *f, const struct fw_model *m, char *err, size_t errlen)
 {
-	struct fw_nft *n = to_nft(f);
+	struct fw_nft *n = to_nftb(f);
 	struct fw_nplan plan;
 	char *script[2] = { NULL, NULL }, *all = NULL;
 	uint32_t gen;
@@ -147,9 +147,9 @@ out:
 
 /* Kept for the next sync, which writes it (the job syncs right after). */
 static int
-nft_forward_drop(struct fw *f, int family, char *err, size_t errlen)
+nftb_forward_drop(struct fw *f, int family, char *err, size_t errlen)
 {
-	struct fw_nft *n = to_nft(f);
+	struct fw_nft *n = to_nftb(f);
 	int fi = fw_family_index(family);
 
 	if (fi < 0) {
@@ -162,9 +162,9 @@ nft_forward_drop(struct fw *f, int family, char *err, size_t errlen)
 }
 
 static void
-nft_free(struct fw *f)
+nftb_free(struct fw *f)
 {
-	struct fw_nft *n = to_nft(f);
+	struct fw_nft *n = to_nftb(f);
 
 	fw_nft_found_done(&n->found[0]);
 	fw_nft_found_done(&n->found[1]);
@@ -172,10 +172,10 @@ nft_free(struct fw *f)
 	free(n);
 }
 
-static const struct fw_ops nft_ops = {
-	.sync		= nft_sync,
-	.forward_drop	= nft_forward_drop,
-	.free		= nft_free,
+static const struct fw_ops nftb_ops = {
+	.sync		= nftb_sync,
+	.forward_drop	= nftb_forward_drop,
+	.free		= nftb_free,
 };
 
 struct fw *
@@ -188,7 +188,7 @@ fw_nft_new(char *err, size_t errlen)
 		    "memory");
 		return NULL;
 	}
-	n->fw.ops = &nft_ops;
+	n->fw.ops = &nftb_ops;
 	n->io.gen_fd = -1;
 	if (fw_nftio_open(&n->io, err, errlen) < 0) {
 		free(n);
