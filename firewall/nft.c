@@ -145,12 +145,15 @@ out:
 	return r;
 }
 
-/* Kept for the next sync, which writes it (the job syncs right after). */
+/* Written now where the family's forward chain exists, and kept for
+ * every later plan. */
 static int
 nftb_forward_drop(struct fw *f, int family, char *err, size_t errlen)
 {
 	struct fw_nft *n = to_nftb(f);
-	int fi = fw_family_index(family);
+	int fi = fw_family_index(family), r;
+	struct fw_nfound_chain *c = NULL;
+	char cmd[160];
 
 	if (fi < 0) {
 		fw_seterr(err, errlen, "Failed to set the forward policy: "
@@ -158,6 +161,21 @@ nftb_forward_drop(struct fw *f, int family, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	n->drop[fi] = true;
+	if ((r = read_table(n, (size_t)fi, err, errlen)) < 0)
+		return r;
+	for (size_t i = 0; i < n->found[fi].nchains; i++)
+		if (strcmp(n->found[fi].chains[i].hook, "forward") == 0)
+			c = &n->found[fi].chains[i];
+	if (c == NULL || c->drop)
+		return 0;
+	(void) snprintf(cmd, sizeof(cmd), "add chain %s %s %s { type %s hook "
+	    "forward priority %d; policy drop; }\n", fw_family_name(family),
+	    FW_NFT_TABLE, c->name, c->type, c->prio);
+	if ((r = fw_nftio_run(&n->io, cmd, false, NULL, "set the forward "
+	    "policy to drop", err, errlen)) < 0)
+		return r;
+	c->drop = true;
+	n->have_gen = fw_nftio_gen(&n->io, &n->gen) == 0;
 	return 0;
 }
 

@@ -129,6 +129,12 @@ main(int argc, char **argv)
 		    "scale N\n");
 		return 2;
 	}
+	if (strcmp(argv[1], "cases") == 0) {
+		for (const struct golden_case *gc = golden_cases;
+		    gc->name != NULL; gc++)
+			printf("%s\n", gc->name);
+		return 0;
+	}
 	if (argc > 2 && strcmp(argv[1], "forward-drop") != 0 &&
 	    strcmp(argv[1], "scale") != 0 && strcmp(argv[1], "seq") != 0 &&
 	    (c = golden_find(argv[2])) == NULL) {

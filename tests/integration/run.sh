@@ -1,6 +1,7 @@
 #!/bin/sh
 # Namespace integration tests: the netlink backend, the firewall backends
-# (nft accepts, the libiptc rule model, host ports and conntrack), the DNS
+# (nft accepts, the libiptc rule model, the nftables rule model, host
+# ports and conntrack), the DNS
 # forwarder against fake upstreams, the DNS responder loop in a sandbox
 # namespace, the Docker Engine API client against a fake engine, then the
 # daemon over its socket, and the DNS responders through the daemon with
@@ -36,6 +37,7 @@ run() {
 run netlink.sh "$2"
 run firewall.sh "$3"
 run iptables.sh "$4"
+run nftables.sh "$4"
 run ports.sh "$5"
 run dns_forward.sh "$6"
 run dns_server.sh "$7"

@@ -1,0 +1,223 @@
+#!/bin/bash
+# The nftables backend (firewall/nft.c) in throwaway network namespaces:
+# every golden model of tests/golden/ is applied and `nft list ruleset`
+# there must be exactly the planner's table (listing order of chains and
+# elements aside); applying again writes nothing; going from any model to
+# any other in one process gives the second model's table; a flushed
+# ruleset, a deleted rule, a deleted map element and a rule of someone
+# else's put into cbridge's chain are repaired by the next sync without a
+# duplicate; another table and the legacy tables are never touched; an
+# empty model leaves no table.  The host's own tables are never touched.
+#
+#   tests/integration/nftables.sh path/to/iptc_itest
+#
+# Exit status: 0, 1 when a check failed, 77 (skip) when not root.
+set -eu -o pipefail
+
+bin=${1:?usage: $0 path/to/iptc_itest}
+case $bin in /*) ;; *) bin=$(pwd)/$bin ;; esac
+if [ "$(id -u)" -ne 0 ]; then
+	echo "$0: skipped, needs root" >&2
+	exit 77
+fi
+for c in ip nft perl iptables-legacy-save; do
+	if ! command -v "$c" >/dev/null; then
+		echo "$0: skipped, $c is missing" >&2
+		exit 77
+	fi
+done
+
+ns=cbt-nft$$-$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
+tmp=$(mktemp -d "/tmp/$ns.XXXX")
+passed=0
+failed=0
+n=0
+
+cleanup() {
+	ip netns del "$ns" 2>/dev/null || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+ok() {
+	n=$((n + 1))
+	passed=$((passed + 1))
+	echo "ok $n - $1"
+}
+not_ok() {
+	n=$((n + 1))
+	failed=$((failed + 1))
+	echo "not ok $n - $1"
+}
+in_ns() {
+	ip netns exec "$ns" "$@"
+}
+
+# The table as a canonical text: counters out, each chain, map and set a
+# block, blocks sorted, elements and anonymous set members sorted (the
+# kernel lists them in its own order, and chains in creation order).
+canon() {
+	perl -0777 -ne '
+		s/counter packets \d+ bytes \d+/counter/g;
+		s/,\n\s+/, /g;
+		s/(\{ )([^{}\n]*?)( \})/$1 . join(", ", sort split(m{, }, $2)) . $3/ge;
+		for my $t (split /^(?=table )/m) {
+			my ($head, $body) = $t =~ /^(table [^\n]*\n)(.*)\}\n*\z/s or next;
+			my @b = grep { /\S/ } split /\n\n/, $body;
+			s/\s+\z// for @b;
+			print $head, join("\n", sort @b), "\n}\n";
+		}'
+}
+
+# want CASE: the planner's table for the model, canonical.
+want() {
+	"$bin" -nft show "$1" | canon
+}
+got() {
+	in_ns nft list ruleset | canon
+}
+check_same() {
+	if diff -u "$tmp/want" "$tmp/got" >"$tmp/diff"; then
+		ok "$1"
+	else
+		not_ok "$1"
+		head -20 "$tmp/diff"
+	fi
+}
+
+ip netns add "$ns"
+cases=$("$bin" -nft cases)
+[ -n "$cases" ] || { echo "no golden cases" >&2; exit 1; }
+
+# Someone else's table, and the legacy tables, as they are before.
+in_ns nft -f - <<'NFT'
+table ip other {
+	chain others-forward {
+		type filter hook forward priority 10; policy accept;
+		iifname "eth7" counter accept comment "not cbridge's"
+	}
+}
+NFT
+in_ns nft list table ip other >"$tmp/other.before"
+in_ns iptables-legacy-save 2>/dev/null | grep -v '^#' >"$tmp/legacy.before" || true
+in_ns nft delete table ip other
+
+for c in $cases; do
+	in_ns "$bin" -nft apply "$c"
+	want "$c" >"$tmp/want"
+	got >"$tmp/got"
+	check_same "$c: nft lists exactly the planned table"
+	in_ns nft -a list ruleset >"$tmp/before"
+	in_ns "$bin" -nft apply "$c"
+	in_ns nft -a list ruleset >"$tmp/after"
+	if cmp -s "$tmp/before" "$tmp/after"; then
+		ok "$c: a second sync writes nothing (handles unchanged)"
+	else
+		not_ok "$c: a second sync writes nothing (handles unchanged)"
+	fi
+done
+in_ns "$bin" -nft clear
+if [ -z "$(in_ns nft list ruleset)" ]; then
+	ok "an empty model leaves no table"
+else
+	not_ok "an empty model leaves no table"
+fi
+
+# From every model to every other, in one process (the backend's memory
+# of the table, not a fresh read, decides what to write).
+for a in $cases; do
+	for b in ports two_networks internal_ipv6 default; do
+		in_ns "$bin" -nft clear
+		in_ns "$bin" -nft seq "$a" "$b" "$a"
+		want "$a" >"$tmp/want"
+		got >"$tmp/got"
+		check_same "$a -> $b -> $a in one process"
+	done
+done
+
+# Repairs: each damage, then the next sync (a new process reads the
+# table, as the daemon's periodic check does once the generation moved).
+damage() {
+	in_ns "$bin" -nft clear
+	in_ns "$bin" -nft apply ports
+	in_ns sh -c "$1"
+	in_ns "$bin" -nft apply ports
+	want ports >"$tmp/want"
+	got >"$tmp/got"
+	check_same "repaired after: $2"
+}
+damage 'nft flush ruleset' "nft flush ruleset"
+h=$(in_ns nft -a list chain ip cbridge filter-forward-in__br-n1 | sed -n 's/.* drop comment .*# handle \([0-9]*\)$/\1/p' | head -1)
+[ -n "$h" ] || { echo "no rule handle found" >&2; exit 1; }
+damage "nft delete rule ip cbridge filter-forward-in__br-n1 handle $h" \
+    "one rule deleted"
+damage 'nft delete element ip cbridge filter-forward-in-jumps { "br-n1" }' \
+    "a map element deleted"
+damage 'nft add rule ip cbridge filter-forward-in__br-n1 counter accept' \
+    "a rule without cbridge's comment added to its chain"
+damage 'nft flush chain ip cbridge nat-OUTPUT; nft delete chain ip cbridge nat-OUTPUT' \
+    "a base chain deleted"
+damage 'nft add set ip cbridge stray "{ type ipv4_addr; }"' \
+    "a set that is not cbridge's in its table"
+damage 'nft add table ip cbridge "{ flags dormant; }"' "the table made dormant"
+
+# A drop policy found stays (cbridge cannot tell whether it set it before
+# a restart, and dropping is the safe side); forward-drop sets it.
+in_ns "$bin" -nft clear
+in_ns "$bin" -nft apply ports
+in_ns "$bin" -nft forward-drop 4
+in_ns "$bin" -nft apply ports
+if in_ns nft list chain ip cbridge filter-FORWARD | grep -q 'policy drop;'; then
+	ok "forward-drop gives the forward chain the policy drop, and it stays"
+else
+	not_ok "forward-drop gives the forward chain the policy drop, and it stays"
+fi
+if ! in_ns nft list chain ip6 cbridge filter-FORWARD 2>/dev/null |
+    grep -q 'policy drop;'; then
+	ok "forward-drop 4 leaves IPv6 alone"
+else
+	not_ok "forward-drop 4 leaves IPv6 alone"
+fi
+
+in_ns "$bin" -nft clear
+in_ns "$bin" -nft apply ports
+dups=$(in_ns nft list ruleset | grep -c 'comment "cbridge:' || true)
+in_ns "$bin" -nft apply ports
+dups2=$(in_ns nft list ruleset | grep -c 'comment "cbridge:' || true)
+if [ "$dups" = "$dups2" ] && [ "$dups" -gt 0 ]; then
+	ok "never a duplicate rule ($dups rules)"
+else
+	not_ok "never a duplicate rule ($dups then $dups2)"
+fi
+
+# Others' tables and the legacy tables.
+in_ns "$bin" -nft clear
+in_ns nft -f - <<'NFT'
+table ip other {
+	chain others-forward {
+		type filter hook forward priority 10; policy accept;
+		iifname "eth7" counter accept comment "not cbridge's"
+	}
+}
+NFT
+for c in ports ipv6 two_networks; do
+	in_ns "$bin" -nft apply "$c"
+done
+in_ns "$bin" -nft forward-drop 4
+in_ns "$bin" -nft apply ports
+in_ns "$bin" -nft clear
+in_ns nft list table ip other >"$tmp/other.after"
+if cmp -s "$tmp/other.before" "$tmp/other.after"; then
+	ok "another table is left byte for byte as it was"
+else
+	not_ok "another table is left byte for byte as it was"
+fi
+in_ns iptables-legacy-save 2>/dev/null | grep -v '^#' >"$tmp/legacy.after" || true
+if cmp -s "$tmp/legacy.before" "$tmp/legacy.after"; then
+	ok "the legacy tables are untouched"
+else
+	not_ok "the legacy tables are untouched"
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
