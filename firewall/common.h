@@ -90,6 +90,9 @@ int	fw_parse_rules(const char *json, int family, const char *chain,
  * not dockerd's and are skipped).  -ENOMEM leaves names as it was. */
 int	fw_parse_docker_bridges(const char *json, int family,
 	    struct fw_ifnames *names);
+/* Appends name once (a name that is not a valid interface name is left
+ * out); -ENOMEM leaves names as it was. */
+int	fw_ifnames_add(struct fw_ifnames *names, const char *name);
 void	fw_ifnames_done(struct fw_ifnames *names);
 /* Whether json (`list tables`) holds an ip or ip6 table called name;
  * false also for what is not nft's JSON. */

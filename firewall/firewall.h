@@ -99,6 +99,10 @@ struct fw_model {
 	 * them apart from cbridge's and never drop what dockerd accepts.
 	 * Empty where dockerd shares the legacy tables: its own rules do it. */
 	struct fw_ifnames	docker4, docker6;
+	/* Only the accepts for cbridge's bridges, at the top of a
+	 * DOCKER-USER chain that exists in a loaded table: the libiptc half
+	 * of the nftables backend, for a dockerd on legacy iptables. */
+	bool			accept_only;
 	/* Read every table back even where the plan is the one the backend
 	 * last applied or found: the periodic check.  Without it a sync
 	 * may trust its own record of a table whose plan did not change. */
@@ -155,6 +159,7 @@ struct fw_xchain {
 };
 
 struct fw_ruleset {
+	bool			accept_only;	/* of a model so marked */
 	struct fw_xrule		*rules;	/* malloc'ed; per chain in order */
 	size_t			nrules;
 	struct fw_xchain	*chains;	/* malloc'ed */
@@ -303,6 +308,12 @@ int		fw_dacc_docker_nft(struct fw *f, bool *ret, char *err,
 int		fw_dacc_docker_bridges(struct fw *f,
 		    const struct fw_ifnames **ret4,
 		    const struct fw_ifnames **ret6, char *err, size_t errlen);
+/* dockerd's bridges in its legacy isolation chain (rules "-i X ! -o X
+ * -j DOCKER-ISOLATION-STAGE-2" without cbridge's comment), appended to
+ * *ret4 and *ret6; nothing where the legacy filter table is not loaded.
+ * f from fw_iptc_new. */
+int		fw_iptc_docker_bridges(struct fw *f, struct fw_ifnames *ret4,
+		    struct fw_ifnames *ret6, char *err, size_t errlen);
 /* In-memory fake: records the last synced model. */
 struct fw	*fw_fake_new(void);
 /* Networks passed to the last successful sync (a failed one, injected or

@@ -26,6 +26,12 @@
 struct fw_hostfw {
 	struct fw	fw;		/* first: the ops table */
 	struct fw	*rules;		/* the chosen backend */
+	/* The other backend's library, for what it holds of cbridge's: with
+	 * nftables, libiptc keeps only the accepts a dockerd on legacy
+	 * iptables needs (and takes away a former iptables model); with
+	 * iptables, libnftables takes away a former nftables table once. */
+	struct fw	*other;
+	bool		other_clean;
 	struct fw	*dacc;
 	enum fw_backend	backend;
 	char		why[160];
@@ -50,22 +56,63 @@ wsl2_mirrored(const char *wslinfo)
 	    access(wslinfo, X_OK) == 0;
 }
 
+/* dockerd's bridges, wherever its isolation chain is. */
+static int
+docker_bridges(struct fw_hostfw *h, struct fw_ifnames *b4,
+    struct fw_ifnames *b6, char *err, size_t errlen)
+{
+	const struct fw_ifnames *n4, *n6;
+	int r;
+
+	if ((r = fw_dacc_docker_bridges(h->dacc, &n4, &n6, err, errlen)) < 0)
+		return r;
+	for (size_t i = 0; i < n4->n && r == 0; i++)
+		r = fw_ifnames_add(b4, n4->v[i]);
+	for (size_t i = 0; i < n6->n && r == 0; i++)
+		r = fw_ifnames_add(b6, n6->v[i]);
+	if (r < 0) {
+		fw_seterr(err, errlen, "Failed to list dockerd's bridges: out "
+		    "of memory");
+		return r;
+	}
+	if (h->backend == FW_BACKEND_NFTABLES)
+		r = fw_iptc_docker_bridges(h->other, b4, b6, err, errlen);
+	return r;
+}
+
 static int
 host_sync(struct fw *f, const struct fw_model *m, char *err, size_t errlen)
 {
 	struct fw_hostfw *h = to_host(f);
-	const struct fw_ifnames *b4, *b6;
-	struct fw_model mm = *m;
+	struct fw_ifnames b4 = { 0 }, b6 = { 0 };
+	struct fw_model mm = *m, acc;
 	int r;
 
 	mm.wsl2 = wsl2_mirrored(h->wslinfo);
-	if ((r = fw_dacc_docker_bridges(h->dacc, &b4, &b6, err, errlen)) < 0)
-		return r;
-	mm.docker4 = *b4;
-	mm.docker6 = *b6;
+	if ((r = docker_bridges(h, &b4, &b6, err, errlen)) < 0)
+		goto out;
+	mm.docker4 = b4;
+	mm.docker6 = b6;
 	if ((r = h->rules->ops->sync(h->rules, &mm, err, errlen)) < 0)
-		return r;
-	return h->dacc->ops->sync(h->dacc, &mm, err, errlen);
+		goto out;
+	if (h->backend == FW_BACKEND_NFTABLES) {
+		acc = mm;
+		acc.accept_only = true;
+		if ((r = h->other->ops->sync(h->other, &acc, err, errlen)) < 0)
+			goto out;
+	} else if (!h->other_clean) {
+		struct fw_model none = { 0 };
+
+		if ((r = h->other->ops->sync(h->other, &none, err,
+		    errlen)) < 0)
+			goto out;
+		h->other_clean = true;
+	}
+	r = h->dacc->ops->sync(h->dacc, &mm, err, errlen);
+out:
+	fw_ifnames_done(&b4);
+	fw_ifnames_done(&b6);
+	return r;
 }
 
 static int
@@ -82,6 +129,7 @@ host_free(struct fw *f)
 	struct fw_hostfw *h = to_host(f);
 
 	fw_free(h->rules);
+	fw_free(h->other);
 	fw_free(h->dacc);
 	free(h);
 }
@@ -152,12 +200,18 @@ fw_host_new(const struct fw_host_params *p, char *err, size_t errlen)
 	if ((h->dacc = fw_dacc_new(err, errlen)) == NULL ||
 	    choose(h, p->backend, err, errlen) < 0)
 		goto fail;
-	if (h->backend == FW_BACKEND_NFTABLES)
+	if (h->backend == FW_BACKEND_NFTABLES) {
 		h->rules = fw_nft_new(err, errlen);
-	else
+		if (h->rules != NULL)
+			h->other = fw_iptc_new(p->lock_path, p->chains_path,
+			    err, errlen);
+	} else {
 		h->rules = fw_iptc_new(p->lock_path, p->chains_path, err,
 		    errlen);
-	if (h->rules == NULL)
+		if (h->rules != NULL)
+			h->other = fw_nft_new(err, errlen);
+	}
+	if (h->rules == NULL || h->other == NULL)
 		goto fail;
 	return &h->fw;
 fail:

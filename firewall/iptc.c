@@ -90,6 +90,9 @@ struct tc {
 			    struct xtc_handle *h);
 	int		(*commit)(struct xtc_handle *h);
 	const char	*(*strerror)(int err);
+	const char	*(*target)(const void *e, struct xtc_handle *h);
+	/* The input interface of an entry, "" for any or a negated one. */
+	const char	*(*iniface)(const void *e);
 };
 
 /* Thin adapters: libiptc's prototypes differ only in the entry type. */
@@ -139,10 +142,31 @@ static int								\
 our##_policy(const char *c, const char *policy, struct xtc_handle *h)	\
 {									\
 	return p##_set_policy(c, policy, NULL, h);			\
+}									\
+static const char *							\
+our##_target(const void *e, struct xtc_handle *h)			\
+{									\
+	return p##_get_target((const struct entry *)e, h);		\
 }
 
 ADAPT(tc4, iptc, ipt_entry)
 ADAPT(tc6, ip6tc, ip6t_entry)
+
+static const char *
+tc4_iniface(const void *e)
+{
+	const struct ipt_entry *x = e;
+
+	return (x->ip.invflags & IPT_INV_VIA_IN) ? "" : x->ip.iniface;
+}
+
+static const char *
+tc6_iniface(const void *e)
+{
+	const struct ip6t_entry *x = e;
+
+	return (x->ipv6.invflags & IP6T_INV_VIA_IN) ? "" : x->ipv6.iniface;
+}
 
 static const struct tc tc4 = {
 	.family = AF_INET, .entry_size = sizeof(struct ipt_entry),
@@ -153,7 +177,8 @@ static const struct tc tc4 = {
 	.insert = tc4_insert, .append = tc4_append,
 	.delete_num = tc4_delete_num, .refs = tc4_refs,
 	.set_policy = tc4_policy, .commit = iptc_commit,
-	.strerror = iptc_strerror,
+	.strerror = iptc_strerror, .target = tc4_target,
+	.iniface = tc4_iniface,
 };
 
 static const struct tc tc6 = {
@@ -165,7 +190,8 @@ static const struct tc tc6 = {
 	.insert = tc6_insert, .append = tc6_append,
 	.delete_num = tc6_delete_num, .refs = tc6_refs,
 	.set_policy = tc6_policy, .commit = ip6tc_commit,
-	.strerror = ip6tc_strerror,
+	.strerror = ip6tc_strerror, .target = tc6_target,
+	.iniface = tc6_iniface,
 };
 
 static const struct tc *
@@ -775,8 +801,9 @@ sync_table(struct fw_iptc *fi, const struct tc *t, enum fw_table table,
 	for (size_t i = 0; i < rs->nrules && !wanted; i++)
 		wanted = rs->rules[i].family == t->family &&
 		    rs->rules[i].table == table;
-	/* Opening a table that is not there yet would create it. */
-	if (!wanted && !table_loaded(t, tname))
+	/* Opening a table that is not there yet would create it; the
+	 * accepts alone go only into a dockerd's table that exists. */
+	if ((!wanted || rs->accept_only) && !table_loaded(t, tname))
 		return 0;
 	errno = 0;
 	if ((h = t->init(tname)) == NULL) {
@@ -888,6 +915,47 @@ out:
 	free(touched.v);
 	free(f.comments);
 	free(f.pos);
+	return r;
+}
+
+int
+fw_iptc_docker_bridges(struct fw *f, struct fw_ifnames *ret4,
+    struct fw_ifnames *ret6, char *err, size_t errlen)
+{
+	const char *iso1 = "DOCKER-ISOLATION-STAGE-1";
+	const char *iso2 = "DOCKER-ISOLATION-STAGE-2";
+	int r = 0, lock = -1;
+
+	for (int fi = 0; fi < 2 && r == 0; fi++) {
+		const struct tc *t = fi == 0 ? &tc4 : &tc6;
+		struct fw_ifnames *names = fi == 0 ? ret4 : ret6;
+		struct xtc_handle *h;
+
+		if (!table_loaded(t, "filter"))
+			continue;
+		if (lock < 0 && (lock = lock_xtables(((struct fw_iptc *)f)->
+		    lock_path, err, errlen)) < 0)
+			return lock;
+		if ((h = t->init("filter")) == NULL)
+			continue;
+		if (t->is_chain(iso1, h))
+			for (const void *e = t->first_rule(iso1, h); e != NULL &&
+			    r == 0; e = t->next_rule(e, h)) {
+				const char *tg = t->target(e, h);
+				const char *in = t->iniface(e);
+
+				if (our_comment(t, e) != NULL || tg == NULL ||
+				    strcmp(tg, iso2) != 0 || in[0] == '\0')
+					continue;
+				r = fw_ifnames_add(names, in);
+			}
+		t->free(h);
+	}
+	if (lock >= 0)
+		close(lock);
+	if (r < 0)
+		fw_seterr(err, errlen, "Failed to read dockerd's legacy "
+		    "isolation chain: out of memory");
 	return r;
 }
 

@@ -6,6 +6,7 @@
  * skipped: newer nft versions add some.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -235,7 +236,6 @@ fw_parse_docker_bridges(const char *json, int family,
 		const json_t *o = json_object_get(item, "rule");
 		const json_t *first;
 		char name[FW_IFNAMSIZ];
-		void *v;
 
 		if (!json_is_object(o) || !str_is(o, "family", fam) ||
 		    !str_is(o, "table", FW_TABLE) ||
@@ -246,21 +246,29 @@ fw_parse_docker_bridges(const char *json, int family,
 		if (!ifname_match(first, "iifname", name, sizeof(name)) &&
 		    !ifname_match(first, "oifname", name, sizeof(name)))
 			continue;
-		if (has_name(names, name))
-			continue;
-		if ((v = realloc(names->v, (names->n + 1) *
-		    sizeof(names->v[0]))) == NULL) {
-			r = -ENOMEM;
+		if ((r = fw_ifnames_add(names, name)) < 0)
 			goto out;
-		}
-		names->v = v;
-		memcpy(names->v[names->n++], name, sizeof(name));
 	}
 out:
 	if (r < 0)
 		names->n = n0;
 	json_decref(root);
 	return r;
+}
+
+int
+fw_ifnames_add(struct fw_ifnames *names, const char *name)
+{
+	void *v;
+
+	if (!fw_valid_ifname(name) || has_name(names, name))
+		return 0;
+	if ((v = realloc(names->v, (names->n + 1) * sizeof(names->v[0]))) ==
+	    NULL)
+		return -ENOMEM;
+	names->v = v;
+	(void) snprintf(names->v[names->n++], FW_IFNAMSIZ, "%s", name);
+	return 0;
 }
 
 void

@@ -759,6 +759,35 @@ find_net(const struct fw_model *m, const char *id)
 	return NULL;
 }
 
+/* The accepts alone, per network and family: traffic from and to the
+ * bridge, above whatever else DOCKER-USER holds. */
+static int
+plan_accepts(struct plan *p)
+{
+	static const int fams[] = { AF_INET, AF_INET6 };
+	struct fw_xrule r;
+	int e;
+
+	for (size_t f = 0; f < 2; f++)
+		for (size_t i = 0; i < p->m->nnets; i++) {
+			const struct fw_net *n = &p->m->nets[i];
+
+			if (!(f == 0 ? n->ipv4 : n->ipv6))
+				continue;
+			rule_init(&r, fams[f], FW_T_FILTER, C_USER, true,
+			    FW_ACCEPT);
+			set_if(r.iif, n->bridge);
+			if ((e = add_rule(p, &r, n->id)) < 0)
+				return e;
+			rule_init(&r, fams[f], FW_T_FILTER, C_USER, true,
+			    FW_ACCEPT);
+			set_if(r.oif, n->bridge);
+			if ((e = add_rule(p, &r, n->id)) < 0)
+				return e;
+		}
+	return 0;
+}
+
 int
 fw_model_check(const struct fw_model *m, struct fw_net **rnets,
     struct fw_ep **reps, struct fw_port **rports, char *err, size_t errlen)
@@ -902,6 +931,11 @@ fw_rules_compute(const struct fw_model *in, struct fw_ruleset *ret,
 	p.m = &m;
 	p.err = err;
 	p.errlen = errlen;
+	ret->accept_only = m.accept_only;
+	if (m.accept_only) {
+		e = plan_accepts(&p);
+		goto done;
+	}
 
 	for (size_t f = 0; f < 2; f++) {
 		int fam = fams[f];
@@ -967,7 +1001,9 @@ fw_rules_compute(const struct fw_model *in, struct fw_ruleset *ret,
 			goto fail;
 	}
 	e = 0;
-	goto out;
+done:
+	if (e == 0)
+		goto out;
 fail:
 	if (e == -ENOSPC || e == -EINVAL)
 		fw_seterr(err, errlen, "Failed to plan the firewall: a rule "

@@ -118,13 +118,17 @@ main(int argc, char **argv)
 		host = true;
 		argv++;
 		argc--;
+	} else if (argc > 1 && strcmp(argv[1], "-hostnft") == 0) {
+		host = nft = true;
+		argv++;
+		argc--;
 	} else if (argc > 1 && strcmp(argv[1], "-nft") == 0) {
 		nft = true;
 		argv++;
 		argc--;
 	}
 	if (argc < 2) {
-		fprintf(stderr, "usage: iptc_itest [-host|-nft] apply CASE | "
+		fprintf(stderr, "usage: iptc_itest [-host|-nft|-hostnft] apply CASE | "
 		    "clear | show CASE | seq CASE... | forward-drop 4|6 | "
 		    "scale N\n");
 		return 2;
@@ -176,10 +180,11 @@ main(int argc, char **argv)
 		fw_ruleset_done(&rs);
 		return 0;
 	}
-	f = nft ? fw_nft_new(err, sizeof(err)) : host ? fw_host_new(&(struct fw_host_params){
+	f = host ? fw_host_new(&(struct fw_host_params){
 	    .lock_path = getenv("XTABLES_LOCK"), .wslinfo = getenv("WSLINFO"),
 	    .chains_path = getenv("FW_CHAINS"),
-	    .backend = FW_BACKEND_IPTABLES }, err, sizeof(err)) :
+	    .backend = nft ? FW_BACKEND_NFTABLES : FW_BACKEND_IPTABLES }, err,
+	    sizeof(err)) : nft ? fw_nft_new(err, sizeof(err)) :
 	    fw_iptc_new(getenv("XTABLES_LOCK"), getenv("FW_CHAINS"), err,
 	    sizeof(err));
 	if (f == NULL) {
