@@ -95,13 +95,15 @@ NAMES_SRCS	:= plugin/names.c
 # that carries them out on the loop (daemon only).
 SANDBOX_PURE_SRCS := plugin/sbxstate.c plugin/dnsstats.c
 SANDBOX_SRCS	:= $(SANDBOX_PURE_SRCS) plugin/upstreams.c plugin/sandbox.c
+# The client commands' text (pure), and their socket I/O (daemon only).
+CLI_PURE_SRCS	:= plugin/statustext.c
 DAEMON_SRCS	:= $(PURE_SRCS) $(LIB_HOST_SRCS) $(LOOP_SRCS) plugin/main.c \
 		   plugin/http.c netlink/link.c \
 		   $(FW_HOST_SRCS) $(DNS_HOST_SRCS) $(ENGINE_SRCS) \
-		   $(NAMES_SRCS) $(SANDBOX_SRCS) plugin/cli.c
+		   $(NAMES_SRCS) $(SANDBOX_SRCS) $(CLI_PURE_SRCS) plugin/cli.c
 UNIT_SRCS	:= $(PURE_SRCS) $(LOOP_SRCS) $(ENGINE_SRCS) $(NAMES_SRCS) \
-		   $(SANDBOX_PURE_SRCS) netlink/fake.c firewall/fake.c \
-		   firewall/fakeports.c lib/fd.c \
+		   $(SANDBOX_PURE_SRCS) $(CLI_PURE_SRCS) netlink/fake.c \
+		   firewall/fake.c firewall/fakeports.c lib/fd.c \
 		   tests/golden/cases.c $(wildcard tests/unit/*.c)
 BENCH_SRCS	:= $(PURE_SRCS) $(LOOP_SRCS) netlink/fake.c firewall/fake.c \
 		   firewall/fakeports.c tests/bench/bench.c

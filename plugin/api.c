@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -876,6 +877,92 @@ dns_stats_route(struct api *a, json_t *req, json_t **ret,
 	return 0;
 }
 
+/* usec since the epoch as RFC 3339 in UTC, to the millisecond:
+ * "2025-01-31T12:00:00.123Z" ("" if it cannot be shown). */
+static const char *
+format_utc(int64_t usec, char *buf, size_t len)
+{
+	time_t t = (time_t)(usec / 1000000);
+	char day[32];
+	struct tm tm;
+
+	if (len == 0)
+		return buf;
+	buf[0] = '\0';
+	if (usec < 0 || gmtime_r(&t, &tm) == NULL ||
+	    strftime(day, sizeof(day), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+		return buf;
+	(void) snprintf(buf, len, "%s.%03dZ", day,
+	    (int)(usec % 1000000 / 1000));
+	return buf;
+}
+
+/* One network of the Cbridge.Status document; NULL when out of memory. */
+static json_t *
+net_status_json(const struct drv_net_status *n)
+{
+	char s4[PREFIX_STRLEN] = "", s6[PREFIX_STRLEN] = "";
+
+	if (n->has_v4)
+		(void) prefix_format(&n->subnet4, s4, sizeof(s4));
+	if (n->has_v6)
+		(void) prefix_format(&n->subnet6, s6, sizeof(s6));
+	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:b, s:b, s:b}",
+	    "ID", n->id, "Bridge", n->bridge, "IPv4Subnet", s4,
+	    "IPv6Subnet", s6, "Endpoints", (json_int_t)n->endpoints,
+	    "Ports", (json_int_t)n->ports, "Internal", n->internal,
+	    "ICC", n->icc, "Masquerade", n->masquerade);
+}
+
+/* The Cbridge.Status document (what `cbridge status` prints); NULL when
+ * out of memory.  Field names are an interface: scripts read them. */
+static json_t *
+status_json(const struct drv_status *st)
+{
+	json_t *nets = json_array(), *last = json_null();
+	char when[64];
+
+	if (nets == NULL)
+		return NULL;
+	for (size_t i = 0; i < st->nnets; i++)
+		if (json_array_append_new(nets, net_status_json(&st->nets[i]))
+		    < 0) {
+			json_decref(nets);
+			return NULL;
+		}
+	if (st->fw.syncs > 0 && (last = json_pack("{s:s, s:I, s:s}", "Time",
+	    format_utc(st->fw.last_at_usec, when, sizeof(when)),
+	    "DurationUsec", (json_int_t)st->fw.last_usec, "Error",
+	    st->fw.last_err)) == NULL) {
+		json_decref(nets);
+		return NULL;
+	}
+	/* "o" steals both references, also when the pack fails. */
+	return json_pack("{s:{s:s, s:s, s:I, s:I, s:o}, s:o}", "Firewall",
+	    "Backend", st->fw_backend, "Why", st->fw_why, "Syncs",
+	    (json_int_t)st->fw.syncs, "SyncFailures",
+	    (json_int_t)st->fw.failures, "LastSync", last, "Networks", nets);
+}
+
+static int
+status_route(struct api *a, json_t *req, json_t **ret, struct req_ctx *ctx,
+    char *err, size_t errlen)
+{
+	struct drv_status st;
+	int r;
+
+	(void)req;
+	(void)ctx;
+	if ((r = drv_status(a->drv, &st)) < 0) {
+		ERR("out of memory");
+		return r;
+	}
+	/* NULL (out of memory) is answered as such by dispatch(). */
+	*ret = status_json(&st);
+	drv_status_done(&st);
+	return 0;
+}
+
 static const struct route {
 	const char	*path;
 	route_fn	fn;
@@ -906,6 +993,8 @@ static const struct route {
 	{ "/IpamDriver.ReleaseAddress", ipam_release_address_route, true },
 	/* cbridge's own: `cbridge dns-stats` (no request body). */
 	{ "/Cbridge.DnsStats", dns_stats_route, false },
+	/* `cbridge status`: the firewall and the networks (no body). */
+	{ "/Cbridge.Status", status_route, false },
 };
 
 static unsigned int

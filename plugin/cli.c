@@ -12,6 +12,7 @@
 
 #include "plugin/cli.h"
 #include "plugin/engine.h"
+#include "plugin/statustext.h"
 
 #define CLI_REPLY_MAX	(16u << 20)
 #define CLI_TIMEOUT_MS	5000
@@ -190,8 +191,12 @@ print_table(json_t *doc)
 	}
 }
 
-int
-cli_dns_stats(int argc, char *argv[], const char *default_socket)
+/* What `cbridge CMD [--socket PATH] [--json]` asks the daemon at route:
+ * 0 with the reply parsed in *ret_doc and its text in *ret_body (both
+ * the caller's), or the exit status after a message on stderr. */
+static int
+ask(int argc, char *argv[], const char *default_socket, const char *cmd,
+    const char *route, bool *ret_raw, json_t **ret_doc, char **ret_body)
 {
 	const char *sock = getenv("SOCKET");
 	char *body = NULL;
@@ -207,12 +212,12 @@ cli_dns_stats(int argc, char *argv[], const char *default_socket)
 		else if (strcmp(argv[i], "--socket") == 0 && i + 1 < argc)
 			sock = argv[++i];
 		else {
-			fprintf(stderr, "usage: cbridge dns-stats [--socket "
-			    "PATH] [--json]\n");
+			fprintf(stderr, "usage: cbridge %s [--socket PATH] "
+			    "[--json]\n", cmd);
 			return 2;
 		}
 	}
-	if ((r = post(sock, "/Cbridge.DnsStats", &body, &status)) < 0) {
+	if ((r = post(sock, route, &body, &status)) < 0) {
 		fprintf(stderr, "cbridge: cannot ask the daemon at %s: %s\n",
 		    sock, strerror(-r));
 		return 1;
@@ -223,6 +228,23 @@ cli_dns_stats(int argc, char *argv[], const char *default_socket)
 		free(body);
 		return 1;
 	}
+	*ret_raw = raw;
+	*ret_doc = doc;
+	*ret_body = body;
+	return 0;
+}
+
+int
+cli_dns_stats(int argc, char *argv[], const char *default_socket)
+{
+	char *body;
+	json_t *doc;
+	bool raw;
+	int rc;
+
+	if ((rc = ask(argc, argv, default_socket, "dns-stats",
+	    "/Cbridge.DnsStats", &raw, &doc, &body)) != 0)
+		return rc;
 	if (raw)
 		printf("%s\n", body);
 	else
@@ -230,4 +252,30 @@ cli_dns_stats(int argc, char *argv[], const char *default_socket)
 	json_decref(doc);
 	free(body);
 	return 0;
+}
+
+int
+cli_status(int argc, char *argv[], const char *default_socket)
+{
+	char *body;
+	json_t *doc;
+	bool raw;
+	int rc;
+
+	if ((rc = ask(argc, argv, default_socket, "status", "/Cbridge.Status",
+	    &raw, &doc, &body)) != 0)
+		return rc;
+	/* An older daemon answers 404, caught above; anything else that is
+	 * not the document is an answer this binary cannot read. */
+	if (!json_is_object(json_object_get(doc, "Firewall"))) {
+		fprintf(stderr, "cbridge: the daemon's answer is not a status "
+		    "document: %s\n", body);
+		rc = 1;
+	} else if (raw)
+		printf("%s\n", body);
+	else
+		statustext_print(doc, stdout);
+	json_decref(doc);
+	free(body);
+	return rc;
 }

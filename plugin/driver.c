@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
 #include "firewall/job.h"
 #include "loop/work.h"
@@ -30,6 +31,8 @@ struct drv {
 	drv_change_fn	*changed;
 	void		*changed_arg;
 	struct drv_fw_status fwst;
+	enum fw_backend	fw_backend;	/* for drv_status */
+	char		fw_why[256];
 };
 
 /*
@@ -495,6 +498,19 @@ state_written(struct drv *d, struct drv_op *op)
 		d->changed(d->changed_arg);
 }
 
+/* The wall clock in microseconds since the epoch (1: unreadable, so
+ * that a sync that ran is never taken for none). */
+static int64_t
+wall_usec(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) < 0 || ts.tv_sec <= 0)
+		return 1;
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* On the loop: the firewall job's result, for drv_status. */
 static void
 note_fw(struct drv *d, const struct drv_op *op)
 {
@@ -502,6 +518,7 @@ note_fw(struct drv *d, const struct drv_op *op)
 	    (op->save_first && op->save_r < 0))
 		return;
 	d->fwst.syncs++;
+	d->fwst.last_at_usec = wall_usec();
 	d->fwst.last_usec = op->fw.usec;
 	if (op->fw.r < 0)
 		d->fwst.failures++;
@@ -1777,6 +1794,9 @@ drv_new(const struct drv_params *params, struct drv **ret, char *err,
 	    params->lnk;
 	d->fw = params->fw;
 	d->ports = params->ports;
+	d->fw_backend = params->fw_backend;
+	(void) snprintf(d->fw_why, sizeof(d->fw_why), "%s",
+	    params->fw_why != NULL ? params->fw_why : "");
 	d->state_dir = strdup(params->state_dir);
 	d->ipam = ipam_new();
 	if (d->state_dir == NULL || d->ipam == NULL)
@@ -1858,6 +1878,79 @@ const struct drv_fw_status *
 drv_fw_status(const struct drv *d)
 {
 	return &d->fwst;
+}
+
+/* A network's index, found by ID in an array sorted by ID. */
+struct net_index {
+	const char	*id;
+	size_t		idx;
+};
+
+static int
+net_index_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct net_index *)a)->id,
+	    ((const struct net_index *)b)->id);
+}
+
+int
+drv_status(const struct drv *d, struct drv_status *ret)
+{
+	struct drv_status s = { .fw_backend = d->fw == NULL ? "none" :
+	    fw_backend_name(d->fw_backend), .fw_why = d->fw_why,
+	    .fw = d->fwst };
+	struct net_index *byid = NULL;
+	size_t n = d->st.nnets;
+
+	if (n > 0 && ((s.nets = calloc(n, sizeof(*s.nets))) == NULL ||
+	    (byid = calloc(n, sizeof(*byid))) == NULL)) {
+		free(s.nets);
+		return -ENOMEM;
+	}
+	s.nnets = n;
+	for (size_t i = 0; i < n; i++) {
+		const struct net_cfg *c = d->st.nets[i];
+		struct drv_net_status *ns = &s.nets[i];
+
+		*ns = (struct drv_net_status){ .id = c->id,
+		    .bridge = c->bridge, .has_v4 = c->has_v4,
+		    .has_v6 = c->has_v6, .internal = c->opts.internal,
+		    .icc = c->opts.enable_icc,
+		    .masquerade = c->opts.enable_ip_masquerade };
+		if (c->has_v4)
+			ns->subnet4 = c->pool4;
+		if (c->has_v6)
+			ns->subnet6 = c->pool6;
+		byid[i] = (struct net_index){ .id = c->id, .idx = i };
+	}
+	/* Up to DRV_MAX_ENDPOINTS endpoints on DRV_MAX_NETWORKS networks:
+	 * each finds its network by binary search. */
+	if (n > 1)
+		qsort(byid, n, sizeof(*byid), net_index_cmp);
+	for (size_t i = 0; i < d->st.neps && n > 0; i++) {
+		const struct ep_cfg *e = d->st.eps[i];
+		struct net_index key = { .id = e->net_id };
+		const struct net_index *f = bsearch(&key, byid, n,
+		    sizeof(*byid), net_index_cmp);
+
+		if (f == NULL)
+			continue;
+		s.nets[f->idx].endpoints++;
+		s.nets[f->idx].ports += e->nports;
+	}
+	free(byid);
+	*ret = s;
+	return 0;
+}
+
+void
+drv_status_done(struct drv_status *s)
+{
+	if (s == NULL)
+		return;
+	free(s->nets);
+	s->nets = NULL;
+	s->nnets = 0;
 }
 
 struct drv *

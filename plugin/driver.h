@@ -20,6 +20,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "firewall/firewall.h"
 #include "netlink/netlink.h"
@@ -53,6 +54,11 @@ struct drv_params {
 	struct loop		*loop;		/* borrowed; NULL: synchronous */
 	const struct ipam_default_pool *pools;	/* NULL: built-in defaults */
 	size_t			npools;
+	/* The rule backend fw holds the rules with, and why it was chosen
+	 * (fw_host_backend): shown by drv_status.  why is copied; NULL:
+	 * not known. */
+	enum fw_backend		fw_backend;
+	const char		*fw_why;
 };
 
 struct drv_ipdata {
@@ -120,11 +126,42 @@ typedef void	drv_done_fn(void *arg, int r, const char *err);
 /* The saved state changed (joins, leaves, endpoints, networks). */
 typedef void	drv_change_fn(void *arg);
 
-/* The firewall's last sync, for status and logs. */
+/* The firewall's last sync, for status and logs.  Recorded on the loop
+ * when a firewall job's result comes back from the worker: every change
+ * and every periodic check that ran one. */
 struct drv_fw_status {
-	unsigned long	syncs, failures;
+	unsigned long	syncs, failures;	/* since the start */
+	int64_t		last_at_usec;	/* when the last one came back:
+					 * wall clock, microseconds since
+					 * the epoch; 0: none yet */
 	unsigned long long last_usec;	/* how long the last one took */
 	char		last_err[256];	/* "" when it worked */
+};
+
+/* One network as `cbridge status` shows it.  Strings borrowed from the
+ * driver until its next change. */
+struct drv_net_status {
+	const char	*id;
+	const char	*bridge;
+	bool		has_v4, has_v6;
+	struct prefix	subnet4, subnet6;	/* when has_v4, has_v6 */
+	size_t		endpoints;	/* created, joined or not */
+	/* Published port bindings: one per protocol, host port and address
+	 * family (a binding without a host address counts once per family
+	 * the container has). */
+	size_t		ports;
+	bool		internal, icc, masquerade;
+};
+
+/* What the driver holds now, for the status route. */
+struct drv_status {
+	const char	*fw_backend;	/* "iptables", "nftables" ("auto"
+					 * when not told); "none" without a
+					 * firewall.  Static. */
+	const char	*fw_why;	/* borrowed; "" when not known */
+	struct drv_fw_status fw;	/* a copy */
+	struct drv_net_status *nets;	/* malloc'ed, in creation order */
+	size_t		nnets;
 };
 
 /* Loads the state in params->state_dir and brings the host in line with
@@ -140,6 +177,10 @@ bool	drv_busy(const struct drv *d);
  * goes on synchronously: before the loop and its callers go away. */
 void	drv_drain(struct drv *d);
 const struct drv_fw_status *drv_fw_status(const struct drv *d);
+/* Fills *ret from what d holds (no I/O, nothing waits); the caller
+ * releases it with drv_status_done.  0 or -ENOMEM. */
+int	drv_status(const struct drv *d, struct drv_status *ret);
+void	drv_status_done(struct drv_status *s);
 
 int	drv_create_network(struct drv *d, const struct drv_net_req *req,
 	    char *err, size_t errlen);

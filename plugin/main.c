@@ -182,6 +182,8 @@ main(int argc, char *argv[])
 	struct drv_params dp = { 0 };
 	struct lnk *lnk = NULL, *wlnk = NULL;
 	struct fw *fw = NULL;
+	enum fw_backend fw_backend;
+	const char *fw_why = "";
 	struct fw_hostports *ports = NULL;
 	struct drv *drv = NULL;
 	struct sbx *sbx = NULL;
@@ -195,6 +197,8 @@ main(int argc, char *argv[])
 
 	if (argc > 1 && strcmp(argv[1], "dns-stats") == 0)
 		return cli_dns_stats(argc, argv, SET_DEFAULT_SOCKET);
+	if (argc > 1 && strcmp(argv[1], "status") == 0)
+		return cli_status(argc, argv, SET_DEFAULT_SOCKET);
 	if (settings_load(argc, argv, env_get, &set, err, sizeof(err)) < 0) {
 		fprintf(stderr, "cbridge: %s\n", err);
 		return 2;
@@ -266,12 +270,16 @@ main(int argc, char *argv[])
 	    set.state_dir);
 	fw = fw_host_new(&(struct fw_host_params){
 	    .lock_path = set.xtables_lock, .wslinfo = set.wslinfo,
-	    .chains_path = chains, .backend = FW_BACKEND_AUTO }, err,
+	    .chains_path = chains, .backend = set.fw_backend }, err,
 	    sizeof(err));
 	if (fw == NULL) {
-		log_error("Failed to set up the firewall: %s", err);
+		log_error("Failed to set up the firewall (FIREWALL_BACKEND=%s): "
+		    "%s", fw_backend_name(set.fw_backend), err);
 		goto out;
 	}
+	fw_backend = fw_host_backend(fw, &fw_why);
+	log_info("firewall: %s backend (%s)", fw_backend_name(fw_backend),
+	    fw_why);
 	if ((ports = fw_hostports_new(err, sizeof(err))) == NULL) {
 		log_error("%s", err);
 		goto out;
@@ -279,7 +287,7 @@ main(int argc, char *argv[])
 	dp = (struct drv_params){ .state_dir = set.state_dir, .lnk = lnk,
 	    .worker_lnk = wlnk,
 	    .fw = fw, .ports = ports, .loop = dm.loop, .pools = pools,
-	    .npools = npools };
+	    .npools = npools, .fw_backend = fw_backend, .fw_why = fw_why };
 	if ((r = drv_new(&dp, &drv, err, sizeof(err))) < 0) {
 		log_error("Failed to load state: %s", err);
 		goto out;

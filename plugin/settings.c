@@ -17,6 +17,7 @@ settings_usage(void)
 {
 	return
 	    "usage: cbridge [--socket PATH] [--state-dir DIR] [--log-level LEVEL]\n"
+	    "               [--firewall-backend auto|iptables|nftables]\n"
 	    "\n"
 	    "Docker network and IPAM plugin.  Settings (environment):\n"
 	    "  SOCKET                 unix socket to serve (" SET_DEFAULT_SOCKET ")\n"
@@ -30,6 +31,11 @@ settings_usage(void)
 	    "  XTABLES_LOCK           the iptables lock file (" SET_DEFAULT_XTABLES_LOCK ")\n"
 	    "  WSLINFO                WSL2's wslinfo, checked for mirrored networking\n"
 	    "                         (" SET_DEFAULT_WSLINFO ")\n"
+	    "  FIREWALL_BACKEND       what holds cbridge's rules: iptables (libiptc, the\n"
+	    "                         legacy tables), nftables (its own nft tables), or\n"
+	    "                         auto (default): nftables where dockerd runs its\n"
+	    "                         nftables backend or the kernel has no legacy\n"
+	    "                         iptables, else iptables\n"
 	    "  DNS_MODE               intercept (default): also answer what containers send\n"
 	    "                         to 127.0.0.11:53; address: only at DNS_ADDRESS\n"
 	    "                         (containers need --dns); off: no responder\n"
@@ -51,6 +57,8 @@ settings_usage(void)
 	    "  HOST_ROOT              where the host's / is, for an absolute link in\n"
 	    "                         DNS_RESOLV_CONF (unset)\n"
 	    "\n"
+	    "cbridge status [--socket PATH] [--json]: the firewall backend, its last\n"
+	    "                         sync and the networks of a running daemon.\n"
 	    "cbridge dns-stats [--socket PATH] [--json]: the DNS responders' counters.\n";
 }
 
@@ -262,7 +270,8 @@ settings_load(int argc, char *const argv[], settings_getenv get,
 	const char *sock = get("SOCKET"), *dir = get("STATE_DIR");
 	const char *proc = get("PROC_ROOT"), *lvl = get("LOG_LEVEL");
 	const char *proxy = get("USERLAND_PROXY"), *lock = get("XTABLES_LOCK");
-	const char *wsl = get("WSLINFO");
+	const char *wsl = get("WSLINFO"), *fwb = get("FIREWALL_BACKEND");
+	const char *fwb_what = "FIREWALL_BACKEND";
 	int r;
 
 	for (int i = 1; i < argc; i++) {
@@ -283,7 +292,10 @@ settings_load(int argc, char *const argv[], settings_getenv get,
 			dst = &dir;
 		else if (strcmp(a, "--log-level") == 0)
 			dst = &lvl;
-		else {
+		else if (strcmp(a, "--firewall-backend") == 0) {
+			dst = &fwb;
+			fwb_what = "--firewall-backend";
+		} else {
 			ERR("unknown argument '%s' (see --help)", a);
 			return -EINVAL;
 		}
@@ -308,6 +320,13 @@ settings_load(int argc, char *const argv[], settings_getenv get,
 	if (lvl != NULL && *lvl != '\0' &&
 	    log_level_from_string(lvl, &s.log_level) < 0) {
 		ERR("LOG_LEVEL '%s' is not one of error, warn, info, debug", lvl);
+		return -EINVAL;
+	}
+	s.fw_backend = FW_BACKEND_AUTO;
+	if (fwb != NULL && *fwb != '\0' &&
+	    fw_backend_parse(fwb, &s.fw_backend) < 0) {
+		ERR("%s '%s' is not one of auto, iptables, nftables", fwb_what,
+		    fwb);
 		return -EINVAL;
 	}
 	/* Earlier releases had it; cbridge now always publishes ports the

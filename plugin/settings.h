@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "firewall/firewall.h"
 #include "plugin/log.h"
 
 #define SET_DEFAULT_SOCKET	"/run/docker/plugins/cbridge.sock"
@@ -44,6 +45,9 @@ struct settings {
 	char		xtables_lock[PATH_MAX];
 	char		wslinfo[PATH_MAX];
 	bool		obsolete_proxy;	/* USERLAND_PROXY was set: ignored */
+	/* Which rule backend holds cbridge's rules (FIREWALL_BACKEND or
+	 * --firewall-backend); auto lets the host firewall choose. */
+	enum fw_backend	fw_backend;
 	/* DNS: the responder runs when dns_enabled, listening in every
 	 * sandbox on dns_addr (port 53). */
 	bool		dns_enabled;	/* dns_mode != DNS_MODE_OFF */

@@ -33,8 +33,12 @@
 #       and the container itself, from another network; host port ranges,
 #       -p 80 (the port cbridge chose, from state.json and ss), a host port
 #       already taken; the port is free again once the container is gone
-#   fg  self-healing: rules flushed by hand in the legacy tables and nft
-#       are back within 2.5 s, without duplicates, and traffic flows again
+#   fg  `cbridge status` of the plugin lists the network with its bridge,
+#       subnet, endpoint and published port, the backend (iptables: the
+#       legacy tables this set reads hold the rules) and a last sync
+#       without error; self-healing: rules flushed by hand in the legacy
+#       tables and nft are back within 2.5 s, without duplicates, and
+#       traffic flows again
 #   ff  at the end: the rules and chains of iptables-legacy-save and
 #       ip6tables-legacy-save (without counters) and `nft list ruleset` of
 #       E2E_NS as before fa, no rule with a cbridge comment; chain policies
@@ -651,12 +655,54 @@ f_e() {
 		'--dport (18080|15353)( |$)' '--dport 19010( |$)'
 }
 
+# f_status ARGS...: `cbridge status ARGS` of the running plugin, at the
+# socket dockerd serves it on.
+f_status() {
+	local sock
+	sock=/run/docker/plugins/$(dk plugin inspect -f '{{.Id}}' "$E2E_PLUGIN")/cbridge.sock
+	# shellcheck disable=SC2154 # bin: run.sh's
+	"$bin" status --socket "$sock" "$@" 2>&1
+}
+
+# f_status_check LABEL NET ID SUBNET CTR: `cbridge status` lists network
+# NET (ID, SUBNET) with its bridge, CTR's endpoint and as many published
+# port bindings as state.json records for it; the backend is iptables
+# and the last sync worked; the plain text names the bridge.
+f_status_check() {
+	local l=$1 net=$2 id=$3 sub=$4 ctr=$5 br=cb-${3:0:12} st ports ep n
+	if ! st=$(f_status --json) || ! jq -e . >/dev/null 2>&1 <<<"$st"; then
+		e2e_fail "$l: cbridge status --json answers a JSON document" "$st"
+		return 0
+	fi
+	e2e_pass "$l: cbridge status --json answers a JSON document"
+	ep=$(c_net_field "$ctr" "$net" EndpointID)
+	ports=$(jq -r --arg ep "$ep" '[.endpoints[]? | select(.id == $ep) | .ports[]?] | length' \
+		"$E2E_STATE_DIR/state.json" 2>/dev/null) || ports='?'
+	n=$(jq -c --arg id "$id" '[.Networks[] | select(.ID == $id)] | first' <<<"$st")
+	e2e_check_eq "$l: status lists $net with bridge $br, subnet $sub, 1 endpoint, $ports port binding(s) (state.json)" \
+		"$br $sub 1 $ports" "$(jq -r '[.Bridge, .IPv4Subnet, .Endpoints, .Ports] | map(tostring) | join(" ")' <<<"$n")"
+	e2e_check_eq "$l: status: $net's flags (not internal, icc, masquerade)" "false true true" \
+		"$(jq -r '[.Internal, .ICC, .Masquerade] | map(tostring) | join(" ")' <<<"$n")"
+	e2e_check_match "$l: status: at least one port binding for -p 18090:80" '^[1-9]' "$ports"
+	e2e_check_eq "$l: status: backend iptables, and why ($(jq -r .Firewall.Why <<<"$st"))" \
+		"iptables true" "$(jq -r '[.Firewall.Backend, (.Firewall.Why != "")] | map(tostring) | join(" ")' <<<"$st")"
+	e2e_check_eq "$l: status: the last sync worked, at a UTC time ($(jq -c .Firewall.LastSync <<<"$st"))" \
+		"true true 0" "$(jq -r '[(.Firewall.LastSync.Error == ""),
+			(.Firewall.LastSync.Time | test("^[0-9-]{10}T[0-9:]{8}[.][0-9]{3}Z$")),
+			.Firewall.SyncFailures] | map(tostring) | join(" ")' <<<"$st")"
+	st=$(f_status) || true
+	e2e_check_match "$l: cbridge status names $br in its line for $net" \
+		"^${id:0:12} +$br +$(re_quote "$sub") " "$st"
+}
+
 # fg. rules flushed by someone else come back
 f_g() {
-	local ip id legacy nft now h hs t0 t1 ms out ok=0 lines=()
-	f_net "fg: create fg" fg --subnet "$(pick4)" || return 0
+	local ip id sub legacy nft now h hs t0 t1 ms out ok=0 lines=()
+	sub=$(pick4)
+	f_net "fg: create fg" fg --subnet "$sub" || return 0
 	id=$E2E_NET_ID
 	f_start "fg: docker run -d --name ctr-fg --network fg -p 18090:80" ctr-fg fg -p 18090:80 || return 0
+	f_status_check fg fg "$id" "$sub" ctr-fg
 	ip=$(c_addr4 ctr-fg fg)
 	f_web fg ctr-fg "$ip" 80 fg
 	f_reach "fg: the outside reaches $F_HOST4:18090 before the flush" fg out tcp "$F_HOST4" 18090

@@ -2,7 +2,9 @@
 # Runs the cbridge daemon inside a throwaway network namespace and talks to
 # it over its unix socket with curl, as dockerd would: the handshake, the
 # IPAM and network calls with real bridges, bad input, concurrency, restart
-# persistence.  Everything it makes is removed on exit, also on failure.
+# persistence; `cbridge status` against it, against nothing and against a
+# daemon that answers an error; FIREWALL_BACKEND refused at start.
+# Everything it makes is removed on exit, also on failure.
 #
 #   tests/integration/daemon.sh path/to/cbridge
 set -eu -o pipefail
@@ -23,11 +25,13 @@ tmp=$(mktemp -d "/tmp/$run.XXXX")
 sock=$tmp/cbridge.sock
 state=$tmp/state
 pid=
+fake=		# a fake daemon's pid (perl)
 passed=0
 failed=0
 
 cleanup() {
 	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	[ -n "$fake" ] && kill "$fake" 2>/dev/null && wait "$fake" 2>/dev/null
 	ip netns delete "$ns" 2>/dev/null || true
 	rm -rf "$tmp"
 }
@@ -177,6 +181,54 @@ check "DNAT for 18080 to the container, v4 and v6" in_ns sh -c "
 uport=$(jq -r '.endpoints[0].ports[] | select(.proto == 17) | .host_port' "$state/state.json")
 check "udp on 127.0.0.1 got a free port ($uport) and a DNAT" in_ns sh -c "
 	iptables-legacy -t nat -S DOCKER | grep -q -- '-d 127.0.0.1/32 -p udp -m udp --dport $uport .*--to-destination 172.30.0.5:53'"
+
+echo "# cbridge status"
+check "the log names the firewall backend and why" \
+    grep -q "firewall: iptables backend (auto: " "$tmp/log"
+st=$("$bin" status --socket "$sock" --json 2>&1) || st="status failed: $st"
+echo "# $st"
+sj() { jq -r "$1" <<<"$st" 2>/dev/null || echo "(not JSON)"; }
+check "status: backend iptables, chosen by auto ($(sj .Firewall.Why))" \
+    test "$(sj '.Firewall.Backend + " " + (.Firewall.Why | startswith("auto: ") | tostring)')" = "iptables true"
+check "status: the last sync worked, at an RFC 3339 UTC time, and took some microseconds" \
+    test "$(sj '.Firewall.LastSync | [.Error == "", (.Time | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[.][0-9]{3}Z$")), (.DurationUsec | type)] | map(tostring) | join(" ")')" = "true true number"
+check "status: syncs counted, none failed" \
+    test "$(sj '[.Firewall.Syncs > 0, .Firewall.SyncFailures == 0] | map(tostring) | join(" ")')" = "true true"
+# 80/tcp on any address for a dual-stack container: one binding per
+# family; 53/udp on 127.0.0.1: one.
+check "status: $BR1 with its subnets, 1 endpoint, 3 port bindings, icc and masquerade" \
+    test "$(sj ".Networks[] | select(.ID == \"$ID1\") | [.Bridge, .IPv4Subnet, .IPv6Subnet, .Endpoints, .Ports, .Internal, .ICC, .Masquerade] | map(tostring) | join(\" \")")" = \
+    "$BR1 172.30.0.0/24 fd00:cb:1::/64 1 3 false true true"
+"$bin" status --socket "$sock" >"$tmp/status" 2>&1 || echo "exit $?" >>"$tmp/status"
+sed 's/^/# /' "$tmp/status"
+check "status: the text names the backend" grep -q '^firewall backend: iptables (auto: ' "$tmp/status"
+check "status: the text has a line for $BR1" \
+    grep -qE "^${ID1:0:12} +$BR1 +172\.30\.0\.0/24 +fd00:cb:1::/64 +1 +3 +icc,masquerade\$" "$tmp/status"
+rc=0
+"$bin" status --socket "$tmp/nobody.sock" >"$tmp/nobody" 2>&1 || rc=$?
+check "status: no daemon at the socket: exit 1 ($rc)" test "$rc" = 1
+check "status: no daemon: the message names the socket and why" \
+    grep -q "cannot ask the daemon at $tmp/nobody.sock: No such file" "$tmp/nobody"
+# A daemon without the route (an older one) answers 404 with its error.
+perl -MIO::Socket::UNIX -e '
+	my $s = IO::Socket::UNIX->new(Type => SOCK_STREAM(), Local => $ARGV[0],
+	    Listen => 1) or die "listen: $!";
+	my $c = $s->accept or die "accept: $!";
+	while (<$c>) { last if /^\r?$/ }
+	my $b = q({"Err":"unknown call /Cbridge.Status"});
+	print $c "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\n" .
+	    "Content-Length: " . length($b) . "\r\nConnection: close\r\n\r\n$b";
+	close $c;' "$tmp/old.sock" 2>"$tmp/old.err" &
+fake=$!
+for _ in $(seq 100); do [ -S "$tmp/old.sock" ] && break; sleep 0.05; done
+rc=0
+timeout 10 "$bin" status --socket "$tmp/old.sock" >"$tmp/old" 2>&1 || rc=$?
+wait "$fake" || true
+fake=
+check "status: a daemon that answers an error: exit 1 ($rc)" test "$rc" = 1
+check "status: that error is shown with its HTTP status" \
+    grep -q 'the daemon answered 404: {"Err":"unknown call /Cbridge.Status"}' "$tmp/old"
+
 EP2=e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2
 call NetworkDriver.CreateEndpoint "{\"NetworkID\":\"$ID1\",\"EndpointID\":\"$EP2\",\"Interface\":{\"Address\":\"172.30.0.6/24\"},\"Options\":{}}" >/dev/null
 expect "a host port already taken" NetworkDriver.ProgramExternalConnectivity "{\"NetworkID\":\"$ID1\",\"EndpointID\":\"$EP2\",\"Options\":{$PM}}" 409 "18080/tcp"
@@ -262,6 +314,27 @@ in_ns "$bin" --socket "$tmp/other.sock" --state-dir "$state" >"$tmp/second" 2>&1
 check "second daemon on the same state dir refused" test "$rc" -ne 0
 check "with a clear message" grep -q "another cbridge" "$tmp/second"
 
+echo "# FIREWALL_BACKEND: refused before anything starts"
+for how in env:bogus arg:nope; do
+	val=${how#*:}
+	if [ "${how%%:*}" = env ]; then
+		what=FIREWALL_BACKEND desc=FIREWALL_BACKEND=$val
+		set -- env FIREWALL_BACKEND="$val" "$bin"
+	else
+		what=--firewall-backend desc="--firewall-backend $val"
+		set -- "$bin" --firewall-backend "$val"
+	fi
+	rc=0
+	in_ns timeout 10 "$@" --socket "$tmp/bad.sock" --state-dir "$tmp/bad-state" \
+	    >"$tmp/bad-$val" 2>&1 || rc=$?
+	check "$desc: the daemon refuses to start (exit $rc)" test "$rc" = 2
+	check "$desc: the message names the value and the accepted ones" \
+	    grep -qF -e "$what '$val' is not one of auto, iptables, nftables" "$tmp/bad-$val"
+	check "$desc: nothing served, no state made" \
+	    test ! -e "$tmp/bad.sock" -a ! -e "$tmp/bad-state"
+done
+set --
+
 echo "# delete"
 expect "DeleteNetwork" NetworkDriver.DeleteNetwork "{\"NetworkID\":\"$ID1\"}" 200
 check "bridge gone" lacks "ip link show" ' lo: ' " ${BR1}[@:]"
@@ -275,7 +348,8 @@ in_ns "$bin" --socket "$sock" --state-dir "$state" >"$tmp/corrupt" 2>&1 || rc=$?
 check "corrupt state: exit non-zero" test "$rc" -ne 0
 check "corrupt state: message names the file" grep -q "state.json' is corrupt" "$tmp/corrupt"
 check "no sanitizer report or crash in the daemon's logs" \
-    no_sanitizer_report "$tmp/log" "$tmp/second" "$tmp/corrupt"
+    no_sanitizer_report "$tmp/log" "$tmp/second" "$tmp/corrupt" \
+    "$tmp/status" "$tmp/old" "$tmp/bad-bogus"
 
 keep_log
 echo "$passed passed, $failed failed"

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <check.h>
 #include <jansson.h>
@@ -316,6 +317,216 @@ START_TEST(endpoint_mac_given_internal)
 }
 END_TEST
 
+/* The Cbridge.Status document's networks[i] (borrowed from doc). */
+static json_t *
+status_net(json_t *doc, size_t i)
+{
+	return json_array_get(json_object_get(doc, "Networks"), i);
+}
+
+static const char *
+jstr(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	ck_assert_msg(s != NULL, "%s is not a string", key);
+	return s;
+}
+
+static json_int_t
+jint(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	ck_assert_msg(json_is_integer(v), "%s is not an integer", key);
+	return json_integer_value(v);
+}
+
+/* "2025-01-31T12:00:00.123Z" as seconds since the epoch; -1 if it is
+ * not RFC 3339 in UTC with milliseconds. */
+static time_t
+parse_utc(const char *s)
+{
+	struct tm tm = { 0 };
+	const char *rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+
+	if (rest == NULL || strlen(rest) != 5 || rest[0] != '.' ||
+	    strspn(rest + 1, "0123456789") != 3 || rest[4] != 'Z')
+		return -1;
+	return timegm(&tm);
+}
+
+/* A driver on the firewall and host-port fakes, told its backend, in
+ * place of the fixture's (which has no firewall). */
+static void
+use_fw_fakes(struct fw **ret_fw, struct fw_hostports **ret_hp)
+{
+	struct drv_params p = { .state_dir = env.dir, .lnk = env.lnk,
+	    .fw_backend = FW_BACKEND_IPTABLES,
+	    .fw_why = "FIREWALL_BACKEND=iptables" };
+	char err[256] = "";
+
+	api = api_free(api);
+	env.drv = drv_free(env.drv);
+	p.fw = *ret_fw = fw_fake_new();
+	p.ports = *ret_hp = fw_hostports_fake_new();
+	ck_assert_int_eq(drv_new(&p, &env.drv, err, sizeof(err)), 0);
+	api = api_new(env.drv);
+	ck_assert_ptr_nonnull(api);
+}
+
+/* The driver goes before the fakes it borrows; the fixture's teardown
+ * then has nothing left to free. */
+static void
+drop_fw_fakes(struct fw *fw, struct fw_hostports *hp)
+{
+	api = api_free(api);
+	env.drv = drv_free(env.drv);
+	fw_free(fw);
+	fw_hostports_free(hp);
+}
+
+/* Cbridge.Status: the backend and why, the last sync, and each network
+ * with its subnets, endpoints, published ports and flags. */
+START_TEST(status_route)
+{
+	struct fw *fw;
+	struct fw_hostports *hp;
+	json_t *j, *n, *fwj, *last;
+	json_int_t syncs, fails;
+	time_t before, after, at;
+
+	use_fw_fakes(&fw, &hp);
+	ck_assert_uint_eq(call("/Cbridge.Status", "", &j), 200);
+	fwj = json_object_get(j, "Firewall");
+	ck_assert_str_eq(jstr(fwj, "Backend"), "iptables");
+	ck_assert_str_eq(jstr(fwj, "Why"), "FIREWALL_BACKEND=iptables");
+	ck_assert(json_is_array(json_object_get(j, "Networks")));
+	ck_assert_uint_eq(json_array_size(json_object_get(j, "Networks")), 0);
+	/* No sync yet, or one at the start: LastSync says which. */
+	ck_assert(jint(fwj, "Syncs") == 0 ?
+	    json_is_null(json_object_get(fwj, "LastSync")) :
+	    json_is_object(json_object_get(fwj, "LastSync")));
+	json_decref(j);
+
+	before = time(NULL);
+	create_net("\"com.docker.network.bridge.enable_icc\":\"false\"",
+	    false);
+	ck_assert_uint_eq(call("/NetworkDriver.CreateNetwork",
+	    "{\"NetworkID\":\"" TH_NETID2 "\",\"Options\":{"
+	    "\"com.docker.network.internal\":true,"
+	    "\"com.docker.network.generic\":{"
+	    "\"com.docker.network.bridge.name\":\"cbtest0\","
+	    "\"com.docker.network.bridge.enable_ip_masquerade\":\"false\"}},"
+	    "\"IPv4Data\":[{\"Pool\":\"10.78.0.0/24\","
+	    "\"Gateway\":\"10.78.0.1/24\"}]}", NULL), 200);
+	ck_assert_uint_eq(call("/NetworkDriver.CreateEndpoint",
+	    "{\"NetworkID\":\"" TH_NETID1 "\",\"EndpointID\":\"" EP1 "\","
+	    "\"Interface\":{\"Address\":\"10.77.0.2/24\",\"AddressIPv6\":"
+	    "\"fd00:77::2/64\"}}", NULL), 200);
+	ck_assert_uint_eq(call("/NetworkDriver.Join",
+	    "{\"NetworkID\":\"" TH_NETID1 "\",\"EndpointID\":\"" EP1 "\","
+	    "\"SandboxKey\":\"/var/run/docker/netns/3c9f1b2a7d44\"}", NULL),
+	    200);
+	/* 80/tcp on any address: one binding per family of the container;
+	 * 53/udp on 127.0.0.1: one. */
+	ck_assert_uint_eq(call("/NetworkDriver.ProgramExternalConnectivity",
+	    "{\"NetworkID\":\"" TH_NETID1 "\",\"EndpointID\":\"" EP1 "\","
+	    "\"Options\":{\"com.docker.network.portmap\":[{\"Proto\":6,"
+	    "\"Port\":80,\"HostPort\":8080},{\"Proto\":17,\"Port\":53,"
+	    "\"HostIP\":\"127.0.0.1\",\"HostPort\":5353}]}}", NULL), 200);
+	after = time(NULL);
+
+	ck_assert_uint_eq(call("/Cbridge.Status", "", &j), 200);
+	ck_assert_uint_eq(json_array_size(json_object_get(j, "Networks")), 2);
+	n = status_net(j, 0);
+	ck_assert_str_eq(jstr(n, "ID"), TH_NETID1);
+	ck_assert_str_eq(jstr(n, "Bridge"), "cb-5f1c0a7e9b2d");
+	ck_assert_str_eq(jstr(n, "IPv4Subnet"), "10.77.0.0/24");
+	ck_assert_str_eq(jstr(n, "IPv6Subnet"), "fd00:77::/64");
+	ck_assert_int_eq(jint(n, "Endpoints"), 1);
+	ck_assert_int_eq(jint(n, "Ports"), 3);
+	ck_assert(json_is_false(json_object_get(n, "Internal")));
+	ck_assert(json_is_false(json_object_get(n, "ICC")));
+	ck_assert(json_is_true(json_object_get(n, "Masquerade")));
+	n = status_net(j, 1);
+	ck_assert_str_eq(jstr(n, "ID"), TH_NETID2);
+	ck_assert_str_eq(jstr(n, "Bridge"), "cbtest0");
+	ck_assert_str_eq(jstr(n, "IPv4Subnet"), "10.78.0.0/24");
+	ck_assert_str_eq(jstr(n, "IPv6Subnet"), "");
+	ck_assert_int_eq(jint(n, "Endpoints"), 0);
+	ck_assert_int_eq(jint(n, "Ports"), 0);
+	ck_assert(json_is_true(json_object_get(n, "Internal")));
+	ck_assert(json_is_true(json_object_get(n, "ICC")));
+	ck_assert(json_is_false(json_object_get(n, "Masquerade")));
+
+	fwj = json_object_get(j, "Firewall");
+	syncs = jint(fwj, "Syncs");
+	fails = jint(fwj, "SyncFailures");
+	/* Two networks, an endpoint, a join and the ports: a sync each. */
+	ck_assert_int_ge(syncs, 4);
+	ck_assert_int_eq(fails, 0);
+	last = json_object_get(fwj, "LastSync");
+	ck_assert_str_eq(jstr(last, "Error"), "");
+	ck_assert_int_ge(jint(last, "DurationUsec"), 0);
+	at = parse_utc(jstr(last, "Time"));
+	ck_assert_msg(at >= before && at <= after, "LastSync.Time %s is not "
+	    "between %lld and %lld", jstr(last, "Time"), (long long)before,
+	    (long long)after);
+	json_decref(j);
+
+	/* A failed periodic check: counted, its error shown; the next one
+	 * that works clears the error and keeps the count. */
+	fw_fake_fail_next(fw, EPERM);
+	drv_tick(env.drv);
+	ck_assert_uint_eq(call("/Cbridge.Status", "", &j), 200);
+	fwj = json_object_get(j, "Firewall");
+	ck_assert_int_eq(jint(fwj, "Syncs"), syncs + 1);
+	ck_assert_int_eq(jint(fwj, "SyncFailures"), fails + 1);
+	ck_assert_str_ne(jstr(json_object_get(fwj, "LastSync"), "Error"), "");
+	json_decref(j);
+	drv_tick(env.drv);
+	ck_assert_uint_eq(call("/Cbridge.Status", "", &j), 200);
+	fwj = json_object_get(j, "Firewall");
+	ck_assert_int_eq(jint(fwj, "Syncs"), syncs + 2);
+	ck_assert_int_eq(jint(fwj, "SyncFailures"), fails + 1);
+	ck_assert_str_eq(jstr(json_object_get(fwj, "LastSync"), "Error"), "");
+	json_decref(j);
+
+	/* Gone with its network. */
+	ck_assert_uint_eq(call("/NetworkDriver.DeleteNetwork",
+	    "{\"NetworkID\":\"" TH_NETID2 "\"}", NULL), 200);
+	ck_assert_uint_eq(call("/Cbridge.Status", "", &j), 200);
+	ck_assert_uint_eq(json_array_size(json_object_get(j, "Networks")), 1);
+	ck_assert_str_eq(jstr(status_net(j, 0), "ID"), TH_NETID1);
+	json_decref(j);
+	drop_fw_fakes(fw, hp);
+}
+END_TEST
+
+/* Without a firewall (DNS-only tests, a daemon's fake): "none", and no
+ * sync ever. */
+START_TEST(status_without_firewall)
+{
+	json_t *j, *fwj;
+
+	create_net("", true);
+	ck_assert_uint_eq(call("/Cbridge.Status", "", &j), 200);
+	fwj = json_object_get(j, "Firewall");
+	ck_assert_str_eq(jstr(fwj, "Backend"), "none");
+	ck_assert_str_eq(jstr(fwj, "Why"), "");
+	ck_assert_int_eq(jint(fwj, "Syncs"), 0);
+	ck_assert_int_eq(jint(fwj, "SyncFailures"), 0);
+	ck_assert(json_is_null(json_object_get(fwj, "LastSync")));
+	ck_assert_uint_eq(json_array_size(json_object_get(j, "Networks")), 1);
+	ck_assert(json_is_true(json_object_get(status_net(j, 0),
+	    "Internal")));
+	json_decref(j);
+	/* A body is not looked at: the route takes none. */
+	ck_assert_uint_eq(call("/Cbridge.Status", "{\"x\":", NULL), 200);
+}
+END_TEST
+
 START_TEST(deep_nesting)
 {
 	size_t n = 100000;
@@ -348,6 +559,8 @@ api_suite(void)
 	tcase_add_test(tc, deep_nesting);
 	tcase_add_test(tc, endpoint_flow);
 	tcase_add_test(tc, endpoint_mac_given_internal);
+	tcase_add_test(tc, status_route);
+	tcase_add_test(tc, status_without_firewall);
 	suite_add_tcase(s, tc);
 	return s;
 }

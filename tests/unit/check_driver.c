@@ -499,6 +499,94 @@ port_req(int proto, const char *host_ip, unsigned short cport,
 	return q;
 }
 
+/* drv_status: each network's endpoints and ports, whatever order the
+ * networks were created in; the backend as told, or "none". */
+START_TEST(status_counts)
+{
+	static const char *const ids[] = {
+	    "c000000000000000000000000000000000000000000000000000000000000001",
+	    "a000000000000000000000000000000000000000000000000000000000000002",
+	    "b000000000000000000000000000000000000000000000000000000000000003",
+	};
+	static const char *const pools[] = { "10.81.0.0/24", "10.82.0.0/24",
+	    "10.83.0.0/24" };
+	/* Endpoints: two on the first network, one on the third. */
+	static const struct {
+		int		net;
+		const char	*ep, *addr;
+	} eps[] = {
+		{ 0, EP1, "10.81.0.2/24" },
+		{ 2, EP2, "10.83.0.2/24" },
+		{ 0, TH_NETID2, "10.81.0.3/24" },
+	};
+	struct fw *fw = fw_fake_new();
+	struct fw_hostports *hp = fw_hostports_fake_new();
+	struct drv_params p = { .state_dir = env.dir, .lnk = env.lnk, .fw = fw,
+	    .ports = hp, .fw_backend = FW_BACKEND_NFTABLES,
+	    .fw_why = "auto: the kernel has no legacy iptables (x_tables)" };
+	struct drv_port_req pr[2];
+	struct drv_ep_reply rep;
+	struct drv_status st;
+	struct drv_net_req r;
+	char err[256] = "", a[PREFIX_STRLEN];
+
+	ck_assert_int_eq(drv_status(env.drv, &st), 0);
+	ck_assert_str_eq(st.fw_backend, "none");
+	ck_assert_uint_eq(st.nnets, 0);
+	drv_status_done(&st);
+	env.drv = drv_free(env.drv);
+	ck_assert_int_eq(drv_new(&p, &env.drv, err, sizeof(err)), 0);
+	for (size_t i = 0; i < 3; i++) {
+		req_v4(&r, ids[i], pools[i], NULL, NULL);
+		ck_assert_msg(drv_create_network(env.drv, &r, err,
+		    sizeof(err)) == 0, "%s", err);
+	}
+	for (size_t i = 0; i < sizeof(eps) / sizeof(eps[0]); i++) {
+		struct drv_ep_req q = ep_req(eps[i].ep, eps[i].addr);
+
+		memcpy(q.net_id, ids[eps[i].net], NET_ID_LEN + 1);
+		ck_assert_msg(drv_create_endpoint(env.drv, &q, &rep, err,
+		    sizeof(err)) == 0, "%s", err);
+	}
+	pr[0] = port_req(IPPROTO_TCP, NULL, 80, 18080, 18080);
+	pr[1] = port_req(IPPROTO_UDP, NULL, 53, 18053, 18053);
+	ck_assert_msg(drv_program_external(env.drv, ids[2], EP2, pr, 2, err,
+	    sizeof(err)) == 0, "%s", err);
+	pr[0] = port_req(IPPROTO_TCP, NULL, 80, 18081, 18081);
+	ck_assert_msg(drv_program_external(env.drv, ids[0], TH_NETID2, pr, 1,
+	    err, sizeof(err)) == 0, "%s", err);
+
+	ck_assert_int_eq(drv_status(env.drv, &st), 0);
+	ck_assert_str_eq(st.fw_backend, "nftables");
+	ck_assert_str_eq(st.fw_why,
+	    "auto: the kernel has no legacy iptables (x_tables)");
+	ck_assert_uint_ge(st.fw.syncs, 8);
+	ck_assert_uint_eq(st.fw.failures, 0);
+	ck_assert_int_gt(st.fw.last_at_usec, 0);
+	ck_assert_uint_eq(st.nnets, 3);
+	for (size_t i = 0; i < 3; i++) {
+		ck_assert_str_eq(st.nets[i].id, ids[i]);
+		ck_assert(st.nets[i].has_v4 && !st.nets[i].has_v6);
+		ck_assert_str_eq(prefix_format(&st.nets[i].subnet4, a,
+		    sizeof(a)), pools[i]);
+		ck_assert(!st.nets[i].internal && st.nets[i].icc &&
+		    st.nets[i].masquerade);
+	}
+	ck_assert_uint_eq(st.nets[0].endpoints, 2);
+	ck_assert_uint_eq(st.nets[0].ports, 1);
+	ck_assert_uint_eq(st.nets[1].endpoints, 0);
+	ck_assert_uint_eq(st.nets[1].ports, 0);
+	ck_assert_uint_eq(st.nets[2].endpoints, 1);
+	ck_assert_uint_eq(st.nets[2].ports, 2);
+	drv_status_done(&st);
+	ck_assert_ptr_null(st.nets);
+	drv_status_done(NULL);
+	env.drv = drv_free(env.drv);
+	fw_free(fw);
+	fw_hostports_free(hp);
+}
+END_TEST
+
 /* Ports are reserved, planned, persisted and released; a taken one
  * refuses the whole publication and leaves nothing. */
 START_TEST(published_ports)
@@ -712,6 +800,7 @@ driver_suite(void)
 	tcase_add_test(tc, network_delete_drops_stale_endpoints);
 	tcase_add_test(tc, firewall_follows_networks);
 	tcase_add_test(tc, published_ports);
+	tcase_add_test(tc, status_counts);
 	tcase_add_test(tc, routed_ports_unreserved);
 	suite_add_tcase(s, tc);
 	return s;

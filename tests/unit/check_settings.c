@@ -1,9 +1,10 @@
 /*
  * The DNS settings: DNS_ADDRESS, upstreams, TTL, cache, paths, and
- * DNS_MODE (how containers reach the responder).
+ * DNS_MODE (how containers reach the responder); FIREWALL_BACKEND.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -163,16 +164,111 @@ START_TEST(dns_mode_refused)
 }
 END_TEST
 
+/* load() with command-line arguments after "cbridge". */
+static int
+load_args(const char *const *vars, char **args, int nargs,
+    struct settings *s, char *err, size_t errlen)
+{
+	char *argv[8] = { "cbridge" };
+
+	ck_assert_int_lt(nargs, 8);
+	for (int i = 0; i < nargs; i++)
+		argv[i + 1] = args[i];
+	test_env = vars;
+	return settings_load(nargs + 1, argv, getenv_test, s, err, errlen);
+}
+
+START_TEST(firewall_backend_values)
+{
+	static const struct {
+		const char	*env;		/* NULL: unset */
+		const char	*arg;		/* NULL: none */
+		enum fw_backend	want;
+	} cases[] = {
+		{ NULL, NULL, FW_BACKEND_AUTO },
+		{ "", NULL, FW_BACKEND_AUTO },
+		{ "auto", NULL, FW_BACKEND_AUTO },
+		{ "iptables", NULL, FW_BACKEND_IPTABLES },
+		{ "nftables", NULL, FW_BACKEND_NFTABLES },
+		{ NULL, "nftables", FW_BACKEND_NFTABLES },
+		/* The command line wins, also over a value the environment
+		 * would have refused. */
+		{ "iptables", "nftables", FW_BACKEND_NFTABLES },
+		{ "nftables", "auto", FW_BACKEND_AUTO },
+		{ "bogus", "iptables", FW_BACKEND_IPTABLES },
+	};
+	struct settings s;
+	char err[256];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		/* An unset variable: its value NULL. */
+		const char *vars[] = { "FIREWALL_BACKEND", cases[i].env, NULL };
+		char *args[] = { "--firewall-backend", (char *)cases[i].arg };
+
+		err[0] = '\0';
+		ck_assert_msg(load_args(vars, args, cases[i].arg != NULL ? 2 : 0, &s, err,
+		    sizeof(err)) == 0, "case %zu: %s", i, err);
+		ck_assert_msg(s.fw_backend == cases[i].want,
+		    "case %zu: got %s", i, fw_backend_name(s.fw_backend));
+	}
+}
+END_TEST
+
+START_TEST(firewall_backend_refused)
+{
+	static const char *const bad[] = { "bogus", "IPTABLES", "nft",
+	    "iptables ", "legacy" };
+	struct settings s;
+	char err[256];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *vars[] = { "FIREWALL_BACKEND", bad[i], NULL };
+		char *args[] = { "--firewall-backend", (char *)bad[i] };
+		char want[64];
+
+		err[0] = '\0';
+		ck_assert_int_eq(load(vars, &s, err, sizeof(err)), -EINVAL);
+		(void) snprintf(want, sizeof(want), "FIREWALL_BACKEND '%s'",
+		    bad[i]);
+		ck_assert_msg(strstr(err, want) != NULL, "'%s' lacks '%s'", err,
+		    want);
+		ck_assert_msg(strstr(err, "auto, iptables, nftables") != NULL,
+		    "'%s' does not list the accepted values", err);
+		/* From the command line, the message names the option. */
+		err[0] = '\0';
+		ck_assert_int_eq(load_args((const char *const[]){ NULL }, args,
+		    2, &s, err, sizeof(err)), -EINVAL);
+		(void) snprintf(want, sizeof(want), "--firewall-backend '%s'",
+		    bad[i]);
+		ck_assert_msg(strstr(err, want) != NULL, "'%s' lacks '%s'", err,
+		    want);
+	}
+	err[0] = '\0';
+	ck_assert_int_eq(load_args((const char *const[]){ NULL },
+	    (char *[]){ "--firewall-backend" }, 1, &s, err, sizeof(err)),
+	    -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "needs a value"));
+	/* --help documents it. */
+	ck_assert_ptr_nonnull(strstr(settings_usage(), "FIREWALL_BACKEND"));
+	ck_assert_ptr_nonnull(strstr(settings_usage(), "--firewall-backend"));
+	ck_assert_ptr_nonnull(strstr(settings_usage(), "cbridge status"));
+}
+END_TEST
+
 Suite *
 settings_suite(void)
 {
 	Suite *s = suite_create("settings");
 	TCase *tc = tcase_create("dns");
+	TCase *fw = tcase_create("firewall");
 
 	tcase_add_test(tc, dns_settings_defaults_and_values);
 	tcase_add_test(tc, dns_settings_refused);
 	tcase_add_test(tc, dns_mode_values);
 	tcase_add_test(tc, dns_mode_refused);
 	suite_add_tcase(s, tc);
+	tcase_add_test(fw, firewall_backend_values);
+	tcase_add_test(fw, firewall_backend_refused);
+	suite_add_tcase(s, fw);
 	return s;
 }

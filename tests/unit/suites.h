@@ -25,5 +25,6 @@ Suite	*settings_suite(void);
 Suite	*dnsiplan_suite(void);
 Suite	*dockergolden_suite(void);
 Suite	*fd_suite(void);
+Suite	*statustext_suite(void);
 
 #endif
