@@ -4,10 +4,10 @@
 # ports and conntrack), the DNS
 # forwarder against fake upstreams, the DNS responder loop in a sandbox
 # namespace, the Docker Engine API client against a fake engine, then the
-# daemon over its socket (with each firewall backend), and the DNS responders through the daemon with
-# dnsmasq upstreams, and those responders while the daemon waits for the
-# xtables lock or creates and deletes networks (with tests/bench's
-# dns_probe), and the redirect of a sandbox's 127.0.0.11:53 to cbridge's
+# daemon over its socket (with each firewall backend), and the DNS
+# responders through the daemon with dnsmasq upstreams, and those
+# responders while the daemon waits for the xtables lock or creates and
+# deletes networks (with tests/bench's dns_probe), and the redirect of a sandbox's 127.0.0.11:53 to cbridge's
 # responder.  Each script makes and removes its own namespaces.
 #
 #   tests/integration/run.sh path/to/cbridge path/to/lnk_itest \
