@@ -248,7 +248,8 @@ dacc_sync(struct fw *f, const struct fw_model *m, char *err, size_t errlen)
 	struct fw_host host4, host6;
 	struct fw_rule_vec cur = { 0 };
 	struct fw_plan plan = { 0 };
-	uint32_t key, gen;
+	uint32_t key, gen = 0, after;
+	bool have_now, wrote = false;
 	int r;
 
 	if (m == NULL) {
@@ -259,7 +260,10 @@ dacc_sync(struct fw *f, const struct fw_model *m, char *err, size_t errlen)
 	if ((r = fw_check_nets(m->nets, m->nnets, err, errlen)) < 0)
 		return r;
 	key = model_key(m);
-	if (n->have_last && key == n->last_key && read_gen(n, &gen) == 0 &&
+	if (n->have_last)
+		fw_nftio_follow(&n->io, &n->last_gen);
+	have_now = read_gen(n, &gen) == 0;
+	if (n->have_last && key == n->last_key && have_now &&
 	    gen == n->last_gen)
 		return 0;
 	n->have_last = false;
@@ -287,7 +291,8 @@ dacc_sync(struct fw *f, const struct fw_model *m, char *err, size_t errlen)
 		goto out;
 	}
 	/* sync runs often: no transaction when nothing changes. */
-	if (plan.nadd != 0 || plan.ndel != 0)
+	wrote = plan.nadd != 0 || plan.ndel != 0;
+	if (wrote)
 		r = apply(n, &plan, &host4, &host6, err, errlen);
 	if (r == 0) {
 		bool fwd = false;
@@ -301,9 +306,11 @@ dacc_sync(struct fw *f, const struct fw_model *m, char *err, size_t errlen)
 		/* Without DOCKER-USER, FORWARD is read anyway. */
 		n->forward_maybe = fwd;
 	}
-	if (r == 0 && read_gen(n, &gen) == 0) {
+	/* Good for this generation only if nobody else wrote meanwhile. */
+	if (r == 0 && have_now && read_gen(n, &after) == 0 &&
+	    (wrote ? fw_nftio_wrote(&n->io, gen, after) : after == gen)) {
 		n->have_last = true;
-		n->last_gen = gen;
+		n->last_gen = after;
 		n->last_key = key;
 	}
 out:
@@ -325,6 +332,8 @@ fw_dacc_docker_bridges(struct fw *f, const struct fw_ifnames **ret4,
 	int r;
 
 	have_gen = read_gen(n, &gen) == 0;
+	if (n->have_bridges)
+		fw_nftio_follow(&n->io, &n->bridges_gen);
 	if (n->have_bridges && have_gen && gen == n->bridges_gen)
 		goto done;
 	n->have_bridges = false;
@@ -364,6 +373,12 @@ fail:
 	fw_ifnames_done(&b[0]);
 	fw_ifnames_done(&b[1]);
 	return r;
+}
+
+void
+fw_dacc_share_log(struct fw *f, struct fw_nftlog *log)
+{
+	to_dacc(f)->io.log = log;
 }
 
 int

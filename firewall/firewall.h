@@ -291,6 +291,12 @@ struct fw	*fw_iptc_new(const char *lock_path, const char *chains_path,
 /* The nftables backend: the whole model in cbridge's own tables "ip
  * cbridge" and "ip6 cbridge" (firewall/nft.c). */
 struct fw	*fw_nft_new(char *err, size_t errlen);
+/* The nft users of one namespace (the backend, the docker-accept shim)
+ * share a record of the transactions they made, so that one's write
+ * does not make the other read everything again (firewall/nftio.h). */
+struct fw_nftlog;
+void		fw_nft_share_log(struct fw *f, struct fw_nftlog *log);
+void		fw_dacc_share_log(struct fw *f, struct fw_nftlog *log);
 /* The accepts for cbridge's bridges in dockerd's nft DOCKER-USER (or
  * FORWARD) chains (firewall/dockeraccept.c). */
 struct fw	*fw_dacc_new(char *err, size_t errlen);

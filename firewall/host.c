@@ -22,6 +22,7 @@
 
 #include "firewall/common.h"
 #include "firewall/firewall.h"
+#include "firewall/nftio.h"
 
 struct fw_hostfw {
 	struct fw	fw;		/* first: the ops table */
@@ -33,6 +34,7 @@ struct fw_hostfw {
 	struct fw	*other;
 	bool		other_clean;
 	struct fw	*dacc;
+	struct fw_nftlog nftlog;	/* shared by the nft users */
 	enum fw_backend	backend;
 	char		why[160];
 	char		wslinfo[PATH_MAX];
@@ -213,6 +215,9 @@ fw_host_new(const struct fw_host_params *p, char *err, size_t errlen)
 	}
 	if (h->rules == NULL || h->other == NULL)
 		goto fail;
+	fw_dacc_share_log(h->dacc, &h->nftlog);
+	fw_nft_share_log(h->backend == FW_BACKEND_NFTABLES ? h->rules :
+	    h->other, &h->nftlog);
 	return &h->fw;
 fail:
 	host_free(&h->fw);

@@ -88,8 +88,8 @@ nftb_sync(struct fw *f, const struct fw_model *m, char *err, size_t errlen)
 	struct fw_nft *n = to_nftb(f);
 	struct fw_nplan plan;
 	char *script[2] = { NULL, NULL }, *all = NULL;
-	uint32_t gen;
-	bool fresh;
+	uint32_t before = 0, after;
+	bool fresh, have_now;
 	size_t len;
 	int r;
 
@@ -98,9 +98,13 @@ nftb_sync(struct fw *f, const struct fw_model *m, char *err, size_t errlen)
 		    "model given");
 		return -EINVAL;
 	}
-	/* Someone wrote a transaction since ours: read both tables. */
-	fresh = n->have_gen && fw_nftio_gen(&n->io, &gen) == 0 &&
-	    gen == n->gen;
+	/* Someone else wrote a transaction since ours (our own and the
+	 * shim's steps followed): read both tables. */
+	have_now = fw_nftio_gen(&n->io, &before) == 0;
+	if (n->have_gen)
+		fw_nftio_follow(&n->io, &n->gen);
+	fresh = have_now && n->have_gen && before == n->gen;
+	n->have_gen = false;
 	for (size_t fi = 0; fi < 2; fi++)
 		if ((!fresh || !n->have[fi]) &&
 		    (r = read_table(n, fi, err, errlen)) < 0)
@@ -135,7 +139,14 @@ nftb_sync(struct fw *f, const struct fw_model *m, char *err, size_t errlen)
 			    families[fi]) < 0)
 				n->have[fi] = false;
 	}
-	n->have_gen = fw_nftio_gen(&n->io, &n->gen) == 0;
+	/* What was read or written is good for this generation only if
+	 * nobody else wrote meanwhile. */
+	if (have_now && fw_nftio_gen(&n->io, &after) == 0 &&
+	    (len == 0 ? after == before : fw_nftio_wrote(&n->io, before,
+	    after))) {
+		n->gen = after;
+		n->have_gen = true;
+	}
 	r = 0;
 out:
 	free(all);
@@ -161,6 +172,7 @@ nftb_forward_drop(struct fw *f, int family, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	n->drop[fi] = true;
+	n->have_gen = false;
 	if ((r = read_table(n, (size_t)fi, err, errlen)) < 0)
 		return r;
 	for (size_t i = 0; i < n->found[fi].nchains; i++)
@@ -175,7 +187,6 @@ nftb_forward_drop(struct fw *f, int family, char *err, size_t errlen)
 	    "policy to drop", err, errlen)) < 0)
 		return r;
 	c->drop = true;
-	n->have_gen = fw_nftio_gen(&n->io, &n->gen) == 0;
 	return 0;
 }
 
@@ -195,6 +206,12 @@ static const struct fw_ops nftb_ops = {
 	.forward_drop	= nftb_forward_drop,
 	.free		= nftb_free,
 };
+
+void
+fw_nft_share_log(struct fw *f, struct fw_nftlog *log)
+{
+	to_nftb(f)->io.log = log;
+}
 
 struct fw *
 fw_nft_new(char *err, size_t errlen)

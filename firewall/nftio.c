@@ -2,6 +2,7 @@
  * One libnftables context plus a netlink socket of our own for the
  * generation ID (libnftables has no call for it).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,6 +23,7 @@ fw_nftio_open(struct fw_nftio *io, char *err, size_t errlen)
 	int r;
 
 	io->ctx = NULL;
+	io->log = NULL;
 	/* libnftables opens its NETLINK_NETFILTER socket in nft_ctx_new and
 	 * calls exit() when that fails; fail here instead, with a reason.
 	 * The socket stays, for the generation ID. */
@@ -137,10 +139,49 @@ fw_nftio_gen(struct fw_nftio *io, uint32_t *ret)
 			break;
 		if ((a->nla_type & NLA_TYPE_MASK) == NFTA_GEN_ID &&
 		    a->nla_len >= NLA_HDRLEN + sizeof(uint32_t)) {
-			memcpy(ret, (const char *)a + NLA_HDRLEN, sizeof(*ret));
+			uint32_t be;
+
+			/* Big-endian on the wire: steps are counted. */
+			memcpy(&be, (const char *)a + NLA_HDRLEN, sizeof(be));
+			*ret = ntohl(be);
 			return 0;
 		}
 		off += NLA_ALIGN(a->nla_len);
 	}
 	return -EBADMSG;
+}
+
+bool
+fw_nftio_wrote(struct fw_nftio *io, uint32_t before, uint32_t after)
+{
+	struct fw_nftlog *l = io->log;
+
+	if (after != before + 1)
+		return false;
+	if (l != NULL) {
+		l->from[l->next] = before;
+		l->to[l->next] = after;
+		l->next = (l->next + 1) % FW_NFTLOG_N;
+		if (l->n < FW_NFTLOG_N)
+			l->n++;
+	}
+	return true;
+}
+
+void
+fw_nftio_follow(const struct fw_nftio *io, uint32_t *gen)
+{
+	const struct fw_nftlog *l = io->log;
+	bool moved = true;
+
+	/* At most one step per entry: the ring cannot loop. */
+	for (unsigned int k = 0; l != NULL && moved && k < l->n; k++) {
+		moved = false;
+		for (unsigned int i = 0; i < l->n; i++)
+			if (l->from[i] == *gen) {
+				*gen = l->to[i];
+				moved = true;
+				break;
+			}
+	}
 }

@@ -90,6 +90,11 @@ struct nplan {
 	/* The chain rules go to, and its owner for the comments. */
 	struct fw_nchain *cur;
 	const char	*owner;
+	/* Ports and endpoints by network: those of network i are
+	 * pidx[pfirst[i] .. pfirst[i + 1]) (eidx, efirst alike); ni is the
+	 * network being planned. */
+	size_t		*pidx, *pfirst, *eidx, *efirst;
+	size_t		ni;
 };
 
 static uint32_t
@@ -186,7 +191,10 @@ add_elem(struct nplan *np, const char *map, const char *key,
 	struct fw_nplan *p = np->p;
 	struct fw_nelem *e;
 
-	for (size_t i = 0; i < p->nelems; i++)
+	/* Keys are unique by construction (one bridge per network, one
+	 * address per endpoint, one host port per protocol and address),
+	 * except dockerd's bridge names, which come from outside. */
+	for (size_t i = 0; chain[0] == '\0' && i < p->nelems; i++)
 		if (p->elems[i].family == np->fam &&
 		    strcmp(p->elems[i].map, map) == 0 &&
 		    strcmp(p->elems[i].key, key) == 0)
@@ -309,18 +317,19 @@ is_loopback4(const struct prefix *a)
 	return a->family == AF_INET && a->addr[0] == 127;
 }
 
-/* The container ports published on n in this family, one rule each. */
+/* The container ports published on the network being planned, in this
+ * family, one rule each. */
 static int
-plan_port_accepts(struct nplan *np, const struct fw_net *n)
+plan_port_accepts(struct nplan *np)
 {
 	const struct fw_model *m = np->m;
 	char a[PREFIX_STRLEN];
 	int e;
 
-	for (size_t i = 0; i < m->nports; i++) {
-		const struct fw_port *pt = &m->ports[i];
+	for (size_t k = np->pfirst[np->ni]; k < np->pfirst[np->ni + 1]; k++) {
+		const struct fw_port *pt = &m->ports[np->pidx[k]];
 
-		if (pt->family != np->fam || strcmp(pt->net_id, n->id) != 0)
+		if (pt->family != np->fam)
 			continue;
 		if ((e = rule(np, "%s daddr %s %s dport %u counter accept",
 		    np->ip, prefix_format_addr(&pt->cip, a, sizeof(a)),
@@ -379,7 +388,7 @@ plan_net(struct nplan *np, const struct fw_net *n)
 		    n->icc ? "accept" : "drop")) < 0)
 			return e;
 		if (mode != FW_GW_NAT_UNPROTECTED &&
-		    (e = plan_port_accepts(np, n)) < 0)
+		    (e = plan_port_accepts(np)) < 0)
 			return e;
 		if ((e = rule(np, "counter %s", mode == FW_GW_NAT_UNPROTECTED ?
 		    "accept" : "drop")) < 0)
@@ -412,11 +421,11 @@ plan_net(struct nplan *np, const struct fw_net *n)
 		if ((e = rule(np, "fib saddr type local counter %s",
 		    nat_source(n, np->fam, nat, sizeof(nat)))) < 0)
 			return e;
-		for (size_t i = 0; mode != FW_GW_ROUTED && i < m->nports; i++) {
-			const struct fw_port *pt = &m->ports[i];
+		for (size_t k = np->pfirst[np->ni]; mode != FW_GW_ROUTED &&
+		    k < np->pfirst[np->ni + 1]; k++) {
+			const struct fw_port *pt = &m->ports[np->pidx[k]];
 
-			if (pt->family != np->fam ||
-			    strcmp(pt->net_id, n->id) != 0)
+			if (pt->family != np->fam)
 				continue;
 			prefix_format_addr(&pt->cip, a, sizeof(a));
 			if ((e = rule(np, "%s saddr %s %s daddr %s %s dport %u "
@@ -453,13 +462,13 @@ plan_net_raw(struct nplan *np, const struct fw_net *n, const char *sfx)
 	int e;
 
 	(void) snprintf(name, sizeof(name), "raw-prerouting__%s", sfx);
-	for (size_t i = 0; i < m->neps; i++) {
-		const struct fw_ep *ep = &m->eps[i];
+	for (size_t k = np->efirst[np->ni]; k < np->efirst[np->ni + 1]; k++) {
+		const struct fw_ep *ep = &m->eps[np->eidx[k]];
 		const struct prefix *addr = np->fam == AF_INET ? &ep->addr4 :
 		    &ep->addr6;
 		size_t off;
 
-		if (strcmp(ep->net_id, n->id) != 0 || addr->family == 0 ||
+		if (addr->family == 0 ||
 		    mode_of(n, np->fam) != FW_GW_NAT)
 			continue;
 		if (!made && (e = add_chain(np, name, NULL, NULL, 0,
@@ -484,11 +493,10 @@ plan_net_raw(struct nplan *np, const struct fw_net *n, const char *sfx)
 		    (e = add_elem(np, M_RAW_ADDR, a, name)) < 0)
 			return e;
 	}
-	for (size_t i = 0; i < m->nports; i++) {
-		const struct fw_port *pt = &m->ports[i];
+	for (size_t k = np->pfirst[np->ni]; k < np->pfirst[np->ni + 1]; k++) {
+		const struct fw_port *pt = &m->ports[np->pidx[k]];
 
-		if (pt->family != np->fam || strcmp(pt->net_id, n->id) != 0 ||
-		    mode_of(n, np->fam) == FW_GW_ROUTED ||
+		if (pt->family != np->fam || mode_of(n, np->fam) == FW_GW_ROUTED ||
 		    !is_loopback4(&pt->host_ip))
 			continue;
 		if (!made && (e = add_chain(np, name, NULL, NULL, 0,
@@ -524,11 +532,11 @@ plan_net_dnat(struct nplan *np, const struct fw_net *n, const char *sfx)
 	if (mode_of(n, np->fam) == FW_GW_ROUTED)
 		return 0;
 	(void) snprintf(name, sizeof(name), "nat-dnat__%s", sfx);
-	for (size_t i = 0; i < m->nports; i++) {
-		const struct fw_port *pt = &m->ports[i];
+	for (size_t k = np->pfirst[np->ni]; k < np->pfirst[np->ni + 1]; k++) {
+		const struct fw_port *pt = &m->ports[np->pidx[k]];
 		const char *proto = fw_proto_name(pt->proto);
 
-		if (pt->family != np->fam || strcmp(pt->net_id, n->id) != 0)
+		if (pt->family != np->fam)
 			continue;
 		if (!made && (e = add_chain(np, name, NULL, NULL, 0,
 		    false)) < 0)
@@ -558,6 +566,69 @@ plan_net_dnat(struct nplan *np, const struct fw_net *n, const char *sfx)
 	return 0;
 }
 
+static int
+cmp_id(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Items (ports or endpoints, each with its net_id at the same offset)
+ * grouped by network: *ridx the item numbers, *rfirst per network where
+ * its items start (nnets + 1 entries).  O((items + networks) log
+ * networks), not items times networks. */
+static int
+group(const struct fw_model *m, const char *base, size_t size, size_t n,
+    size_t **ridx, size_t **rfirst)
+{
+	const char **ids = NULL;
+	size_t *net = NULL, *idx = NULL, *first = NULL;
+	int e = -ENOMEM;
+
+	if ((ids = calloc(m->nnets + 1, sizeof(*ids))) == NULL ||
+	    (net = calloc(n + 1, sizeof(*net))) == NULL ||
+	    (idx = calloc(n + 1, sizeof(*idx))) == NULL ||
+	    (first = calloc(m->nnets + 2, sizeof(*first))) == NULL)
+		goto out;
+	/* Network IDs sorted, each pointing into nets[] (an ID is the first
+	 * member of fw_net). */
+	for (size_t i = 0; i < m->nnets; i++)
+		ids[i] = m->nets[i].id;
+	qsort(ids, m->nnets, sizeof(*ids), cmp_id);
+	for (size_t i = 0; i < n; i++) {
+		const char *id = base + i * size;
+		const char **hit = bsearch(&id, ids, m->nnets, sizeof(*ids),
+		    cmp_id);
+
+		/* The model check made sure every item's network exists. */
+		net[i] = hit == NULL ? m->nnets : (size_t)((const struct fw_net *)
+		    (const void *)*hit - m->nets);
+		first[net[i] + 1]++;
+	}
+	for (size_t i = 0; i < m->nnets; i++)
+		first[i + 1] += first[i];
+	{
+		size_t *pos = NULL;
+
+		if ((pos = calloc(m->nnets + 1, sizeof(*pos))) == NULL)
+			goto out;
+		memcpy(pos, first, (m->nnets + 1) * sizeof(*pos));
+		for (size_t i = 0; i < n; i++)
+			if (net[i] < m->nnets)
+				idx[pos[net[i]]++] = i;
+		free(pos);
+	}
+	*ridx = idx;
+	*rfirst = first;
+	idx = first = NULL;
+	e = 0;
+out:
+	free(ids);
+	free(net);
+	free(idx);
+	free(first);
+	return e;
+}
+
 int
 fw_nft_compute(const struct fw_model *in, bool drop4, bool drop6,
     struct fw_nplan *ret, char *err, size_t errlen)
@@ -582,6 +653,11 @@ fw_nft_compute(const struct fw_model *in, bool drop4, bool drop6,
 	memset(&np, 0, sizeof(np));
 	np.p = ret;
 	np.m = &m;
+	if ((e = group(&m, m.ports ? m.ports[0].net_id : NULL,
+	    sizeof(*m.ports), m.nports, &np.pidx, &np.pfirst)) < 0 ||
+	    (e = group(&m, m.eps ? m.eps[0].net_id : NULL, sizeof(*m.eps),
+	    m.neps, &np.eidx, &np.efirst)) < 0)
+		goto fail;
 	for (size_t f = 0; f < 2; f++) {
 		bool any = false;
 
@@ -595,9 +671,9 @@ fw_nft_compute(const struct fw_model *in, bool drop4, bool drop6,
 		if ((e = plan_base(&np, f == 0 ? drop4 : drop6, f == 0 ?
 		    &m.docker4 : &m.docker6)) < 0)
 			goto fail;
-		for (size_t i = 0; i < m.nnets; i++)
-			if (has_fam(&m.nets[i], np.fam) &&
-			    (e = plan_net(&np, &m.nets[i])) < 0)
+		for (np.ni = 0; np.ni < m.nnets; np.ni++)
+			if (has_fam(&m.nets[np.ni], np.fam) &&
+			    (e = plan_net(&np, &m.nets[np.ni])) < 0)
 				goto fail;
 	}
 	e = 0;
@@ -607,6 +683,10 @@ fail:
 	    e == -ENOMEM ? "out of memory" : "a rule does not fit its fields");
 	fw_nft_plan_done(ret);
 out:
+	free(np.pidx);
+	free(np.pfirst);
+	free(np.eidx);
+	free(np.efirst);
 	free(nets);
 	free(eps);
 	free(ports);
