@@ -427,6 +427,7 @@ bench: deps
 		$(BLAST_BIN)
 	$(BENCH_BIN)
 	tests/bench/http_bench.sh $(BIN) $(CLIENT_BIN)
+	tests/bench/fw_bench.sh $(BIN) $(CLIENT_BIN)
 	tests/bench/docker_bench.sh $(BIN)
 	tests/bench/dns_bench.sh $(DNS_BENCH_BIN) $(REFLECTOR_BIN) $(BIN)
 	tests/bench/dns_mem.sh $(BIN) 500
