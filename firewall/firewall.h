@@ -11,8 +11,12 @@
  * accepted by every base chain on the hook, so cbridge adds accepts for
  * traffic inside each of its bridges to dockerd's DOCKER-USER chain, before
  * its final return (or first in FORWARD while DOCKER-USER does not exist),
- * in a form iptables-nft reads.
- * Where neither chain exists nothing is dropped and nothing is added.
+ * in a form iptables-nft reads.  Docker 29 with its nftables backend
+ * keeps its forward rules in a table of its own, "docker-bridges", whose
+ * base chain filter-FORWARD may drop too: the same accepts go at its end,
+ * after Docker's jumps.  Both layouts may exist at once, each gets its
+ * accepts.  Where no such chain exists nothing is dropped and nothing is
+ * added.
  *
  * Functions return 0 or -errno with a message a user can act on in err.
  */
@@ -189,14 +193,21 @@ bool	fw_is_docker_chain(const char *name);
 /* A rule cbridge owns, as found in or planned for one chain. */
 struct fw_rule {
 	int	family;		/* AF_INET or AF_INET6 */
-	char	chain[32];	/* "DOCKER-USER" or "FORWARD" */
+	/* "DOCKER-USER" or "FORWARD" (table filter, iptables-nft), or
+	 * "filter-FORWARD" (table docker-bridges, Docker 29's nftables). */
+	char	chain[32];
 	char	id[FW_ID_LEN + 1];	/* network ID from the comment */
 	char	iif[FW_IFNAMSIZ];
 	char	oif[FW_IFNAMSIZ];
 	unsigned long long handle;	/* nft rule handle; 0 when planned */
+	/* Found where it must not be: in filter-FORWARD, above a rule that
+	 * is not cbridge's (Docker's jumps come first).  The planner then
+	 * deletes it and adds it again, at the end. */
+	bool	misplaced;
 };
 
-/* Which chains exist in the family's "filter" table. */
+/* Which of dockerd's forward chains exist, per family: the "filter"
+ * table of iptables-nft, and Docker 29's own table; both may. */
 struct fw_host {
 	bool	has_table;
 	bool	has_docker_user;
@@ -206,6 +217,9 @@ struct fw_host {
 	 * as from Docker 28.3).  Rules go just before it, so an admin's own
 	 * rules at the top of DOCKER-USER still come first. */
 	unsigned long long docker_user_return;
+	/* Docker 29 with --firewall-backend=nftables: table docker-bridges
+	 * has its base chain filter-FORWARD on the forward hook. */
+	bool	has_docker_forward;
 };
 
 struct fw_plan {
@@ -217,7 +231,8 @@ struct fw_plan {
 /* Pure: the rules that should exist for nets on a host whose filter
  * tables look like host4/host6, compared with the cbridge rules found
  * there (current).  Rules found in the wrong chain, for networks that are
- * gone, or duplicated are deleted; missing ones added. */
+ * gone, or duplicated are deleted; missing ones added; misplaced ones
+ * deleted and added again. */
 int	fw_plan_compute(const struct fw_net *nets, size_t n,
 	    const struct fw_host *host4, const struct fw_host *host6,
 	    const struct fw_rule *current, size_t ncurrent,
@@ -296,7 +311,8 @@ struct fw	*fw_iptc_new(const char *lock_path, const char *chains_path,
  * cbridge" and "ip6 cbridge" (firewall/nft.c). */
 struct fw	*fw_nft_new(char *err, size_t errlen);
 /* The accepts for cbridge's bridges in dockerd's nft DOCKER-USER (or
- * FORWARD) chains (firewall/dockeraccept.c). */
+ * FORWARD) chains and in Docker 29's filter-FORWARD
+ * (firewall/dockeraccept.c). */
 struct fw	*fw_dacc_new(char *err, size_t errlen);
 /* Whether dockerd runs its nftables backend: a table "docker-bridges"
  * exists (ip or ip6). */
