@@ -1363,7 +1363,7 @@ static const struct fw_host D29_AND_DU = { .has_table = true,
 
 /* The captured document tests/unit/nft/<name>, NUL-terminated (free it). */
 static char *
-nft_doc(const char *name)
+doc_read(const char *name)
 {
 	char path[256];
 	char *buf;
@@ -1390,7 +1390,7 @@ nft_doc(const char *name)
 START_TEST(d29_parse_host)
 {
 	struct fw_host h4 = { 0 }, h6 = { 0 };
-	char *doc = nft_doc("docker29_chains.json");
+	char *doc = doc_read("docker29_chains.json");
 
 	/* Docker 29 alone: no filter table, its chain in both families. */
 	ck_assert_int_eq(fw_parse_host(doc, &h4, &h6), 0);
@@ -1402,7 +1402,7 @@ START_TEST(d29_parse_host)
 	/* Next to iptables-nft's layout: both are seen. */
 	memset(&h4, 0, sizeof(h4));
 	memset(&h6, 0, sizeof(h6));
-	doc = nft_doc("docker29_both_chains.json");
+	doc = doc_read("docker29_both_chains.json");
 	ck_assert_int_eq(fw_parse_host(doc, &h4, &h6), 0);
 	ck_assert(h4.has_docker_forward && h4.has_table &&
 	    h4.has_docker_user && h4.has_forward);
@@ -1445,8 +1445,8 @@ END_TEST
 
 START_TEST(d29_parse_rules)
 {
-	char *doc4 = nft_doc("docker29_forward4.json");
-	char *doc6 = nft_doc("docker29_forward6.json");
+	char *doc4 = doc_read("docker29_forward4.json");
+	char *doc6 = doc_read("docker29_forward6.json");
 	struct fw_rule_vec v = { 0 };
 
 	/* Two networks synced: Docker's two jumps, then our pairs. */
@@ -1487,7 +1487,7 @@ END_TEST
  * of ours someone edited into a drop (35). */
 START_TEST(d29_parse_drift)
 {
-	char *doc = nft_doc("docker29_forward4_drift.json");
+	char *doc = doc_read("docker29_forward4_drift.json");
 	struct fw_rule_vec v = { 0 };
 
 	ck_assert_int_eq(fw_parse_rules(doc, AF_INET, DFWD, &v), 0);
@@ -1520,7 +1520,7 @@ END_TEST
  * pair it stood for is appended, and the rules in place stay. */
 START_TEST(d29_plan_drift)
 {
-	char *doc = nft_doc("docker29_forward4_drift.json");
+	char *doc = doc_read("docker29_forward4_drift.json");
 	struct fw_net nets[] = { N(ID1, CB_BR1, true, true, true),
 	    N(ID2, CB_BR2, true, false, true) };
 	struct fw_rule_vec v = { 0 };
@@ -1547,9 +1547,9 @@ END_TEST
 /* What the shim wrote, read back from both families, asks for nothing. */
 START_TEST(d29_round_trip)
 {
-	char *chains = nft_doc("docker29_chains.json");
-	char *doc4 = nft_doc("docker29_forward4.json");
-	char *doc6 = nft_doc("docker29_forward6.json");
+	char *chains = doc_read("docker29_chains.json");
+	char *doc4 = doc_read("docker29_forward4.json");
+	char *doc6 = doc_read("docker29_forward6.json");
 	struct fw_net nets[] = { N(ID1, CB_BR1, true, true, true),
 	    N(ID2, CB_BR2, true, false, true) };
 	struct fw_host h4 = { 0 }, h6 = { 0 };
@@ -1582,9 +1582,9 @@ END_TEST
 /* Both layouts at once: each gets its pairs, independently. */
 START_TEST(d29_both_layouts)
 {
-	char *chains = nft_doc("docker29_both_chains.json");
-	char *doc4 = nft_doc("docker29_forward4.json");
-	char *doc6 = nft_doc("docker29_forward6.json");
+	char *chains = doc_read("docker29_both_chains.json");
+	char *doc4 = doc_read("docker29_forward4.json");
+	char *doc6 = doc_read("docker29_forward6.json");
 	struct fw_net nets[] = { N(ID1, CB_BR1, true, true, true),
 	    N(ID2, CB_BR2, true, false, true) };
 	struct fw_host h4 = { 0 }, h6 = { 0 };
