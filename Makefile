@@ -334,6 +334,16 @@ ifeq ($(SANITIZER),)
 	@$(STAGE) e2e-legacy $(LIMIT_E2E_PASS) \
 	    env E2E_DOCKERD_IPTABLES=legacy E2E_ONLY=firewall,dnsdefault,matrix \
 	    $(MAKE) --no-print-directory e2e-run
+	# The reachability matrix with the nftables backend, against dockerd
+	# on iptables-nft and on legacy iptables.
+	@$(STAGE) e2e-nftables $(LIMIT_E2E_PASS) \
+	    env "E2E_PLUGIN_SETTINGS=FIREWALL_BACKEND=nftables LOG_LEVEL=debug" \
+	    E2E_ONLY=matrix \
+	    $(MAKE) --no-print-directory e2e-run
+	@$(STAGE) e2e-nftables-legacy $(LIMIT_E2E_PASS) \
+	    env "E2E_PLUGIN_SETTINGS=FIREWALL_BACKEND=nftables LOG_LEVEL=debug" \
+	    E2E_ONLY=matrix \
+	    E2E_DOCKERD_IPTABLES=legacy $(MAKE) --no-print-directory e2e-run
 endif
 	# The DNS of containers without --dns with dockerd's exec root on a
 	# private mount: the plugin never sees the sandboxes' mounts.

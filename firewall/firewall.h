@@ -5,18 +5,13 @@
  * applies the difference.  Every rule cbridge adds carries the comment
  * "cbridge:<network ID>" so that it only ever touches its own rules.
  *
- * This first part covers hosts where dockerd uses the nft variant of
- * iptables (Debian 12, Ubuntu 22.04+, Fedora): dockerd sets the FORWARD
- * policy of nft's "ip filter" table to DROP, and a forwarded packet must be
- * accepted by every base chain on the hook, so cbridge adds accepts for
- * traffic inside each of its bridges to dockerd's DOCKER-USER chain, before
- * its final return (or first in FORWARD while DOCKER-USER does not exist),
- * in a form iptables-nft reads.  Docker 29 with its nftables backend
- * keeps its forward rules in a table of its own, "docker-bridges", whose
- * base chain filter-FORWARD may drop too: the same accepts go at its end,
- * after Docker's jumps.  Both layouts may exist at once, each gets its
- * accepts.  Where no such chain exists nothing is dropped and nothing is
- * added.
+ * Two rule backends hold the model: libiptc in the legacy tables, or
+ * libnftables in cbridge's own tables (FIREWALL_BACKEND); where dockerd's
+ * own chains would drop cbridge's forwarded traffic (its FORWARD policy
+ * DROP), accepts for cbridge's bridges go into dockerd's DOCKER-USER, and
+ * at the end of Docker 29's filter-FORWARD (table docker-bridges, its
+ * nftables backend), after Docker's jumps; both layouts may exist at
+ * once, each gets its accepts.
  *
  * Functions return 0 or -errno with a message a user can act on in err.
  */

@@ -399,7 +399,7 @@ plan_net(struct nplan *np, const struct fw_net *n)
 		/* dockerd's bridges are another driver's networks: as
 		 * isolated as two networks, their published ports (DNAT'd
 		 * through the host's address) aside. */
-		if ((e = rule(np, "oifname @%s ct status != dnat counter drop",
+		if ((e = rule(np, "oifname @%s ct status ! dnat counter drop",
 		    S_DOCKER)) < 0 ||
 		    (e = rule(np, "counter accept")) < 0)
 			return e;

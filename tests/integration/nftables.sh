@@ -7,7 +7,11 @@
 # ruleset, a deleted rule, a deleted map element and a rule of someone
 # else's put into cbridge's chain are repaired by the next sync without a
 # duplicate; another table and the legacy tables are never touched; an
-# empty model leaves no table.  The host's own tables are never touched.
+# empty model leaves no table.  Traffic, through the host firewall with
+# this backend next to a dockerd-like bridge: a cbridge container reaches
+# the other bridge's published port and nothing else there, and the other
+# bridge's container does not get into cbridge's.  The host's own tables
+# are never touched.
 #
 #   tests/integration/nftables.sh path/to/iptc_itest
 #
@@ -20,7 +24,7 @@ if [ "$(id -u)" -ne 0 ]; then
 	echo "$0: skipped, needs root" >&2
 	exit 77
 fi
-for c in ip nft perl iptables-legacy-save; do
+for c in ip nft perl iptables-legacy-save busybox timeout; do
 	if ! command -v "$c" >/dev/null; then
 		echo "$0: skipped, $c is missing" >&2
 		exit 77
@@ -166,11 +170,15 @@ damage 'nft add table ip cbridge "{ flags dormant; }"' "the table made dormant"
 in_ns "$bin" -nft clear
 in_ns "$bin" -nft apply ports
 in_ns "$bin" -nft forward-drop 4
+in_ns nft list chain ip cbridge filter-FORWARD >"$tmp/fwd.1"
 in_ns "$bin" -nft apply ports
-if in_ns nft list chain ip cbridge filter-FORWARD | grep -q 'policy drop;'; then
+in_ns nft list chain ip cbridge filter-FORWARD >"$tmp/fwd.2"
+if grep -q 'policy drop;' "$tmp/fwd.1" && grep -q 'policy drop;' "$tmp/fwd.2"
+then
 	ok "forward-drop gives the forward chain the policy drop, and it stays"
 else
 	not_ok "forward-drop gives the forward chain the policy drop, and it stays"
+	grep -H policy "$tmp/fwd.1" "$tmp/fwd.2"
 fi
 if ! in_ns nft list chain ip6 cbridge filter-FORWARD 2>/dev/null |
     grep -q 'policy drop;'; then
@@ -218,6 +226,99 @@ if cmp -s "$tmp/legacy.before" "$tmp/legacy.after"; then
 else
 	not_ok "the legacy tables are untouched"
 fi
+
+# Traffic.  The namespace is the host: br-n1 is the golden "default"
+# network's bridge (172.30.0.0/24, container 172.30.0.2), d0 a bridge of
+# dockerd's (listed in an nft isolation chain as iptables-nft writes it)
+# with a container publishing 9000 as host port 18420 through a DNAT of
+# dockerd's.
+in_ns "$bin" -nft clear
+cns=$ns-c
+dns=$ns-d
+made_ns() {
+	ip netns add "$1"
+	ip -n "$ns" link add "$2" type veth peer name e0 netns "$1"
+	ip -n "$ns" link set "$2" master "$3" up
+	ip -n "$1" addr add "$4/24" dev e0
+	ip -n "$1" link set e0 up
+	ip -n "$1" link set lo up
+	ip -n "$1" route add default via "$5"
+}
+cleanup_traffic() {
+	ip netns del "$cns" 2>/dev/null || true
+	ip netns del "$dns" 2>/dev/null || true
+	cleanup
+}
+trap cleanup_traffic EXIT
+ip -n "$ns" link set lo up
+for b in br-n1 d0; do
+	ip -n "$ns" link add "$b" type bridge
+	ip -n "$ns" link set "$b" up
+done
+ip -n "$ns" addr add 172.30.0.1/24 dev br-n1
+ip -n "$ns" addr add 10.2.0.1/24 dev d0
+made_ns "$cns" vc br-n1 172.30.0.2 172.30.0.1
+made_ns "$dns" vd d0 10.2.0.2 10.2.0.1
+in_ns sysctl -qw net.ipv4.ip_forward=1
+in_ns nft -f - <<'NFT'
+table ip filter {
+	chain DOCKER-ISOLATION-STAGE-2 {
+		oifname "d0" counter drop
+	}
+	chain DOCKER-ISOLATION-STAGE-1 {
+		iifname "d0" oifname != "d0" counter jump DOCKER-ISOLATION-STAGE-2
+	}
+}
+table ip dockernat {
+	chain pre {
+		type nat hook prerouting priority -100; policy accept;
+		fib daddr type local tcp dport 18420 counter dnat to 10.2.0.2:9000
+	}
+}
+NFT
+XTABLES_LOCK=$tmp/xtables.lock FW_CHAINS=$tmp/chains WSLINFO=$tmp/no-wslinfo \
+    in_ns "$bin" -hostnft apply default
+if in_ns nft list set ip cbridge docker-bridges | grep -q '"d0"'; then
+	ok "dockerd's bridge (from its nft isolation chain) is in the set"
+else
+	not_ok "dockerd's bridge (from its nft isolation chain) is in the set"
+	in_ns nft list ruleset | head -40
+fi
+# serve NS PORT: one answer "from-NS-PORT" to the next connection.
+serve() {
+	ip netns exec "$1" timeout 10 busybox nc -l -p "$2" \
+	    -e /bin/echo "from-$1-$2" >/dev/null 2>&1 &
+	sleep 0.3
+}
+# reach FROM ADDR PORT: the answer, or "" when none came.
+reach() {
+	ip netns exec "$1" timeout 4 busybox nc -w 2 "$2" "$3" </dev/null \
+	    2>/dev/null || true
+}
+expect() {
+	local what=$1 want=$2 got=$3
+	if [ "$got" = "$want" ]; then
+		ok "$what"
+	else
+		not_ok "$what (got '$got', want '$want')"
+	fi
+}
+serve "$dns" 9000
+expect "a cbridge container reaches dockerd's published port through the host" \
+    "from-$dns-9000" "$(reach "$cns" 172.30.0.1 18420)"
+serve "$dns" 9001
+expect "control: the host reaches dockerd's container on 9001" \
+    "from-$dns-9001" "$(reach "$ns" 10.2.0.2 9001)"
+serve "$dns" 9001
+expect "a cbridge container does not reach dockerd's container directly" \
+    "" "$(reach "$cns" 10.2.0.2 9001)"
+serve "$cns" 9002
+expect "control: the host reaches the cbridge container on 9002" \
+    "from-$cns-9002" "$(reach "$ns" 172.30.0.2 9002)"
+serve "$cns" 9002
+expect "dockerd's container does not reach the cbridge container" \
+    "" "$(reach "$dns" 172.30.0.2 9002)"
+wait
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
