@@ -151,6 +151,19 @@ fw_family_index(int family)
 	return family == AF_INET ? 0 : family == AF_INET6 ? 1 : -1;
 }
 
+const char *
+fw_chain_table(const char *chain)
+{
+	if (chain == NULL)
+		return NULL;
+	if (strcmp(chain, FW_CHAIN_DOCKER_FORWARD) == 0)
+		return FW_TABLE_DOCKER_NFT;
+	if (strcmp(chain, FW_CHAIN_DOCKER_USER) == 0 ||
+	    strcmp(chain, FW_CHAIN_FORWARD) == 0)
+		return FW_TABLE;
+	return NULL;
+}
+
 int
 fw_check_host_ip(int family, const struct prefix *host_ip, char *err,
     size_t errlen)

@@ -15,6 +15,10 @@
 #define FW_CHAIN_FORWARD	"FORWARD"
 #define FW_CHAIN_ISOLATION	"DOCKER-ISOLATION-STAGE-1"
 #define FW_TABLE		"filter"
+/* Docker 29's nftables backend: its own table per family, whose base
+ * chain on the forward hook takes the accepts there. */
+#define FW_TABLE_DOCKER_NFT	"docker-bridges"
+#define FW_CHAIN_DOCKER_FORWARD	"filter-FORWARD"
 /* "cbridge:" and 64 hex digits. */
 #define FW_COMMENT_LEN		(sizeof(FW_COMMENT_PREFIX) - 1 + FW_ID_LEN)
 
@@ -52,6 +56,10 @@ int	fw_check_host_ip(int family, const struct prefix *host_ip, char *err,
 const char *fw_family_name(int family);
 /* 0 for AF_INET, 1 for AF_INET6, -1 for anything else. */
 int	fw_family_index(int family);
+/* The table of a chain the accepts go to: FW_TABLE_DOCKER_NFT for
+ * filter-FORWARD, FW_TABLE for DOCKER-USER and FORWARD, NULL for any
+ * other name (the names differ, so the chain alone says which). */
+const char *fw_chain_table(const char *chain);
 
 /* libnftables' error output: the errno whose text nft printed in msg
  * (it prints strerror() of the kernel's answer), or EIO; and msg on one
@@ -70,18 +78,21 @@ void	fw_rule_vec_done(struct fw_rule_vec *vec);
  * Both return -EBADMSG when json is not nft's JSON document.
  */
 /* Sets has_table, has_docker_user, has_forward and has_isolation in
- * *host4 / *host6
- * (never clears them) from the table and chain objects in json: the
- * output of `list tables` or `list chains`. */
+ * *host4 / *host6 (never clears them) from the table and chain objects of
+ * the "filter" tables in json, and has_docker_forward from a chain
+ * filter-FORWARD on the forward hook in table docker-bridges: the output
+ * of `list tables` or `list chains`. */
 int	fw_parse_host(const char *json, struct fw_host *host4,
 	    struct fw_host *host6);
-/* Appends to vec the cbridge rules of chain <family> filter <chain> in
- * json (the output of `list chain`): rules whose comment is exactly
- * "cbridge:" and a network ID.  One of the two shapes cbridge writes
- * (iifname "X" counter accept, or oifname "X" counter accept) gets iif or
- * oif set and the other empty; a rule of ours of any other shape gets
- * both empty, so that the planner replaces it.  Every other rule is left
- * out. */
+/* Appends to vec the cbridge rules of chain <chain> of the family's
+ * table for it (fw_chain_table) in json (the output of `list chain`):
+ * rules whose comment is exactly "cbridge:" and a network ID.  One of the
+ * two shapes cbridge writes (iifname "X" counter accept, or oifname "X"
+ * counter accept) gets iif or oif set and the other empty; a rule of ours
+ * of any other shape gets both empty, so that the planner replaces it.
+ * In Docker's filter-FORWARD a rule of ours that some other rule follows
+ * is marked misplaced: cbridge's accepts go last there, after Docker's
+ * jumps.  Every other rule is left out. */
 int	fw_parse_rules(const char *json, int family, const char *chain,
 	    struct fw_rule_vec *vec);
 /* Appends to names, once each, the bridges that dockerd's rules in chain

@@ -17,6 +17,17 @@
  * (iifname/oifname, counter, accept, comment), so `iptables -S` shows them
  * and dockerd, which parses that table through iptables-nft, is not
  * confused by them.
+ *
+ * Docker 29 with its nftables backend has no DOCKER-USER: its forward
+ * rules are in table docker-bridges (ip and ip6), whose base chain
+ * filter-FORWARD sends packets of Docker's bridges to their chains
+ * through two verdict maps and leaves the rest to its policy.  Where that
+ * chain exists the same two accepts per network go at its end, after
+ * Docker's jumps, so that Docker's own rules still decide about traffic
+ * to and from its bridges.  Docker never reads its table back and never
+ * minds a foreign rule in it, but it flushes or re-creates the table when
+ * it starts (and when one of its updates fails): the periodic sync puts
+ * the accepts back (firewall/README.md, "Docker 29's nftables backend").
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -31,7 +42,8 @@
 #include "firewall/nftio.h"
 
 /* Longest line of a transaction: "insert rule ip6 filter DOCKER-USER
- * position <20> iifname "<15>" counter accept comment "cbridge:<64>"". */
+ * position <20> iifname "<15>" counter accept comment "cbridge:<64>"",
+ * or "add rule ip6 docker-bridges filter-FORWARD iifname ...". */
 #define CMD_LINE_MAX	256
 
 struct fw_dacc {
@@ -116,7 +128,7 @@ read_host(struct fw_dacc *n, struct fw_host *host4, struct fw_host *host6,
 	return 0;
 }
 
-/* Appends the cbridge rules of chain <family> filter <chain> to vec;
+/* Appends the cbridge rules of chain <family> <its table> <chain> to vec;
  * ret_return (may be NULL) gets the handle of a final plain return. */
 static int
 read_chain(struct fw_dacc *n, int family, const char *chain,
@@ -124,13 +136,16 @@ read_chain(struct fw_dacc *n, int family, const char *chain,
     size_t errlen)
 {
 	const char *fam = fw_family_name(family), *out;
+	const char *table = fw_chain_table(chain);
 	char cmd[CMD_LINE_MAX], what[CMD_LINE_MAX];
 	int r;
 
-	(void) snprintf(cmd, sizeof(cmd), "list chain %s %s %s", fam,
-	    FW_TABLE, chain);
+	if (fam == NULL || table == NULL)
+		return -EINVAL;
+	(void) snprintf(cmd, sizeof(cmd), "list chain %s %s %s", fam, table,
+	    chain);
 	(void) snprintf(what, sizeof(what), "list chain '%s %s %s'", fam,
-	    FW_TABLE, chain);
+	    table, chain);
 	if ((r = run(n, cmd, true, &out, what, err, errlen)) < 0)
 		return r;
 	if ((r = fw_parse_rules(out, family, chain, vec)) < 0) {
@@ -145,20 +160,21 @@ read_chain(struct fw_dacc *n, int family, const char *chain,
 
 /* Appends one line to the transaction in buf (size len, used *off).  An
  * added rule goes before handle before_handle, or, when that is 0, first
- * in FORWARD and last in a DOCKER-USER without a final return. */
+ * in FORWARD and last in a DOCKER-USER without a final return and in
+ * Docker 29's filter-FORWARD. */
 static int
 put_line(char *buf, size_t len, size_t *off, const struct fw_rule *r,
     bool add, unsigned long long before_handle)
 {
 	char where[64] = "";
 	const char *verb = "insert";
-
 	const char *fam = fw_family_name(r->family);
+	const char *table;
 	int w;
 
 	/* Nothing unchecked goes into a command. */
-	if (fam == NULL || (strcmp(r->chain, FW_CHAIN_DOCKER_USER) != 0 &&
-	    strcmp(r->chain, FW_CHAIN_FORWARD) != 0))
+	if (fam == NULL || memchr(r->chain, '\0', sizeof(r->chain)) == NULL ||
+	    (table = fw_chain_table(r->chain)) == NULL)
 		return -EINVAL;
 	if (add) {
 		/* Exactly one of the names: "iifname" or "oifname". */
@@ -171,17 +187,17 @@ put_line(char *buf, size_t len, size_t *off, const struct fw_rule *r,
 		if (before_handle != 0)
 			(void) snprintf(where, sizeof(where), " position %llu",
 			    before_handle);
-		else if (strcmp(r->chain, FW_CHAIN_DOCKER_USER) == 0)
+		else if (strcmp(r->chain, FW_CHAIN_FORWARD) != 0)
 			verb = "add";
 		w = snprintf(buf + *off, len - *off, "%s rule %s %s %s%s "
 		    "%s \"%s\" counter accept comment \"%s%s\"\n", verb, fam,
-		    FW_TABLE, r->chain, where, in ? "iifname" : "oifname", name,
+		    table, r->chain, where, in ? "iifname" : "oifname", name,
 		    FW_COMMENT_PREFIX, r->id);
 	} else {
 		if (r->handle == 0)
 			return -EINVAL;
 		w = snprintf(buf + *off, len - *off, "delete rule %s %s %s "
-		    "handle %llu\n", fam, FW_TABLE, r->chain, r->handle);
+		    "handle %llu\n", fam, table, r->chain, r->handle);
 	}
 	if (w < 0 || (size_t)w >= len - *off)
 		return -ENOBUFS;
@@ -222,7 +238,8 @@ apply(struct fw_dacc *n, const struct fw_plan *p, const struct fw_host *host4,
 		goto out;
 	}
 	r = run(n, buf, false, NULL, "update the firewall rules in "
-	    "DOCKER-USER/FORWARD", err, errlen);
+	    "dockerd's nft chains (DOCKER-USER, FORWARD, filter-FORWARD)",
+	    err, errlen);
 out:
 	free(buf);
 	return r;
@@ -281,6 +298,10 @@ dacc_sync(struct fw *f, const struct fw_model *m, char *err, size_t errlen)
 		if (h->has_forward && (!h->has_docker_user ||
 		    n->forward_maybe) && (r = read_chain(n, families[i],
 		    FW_CHAIN_FORWARD, &cur, NULL, err, errlen)) < 0)
+			goto out;
+		/* Docker 29's table, apart from the filter table. */
+		if (h->has_docker_forward && (r = read_chain(n, families[i],
+		    FW_CHAIN_DOCKER_FORWARD, &cur, NULL, err, errlen)) < 0)
 			goto out;
 	}
 	r = fw_plan_compute(m->nets, m->nnets, &host4, &host6, cur.v, cur.n,

@@ -8,7 +8,10 @@
  * Two rule backends hold the model: libiptc in the legacy tables, or
  * libnftables in cbridge's own tables (FIREWALL_BACKEND); where dockerd's
  * own chains would drop cbridge's forwarded traffic (its FORWARD policy
- * DROP), accepts for cbridge's bridges go into dockerd's DOCKER-USER.
+ * DROP), accepts for cbridge's bridges go into dockerd's DOCKER-USER, and
+ * at the end of Docker 29's filter-FORWARD (table docker-bridges, its
+ * nftables backend), after Docker's jumps; both layouts may exist at
+ * once, each gets its accepts.
  *
  * Functions return 0 or -errno with a message a user can act on in err.
  */
@@ -185,14 +188,21 @@ bool	fw_is_docker_chain(const char *name);
 /* A rule cbridge owns, as found in or planned for one chain. */
 struct fw_rule {
 	int	family;		/* AF_INET or AF_INET6 */
-	char	chain[32];	/* "DOCKER-USER" or "FORWARD" */
+	/* "DOCKER-USER" or "FORWARD" (table filter, iptables-nft), or
+	 * "filter-FORWARD" (table docker-bridges, Docker 29's nftables). */
+	char	chain[32];
 	char	id[FW_ID_LEN + 1];	/* network ID from the comment */
 	char	iif[FW_IFNAMSIZ];
 	char	oif[FW_IFNAMSIZ];
 	unsigned long long handle;	/* nft rule handle; 0 when planned */
+	/* Found where it must not be: in filter-FORWARD, above a rule that
+	 * is not cbridge's (Docker's jumps come first).  The planner then
+	 * deletes it and adds it again, at the end. */
+	bool	misplaced;
 };
 
-/* Which chains exist in the family's "filter" table. */
+/* Which of dockerd's forward chains exist, per family: the "filter"
+ * table of iptables-nft, and Docker 29's own table; both may. */
 struct fw_host {
 	bool	has_table;
 	bool	has_docker_user;
@@ -202,6 +212,9 @@ struct fw_host {
 	 * as from Docker 28.3).  Rules go just before it, so an admin's own
 	 * rules at the top of DOCKER-USER still come first. */
 	unsigned long long docker_user_return;
+	/* Docker 29 with --firewall-backend=nftables: table docker-bridges
+	 * has its base chain filter-FORWARD on the forward hook. */
+	bool	has_docker_forward;
 };
 
 struct fw_plan {
@@ -213,7 +226,8 @@ struct fw_plan {
 /* Pure: the rules that should exist for nets on a host whose filter
  * tables look like host4/host6, compared with the cbridge rules found
  * there (current).  Rules found in the wrong chain, for networks that are
- * gone, or duplicated are deleted; missing ones added. */
+ * gone, or duplicated are deleted; missing ones added; misplaced ones
+ * deleted and added again. */
 int	fw_plan_compute(const struct fw_net *nets, size_t n,
 	    const struct fw_host *host4, const struct fw_host *host6,
 	    const struct fw_rule *current, size_t ncurrent,
@@ -298,7 +312,8 @@ struct fw_nftlog;
 void		fw_nft_share_log(struct fw *f, struct fw_nftlog *log);
 void		fw_dacc_share_log(struct fw *f, struct fw_nftlog *log);
 /* The accepts for cbridge's bridges in dockerd's nft DOCKER-USER (or
- * FORWARD) chains (firewall/dockeraccept.c). */
+ * FORWARD) chains and in Docker 29's filter-FORWARD
+ * (firewall/dockeraccept.c). */
 struct fw	*fw_dacc_new(char *err, size_t errlen);
 /* Whether dockerd runs its nftables backend: a table "docker-bridges"
  * exists (ip or ip6). */

@@ -80,8 +80,17 @@ fw_parse_host(const char *json, struct fw_host *host4, struct fw_host *host6)
 			    (h = host_for(t, host4, host6)) != NULL)
 				h->has_table = true;
 		} else if (json_is_object(c)) {
-			if (!str_is(c, "table", FW_TABLE) ||
-			    (h = host_for(c, host4, host6)) == NULL)
+			if ((h = host_for(c, host4, host6)) == NULL)
+				continue;
+			/* Docker 29's: only its base chain on the forward
+			 * hook drops what it does not accept. */
+			if (str_is(c, "table", FW_TABLE_DOCKER_NFT)) {
+				if (str_is(c, "name", FW_CHAIN_DOCKER_FORWARD) &&
+				    str_is(c, "hook", "forward"))
+					h->has_docker_forward = true;
+				continue;
+			}
+			if (!str_is(c, "table", FW_TABLE))
 				continue;
 			/* A chain implies its table. */
 			h->has_table = true;
@@ -161,28 +170,49 @@ read_expr(const json_t *expr, struct fw_rule *r)
 		memcpy(r->oif, name, sizeof(name));
 }
 
+/* Whether item is a rule of chain <fam> <table> <chain>. */
+static bool
+rule_of(const json_t *item, const char *fam, const char *table,
+    const char *chain)
+{
+	const json_t *o = json_object_get(item, "rule");
+
+	return json_is_object(o) && str_is(o, "family", fam) &&
+	    str_is(o, "table", table) && str_is(o, "chain", chain);
+}
+
 int
 fw_parse_rules(const char *json, int family, const char *chain,
     struct fw_rule_vec *vec)
 {
 	const char *fam = fw_family_name(family);
+	const char *table = fw_chain_table(chain);
 	json_t *root = NULL, *arr, *item;
-	size_t i, n0 = vec->n;
+	size_t i, last_other = 0, n0 = vec->n;
+	bool ours_last;
 	int r = 0;
 
-	if (fam == NULL || chain == NULL ||
+	if (fam == NULL || table == NULL ||
 	    strlen(chain) >= sizeof(vec->v[0].chain))
 		return -EINVAL;
 	if ((arr = load_array(json, &root)) == NULL)
 		return -EBADMSG;
+	/* In Docker's filter-FORWARD ours go after every other rule: nft
+	 * lists a chain's rules in their order, so the last rule that is not
+	 * ours (one past its index) bounds the place of ours. */
+	ours_last = strcmp(chain, FW_CHAIN_DOCKER_FORWARD) == 0;
+	json_array_foreach(arr, i, item)
+		if (ours_last && rule_of(item, fam, table, chain) &&
+		    comment_id(get_str(json_object_get(item, "rule"),
+		    "comment")) == NULL)
+			last_other = i + 1;
 	json_array_foreach(arr, i, item) {
 		const json_t *o = json_object_get(item, "rule");
 		const json_t *h;
 		const char *id;
 		struct fw_rule rule;
 
-		if (!json_is_object(o) || !str_is(o, "family", fam) ||
-		    !str_is(o, "table", FW_TABLE) || !str_is(o, "chain", chain))
+		if (!rule_of(item, fam, table, chain))
 			continue;
 		if ((id = comment_id(get_str(o, "comment"))) == NULL)
 			continue;
@@ -198,6 +228,7 @@ fw_parse_rules(const char *json, int family, const char *chain,
 		memcpy(rule.chain, chain, strlen(chain) + 1);
 		memcpy(rule.id, id, FW_ID_LEN);
 		rule.handle = (unsigned long long)json_integer_value(h);
+		rule.misplaced = i < last_other;
 		read_expr(json_object_get(o, "expr"), &rule);
 		if ((r = fw_rule_vec_push(vec, &rule)) < 0)
 			goto out;

@@ -79,8 +79,8 @@ terminated(const char *s, size_t size)
 	return memchr(s, '\0', size) != NULL;
 }
 
-/* A found rule must name a family, one of the two chains and a handle the
- * backend can delete it by.  Any of iif and oif may be empty: both are for
+/* A found rule must name a family, one of the three chains and a handle
+ * the backend can delete it by.  Any of iif and oif may be empty: both are for
  * a rule of ours of a shape cbridge does not write (edited by someone, or
  * the single iif-and-oif accept of earlier versions), which the planner
  * never wants, so it goes. */
@@ -88,9 +88,8 @@ static bool
 valid_current(const struct fw_rule *r)
 {
 	return fw_family_name(r->family) != NULL && r->handle != 0 &&
-	    (strcmp(r->chain, FW_CHAIN_DOCKER_USER) == 0 ||
-	    strcmp(r->chain, FW_CHAIN_FORWARD) == 0) &&
-	    fw_valid_id(r->id) && terminated(r->iif, sizeof(r->iif)) &&
+	    terminated(r->chain, sizeof(r->chain)) &&
+	    fw_chain_table(r->chain) != NULL && fw_valid_id(r->id) && terminated(r->iif, sizeof(r->iif)) &&
 	    terminated(r->oif, sizeof(r->oif));
 }
 
@@ -119,7 +118,9 @@ push_pair(struct fw_rule_vec *want, int family, const char *chain,
 /* Appends the rules nets call for to want, sorted, without repeats.  The
  * legacy iptables tables do the real filtering (icc, internal, published
  * ports); nft must merely not drop, so every network with a subnet of the
- * family gets both accepts whatever its options. */
+ * family gets both accepts whatever its options: in dockerd's filter
+ * table (DOCKER-USER, else FORWARD) and, apart from that, in Docker 29's
+ * filter-FORWARD, each where it exists. */
 static int
 desired_rules(const struct fw_net *nets, size_t n, const struct fw_host *host4,
     const struct fw_host *host6, struct fw_rule_vec *want)
@@ -136,12 +137,18 @@ desired_rules(const struct fw_net *nets, size_t n, const struct fw_host *host4,
 		for (j = 0; j < sizeof(families) / sizeof(families[0]); j++) {
 			int fam = families[j];
 			bool has = fam == AF_INET ? net->ipv4 : net->ipv6;
-			const char *chain = target_chain(fam == AF_INET ?
-			    host4 : host6);
+			const struct fw_host *h = fam == AF_INET ? host4 :
+			    host6;
+			const char *chain = target_chain(h);
 
-			if (!has || chain == NULL)
+			if (!has)
 				continue;
-			if ((r = push_pair(want, fam, chain, net)) < 0)
+			if (chain != NULL &&
+			    (r = push_pair(want, fam, chain, net)) < 0)
+				return r;
+			if (h != NULL && h->has_docker_forward &&
+			    (r = push_pair(want, fam, FW_CHAIN_DOCKER_FORWARD,
+			    net)) < 0)
 				return r;
 		}
 	}
@@ -163,7 +170,7 @@ fw_plan_compute(const struct fw_net *nets, size_t n,
 {
 	struct fw_rule_vec want = { 0 }, add = { 0 }, del = { 0 };
 	struct fw_rule *cur = NULL;
-	size_t i, c;
+	size_t i, c, ncur = 0;
 	int r;
 
 	if (ret == NULL || (n != 0 && nets == NULL) ||
@@ -179,9 +186,18 @@ fw_plan_compute(const struct fw_net *nets, size_t n,
 			r = -ENOMEM;
 			goto out;
 		}
-		memcpy(cur, current, ncurrent * sizeof(*cur));
+		/* A misplaced rule is never the one kept: it goes, and the
+		 * rule it stood for is added again in its place. */
+		for (i = 0; i < ncurrent; i++) {
+			if (!current[i].misplaced)
+				cur[ncur++] = current[i];
+			else if ((r = fw_rule_vec_push(&del,
+			    &current[i])) < 0)
+				goto out;
+		}
 		/* Among equal rules the oldest (lowest handle) is kept. */
-		qsort(cur, ncurrent, sizeof(*cur), cmp_key_handle);
+		if (ncur > 1)
+			qsort(cur, ncur, sizeof(*cur), cmp_key_handle);
 	}
 
 	/* Merge the two sorted lists: a found rule equal to a wanted one is
@@ -192,18 +208,18 @@ fw_plan_compute(const struct fw_net *nets, size_t n,
 	for (i = 0; i < want.n; i++) {
 		int cmp = -1;
 
-		while (c < ncurrent &&
+		while (c < ncur &&
 		    (cmp = cmp_key(&cur[c], &want.v[i])) < 0) {
 			if ((r = fw_rule_vec_push(&del, &cur[c])) < 0)
 				goto out;
 			c++;
 		}
-		if (c < ncurrent && cmp == 0)
+		if (c < ncur && cmp == 0)
 			c++;
 		else if ((r = fw_rule_vec_push(&add, &want.v[i])) < 0)
 			goto out;
 	}
-	for (; c < ncurrent; c++)
+	for (; c < ncur; c++)
 		if ((r = fw_rule_vec_push(&del, &cur[c])) < 0)
 			goto out;
 	if (del.n > 1)

@@ -1,7 +1,8 @@
 /*
  * The reader of `nft -j -a list ...` output (firewall/parse.c): the input,
  * as a NUL-terminated string, goes to fw_parse_host, fw_parse_rules (both
- * families, both chains) and fw_parse_final_return.  Checks that what
+ * families; DOCKER-USER, FORWARD and Docker 29's filter-FORWARD) and
+ * fw_parse_final_return.  Checks that what
  * comes out is only what the readers promise: rules of ours with a valid
  * network ID, the asked family and chain, a handle, and one of the two
  * shapes cbridge writes (a valid iif or a valid oif, the other empty) or
@@ -44,6 +45,10 @@ check_rules(const struct fw_rule_vec *v, size_t from, int family,
 		    "'%s'", i, r->iif);
 		FUZZ_CHECK(!out || fw_valid_ifname(r->oif), "rule %zu: oif "
 		    "'%s'", i, r->oif);
+		/* Only Docker 29's chain has a place its rules must keep. */
+		FUZZ_CHECK(!r->misplaced ||
+		    strcmp(chain, FW_CHAIN_DOCKER_FORWARD) == 0,
+		    "rule %zu: misplaced in %s", i, chain);
 	}
 }
 
@@ -68,6 +73,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		{ AF_INET, FW_CHAIN_FORWARD },
 		{ AF_INET6, FW_CHAIN_DOCKER_USER },
 		{ AF_INET6, FW_CHAIN_FORWARD },
+		{ AF_INET, FW_CHAIN_DOCKER_FORWARD },
+		{ AF_INET6, FW_CHAIN_DOCKER_FORWARD },
 	};
 	struct fw_host h4 = { 0 }, h6 = { 0 };
 	struct fw_rule_vec v = { 0 };
@@ -86,7 +93,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rh < 0)
 		FUZZ_CHECK(!h4.has_table && !h4.has_docker_user &&
 		    !h4.has_forward && !h6.has_table && !h6.has_docker_user &&
-		    !h6.has_forward, "fw_parse_host failed but set a flag");
+		    !h6.has_forward && !h4.has_docker_forward &&
+		    !h6.has_docker_forward,
+		    "fw_parse_host failed but set a flag");
 	/* A chain implies its table. */
 	FUZZ_CHECK(h4.has_table || (!h4.has_docker_user && !h4.has_forward),
 	    "ip chain without table");
@@ -113,7 +122,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (v.n != 0) {
 		static const struct fw_host both = { .has_table = true,
-		    .has_docker_user = true, .has_forward = true };
+		    .has_docker_user = true, .has_forward = true,
+		    .has_docker_forward = true };
 		struct fw_plan p = { 0 };
 
 		r = fw_plan_compute(NULL, 0, &both, &both, v.v, v.n, &p);

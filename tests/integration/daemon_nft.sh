@@ -60,8 +60,7 @@ start() {
 	wait_daemon "$tmp/log"
 }
 within_2s() {
-	local i
-	for i in $(seq 20); do
+	for _ in $(seq 20); do
 		"$@" && return 0
 		sleep 0.1
 	done

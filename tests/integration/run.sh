@@ -4,10 +4,12 @@
 # ports and conntrack), the DNS
 # forwarder against fake upstreams, the DNS responder loop in a sandbox
 # namespace, the Docker Engine API client against a fake engine, then the
-# daemon over its socket (with each firewall backend), and the DNS
-# responders through the daemon with dnsmasq upstreams, and those
+# daemon over its socket (with each firewall backend), the nft accepts
+# next to Docker 29's nftables tables (the shim, then the daemon), and the
+# DNS responders through the daemon with dnsmasq upstreams, and those
 # responders while the daemon waits for the xtables lock or creates and
-# deletes networks (with tests/bench's dns_probe), and the redirect of a sandbox's 127.0.0.11:53 to cbridge's
+# deletes networks (with tests/bench's dns_probe), and the redirect of a
+# sandbox's 127.0.0.11:53 to cbridge's
 # responder.  Each script makes and removes its own namespaces.
 #
 #   tests/integration/run.sh path/to/cbridge path/to/lnk_itest \
@@ -44,6 +46,7 @@ run dns_server.sh "$7"
 run engine.sh "$8"
 run daemon.sh "$1"
 run daemon_nft.sh "$1"
+run docker29.sh "$3" "$1"
 run dns_daemon.sh "$1"
 run dns_lock.sh "$1" "$9"
 run dns_intercept.sh "${10}"

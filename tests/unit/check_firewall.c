@@ -1346,12 +1346,340 @@ START_TEST(parse_final_return)
 }
 END_TEST
 
+/*
+ * Docker 29 with --firewall-backend=nftables: table docker-bridges per
+ * family, base chain filter-FORWARD.  The documents in tests/unit/nft/
+ * are nft 1.0.6's output in a namespace holding Docker's documented
+ * layout (tests/integration/docker29.nft) and cbridge's accepts; see
+ * tests/unit/nft/README.md for how each was made.
+ */
+#define DFWD FW_CHAIN_DOCKER_FORWARD
+#define NFT_DOC_MAX	(1u << 20)
+
+static const struct fw_host D29 = { .has_docker_forward = true };
+static const struct fw_host D29_AND_DU = { .has_table = true,
+    .has_docker_user = true, .has_forward = true,
+    .has_docker_forward = true };
+
+/* The captured document tests/unit/nft/<name>, NUL-terminated (free it). */
+static char *
+doc_read(const char *name)
+{
+	char path[256];
+	char *buf;
+	size_t n;
+	FILE *f;
+
+	(void) snprintf(path, sizeof(path), "tests/unit/nft/%s", name);
+	f = fopen(path, "r");
+	ck_assert_msg(f != NULL, "cannot open %s (run from the top "
+	    "directory)", path);
+	buf = malloc(NFT_DOC_MAX + 1);
+	ck_assert_ptr_nonnull(buf);
+	n = fread(buf, 1, NFT_DOC_MAX, f);
+	ck_assert_msg(feof(f) && !ferror(f), "%s: unreadable or too big",
+	    path);
+	(void) fclose(f);
+	buf[n] = '\0';
+	return buf;
+}
+
+#define CB_BR1 "cb-5f1c0a7e9b2d"
+#define CB_BR2 "cb-a3e900000000"
+
+START_TEST(d29_parse_host)
+{
+	struct fw_host h4 = { 0 }, h6 = { 0 };
+	char *doc = doc_read("docker29_chains.json");
+
+	/* Docker 29 alone: no filter table, its chain in both families. */
+	ck_assert_int_eq(fw_parse_host(doc, &h4, &h6), 0);
+	ck_assert(h4.has_docker_forward && h6.has_docker_forward);
+	ck_assert(!h4.has_table && !h4.has_docker_user && !h4.has_forward);
+	ck_assert(!h6.has_table && !h6.has_docker_user && !h6.has_forward);
+	free(doc);
+
+	/* Next to iptables-nft's layout: both are seen. */
+	memset(&h4, 0, sizeof(h4));
+	memset(&h6, 0, sizeof(h6));
+	doc = doc_read("docker29_both_chains.json");
+	ck_assert_int_eq(fw_parse_host(doc, &h4, &h6), 0);
+	ck_assert(h4.has_docker_forward && h4.has_table &&
+	    h4.has_docker_user && h4.has_forward);
+	ck_assert(h6.has_docker_forward && h6.has_table &&
+	    h6.has_docker_user && h6.has_forward);
+	free(doc);
+
+	/* Only the base chain on the forward hook, in Docker's table, of
+	 * family ip or ip6, counts. */
+	static const char *const not[] = {
+	    "{\"nftables\": [{\"chain\": {\"family\": \"ip\", \"table\": "
+	    "\"docker-bridges\", \"name\": \"filter-FORWARD\", \"handle\": "
+	    "1}}]}",
+	    "{\"nftables\": [{\"chain\": {\"family\": \"ip\", \"table\": "
+	    "\"docker-bridges\", \"name\": \"filter-FORWARD\", \"handle\": 1, "
+	    "\"type\": \"filter\", \"hook\": \"input\", \"prio\": 0, "
+	    "\"policy\": \"drop\"}}]}",
+	    "{\"nftables\": [{\"chain\": {\"family\": \"ip\", \"table\": "
+	    "\"docker\", \"name\": \"filter-FORWARD\", \"handle\": 1, "
+	    "\"type\": \"filter\", \"hook\": \"forward\", \"prio\": 0, "
+	    "\"policy\": \"drop\"}}]}",
+	    "{\"nftables\": [{\"chain\": {\"family\": \"inet\", \"table\": "
+	    "\"docker-bridges\", \"name\": \"filter-FORWARD\", \"handle\": 1, "
+	    "\"type\": \"filter\", \"hook\": \"forward\", \"prio\": 0, "
+	    "\"policy\": \"drop\"}}]}",
+	    "{\"nftables\": [{\"chain\": {\"family\": \"ip\", \"table\": "
+	    "\"docker-bridges\", \"name\": \"nat-POSTROUTING\", \"handle\": 1, "
+	    "\"type\": \"filter\", \"hook\": \"forward\", \"prio\": 0, "
+	    "\"policy\": \"drop\"}}]}",
+	    NULL };
+	for (int i = 0; not[i] != NULL; i++) {
+		memset(&h4, 0, sizeof(h4));
+		memset(&h6, 0, sizeof(h6));
+		ck_assert_int_eq(fw_parse_host(not[i], &h4, &h6), 0);
+		ck_assert_msg(!h4.has_docker_forward && !h6.has_docker_forward &&
+		    !h4.has_table && !h6.has_table, "document %d", i);
+	}
+}
+END_TEST
+
+START_TEST(d29_parse_rules)
+{
+	char *doc4 = doc_read("docker29_forward4.json");
+	char *doc6 = doc_read("docker29_forward6.json");
+	struct fw_rule_vec v = { 0 };
+
+	/* Two networks synced: Docker's two jumps, then our pairs. */
+	ck_assert_int_eq(fw_parse_rules(doc4, AF_INET, DFWD, &v), 0);
+	ck_assert_uint_eq(v.n, 4);
+	check_rule(&v.v[0], AF_INET, DFWD, ID1, "", CB_BR1, 27);
+	check_rule(&v.v[1], AF_INET, DFWD, ID1, CB_BR1, "", 28);
+	check_rule(&v.v[2], AF_INET, DFWD, ID2, "", CB_BR2, 29);
+	check_rule(&v.v[3], AF_INET, DFWD, ID2, CB_BR2, "", 30);
+	for (size_t i = 0; i < v.n; i++)
+		ck_assert(!v.v[i].misplaced);
+	/* The second network has no IPv6. */
+	ck_assert_int_eq(fw_parse_rules(doc6, AF_INET6, DFWD, &v), 0);
+	ck_assert_uint_eq(v.n, 6);
+	check_rule(&v.v[4], AF_INET6, DFWD, ID1, "", CB_BR1, 27);
+	check_rule(&v.v[5], AF_INET6, DFWD, ID1, CB_BR1, "", 28);
+	/* Another table's chains, another family: nothing. */
+	ck_assert_int_eq(fw_parse_rules(doc4, AF_INET, DU, &v), 0);
+	ck_assert_int_eq(fw_parse_rules(doc4, AF_INET, FWD, &v), 0);
+	ck_assert_int_eq(fw_parse_rules(doc4, AF_INET6, DFWD, &v), 0);
+	ck_assert_int_eq(fw_parse_rules(doc6, AF_INET, DFWD, &v), 0);
+	ck_assert_uint_eq(v.n, 6);
+	/* A chain name the shim does not write to. */
+	ck_assert_int_eq(fw_parse_rules(doc4, AF_INET, "nat-POSTROUTING", &v),
+	    -EINVAL);
+	ck_assert_int_eq(fw_parse_rules(doc4, AF_INET, NULL, &v), -EINVAL);
+	ck_assert_uint_eq(v.n, 6);
+	fw_rule_vec_done(&v);
+	free(doc4);
+	free(doc6);
+}
+END_TEST
+
+/* docker29_forward4_drift.json, in chain order: ours for the first
+ * network inserted at the top (36); Docker's two jumps; the first
+ * network's pair (27, 28); an admin's drop (31); a rule whose comment
+ * only looks like ours (32); the second network's pair (33, 34); a rule
+ * of ours someone edited into a drop (35). */
+START_TEST(d29_parse_drift)
+{
+	char *doc = doc_read("docker29_forward4_drift.json");
+	struct fw_rule_vec v = { 0 };
+
+	ck_assert_int_eq(fw_parse_rules(doc, AF_INET, DFWD, &v), 0);
+	ck_assert_uint_eq(v.n, 6);
+	check_rule(&v.v[0], AF_INET, DFWD, ID1, "", CB_BR1, 36);
+	check_rule(&v.v[1], AF_INET, DFWD, ID1, "", CB_BR1, 27);
+	check_rule(&v.v[2], AF_INET, DFWD, ID1, CB_BR1, "", 28);
+	check_rule(&v.v[3], AF_INET, DFWD, ID2, "", CB_BR2, 33);
+	check_rule(&v.v[4], AF_INET, DFWD, ID2, CB_BR2, "", 34);
+	check_rule(&v.v[5], AF_INET, DFWD, ID2, "", "", 35);
+	/* Above Docker's jumps or someone's rule: misplaced.  Below every
+	 * other rule: in place, whatever its shape. */
+	ck_assert(v.v[0].misplaced && v.v[1].misplaced && v.v[2].misplaced);
+	ck_assert(!v.v[3].misplaced && !v.v[4].misplaced &&
+	    !v.v[5].misplaced);
+	fw_rule_vec_done(&v);
+
+	/* Where they are is only looked at in Docker's chain: the same
+	 * rules in DOCKER-USER keep their place (dockerd's return comes
+	 * after them there). */
+	ck_assert_int_eq(fw_parse_rules(LIST_CHAIN, AF_INET, DU, &v), 0);
+	for (size_t i = 0; i < v.n; i++)
+		ck_assert(!v.v[i].misplaced);
+	fw_rule_vec_done(&v);
+	free(doc);
+}
+END_TEST
+
+/* The drift repaired: what is misplaced or of another shape goes, the
+ * pair it stood for is appended, and the rules in place stay. */
+START_TEST(d29_plan_drift)
+{
+	char *doc = doc_read("docker29_forward4_drift.json");
+	struct fw_net nets[] = { N(ID1, CB_BR1, true, true, true),
+	    N(ID2, CB_BR2, true, false, true) };
+	struct fw_rule_vec v = { 0 };
+	struct fw_plan p;
+
+	ck_assert_int_eq(fw_parse_rules(doc, AF_INET, DFWD, &v), 0);
+	p = plan(nets, 2, &D29, &NONE, v.v, v.n);
+	ck_assert_uint_eq(p.ndel, 4);
+	check_rule(&p.del[0], AF_INET, DFWD, ID1, "", CB_BR1, 27);
+	check_rule(&p.del[1], AF_INET, DFWD, ID1, CB_BR1, "", 28);
+	check_rule(&p.del[2], AF_INET, DFWD, ID2, "", "", 35);
+	check_rule(&p.del[3], AF_INET, DFWD, ID1, "", CB_BR1, 36);
+	/* Sorted by handle. */
+	for (size_t i = 1; i < p.ndel; i++)
+		ck_assert_uint_lt(p.del[i - 1].handle, p.del[i].handle);
+	ck_assert_uint_eq(p.nadd, 2);
+	check_pair(p.add, AF_INET, DFWD, ID1, CB_BR1);
+	fw_plan_done(&p);
+	fw_rule_vec_done(&v);
+	free(doc);
+}
+END_TEST
+
+/* What the shim wrote, read back from both families, asks for nothing. */
+START_TEST(d29_round_trip)
+{
+	char *chains = doc_read("docker29_chains.json");
+	char *doc4 = doc_read("docker29_forward4.json");
+	char *doc6 = doc_read("docker29_forward6.json");
+	struct fw_net nets[] = { N(ID1, CB_BR1, true, true, true),
+	    N(ID2, CB_BR2, true, false, true) };
+	struct fw_host h4 = { 0 }, h6 = { 0 };
+	struct fw_rule_vec v = { 0 };
+	struct fw_plan p;
+
+	ck_assert_int_eq(fw_parse_host(chains, &h4, &h6), 0);
+	ck_assert_int_eq(fw_parse_rules(doc4, AF_INET, DFWD, &v), 0);
+	ck_assert_int_eq(fw_parse_rules(doc6, AF_INET6, DFWD, &v), 0);
+	p = plan(nets, 2, &h4, &h6, v.v, v.n);
+	check_empty(&p);
+	/* The second network gone: its pair goes, nothing else. */
+	p = plan(nets, 1, &h4, &h6, v.v, v.n);
+	ck_assert_uint_eq(p.nadd, 0);
+	ck_assert_uint_eq(p.ndel, 2);
+	check_rule(&p.del[0], AF_INET, DFWD, ID2, "", CB_BR2, 29);
+	check_rule(&p.del[1], AF_INET, DFWD, ID2, CB_BR2, "", 30);
+	fw_plan_done(&p);
+	/* Docker's table gone (dockerd back on iptables): the rules went
+	 * with it, none is planned. */
+	p = plan(nets, 2, &NONE, &NONE, NULL, 0);
+	check_empty(&p);
+	fw_rule_vec_done(&v);
+	free(chains);
+	free(doc4);
+	free(doc6);
+}
+END_TEST
+
+/* Both layouts at once: each gets its pairs, independently. */
+START_TEST(d29_both_layouts)
+{
+	char *chains = doc_read("docker29_both_chains.json");
+	char *doc4 = doc_read("docker29_forward4.json");
+	char *doc6 = doc_read("docker29_forward6.json");
+	struct fw_net nets[] = { N(ID1, CB_BR1, true, true, true),
+	    N(ID2, CB_BR2, true, false, true) };
+	struct fw_host h4 = { 0 }, h6 = { 0 };
+	struct fw_rule_vec v = { 0 };
+	struct fw_plan p;
+
+	ck_assert_int_eq(fw_parse_host(chains, &h4, &h6), 0);
+	p = plan(nets, 2, &h4, &h6, NULL, 0);
+	/* IPv4: DOCKER-USER and filter-FORWARD for both; IPv6: both chains
+	 * for the first. */
+	ck_assert_uint_eq(p.nadd, 12);
+	ck_assert_uint_eq(p.ndel, 0);
+	check_pair(&p.add[0], AF_INET, DU, ID1, CB_BR1);
+	check_pair(&p.add[2], AF_INET, DU, ID2, CB_BR2);
+	check_pair(&p.add[4], AF_INET, DFWD, ID1, CB_BR1);
+	check_pair(&p.add[6], AF_INET, DFWD, ID2, CB_BR2);
+	check_pair(&p.add[8], AF_INET6, DU, ID1, CB_BR1);
+	check_pair(&p.add[10], AF_INET6, DFWD, ID1, CB_BR1);
+	fw_plan_done(&p);
+	/* Docker 29's half already there: only DOCKER-USER's is added. */
+	ck_assert_int_eq(fw_parse_rules(doc4, AF_INET, DFWD, &v), 0);
+	ck_assert_int_eq(fw_parse_rules(doc6, AF_INET6, DFWD, &v), 0);
+	p = plan(nets, 2, &h4, &h6, v.v, v.n);
+	ck_assert_uint_eq(p.ndel, 0);
+	ck_assert_uint_eq(p.nadd, 6);
+	for (size_t i = 0; i < p.nadd; i++)
+		ck_assert_str_eq(p.add[i].chain, DU);
+	fw_plan_done(&p);
+	/* And DOCKER-USER gone: the Docker 29 half is not touched. */
+	p = plan(nets, 2, &D29, &D29, v.v, v.n);
+	check_empty(&p);
+	fw_rule_vec_done(&v);
+	free(chains);
+	free(doc4);
+	free(doc6);
+}
+END_TEST
+
+/* The planner alone: where the pairs go, misplaced ones, bad input. */
+START_TEST(d29_plan)
+{
+	struct fw_net nets[] = { N(ID1, "br-1", true, true, true) };
+	struct fw_rule cur[3];
+	struct fw_plan p;
+
+	p = plan(nets, 1, &D29, &NONE, NULL, 0);
+	ck_assert_uint_eq(p.nadd, 2);
+	check_pair(p.add, AF_INET, DFWD, ID1, "br-1");
+	fw_plan_done(&p);
+	p = plan(nets, 1, &D29_AND_DU, &D29, NULL, 0);
+	ck_assert_uint_eq(p.nadd, 6);
+	check_pair(&p.add[0], AF_INET, DU, ID1, "br-1");
+	check_pair(&p.add[2], AF_INET, DFWD, ID1, "br-1");
+	check_pair(&p.add[4], AF_INET6, DFWD, ID1, "br-1");
+	fw_plan_done(&p);
+
+	/* A misplaced rule is replaced, even as the only one. */
+	cur[0] = RO(AF_INET, DFWD, ID1, "br-1", 40);
+	cur[1] = RI(AF_INET, DFWD, ID1, "br-1", 41);
+	cur[1].misplaced = true;
+	p = plan(nets, 1, &D29, &NONE, cur, 2);
+	ck_assert_uint_eq(p.ndel, 1);
+	check_rule(&p.del[0], AF_INET, DFWD, ID1, "br-1", "", 41);
+	ck_assert_uint_eq(p.nadd, 1);
+	check_rule(&p.add[0], AF_INET, DFWD, ID1, "br-1", "", 0);
+	fw_plan_done(&p);
+	/* With a good copy in place too, it just goes. */
+	cur[2] = RI(AF_INET, DFWD, ID1, "br-1", 50);
+	p = plan(nets, 1, &D29, &NONE, cur, 3);
+	ck_assert_uint_eq(p.nadd, 0);
+	ck_assert_uint_eq(p.ndel, 1);
+	check_rule(&p.del[0], AF_INET, DFWD, ID1, "br-1", "", 41);
+	fw_plan_done(&p);
+	/* Docker's chain gone from the family's host: ours there go. */
+	p = plan(nets, 1, &BOTH, &NONE, cur, 3);
+	ck_assert_uint_eq(p.ndel, 3);
+	ck_assert_uint_eq(p.nadd, 2);
+	check_pair(p.add, AF_INET, DU, ID1, "br-1");
+	fw_plan_done(&p);
+
+	/* A found rule in a chain the shim never writes is refused. */
+	cur[0] = RI(AF_INET, "nat-POSTROUTING", ID1, "br-1", 7);
+	memset(&p, 0, sizeof(p));
+	ck_assert_int_eq(fw_plan_compute(nets, 1, &D29, &NONE, cur, 1, &p),
+	    -EINVAL);
+}
+END_TEST
+
 Suite *
 firewall_suite(void)
 {
 	Suite *s = suite_create("firewall");
 	TCase *tp = tcase_create("plan");
 	TCase *tj = tcase_create("json");
+	TCase *td = tcase_create("docker29");
 	TCase *tf = tcase_create("fake");
 
 	tcase_add_test(tp, no_table_nothing);
@@ -1379,6 +1707,14 @@ firewall_suite(void)
 	tcase_add_test(tj, parse_final_return);
 	tcase_add_test(tj, parse_plan_round_trip);
 	suite_add_tcase(s, tj);
+	tcase_add_test(td, d29_parse_host);
+	tcase_add_test(td, d29_parse_rules);
+	tcase_add_test(td, d29_parse_drift);
+	tcase_add_test(td, d29_plan_drift);
+	tcase_add_test(td, d29_round_trip);
+	tcase_add_test(td, d29_both_layouts);
+	tcase_add_test(td, d29_plan);
+	suite_add_tcase(s, td);
 	tcase_add_test(tf, names);
 	tcase_add_test(tf, fake_records);
 	tcase_add_test(tf, fake_counters);
