@@ -102,27 +102,48 @@ model_key(const struct fw_model *m)
 }
 
 /* Which filter tables and chains exist, per family (a chain implies its
- * table; a table without chains takes no rule). */
+ * table; a table without chains takes no rule).  Only dockerd's tables
+ * are listed: `list chains` would list every table's, cbridge's own
+ * nftables backend with hundreds of networks included. */
 static int
 read_host(struct fw_dacc *n, struct fw_host *host4, struct fw_host *host6,
     char *err, size_t errlen)
 {
-	static const char *const cmds[] = { "list chains" };
+	static const char *const tables[] = { FW_TABLE, FW_TABLE_DOCKER_NFT };
+	static const int fams[] = { AF_INET, AF_INET6 };
 	struct fw_host h4 = { 0 }, h6 = { 0 };
 	const char *out;
+	char cmd[96];
+	bool have[2][2];
 	int r;
 
-	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
-		if ((r = run(n, cmds[i], true, &out, "list the nftables "
-		    "tables and chains", err, errlen)) < 0)
-			return r;
-		if ((r = fw_parse_host(out, &h4, &h6)) < 0) {
-			fw_seterr(err, errlen, "Failed to list the nftables "
-			    "tables and chains: cannot read nft's JSON output "
-			    "of '%s'", cmds[i]);
-			return r;
+	if ((r = run(n, "list tables", true, &out, "list the nftables "
+	    "tables", err, errlen)) < 0)
+		return r;
+	for (size_t f = 0; f < 2; f++)
+		for (size_t t = 0; t < 2; t++)
+			have[f][t] = fw_parse_table_exists(out, fams[f],
+			    tables[t]);
+	for (size_t f = 0; f < 2; f++)
+		for (size_t t = 0; t < 2; t++) {
+			if (!have[f][t])
+				continue;
+			(void) snprintf(cmd, sizeof(cmd), "list table %s %s",
+			    fw_family_name(fams[f]), tables[t]);
+			r = run(n, cmd, true, &out, "list dockerd's nftables "
+			    "tables", err, errlen);
+			/* Gone since `list tables`: nothing of it. */
+			if (r == -ENOENT)
+				continue;
+			if (r < 0)
+				return r;
+			if ((r = fw_parse_host(out, &h4, &h6)) < 0) {
+				fw_seterr(err, errlen, "Failed to list the "
+				    "nftables tables and chains: cannot read "
+				    "nft's JSON output of '%s'", cmd);
+				return r;
+			}
 		}
-	}
 	*host4 = h4;
 	*host6 = h6;
 	return 0;

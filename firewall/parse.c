@@ -352,6 +352,27 @@ fw_parse_final_return(const char *json)
 }
 
 bool
+fw_parse_table_exists(const char *json, int family, const char *name)
+{
+	const char *fam = fw_family_name(family);
+	json_t *root = NULL, *arr, *item;
+	bool found = false;
+	size_t i;
+
+	if (fam == NULL || (arr = load_array(json, &root)) == NULL)
+		return false;
+	json_array_foreach(arr, i, item) {
+		const json_t *t = json_object_get(item, "table");
+
+		if (json_is_object(t) && str_is(t, "name", name) &&
+		    str_is(t, "family", fam))
+			found = true;
+	}
+	json_decref(root);
+	return found;
+}
+
+bool
 fw_parse_has_table(const char *json, const char *name)
 {
 	json_t *root = NULL, *arr, *item;

@@ -19,6 +19,7 @@ run=cbt-fb$$-$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
 tmp=$(mktemp -d "/tmp/$run.XXXX")
 pid=
 ns=
+# shellcheck disable=SC2317 # called by the trap
 cleanup() {
 	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
 	[ -n "$ns" ] && ip netns delete "$ns" 2>/dev/null

@@ -111,16 +111,20 @@ check "found a rule of cbridge's to delete" test -n "$h"
 in_ns nft delete rule ip cbridge "filter-forward-in__$BR1" handle "${h:-0}"
 check "a deleted rule: back within 2 s, every rule once" within_2s same_count
 in_ns nft delete element ip6 cbridge filter-forward-out-jumps "{ \"$BR1\" }"
+# Listed first, matched after: with pipefail, `nft | grep -q` fails when
+# grep stops reading before nft is done writing (SIGPIPE).
 elem6() {
-	in_ns nft list map ip6 cbridge filter-forward-out-jumps 2>/dev/null |
-	    grep -q "\"$BR1\""
+	local m
+	m=$(in_ns nft list map ip6 cbridge filter-forward-out-jumps 2>&1) &&
+	    grep -q "\"$BR1\"" <<<"$m"
 }
 check "a deleted map element: back within 2 s" within_2s elem6
 
 r=$(call NetworkDriver.DeleteNetwork "{\"NetworkID\":\"$ID1\"}")
 check "DeleteNetwork" test "${r%% *}" = 200
 no_tables() {
-	! in_ns nft list tables | grep -q cbridge
+	local t
+	t=$(in_ns nft list tables) && ! grep -q cbridge <<<"$t"
 }
 check "no network, no cbridge table" within_2s no_tables
 check "the daemon stops cleanly" stop
