@@ -24,6 +24,7 @@ Suite	*dnsstats_suite(void);
 Suite	*settings_suite(void);
 Suite	*dnsiplan_suite(void);
 Suite	*dockergolden_suite(void);
+Suite	*dockernft_suite(void);
 Suite	*fd_suite(void);
 
 #endif
