@@ -25,6 +25,7 @@ Suite	*settings_suite(void);
 Suite	*dnsiplan_suite(void);
 Suite	*dockergolden_suite(void);
 Suite	*dockernft_suite(void);
+Suite	*nftstate_suite(void);
 Suite	*fd_suite(void);
 
 #endif
