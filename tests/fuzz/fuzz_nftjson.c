@@ -51,26 +51,26 @@ check_rules(const struct fw_rule_vec *v, size_t from, int family,
 }
 
 /* One network in both families, an endpoint and a port in each. */
-#define NFT_ID	"1111111111111111111111111111111111111111111111111111111111111111"
+#define PL_ID	"1111111111111111111111111111111111111111111111111111111111111111"
 
-static const struct fw_net nft_nets[] = { {
-	.id = NFT_ID, .bridge = "br-n1", .ipv4 = true, .ipv6 = true,
+static const struct fw_net pl_nets[] = { {
+	.id = PL_ID, .bridge = "br-n1", .ipv4 = true, .ipv6 = true,
 	.icc = true, .masquerade = true,
 	.subnet4 = { .family = AF_INET, .addr = { 172, 30 }, .plen = 24 },
 	.subnet6 = { .family = AF_INET6, .addr = { 0xfd, 0, 0, 0x30 },
 	    .plen = 64 },
 } };
-static const struct fw_ep nft_eps[] = { {
-	.net_id = NFT_ID,
+static const struct fw_ep pl_eps[] = { {
+	.net_id = PL_ID,
 	.addr4 = { .family = AF_INET, .addr = { 172, 30, 0, 2 }, .plen = 32 },
 	.addr6 = { .family = AF_INET6, .addr = { 0xfd, 0, 0, 0x30,
 	    [15] = 2 }, .plen = 128 },
 } };
-static const struct fw_port nft_ports[] = {
-	{ .net_id = NFT_ID, .family = AF_INET, .proto = IPPROTO_TCP,
+static const struct fw_port pl_ports[] = {
+	{ .net_id = PL_ID, .family = AF_INET, .proto = IPPROTO_TCP,
 	  .host_port = 8080, .cport = 80, .cip = { .family = AF_INET,
 	  .addr = { 172, 30, 0, 2 }, .plen = 32 } },
-	{ .net_id = NFT_ID, .family = AF_INET6, .proto = IPPROTO_TCP,
+	{ .net_id = PL_ID, .family = AF_INET6, .proto = IPPROTO_TCP,
 	  .host_port = 8080, .cport = 80, .cip = { .family = AF_INET6,
 	  .addr = { 0xfd, 0, 0, 0x30, [15] = 2 }, .plen = 128 } },
 };
@@ -78,8 +78,8 @@ static const struct fw_port nft_ports[] = {
 static void
 check_nft(const char *json)
 {
-	static const struct fw_model m = { .nets = nft_nets, .nnets = 1,
-	    .eps = nft_eps, .neps = 1, .ports = nft_ports, .nports = 2 };
+	static const struct fw_model m = { .nets = pl_nets, .nnets = 1,
+	    .eps = pl_eps, .neps = 1, .ports = pl_ports, .nports = 2 };
 	struct fw_nplan p;
 	char err[128];
 	int r;
