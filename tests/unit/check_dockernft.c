@@ -61,33 +61,48 @@ struct dn_exception {
 	const char	*into;
 	const char	*prefix;
 	const char	*docker[3];
+	/* DN_DISPATCH: the rule of e->into that looks the map up ("{ip}"
+	 * the family's "ip" or "ip6"), and what its keys are made of
+	 * ("daddr", "proto . port" or "daddr . proto . port"): the rules
+	 * of a chain it jumps to match their own key. */
+	const char	*lookup;
+	const char	*key;
 };
 
 /* One entry per line or map; entries of one exception share its name. */
 static const struct dn_exception exceptions[] = {
-	{ "comments", DN_COMMENT, false, true, 0,
-	  " comment \"" FW_COMMENT_PREFIX, NULL, NULL, { NULL } },
-	{ "dnat_raw_maps", DN_DISPATCH, false, true, 0, "nat-dnat-jumps",
-	  "nat-prerouting-and-output", "nat-dnat__", { NULL } },
-	{ "dnat_raw_maps", DN_DISPATCH, false, true, 0, "nat-dnat-addr-jumps",
-	  "nat-prerouting-and-output", "nat-dnat__", { NULL } },
-	{ "dnat_raw_maps", DN_DISPATCH, false, true, 0, "raw-prerouting-jumps",
-	  "raw-PREROUTING", "raw-prerouting__", { NULL } },
-	{ "dnat_raw_maps", DN_DISPATCH, false, true, 0,
-	  "raw-prerouting-lo-jumps", "raw-PREROUTING", "raw-prerouting__",
-	  { NULL } },
-	{ "docker_bridges", DN_EXTRA, false, true, 0,
-	  "%set docker-bridges ifname", NULL, NULL, { NULL } },
-	{ "docker_bridges", DN_EXTRA, false, false, 0,
-	  "-A filter-forward-out__<br*> oifname @docker-bridges "
-	  "ct status != dnat counter drop", NULL, NULL, { NULL } },
-	{ "wsl2_loopback", DN_REPLACED, false, false, AF_INET,
-	  "-A raw-PREROUTING iifname != { \"lo\", \"loopback0\" } "
-	  "ip daddr 127.0.0.1 tcp dport 8080 counter drop", NULL, NULL,
-	  { "-A raw-PREROUTING iifname \"loopback0\" ip daddr 127.0.0.1 "
-	    "tcp dport 8080 counter accept",
+	{ .name = "comments", .kind = DN_COMMENT, .every = true,
+	  .line = " comment \"" FW_COMMENT_PREFIX },
+	{ .name = "dnat_raw_maps", .kind = DN_DISPATCH, .every = true,
+	  .line = "nat-dnat-addr-jumps", .into = "nat-prerouting-and-output",
+	  .prefix = "nat-dnat__", .key = "daddr . proto . port",
+	  .lookup = "{ip} daddr . meta l4proto . th dport vmap "
+	  "@nat-dnat-addr-jumps" },
+	{ .name = "dnat_raw_maps", .kind = DN_DISPATCH, .every = true,
+	  .line = "nat-dnat-jumps", .into = "nat-prerouting-and-output",
+	  .prefix = "nat-dnat__", .key = "proto . port",
+	  .lookup = "meta l4proto . th dport vmap @nat-dnat-jumps" },
+	{ .name = "dnat_raw_maps", .kind = DN_DISPATCH, .every = true,
+	  .line = "raw-prerouting-jumps", .into = "raw-PREROUTING",
+	  .prefix = "raw-prerouting__", .key = "daddr",
+	  .lookup = "{ip} daddr vmap @raw-prerouting-jumps" },
+	{ .name = "dnat_raw_maps", .kind = DN_DISPATCH, .every = true,
+	  .line = "raw-prerouting-lo-jumps", .into = "raw-PREROUTING",
+	  .prefix = "raw-prerouting__", .key = "daddr . proto . port",
+	  .lookup = "{ip} daddr . meta l4proto . th dport vmap "
+	  "@raw-prerouting-lo-jumps" },
+	{ .name = "docker_bridges", .kind = DN_EXTRA, .every = true,
+	  .line = "%set docker-bridges ifname" },
+	{ .name = "docker_bridges", .kind = DN_EXTRA,
+	  .line = "-A filter-forward-out__<br*> oifname @docker-bridges "
+	  "ct status != dnat counter drop" },
+	{ .name = "wsl2_loopback", .kind = DN_REPLACED, .family = AF_INET,
+	  .line = "-A raw-PREROUTING iifname != { \"lo\", \"loopback0\" } "
+	  "ip daddr 127.0.0.1 tcp dport 8080 counter drop",
+	  .docker = { "-A raw-PREROUTING iifname \"loopback0\" ip daddr "
+	    "127.0.0.1 tcp dport 8080 counter accept",
 	    "-A raw-PREROUTING iifname != \"lo\" ip daddr 127.0.0.1 "
-	    "tcp dport 8080 counter drop", NULL } },
+	    "tcp dport 8080 counter drop" } },
 };
 #define NEXC	LEN(exceptions)
 
@@ -827,34 +842,195 @@ take(struct dn_set *s, const struct dn_exception *e, unsigned int fams,
 	return n;
 }
 
-static bool
-ends_with(const char *s, const char *end)
+/* The lookup of e's map in e->into, for family. */
+static void
+lookup_of(const struct dn_exception *e, int family, char *buf, size_t len)
 {
-	size_t n = strlen(s), m = strlen(end);
+	const char *ip = strstr(e->lookup, "{ip}");
 
-	return n >= m && strcmp(s + n - m, end) == 0;
+	if (ip == NULL)
+		snprintf(buf, len, "-A %s %s", e->into, e->lookup);
+	else
+		snprintf(buf, len, "-A %s %.*s%s%s", e->into,
+		    (int)(ip - e->lookup), e->lookup, family == AF_INET ?
+		    "ip" : "ip6", ip + 4);
 }
 
-/* The map e->line, its elements and the rules that look it up go; the
- * rules of the chains it jumps to join Docker's shared chain e->into, in
- * the order of the chains (the networks').  The number of the map's
- * declarations and lookups found in cbridge's plan. */
-static unsigned int
-flatten(struct dn_set *got, const struct dn_exception *e, unsigned int fams)
+/* What a rule matches on: "ip daddr A", "PROTO dport P". */
+struct dn_rkey {
+	char	daddr[PREFIX_STRLEN + 8];
+	char	proto[8];
+	char	port[8];
+};
+
+static void
+rule_key(const char *rule, struct dn_rkey *k)
 {
-	char vmap[DN_NAMELEN + 8];
+	char w[4][DN_LINELEN];
+	const char *p = rule;
+	size_t n = 0;
+
+	memset(k, 0, sizeof(k[0]));
+	memset(w, 0, sizeof(w));
+	/* A window of four words. */
+	while (*p != '\0') {
+		size_t len = strcspn(p, " ");
+
+		memmove(w[0], w[1], 3 * sizeof(w[0]));
+		snprintf(w[3], sizeof(w[3]), "%.*s", (int)len, p);
+		p += len;
+		p += strspn(p, " ");
+		if (++n < 3)
+			continue;
+		if ((strcmp(w[1], "ip") == 0 || strcmp(w[1], "ip6") == 0) &&
+		    strcmp(w[2], "daddr") == 0)
+			snprintf(k->daddr, sizeof(k->daddr), "%.*s",
+			    (int)sizeof(k->daddr) - 1, w[3]);
+		if ((strcmp(w[1], "tcp") == 0 || strcmp(w[1], "udp") == 0 ||
+		    strcmp(w[1], "sctp") == 0) && strcmp(w[2], "dport") == 0) {
+			snprintf(k->proto, sizeof(k->proto), "%.*s",
+			    (int)sizeof(k->proto) - 1, w[1]);
+			snprintf(k->port, sizeof(k->port), "%.*s",
+			    (int)sizeof(k->port) - 1, w[3]);
+		}
+	}
+}
+
+/* The key of e's map for a rule matching on k; false when the rule is
+ * not of the map's shape. */
+static bool
+key_for(const struct dn_exception *e, const struct dn_rkey *k, char *buf,
+    size_t len)
+{
+	bool addr = strstr(e->key, "daddr") != NULL;
+	bool port = strstr(e->key, "port") != NULL;
+
+	if (addr != (k->daddr[0] != '\0') || port != (k->proto[0] != '\0'))
+		return false;
+	if (addr && port)
+		snprintf(buf, len, "%s . %s . %s", k->daddr, k->proto, k->port);
+	else if (addr)
+		snprintf(buf, len, "%s", k->daddr);
+	else
+		snprintf(buf, len, "%s . %s", k->proto, k->port);
+	return true;
+}
+
+static bool
+has_line(const struct dn_set *s, int fam, const char *text)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i].fam == fam && strcmp(s->v[i].text, text) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Before the dispatch is flattened: each rule of a per-network chain is
+ * reached by an element of the map of its shape, keyed by what the rule
+ * matches on, and each element of a map jumps to a chain with a rule of
+ * its key.  Else flattening would hide a rule no packet reaches.  The
+ * number of rules and elements that fail.
+ */
+static unsigned int
+check_dispatch(const struct dn_exctab *t, unsigned int fams,
+    const struct dn_set *got, FILE *log)
+{
+	unsigned int bad = 0;
+
+	for (size_t i = 0; i < got->n; i++) {
+		const struct dn_line *l = &got->v[i];
+		const struct dn_exception *e = NULL;
+		struct dn_rkey k;
+		char key[DN_LINELEN], el[DN_LINELEN * 2];
+		bool prefixed = false;
+
+		if (l->kind != '-' || l->taken || !(fam_bit(l->fam) & fams))
+			continue;
+		rule_key(l->text + 3 + strlen(l->obj) + 1, &k);
+		for (size_t j = 0; j < t->n && e == NULL; j++) {
+			const struct dn_exception *d = &t->v[j];
+
+			if (d->kind != DN_DISPATCH || strncmp(l->obj,
+			    d->prefix, strlen(d->prefix)) != 0)
+				continue;
+			prefixed = true;
+			if (key_for(d, &k, key, sizeof(key)))
+				e = d;
+		}
+		if (!prefixed)
+			continue;
+		snprintf(el, sizeof(el), "+%s %s : jump %s", e ? e->line : "",
+		    key, l->obj);
+		if (e == NULL || !has_line(got, l->fam, el)) {
+			if (log)
+				fprintf(log, "dispatch: no element of a map "
+				    "reaches %s\n", l->text);
+			bad++;
+		}
+	}
+	for (size_t i = 0; i < got->n; i++) {
+		const struct dn_line *l = &got->v[i];
+		const struct dn_exception *e = NULL;
+		const char *arrow;
+		char key[DN_LINELEN], rk[DN_LINELEN];
+		bool reached = false;
+
+		if (l->kind != '+' || !(fam_bit(l->fam) & fams))
+			continue;
+		for (size_t j = 0; j < t->n && e == NULL; j++)
+			if (t->v[j].kind == DN_DISPATCH &&
+			    strcmp(t->v[j].line, l->obj) == 0)
+				e = &t->v[j];
+		if (e == NULL)
+			continue;
+		arrow = strstr(l->text, " : jump ");
+		snprintf(key, sizeof(key), "%.*s", arrow ? (int)(arrow -
+		    l->text - strlen(l->obj) - 2) : 0, l->text +
+		    strlen(l->obj) + 2);
+		for (size_t j = 0; arrow != NULL && j < got->n && !reached;
+		    j++) {
+			const struct dn_line *r = &got->v[j];
+			struct dn_rkey k;
+
+			if (r->kind != '-' || r->fam != l->fam ||
+			    strcmp(r->obj, arrow + 8) != 0)
+				continue;
+			rule_key(r->text + 3 + strlen(r->obj) + 1, &k);
+			reached = key_for(e, &k, rk, sizeof(rk)) &&
+			    strcmp(rk, key) == 0;
+		}
+		if (!reached) {
+			if (log)
+				fprintf(log, "dispatch: %s jumps to no rule of "
+				    "its key\n", l->text);
+			bad++;
+		}
+	}
+	return bad;
+}
+
+/* The map e->line, its elements and its lookup go; the rules of the
+ * chains it jumps to join Docker's shared chain e->into, in the order of
+ * the chains (the networks').  The number of the map's declarations and
+ * lookups found in cbridge's plan (a lookup of another form stays, and
+ * differs). */
+static unsigned int
+flatten(struct dn_set *got, const struct dn_exception *e, int family)
+{
+	char lookup[DN_LINELEN];
 	unsigned int n = 0;
 	size_t plen = strlen(e->prefix);
 
-	snprintf(vmap, sizeof(vmap), " vmap @%s", e->line);
+	lookup_of(e, family, lookup, sizeof(lookup));
 	for (size_t i = 0; i < got->n; i++) {
 		struct dn_line *l = &got->v[i];
 		char text[DN_LINELEN];
 
-		if (l->taken || !fam_ok(l, e, fams))
+		if (l->taken || l->fam != family)
 			continue;
 		if ((l->kind == '%' && strcmp(l->obj, e->line) == 0) ||
-		    (l->kind == '-' && ends_with(l->text, vmap))) {
+		    (l->kind == '-' && strcmp(l->text, lookup) == 0)) {
 			l->taken = true;
 			n++;
 		} else if (l->kind == '+' && strcmp(l->obj, e->line) == 0)
@@ -931,6 +1107,7 @@ apply_exceptions(const struct dn_scenario *sc, const struct dn_exctab *t,
 				    sc->expect[i]);
 			bad++;
 		}
+	bad += check_dispatch(t, sc->fams, got, log);
 	for (size_t i = 0; i < t->n; i++) {
 		const struct dn_exception *e = &t->v[i];
 		const char *why = e->open ? " (if that bug was fixed, drop "
@@ -966,11 +1143,11 @@ apply_exceptions(const struct dn_scenario *sc, const struct dn_exctab *t,
 						    e->name, e->line);
 					bad++;
 				}
-			/* Per family: the map and a lookup of it. */
+			/* Per family: the map and its lookup. */
 			for (int f = AF_INET; f != 0; f = f == AF_INET ?
 			    AF_INET6 : 0)
 				if ((sc->fams & fam_bit(f)) && flatten(got, e,
-				    fam_bit(f)) < 2) {
+				    f) != 2) {
 					if (log)
 						fprintf(log, "exception %s does "
 						    "not apply: no map %s and "
@@ -1312,9 +1489,9 @@ START_TEST(differences_found)
 {
 	static struct dn_scenario sc, other;
 	/* An exception for a difference that is not there. */
-	static const struct dn_exception stale = { "stale", DN_EXTRA, true,
-	    false, AF_INET, "-A raw-PREROUTING ip daddr <ep1> counter drop",
-	    NULL, NULL, { NULL } };
+	static const struct dn_exception stale = { .name = "stale",
+	    .kind = DN_EXTRA, .open = true, .family = AF_INET,
+	    .line = "-A raw-PREROUTING ip daddr <ep1> counter drop" };
 	struct dn_exception v[NEXC + 1];
 	struct dn_exctab t = { v, NEXC + 1 };
 	char *buf = NULL;
@@ -1412,12 +1589,14 @@ START_TEST(normalisation)
 }
 END_TEST
 
-/* Flattening keeps the networks' order and the lookups' exceptions. */
+/* Flattening checks that each rule is reached by its key, and keeps the
+ * networks' order. */
 START_TEST(flattened)
 {
 	static const char *const lines[] = {
 		"%map nat-dnat-jumps inet_proto . inet_service : verdict",
 		"+nat-dnat-jumps tcp . 8080 : jump nat-dnat__<br1>",
+		"+nat-dnat-jumps tcp . 8081 : jump nat-dnat__<br2>",
 		":nat-prerouting-and-output",
 		"-A nat-prerouting-and-output meta l4proto . th dport vmap "
 		"@nat-dnat-jumps",
@@ -1437,7 +1616,20 @@ START_TEST(flattened)
 	ck_assert_ptr_nonnull(e);
 	for (size_t i = 0; i < LEN(lines); i++)
 		ck_assert_int_eq(set_add(&s, AF_INET, lines[i]), 0);
-	ck_assert_uint_eq(flatten(&s, e, DN_V4), 2);
+	ck_assert_uint_eq(check_dispatch(&all_exceptions, DN_V4, &s, NULL), 0);
+	/* An element of the wrong key: neither it nor the rule is right. */
+	snprintf(s.v[2].text, sizeof(s.v[2].text), "+nat-dnat-jumps tcp . 80 "
+	    ": jump nat-dnat__<br2>");
+	ck_assert_uint_eq(check_dispatch(&all_exceptions, DN_V4, &s, NULL), 2);
+	/* A rule of no map's shape. */
+	snprintf(s.v[2].text, sizeof(s.v[2].text), "+nat-dnat-jumps tcp . "
+	    "8081 : jump nat-dnat__<br2>");
+	snprintf(s.v[8].text, sizeof(s.v[8].text), "-A nat-dnat__<br2> "
+	    "counter dnat to <ep2>:80");
+	ck_assert_uint_eq(check_dispatch(&all_exceptions, DN_V4, &s, NULL), 2);
+	snprintf(s.v[8].text, sizeof(s.v[8].text), "-A nat-dnat__<br2> "
+	    "tcp dport 8081 counter dnat to <ep2>:80");
+	ck_assert_uint_eq(flatten(&s, e, AF_INET), 2);
 	ck_assert_uint_eq(lines_of(&s, AF_INET, '-',
 	    "nat-prerouting-and-output", &v), 2);
 	ck_assert_str_eq(v[0], "-A nat-prerouting-and-output tcp dport 8080 "
