@@ -5,8 +5,10 @@
  *
  * Per family one table "cbridge" in the layout of Docker 29's nftables
  * backend with its userland proxy off: base chains that reach per-network
- * chains through verdict maps keyed by interface name, and two shared
- * chains (DNAT and the raw-table protections).  Every rule carries the
+ * chains through verdict maps keyed by interface name, and Docker's two
+ * shared chains (DNAT and the raw-table protections), which reach
+ * per-network chains through maps keyed by address, protocol and port
+ * (tests/golden/README.md lists the differences).  Every rule carries the
  * comment "cbridge:<owner>:<hash>", the hash covering its family, chain
  * and text, so the backend recognises its rules and notices a changed one.
  */

@@ -8,9 +8,13 @@
  * (cbridge runs no proxy): filter-FORWARD and nat-POSTROUTING reach a
  * network's chains through verdict maps keyed by the bridge, so a packet
  * of no cbridge bridge costs two lookups and a network's change touches
- * its own chains; DNAT and the raw-table protections are shared chains
- * of independent rules.  What cbridge adds is written down in README.md
- * (the isolation from dockerd's bridges, the accepts a drop policy needs).
+ * its own chains.  DNAT and the raw-table protections go the same way
+ * (maps keyed by address, protocol and port) where Docker has one shared
+ * chain each.  Every difference from Docker's rules is a row of
+ * tests/golden/README.md, checked against Docker's own by
+ * tests/unit/check_dockernft.c; the accepts for dockerd's bridges under
+ * a forward policy drop are not among them (Docker's nftables table
+ * never has a drop policy).
  */
 #include <errno.h>
 #include <netinet/in.h>

@@ -425,10 +425,11 @@ same_hook(const struct fw_nchain *c, const struct fw_nfound_chain *fc)
 }
 
 /* A chain: exactly the planned rules in order (by comment), or written
- * whole after a flush. */
+ * whole after a flush (in del: before any chain is deleted, since a rule
+ * that is not ours may jump to a chain that goes). */
 static void
 diff_rules(const struct fw_nplan *p, const struct fw_nchain *c,
-    const struct fw_nfound_chain *fc, struct txn *add)
+    const struct fw_nfound_chain *fc, struct txn *del, struct txn *add)
 {
 	const struct fw_nrule *pr = &p->rules[c->first];
 	bool same = (fc != NULL ? fc->nrules : 0) == c->n;
@@ -438,7 +439,7 @@ diff_rules(const struct fw_nplan *p, const struct fw_nchain *c,
 	if (same)
 		return;
 	if (fc != NULL && fc->nrules != 0)
-		put(add, "flush chain %s %s %s\n", add->fam, FW_NFT_TABLE,
+		put(del, "flush chain %s %s %s\n", del->fam, FW_NFT_TABLE,
 		    c->name);
 	for (size_t j = 0; j < c->n; j++)
 		put(add, "add rule %s %s %s %s\n", add->fam, FW_NFT_TABLE,
@@ -527,7 +528,7 @@ fw_nft_diff(const struct fw_nplan *p, int family, const struct fw_nfound *f,
 
 		if (c->family != family)
 			continue;
-		diff_rules(p, c, found_chain(f, c->name), &add);
+		diff_rules(p, c, found_chain(f, c->name), &del, &add);
 	}
 	/* Elements: wrong ones out, missing ones in (after the chains they
 	 * jump to exist). */
@@ -556,15 +557,20 @@ fw_nft_diff(const struct fw_nplan *p, int family, const struct fw_nfound *f,
 			put(&add, "add element %s %s %s { %s%s%s }\n", add.fam,
 			    FW_NFT_TABLE, el->map, q, el->key, q);
 	}
-	/* Chains the plan does not hold: after the elements that jump to
-	 * them.  (A map or set that is not ours made the table odd.) */
+	/* Chains the plan does not hold: emptied with the others (their
+	 * rules may jump to each other), deleted after the elements that
+	 * jump to them.  (A map or set that is not ours made the table
+	 * odd.) */
 	for (size_t i = 0; i < f->nchains; i++)
-		if (plan_chain(p, family, f->chains[i].name) == NULL)
-			put(&gone, "flush chain %s %s %s\ndelete chain %s %s %s\n",
-			    gone.fam, FW_NFT_TABLE, f->chains[i].name,
-			    gone.fam, FW_NFT_TABLE, f->chains[i].name);
-	/* Deleted rules first (a flush later may take the same), then
-	 * elements and unplanned objects, then what is added. */
+		if (plan_chain(p, family, f->chains[i].name) == NULL) {
+			put(&del, "flush chain %s %s %s\n", del.fam,
+			    FW_NFT_TABLE, f->chains[i].name);
+			put(&gone, "delete chain %s %s %s\n", gone.fam,
+			    FW_NFT_TABLE, f->chains[i].name);
+		}
+	/* Every flush first: a chain is deleted only once no rule jumps to
+	 * it any more.  Then elements and unplanned chains, then what is
+	 * added. */
 	put(&all, "%s%s%s", del.s ? del.s : "", gone.s ? gone.s : "",
 	    add.s ? add.s : "");
 	e = del.e ? del.e : gone.e ? gone.e : add.e;

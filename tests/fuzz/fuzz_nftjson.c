@@ -9,7 +9,9 @@
  * neither (both empty); and that the planner takes every rule read and,
  * with no networks, deletes each.  The same input also goes to the check
  * of the 127.0.0.11 redirect's table (firewall/dnsiplan.c), which must
- * answer one of its three states or refuse the document.
+ * answer one of its three states or refuse the document, and to the
+ * nftables backend's reader (firewall/nftstate.c, both families): what
+ * it reads, one diff and the update that follows reach the plan.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -23,6 +25,7 @@
 #include "firewall/common.h"
 #include "firewall/dnsintercept.h"
 #include "firewall/firewall.h"
+#include "firewall/nftplan.h"
 #include "tests/fuzz/fuzz.h"
 
 static void
@@ -50,6 +53,74 @@ check_rules(const struct fw_rule_vec *v, size_t from, int family,
 		    strcmp(chain, FW_CHAIN_DOCKER_FORWARD) == 0,
 		    "rule %zu: misplaced in %s", i, chain);
 	}
+}
+
+/* One network in both families, an endpoint and a port in each. */
+#define PL_ID	"1111111111111111111111111111111111111111111111111111111111111111"
+
+static const struct fw_net pl_nets[] = { {
+	.id = PL_ID, .bridge = "br-n1", .ipv4 = true, .ipv6 = true,
+	.icc = true, .masquerade = true,
+	.subnet4 = { .family = AF_INET, .addr = { 172, 30 }, .plen = 24 },
+	.subnet6 = { .family = AF_INET6, .addr = { 0xfd, 0, 0, 0x30 },
+	    .plen = 64 },
+} };
+static const struct fw_ep pl_eps[] = { {
+	.net_id = PL_ID,
+	.addr4 = { .family = AF_INET, .addr = { 172, 30, 0, 2 }, .plen = 32 },
+	.addr6 = { .family = AF_INET6, .addr = { 0xfd, 0, 0, 0x30,
+	    [15] = 2 }, .plen = 128 },
+} };
+static const struct fw_port pl_ports[] = {
+	{ .net_id = PL_ID, .family = AF_INET, .proto = IPPROTO_TCP,
+	  .host_port = 8080, .cport = 80, .cip = { .family = AF_INET,
+	  .addr = { 172, 30, 0, 2 }, .plen = 32 } },
+	{ .net_id = PL_ID, .family = AF_INET6, .proto = IPPROTO_TCP,
+	  .host_port = 8080, .cport = 80, .cip = { .family = AF_INET6,
+	  .addr = { 0xfd, 0, 0, 0x30, [15] = 2 }, .plen = 128 } },
+};
+
+static void
+check_nft(const char *json)
+{
+	static const struct fw_model m = { .nets = pl_nets, .nnets = 1,
+	    .eps = pl_eps, .neps = 1, .ports = pl_ports, .nports = 2 };
+	struct fw_nplan p;
+	char err[128];
+	int r;
+
+	r = fw_nft_compute(&m, false, false, &p, err, sizeof(err));
+	FUZZ_CHECK(r == 0 || r == -ENOMEM, "fw_nft_compute: %d", r);
+	if (r < 0)
+		return;
+	for (int fi = 0; fi < 2; fi++) {
+		int family = fi ? AF_INET6 : AF_INET;
+		struct fw_nfound f;
+		char *s = NULL;
+
+		r = fw_nft_parse(json, family, &f);
+		FUZZ_CHECK(r == 0 || r == -EBADMSG || r == -ENOMEM,
+		    "fw_nft_parse: %d", r);
+		if (r < 0) {
+			FUZZ_CHECK(!f.table && f.nchains == 0 &&
+			    f.nelems == 0 && f.nmaps == 0,
+			    "fw_nft_parse failed but kept what it read");
+			continue;
+		}
+		r = fw_nft_diff(&p, family, &f, &s);
+		FUZZ_CHECK(r == 0 || r == -ENOMEM, "fw_nft_diff: %d", r);
+		FUZZ_CHECK(r < 0 || s != NULL, "fw_nft_diff: no script");
+		free(s);
+		s = NULL;
+		if (fw_nft_found_update(&f, &p, family) == 0) {
+			r = fw_nft_diff(&p, family, &f, &s);
+			FUZZ_CHECK(r < 0 || strcmp(s, "") == 0,
+			    "after the update still: %s", s);
+			free(s);
+		}
+		fw_nft_found_done(&f);
+	}
+	fw_nft_plan_done(&p);
 }
 
 int
@@ -152,6 +223,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(r == 0 || st == (enum dnsi_state)-1,
 		    "dnsi_plan_check failed but set a state");
 	}
+
+	check_nft(json);
 
 	fw_rule_vec_done(&v);
 	free(json);

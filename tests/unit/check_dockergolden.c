@@ -904,17 +904,24 @@ START_TEST(nothing_unused)
 	DIR *d;
 	struct dirent *de;
 	size_t nvec = 0;
-	char *readme = NULL, row[64];
+	char *readme = NULL, row[64], *sect, *end;
 	size_t len = 0;
 	FILE *f = fopen("tests/golden/README.md", "r");
 
 	ck_assert_ptr_nonnull(f);
 	ck_assert_int_gt(getdelim(&readme, &len, '\0', f), 0);
 	fclose(f);
+	/* The table of this section (the nftables one has its own). */
+	ck_assert_ptr_nonnull(sect = strstr(readme, "\n## Differences from "
+	    "Docker\n"));
+	if ((end = strstr(sect + 1, "\n## ")) != NULL)
+		end[1] = '\0';
+	memmove(readme, sect, strlen(sect) + 1);
 	for (size_t i = 0; i < NEXC; i++) {
 		snprintf(row, sizeof(row), "\n| `%s` |", exceptions[i].name);
 		ck_assert_msg(strstr(readme, row) != NULL, "exception %s has "
-		    "no row in tests/golden/README.md", exceptions[i].name);
+		    "no row in the iptables table of tests/golden/README.md",
+		    exceptions[i].name);
 	}
 	/* ... and each row of that table is an exception. */
 	for (const char *r = readme; (r = strstr(r, "\n| `")) != NULL; r++) {

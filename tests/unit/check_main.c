@@ -40,6 +40,8 @@ main(void)
 	srunner_add_suite(sr, settings_suite());
 	srunner_add_suite(sr, dnsiplan_suite());
 	srunner_add_suite(sr, dockergolden_suite());
+	srunner_add_suite(sr, dockernft_suite());
+	srunner_add_suite(sr, nftstate_suite());
 	srunner_add_suite(sr, fd_suite());
 	srunner_add_suite(sr, statustext_suite());
 	srunner_run_all(sr, CK_NORMAL);

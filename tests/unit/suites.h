@@ -24,6 +24,8 @@ Suite	*dnsstats_suite(void);
 Suite	*settings_suite(void);
 Suite	*dnsiplan_suite(void);
 Suite	*dockergolden_suite(void);
+Suite	*dockernft_suite(void);
+Suite	*nftstate_suite(void);
 Suite	*fd_suite(void);
 Suite	*statustext_suite(void);
 
