@@ -95,7 +95,7 @@ static const struct dn_exception exceptions[] = {
 	  .line = "%set docker-bridges ifname" },
 	{ .name = "docker_bridges", .kind = DN_EXTRA,
 	  .line = "-A filter-forward-out__<br*> oifname @docker-bridges "
-	  "ct status != dnat counter drop" },
+	  "ct status ! dnat counter drop" },
 	{ .name = "wsl2_loopback", .kind = DN_REPLACED, .family = AF_INET,
 	  .line = "-A raw-PREROUTING iifname != { \"lo\", \"loopback0\" } "
 	  "ip daddr 127.0.0.1 tcp dport 8080 counter drop",
