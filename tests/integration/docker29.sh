@@ -23,8 +23,8 @@
 # both layouts at once (iptables-nft's DOCKER-USER too), each repaired on
 # its own; no network: no rule of ours, Docker's tables as loaded.
 #
-# Part 2, the daemon, once per backend in $D29_BACKENDS (default:
-# iptables; FIREWALL_BACKEND=nftables works the same way): a network and
+# Part 2, the daemon, once per backend in $D29_BACKENDS (default: both,
+# iptables and nftables): a network and
 # two endpoints made over the plugin API, the endpoints' interfaces moved
 # into container namespaces as dockerd would.  The accepts appear, traffic
 # flows; with the daemon stopped (SIGSTOP) Docker rebuilds its tables and
@@ -85,7 +85,7 @@ fi
 itest_br_netfilter
 
 fixture=$(cd "$(dirname "$0")" && pwd)/docker29.nft
-backends=${D29_BACKENDS:-iptables}
+backends=${D29_BACKENDS:-iptables nftables}
 run=cbt-d29-$$-$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
 tmp=$(mktemp -d "/tmp/$run.XXXX")
 made=()
