@@ -105,11 +105,6 @@ int	fw_parse_docker_bridges(const char *json, int family,
  * out); -ENOMEM leaves names as it was. */
 int	fw_ifnames_add(struct fw_ifnames *names, const char *name);
 void	fw_ifnames_done(struct fw_ifnames *names);
-/* Whether json (`list tables`) holds family's table called name. */
-bool	fw_parse_table_exists(const char *json, int family, const char *name);
-/* Whether json (`list tables`) holds an ip or ip6 table called name;
- * false also for what is not nft's JSON. */
-bool	fw_parse_has_table(const char *json, const char *name);
 /* The handle of the chain's last rule that is exactly "return" (no
  * comment, no match: dockerd's), else 0; json as for fw_parse_rules. */
 unsigned long long fw_parse_final_return(const char *json);

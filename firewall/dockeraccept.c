@@ -117,13 +117,14 @@ read_host(struct fw_dacc *n, struct fw_host *host4, struct fw_host *host6,
 	bool have[2][2];
 	int r;
 
-	if ((r = run(n, "list tables", true, &out, "list the nftables "
-	    "tables", err, errlen)) < 0)
-		return r;
 	for (size_t f = 0; f < 2; f++)
 		for (size_t t = 0; t < 2; t++)
-			have[f][t] = fw_parse_table_exists(out, fams[f],
-			    tables[t]);
+			if ((r = fw_nftio_table_exists(&n->io, fams[f],
+			    tables[t], &have[f][t])) < 0) {
+				fw_seterr(err, errlen, "Failed to list the "
+				    "nftables tables: %s", strerror(-r));
+				return r;
+			}
 	for (size_t f = 0; f < 2; f++)
 		for (size_t t = 0; t < 2; t++) {
 			if (!have[f][t])
@@ -427,13 +428,17 @@ int
 fw_dacc_docker_nft(struct fw *f, bool *ret, char *err, size_t errlen)
 {
 	struct fw_dacc *n = to_dacc(f);
-	const char *out;
+	bool have4 = false, have6 = false;
 	int r;
 
-	if ((r = run(n, "list tables", true, &out, "list the nftables "
-	    "tables", err, errlen)) < 0)
+	if ((r = fw_nftio_table_exists(&n->io, AF_INET, FW_TABLE_DOCKER_NFT,
+	    &have4)) < 0 || (r = fw_nftio_table_exists(&n->io, AF_INET6,
+	    FW_TABLE_DOCKER_NFT, &have6)) < 0) {
+		fw_seterr(err, errlen, "Failed to list the nftables tables: "
+		    "%s", strerror(-r));
 		return r;
-	*ret = fw_parse_has_table(out, "docker-bridges");
+	}
+	*ret = have4 || have6;
 	return 0;
 }
 

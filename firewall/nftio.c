@@ -9,6 +9,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <linux/netfilter.h>
+
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netlink.h>
@@ -183,5 +185,73 @@ fw_nftio_follow(const struct fw_nftio *io, uint32_t *gen)
 				moved = true;
 				break;
 			}
+	}
+}
+
+int
+fw_nftio_table_exists(struct fw_nftio *io, int family, const char *name,
+    bool *ret)
+{
+	struct {
+		struct nlmsghdr	nh;
+		struct nfgenmsg	nfg;
+	} req = {
+		.nh = { .nlmsg_len = sizeof(req),
+		    .nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETTABLE,
+		    .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = 2 },
+		.nfg = { .nfgen_family = (uint8_t)(family == AF_INET ?
+		    NFPROTO_IPV4 : NFPROTO_IPV6), .version = NFNETLINK_V0 },
+	};
+	/* A table's message is small; a dump comes in several reads. */
+	static _Thread_local char buf[16384];
+	bool found = false;
+
+	if (io->gen_fd < 0)
+		return -EBADF;
+	if (family != AF_INET && family != AF_INET6)
+		return -EINVAL;
+	if (send(io->gen_fd, &req, sizeof(req), 0) < 0)
+		return -errno;
+	for (;;) {
+		ssize_t len = recv(io->gen_fd, buf, sizeof(buf), 0);
+		struct nlmsghdr *nh;
+
+		if (len < 0)
+			return -errno;
+		for (nh = (struct nlmsghdr *)(void *)buf;
+		    NLMSG_OK(nh, (unsigned int)len);
+		    nh = NLMSG_NEXT(nh, len)) {
+			size_t off;
+
+			if (nh->nlmsg_seq != req.nh.nlmsg_seq)
+				continue;
+			if (nh->nlmsg_type == NLMSG_DONE) {
+				*ret = found;
+				return 0;
+			}
+			if (nh->nlmsg_type == NLMSG_ERROR) {
+				const struct nlmsgerr *e = NLMSG_DATA(nh);
+
+				return e->error != 0 ? e->error : -EBADMSG;
+			}
+			off = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(struct nfgenmsg));
+			while (off + sizeof(struct nlattr) <= nh->nlmsg_len) {
+				const struct nlattr *a = (const void *)
+				    ((const char *)nh + off);
+				size_t alen;
+
+				if (a->nla_len < sizeof(*a) ||
+				    off + a->nla_len > nh->nlmsg_len)
+					break;
+				alen = a->nla_len - NLA_HDRLEN;
+				if ((a->nla_type & NLA_TYPE_MASK) ==
+				    NFTA_TABLE_NAME && alen > 0 &&
+				    strnlen((const char *)a + NLA_HDRLEN, alen) ==
+				    strlen(name) && memcmp((const char *)a +
+				    NLA_HDRLEN, name, strlen(name)) == 0)
+					found = true;
+				off += NLA_ALIGN(a->nla_len);
+			}
+		}
 	}
 }

@@ -55,6 +55,11 @@ int	fw_nftio_echo(struct fw_nftio *io, const char *cmd,
 bool	fw_nftio_wrote(struct fw_nftio *io, uint32_t before, uint32_t after);
 /* Moves *gen along the recorded steps of this process. */
 void	fw_nftio_follow(const struct fw_nftio *io, uint32_t *gen);
+/* Whether family's table called name exists (a dump of the tables'
+ * names over our own socket: libnftables would read the whole ruleset
+ * for `list tables`).  0 with *ret set, or -errno. */
+int	fw_nftio_table_exists(struct fw_nftio *io, int family,
+	    const char *name, bool *ret);
 /* The ruleset's generation ID (NFT_MSG_GETGEN): it changes with every
  * transaction, whoever makes it.  0 or -errno. */
 int	fw_nftio_gen(struct fw_nftio *io, uint32_t *ret);

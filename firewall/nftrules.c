@@ -149,26 +149,13 @@ rule(struct nplan *np, const char *fmt, ...)
 {
 	struct fw_nplan *p = np->p;
 	struct fw_nchain *c = np->cur;
-	char text[FW_NFT_RULELEN], comment[FW_COMMENTLEN];
+	char comment[FW_COMMENTLEN];
 	struct fw_nrule *r;
 	uint32_t h = 2166136261u;
 	va_list ap;
 	int n;
 
-	va_start(ap, fmt);
-	n = vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(text))
-		return -ENOSPC;
-	h = fnv1a(h, np->fam == AF_INET ? "4 " : "6 ");
-	h = fnv1a(h, c->name);
-	h = fnv1a(h, " ");
-	h = fnv1a(h, text);
-	(void) snprintf(comment, sizeof(comment), "%s%.12s:%08x",
-	    FW_COMMENT_PREFIX, np->owner, (unsigned int)h);
-	for (size_t i = c->first; i < c->first + c->n; i++)
-		if (strcmp(p->rules[i].comment, comment) == 0)
-			return 0;
+	/* Room to grow first: the text is written in place, once. */
 	if (p->nrules == np->rcap) {
 		size_t cap = np->rcap ? 2 * np->rcap : 128;
 		struct fw_nrule *v = realloc(p->rules, cap * sizeof(*v));
@@ -179,9 +166,24 @@ rule(struct nplan *np, const char *fmt, ...)
 		np->rcap = cap;
 	}
 	r = &p->rules[p->nrules];
-	if (snprintf(r->text, sizeof(r->text), "%s comment \"%s\"", text,
-	    comment) >= (int)sizeof(r->text))
+	va_start(ap, fmt);
+	n = vsnprintf(r->text, sizeof(r->text), fmt, ap);
+	va_end(ap);
+	/* " comment \"...\"" must fit after it. */
+	if (n < 0 || (size_t)n + sizeof(" comment \"\"") + FW_COMMENTLEN >
+	    sizeof(r->text))
 		return -ENOSPC;
+	h = fnv1a(h, np->fam == AF_INET ? "4 " : "6 ");
+	h = fnv1a(h, c->name);
+	h = fnv1a(h, " ");
+	h = fnv1a(h, r->text);
+	(void) snprintf(comment, sizeof(comment), "%s%.12s:%08x",
+	    FW_COMMENT_PREFIX, np->owner, (unsigned int)h);
+	for (size_t i = c->first; i < c->first + c->n; i++)
+		if (strcmp(p->rules[i].comment, comment) == 0)
+			return 0;
+	(void) snprintf(r->text + n, sizeof(r->text) - (size_t)n,
+	    " comment \"%s\"", comment);
 	memcpy(r->comment, comment, sizeof(r->comment));
 	p->nrules++;
 	c->n++;

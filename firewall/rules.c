@@ -750,12 +750,20 @@ canon_addr(int family, struct prefix *a, bool subnet)
 	return true;
 }
 
+/* The network with this ID.  The search starts at *hint, where the
+ * last one was found: endpoints and ports come grouped by network, so a
+ * model is checked in linear time. */
 static const struct fw_net *
-find_net(const struct fw_model *m, const char *id)
+find_net(const struct fw_model *m, const char *id, size_t *hint)
 {
-	for (size_t i = 0; i < m->nnets; i++)
-		if (strncmp(m->nets[i].id, id, FW_ID_LEN + 1) == 0)
+	for (size_t k = 0; k < m->nnets; k++) {
+		size_t i = (*hint + k) % m->nnets;
+
+		if (strncmp(m->nets[i].id, id, FW_ID_LEN + 1) == 0) {
+			*hint = i;
 			return &m->nets[i];
+		}
+	}
 	return NULL;
 }
 
@@ -796,6 +804,7 @@ fw_model_check(const struct fw_model *m, struct fw_net **rnets,
 	struct fw_ep *eps = NULL;
 	struct fw_port *ports = NULL;
 	struct fw_model cm = *m;
+	size_t hint = 0;
 	int e = -EINVAL;
 
 	if ((m->nnets && m->nets == NULL) || (m->neps && m->eps == NULL) ||
@@ -867,8 +876,9 @@ fw_model_check(const struct fw_model *m, struct fw_net **rnets,
 		struct fw_ep *ep = &eps[i];
 
 		*ep = m->eps[i];
-		if (!fw_valid_id(ep->net_id) || find_net(&cm, ep->net_id) ==
-		    NULL || (ep->addr4.family != 0 && !canon_addr(AF_INET,
+		if (!fw_valid_id(ep->net_id) ||
+		    find_net(&cm, ep->net_id, &hint) == NULL ||
+		    (ep->addr4.family != 0 && !canon_addr(AF_INET,
 		    &ep->addr4, false)) || (ep->addr6.family != 0 &&
 		    !canon_addr(AF_INET6, &ep->addr6, false))) {
 			fw_seterr(err, errlen, "Failed to plan the firewall: "
@@ -881,8 +891,8 @@ fw_model_check(const struct fw_model *m, struct fw_net **rnets,
 		struct fw_port *pt = &ports[i];
 
 		*pt = m->ports[i];
-		if (!fw_valid_id(pt->net_id) || find_net(&cm, pt->net_id) ==
-		    NULL || (pt->family != AF_INET && pt->family != AF_INET6) ||
+		if (!fw_valid_id(pt->net_id) ||
+		    find_net(&cm, pt->net_id, &hint) == NULL || (pt->family != AF_INET && pt->family != AF_INET6) ||
 		    (pt->proto != IPPROTO_TCP && pt->proto != IPPROTO_UDP &&
 		    pt->proto != IPPROTO_SCTP) || pt->host_port == 0 ||
 		    pt->cport == 0 || (pt->host_ip.family != 0 &&
@@ -914,6 +924,7 @@ fw_rules_compute(const struct fw_model *in, struct fw_ruleset *ret,
 	struct fw_ep *eps = NULL;
 	struct fw_port *ports = NULL;
 	struct fw_model m;
+	size_t hint = 0;
 	struct plan p;
 	int e;
 
@@ -976,7 +987,7 @@ fw_rules_compute(const struct fw_model *in, struct fw_ruleset *ret,
 		}
 		for (size_t i = 0; i < m.neps; i++) {
 			const struct fw_ep *ep = &m.eps[i];
-			const struct fw_net *n = find_net(&m, ep->net_id);
+			const struct fw_net *n = find_net(&m, ep->net_id, &hint);
 			const struct prefix *a = fam == AF_INET ? &ep->addr4 :
 			    &ep->addr6;
 			enum fw_gw_mode mode = fam == AF_INET ? n->gw4 : n->gw6;
@@ -989,7 +1000,7 @@ fw_rules_compute(const struct fw_model *in, struct fw_ruleset *ret,
 		}
 		for (size_t i = 0; i < m.nports; i++) {
 			const struct fw_port *pt = &m.ports[i];
-			const struct fw_net *n = find_net(&m, pt->net_id);
+			const struct fw_net *n = find_net(&m, pt->net_id, &hint);
 
 			if (pt->family != fam || n->internal ||
 			    !(fam == AF_INET ? n->ipv4 : n->ipv6))
