@@ -28,5 +28,6 @@ Suite	*dockernft_suite(void);
 Suite	*nftstate_suite(void);
 Suite	*fd_suite(void);
 Suite	*statustext_suite(void);
+Suite	*fwselect_suite(void);
 
 #endif
