@@ -229,3 +229,50 @@ fw_nft_oneline(const char *msg, char *buf, size_t len)
 	if (o == 0)
 		(void) snprintf(buf, len, "nft gave no reason");
 }
+
+uint32_t
+fw_fnv1a(uint32_t h, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 16777619u;
+	}
+	return h;
+}
+
+void
+fw_sbuf_printf(struct fw_sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->e != 0)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->s ? b->s + b->n : NULL, b->s ? b->cap - b->n :
+		    0, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->e = -EINVAL;
+			return;
+		}
+		if (b->s != NULL && b->n + (size_t)n < b->cap) {
+			b->n += (size_t)n;
+			return;
+		}
+		{
+			size_t cap = b->cap ? b->cap : 4096;
+			char *v;
+
+			while (cap <= b->n + (size_t)n)
+				cap *= 2;
+			if ((v = realloc(b->s, cap)) == NULL) {
+				b->e = -ENOMEM;
+				return;
+			}
+			b->s = v;
+			b->cap = cap;
+		}
+	}
+}

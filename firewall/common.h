@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "firewall/firewall.h"
 
@@ -27,6 +28,22 @@ struct fw_rule_vec {
 	struct fw_rule	*v;
 	size_t		n, cap;
 };
+
+/* FNV-1a over s, from h (2166136261 to start): a rule's identity in its
+ * comment.  Not cryptographic: it only tells cbridge's rules apart and
+ * notices a changed plan. */
+uint32_t fw_fnv1a(uint32_t h, const char *s);
+
+/* A growable string that printf appends to; the first failure sticks in
+ * e (-ENOMEM, -EINVAL) and later appends do nothing.  Zeroed is empty;
+ * s is malloc'ed. */
+struct fw_sbuf {
+	char	*s;
+	size_t	n, cap;
+	int	e;
+};
+void	fw_sbuf_printf(struct fw_sbuf *b, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
 
 /* vsnprintf into err when err is not NULL. */
 void	fw_seterr(char *err, size_t errlen, const char *fmt, ...)

@@ -101,16 +101,6 @@ struct nplan {
 	size_t		ni;
 };
 
-static uint32_t
-fnv1a(uint32_t h, const char *s)
-{
-	for (; *s != '\0'; s++) {
-		h ^= (unsigned char)*s;
-		h *= 16777619u;
-	}
-	return h;
-}
-
 static int
 add_chain(struct nplan *np, const char *name, const char *type,
     const char *hook, int prio, bool drop)
@@ -173,10 +163,10 @@ rule(struct nplan *np, const char *fmt, ...)
 	if (n < 0 || (size_t)n + sizeof(" comment \"\"") + FW_COMMENTLEN >
 	    sizeof(r->text))
 		return -ENOSPC;
-	h = fnv1a(h, np->fam == AF_INET ? "4 " : "6 ");
-	h = fnv1a(h, c->name);
-	h = fnv1a(h, " ");
-	h = fnv1a(h, r->text);
+	h = fw_fnv1a(h, np->fam == AF_INET ? "4 " : "6 ");
+	h = fw_fnv1a(h, c->name);
+	h = fw_fnv1a(h, " ");
+	h = fw_fnv1a(h, r->text);
 	(void) snprintf(comment, sizeof(comment), "%s%.12s:%08x",
 	    FW_COMMENT_PREFIX, np->owner, (unsigned int)h);
 	for (size_t i = c->first; i < c->first + c->n; i++)
@@ -710,50 +700,6 @@ fw_nft_plan_done(struct fw_nplan *p)
 	memset(p, 0, sizeof(*p));
 }
 
-/* A growable string. */
-struct sbuf {
-	char	*s;
-	size_t	n, cap;
-	int	e;
-};
-
-static void __attribute__((format(printf, 2, 3)))
-sb_printf(struct sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (b->e != 0)
-		return;
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(b->s ? b->s + b->n : NULL, b->s ? b->cap - b->n :
-		    0, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			b->e = -EINVAL;
-			return;
-		}
-		if (b->s != NULL && b->n + (size_t)n < b->cap) {
-			b->n += (size_t)n;
-			return;
-		}
-		{
-			size_t cap = b->cap ? b->cap : 4096;
-			char *v;
-
-			while (cap <= b->n + (size_t)n)
-				cap *= 2;
-			if ((v = realloc(b->s, cap)) == NULL) {
-				b->e = -ENOMEM;
-				return;
-			}
-			b->s = v;
-			b->cap = cap;
-		}
-	}
-}
-
 /* The priority as nft 1.0 reads and lists it: by name where the hook
  * allows one (dstnat is prerouting's only), else its number. */
 static const char *
@@ -774,20 +720,20 @@ prio_name(const struct fw_nchain *c, char *buf, size_t len)
 int
 fw_nft_format(const struct fw_nplan *p, int family, char **ret)
 {
-	struct sbuf b = { 0 };
+	struct fw_sbuf b = { 0 };
 	const char *fam = fw_family_name(family);
 	int fi = fw_family_index(family);
 
 	if (fam == NULL || fi < 0)
 		return -EINVAL;
-	sb_printf(&b, "table %s %s {\n", fam, FW_NFT_TABLE);
+	fw_sbuf_printf(&b, "table %s %s {\n", fam, FW_NFT_TABLE);
 	for (size_t mi = 0; mi < fw_nft_nmaps; mi++) {
 		const struct fw_nmapdef *d = &fw_nft_maps[mi];
 		char type[64];
 		size_t n = 0;
 
 		fw_nft_map_type(d, family, type, sizeof(type));
-		sb_printf(&b, "%s\t%s %s {\n\t\ttype %s%s\n",
+		fw_sbuf_printf(&b, "%s\t%s %s {\n\t\ttype %s%s\n",
 		    mi ? "\n" : "", d->set ? "set" : "map", d->name, type,
 		    d->set ? "" : " : verdict");
 		for (size_t i = 0; i < p->nelems; i++) {
@@ -796,15 +742,15 @@ fw_nft_format(const struct fw_nplan *p, int family, char **ret)
 
 			if (e->family != family || strcmp(e->map, d->name) != 0)
 				continue;
-			sb_printf(&b, "%s%s%s%s", n ? ",\n\t\t\t     " :
+			fw_sbuf_printf(&b, "%s%s%s%s", n ? ",\n\t\t\t     " :
 			    "\t\telements = { ", q, e->key, q);
 			if (!d->set)
-				sb_printf(&b, " : jump %s", e->chain);
+				fw_sbuf_printf(&b, " : jump %s", e->chain);
 			n++;
 		}
 		if (n)
-			sb_printf(&b, " }\n");
-		sb_printf(&b, "\t}\n");
+			fw_sbuf_printf(&b, " }\n");
+		fw_sbuf_printf(&b, "\t}\n");
 	}
 	for (size_t ci = 0; ci < p->nchains; ci++) {
 		const struct fw_nchain *c = &p->chains[ci];
@@ -813,17 +759,17 @@ fw_nft_format(const struct fw_nplan *p, int family, char **ret)
 		if (c->family != family)
 			continue;
 
-		sb_printf(&b, "\n\tchain %s {\n", c->name);
+		fw_sbuf_printf(&b, "\n\tchain %s {\n", c->name);
 		if (c->hook != NULL)
-			sb_printf(&b, "\t\ttype %s hook %s priority %s; "
+			fw_sbuf_printf(&b, "\t\ttype %s hook %s priority %s; "
 			    "policy %s;\n", c->type, c->hook,
 			    prio_name(c, pb, sizeof(pb)),
 			    c->drop ? "drop" : "accept");
 		for (size_t i = c->first; i < c->first + c->n; i++)
-			sb_printf(&b, "\t\t%s\n", p->rules[i].text);
-		sb_printf(&b, "\t}\n");
+			fw_sbuf_printf(&b, "\t\t%s\n", p->rules[i].text);
+		fw_sbuf_printf(&b, "\t}\n");
 	}
-	sb_printf(&b, "}\n");
+	fw_sbuf_printf(&b, "}\n");
 	if (b.e != 0) {
 		free(b.s);
 		return b.e;

@@ -304,50 +304,13 @@ out:
 	return e;
 }
 
-/* The transaction being written. */
+/* The transaction being written: its text, and the family's name. */
 struct txn {
-	char	*s;
-	size_t	n, cap;
-	int	e;
-	const char *fam;
+	struct fw_sbuf	b;
+	const char	*fam;
 };
 
-static void __attribute__((format(printf, 2, 3)))
-put(struct txn *t, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (t->e != 0)
-		return;
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(t->s ? t->s + t->n : NULL, t->s ? t->cap - t->n :
-		    0, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			t->e = -EINVAL;
-			return;
-		}
-		if (t->s != NULL && t->n + (size_t)n < t->cap) {
-			t->n += (size_t)n;
-			return;
-		}
-		{
-			size_t cap = t->cap ? t->cap : 4096;
-			char *v;
-
-			while (cap <= t->n + (size_t)n)
-				cap *= 2;
-			if ((v = realloc(t->s, cap)) == NULL) {
-				t->e = -ENOMEM;
-				return;
-			}
-			t->s = v;
-			t->cap = cap;
-		}
-	}
-}
+#define put(t, ...)	fw_sbuf_printf(&(t)->b, __VA_ARGS__)
 
 static const struct fw_nchain *
 plan_chain(const struct fw_nplan *p, int family, const char *name)
@@ -571,22 +534,22 @@ fw_nft_diff(const struct fw_nplan *p, int family, const struct fw_nfound *f,
 	/* Every flush first: a chain is deleted only once no rule jumps to
 	 * it any more.  Then elements and unplanned chains, then what is
 	 * added. */
-	put(&all, "%s%s%s", del.s ? del.s : "", gone.s ? gone.s : "",
-	    add.s ? add.s : "");
-	e = del.e ? del.e : gone.e ? gone.e : add.e;
+	put(&all, "%s%s%s", del.b.s ? del.b.s : "", gone.b.s ? gone.b.s : "",
+	    add.b.s ? add.b.s : "");
+	e = del.b.e ? del.b.e : gone.b.e ? gone.b.e : add.b.e;
 done:
-	free(del.s);
-	free(add.s);
-	free(gone.s);
+	free(del.b.s);
+	free(add.b.s);
+	free(gone.b.s);
 	if (e == 0)
-		e = all.e;
+		e = all.b.e;
 	if (e < 0) {
-		free(all.s);
+		free(all.b.s);
 		return e;
 	}
-	if (all.s == NULL && (all.s = strdup("")) == NULL)
+	if (all.b.s == NULL && (all.b.s = strdup("")) == NULL)
 		return -ENOMEM;
-	*ret = all.s;
+	*ret = all.b.s;
 	return 0;
 }
 

@@ -205,18 +205,6 @@ fw_xrule_format(const struct fw_xrule *r, char *buf, size_t len)
 	return format_rule(r, true, buf, len);
 }
 
-/* FNV-1a: a rule's identity in its comment.  Not cryptographic: it only
- * tells cbridge's own rules apart and notices a changed plan. */
-static uint32_t
-fnv1a(uint32_t h, const char *s)
-{
-	for (; *s != '\0'; s++) {
-		h ^= (unsigned char)*s;
-		h *= 16777619u;
-	}
-	return h;
-}
-
 /* The planner's working state. */
 struct plan {
 	struct fw_ruleset	*rs;
@@ -270,7 +258,7 @@ grow_slots(struct plan *p)
 		return -ENOMEM;
 	for (size_t i = 0; i < rs->nrules; i++) {
 		const struct fw_xrule *o = &rs->rules[i];
-		size_t k = fnv1a(fnv1a(2166136261u, o->chain), o->comment) &
+		size_t k = fw_fnv1a(fw_fnv1a(2166136261u, o->chain), o->comment) &
 		    (n - 1);
 
 		while (v[k] != 0)
@@ -295,16 +283,16 @@ add_rule(struct plan *p, struct fw_xrule *r, const char *owner)
 
 	if ((e = format_rule(r, false, text, sizeof(text))) < 0)
 		return e;
-	h = fnv1a(h, r->family == AF_INET ? "4 " : "6 ");
-	h = fnv1a(h, fw_table_name(r->table));
-	h = fnv1a(h, r->head ? " head " : " tail ");
-	h = fnv1a(h, text);
+	h = fw_fnv1a(h, r->family == AF_INET ? "4 " : "6 ");
+	h = fw_fnv1a(h, fw_table_name(r->table));
+	h = fw_fnv1a(h, r->head ? " head " : " tail ");
+	h = fw_fnv1a(h, text);
 	snprintf(r->comment, sizeof(r->comment), "%s%.12s:%08x",
 	    FW_COMMENT_PREFIX, owner, (unsigned int)h);
 	if ((e = grow_slots(p)) < 0)
 		return e;
 	{
-		size_t k = fnv1a(fnv1a(2166136261u, r->chain), r->comment) &
+		size_t k = fw_fnv1a(fw_fnv1a(2166136261u, r->chain), r->comment) &
 		    (p->nslots - 1);
 
 		for (; p->slots[k] != 0; k = (k + 1) & (p->nslots - 1)) {
