@@ -67,9 +67,17 @@ read_table(struct fw_nft *n, size_t fi, char *err, size_t errlen)
 		out = "";
 	else if (r < 0)
 		return r;
-	if ((r = fw_nft_parse(out, families[fi], &n->found[fi])) < 0) {
-		fw_seterr(err, errlen, "Failed to %s: %s", what, r == -ENOMEM ?
-		    "out of memory" : "cannot read nft's JSON output");
+	r = fw_nft_parse(out, families[fi], &n->found[fi]);
+	if (r == -EBADMSG) {
+		/* nft 1.0.6 writes broken JSON for some tables (a dormant
+		 * one: `"flags": ` and nothing): a table of ours that cannot
+		 * be read is written again whole. */
+		n->found[fi].table = true;
+		n->found[fi].odd = true;
+		r = 0;
+	}
+	if (r < 0) {
+		fw_seterr(err, errlen, "Failed to %s: out of memory", what);
 		return r;
 	}
 	/* A drop policy found stays: it was set because cbridge turned
