@@ -59,12 +59,13 @@ bool	fw_valid_id(const char *id);
  * message naming it: nothing from nets reaches a command unchecked. */
 int	fw_check_nets(const struct fw_net *nets, size_t n, char *err,
 	    size_t errlen);
-/* Validates a model into canonical copies of its lists (subnets masked,
- * addresses at full length), owned by the caller; nothing of m reaches a
- * rule unchecked.  Both planners start here (firewall/rules.c). */
-int	fw_model_check(const struct fw_model *m, struct fw_net **rnets,
-	    struct fw_ep **reps, struct fw_port **rports, char *err,
-	    size_t errlen);
+/* Validates in and makes *ret a copy of it whose lists are canonical
+ * copies (subnets masked, addresses at full length), owned by *ret:
+ * nothing of in reaches a rule unchecked.  Both planners start here
+ * (firewall/rules.c); fw_model_done frees the lists. */
+int	fw_model_check(const struct fw_model *in, struct fw_model *ret,
+	    char *err, size_t errlen);
+void	fw_model_done(struct fw_model *m);
 /* Refuses a host IP to bind that is not an address of family, with the
  * message both host-port implementations give. */
 int	fw_check_host_ip(int family, const struct prefix *host_ip, char *err,

@@ -631,21 +631,14 @@ fw_nft_compute(const struct fw_model *in, bool drop4, bool drop6,
 {
 	static const int fams[] = { AF_INET, AF_INET6 };
 	struct fw_model m;
-	struct fw_net *nets = NULL;
-	struct fw_ep *eps = NULL;
-	struct fw_port *ports = NULL;
 	struct nplan np;
 	int e;
 
 	if (in == NULL || ret == NULL)
 		return -EINVAL;
 	memset(ret, 0, sizeof(*ret));
-	if ((e = fw_model_check(in, &nets, &eps, &ports, err, errlen)) < 0)
+	if ((e = fw_model_check(in, &m, err, errlen)) < 0)
 		return e;
-	m = *in;
-	m.nets = nets;
-	m.eps = eps;
-	m.ports = ports;
 	memset(&np, 0, sizeof(np));
 	np.p = ret;
 	np.m = &m;
@@ -683,9 +676,7 @@ out:
 	free(np.pfirst);
 	free(np.eidx);
 	free(np.efirst);
-	free(nets);
-	free(eps);
-	free(ports);
+	fw_model_done(&m);
 	return e;
 }
 

@@ -785,8 +785,8 @@ plan_accepts(struct plan *p)
 }
 
 int
-fw_model_check(const struct fw_model *m, struct fw_net **rnets,
-    struct fw_ep **reps, struct fw_port **rports, char *err, size_t errlen)
+fw_model_check(const struct fw_model *m, struct fw_model *ret, char *err,
+    size_t errlen)
 {
 	struct fw_net *nets = NULL;
 	struct fw_ep *eps = NULL;
@@ -892,9 +892,10 @@ fw_model_check(const struct fw_model *m, struct fw_net **rnets,
 			goto fail;
 		}
 	}
-	*rnets = nets;
-	*reps = eps;
-	*rports = ports;
+	*ret = *m;
+	ret->nets = nets;
+	ret->eps = eps;
+	ret->ports = ports;
 	return 0;
 fail:
 	free(nets);
@@ -903,14 +904,23 @@ fail:
 	return e;
 }
 
+void
+fw_model_done(struct fw_model *m)
+{
+	/* The lists of a checked model are its own copies. */
+	free((void *)m->nets);
+	free((void *)m->eps);
+	free((void *)m->ports);
+	m->nets = NULL;
+	m->eps = NULL;
+	m->ports = NULL;
+}
+
 int
 fw_rules_compute(const struct fw_model *in, struct fw_ruleset *ret,
     char *err, size_t errlen)
 {
 	static const int fams[] = { AF_INET, AF_INET6 };
-	struct fw_net *nets = NULL;
-	struct fw_ep *eps = NULL;
-	struct fw_port *ports = NULL;
 	struct fw_model m;
 	size_t hint = 0;
 	struct plan p;
@@ -919,12 +929,8 @@ fw_rules_compute(const struct fw_model *in, struct fw_ruleset *ret,
 	if (in == NULL || ret == NULL)
 		return -EINVAL;
 	memset(ret, 0, sizeof(*ret));
-	if ((e = fw_model_check(in, &nets, &eps, &ports, err, errlen)) < 0)
+	if ((e = fw_model_check(in, &m, err, errlen)) < 0)
 		return e;
-	m = *in;
-	m.nets = nets;
-	m.eps = eps;
-	m.ports = ports;
 	memset(&p, 0, sizeof(p));
 	p.rs = ret;
 	p.m = &m;
@@ -1013,9 +1019,7 @@ fail:
 	fw_ruleset_done(ret);
 out:
 	free(p.slots);
-	free(nets);
-	free(eps);
-	free(ports);
+	fw_model_done(&m);
 	return e;
 }
 
