@@ -33,6 +33,7 @@ struct fw_nft {
 	struct fw_nfound	found[2];
 	bool			have_gen;
 	uint32_t		gen;	/* after the last read or write */
+	struct fw_nmem		mem;	/* what each network's plan made */
 };
 
 static const struct fw_ops nftb_ops;
@@ -90,29 +91,35 @@ read_table(struct fw_nft *n, size_t fi, char *err, size_t errlen)
 	return 0;
 }
 
+/* Runs script, one transaction; what was remembered goes when it
+ * fails. */
 static int
-nftb_sync(struct fw *f, const struct fw_model *m, char *err, size_t errlen)
+write_script(struct fw_nft *n, const char *script, char *err,
+    size_t errlen)
 {
-	struct fw_nft *n = to_nftb(f);
+	int r;
+
+	r = fw_nftio_run(&n->io, script, false, NULL, "update cbridge's "
+	    "nftables tables", err, errlen);
+	if (r < 0) {
+		n->have[0] = n->have[1] = false;
+		n->mem.valid = false;
+	}
+	return r;
+}
+
+/* The whole plan against what the tables hold (read again unless
+ * fresh); how much was written in *wrote. */
+static int
+sync_whole(struct fw_nft *n, const struct fw_model *m, bool fresh,
+    size_t *wrote, char *err, size_t errlen)
+{
 	struct fw_nplan plan;
 	char *script[2] = { NULL, NULL }, *all = NULL;
-	uint32_t before = 0, after;
-	bool fresh, have_now;
 	size_t len;
 	int r;
 
-	if (m == NULL) {
-		fw_seterr(err, errlen, "Failed to set up the firewall: no "
-		    "model given");
-		return -EINVAL;
-	}
-	/* Someone else wrote a transaction since ours (our own and the
-	 * shim's steps followed): read both tables. */
-	have_now = fw_nftio_gen(&n->io, &before) == 0;
-	if (n->have_gen)
-		fw_nftio_follow(&n->io, &n->gen);
-	fresh = have_now && n->have_gen && before == n->gen;
-	n->have_gen = false;
+	*wrote = 0;
 	for (size_t fi = 0; fi < 2; fi++)
 		if ((!fresh || !n->have[fi]) &&
 		    (r = read_table(n, fi, err, errlen)) < 0)
@@ -137,24 +144,18 @@ nftb_sync(struct fw *f, const struct fw_model *m, char *err, size_t errlen)
 			goto out;
 		}
 		(void) snprintf(all, len + 1, "%s%s", script[0], script[1]);
-		if ((r = fw_nftio_run(&n->io, all, false, NULL, "update "
-		    "cbridge's nftables tables", err, errlen)) < 0) {
-			n->have[0] = n->have[1] = false;
+		if ((r = write_script(n, all, err, errlen)) < 0)
 			goto out;
-		}
 		for (size_t fi = 0; fi < 2; fi++)
 			if (fw_nft_found_update(&n->found[fi], &plan,
 			    families[fi]) < 0)
 				n->have[fi] = false;
 	}
-	/* What was read or written is good for this generation only if
-	 * nobody else wrote meanwhile. */
-	if (have_now && fw_nftio_gen(&n->io, &after) == 0 &&
-	    (len == 0 ? after == before : fw_nftio_wrote(&n->io, before,
-	    after))) {
-		n->gen = after;
-		n->have_gen = true;
-	}
+	/* The tables hold the whole plan: remembered per network for the
+	 * syncs that change only networks. */
+	if (fw_nft_mem_build(m, n->drop[0], n->drop[1], &plan, &n->mem) < 0)
+		n->mem.valid = false;
+	*wrote = len;
 	r = 0;
 out:
 	free(all);
@@ -162,6 +163,57 @@ out:
 	free(script[1]);
 	fw_nft_plan_done(&plan);
 	return r;
+}
+
+static int
+nftb_sync(struct fw *f, const struct fw_model *m, char *err, size_t errlen)
+{
+	struct fw_nft *n = to_nftb(f);
+	uint32_t before = 0, after;
+	bool fresh, have_now;
+	size_t wrote = 0;
+	char *script = NULL;
+	int inc = 0, r = 0;
+
+	if (m == NULL) {
+		fw_seterr(err, errlen, "Failed to set up the firewall: no "
+		    "model given");
+		return -EINVAL;
+	}
+	/* Someone else wrote a transaction since ours (our own and the
+	 * shim's steps followed): read both tables. */
+	have_now = fw_nftio_gen(&n->io, &before) == 0;
+	if (n->have_gen)
+		fw_nftio_follow(&n->io, &n->gen);
+	fresh = have_now && n->have_gen && before == n->gen;
+	n->have_gen = false;
+	/* Nobody else wrote: when only networks changed, only they are
+	 * planned and written. */
+	if (!fresh)
+		n->mem.valid = false;
+	else if ((inc = fw_nft_incr(&n->mem, m, n->drop[0], n->drop[1],
+	    &script, err, errlen)) < 0)
+		return inc;
+	if (inc > 0) {
+		if ((wrote = strlen(script)) != 0) {
+			/* found[] no longer says what the tables hold. */
+			n->have[0] = n->have[1] = false;
+			r = write_script(n, script, err, errlen);
+		}
+		free(script);
+	} else
+		r = sync_whole(n, m, fresh, &wrote, err, errlen);
+	if (r < 0)
+		return r;
+	/* What was read or written is good for this generation only if
+	 * nobody else wrote meanwhile. */
+	if (have_now && fw_nftio_gen(&n->io, &after) == 0 &&
+	    (wrote == 0 ? after == before : fw_nftio_wrote(&n->io, before,
+	    after))) {
+		n->gen = after;
+		n->have_gen = true;
+	}
+	return 0;
 }
 
 /* Written now where the family's forward chain exists, and kept for
@@ -205,6 +257,7 @@ nftb_free(struct fw *f)
 
 	fw_nft_found_done(&n->found[0]);
 	fw_nft_found_done(&n->found[1]);
+	fw_nft_mem_done(&n->mem);
 	fw_nftio_close(&n->io);
 	free(n);
 }

@@ -25,6 +25,7 @@
 #define FW_NFT_NAMELEN	48	/* chain, map and set names */
 #define FW_NFT_RULELEN	320	/* one rule's text, its comment included */
 #define FW_NFT_KEYLEN	96	/* an element's key as nft writes it */
+#define FW_NFT_BASE	((size_t)-1)	/* owner of what no one network has */
 
 /* A chain to exist; rules[first .. first + n) are its rules in order. */
 struct fw_nchain {
@@ -35,6 +36,7 @@ struct fw_nchain {
 	int		prio;
 	bool		drop;		/* policy drop */
 	size_t		first, n;
+	size_t		net;		/* the model's network, or FW_NFT_BASE */
 };
 
 struct fw_nrule {
@@ -50,6 +52,7 @@ struct fw_nelem {
 	char	map[FW_NFT_NAMELEN];
 	char	key[FW_NFT_KEYLEN];
 	char	chain[FW_NFT_NAMELEN];
+	size_t	net;	/* planned: the model's network, or FW_NFT_BASE */
 };
 
 struct fw_nplan {
@@ -83,6 +86,12 @@ bool	fw_nft_map_quoted(const struct fw_nmapdef *d);
 int	fw_nft_compute(const struct fw_model *m, bool drop4, bool drop6,
 	    struct fw_nplan *ret, char *err, size_t errlen);
 void	fw_nft_plan_done(struct fw_nplan *p);
+/* Items of m (ports or endpoints, each with its net_id at the same
+ * offset, base the first one's) grouped by network: *ridx the item
+ * numbers, *rfirst per network where its items start (nnets + 1
+ * entries).  O((items + networks) log networks). */
+int	fw_nft_group(const struct fw_model *m, const char *base, size_t size,
+	    size_t n, size_t **ridx, size_t **rfirst);
 /* The family's table as nft lists it (tabs, maps first, then chains in
  * creation order), counters and handles aside; *ret malloc'ed.  Also
  * what an empty table is loaded from. */
@@ -130,5 +139,41 @@ int	fw_nft_diff(const struct fw_nplan *p, int family,
  * f say so.  -ENOMEM (then read the table again). */
 int	fw_nft_found_update(struct fw_nfound *f, const struct fw_nplan *p,
 	    int family);
+
+/*
+ * The backend's memory of what each network's plan made, and of what the
+ * base was planned from, so that a sync while nobody else touched the
+ * tables plans and writes only the networks that changed.
+ */
+struct fw_nnet {
+	struct fw_net		net;	/* the inputs, canonical */
+	struct fw_ep		*eps;	/* malloc'ed, in model order */
+	size_t			neps;
+	struct fw_port		*ports;	/* malloc'ed, in model order */
+	size_t			nports;
+	struct fw_nfound	made[2];	/* its chains and elements, per
+						 * family: [0] ip, [1] ip6 */
+};
+struct fw_nmem {
+	bool			valid;
+	bool			wsl2, drop[2], family[2];
+	char			(*docker[2])[FW_IFNAMSIZ];	/* malloc'ed */
+	size_t			ndocker[2];
+	struct fw_nnet		*nets;	/* malloc'ed, sorted by ID */
+	size_t			nnets;
+};
+
+/* Pure: the memory of tables that hold exactly p, planned from m. */
+int	fw_nft_mem_build(const struct fw_model *m, bool drop4, bool drop6,
+	    const struct fw_nplan *p, struct fw_nmem *ret);
+void	fw_nft_mem_done(struct fw_nmem *mem);
+/* Pure: when m differs from what mem was planned from in networks only,
+ * 1 and in *ret the commands (one transaction, "" when nothing differs)
+ * that plan only the networks that changed and make their chains and
+ * elements match; mem then says what the tables hold once they ran (a
+ * caller whose write fails drops it).  0 when the base differs: plan
+ * whole.  -errno with a message. */
+int	fw_nft_incr(struct fw_nmem *mem, const struct fw_model *m, bool drop4,
+	    bool drop6, char **ret, char *err, size_t errlen);
 
 #endif

@@ -99,6 +99,7 @@ struct nplan {
 	 * network being planned. */
 	size_t		*pidx, *pfirst, *eidx, *efirst;
 	size_t		ni;
+	size_t		owner_net;	/* ni, or FW_NFT_BASE */
 };
 
 static int
@@ -128,6 +129,7 @@ add_chain(struct nplan *np, const char *name, const char *type,
 	c->prio = prio;
 	c->drop = drop;
 	c->first = p->nrules;
+	c->net = np->owner_net;
 	np->cur = c;
 	return 0;
 }
@@ -207,6 +209,7 @@ add_elem(struct nplan *np, const char *map, const char *key,
 	e = &p->elems[p->nelems++];
 	memset(e, 0, sizeof(*e));
 	e->family = np->fam;
+	e->net = np->owner_net;
 	(void) snprintf(e->map, sizeof(e->map), "%s", map);
 	if (snprintf(e->key, sizeof(e->key), "%s", key) >= (int)sizeof(e->key))
 		return -ENOSPC;
@@ -237,6 +240,7 @@ plan_base(struct nplan *np, bool drop, const struct fw_ifnames *docker)
 	int e;
 
 	np->owner = "base";
+	np->owner_net = FW_NFT_BASE;
 	if ((e = add_chain(np, C_FORWARD, "filter", "forward", P_FILTER,
 	    drop)) < 0 ||
 	    (e = rule(np, "oifname vmap @%s", M_FWD_IN)) < 0 ||
@@ -353,6 +357,7 @@ plan_net(struct nplan *np, const struct fw_net *n)
 	int e;
 
 	np->owner = n->id;
+	np->owner_net = np->ni;
 	chain_suffix(n, sfx, sizeof(sfx));
 	(void) snprintf(in, sizeof(in), "filter-forward-in__%s", sfx);
 	(void) snprintf(out, sizeof(out), "filter-forward-out__%s", sfx);
@@ -568,12 +573,8 @@ cmp_id(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Items (ports or endpoints, each with its net_id at the same offset)
- * grouped by network: *ridx the item numbers, *rfirst per network where
- * its items start (nnets + 1 entries).  O((items + networks) log
- * networks), not items times networks. */
-static int
-group(const struct fw_model *m, const char *base, size_t size, size_t n,
+int
+fw_nft_group(const struct fw_model *m, const char *base, size_t size, size_t n,
     size_t **ridx, size_t **rfirst)
 {
 	const char **ids = NULL;
@@ -642,9 +643,9 @@ fw_nft_compute(const struct fw_model *in, bool drop4, bool drop6,
 	memset(&np, 0, sizeof(np));
 	np.p = ret;
 	np.m = &m;
-	if ((e = group(&m, m.ports ? m.ports[0].net_id : NULL,
+	if ((e = fw_nft_group(&m, m.ports ? m.ports[0].net_id : NULL,
 	    sizeof(*m.ports), m.nports, &np.pidx, &np.pfirst)) < 0 ||
-	    (e = group(&m, m.eps ? m.eps[0].net_id : NULL, sizeof(*m.eps),
+	    (e = fw_nft_group(&m, m.eps ? m.eps[0].net_id : NULL, sizeof(*m.eps),
 	    m.neps, &np.eidx, &np.efirst)) < 0)
 		goto fail;
 	for (size_t f = 0; f < 2; f++) {

@@ -609,3 +609,496 @@ fail:
 	fw_nft_found_done(&nf);
 	return e;
 }
+
+/*
+ * The memory of what each network's plan made (fw_nft_mem_build) and
+ * the sync that plans and writes only the networks that changed
+ * (fw_nft_incr).  A network's chains and elements are its own: they are
+ * named after its bridge, keyed by its bridge, its endpoints' addresses
+ * and its host ports, and planned from its inputs, the family and the
+ * base's WSL2 flag alone.
+ */
+
+static bool
+net_eq(const struct fw_net *a, const struct fw_net *b)
+{
+	if (strcmp(a->id, b->id) != 0 || strcmp(a->bridge, b->bridge) != 0 ||
+	    a->ipv4 != b->ipv4 || a->ipv6 != b->ipv6 || a->icc != b->icc ||
+	    a->internal != b->internal || a->masquerade != b->masquerade ||
+	    a->gw4 != b->gw4 || a->gw6 != b->gw6 ||
+	    !prefix_equal(&a->subnet4, &b->subnet4) ||
+	    !prefix_equal(&a->subnet6, &b->subnet6) ||
+	    !prefix_equal(&a->snat4, &b->snat4) ||
+	    !prefix_equal(&a->snat6, &b->snat6) || a->ntrusted != b->ntrusted)
+		return false;
+	for (size_t t = 0; t < a->ntrusted && t < FW_MAX_TRUSTED; t++)
+		if (strcmp(a->trusted[t], b->trusted[t]) != 0)
+			return false;
+	return true;
+}
+
+static bool
+ep_eq(const struct fw_ep *a, const struct fw_ep *b)
+{
+	return prefix_equal(&a->addr4, &b->addr4) &&
+	    prefix_equal(&a->addr6, &b->addr6);
+}
+
+static bool
+port_eq(const struct fw_port *a, const struct fw_port *b)
+{
+	return a->family == b->family && a->proto == b->proto &&
+	    a->host_port == b->host_port && a->cport == b->cport &&
+	    prefix_equal(&a->host_ip, &b->host_ip) &&
+	    prefix_equal(&a->cip, &b->cip);
+}
+
+static void
+nnet_done(struct fw_nnet *r)
+{
+	free(r->eps);
+	free(r->ports);
+	fw_nft_found_done(&r->made[0]);
+	fw_nft_found_done(&r->made[1]);
+	memset(r, 0, sizeof(*r));
+}
+
+void
+fw_nft_mem_done(struct fw_nmem *mem)
+{
+	if (mem == NULL)
+		return;
+	for (size_t i = 0; i < mem->nnets; i++)
+		nnet_done(&mem->nets[i]);
+	free(mem->nets);
+	free(mem->docker[0]);
+	free(mem->docker[1]);
+	memset(mem, 0, sizeof(*mem));
+}
+
+static int
+cmp_nnet(const void *a, const void *b)
+{
+	return strcmp(((const struct fw_nnet *)a)->net.id,
+	    ((const struct fw_nnet *)b)->net.id);
+}
+
+/* Network ni's items of m, grouped (fw_nft_group), copied into r. */
+static int
+nnet_inputs(struct fw_nnet *r, const struct fw_model *m, size_t ni,
+    const size_t *eidx, const size_t *efirst, const size_t *pidx,
+    const size_t *pfirst)
+{
+	r->net = m->nets[ni];
+	r->neps = efirst[ni + 1] - efirst[ni];
+	r->nports = pfirst[ni + 1] - pfirst[ni];
+	if ((r->neps && (r->eps = calloc(r->neps, sizeof(*r->eps))) == NULL) ||
+	    (r->nports && (r->ports = calloc(r->nports,
+	    sizeof(*r->ports))) == NULL))
+		return -ENOMEM;
+	for (size_t k = 0; k < r->neps; k++)
+		r->eps[k] = m->eps[eidx[efirst[ni] + k]];
+	for (size_t k = 0; k < r->nports; k++)
+		r->ports[k] = m->ports[pidx[pfirst[ni] + k]];
+	return 0;
+}
+
+/* Whether r was planned from network ni of m as grouped. */
+static bool
+nnet_same(const struct fw_nnet *r, const struct fw_model *m, size_t ni,
+    const size_t *eidx, const size_t *efirst, const size_t *pidx,
+    const size_t *pfirst)
+{
+	if (!net_eq(&r->net, &m->nets[ni]) ||
+	    r->neps != efirst[ni + 1] - efirst[ni] ||
+	    r->nports != pfirst[ni + 1] - pfirst[ni])
+		return false;
+	for (size_t k = 0; k < r->neps; k++)
+		if (!ep_eq(&r->eps[k], &m->eps[eidx[efirst[ni] + k]]))
+			return false;
+	for (size_t k = 0; k < r->nports; k++)
+		if (!port_eq(&r->ports[k], &m->ports[pidx[pfirst[ni] + k]]))
+			return false;
+	return true;
+}
+
+/* What p's chains and elements of network ni (in p's numbering) are,
+ * per family, into r->made. */
+static int
+nnet_made(struct fw_nnet *r, const struct fw_nplan *p, size_t ni)
+{
+	size_t ccap[2] = { 0, 0 }, ecap[2] = { 0, 0 };
+
+	for (size_t i = 0; i < p->nchains; i++) {
+		const struct fw_nchain *c = &p->chains[i];
+		int fi = fw_family_index(c->family);
+		struct fw_nfound *f;
+		struct fw_nfound_chain *nc;
+
+		if (c->net != ni || fi < 0)
+			continue;
+		f = &r->made[fi];
+		if (grow(&f->chains, f->nchains, &ccap[fi],
+		    sizeof(*f->chains)) < 0)
+			return -ENOMEM;
+		nc = &f->chains[f->nchains++];
+		memset(nc, 0, sizeof(*nc));
+		(void) copy(nc->name, sizeof(nc->name), c->name);
+		for (size_t j = c->first; j < c->first + c->n; j++)
+			if (push_rule(nc, p->rules[j].comment, 0) < 0)
+				return -ENOMEM;
+	}
+	for (size_t i = 0; i < p->nelems; i++) {
+		const struct fw_nelem *el = &p->elems[i];
+		int fi = fw_family_index(el->family);
+		struct fw_nfound *f;
+
+		if (el->net != ni || fi < 0)
+			continue;
+		f = &r->made[fi];
+		if (grow(&f->elems, f->nelems, &ecap[fi], sizeof(*f->elems)) < 0)
+			return -ENOMEM;
+		f->elems[f->nelems++] = *el;
+	}
+	r->made[0].table = r->made[0].nchains != 0;
+	r->made[1].table = r->made[1].nchains != 0;
+	return 0;
+}
+
+/* The base's inputs into mem. */
+static int
+mem_base(struct fw_nmem *mem, const struct fw_model *m, bool drop4,
+    bool drop6)
+{
+	mem->wsl2 = m->wsl2;
+	mem->drop[0] = drop4;
+	mem->drop[1] = drop6;
+	mem->family[0] = mem->family[1] = false;
+	for (size_t i = 0; i < m->nnets; i++) {
+		mem->family[0] |= m->nets[i].ipv4;
+		mem->family[1] |= m->nets[i].ipv6;
+	}
+	for (size_t f = 0; f < 2; f++) {
+		const struct fw_ifnames *d = f == 0 ? &m->docker4 : &m->docker6;
+
+		mem->ndocker[f] = d->n;
+		if (d->n == 0)
+			continue;
+		if ((mem->docker[f] = calloc(d->n, sizeof(*d->v))) == NULL)
+			return -ENOMEM;
+		memcpy(mem->docker[f], d->v, d->n * sizeof(*d->v));
+	}
+	return 0;
+}
+
+/* Whether m, drop4 and drop6 plan the base mem was planned from. */
+static bool
+mem_base_same(const struct fw_nmem *mem, const struct fw_model *m,
+    bool drop4, bool drop6)
+{
+	bool fam[2] = { false, false };
+
+	for (size_t i = 0; i < m->nnets; i++) {
+		fam[0] |= m->nets[i].ipv4;
+		fam[1] |= m->nets[i].ipv6;
+	}
+	if (mem->wsl2 != m->wsl2 || mem->drop[0] != drop4 ||
+	    mem->drop[1] != drop6 || mem->family[0] != fam[0] ||
+	    mem->family[1] != fam[1])
+		return false;
+	for (size_t f = 0; f < 2; f++) {
+		const struct fw_ifnames *d = f == 0 ? &m->docker4 : &m->docker6;
+
+		if (mem->ndocker[f] != d->n || (d->n != 0 &&
+		    memcmp(mem->docker[f], d->v, d->n * sizeof(*d->v)) != 0))
+			return false;
+	}
+	return true;
+}
+
+int
+fw_nft_mem_build(const struct fw_model *in, bool drop4, bool drop6,
+    const struct fw_nplan *p, struct fw_nmem *ret)
+{
+	struct fw_nmem mem = { 0 };
+	struct fw_model m;
+	size_t *eidx = NULL, *efirst = NULL, *pidx = NULL, *pfirst = NULL;
+	char ignore[8];
+	int e;
+
+	fw_nft_mem_done(ret);
+	if ((e = fw_model_check(in, &m, ignore, sizeof(ignore))) < 0)
+		return e;
+	if ((e = fw_nft_group(&m, m.ports ? m.ports[0].net_id : NULL,
+	    sizeof(*m.ports), m.nports, &pidx, &pfirst)) < 0 ||
+	    (e = fw_nft_group(&m, m.eps ? m.eps[0].net_id : NULL,
+	    sizeof(*m.eps), m.neps, &eidx, &efirst)) < 0 ||
+	    (e = mem_base(&mem, &m, drop4, drop6)) < 0)
+		goto out;
+	e = -ENOMEM;
+	if (m.nnets && (mem.nets = calloc(m.nnets, sizeof(*mem.nets))) == NULL)
+		goto out;
+	for (size_t i = 0; i < m.nnets; i++) {
+		struct fw_nnet *r = &mem.nets[mem.nnets++];
+
+		if ((e = nnet_inputs(r, &m, i, eidx, efirst, pidx,
+		    pfirst)) < 0 || (e = nnet_made(r, p, i)) < 0)
+			goto out;
+	}
+	qsort(mem.nets, mem.nnets, sizeof(*mem.nets), cmp_nnet);
+	mem.valid = true;
+	*ret = mem;
+	memset(&mem, 0, sizeof(mem));
+	e = 0;
+out:
+	fw_nft_mem_done(&mem);
+	free(eidx);
+	free(efirst);
+	free(pidx);
+	free(pfirst);
+	fw_model_done(&m);
+	return e;
+}
+
+static const struct fw_nfound_chain *
+made_chain(const struct fw_nfound *f, const char *name)
+{
+	for (size_t i = 0; i < f->nchains; i++)
+		if (strcmp(f->chains[i].name, name) == 0)
+			return &f->chains[i];
+	return NULL;
+}
+
+static bool
+made_elem(const struct fw_nelem *v, size_t n, const struct fw_nelem *e)
+{
+	for (size_t i = 0; i < n; i++)
+		if (elem_eq(&v[i], e))
+			return true;
+	return false;
+}
+
+/* The commands that turn one network's chains and elements of family
+ * fi from old (NULL: none) into those p plans for its network pi
+ * (FW_NFT_BASE: none, the network goes). */
+static void
+nnet_diff(const struct fw_nfound *old, const struct fw_nplan *p, size_t pi,
+    int family, struct txn *del, struct txn *gone, struct txn *add)
+{
+	static const struct fw_nfound none;
+
+	if (old == NULL)
+		old = &none;
+	for (size_t i = 0; i < old->nelems; i++) {
+		const struct fw_nelem *el = &old->elems[i];
+		const char *q = fw_nft_map_quoted(mapdef(el->map)) ? "\"" : "";
+		bool keep = false;
+
+		for (size_t k = 0; pi != FW_NFT_BASE && !keep && k < p->nelems;
+		    k++)
+			keep = p->elems[k].net == pi && elem_eq(&p->elems[k], el);
+		if (!keep)
+			put(gone, "delete element %s %s %s { %s%s%s }\n",
+			    gone->fam, FW_NFT_TABLE, el->map, q, el->key, q);
+	}
+	/* Chains after the elements that jump to them. */
+	for (size_t i = 0; i < old->nchains; i++) {
+		const struct fw_nchain *c = pi == FW_NFT_BASE ? NULL :
+		    plan_chain(p, family, old->chains[i].name);
+
+		if (c != NULL && c->net == pi)
+			continue;
+		if (old->chains[i].nrules != 0)
+			put(del, "flush chain %s %s %s\n", del->fam,
+			    FW_NFT_TABLE, old->chains[i].name);
+		put(gone, "delete chain %s %s %s\n", gone->fam, FW_NFT_TABLE,
+		    old->chains[i].name);
+	}
+	if (pi == FW_NFT_BASE)
+		return;
+	for (size_t i = 0; i < p->nchains; i++) {
+		const struct fw_nchain *c = &p->chains[i];
+		const struct fw_nfound_chain *oc;
+
+		if (c->family != family || c->net != pi)
+			continue;
+		if ((oc = made_chain(old, c->name)) == NULL)
+			put_chain_spec(add, c);
+		diff_rules(p, c, oc, del, add);
+	}
+	for (size_t i = 0; i < p->nelems; i++) {
+		const struct fw_nelem *el = &p->elems[i];
+		const char *q = fw_nft_map_quoted(mapdef(el->map)) ? "\"" : "";
+
+		if (el->family != family || el->net != pi ||
+		    made_elem(old->elems, old->nelems, el))
+			continue;
+		put(add, "add element %s %s %s { %s%s%s : jump %s }\n", add->fam,
+		    FW_NFT_TABLE, el->map, q, el->key, q, el->chain);
+	}
+}
+
+int
+fw_nft_incr(struct fw_nmem *mem, const struct fw_model *in, bool drop4,
+    bool drop6, char **ret, char *err, size_t errlen)
+{
+	static const int fams[2] = { AF_INET, AF_INET6 };
+	struct fw_model m, sub = { 0 };
+	struct fw_nplan sp = { 0 };
+	struct fw_nnet *nets = NULL;
+	struct fw_net *snets = NULL;
+	struct fw_ep *seps = NULL;
+	struct fw_port *sports = NULL;
+	size_t *eidx = NULL, *efirst = NULL, *pidx = NULL, *pfirst = NULL;
+	size_t *changed = NULL, nchanged = 0, nnets = 0;
+	struct fw_nnet **was = NULL;
+	bool *seen = NULL;
+	struct txn t[2][3];
+	struct fw_sbuf all = { 0 };
+	int e;
+
+	*ret = NULL;
+	memset(t, 0, sizeof(t));
+	if (!mem->valid)
+		return 0;
+	if ((e = fw_model_check(in, &m, err, errlen)) < 0)
+		return e;
+	if (!mem_base_same(mem, &m, drop4, drop6)) {
+		fw_model_done(&m);
+		return 0;
+	}
+	e = -ENOMEM;
+	if ((e = fw_nft_group(&m, m.ports ? m.ports[0].net_id : NULL,
+	    sizeof(*m.ports), m.nports, &pidx, &pfirst)) < 0 ||
+	    (e = fw_nft_group(&m, m.eps ? m.eps[0].net_id : NULL,
+	    sizeof(*m.eps), m.neps, &eidx, &efirst)) < 0)
+		goto out;
+	e = -ENOMEM;
+	if ((changed = calloc(m.nnets + 1, sizeof(*changed))) == NULL ||
+	    (was = calloc(m.nnets + 1, sizeof(*was))) == NULL ||
+	    (seen = calloc(mem->nnets + 1, sizeof(*seen))) == NULL)
+		goto out;
+	/* Which networks are new or differ, by their inputs. */
+	for (size_t i = 0; i < m.nnets; i++) {
+		struct fw_nnet key, *r;
+
+		memcpy(key.net.id, m.nets[i].id, sizeof(key.net.id));
+		r = bsearch(&key, mem->nets, mem->nnets, sizeof(*mem->nets),
+		    cmp_nnet);
+		if (r != NULL)
+			seen[r - mem->nets] = true;
+		was[i] = r;
+		if (r == NULL || !nnet_same(r, &m, i, eidx, efirst, pidx,
+		    pfirst))
+			changed[nchanged++] = i;
+	}
+	nnets = m.nnets;
+	if (nchanged == 0 && nnets == mem->nnets) {
+		e = (*ret = strdup("")) == NULL ? -ENOMEM : 1;
+		goto out;
+	}
+	/* The changed networks alone, planned as the whole would be. */
+	if ((nchanged && (snets = calloc(nchanged, sizeof(*snets))) == NULL) ||
+	    (m.neps && (seps = calloc(m.neps, sizeof(*seps))) == NULL) ||
+	    (m.nports && (sports = calloc(m.nports, sizeof(*sports))) == NULL))
+		goto out;
+	sub = m;
+	sub.nets = snets;
+	sub.eps = seps;
+	sub.ports = sports;
+	sub.nnets = sub.neps = sub.nports = 0;
+	for (size_t k = 0; k < nchanged; k++) {
+		size_t i = changed[k];
+
+		snets[sub.nnets++] = m.nets[i];
+		for (size_t j = efirst[i]; j < efirst[i + 1]; j++)
+			seps[sub.neps++] = m.eps[eidx[j]];
+		for (size_t j = pfirst[i]; j < pfirst[i + 1]; j++)
+			sports[sub.nports++] = m.ports[pidx[j]];
+	}
+	if ((e = fw_nft_compute(&sub, drop4, drop6, &sp, err, errlen)) < 0)
+		goto out;
+	for (size_t f = 0; f < 2; f++)
+		for (size_t x = 0; x < 3; x++)
+			t[f][x].fam = fw_family_name(fams[f]);
+	/* Networks gone, then networks changed. */
+	for (size_t r = 0; r < mem->nnets; r++)
+		for (size_t f = 0; !seen[r] && f < 2; f++)
+			nnet_diff(&mem->nets[r].made[f], &sp, FW_NFT_BASE,
+			    fams[f], &t[f][0], &t[f][1], &t[f][2]);
+	for (size_t k = 0; k < nchanged; k++)
+		for (size_t f = 0; f < 2; f++)
+			nnet_diff(was[changed[k]] ? &was[changed[k]]->made[f] :
+			    NULL, &sp, k, fams[f], &t[f][0], &t[f][1],
+			    &t[f][2]);
+	/* As the whole diff orders them: every flush, then what goes, then
+	 * what comes. */
+	for (size_t x = 0; x < 3; x++)
+		for (size_t f = 0; f < 2; f++)
+			fw_sbuf_printf(&all, "%s", t[f][x].b.s ? t[f][x].b.s :
+			    "");
+	for (size_t f = 0; f < 2; f++)
+		for (size_t x = 0; x < 3; x++)
+			if (t[f][x].b.e != 0)
+				all.e = t[f][x].b.e;
+	if (all.e != 0) {
+		e = all.e;
+		goto out;
+	}
+	/* The new memory: kept records as they are, changed ones anew. */
+	e = -ENOMEM;
+	if (nnets && (nets = calloc(nnets, sizeof(*nets))) == NULL)
+		goto out;
+	for (size_t i = 0, k = 0; i < nnets; i++) {
+		struct fw_nnet *r = &nets[i];
+
+		if (k < nchanged && changed[k] == i) {
+			if ((e = nnet_inputs(r, &m, i, eidx, efirst, pidx,
+			    pfirst)) < 0 || (e = nnet_made(r, &sp, k)) < 0)
+				goto out;
+			k++;
+		} else {
+			*r = *was[i];
+			memset(was[i], 0, sizeof(*was[i]));
+		}
+	}
+	for (size_t r = 0; r < mem->nnets; r++)
+		nnet_done(&mem->nets[r]);
+	free(mem->nets);
+	qsort(nets, nnets, sizeof(*nets), cmp_nnet);
+	mem->nets = nets;
+	mem->nnets = nnets;
+	nets = NULL;
+	nnets = 0;
+	if (all.s == NULL && (all.s = strdup("")) == NULL)
+		goto out;
+	*ret = all.s;
+	all.s = NULL;
+	e = 1;
+out:
+	if (e == -ENOMEM)
+		fw_seterr(err, errlen, "Failed to plan the nftables rules: out "
+		    "of memory");
+	if (e < 0)
+		mem->valid = false;
+	for (size_t i = 0; i < nnets && nets != NULL; i++)
+		nnet_done(&nets[i]);
+	free(nets);
+	for (size_t f = 0; f < 2; f++)
+		for (size_t x = 0; x < 3; x++)
+			free(t[f][x].b.s);
+	free(all.s);
+	fw_nft_plan_done(&sp);
+	free(snets);
+	free(seps);
+	free(sports);
+	free(changed);
+	free(was);
+	free(seen);
+	free(eidx);
+	free(efirst);
+	free(pidx);
+	free(pfirst);
+	fw_model_done(&m);
+	return e;
+}
