@@ -24,6 +24,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
 	gcc libc6-dev make pkg-config libmicrohttpd-dev libjansson-dev \
 	libnl-3-dev libnl-route-3-dev libnl-nf-3-dev libiptc-dev libnftables-dev \
+	libnftnl-dev libmnl-dev \
 	check \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
@@ -35,7 +36,7 @@ FROM debian:12-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
 	libmicrohttpd12 libjansson4 libnl-3-200 libnl-route-3-200 libnl-nf-3-200 libip4tc2 \
-	libip6tc2 libnftables1 \
+	libip6tc2 libnftables1 libnftnl11 libmnl0 \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/build/cbridge /usr/bin/cbridge
 # Mount points and working directories config.json expects.

@@ -15,7 +15,7 @@
 CC		?= cc
 PKG_CONFIG	?= pkg-config
 PKGS		:= libmicrohttpd jansson libnl-3.0 libnl-route-3.0 libiptc \
-		   libnftables libnl-nf-3.0
+		   libnftables libnftnl libmnl libnl-nf-3.0
 WERROR		?= 1
 SANITIZER	?=
 
@@ -80,7 +80,7 @@ PURE_SRCS	:= lib/prefix.c plugin/log.c plugin/ipam.c plugin/options.c \
 		   firewall/plan.c firewall/parse.c firewall/rules.c \
 		   firewall/job.c firewall/select.c firewall/nftrules.c firewall/nftstate.c $(DNS_SRCS)
 PURE_SRCS	+= firewall/dnsiplan.c
-FW_HOST_SRCS	:= firewall/nftio.c firewall/nft.c firewall/dockeraccept.c firewall/iptc.c firewall/host.c \
+FW_HOST_SRCS	:= firewall/nftio.c firewall/nftwire.c firewall/nft.c firewall/dockeraccept.c firewall/iptc.c firewall/host.c \
 		   firewall/ports.c firewall/conntrack.c
 FW_HOST_SRCS	+= firewall/dnsintercept.c
 # The event loop every fd and timer of the daemon registers with, and the

@@ -310,6 +310,10 @@ struct fw	*fw_nft_new(char *err, size_t errlen);
  * does not make the other read everything again (firewall/nftio.h). */
 struct fw_nftlog;
 void		fw_nft_share_log(struct fw *f, struct fw_nftlog *log);
+/* How many syncs of f's changed networks went out as netlink batches,
+ * and how many through libnftables (tests). */
+void		fw_nft_wire_counts(struct fw *f, unsigned long *batches,
+		    unsigned long *fallbacks);
 void		fw_dacc_share_log(struct fw *f, struct fw_nftlog *log);
 /* The accepts for cbridge's bridges in dockerd's nft DOCKER-USER (or
  * FORWARD) chains and in Docker 29's filter-FORWARD

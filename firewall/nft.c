@@ -24,6 +24,7 @@
 #include "firewall/firewall.h"
 #include "firewall/nftio.h"
 #include "firewall/nftplan.h"
+#include "firewall/nftwire.h"
 
 struct fw_nft {
 	struct fw		fw;	/* first: the ops table */
@@ -34,6 +35,8 @@ struct fw_nft {
 	bool			have_gen;
 	uint32_t		gen;	/* after the last read or write */
 	struct fw_nmem		mem;	/* what each network's plan made */
+	struct fw_nwire		*wire;	/* NULL: libnftables writes all */
+	unsigned long		batches, fallbacks;
 };
 
 static const struct fw_ops nftb_ops;
@@ -198,7 +201,16 @@ nftb_sync(struct fw *f, const struct fw_model *m, char *err, size_t errlen)
 		if ((wrote = strlen(script)) != 0) {
 			/* found[] no longer says what the tables hold. */
 			n->have[0] = n->have[1] = false;
-			r = write_script(n, script, err, errlen);
+			/* A batch that failed changed nothing: libnftables
+			 * runs it again, and says why when it fails too. */
+			if (n->wire != NULL && fw_nwire_run(n->wire, script,
+			    "update cbridge's nftables tables", err,
+			    errlen) == 0)
+				n->batches++;
+			else {
+				n->fallbacks++;
+				r = write_script(n, script, err, errlen);
+			}
 		}
 		free(script);
 	} else
@@ -258,6 +270,7 @@ nftb_free(struct fw *f)
 	fw_nft_found_done(&n->found[0]);
 	fw_nft_found_done(&n->found[1]);
 	fw_nft_mem_done(&n->mem);
+	fw_nwire_close(n->wire);
 	fw_nftio_close(&n->io);
 	free(n);
 }
@@ -272,6 +285,14 @@ void
 fw_nft_share_log(struct fw *f, struct fw_nftlog *log)
 {
 	to_nftb(f)->io.log = log;
+}
+
+void
+fw_nft_wire_counts(struct fw *f, unsigned long *batches,
+    unsigned long *fallbacks)
+{
+	*batches = to_nftb(f)->batches;
+	*fallbacks = to_nftb(f)->fallbacks;
 }
 
 struct fw *
@@ -290,5 +311,8 @@ fw_nft_new(char *err, size_t errlen)
 		free(n);
 		return NULL;
 	}
+	/* Without it every write goes through libnftables. */
+	if (fw_nwire_open(&n->wire, err, errlen) < 0)
+		n->wire = NULL;
 	return &n->fw;
 }

@@ -4,7 +4,8 @@
 set -eu
 
 build="gcc make pkg-config libmicrohttpd-dev libjansson-dev libnl-3-dev
-libnl-route-3-dev libnl-nf-3-dev libiptc-dev libldns-dev libnftables-dev check"
+libnl-route-3-dev libnl-nf-3-dev libiptc-dev libldns-dev libnftables-dev
+libnftnl-dev libmnl-dev check"
 # procps: ps, pgrep and sysctl in the tests; kmod: modprobe, which loads
 # br_netfilter (tests/br_netfilter.sh).
 runtime="iproute2 curl jq nftables iptables busybox-static procps kmod"

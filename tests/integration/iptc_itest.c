@@ -4,6 +4,14 @@
  * runs it in throwaway namespaces and compares iptables-legacy-save.
  *
  *   iptc_itest [-host] apply CASE | clear | show CASE | forward-drop 4|6
+ *   iptc_itest -nft nwire-script CASE   the networks' part of CASE's nft plan
+ *                           as the commands that add it (chains, rules,
+ *                           elements), for nwire-dump and nft to compile
+ *   iptc_itest nwire-dump FILE   those commands' rules as compiled to
+ *                           netlink here (the "[ ... ]" lines of
+ *                           nft --debug=netlink)
+ *   iptc_itest -nft seq ... also prints "wire: B batches, F through
+ *                           libnftables" on stderr
  *   iptc_itest scale N      N networks with a container and two published
  *                           ports each: prints the time of the first sync,
  *                           of a sync that changes nothing (the once-a-
@@ -18,6 +26,7 @@
 
 #include "firewall/firewall.h"
 #include "firewall/nftplan.h"
+#include "firewall/nftwire.h"
 #include "tests/golden/cases.h"
 
 static double
@@ -141,9 +150,65 @@ main(int argc, char **argv)
 	}
 	if (argc > 2 && strcmp(argv[1], "forward-drop") != 0 &&
 	    strcmp(argv[1], "scale") != 0 && strcmp(argv[1], "seq") != 0 &&
+	    strcmp(argv[1], "nwire-dump") != 0 &&
 	    (c = golden_find(argv[2])) == NULL) {
 		fprintf(stderr, "no golden case '%s'\n", argv[2]);
 		return 2;
+	}
+	if (strcmp(argv[1], "nwire-dump") == 0 && argc > 2) {
+		FILE *fp = fopen(argv[2], "r");
+		char *script = calloc(1, 1 << 20), *out;
+		size_t n = fp != NULL && script != NULL ? fread(script, 1,
+		    (1 << 20) - 1, fp) : 0;
+
+		if (fp != NULL)
+			fclose(fp);
+		if (n == 0 || fw_nwire_dump(script, &out) < 0) {
+			fprintf(stderr, "cannot compile %s\n", argv[2]);
+			free(script);
+			return 1;
+		}
+		fputs(out, stdout);
+		free(out);
+		free(script);
+		return 0;
+	}
+	if (strcmp(argv[1], "nwire-script") == 0 && c != NULL && nft) {
+		struct fw_nplan np;
+
+		if (fw_nft_compute(&c->model, false, false, &np, err,
+		    sizeof(err)) < 0) {
+			fprintf(stderr, "%s\n", err);
+			return 1;
+		}
+		for (size_t i = 0; i < np.nchains; i++) {
+			const struct fw_nchain *ch = &np.chains[i];
+			const char *fam = ch->family == AF_INET ? "ip" : "ip6";
+
+			if (ch->net == FW_NFT_BASE)
+				continue;
+			printf("add chain %s %s %s\n", fam, FW_NFT_TABLE,
+			    ch->name);
+			for (size_t j = ch->first; j < ch->first + ch->n; j++)
+				printf("add rule %s %s %s %s\n", fam,
+				    FW_NFT_TABLE, ch->name, np.rules[j].text);
+		}
+		for (size_t i = 0; i < np.nelems; i++) {
+			const struct fw_nelem *el = &np.elems[i];
+			const char *q = "";
+
+			if (el->net == FW_NFT_BASE)
+				continue;
+			for (size_t k = 0; k < fw_nft_nmaps; k++)
+				if (strcmp(fw_nft_maps[k].name, el->map) == 0 &&
+				    fw_nft_map_quoted(&fw_nft_maps[k]))
+					q = "\"";
+			printf("add element %s %s %s { %s%s%s : jump %s }\n",
+			    el->family == AF_INET ? "ip" : "ip6", FW_NFT_TABLE,
+			    el->map, q, el->key, q, el->chain);
+		}
+		fw_nft_plan_done(&np);
+		return 0;
 	}
 	if (strcmp(argv[1], "show") == 0 && c != NULL && nft) {
 		struct fw_nplan np;
@@ -205,6 +270,13 @@ main(int argc, char **argv)
 				r = -1;
 			} else
 				r = f->ops->sync(f, &sc->model, err, sizeof(err));
+		}
+		if (nft && !host) {
+			unsigned long b, fb;
+
+			fw_nft_wire_counts(f, &b, &fb);
+			fprintf(stderr, "wire: %lu batches, %lu through "
+			    "libnftables\n", b, fb);
 		}
 	} else if (strcmp(argv[1], "clear") == 0)
 		r = f->ops->sync(f, &empty, err, sizeof(err));
