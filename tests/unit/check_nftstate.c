@@ -760,6 +760,286 @@ START_TEST(any_to_any)
 }
 END_TEST
 
+/* --- syncs that change only networks (fw_nft_incr) ------------------------- */
+
+/* a and b remember the same tables: the same networks, each with the
+ * same chains (rules by comment, in order) and elements. */
+static void
+mem_same(const struct fw_nmem *a, const struct fw_nmem *b, const char *what)
+{
+	ck_assert_msg(a->valid && b->valid, "%s: a memory is not valid", what);
+	ck_assert_msg(a->nnets == b->nnets, "%s: %zu networks, want %zu",
+	    what, a->nnets, b->nnets);
+	for (size_t i = 0; i < a->nnets; i++) {
+		const struct fw_nnet *x = &a->nets[i], *y = &b->nets[i];
+
+		ck_assert_str_eq(x->net.id, y->net.id);
+		ck_assert_uint_eq(x->neps, y->neps);
+		ck_assert_uint_eq(x->nports, y->nports);
+		for (size_t f = 0; f < 2; f++) {
+			const struct fw_nfound *u = &x->made[f],
+			    *v = &y->made[f];
+
+			ck_assert_msg(u->nchains == v->nchains, "%s: network "
+			    "%.12s has %zu chains, want %zu", what, x->net.id,
+			    u->nchains, v->nchains);
+			for (size_t c = 0; c < u->nchains; c++) {
+				ck_assert_str_eq(u->chains[c].name,
+				    v->chains[c].name);
+				ck_assert_uint_eq(u->chains[c].nrules,
+				    v->chains[c].nrules);
+				for (size_t r = 0; r < u->chains[c].nrules; r++)
+					ck_assert_str_eq(
+					    u->chains[c].rules[r].comment,
+					    v->chains[c].rules[r].comment);
+			}
+			ck_assert_uint_eq(u->nelems, v->nelems);
+			for (size_t e = 0; e < u->nelems; e++) {
+				ck_assert_str_eq(u->elems[e].map,
+				    v->elems[e].map);
+				ck_assert_str_eq(u->elems[e].key,
+				    v->elems[e].key);
+				ck_assert_str_eq(u->elems[e].chain,
+				    v->elems[e].chain);
+			}
+		}
+	}
+}
+
+/* The memory of tables that hold m's whole plan. */
+static void
+mem_of(const struct fw_model *m, bool drop4, struct fw_nmem *mem)
+{
+	struct fw_nplan p;
+
+	plan_model(m, drop4, &p);
+	ck_assert_int_eq(fw_nft_mem_build(m, drop4, false, &p, mem), 0);
+	fw_nft_plan_done(&p);
+}
+
+/* From every golden case to every other: where the base is the same
+ * the incremental sync leaves the memory a whole plan of the target
+ * would, and writes nothing when nothing changed. */
+START_TEST(incr_any_to_any)
+{
+	const struct golden_case *a = &golden_cases[_i];
+
+	for (const struct golden_case *b = golden_cases; b->name != NULL;
+	    b++) {
+		struct fw_nmem mem = { 0 }, want = { 0 };
+		char err[256] = "", *script = NULL, what[96];
+		int r;
+
+		snprintf(what, sizeof(what), "%s -> %s", a->name, b->name);
+		mem_of(&a->model, false, &mem);
+		r = fw_nft_incr(&mem, &b->model, false, false, &script, err,
+		    sizeof(err));
+		ck_assert_msg(r >= 0, "%s: %s", what, err);
+		if (r == 1) {
+			mem_of(&b->model, false, &want);
+			mem_same(&mem, &want, what);
+			ck_assert_msg((script[0] == '\0') == (a == b),
+			    "%s: script '%s'", what, script);
+		} else
+			ck_assert_msg(a != b, "%s: the same base planned whole",
+			    what);
+		free(script);
+		fw_nft_mem_done(&mem);
+		fw_nft_mem_done(&want);
+	}
+}
+END_TEST
+
+/* ports, plus a second network made from its first. */
+struct two {
+	struct fw_net	nets[2];
+	struct fw_ep	eps[8];
+	struct fw_port	ports[16];
+	struct fw_model	m;
+};
+
+static void
+two_of(const struct fw_model *base, struct two *t)
+{
+	ck_assert_uint_eq(base->nnets, 1);
+	ck_assert_uint_le(base->neps, LEN(t->eps) / 2);
+	ck_assert_uint_le(base->nports, LEN(t->ports) / 2);
+	memset(t, 0, sizeof(*t));
+	t->m = *base;
+	t->nets[0] = base->nets[0];
+	t->nets[1] = base->nets[0];
+	memset(t->nets[1].id, 'e', 12);
+	snprintf(t->nets[1].bridge, sizeof(t->nets[1].bridge), "br-two");
+	t->nets[1].subnet4.addr[1] ^= 0x40;
+	memcpy(t->eps, base->eps, base->neps * sizeof(*t->eps));
+	for (size_t i = 0; i < base->neps; i++) {
+		t->eps[base->neps + i] = base->eps[i];
+		memcpy(t->eps[base->neps + i].net_id, t->nets[1].id,
+		    sizeof(t->nets[1].id));
+		t->eps[base->neps + i].addr4.addr[1] ^= 0x40;
+	}
+	memcpy(t->ports, base->ports, base->nports * sizeof(*t->ports));
+	for (size_t i = 0; i < base->nports; i++) {
+		struct fw_port *p = &t->ports[base->nports + i];
+
+		*p = base->ports[i];
+		memcpy(p->net_id, t->nets[1].id, sizeof(t->nets[1].id));
+		p->host_port = (unsigned short)(p->host_port + 1000);
+		if (p->family == AF_INET)
+			p->cip.addr[1] ^= 0x40;
+	}
+	t->m.nets = t->nets;
+	t->m.nnets = 2;
+	t->m.eps = t->eps;
+	t->m.neps = 2 * base->neps;
+	t->m.ports = t->ports;
+	t->m.nports = 2 * base->nports;
+}
+
+/* a and b are both in s, a first. */
+static void
+before(const char *s, const char *a, const char *b)
+{
+	const char *x = strstr(s, a), *y = strstr(s, b);
+
+	ck_assert_msg(x != NULL && y != NULL && x < y, "'%s' not before "
+	    "'%s' in:\n%s", a, b, s);
+}
+
+static char *
+incr(struct fw_nmem *mem, const struct fw_model *m, bool drop4)
+{
+	char err[256] = "", *script = NULL;
+
+	ck_assert_msg(fw_nft_incr(mem, m, drop4, false, &script, err,
+	    sizeof(err)) == 1, "planned whole: %s", err);
+	return script;
+}
+
+/* A network added, a port moved, a network removed: each sync writes
+ * that network alone, in the order the kernel needs. */
+START_TEST(incr_one_network)
+{
+	const struct golden_case *c = golden_find("ports");
+	struct fw_nmem mem = { 0 }, want = { 0 };
+	struct two t;
+	char *s;
+	const char *del;
+
+	ck_assert_ptr_nonnull(c);
+	two_of(&c->model, &t);
+	mem_of(&c->model, false, &mem);
+
+	/* Added: its chains, rules and elements, nothing of br-n1's. */
+	s = incr(&mem, &t.m, false);
+	ck_assert_ptr_nonnull(strstr(s, "add chain ip cbridge "
+	    "filter-forward-in__br-two\n"));
+	ck_assert_ptr_nonnull(strstr(s, "add element ip cbridge "
+	    "filter-forward-in-jumps { \"br-two\" : jump "
+	    "filter-forward-in__br-two }\n"));
+	ck_assert_ptr_null(strstr(s, "br-n1"));
+	ck_assert_ptr_null(strstr(s, "delete "));
+	ck_assert_ptr_null(strstr(s, "flush "));
+	/* Chains before the rules and elements that use them. */
+	before(s, "add chain ip cbridge nat-dnat__br-two\n",
+	    "add rule ip cbridge nat-dnat__br-two ");
+	before(s, "add rule ip cbridge nat-dnat__br-two ",
+	    "add element ip cbridge nat-dnat-jumps");
+	free(s);
+	mem_of(&t.m, false, &want);
+	mem_same(&mem, &want, "added");
+	fw_nft_mem_done(&want);
+
+	/* Unchanged: nothing. */
+	s = incr(&mem, &t.m, false);
+	ck_assert_str_eq(s, "");
+	free(s);
+
+	/* One host port of br-two's moved: its DNAT chain is written again
+	 * and its element swapped; no other chain is touched. */
+	t.ports[c->model.nports].host_port++;
+	s = incr(&mem, &t.m, false);
+	ck_assert_ptr_nonnull(strstr(s, "flush chain ip cbridge "
+	    "nat-dnat__br-two\n"));
+	ck_assert_ptr_null(strstr(s, "br-n1"));
+	ck_assert_ptr_null(strstr(s, "flush chain ip cbridge "
+	    "filter-forward-out__br-two"));
+	ck_assert_ptr_null(strstr(s, "add chain "));
+	ck_assert_ptr_nonnull(strstr(s, "delete element ip cbridge "));
+	free(s);
+	mem_of(&t.m, false, &want);
+	mem_same(&mem, &want, "moved");
+	fw_nft_mem_done(&want);
+
+	/* br-n1 removed: flushed, its elements out, then its chains. */
+	t.m.nets = &t.nets[1];
+	t.m.nnets = 1;
+	t.m.eps = &t.eps[c->model.neps];
+	t.m.neps = c->model.neps;
+	t.m.ports = &t.ports[c->model.nports];
+	t.m.nports = c->model.nports;
+	s = incr(&mem, &t.m, false);
+	ck_assert_ptr_null(strstr(s, "br-two"));
+	ck_assert_ptr_null(strstr(s, "add "));
+	del = "delete chain ip cbridge filter-forward-in__br-n1\n";
+	before(s, "flush chain ip cbridge filter-forward-in__br-n1\n", del);
+	before(s, "delete element ip cbridge filter-forward-in-jumps "
+	    "{ \"br-n1\" }\n", del);
+	free(s);
+	mem_of(&t.m, false, &want);
+	mem_same(&mem, &want, "removed");
+	fw_nft_mem_done(&want);
+	fw_nft_mem_done(&mem);
+}
+END_TEST
+
+/* What the base is planned from changed: 0, plan whole. */
+START_TEST(incr_base_changed)
+{
+	const struct golden_case *c = golden_find("two_networks"),
+	    *d = golden_find("docker_bridges");
+	struct fw_model m;
+	struct fw_nmem mem = { 0 };
+	char err[256] = "", *s = NULL;
+
+	ck_assert_ptr_nonnull(c);
+	ck_assert_ptr_nonnull(d);
+	mem_of(&c->model, false, &mem);
+	ck_assert_int_eq(fw_nft_incr(&mem, &c->model, true, false, &s, err,
+	    sizeof(err)), 0);
+	m = c->model;
+	m.wsl2 = !m.wsl2;
+	ck_assert_int_eq(fw_nft_incr(&mem, &m, false, false, &s, err,
+	    sizeof(err)), 0);
+	m = c->model;
+	m.docker4 = d->model.docker4;
+	ck_assert_int_eq(fw_nft_incr(&mem, &m, false, false, &s, err,
+	    sizeof(err)), 0);
+	ck_assert_ptr_null(s);
+	/* Still good for the model it was made from. */
+	ck_assert_int_eq(fw_nft_incr(&mem, &c->model, false, false, &s, err,
+	    sizeof(err)), 1);
+	ck_assert_str_eq(s, "");
+	free(s);
+	/* A memory that is not valid plans whole. */
+	mem.valid = false;
+	s = NULL;
+	ck_assert_int_eq(fw_nft_incr(&mem, &c->model, false, false, &s, err,
+	    sizeof(err)), 0);
+	fw_nft_mem_done(&mem);
+}
+END_TEST
+
+static int
+ncases(void)
+{
+	int n = 0;
+
+	while (golden_cases[n].name != NULL)
+		n++;
+	return n;
+}
+
 Suite *
 nftstate_suite(void)
 {
@@ -779,6 +1059,9 @@ nftstate_suite(void)
 	tcase_add_test(tc, no_table_without_network);
 	tcase_add_loop_test(tc, any_to_any, 0, (int)(LEN(captures) +
 	    LEN(changed)));
+	tcase_add_loop_test(tc, incr_any_to_any, 0, ncases());
+	tcase_add_test(tc, incr_one_network);
+	tcase_add_test(tc, incr_base_changed);
 	suite_add_tcase(s, tc);
 	return s;
 }
