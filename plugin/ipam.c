@@ -1568,7 +1568,6 @@ load_pool(const json_t *v, size_t idx, uint64_t *total, struct pool **ret,
 		goto out;
 	}
 	p->cursor = off.lo;
-	pool_changed(p);
 	jalloc = json_object_get(v, "allocated");
 	if (!json_is_array(jalloc)) {
 		ERR("pools[%zu]: \"allocated\" must be an "
