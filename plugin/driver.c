@@ -102,6 +102,23 @@ static int	take_endpoints_of(struct drv *d, const char *net_id,
 		    struct ep_cfg ***ret, size_t *ret_n);
 static void	release_ports(struct drv *d, struct ep_cfg *e);
 
+/* An endpoint about to change, copied for the undo.  Its cached text is
+ * dropped first, so the copy never holds a pointer to it. */
+static void
+ep_save(struct ep_cfg *e, struct ep_cfg *ret)
+{
+	ep_cfg_changed(e);
+	*ret = *e;
+}
+
+/* Puts e back as ep_save() copied it; the text cached since is dropped. */
+static void
+ep_restore(struct ep_cfg *e, const struct ep_cfg *saved)
+{
+	ep_cfg_changed(e);
+	*e = *saved;
+}
+
 static int
 fill_random(void *buf, size_t len)
 {
@@ -1243,12 +1260,12 @@ drv_join(struct drv *d, const char *net_id, const char *ep_id,
 	if ((op = op_new(d, OP_JOIN, "a join")) == NULL)
 		return -ENOMEM;
 	op->ep = e;
-	op->old_ep = *e;
+	ep_save(e, &op->old_ep);
 	e->joined = true;
 	memcpy(e->sandbox, sandbox, strlen(sandbox) + 1);
 	if ((r = stage_state(d, op, true, err, errlen)) < 0 ||
 	    (r = stage_fw(d, op)) < 0) {
-		*e = op->old_ep;
+		ep_restore(e, &op->old_ep);
 		op_free(op);
 		return r;
 	}
@@ -1262,7 +1279,7 @@ finish_join(struct drv *d, struct drv_op *op, char *err, size_t errlen)
 {
 	if (op->save_r < 0) {
 		ERR("%s", op->save_err);
-		*op->ep = op->old_ep;
+		ep_restore(op->ep, &op->old_ep);
 		return op->save_r;
 	}
 	state_written(d, op);
@@ -1284,11 +1301,11 @@ drv_leave(struct drv *d, const char *net_id, const char *ep_id, char *err,
 	if ((op = op_new(d, OP_LEAVE, "a leave")) == NULL)
 		return -ENOMEM;
 	op->ep = e;
-	op->old_ep = *e;
+	ep_save(e, &op->old_ep);
 	e->joined = false;
 	e->sandbox[0] = '\0';
 	if ((r = stage_state(d, op, true, err, errlen)) < 0) {
-		*e = op->old_ep;
+		ep_restore(e, &op->old_ep);
 		op_free(op);
 		return r;
 	}
@@ -1511,6 +1528,7 @@ drv_program_external(struct drv *d, const char *net_id, const char *ep_id,
 	op->nports = e->nports;
 	e->ports = nv;
 	e->nports = nnv;
+	ep_cfg_changed(e);
 	if ((r = stage_state(d, op, true, err, errlen)) < 0 ||
 	    (r = stage_fw(d, op)) < 0 || (r = stage_ct(n, e, &op->job)) < 0) {
 		op->save_r = r;
@@ -1546,6 +1564,7 @@ finish_ports(struct drv *d, struct drv_op *op, char *err, size_t errlen)
 	e->ports = op->ports;
 	e->nports = op->nports;
 	op->ports = NULL;
+	ep_cfg_changed(e);
 	rereserve(d, e);
 	/* The file may hold the new ports already. */
 	run_background(d, "a failed port publication", op->save_r == 0);
@@ -2056,4 +2075,13 @@ const struct ipam *
 drv_ipam(const struct drv *d)
 {
 	return d->ipam;
+}
+
+int
+drv_encode_state(struct drv *d, bool fresh, char **ret, size_t *ret_len,
+    char *err, size_t errlen)
+{
+	if (fresh)
+		st_drop_cache(&d->st, d->ipam);
+	return st_encode(&d->st, d->ipam, ret, ret_len, err, errlen);
 }

@@ -241,5 +241,10 @@ size_t	drv_network_count(const struct drv *d);
 /* Borrowed; NULL if unknown. */
 const struct net_cfg *drv_network_get(const struct drv *d, const char *id);
 const struct ipam *drv_ipam(const struct drv *d);
+/* For tests: the state as a save now would write it (*ret malloc'ed,
+ * caller owns); with fresh, every cached text is dropped first, so
+ * nothing is reused. */
+int	drv_encode_state(struct drv *d, bool fresh, char **ret,
+	    size_t *ret_len, char *err, size_t errlen);
 
 #endif

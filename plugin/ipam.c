@@ -57,6 +57,9 @@ struct pool {
 	struct chunk	**chunks;	/* sorted by key */
 	size_t		 nchunks;
 	size_t		 chunkcap;
+	char		*enc;		/* cached JSON text (ipam_pool_text),
+					 * owned; NULL: none */
+	size_t		 enc_len;
 };
 
 struct ipam {
@@ -224,6 +227,16 @@ fmt_addr(struct u128 a, int family, char *buf, size_t len)
 	return prefix_format_addr(&p, buf, len);
 }
 
+/* Every change to what the state file holds of p (its allocations, its
+ * cursor) goes through here, so the cached text never goes stale. */
+static void
+pool_changed(struct pool *p)
+{
+	free(p->enc);
+	p->enc = NULL;
+	p->enc_len = 0;
+}
+
 /* Chunk bitmap. */
 
 static struct chunk *
@@ -317,6 +330,7 @@ addr_test(const struct pool *p, struct u128 a)
 static int
 run_set(struct pool *p, struct u128 a, uint64_t count)
 {
+	pool_changed(p);
 	while (count > 0) {
 		unsigned int bit = chunk_bit(a), end;
 		uint64_t span = CHUNK_BITS - bit;
@@ -359,6 +373,7 @@ addr_clear(struct pool *p, struct u128 a)
 	if ((c = chunk_find(p, chunk_key(a), &pos)) == NULL ||
 	    !bit_test(c, bit))
 		return;
+	pool_changed(p);
 	c->bits[bit / 64] &= ~(UINT64_C(1) << (bit % 64));
 	c->count--;
 	p->used--;
@@ -380,6 +395,7 @@ pool_free(struct pool *p)
 	for (size_t i = 0; i < p->nchunks; i++)
 		free(p->chunks[i]);
 	free(p->chunks);
+	free(p->enc);
 	free(p);
 }
 
@@ -1201,8 +1217,10 @@ ipam_request_address(struct ipam *ip, const char *id,
 		ERR("out of memory");
 		return r;
 	}
-	if (want == NULL && !gateway)
+	if (want == NULL && !gateway) {
 		p->cursor = off + 1 < p->n ? off + 1 : 0;
+		pool_changed(p);
+	}
 	if (ret != NULL)
 		*ret = u128_prefix(a, p->pfx.family, p->pfx.plen);
 	return 0;
@@ -1372,6 +1390,37 @@ out:
 	json_decref(arr);
 	json_decref(root);
 	return r;
+}
+
+int
+ipam_pool_text(struct ipam *ip, size_t i, const char **ret, size_t *ret_len)
+{
+	struct pool *p;
+	json_t *o = NULL;
+	int r;
+
+	if (ip == NULL || i >= ip->npools)
+		return -EINVAL;
+	p = ip->pools[i];
+	if (p->enc == NULL) {
+		if ((r = dump_pool(p, &o)) < 0)
+			return r;
+		p->enc = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+		json_decref(o);
+		if (p->enc == NULL)
+			return -ENOMEM;
+		p->enc_len = strlen(p->enc);
+	}
+	*ret = p->enc;
+	*ret_len = p->enc_len;
+	return 0;
+}
+
+void
+ipam_drop_cache(struct ipam *ip)
+{
+	for (size_t i = 0; ip != NULL && i < ip->npools; i++)
+		pool_changed(ip->pools[i]);
 }
 
 static int

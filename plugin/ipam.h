@@ -79,6 +79,13 @@ int	ipam_release_address(struct ipam *ip, const char *id,
 
 /* Pools and allocations as a JSON value (new reference in *ret). */
 int	ipam_dump(const struct ipam *ip, struct json_t **ret);
+/* Pool i (below ipam_pool_count) as compact JSON text with sorted keys,
+ * the element ipam_dump puts in "pools".  Made on first use and kept until
+ * the pool changes; *ret is borrowed, valid until ip next changes. */
+int	ipam_pool_text(struct ipam *ip, size_t i, const char **ret,
+	    size_t *ret_len);
+/* Drops every pool's cached text. */
+void	ipam_drop_cache(struct ipam *ip);
 /* Replaces ip's pools with those in v, validating everything; on failure
  * ip is unchanged. */
 int	ipam_load(struct ipam *ip, const struct json_t *v,

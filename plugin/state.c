@@ -18,6 +18,7 @@ net_cfg_free(struct net_cfg *n)
 	if (n == NULL)
 		return NULL;
 	opt_kvlist_done(&n->generic);
+	free(n->enc);
 	free(n);
 	return NULL;
 }
@@ -25,10 +26,28 @@ net_cfg_free(struct net_cfg *n)
 struct ep_cfg *
 ep_cfg_free(struct ep_cfg *e)
 {
-	if (e != NULL)
+	if (e != NULL) {
 		free(e->ports);
+		free(e->enc);
+	}
 	free(e);
 	return NULL;
+}
+
+void
+net_cfg_changed(struct net_cfg *n)
+{
+	free(n->enc);
+	n->enc = NULL;
+	n->enc_len = 0;
+}
+
+void
+ep_cfg_changed(struct ep_cfg *e)
+{
+	free(e->enc);
+	e->enc = NULL;
+	e->enc_len = 0;
 }
 
 const char *
@@ -182,49 +201,149 @@ fail:
 	return NULL;
 }
 
-int
-st_encode(const struct st_doc *doc, const struct ipam *ip, char **ret,
-    size_t *ret_len, char *err, size_t errlen)
-{
-	json_t *root = json_object(), *arr = json_array(), *eps = json_array();
-	json_t *ipj = NULL;
-	const struct prefix *ula = doc->has_ula ? &doc->ula : NULL;
-	char buf[PREFIX_STRLEN], *out;
-	int r = -ENOMEM;
+/* The document being assembled, at most ST_MAX_BYTES (what st_load
+ * reads back).  err is sticky: the first failure stops all appends. */
+struct stbuf {
+	char	*p;
+	size_t	len, cap;
+	int	err;
+};
 
-	if (root == NULL || arr == NULL || eps == NULL)
-		goto out;
+static void
+sb_add(struct stbuf *b, const char *s, size_t n)
+{
+	size_t ncap;
+	char *np;
+
+	if (b->err < 0)
+		return;
+	if (n >= ST_MAX_BYTES - b->len) {
+		b->err = -EFBIG;
+		return;
+	}
+	if (b->len + n + 1 > b->cap) {
+		ncap = b->cap ? b->cap : 4096;
+		while (ncap < b->len + n + 1)
+			ncap *= 2;
+		if ((np = realloc(b->p, ncap)) == NULL) {
+			b->err = -ENOMEM;
+			return;
+		}
+		b->p = np;
+		b->cap = ncap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void
+sb_str(struct stbuf *b, const char *s)
+{
+	sb_add(b, s, strlen(s));
+}
+
+/* One array element per line: "[\nA,\nB\n]", or "[]". */
+static void
+sb_elem(struct stbuf *b, size_t i, const char *s, size_t n)
+{
+	sb_str(b, i == 0 ? "\n" : ",\n");
+	sb_add(b, s, n);
+}
+
+/* The compact text of o (consumed) into *ret and *ret_len. */
+static int
+take_text(json_t *o, char **ret, size_t *ret_len)
+{
+	char *s = o != NULL ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) :
+	    NULL;
+
+	json_decref(o);
+	if (s == NULL)
+		return -ENOMEM;
+	*ret = s;
+	*ret_len = strlen(s);
+	return 0;
+}
+
+static int
+net_text(struct net_cfg *n)
+{
+	return n->enc != NULL ? 0 : take_text(encode_net(n), &n->enc,
+	    &n->enc_len);
+}
+
+static int
+ep_text(struct ep_cfg *e)
+{
+	return e->enc != NULL ? 0 : take_text(encode_ep(e), &e->enc,
+	    &e->enc_len);
+}
+
+/*
+ * Assembled from each object's cached text, so that a change costs the
+ * encoding of what changed plus a copy of the rest.  The top-level keys
+ * are written in sorted order, as JSON_SORT_KEYS would put them.
+ */
+int
+st_encode(struct st_doc *doc, struct ipam *ip, char **ret, size_t *ret_len,
+    char *err, size_t errlen)
+{
+	struct stbuf b = { 0 };
+	char buf[PREFIX_STRLEN + 32];
+	const char *t;
+	size_t n, tl;
+	int r = 0;
+
+	sb_str(&b, "{\"endpoints\":[");
+	for (size_t i = 0; i < doc->neps && r == 0; i++)
+		if ((r = ep_text(doc->eps[i])) == 0)
+			sb_elem(&b, i, doc->eps[i]->enc, doc->eps[i]->enc_len);
+	sb_str(&b, doc->neps > 0 ? "\n],\n\"ipam\":{\"pools\":[" :
+	    "],\n\"ipam\":{\"pools\":[");
+	n = ipam_pool_count(ip);
+	for (size_t i = 0; i < n && r == 0; i++)
+		if ((r = ipam_pool_text(ip, i, &t, &tl)) == 0)
+			sb_elem(&b, i, t, tl);
+	sb_str(&b, n > 0 ? "\n]},\n\"networks\":[" : "]},\n\"networks\":[");
+	for (size_t i = 0; i < doc->nnets && r == 0; i++)
+		if ((r = net_text(doc->nets[i])) == 0)
+			sb_elem(&b, i, doc->nets[i]->enc, doc->nets[i]->enc_len);
+	sb_str(&b, doc->nnets > 0 ? "\n],\n" : "],\n");
+	/* A prefix needs no JSON escaping. */
+	if (doc->has_ula) {
+		char pbuf[PREFIX_STRLEN];
+
+		(void) snprintf(buf, sizeof(buf), "\"ula\":\"%s\",\n",
+		    prefix_format(&doc->ula, pbuf, sizeof(pbuf)));
+		sb_str(&b, buf);
+	}
+	(void) snprintf(buf, sizeof(buf), "\"version\":%d}\n", ST_VERSION);
+	sb_str(&b, buf);
+	if (r == 0)
+		r = b.err;
+	if (r < 0) {
+		if (r == -EFBIG)
+			ERR("Failed to encode state: more than %u bytes",
+			    ST_MAX_BYTES);
+		else
+			ERR("Failed to encode state: %s", strerror(-r));
+		free(b.p);
+		return r;
+	}
+	*ret = b.p;
+	*ret_len = b.len;
+	return 0;
+}
+
+void
+st_drop_cache(struct st_doc *doc, struct ipam *ip)
+{
 	for (size_t i = 0; i < doc->nnets; i++)
-		if (json_array_append_new(arr, encode_net(doc->nets[i])) < 0)
-			goto out;
+		net_cfg_changed(doc->nets[i]);
 	for (size_t i = 0; i < doc->neps; i++)
-		if (json_array_append_new(eps, encode_ep(doc->eps[i])) < 0)
-			goto out;
-	r = ipam_dump(ip, &ipj);
-	if (r < 0)
-		goto out;
-	r = -ENOMEM;
-	if (json_object_set_new(root, "version", json_integer(ST_VERSION)) < 0 ||
-	    (ula != NULL && json_object_set_new(root, "ula",
-	    json_string(prefix_format(ula, buf, sizeof(buf)))) < 0) ||
-	    json_object_set(root, "networks", arr) < 0 ||
-	    json_object_set(root, "endpoints", eps) < 0 ||
-	    json_object_set(root, "ipam", ipj) < 0)
-		goto out;
-	out = json_dumps(root, JSON_INDENT(1) | JSON_SORT_KEYS);
-	if (out == NULL)
-		goto out;
-	*ret = out;
-	*ret_len = strlen(out);
-	r = 0;
-out:
-	if (r < 0)
-		ERR("Failed to encode state: %s", strerror(-r));
-	json_decref(ipj);
-	json_decref(eps);
-	json_decref(arr);
-	json_decref(root);
-	return r;
+		ep_cfg_changed(doc->eps[i]);
+	ipam_drop_cache(ip);
 }
 
 static int

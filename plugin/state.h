@@ -2,6 +2,12 @@
  * The persisted state: networks and IPAM allocations in one JSON document,
  * STATE_DIR/state.json, written atomically after every change and loaded
  * through the same validators as API input.
+ *
+ * Each network, endpoint and IPAM pool keeps its own encoded JSON text,
+ * made by st_encode when first needed, so that a change re-encodes only
+ * what changed.  Whoever changes a persisted field of an ep_cfg or a
+ * net_cfg after st_encode has seen it must call ep_cfg_changed() or
+ * net_cfg_changed(); the IPAM drops its pools' text itself.
  */
 #ifndef CBRIDGE_STATE_H
 #define CBRIDGE_STATE_H
@@ -29,6 +35,8 @@ struct net_cfg {
 	struct prefix	pool4, gw4;	/* gw4 carries the pool's length */
 	bool		has_v6, has_gw6;
 	struct prefix	pool6, gw6;
+	char		*enc;		/* cached JSON text, owned; NULL: none */
+	size_t		enc_len;
 };
 
 /* One endpoint: a veth pair on a network's bridge. */
@@ -58,10 +66,17 @@ struct ep_cfg {
 	char		sandbox[ST_SANDBOX_MAX + 1];	/* SandboxKey of Join */
 	struct ep_port	*ports;		/* owned; the fds are the driver's */
 	size_t		nports;
+	char		*enc;		/* cached JSON text, owned; NULL: none.
+					 * A struct copy must not keep it. */
+	size_t		enc_len;
 };
 
 struct net_cfg	*net_cfg_free(struct net_cfg *n);
 struct ep_cfg	*ep_cfg_free(struct ep_cfg *e);
+/* Drop the cached text of n or e: after any change to what the state file
+ * holds of it (not the port fds, which are not persisted). */
+void	net_cfg_changed(struct net_cfg *n);
+void	ep_cfg_changed(struct ep_cfg *e);
 /* "02:42:ac:11:00:02" into buf (at least 18 bytes); parse: -EINVAL. */
 const char *st_format_mac(const unsigned char mac[6], char *buf, size_t len);
 int	st_parse_mac(const char *s, unsigned char ret[6]);
@@ -80,9 +95,14 @@ struct st_doc {
 void	st_doc_done(struct st_doc *d);
 
 /* Serialises doc and ip to a malloc'ed NUL-terminated buffer (*ret,
- * caller owns). */
-int	st_encode(const struct st_doc *doc, const struct ipam *ip,
+ * caller owns): compact JSON, keys sorted, one network, endpoint or pool
+ * per line.  Not const: it fills the cached text of every network,
+ * endpoint and pool that has none, and reuses the text of the others. */
+int	st_encode(struct st_doc *doc, struct ipam *ip,
 	    char **ret, size_t *ret_len, char *err, size_t errlen);
+/* Drops every cached text of doc and ip, so that the next st_encode
+ * encodes everything again (tests compare the two). */
+void	st_drop_cache(struct st_doc *doc, struct ipam *ip);
 /* Parses and validates buf; the IPAM part is loaded into ip (unchanged on
  * failure), the rest returned in *ret.  -EINVAL with a message naming the
  * bad field. */

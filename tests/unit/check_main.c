@@ -45,6 +45,7 @@ main(void)
 	srunner_add_suite(sr, fd_suite());
 	srunner_add_suite(sr, statustext_suite());
 	srunner_add_suite(sr, fwselect_suite());
+	srunner_add_suite(sr, stcache_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -78,6 +78,7 @@ START_TEST(round_trip)
 	ck_assert_mem_eq(doc.eps[0]->mac, ep.mac, 6);
 	st_doc_done(&doc);
 	free(buf);
+	ep_cfg_changed(&ep);	/* its cached text: ep is not heap-owned */
 	net_cfg_free(nets[0]);
 	net_cfg_free(nets[1]);
 	ipam_free(ip);

@@ -29,5 +29,6 @@ Suite	*nftstate_suite(void);
 Suite	*fd_suite(void);
 Suite	*statustext_suite(void);
 Suite	*fwselect_suite(void);
+Suite	*stcache_suite(void);
 
 #endif
