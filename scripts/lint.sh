@@ -25,9 +25,10 @@ if grep -nE 'jansson|json_t' plugin/driver.c plugin/driver.h; then
 	echo "lint: JSON must not reach the driver core" >&2
 	fail=1
 fi
-# No libnl type outside netlink/, except libnl-nf for conntrack, which is
-# the firewall's concern (and no libnl type leaves firewall/conntrack.c).
-if grep -nE '#include <netlink/|rtnl_|nl_sock' $(echo "$src" | grep -v '^netlink/' | grep -v 'tests/integration/' | grep -v '^firewall/conntrack.c'); then
+# No libnl type outside netlink/ (libmnl's mnl_socket is not libnl),
+# except libnl-nf for conntrack, which is the firewall's concern (and no
+# libnl type leaves firewall/conntrack.c).
+if grep -nE '#include <netlink/|rtnl_|\bnl_sock' $(echo "$src" | grep -v '^netlink/' | grep -v 'tests/integration/' | grep -v '^firewall/conntrack.c'); then
 	echo "lint: libnl used outside netlink/" >&2
 	fail=1
 fi
