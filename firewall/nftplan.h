@@ -86,12 +86,14 @@ bool	fw_nft_map_quoted(const struct fw_nmapdef *d);
 int	fw_nft_compute(const struct fw_model *m, bool drop4, bool drop6,
 	    struct fw_nplan *ret, char *err, size_t errlen);
 void	fw_nft_plan_done(struct fw_nplan *p);
-/* Items of m (ports or endpoints, each with its net_id at the same
- * offset, base the first one's) grouped by network: *ridx the item
- * numbers, *rfirst per network where its items start (nnets + 1
- * entries).  O((items + networks) log networks). */
-int	fw_nft_group(const struct fw_model *m, const char *base, size_t size,
-	    size_t n, size_t **ridx, size_t **rfirst);
+/* m's endpoints and ports by network: those of network i are
+ * eps[eidx[efirst[i]] .. eidx[efirst[i + 1] - 1]] (ports alike), in
+ * model order.  O((items + networks) log networks). */
+struct fw_ngroups {
+	size_t	*eidx, *efirst, *pidx, *pfirst;	/* malloc'ed */
+};
+int	fw_nft_groups(const struct fw_model *m, struct fw_ngroups *ret);
+void	fw_nft_groups_done(struct fw_ngroups *g);
 /* The family's table as nft lists it (tabs, maps first, then chains in
  * creation order), counters and handles aside; *ret malloc'ed.  Also
  * what an empty table is loaded from. */

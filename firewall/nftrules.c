@@ -94,10 +94,9 @@ struct nplan {
 	/* The chain rules go to, and its owner for the comments. */
 	struct fw_nchain *cur;
 	const char	*owner;
-	/* Ports and endpoints by network: those of network i are
-	 * pidx[pfirst[i] .. pfirst[i + 1]) (eidx, efirst alike); ni is the
-	 * network being planned. */
-	size_t		*pidx, *pfirst, *eidx, *efirst;
+	/* Ports and endpoints by network; ni is the network being
+	 * planned. */
+	struct fw_ngroups g;
 	size_t		ni;
 	size_t		owner_net;	/* ni, or FW_NFT_BASE */
 };
@@ -326,8 +325,8 @@ plan_port_accepts(struct nplan *np)
 	char a[PREFIX_STRLEN];
 	int e;
 
-	for (size_t k = np->pfirst[np->ni]; k < np->pfirst[np->ni + 1]; k++) {
-		const struct fw_port *pt = &m->ports[np->pidx[k]];
+	for (size_t k = np->g.pfirst[np->ni]; k < np->g.pfirst[np->ni + 1]; k++) {
+		const struct fw_port *pt = &m->ports[np->g.pidx[k]];
 
 		if (pt->family != np->fam)
 			continue;
@@ -422,9 +421,9 @@ plan_net(struct nplan *np, const struct fw_net *n)
 		if ((e = rule(np, "fib saddr type local counter %s",
 		    nat_source(n, np->fam, nat, sizeof(nat)))) < 0)
 			return e;
-		for (size_t k = np->pfirst[np->ni]; mode != FW_GW_ROUTED &&
-		    k < np->pfirst[np->ni + 1]; k++) {
-			const struct fw_port *pt = &m->ports[np->pidx[k]];
+		for (size_t k = np->g.pfirst[np->ni]; mode != FW_GW_ROUTED &&
+		    k < np->g.pfirst[np->ni + 1]; k++) {
+			const struct fw_port *pt = &m->ports[np->g.pidx[k]];
 
 			if (pt->family != np->fam)
 				continue;
@@ -463,8 +462,8 @@ plan_net_raw(struct nplan *np, const struct fw_net *n, const char *sfx)
 	int e;
 
 	(void) snprintf(name, sizeof(name), "raw-prerouting__%s", sfx);
-	for (size_t k = np->efirst[np->ni]; k < np->efirst[np->ni + 1]; k++) {
-		const struct fw_ep *ep = &m->eps[np->eidx[k]];
+	for (size_t k = np->g.efirst[np->ni]; k < np->g.efirst[np->ni + 1]; k++) {
+		const struct fw_ep *ep = &m->eps[np->g.eidx[k]];
 		const struct prefix *addr = np->fam == AF_INET ? &ep->addr4 :
 		    &ep->addr6;
 		size_t off;
@@ -494,8 +493,8 @@ plan_net_raw(struct nplan *np, const struct fw_net *n, const char *sfx)
 		    (e = add_elem(np, M_RAW_ADDR, a, name)) < 0)
 			return e;
 	}
-	for (size_t k = np->pfirst[np->ni]; k < np->pfirst[np->ni + 1]; k++) {
-		const struct fw_port *pt = &m->ports[np->pidx[k]];
+	for (size_t k = np->g.pfirst[np->ni]; k < np->g.pfirst[np->ni + 1]; k++) {
+		const struct fw_port *pt = &m->ports[np->g.pidx[k]];
 
 		if (pt->family != np->fam || mode_of(n, np->fam) == FW_GW_ROUTED ||
 		    !is_loopback4(&pt->host_ip))
@@ -533,8 +532,8 @@ plan_net_dnat(struct nplan *np, const struct fw_net *n, const char *sfx)
 	if (mode_of(n, np->fam) == FW_GW_ROUTED)
 		return 0;
 	(void) snprintf(name, sizeof(name), "nat-dnat__%s", sfx);
-	for (size_t k = np->pfirst[np->ni]; k < np->pfirst[np->ni + 1]; k++) {
-		const struct fw_port *pt = &m->ports[np->pidx[k]];
+	for (size_t k = np->g.pfirst[np->ni]; k < np->g.pfirst[np->ni + 1]; k++) {
+		const struct fw_port *pt = &m->ports[np->g.pidx[k]];
 		const char *proto = fw_proto_name(pt->proto);
 
 		if (pt->family != np->fam)
@@ -573,8 +572,11 @@ cmp_id(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-int
-fw_nft_group(const struct fw_model *m, const char *base, size_t size, size_t n,
+/* Items (ports or endpoints, each with its net_id at the same offset,
+ * base the first one's) grouped by network: *ridx the item numbers,
+ * *rfirst per network where its items start (nnets + 1 entries). */
+static int
+group(const struct fw_model *m, const char *base, size_t size, size_t n,
     size_t **ridx, size_t **rfirst)
 {
 	const char **ids = NULL;
@@ -627,6 +629,33 @@ out:
 }
 
 int
+fw_nft_groups(const struct fw_model *m, struct fw_ngroups *ret)
+{
+	struct fw_ngroups g = { 0 };
+	int e;
+
+	if ((e = group(m, m->ports ? m->ports[0].net_id : NULL,
+	    sizeof(*m->ports), m->nports, &g.pidx, &g.pfirst)) < 0 ||
+	    (e = group(m, m->eps ? m->eps[0].net_id : NULL, sizeof(*m->eps),
+	    m->neps, &g.eidx, &g.efirst)) < 0) {
+		fw_nft_groups_done(&g);
+		return e;
+	}
+	*ret = g;
+	return 0;
+}
+
+void
+fw_nft_groups_done(struct fw_ngroups *g)
+{
+	free(g->eidx);
+	free(g->efirst);
+	free(g->pidx);
+	free(g->pfirst);
+	memset(g, 0, sizeof(*g));
+}
+
+int
 fw_nft_compute(const struct fw_model *in, bool drop4, bool drop6,
     struct fw_nplan *ret, char *err, size_t errlen)
 {
@@ -643,10 +672,7 @@ fw_nft_compute(const struct fw_model *in, bool drop4, bool drop6,
 	memset(&np, 0, sizeof(np));
 	np.p = ret;
 	np.m = &m;
-	if ((e = fw_nft_group(&m, m.ports ? m.ports[0].net_id : NULL,
-	    sizeof(*m.ports), m.nports, &np.pidx, &np.pfirst)) < 0 ||
-	    (e = fw_nft_group(&m, m.eps ? m.eps[0].net_id : NULL, sizeof(*m.eps),
-	    m.neps, &np.eidx, &np.efirst)) < 0)
+	if ((e = fw_nft_groups(&m, &np.g)) < 0)
 		goto fail;
 	for (size_t f = 0; f < 2; f++) {
 		bool any = false;
@@ -673,10 +699,7 @@ fail:
 	    e == -ENOMEM ? "out of memory" : "a rule does not fit its fields");
 	fw_nft_plan_done(ret);
 out:
-	free(np.pidx);
-	free(np.pfirst);
-	free(np.eidx);
-	free(np.efirst);
+	fw_nft_groups_done(&np.g);
 	fw_model_done(&m);
 	return e;
 }

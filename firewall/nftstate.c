@@ -683,12 +683,15 @@ cmp_nnet(const void *a, const void *b)
 	    ((const struct fw_nnet *)b)->net.id);
 }
 
-/* Network ni's items of m, grouped (fw_nft_group), copied into r. */
+/* Network ni of m with its endpoints and ports (grouped in g), copied
+ * into r. */
 static int
 nnet_inputs(struct fw_nnet *r, const struct fw_model *m, size_t ni,
-    const size_t *eidx, const size_t *efirst, const size_t *pidx,
-    const size_t *pfirst)
+    const struct fw_ngroups *g)
 {
+	const size_t *eidx = g->eidx, *efirst = g->efirst, *pidx = g->pidx,
+	    *pfirst = g->pfirst;
+
 	r->net = m->nets[ni];
 	r->neps = efirst[ni + 1] - efirst[ni];
 	r->nports = pfirst[ni + 1] - pfirst[ni];
@@ -703,12 +706,14 @@ nnet_inputs(struct fw_nnet *r, const struct fw_model *m, size_t ni,
 	return 0;
 }
 
-/* Whether r was planned from network ni of m as grouped. */
+/* Whether r was planned from network ni of m as grouped in g. */
 static bool
 nnet_same(const struct fw_nnet *r, const struct fw_model *m, size_t ni,
-    const size_t *eidx, const size_t *efirst, const size_t *pidx,
-    const size_t *pfirst)
+    const struct fw_ngroups *g)
 {
+	const size_t *eidx = g->eidx, *efirst = g->efirst, *pidx = g->pidx,
+	    *pfirst = g->pfirst;
+
 	if (!net_eq(&r->net, &m->nets[ni]) ||
 	    r->neps != efirst[ni + 1] - efirst[ni] ||
 	    r->nports != pfirst[ni + 1] - pfirst[ni])
@@ -822,17 +827,14 @@ fw_nft_mem_build(const struct fw_model *in, bool drop4, bool drop6,
 {
 	struct fw_nmem mem = { 0 };
 	struct fw_model m;
-	size_t *eidx = NULL, *efirst = NULL, *pidx = NULL, *pfirst = NULL;
+	struct fw_ngroups g = { 0 };
 	char ignore[8];
 	int e;
 
 	fw_nft_mem_done(ret);
 	if ((e = fw_model_check(in, &m, ignore, sizeof(ignore))) < 0)
 		return e;
-	if ((e = fw_nft_group(&m, m.ports ? m.ports[0].net_id : NULL,
-	    sizeof(*m.ports), m.nports, &pidx, &pfirst)) < 0 ||
-	    (e = fw_nft_group(&m, m.eps ? m.eps[0].net_id : NULL,
-	    sizeof(*m.eps), m.neps, &eidx, &efirst)) < 0 ||
+	if ((e = fw_nft_groups(&m, &g)) < 0 ||
 	    (e = mem_base(&mem, &m, drop4, drop6)) < 0)
 		goto out;
 	e = -ENOMEM;
@@ -841,8 +843,8 @@ fw_nft_mem_build(const struct fw_model *in, bool drop4, bool drop6,
 	for (size_t i = 0; i < m.nnets; i++) {
 		struct fw_nnet *r = &mem.nets[mem.nnets++];
 
-		if ((e = nnet_inputs(r, &m, i, eidx, efirst, pidx,
-		    pfirst)) < 0 || (e = nnet_made(r, p, i)) < 0)
+		if ((e = nnet_inputs(r, &m, i, &g)) < 0 ||
+		    (e = nnet_made(r, p, i)) < 0)
 			goto out;
 	}
 	qsort(mem.nets, mem.nnets, sizeof(*mem.nets), cmp_nnet);
@@ -852,10 +854,7 @@ fw_nft_mem_build(const struct fw_model *in, bool drop4, bool drop6,
 	e = 0;
 out:
 	fw_nft_mem_done(&mem);
-	free(eidx);
-	free(efirst);
-	free(pidx);
-	free(pfirst);
+	fw_nft_groups_done(&g);
 	fw_model_done(&m);
 	return e;
 }
@@ -949,7 +948,7 @@ fw_nft_incr(struct fw_nmem *mem, const struct fw_model *in, bool drop4,
 	struct fw_net *snets = NULL;
 	struct fw_ep *seps = NULL;
 	struct fw_port *sports = NULL;
-	size_t *eidx = NULL, *efirst = NULL, *pidx = NULL, *pfirst = NULL;
+	struct fw_ngroups g = { 0 };
 	size_t *changed = NULL, nchanged = 0, nnets = 0;
 	struct fw_nnet **was = NULL;
 	bool *seen = NULL;
@@ -967,11 +966,7 @@ fw_nft_incr(struct fw_nmem *mem, const struct fw_model *in, bool drop4,
 		fw_model_done(&m);
 		return 0;
 	}
-	e = -ENOMEM;
-	if ((e = fw_nft_group(&m, m.ports ? m.ports[0].net_id : NULL,
-	    sizeof(*m.ports), m.nports, &pidx, &pfirst)) < 0 ||
-	    (e = fw_nft_group(&m, m.eps ? m.eps[0].net_id : NULL,
-	    sizeof(*m.eps), m.neps, &eidx, &efirst)) < 0)
+	if ((e = fw_nft_groups(&m, &g)) < 0)
 		goto out;
 	e = -ENOMEM;
 	if ((changed = calloc(m.nnets + 1, sizeof(*changed))) == NULL ||
@@ -988,8 +983,7 @@ fw_nft_incr(struct fw_nmem *mem, const struct fw_model *in, bool drop4,
 		if (r != NULL)
 			seen[r - mem->nets] = true;
 		was[i] = r;
-		if (r == NULL || !nnet_same(r, &m, i, eidx, efirst, pidx,
-		    pfirst))
+		if (r == NULL || !nnet_same(r, &m, i, &g))
 			changed[nchanged++] = i;
 	}
 	nnets = m.nnets;
@@ -1011,10 +1005,10 @@ fw_nft_incr(struct fw_nmem *mem, const struct fw_model *in, bool drop4,
 		size_t i = changed[k];
 
 		snets[sub.nnets++] = m.nets[i];
-		for (size_t j = efirst[i]; j < efirst[i + 1]; j++)
-			seps[sub.neps++] = m.eps[eidx[j]];
-		for (size_t j = pfirst[i]; j < pfirst[i + 1]; j++)
-			sports[sub.nports++] = m.ports[pidx[j]];
+		for (size_t j = g.efirst[i]; j < g.efirst[i + 1]; j++)
+			seps[sub.neps++] = m.eps[g.eidx[j]];
+		for (size_t j = g.pfirst[i]; j < g.pfirst[i + 1]; j++)
+			sports[sub.nports++] = m.ports[g.pidx[j]];
 	}
 	if ((e = fw_nft_compute(&sub, drop4, drop6, &sp, err, errlen)) < 0)
 		goto out;
@@ -1053,8 +1047,8 @@ fw_nft_incr(struct fw_nmem *mem, const struct fw_model *in, bool drop4,
 		struct fw_nnet *r = &nets[i];
 
 		if (k < nchanged && changed[k] == i) {
-			if ((e = nnet_inputs(r, &m, i, eidx, efirst, pidx,
-			    pfirst)) < 0 || (e = nnet_made(r, &sp, k)) < 0)
+			if ((e = nnet_inputs(r, &m, i, &g)) < 0 ||
+			    (e = nnet_made(r, &sp, k)) < 0)
 				goto out;
 			k++;
 		} else {
@@ -1095,10 +1089,7 @@ out:
 	free(changed);
 	free(was);
 	free(seen);
-	free(eidx);
-	free(efirst);
-	free(pidx);
-	free(pfirst);
+	fw_nft_groups_done(&g);
 	fw_model_done(&m);
 	return e;
 }
