@@ -847,7 +847,8 @@ fw_nft_mem_build(const struct fw_model *in, bool drop4, bool drop6,
 		    (e = nnet_made(r, p, i)) < 0)
 			goto out;
 	}
-	qsort(mem.nets, mem.nnets, sizeof(*mem.nets), cmp_nnet);
+	if (mem.nnets > 1)
+		qsort(mem.nets, mem.nnets, sizeof(*mem.nets), cmp_nnet);
 	mem.valid = true;
 	*ret = mem;
 	memset(&mem, 0, sizeof(mem));
@@ -978,8 +979,8 @@ fw_nft_incr(struct fw_nmem *mem, const struct fw_model *in, bool drop4,
 		struct fw_nnet key, *r;
 
 		memcpy(key.net.id, m.nets[i].id, sizeof(key.net.id));
-		r = bsearch(&key, mem->nets, mem->nnets, sizeof(*mem->nets),
-		    cmp_nnet);
+		r = mem->nnets == 0 ? NULL : bsearch(&key, mem->nets,
+		    mem->nnets, sizeof(*mem->nets), cmp_nnet);
 		if (r != NULL)
 			seen[r - mem->nets] = true;
 		was[i] = r;
@@ -1059,7 +1060,8 @@ fw_nft_incr(struct fw_nmem *mem, const struct fw_model *in, bool drop4,
 	for (size_t r = 0; r < mem->nnets; r++)
 		nnet_done(&mem->nets[r]);
 	free(mem->nets);
-	qsort(nets, nnets, sizeof(*nets), cmp_nnet);
+	if (nnets > 1)
+		qsort(nets, nnets, sizeof(*nets), cmp_nnet);
 	mem->nets = nets;
 	mem->nnets = nnets;
 	nets = NULL;

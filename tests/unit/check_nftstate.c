@@ -1030,6 +1030,23 @@ START_TEST(incr_base_changed)
 }
 END_TEST
 
+/* No network at all: a memory of nothing, and nothing to write. */
+START_TEST(incr_empty)
+{
+	const struct fw_model empty = { 0 };
+	struct fw_nmem mem = { 0 };
+	char *s;
+
+	mem_of(&empty, false, &mem);
+	ck_assert(mem.valid);
+	ck_assert_uint_eq(mem.nnets, 0);
+	s = incr(&mem, &empty, false);
+	ck_assert_str_eq(s, "");
+	free(s);
+	fw_nft_mem_done(&mem);
+}
+END_TEST
+
 static int
 ncases(void)
 {
@@ -1062,6 +1079,7 @@ nftstate_suite(void)
 	tcase_add_loop_test(tc, incr_any_to_any, 0, ncases());
 	tcase_add_test(tc, incr_one_network);
 	tcase_add_test(tc, incr_base_changed);
+	tcase_add_test(tc, incr_empty);
 	suite_add_tcase(s, tc);
 	return s;
 }
