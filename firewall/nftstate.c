@@ -770,6 +770,17 @@ nnet_made(struct fw_nnet *r, const struct fw_nplan *p, size_t ni)
 	return 0;
 }
 
+/* Which families have a table: those of some network. */
+static void
+families(const struct fw_model *m, bool ret[2])
+{
+	ret[0] = ret[1] = false;
+	for (size_t i = 0; i < m->nnets; i++) {
+		ret[0] |= m->nets[i].ipv4;
+		ret[1] |= m->nets[i].ipv6;
+	}
+}
+
 /* The base's inputs into mem. */
 static int
 mem_base(struct fw_nmem *mem, const struct fw_model *m, bool drop4,
@@ -778,11 +789,7 @@ mem_base(struct fw_nmem *mem, const struct fw_model *m, bool drop4,
 	mem->wsl2 = m->wsl2;
 	mem->drop[0] = drop4;
 	mem->drop[1] = drop6;
-	mem->family[0] = mem->family[1] = false;
-	for (size_t i = 0; i < m->nnets; i++) {
-		mem->family[0] |= m->nets[i].ipv4;
-		mem->family[1] |= m->nets[i].ipv6;
-	}
+	families(m, mem->family);
 	for (size_t f = 0; f < 2; f++) {
 		const struct fw_ifnames *d = f == 0 ? &m->docker4 : &m->docker6;
 
@@ -801,12 +808,9 @@ static bool
 mem_base_same(const struct fw_nmem *mem, const struct fw_model *m,
     bool drop4, bool drop6)
 {
-	bool fam[2] = { false, false };
+	bool fam[2];
 
-	for (size_t i = 0; i < m->nnets; i++) {
-		fam[0] |= m->nets[i].ipv4;
-		fam[1] |= m->nets[i].ipv6;
-	}
+	families(m, fam);
 	if (mem->wsl2 != m->wsl2 || mem->drop[0] != drop4 ||
 	    mem->drop[1] != drop6 || mem->family[0] != fam[0] ||
 	    mem->family[1] != fam[1])
@@ -860,24 +864,6 @@ out:
 	return e;
 }
 
-static const struct fw_nfound_chain *
-made_chain(const struct fw_nfound *f, const char *name)
-{
-	for (size_t i = 0; i < f->nchains; i++)
-		if (strcmp(f->chains[i].name, name) == 0)
-			return &f->chains[i];
-	return NULL;
-}
-
-static bool
-made_elem(const struct fw_nelem *v, size_t n, const struct fw_nelem *e)
-{
-	for (size_t i = 0; i < n; i++)
-		if (elem_eq(&v[i], e))
-			return true;
-	return false;
-}
-
 /* The commands that turn one network's chains and elements of family
  * fi from old (NULL: none) into those p plans for its network pi
  * (FW_NFT_BASE: none, the network goes). */
@@ -922,7 +908,7 @@ nnet_diff(const struct fw_nfound *old, const struct fw_nplan *p, size_t pi,
 
 		if (c->family != family || c->net != pi)
 			continue;
-		if ((oc = made_chain(old, c->name)) == NULL)
+		if ((oc = found_chain(old, c->name)) == NULL)
 			put_chain_spec(add, c);
 		diff_rules(p, c, oc, del, add);
 	}
@@ -931,7 +917,7 @@ nnet_diff(const struct fw_nfound *old, const struct fw_nplan *p, size_t pi,
 		const char *q = fw_nft_map_quoted(mapdef(el->map)) ? "\"" : "";
 
 		if (el->family != family || el->net != pi ||
-		    made_elem(old->elems, old->nelems, el))
+		    elem_found(old, el))
 			continue;
 		put(add, "add element %s %s %s { %s%s%s : jump %s }\n", add->fam,
 		    FW_NFT_TABLE, el->map, q, el->key, q, el->chain);

@@ -38,8 +38,9 @@
 
 struct fw_nwire {
 	struct mnl_socket	*nl;
-	uint32_t		portid;
 	uint32_t		seq;
+	/* Twice the limit: the message that overflows still fits. */
+	char			buf[2 * WIRE_LIMIT];
 };
 
 /* What a script line became: a message in the batch, or (dump) a rule
@@ -73,7 +74,6 @@ fw_nwire_open(struct fw_nwire **ret, char *err, size_t errlen)
 	/* Errors come back without the message that caused them. */
 	(void) mnl_socket_setsockopt(w->nl, NETLINK_CAP_ACK, &one,
 	    sizeof(one));
-	w->portid = mnl_socket_get_portid(w->nl);
 	w->seq = (uint32_t)time(NULL);
 	*ret = w;
 	return 0;
@@ -843,15 +843,12 @@ fw_nwire_run(struct fw_nwire *w, const char *script, const char *what,
     char *err, size_t errlen)
 {
 	struct out o = { 0 };
-	char *buf, rbuf[MNL_SOCKET_BUFFER_SIZE];
+	char rbuf[MNL_SOCKET_BUFFER_SIZE];
 	size_t len;
 	ssize_t n;
 	int e, first = 0;
 
-	/* Twice the limit: the message that overflows still fits. */
-	if ((buf = malloc(2 * WIRE_LIMIT)) == NULL ||
-	    (o.b = mnl_nlmsg_batch_start(buf, WIRE_LIMIT)) == NULL) {
-		free(buf);
+	if ((o.b = mnl_nlmsg_batch_start(w->buf, WIRE_LIMIT)) == NULL) {
 		fw_seterr(err, errlen, "Failed to %s: out of memory", what);
 		return -ENOMEM;
 	}
@@ -891,6 +888,5 @@ fw_nwire_run(struct fw_nwire *w, const char *script, const char *what,
 	}
 out:
 	mnl_nlmsg_batch_stop(o.b);
-	free(buf);
 	return e;
 }
